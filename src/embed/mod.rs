@@ -1,0 +1,276 @@
+//! Embedding crops with the pack's ensemble.
+//!
+//! For each backbone: preprocess the crop (resize, normalise, NCHW), run the
+//! ONNX backbone (GeM-pooled features) on its worker thread, apply the neck in
+//! Rust (BatchNorm folded into the Linear), L2-normalise. The per-backbone
+//! vectors are concatenated in the ensemble order and normalised again, so
+//! every model weighs the same and the result is a unit vector whose dot
+//! products are cosine similarities.
+//!
+//! Work is batched, and batch `k + 1` is prepared while batch `k` runs: the
+//! workers of all backbones run at once. Batch size never changes a result:
+//! every row is computed independently (tested for 1 vs 32).
+
+use image::RgbImage;
+use ndarray::{s, Array2, Array3, Array4, ArrayView2};
+
+use crate::cancel::CancelToken;
+use crate::detect::BBox;
+use crate::error::{Error, Result};
+use crate::imageops;
+use crate::packs::{Backbone, Pack, ResizeMode};
+use crate::runtime::{InferenceWorker, SessionConfig, WorkerInfo};
+
+/// Crops per batch. Large enough to amortise ORT's per-run cost, small enough
+/// to keep memory flat (32 × 3 × 384² floats ≈ 57 MB).
+pub const DEFAULT_BATCH: usize = 16;
+
+/// A region of a photo to embed (the whole photo when `region` is `None`).
+#[derive(Debug, Clone, Copy)]
+pub struct Crop<'a> {
+    pub image: &'a RgbImage,
+    pub region: Option<BBox>,
+}
+
+/// The ensemble embedding of one crop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Embedding {
+    /// Unit-length concatenation, in ensemble order.
+    pub vector: Vec<f32>,
+    /// Each backbone's neck output before normalisation (what PyTorch's
+    /// `HappyWhaleModel.extract()` returns; averaged over the flip when TTA is on).
+    pub parts: Vec<Vec<f32>>,
+}
+
+/// The pack's backbones, each on its own worker thread.
+#[derive(Debug)]
+pub struct Embedder {
+    backbones: Vec<Backbone>,
+    workers: Vec<InferenceWorker>,
+    flip_tta: bool,
+    batch: usize,
+}
+
+impl Embedder {
+    /// Open every backbone and check its ONNX file against the manifest.
+    pub fn open(pack: &Pack, config: &SessionConfig) -> Result<Self> {
+        let mut workers = Vec::new();
+        let mut batch = DEFAULT_BATCH;
+        for b in &pack.backbones {
+            let worker = InferenceWorker::spawn(&b.onnx, config)?;
+            check_shapes(b, worker.info())?;
+            if worker.info().input_shape[0] > 0 {
+                batch = batch.min(worker.info().input_shape[0] as usize);
+            }
+            workers.push(worker);
+        }
+        Ok(Self {
+            backbones: pack.backbones.clone(),
+            workers,
+            flip_tta: pack.manifest.ensemble.flip_tta,
+            batch,
+        })
+    }
+
+    /// Change the batch size (at least 1, at most what the models accept).
+    pub fn with_batch(mut self, batch: usize) -> Self {
+        let fixed = self
+            .workers
+            .iter()
+            .filter_map(|w| {
+                (w.info().input_shape[0] > 0).then_some(w.info().input_shape[0] as usize)
+            })
+            .min();
+        self.batch = batch.max(1).min(fixed.unwrap_or(usize::MAX));
+        self
+    }
+
+    pub fn workers(&self) -> impl Iterator<Item = &WorkerInfo> {
+        self.workers.iter().map(InferenceWorker::info)
+    }
+
+    pub fn backbones(&self) -> &[Backbone] {
+        &self.backbones
+    }
+
+    pub fn dim(&self) -> usize {
+        self.backbones.iter().map(|b| b.neck.embedding_dim()).sum()
+    }
+
+    /// The exact tensor backbone `index` gets for `crop` (`[3, H, W]`).
+    pub fn preprocess(&self, index: usize, crop: Crop<'_>, flip: bool) -> Array3<f32> {
+        let spec = &self.backbones[index].spec;
+        let [h, w] = spec.input_size;
+        let mut out = Array3::<f32>::zeros((3, h as usize, w as usize));
+        match spec.resize {
+            ResizeMode::Stretch => {
+                let img = imageops::resize_region(crop.image, crop.region, w, h);
+                imageops::write_chw(&img, out.view_mut(), 0, 0, spec.mean, spec.std, flip);
+            }
+            ResizeMode::Letterbox => {
+                let (cw, ch) = match crop.region {
+                    Some(b) => (b.width().max(1.0), b.height().max(1.0)),
+                    None => (crop.image.width() as f32, crop.image.height() as f32),
+                };
+                let r = (w as f32 / cw).min(h as f32 / ch);
+                let nw = ((cw * r).round() as u32).clamp(1, w);
+                let nh = ((ch * r).round() as u32).clamp(1, h);
+                let img = imageops::resize_region(crop.image, crop.region, nw, nh);
+                // Zeros are the mean colour after normalisation: the pad is neutral.
+                let (left, top) = ((w - nw) / 2, (h - nh) / 2);
+                imageops::write_chw(
+                    &img,
+                    out.view_mut(),
+                    left as usize,
+                    top as usize,
+                    spec.mean,
+                    spec.std,
+                    flip,
+                );
+            }
+        }
+        out
+    }
+
+    /// Embed every crop, in order.
+    pub fn embed(&self, crops: &[Crop<'_>], cancel: &CancelToken) -> Result<Vec<Embedding>> {
+        let mut out = Vec::with_capacity(crops.len());
+        let mut pending = None;
+        for chunk in crops.chunks(self.batch) {
+            if cancel.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
+            // Prepare and queue this batch while the previous one runs.
+            let receivers = self
+                .workers
+                .iter()
+                .enumerate()
+                .map(|(i, worker)| worker.submit(self.batch_tensor(i, chunk), cancel))
+                .collect::<Result<Vec<_>>>()?;
+            if let Some((n, previous)) = pending.replace((chunk.len(), receivers)) {
+                out.extend(self.collect(n, previous)?);
+            }
+        }
+        if let Some((n, last)) = pending {
+            out.extend(self.collect(n, last)?);
+        }
+        Ok(out)
+    }
+
+    fn batch_tensor(&self, index: usize, chunk: &[Crop<'_>]) -> Array4<f32> {
+        let [h, w] = self.backbones[index].spec.input_size;
+        let copies = if self.flip_tta { 2 } else { 1 };
+        let n = chunk.len();
+        let mut input = Array4::<f32>::zeros((n * copies, 3, h as usize, w as usize));
+        for (row, crop) in chunk.iter().enumerate() {
+            for copy in 0..copies {
+                input
+                    .slice_mut(s![copy * n + row, .., .., ..])
+                    .assign(&self.preprocess(index, *crop, copy == 1));
+            }
+        }
+        input
+    }
+
+    fn collect(
+        &self,
+        n: usize,
+        receivers: Vec<crossbeam_channel::Receiver<Result<ndarray::ArrayD<f32>>>>,
+    ) -> Result<Vec<Embedding>> {
+        let mut parts_per_backbone = Vec::with_capacity(receivers.len());
+        for ((rx, backbone), worker) in receivers
+            .into_iter()
+            .zip(&self.backbones)
+            .zip(&self.workers)
+        {
+            let gone = || Error::WorkerGone {
+                file: worker.info().file.clone(),
+            };
+            let features = rx.recv().map_err(|_| gone())??;
+            let features = features
+                .into_dimensionality::<ndarray::Ix2>()
+                .ok()
+                .filter(|f| f.ncols() == backbone.spec.feature_dim)
+                .ok_or_else(|| Error::ModelOutput {
+                    file: worker.info().file.clone(),
+                    reason: format!(
+                        "output is not [N, {}] (pack.toml feature_dim)",
+                        backbone.spec.feature_dim
+                    ),
+                })?;
+            parts_per_backbone.push(self.neck_rows(backbone, features.view(), n));
+        }
+        Ok((0..n)
+            .map(|row| {
+                let parts: Vec<Vec<f32>> = parts_per_backbone
+                    .iter()
+                    .map(|p| p.row(row).to_vec())
+                    .collect();
+                let mut vector = Vec::with_capacity(self.dim());
+                for part in &parts {
+                    let mut unit = part.clone();
+                    l2_normalise(&mut unit);
+                    vector.extend(unit);
+                }
+                l2_normalise(&mut vector);
+                Embedding { vector, parts }
+            })
+            .collect())
+    }
+
+    /// Neck on `[copies·n, F]` features → `[n, D]`, averaging the flip copy.
+    fn neck_rows(&self, backbone: &Backbone, features: ArrayView2<f32>, n: usize) -> Array2<f32> {
+        let embedded = backbone.neck.forward(features);
+        if self.flip_tta {
+            (&embedded.slice(s![..n, ..]) + &embedded.slice(s![n.., ..])) * 0.5
+        } else {
+            embedded
+        }
+    }
+}
+
+fn check_shapes(b: &Backbone, info: &WorkerInfo) -> Result<()> {
+    let bad = |reason: String| Error::ModelOutput {
+        file: info.file.clone(),
+        reason,
+    };
+    let input = &info.input_shape;
+    let [h, w] = b.spec.input_size.map(i64::from);
+    let fits = input.len() == 4
+        && (input[1] == -1 || input[1] == 3)
+        && (input[2] == -1 || input[2] == h)
+        && (input[3] == -1 || input[3] == w);
+    if !fits {
+        return Err(bad(format!(
+            "input `{}` has shape {input:?}, but pack.toml says backbone `{}` takes [N, 3, {h}, {w}]",
+            info.input, b.spec.name
+        )));
+    }
+    let output = &info.output_shape;
+    let f = b.spec.feature_dim as i64;
+    if output.len() != 2 || (output[1] != -1 && output[1] != f) {
+        return Err(bad(format!(
+            "output `{}` has shape {output:?}, but pack.toml says backbone `{}` has feature_dim {f}",
+            info.output, b.spec.name
+        )));
+    }
+    Ok(())
+}
+
+/// Scale to unit length (a zero vector stays zero).
+pub fn l2_normalise(v: &mut [f32]) {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|x| *x /= norm);
+    }
+}
+
+/// Hex sha256 of a vector's little-endian bytes: a short, exact fingerprint.
+pub fn digest(v: &[f32]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for x in v {
+        h.update(x.to_le_bytes());
+    }
+    hex::encode(h.finalize())
+}

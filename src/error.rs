@@ -1,0 +1,85 @@
+//! The engine's error type.
+//!
+//! Variants keep their source and name the file involved, so the CLI can print
+//! "what went wrong with which file" and the app can tell a cancelled job from a
+//! missing model without parsing strings.
+
+use std::path::PathBuf;
+
+/// Anything the engine can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The ONNX Runtime shared library could not be found or loaded.
+    #[error("{0}")]
+    Runtime(String),
+
+    /// A model pack is invalid: names the file and the field that is wrong.
+    #[error("model pack {}: {file}: {reason}", pack.display())]
+    Pack {
+        pack: PathBuf,
+        file: String,
+        reason: String,
+    },
+
+    /// Reading a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A photo could not be decoded or is not acceptable.
+    #[error("{}: {reason}", path.display())]
+    Photo { path: PathBuf, reason: String },
+
+    /// ONNX Runtime failed while building or running a model.
+    #[error("model {}: {source}", file.display())]
+    Model {
+        file: PathBuf,
+        #[source]
+        source: ort::Error,
+    },
+
+    /// A model produced a tensor of an unexpected shape.
+    #[error("model {}: {reason}", file.display())]
+    ModelOutput { file: PathBuf, reason: String },
+
+    /// The job was cancelled by the user.
+    #[error("cancelled")]
+    Cancelled,
+
+    /// The inference worker stopped unexpectedly.
+    #[error("inference worker for {} stopped", file.display())]
+    WorkerGone { file: PathBuf },
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn photo(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        Error::Photo {
+            path: path.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// A short machine-readable kind, for `{kind, message}` at the IPC edge and in JSON output.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Runtime(_) => "runtime",
+            Error::Pack { .. } => "pack",
+            Error::Io { .. } => "io",
+            Error::Photo { .. } => "photo",
+            Error::Model { .. } | Error::ModelOutput { .. } | Error::WorkerGone { .. } => "model",
+            Error::Cancelled => "cancelled",
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,135 @@
+//! `pack.toml`, as written by the export tools (see `models/PACK-FORMAT.md`).
+//!
+//! These types only describe; [`super::Pack::load`] validates them against
+//! the files on disk.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub format: u32,
+    pub pack: PackInfo,
+    #[serde(default)]
+    pub detector: Option<DetectorSpec>,
+    pub backbones: Vec<BackboneSpec>,
+    pub ensemble: EnsembleSpec,
+    #[serde(rename = "match")]
+    pub matching: MatchSpec,
+    /// Relative path → sha256 (hex) of every file the pack uses.
+    pub checksums: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackInfo {
+    pub name: String,
+    pub version: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub licence: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectorSpec {
+    pub file: String,
+    pub input_size: u32,
+    pub stride: u32,
+    #[serde(default)]
+    pub dynamic_shape: bool,
+    pub classes: Vec<String>,
+    pub crop_classes: Vec<String>,
+    pub confidence: f32,
+    pub iou: f32,
+    #[serde(default = "default_max_detections")]
+    pub max_detections: usize,
+    #[serde(default)]
+    pub crop_margin: f32,
+}
+
+fn default_max_detections() -> usize {
+    20
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResizeMode {
+    /// Plain resize to the input size, ignoring aspect ratio (the Kaggle pipeline).
+    Stretch,
+    /// Keep aspect ratio and pad with the mean colour.
+    Letterbox,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackboneSpec {
+    pub name: String,
+    pub file: String,
+    /// `[height, width]`.
+    pub input_size: [u32; 2],
+    pub resize: ResizeMode,
+    pub mean: [f32; 3],
+    pub std: [f32; 3],
+    pub feature_dim: usize,
+    pub neck: NeckSpec,
+    #[serde(default)]
+    pub head: Option<HeadSpec>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NeckSpec {
+    pub file: String,
+    #[serde(default = "default_embedding_dim")]
+    pub embedding_dim: usize,
+    #[serde(default = "default_bn_eps")]
+    pub bn_eps: f64,
+}
+
+fn default_embedding_dim() -> usize {
+    512
+}
+
+fn default_bn_eps() -> f64 {
+    1e-5
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeadSpec {
+    pub file: String,
+    /// One individual id per line, in class-index order.
+    pub classes: String,
+    #[serde(default = "default_s")]
+    pub s: f32,
+    #[serde(default = "default_m")]
+    pub m: f32,
+}
+
+fn default_s() -> f32 {
+    30.0
+}
+
+fn default_m() -> f32 {
+    0.5
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnsembleSpec {
+    pub order: Vec<String>,
+    #[serde(default)]
+    pub flip_tta: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchSpec {
+    pub new_individual_threshold: f32,
+}

@@ -1,0 +1,405 @@
+//! ONNX Runtime: finding the library, the one environment, and sessions.
+//!
+//! WhaleID never downloads ONNX Runtime. `ort` is built with `load-dynamic`, and
+//! the shared library is looked up, in order, at `ORT_DYLIB_PATH`, in the
+//! project-local folder that `scripts/setup-ort.sh` fills (`.ort/lib/`), and
+//! beside the executable (and its `lib/` sibling), so an installed app carries
+//! its own copy. ORT allows one environment per process, so it lives in a
+//! `OnceLock` and every model shares it.
+//!
+//! Sessions are built per model with a [`SessionConfig`]: the device the user
+//! asked for and thread counts. [`Device::Auto`] tries the GPU providers this
+//! build has, each registered with `error_on_failure` so a missing CUDA
+//! install is noticed rather than silently run on the CPU, and falls back to
+//! the CPU; the provider actually used is returned with the session.
+
+mod worker;
+
+pub use worker::{InferenceWorker, WorkerInfo};
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ort::environment::Environment;
+#[allow(unused_imports)]
+use ort::ep::{self, ExecutionProviderDispatch};
+use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
+use ort::session::Session;
+
+use crate::error::{Error, Result};
+
+/// Oldest ONNX Runtime accepted (the `api-24` feature of `ort`).
+pub const MIN_ORT_MINOR: u32 = 24;
+/// The version `scripts/setup-ort.sh` installs.
+pub const PINNED_ORT_VERSION: &str = "1.31.1";
+
+const SETUP_HINT: &str = "run `scripts/setup-ort.sh` (it takes libonnxruntime from the onnxruntime wheel on PyPI into .ort/lib/), or set ORT_DYLIB_PATH to a libonnxruntime shared library";
+
+/// Where the library was found and what it is.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RuntimeInfo {
+    pub library: PathBuf,
+    pub version: String,
+    /// Execution providers compiled into the loaded library.
+    pub providers_compiled: Vec<String>,
+}
+
+#[derive(Debug)]
+struct Loaded {
+    env: Environment,
+    info: RuntimeInfo,
+}
+
+static RUNTIME: OnceLock<std::result::Result<Loaded, String>> = OnceLock::new();
+
+/// The execution device the user asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Device {
+    /// GPU providers this build has, then the CPU.
+    #[default]
+    Auto,
+    Cpu,
+    Cuda,
+    #[serde(rename = "directml")]
+    DirectMl,
+}
+
+impl std::str::FromStr for Device {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Device::Auto),
+            "cpu" => Ok(Device::Cpu),
+            "cuda" => Ok(Device::Cuda),
+            "directml" | "dml" => Ok(Device::DirectMl),
+            other => Err(format!(
+                "unknown device `{other}`: expected auto, cpu, cuda or directml"
+            )),
+        }
+    }
+}
+
+/// How to build each session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionConfig {
+    pub device: Device,
+    /// Threads inside one operator; 0 lets ORT use every core. A laptop stays
+    /// usable with fewer than the number of cores.
+    pub intra_threads: usize,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            device: Device::Auto,
+            intra_threads: 0,
+        }
+    }
+}
+
+/// The execution provider a session really runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    Cpu,
+    Cuda,
+    #[serde(rename = "directml")]
+    DirectMl,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Cpu => "cpu",
+            Provider::Cuda => "cuda",
+            Provider::DirectMl => "directml",
+        }
+    }
+}
+
+impl std::fmt::Display for Provider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Candidate library paths, in lookup order.
+pub fn library_candidates() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
+        out.push(PathBuf::from(p));
+        // An explicit choice is final: do not silently load another library.
+        return out;
+    }
+    let project = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(".ort")
+        .join("lib");
+    out.extend(library_files_in(&project));
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+    {
+        out.extend(library_files_in(&dir));
+        out.extend(library_files_in(&dir.join("lib")));
+    }
+    out
+}
+
+/// `libonnxruntime.so` and versioned siblings (`.so.1.31.1`) in a folder,
+/// unversioned name first.
+fn library_files_in(dir: &Path) -> Vec<PathBuf> {
+    let base = format!(
+        "{}onnxruntime{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    );
+    let mut found = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name == base || name.starts_with(&format!("{base}.")) {
+                found.push(entry.path());
+            }
+        }
+    }
+    found.sort_by_key(|p| p.file_name().map(|n| n.len()));
+    found
+}
+
+/// Load ONNX Runtime once per process and return what was loaded.
+pub fn init() -> Result<&'static RuntimeInfo> {
+    match RUNTIME.get_or_init(load) {
+        Ok(loaded) => Ok(&loaded.info),
+        Err(message) => Err(Error::Runtime(message.clone())),
+    }
+}
+
+fn environment() -> Result<&'static Environment> {
+    init()?;
+    match RUNTIME.get() {
+        Some(Ok(loaded)) => Ok(&loaded.env),
+        _ => unreachable!("init() succeeded"),
+    }
+}
+
+fn load() -> std::result::Result<Loaded, String> {
+    let candidates = library_candidates();
+    let Some(library) = candidates.iter().find(|p| p.is_file()).cloned() else {
+        let looked = if candidates.is_empty() {
+            format!(
+                "{} and beside the executable",
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join(".ort/lib")
+                    .display()
+            )
+        } else {
+            candidates
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(format!(
+            "ONNX Runtime library not found (looked at {looked}): {SETUP_HINT}"
+        ));
+    };
+    let builder = ort::init_from(&library).map_err(|e| match e {
+        ort::LoadDynamicError::BadVersion { version_str, path } => format!(
+            "ONNX Runtime at {} is version {version_str}, too old: WhaleID needs 1.{MIN_ORT_MINOR} or newer ({PINNED_ORT_VERSION} is tested); {SETUP_HINT}",
+            path.display()
+        ),
+        other => format!(
+            "could not load ONNX Runtime from {}: {other}; {SETUP_HINT}",
+            library.display()
+        ),
+    })?;
+    let env = builder
+        .with_name("whaleid")
+        .with_telemetry(false)
+        .build()
+        .map_err(|e| format!("could not start ONNX Runtime: {e}"))?;
+    let version = version_from_build_info(ort::info())
+        .or_else(|| version_from_file_name(&library.canonicalize().unwrap_or(library.clone())))
+        .unwrap_or_else(|| "unknown".into());
+    let providers_compiled = compiled_providers();
+    Ok(Loaded {
+        env,
+        info: RuntimeInfo {
+            library,
+            version,
+            providers_compiled,
+        },
+    })
+}
+
+/// `ORT Build Info: git-branch=rel-1.31.1, ...` → `1.31.1`.
+fn version_from_build_info(info: &str) -> Option<String> {
+    let start = info.find("rel-")? + 4;
+    let rest = &info[start..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(rest.len());
+    let version = &rest[..end];
+    (!version.is_empty()).then(|| version.to_string())
+}
+
+/// `libonnxruntime.so.1.31.1` → `1.31.1`.
+fn version_from_file_name(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_str()?;
+    let idx = name.find(".so.")?;
+    Some(name[idx + 4..].to_string())
+}
+
+/// The execution providers compiled into the loaded library, in ORT's names
+/// mapped to ours (`CUDAExecutionProvider` → `cuda`). ort only exposes this
+/// per provider behind cargo features, so ask the C API directly.
+#[allow(unsafe_code)]
+fn compiled_providers() -> Vec<String> {
+    use std::ffi::{c_char, c_int, CStr};
+    let api = ort::api();
+    let mut list: *mut *mut c_char = std::ptr::null_mut();
+    let mut len: c_int = 0;
+    // SAFETY: both out-pointers are valid; on success ORT owns `list` until it
+    // is handed back to ReleaseAvailableProviders below, and every entry is a
+    // NUL-terminated string.
+    let names = unsafe {
+        let status = (api.GetAvailableProviders)(&mut list, &mut len);
+        if !status.0.is_null() {
+            (api.ReleaseStatus)(status.0);
+            return vec!["cpu".into()];
+        }
+        let names: Vec<String> = (0..len.max(0) as usize)
+            .map(|i| CStr::from_ptr(*list.add(i)).to_string_lossy().into_owned())
+            .collect();
+        let status = (api.ReleaseAvailableProviders)(list, len);
+        if !status.0.is_null() {
+            (api.ReleaseStatus)(status.0);
+        }
+        names
+    };
+    names
+        .into_iter()
+        .map(|n| match n.as_str() {
+            "CPUExecutionProvider" => "cpu".to_string(),
+            "CUDAExecutionProvider" => "cuda".to_string(),
+            "DmlExecutionProvider" => "directml".to_string(),
+            "TensorrtExecutionProvider" => "tensorrt".to_string(),
+            other => other.trim_end_matches("ExecutionProvider").to_lowercase(),
+        })
+        .collect()
+}
+
+/// GPU providers to try for a device choice, most preferred first. Only
+/// those this build has a cargo feature for.
+fn gpu_candidates(device: Device) -> Vec<(Provider, ExecutionProviderDispatch)> {
+    #[allow(unused_mut)]
+    let mut out = Vec::new();
+    #[cfg(feature = "cuda")]
+    if matches!(device, Device::Auto | Device::Cuda) {
+        out.push((
+            Provider::Cuda,
+            ep::CUDA::default().build().error_on_failure(),
+        ));
+    }
+    #[cfg(feature = "directml")]
+    if matches!(device, Device::Auto | Device::DirectMl) {
+        out.push((
+            Provider::DirectMl,
+            ep::DirectML::default().build().error_on_failure(),
+        ));
+    }
+    let _ = device;
+    out
+}
+
+fn base_builder(file: &Path, config: &SessionConfig) -> Result<SessionBuilder> {
+    let model_err = |source: ort::Error| Error::Model {
+        file: file.to_path_buf(),
+        source,
+    };
+    let mut builder = Session::builder(environment()?).map_err(model_err)?;
+    builder = builder
+        .with_optimization_level(GraphOptimizationLevel::Level3)
+        .map_err(|e| model_err(e.into()))?;
+    if config.intra_threads > 0 {
+        builder = builder
+            .with_intra_threads(config.intra_threads)
+            .map_err(|e| model_err(e.into()))?;
+    }
+    Ok(builder)
+}
+
+/// Build a session for an ONNX file on the configured device. Returns the
+/// provider it really runs on. An explicit GPU device that cannot be used is
+/// an error; `auto` falls back to the CPU.
+pub fn build_session(file: &Path, config: &SessionConfig) -> Result<(Session, Provider)> {
+    let model_err = |source: ort::Error| Error::Model {
+        file: file.to_path_buf(),
+        source,
+    };
+    if matches!(config.device, Device::Cuda | Device::DirectMl) {
+        let wanted = if config.device == Device::Cuda {
+            "cuda"
+        } else {
+            "directml"
+        };
+        if gpu_candidates(config.device).is_empty() {
+            return Err(Error::Runtime(format!(
+                "device `{wanted}` requested, but this build of WhaleID was compiled without the `{wanted}` feature"
+            )));
+        }
+    }
+    let mut last_gpu_error = None;
+    for (provider, dispatch) in gpu_candidates(config.device) {
+        let builder = base_builder(file, config)?;
+        let attempt = builder
+            .with_execution_providers([dispatch])
+            .map_err(ort::Error::from)
+            .and_then(|mut b| b.commit_from_file(file));
+        match attempt {
+            Ok(session) => return Ok((session, provider)),
+            Err(e) => {
+                tracing::warn!(model = %file.display(), provider = %provider, error = %e, "GPU provider unavailable");
+                last_gpu_error = Some((provider, e));
+            }
+        }
+    }
+    if config.device != Device::Auto {
+        if let Some((provider, e)) = last_gpu_error {
+            return Err(Error::Runtime(format!(
+                "device `{provider}` could not be used for {}: {e}",
+                file.display()
+            )));
+        }
+    }
+    let session = base_builder(file, config)?
+        .commit_from_file(file)
+        .map_err(model_err)?;
+    Ok((session, Provider::Cpu))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_parsed_from_build_info() {
+        let info = "ORT Build Info: git-branch=rel-1.31.1, git-commit-id=abc, build type=Release";
+        assert_eq!(version_from_build_info(info).as_deref(), Some("1.31.1"));
+        assert_eq!(version_from_build_info("no version here"), None);
+    }
+
+    #[test]
+    fn version_parsed_from_file_name() {
+        let p = Path::new("/x/libonnxruntime.so.1.24.4");
+        assert_eq!(version_from_file_name(p).as_deref(), Some("1.24.4"));
+    }
+
+    #[test]
+    fn device_parses() {
+        assert_eq!("CUDA".parse::<Device>(), Ok(Device::Cuda));
+        assert_eq!("dml".parse::<Device>(), Ok(Device::DirectMl));
+        assert!("tpu".parse::<Device>().unwrap_err().contains("tpu"));
+    }
+}
