@@ -72,7 +72,10 @@ impl Neck {
         let var = file.f32("bn.running_var", &f)?;
         let w = file.f32("linear.weight", &[embedding_dim, feature_dim])?;
         let b = file.f32("linear.bias", &[embedding_dim])?;
-        if let Some(i) = var.iter().position(|v| (*v as f64 + eps).is_nan() || *v as f64 + eps <= 0.0) {
+        if let Some(i) = var
+            .iter()
+            .position(|v| (*v as f64 + eps).is_nan() || *v as f64 + eps <= 0.0)
+        {
             return Err(format!(
                 "bn.running_var[{i}] = {} makes the BatchNorm divide by zero",
                 var[i]
