@@ -15,6 +15,9 @@ use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage};
 
 use crate::error::{Error, Result};
 
+pub mod meta;
+pub use meta::Meta;
+
 /// 200 megapixels: above any camera in the field, far below what would
 /// exhaust a laptop (an RGB 200 MP frame is 600 MB).
 pub const DEFAULT_MAX_PIXELS: u64 = 200_000_000;
@@ -208,6 +211,7 @@ mod tests {
             let bytes = jpeg_with_exif(&img, Some(exif_with_orientation(o)));
             let p = decode(Path::new("o.jpg"), &bytes, DEFAULT_MAX_PIXELS).unwrap();
             assert_eq!((p.width(), p.height()), size, "orientation {o}");
+            assert_eq!(meta::read(&bytes).orientation, Some(o as u32));
             let (w, h) = size;
             let probe = match dark {
                 "left" => (2, h / 2),
