@@ -49,6 +49,23 @@ pub enum Error {
     #[error("cancelled")]
     Cancelled,
 
+    /// The catalogue database failed (SQLite's own message).
+    #[error("catalogue database: {0}")]
+    Sql(#[from] rusqlite::Error),
+
+    /// A folder is not a usable catalogue: names it and says why.
+    #[error("catalogue {}: {reason}", path.display())]
+    Catalogue { path: PathBuf, reason: String },
+
+    /// A record asked for by name or id does not exist.
+    #[error("{0}")]
+    NotFound(String),
+
+    /// A request that contradicts the catalogue (merging an individual into
+    /// itself, splitting photos it does not have...).
+    #[error("{0}")]
+    Invalid(String),
+
     /// The inference worker stopped unexpectedly.
     #[error("inference worker for {} stopped", file.display())]
     WorkerGone { file: PathBuf },
@@ -78,6 +95,9 @@ impl Error {
             Error::Photo { .. } => "photo",
             Error::Model { .. } | Error::ModelOutput { .. } | Error::WorkerGone { .. } => "model",
             Error::Cancelled => "cancelled",
+            Error::Sql(_) | Error::Catalogue { .. } => "catalogue",
+            Error::NotFound(_) => "not_found",
+            Error::Invalid(_) => "invalid",
         }
     }
 }

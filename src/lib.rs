@@ -10,6 +10,7 @@
 //! threads, cancellable through a [`CancelToken`].
 
 pub mod cancel;
+pub mod catalogue;
 pub mod detect;
 pub mod embed;
 pub mod error;

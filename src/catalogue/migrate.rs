@@ -1,0 +1,139 @@
+//! Numbered schema migrations, embedded in the binary.
+//!
+//! A catalogue lives for decades and is opened by whatever WhaleID version the
+//! researcher has: each `migrations/NNNN_name.sql` runs once, in order, in its
+//! own transaction, and `schema_migrations` records which ran. A catalogue
+//! written by a newer WhaleID (a version we do not know) is refused rather
+//! than half-understood.
+
+use rusqlite::Connection;
+
+use crate::error::Result;
+
+/// `(version, name, sql)`, in order; versions are 1, 2, 3... without gaps.
+pub const MIGRATIONS: &[(u32, &str, &str)] = &[
+    (1, "core", include_str!("migrations/0001_core.sql")),
+    (
+        2,
+        "suggestions_history",
+        include_str!("migrations/0002_suggestions_history.sql"),
+    ),
+];
+
+/// The newest schema this build knows.
+pub fn latest() -> u32 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
+
+/// The schema version of an open database (0 for an empty file).
+pub fn version(conn: &Connection) -> Result<u32> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version    INTEGER PRIMARY KEY,
+            name       TEXT NOT NULL,
+            applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+        ) STRICT;",
+    )?;
+    Ok(conn.query_row(
+        "SELECT coalesce(max(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Apply every migration above the current version, up to `target`
+/// (the latest when `None`). Returns the version reached.
+pub fn migrate(conn: &mut Connection, target: Option<u32>) -> Result<u32> {
+    let target = target.unwrap_or_else(latest);
+    let mut current = version(conn)?;
+    for &(v, name, sql) in MIGRATIONS {
+        if v <= current || v > target {
+            continue;
+        }
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name) VALUES (?1, ?2)",
+            (v, name),
+        )?;
+        tx.commit()?;
+        tracing::info!(version = v, name, "catalogue migrated");
+        current = v;
+    }
+    Ok(current)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema(conn: &Connection) -> Vec<(String, String)> {
+        let mut stmt = conn
+            .prepare(
+                "SELECT name, coalesce(sql, '') FROM sqlite_master
+                 WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name",
+            )
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(|r| r.unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn versions_are_numbered_without_gaps() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.0 as usize, i + 1, "{}", m.1);
+        }
+    }
+
+    #[test]
+    fn every_earlier_version_migrates_to_the_same_schema_as_a_new_file() {
+        let mut fresh = Connection::open_in_memory().unwrap();
+        assert_eq!(migrate(&mut fresh, None).unwrap(), latest());
+        let want = schema(&fresh);
+        assert!(want.iter().any(|(n, _)| n == "identifications"));
+        for start in 0..latest() {
+            let mut conn = Connection::open_in_memory().unwrap();
+            assert_eq!(migrate(&mut conn, Some(start)).unwrap(), start);
+            assert_eq!(version(&conn).unwrap(), start);
+            assert_eq!(migrate(&mut conn, None).unwrap(), latest(), "from {start}");
+            assert_eq!(schema(&conn), want, "from version {start}");
+        }
+    }
+
+    #[test]
+    fn data_written_at_version_1_survives_the_later_migrations() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, Some(1)).unwrap();
+        conn.execute(
+            "INSERT INTO individuals (uuid, code, species) VALUES ('u1', 'A-001', 'beluga')",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn, None).unwrap();
+        let species: String = conn
+            .query_row(
+                "SELECT species FROM individuals WHERE code = 'A-001'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(species, "beluga");
+        // Version 2 tables reference version 1 rows.
+        conn.execute(
+            "INSERT INTO individual_events (uuid, kind, individual_id) VALUES ('e1', 'rename', 1)",
+            [],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn migrating_twice_does_nothing() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, None).unwrap();
+        let before = schema(&conn);
+        assert_eq!(migrate(&mut conn, None).unwrap(), latest());
+        assert_eq!(schema(&conn), before);
+    }
+}
