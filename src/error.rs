@@ -49,6 +49,10 @@ pub enum Error {
     #[error("cancelled")]
     Cancelled,
 
+    /// A labels file (CSV) or labelled folder is unusable: names it and says where.
+    #[error("{}: {reason}", path.display())]
+    Labels { path: PathBuf, reason: String },
+
     /// The catalogue database failed (SQLite's own message).
     #[error("catalogue database: {0}")]
     Sql(#[from] rusqlite::Error),
@@ -97,6 +101,7 @@ impl Error {
             Error::Cancelled => "cancelled",
             Error::Sql(_) | Error::Catalogue { .. } => "catalogue",
             Error::NotFound(_) => "not_found",
+            Error::Labels { .. } => "labels",
             Error::Invalid(_) => "invalid",
         }
     }

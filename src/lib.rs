@@ -15,6 +15,7 @@ pub mod detect;
 pub mod embed;
 pub mod error;
 mod imageops;
+pub mod ingest;
 pub mod npy;
 pub mod packs;
 pub mod photo;

@@ -36,6 +36,8 @@ pub mod keys {
     /// The pack whose embeddings this catalogue searches: name and version.
     pub const PACK_NAME: &str = "pack.name";
     pub const PACK_VERSION: &str = "pack.version";
+    /// Where that pack was last loaded from (a hint for the CLI and app).
+    pub const PACK_PATH: &str = "pack.path";
     /// Calibrated new_individual threshold (overrides the pack's default).
     pub const THRESHOLD: &str = "match.new_individual_threshold";
     /// Weight of the ArcFace class-centre score in the identification blend.

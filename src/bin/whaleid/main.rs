@@ -1,23 +1,27 @@
 //! `whaleid`: the command-line shell over the engine.
 //!
 //! Every subcommand parses its arguments, opens what it needs from the engine,
-//! and prints JSON lines (one per photo or crop) so scripts can consume the
-//! output; per-file failures are lines with an `error`, never a stopped run.
+//! and prints JSON lines (one per photo or crop) or a table, so scripts can
+//! consume the output; per-file failures are lines with an `error`, never a
+//! stopped run. Ctrl-C cancels a long job cleanly; running it again resumes.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
-use whaleid::detect::{BBox, Detector};
-use whaleid::embed::{self, Crop, Embedder};
+use whaleid::detect::BBox;
+use whaleid::embed;
 use whaleid::packs::Pack;
 use whaleid::photo::{self, Photo};
-use whaleid::runtime::{self, Device, SessionConfig};
+use whaleid::runtime::{Device, SessionConfig};
 use whaleid::CancelToken;
+
+mod catalogue;
+mod models;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -67,10 +71,16 @@ enum Command {
         #[arg(long, default_value_t = embed::DEFAULT_BATCH)]
         batch: usize,
     },
+    /// Create, fill, inspect and back up a catalogue.
+    #[command(subcommand)]
+    Catalogue(catalogue::CatalogueCommand),
+    /// Merge, split, rename individuals, and undo those.
+    #[command(subcommand)]
+    Individual(catalogue::IndividualCommand),
 }
 
-#[derive(Args, Debug)]
-struct ModelArgs {
+#[derive(Args, Debug, Clone)]
+pub struct ModelArgs {
     /// Model pack folder [default: $WHALEID_PACK, else the bundled generic pack].
     #[arg(long)]
     pack: Option<PathBuf>,
@@ -83,21 +93,28 @@ struct ModelArgs {
 }
 
 impl ModelArgs {
-    fn pack_dir(&self) -> PathBuf {
+    /// The pack folder: `--pack`, else `$WHALEID_PACK`, else `fallback` (a
+    /// catalogue's own pack), else the bundled generic pack.
+    pub fn pack_dir_or(&self, fallback: Option<PathBuf>) -> PathBuf {
         self.pack
             .clone()
             .or_else(|| std::env::var_os("WHALEID_PACK").map(PathBuf::from))
+            .or(fallback)
             .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("models/generic"))
     }
 
-    fn session(&self) -> SessionConfig {
+    pub fn pack_dir(&self) -> PathBuf {
+        self.pack_dir_or(None)
+    }
+
+    pub fn session(&self) -> SessionConfig {
         SessionConfig {
             device: self.device,
             intra_threads: self.threads,
         }
     }
 
-    fn load_pack(&self) -> Result<Pack> {
+    pub fn load_pack(&self) -> Result<Pack> {
         Ok(Pack::load(self.pack_dir())?)
     }
 }
@@ -135,8 +152,8 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Doctor { models } => doctor(&models),
-        Command::Detect { images, models } => detect(&images, &models),
+        Command::Doctor { models } => models::doctor(&models),
+        Command::Detect { images, models } => models::detect(&images, &models),
         Command::Embed {
             images,
             models,
@@ -145,10 +162,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             full,
             dump,
             batch,
-        } => embed_cmd(
+        } => models::embed_cmd(
             &images,
             &models,
-            EmbedOptions {
+            models::EmbedOptions {
                 bbox,
                 whole,
                 full,
@@ -156,65 +173,38 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 batch,
             },
         ),
+        Command::Catalogue(c) => catalogue::run(c),
+        Command::Individual(c) => catalogue::run_individual(c),
     }
 }
 
-fn print_line(value: serde_json::Value) -> Result<()> {
+/// A token that Ctrl-C cancels (the second Ctrl-C exits at once).
+pub fn cancel_on_ctrl_c() -> CancelToken {
+    let token = CancelToken::new();
+    let handler = token.clone();
+    let pressed = std::sync::atomic::AtomicBool::new(false);
+    let _ = ctrlc::set_handler(move || {
+        if pressed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("whaleid: cancelling after the current batch (Ctrl-C again to quit now)");
+        handler.cancel();
+    });
+    token
+}
+
+pub fn print_line(value: serde_json::Value) -> Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{value}")?;
     Ok(())
 }
 
-fn error_line(file: &Path, e: &whaleid::Error) -> serde_json::Value {
+pub fn error_line(file: &Path, e: &whaleid::Error) -> serde_json::Value {
     json!({"file": file, "error": {"kind": e.kind(), "message": e.to_string()}})
 }
 
-fn doctor(models: &ModelArgs) -> Result<ExitCode> {
-    let info = runtime::init()?;
-    println!(
-        "ONNX Runtime {} at {}",
-        info.version,
-        info.library.display()
-    );
-    println!(
-        "providers in the library: {}",
-        info.providers_compiled.join(", ")
-    );
-    let built: Vec<&str> = ["cpu"]
-        .into_iter()
-        .chain(cfg!(feature = "cuda").then_some("cuda"))
-        .chain(cfg!(feature = "directml").then_some("directml"))
-        .collect();
-    println!("providers in this build: {}", built.join(", "));
-    let dir = models.pack_dir();
-    let pack = Pack::load(&dir)?;
-    println!(
-        "pack {} {} at {}: valid ({} backbone(s), {}-d embedding, detector: {})",
-        pack.name(),
-        pack.version(),
-        dir.display(),
-        pack.backbones.len(),
-        pack.embedding_dim(),
-        if pack.detector.is_some() { "yes" } else { "no" }
-    );
-    let config = models.session();
-    if let Some((spec, file)) = &pack.detector {
-        let d = Detector::open(spec, file, &config)?;
-        println!(
-            "  detector {}: runs on {}",
-            file.display(),
-            d.info().provider
-        );
-    }
-    let e = Embedder::open(&pack, &config)?;
-    for w in e.workers() {
-        println!("  backbone {}: runs on {}", w.file.display(), w.provider);
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 /// Decode photos, turning failures into JSON error lines.
-fn open_photos(images: &[PathBuf]) -> Result<(Vec<Photo>, bool)> {
+pub fn open_photos(images: &[PathBuf]) -> Result<(Vec<Photo>, bool)> {
     let mut photos = Vec::new();
     let mut failed = false;
     for path in images {
@@ -229,149 +219,10 @@ fn open_photos(images: &[PathBuf]) -> Result<(Vec<Photo>, bool)> {
     Ok((photos, failed))
 }
 
-fn exit_code(failed: bool) -> ExitCode {
+pub fn exit_code(failed: bool) -> ExitCode {
     if failed {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
     }
-}
-
-fn detect(images: &[PathBuf], models: &ModelArgs) -> Result<ExitCode> {
-    let pack = models.load_pack()?;
-    let (spec, file) = pack
-        .detector
-        .as_ref()
-        .with_context(|| format!("pack `{}` has no detector", pack.name()))?;
-    let detector = Detector::open(spec, file, &models.session())?;
-    let (photos, failed) = open_photos(images)?;
-    let cancel = CancelToken::new();
-    for photo in &photos {
-        let found = detector.detect(&[&photo.image], &cancel)?;
-        print_line(json!({
-            "file": photo.path,
-            "width": photo.width(),
-            "height": photo.height(),
-            "provider": detector.info().provider,
-            "detections": found[0],
-        }))?;
-    }
-    Ok(exit_code(failed))
-}
-
-struct EmbedOptions {
-    bbox: Option<BBox>,
-    whole: bool,
-    full: bool,
-    dump: Option<PathBuf>,
-    batch: usize,
-}
-
-fn embed_cmd(images: &[PathBuf], models: &ModelArgs, opts: EmbedOptions) -> Result<ExitCode> {
-    let pack = models.load_pack()?;
-    let config = models.session();
-    let embedder = Embedder::open(&pack, &config)?.with_batch(opts.batch);
-    let detector = match (&pack.detector, opts.bbox.is_some() || opts.whole) {
-        (Some((spec, file)), false) => Some(Detector::open(spec, file, &config)?),
-        _ => None,
-    };
-    let providers: Vec<String> = embedder
-        .workers()
-        .map(|w| format!("{}", w.provider))
-        .collect();
-    let (photos, mut failed) = open_photos(images)?;
-    let cancel = CancelToken::new();
-    if let Some(dir) = &opts.dump {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    for photo in &photos {
-        let regions: Vec<(Option<BBox>, Option<whaleid::detect::Detection>)> = match &detector {
-            Some(d) => d
-                .detect(&[&photo.image], &cancel)?
-                .remove(0)
-                .into_iter()
-                .filter(|det| det.embed)
-                .map(|det| (Some(det.crop), Some(det)))
-                .collect(),
-            None => vec![(
-                opts.bbox
-                    .map(|b| b.clip(photo.width() as f32, photo.height() as f32)),
-                None,
-            )],
-        };
-        if regions.is_empty() {
-            failed = true;
-            print_line(
-                json!({"file": photo.path, "error": {"kind": "no_detection", "message": format!("{}: no detection above the pack's confidence threshold", photo.path.display())}}),
-            )?;
-            continue;
-        }
-        let crops: Vec<Crop> = regions
-            .iter()
-            .map(|(region, _)| Crop {
-                image: &photo.image,
-                region: *region,
-            })
-            .collect();
-        let embeddings = embedder.embed(&crops, &cancel)?;
-        for (i, ((region, detection), emb)) in regions.iter().zip(&embeddings).enumerate() {
-            if let Some(dir) = &opts.dump {
-                dump(dir, &embedder, photo, crops[i], i, emb)?;
-            }
-            let norm = emb.vector.iter().map(|x| x * x).sum::<f32>().sqrt();
-            let mut line = json!({
-                "file": photo.path,
-                "crop": region,
-                "detection": detection,
-                "providers": providers,
-                "dim": emb.vector.len(),
-                "norm": norm,
-                "digest": embed::digest(&emb.vector),
-            });
-            if opts.full {
-                line["embedding"] = json!(emb.vector);
-            }
-            print_line(line)?;
-        }
-    }
-    Ok(exit_code(failed))
-}
-
-fn dump(
-    dir: &Path,
-    embedder: &Embedder,
-    photo: &Photo,
-    crop: Crop<'_>,
-    index: usize,
-    emb: &embed::Embedding,
-) -> Result<()> {
-    let stem = photo
-        .path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "photo".into());
-    let stem = if index == 0 {
-        stem
-    } else {
-        format!("{stem}_{index}")
-    };
-    for (b, backbone) in embedder.backbones().iter().enumerate() {
-        let input = embedder.preprocess(b, crop, false);
-        let shape = [1, input.shape()[0], input.shape()[1], input.shape()[2]];
-        let name = &backbone.spec.name;
-        whaleid::npy::write_f32(
-            &dir.join(format!("{stem}.{name}.input.npy")),
-            &shape,
-            input
-                .as_standard_layout()
-                .as_slice()
-                .expect("standard layout"),
-        )?;
-        whaleid::npy::write_f32(
-            &dir.join(format!("{stem}.{name}.neck.npy")),
-            &[emb.parts[b].len()],
-            &emb.parts[b],
-        )?;
-    }
-    Ok(())
 }

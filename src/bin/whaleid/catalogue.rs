@@ -1,0 +1,326 @@
+//! Catalogue commands: `catalogue create|import|stats|backup|check` and
+//! `individual show|merge|split|rename|undo`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+
+use whaleid::catalogue::{keys, Catalogue};
+use whaleid::ingest::{self, labels, ImportOptions, Pipeline, Progress};
+use whaleid::packs::Pack;
+
+use crate::{cancel_on_ctrl_c, ModelArgs};
+
+#[derive(Subcommand, Debug)]
+pub enum CatalogueCommand {
+    /// Create an empty catalogue folder bound to a model pack.
+    Create {
+        dir: PathBuf,
+        #[command(flatten)]
+        models: ModelArgs,
+    },
+    /// Import labelled photos: a Kaggle-style CSV (image,species,individual_id
+    /// [,box]) with its image folder, or one folder per individual.
+    Import {
+        dir: PathBuf,
+        /// CSV with `image`, `individual_id` and optionally `species` and a box column.
+        #[arg(long, requires = "images", conflicts_with = "folders")]
+        labels: Option<PathBuf>,
+        /// Folder the CSV's image names are in.
+        #[arg(long)]
+        images: Option<PathBuf>,
+        /// A folder holding one sub-folder of photos per individual.
+        #[arg(long)]
+        folders: Option<PathBuf>,
+        /// Species of every individual under --folders.
+        #[arg(long, requires = "folders")]
+        species: Option<String>,
+        /// Ignore the CSV's boxes and run the detector.
+        #[arg(long)]
+        no_boxes: bool,
+        /// Do not save crop JPEGs under media/crops.
+        #[arg(long)]
+        no_crops: bool,
+        #[command(flatten)]
+        models: ModelArgs,
+    },
+    /// Counts of individuals, photos, embeddings, per species.
+    Stats {
+        dir: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy the catalogue (database and media) into a new folder, online.
+    Backup { dir: PathBuf, dest: PathBuf },
+    /// SQLite integrity and foreign-key check.
+    Check { dir: PathBuf },
+}
+
+#[derive(Args, Debug)]
+pub struct CatalogueArg {
+    /// The catalogue folder.
+    #[arg(long, short)]
+    catalogue: PathBuf,
+    /// Recorded as who made the change.
+    #[arg(long)]
+    by: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IndividualCommand {
+    /// An individual, its detections and its history.
+    Show {
+        #[command(flatten)]
+        cat: CatalogueArg,
+        individual: String,
+    },
+    /// Merge FROM into INTO: they are one animal.
+    Merge {
+        #[command(flatten)]
+        cat: CatalogueArg,
+        from: String,
+        into: String,
+    },
+    /// Move detections of an individual to a new individual.
+    Split {
+        #[command(flatten)]
+        cat: CatalogueArg,
+        individual: String,
+        /// Detection ids to move (see `individual show`).
+        #[arg(long, value_delimiter = ',', required = true)]
+        detections: Vec<i64>,
+        /// Code of the new individual.
+        #[arg(long = "new")]
+        new_code: String,
+    },
+    /// Give an individual a new code (the old one stays as an alias).
+    Rename {
+        #[command(flatten)]
+        cat: CatalogueArg,
+        individual: String,
+        new_code: String,
+    },
+    /// Undo a merge, split or rename by its event id.
+    Undo {
+        #[command(flatten)]
+        cat: CatalogueArg,
+        event: i64,
+    },
+}
+
+pub fn run(command: CatalogueCommand) -> Result<ExitCode> {
+    match command {
+        CatalogueCommand::Create { dir, models } => {
+            let pack = models.load_pack()?;
+            let mut cat = Catalogue::create(&dir)?;
+            bind(&mut cat, &pack, &models.pack_dir())?;
+            println!(
+                "created catalogue {} for pack {} {}",
+                dir.display(),
+                pack.name(),
+                pack.version()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        CatalogueCommand::Import {
+            dir,
+            labels: csv,
+            images,
+            folders,
+            species,
+            no_boxes,
+            no_crops,
+            models,
+        } => {
+            let items = match (csv, images, folders) {
+                (Some(csv), Some(images), None) => labels::read_csv(&csv, &images)?,
+                (None, None, Some(root)) => labels::read_folders(&root, species.as_deref())?,
+                _ => bail!("give --labels CSV --images DIR, or --folders DIR"),
+            };
+            let mut cat = open_or_create(&dir)?;
+            let pack_dir = models.pack_dir_or(pack_hint(&cat)?);
+            let pack = Pack::load(&pack_dir)?;
+            bind(&mut cat, &pack, &pack_dir)?;
+            let pipeline = Pipeline::open(pack, &models.session())?;
+            let options = ImportOptions {
+                use_boxes: !no_boxes,
+                write_crops: !no_crops,
+                ..ImportOptions::default()
+            };
+            let cancel = cancel_on_ctrl_c();
+            let started = Instant::now();
+            let mut printer = progress_printer();
+            let report = match ingest::import(
+                &mut cat,
+                &pipeline,
+                &items,
+                &options,
+                &mut printer,
+                &cancel,
+            ) {
+                Err(whaleid::Error::Cancelled) => {
+                    eprintln!("cancelled: what was imported is kept; run the same command again to resume");
+                    return Ok(ExitCode::from(130));
+                }
+                other => other?,
+            };
+            for (path, reason) in &report.failed {
+                eprintln!("failed: {}: {reason}", path.display());
+            }
+            println!(
+                "imported {} photos, skipped {} already in the catalogue, {} failed, {} embedded whole (no detection), in {:.1} s",
+                report.imported,
+                report.skipped,
+                report.failed.len(),
+                report.whole_photo_fallbacks,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(crate::exit_code(!report.failed.is_empty()))
+        }
+        CatalogueCommand::Stats { dir, json } => {
+            let stats = Catalogue::open(&dir)?.stats()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&stats)?);
+            } else {
+                println!(
+                    "catalogue {} (schema {})",
+                    dir.display(),
+                    stats.schema_version
+                );
+                println!(
+                    "pack          {}",
+                    stats.pack.as_deref().unwrap_or("(none yet)")
+                );
+                println!(
+                    "individuals   {} (+{} merged)",
+                    stats.individuals, stats.merged_individuals
+                );
+                println!("photos        {}", stats.photos);
+                println!(
+                    "detections    {} ({} confirmed)",
+                    stats.detections, stats.confirmed_detections
+                );
+                println!("embeddings    {}", stats.embeddings);
+                for (species, n) in &stats.species {
+                    println!("  {species:<28} {n:>6} individuals");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        CatalogueCommand::Backup { dir, dest } => {
+            Catalogue::open(&dir)?.backup(&dest)?;
+            println!("backed up {} to {}", dir.display(), dest.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        CatalogueCommand::Check { dir } => {
+            let problems = Catalogue::open(&dir)?.check()?;
+            if problems.is_empty() {
+                println!(
+                    "ok: {} passes the integrity and foreign-key checks",
+                    dir.display()
+                );
+                Ok(ExitCode::SUCCESS)
+            } else {
+                for p in &problems {
+                    println!("problem: {p}");
+                }
+                Ok(ExitCode::from(2))
+            }
+        }
+    }
+}
+
+pub fn run_individual(command: IndividualCommand) -> Result<ExitCode> {
+    let event = match command {
+        IndividualCommand::Show { cat, individual } => {
+            let cat = Catalogue::open(&cat.catalogue)?;
+            let ind = cat.individual(&individual)?;
+            println!("{}", serde_json::to_string_pretty(&ind)?);
+            let resolved = cat.resolve(ind.id)?;
+            if resolved != ind.id {
+                println!("merged into {}", cat.individual_by_id(resolved)?.code);
+            }
+            println!("detections: {:?}", cat.detections_of(ind.id)?);
+            for e in cat.events(ind.id)? {
+                println!(
+                    "event {} {} #{} -> {:?} by {} at {}{}",
+                    e.id,
+                    e.kind,
+                    e.individual_id,
+                    e.other_id,
+                    e.actor.as_deref().unwrap_or("-"),
+                    e.created_at,
+                    e.undone_at
+                        .map(|u| format!(" (undone {u})"))
+                        .unwrap_or_default()
+                );
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        IndividualCommand::Merge { cat: c, from, into } => {
+            Catalogue::open(&c.catalogue)?.merge(&from, &into, c.by.as_deref())?
+        }
+        IndividualCommand::Split {
+            cat: c,
+            individual,
+            detections,
+            new_code,
+        } => {
+            Catalogue::open(&c.catalogue)?
+                .split(&individual, &detections, &new_code, c.by.as_deref())?
+                .1
+        }
+        IndividualCommand::Rename {
+            cat: c,
+            individual,
+            new_code,
+        } => Catalogue::open(&c.catalogue)?.rename(&individual, &new_code, c.by.as_deref())?,
+        IndividualCommand::Undo { cat: c, event } => {
+            Catalogue::open(&c.catalogue)?.undo(event, c.by.as_deref())?
+        }
+    };
+    println!(
+        "event {}: {} #{} (undo with `whaleid individual undo {}`)",
+        event.id, event.kind, event.individual_id, event.id
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open_or_create(dir: &std::path::Path) -> Result<Catalogue> {
+    if dir.join(whaleid::catalogue::DB_FILE).exists() {
+        Ok(Catalogue::open(dir)?)
+    } else {
+        Ok(Catalogue::create(dir)?)
+    }
+}
+
+/// The pack folder a catalogue was last used with, if it still exists.
+pub fn pack_hint(cat: &Catalogue) -> Result<Option<PathBuf>> {
+    Ok(cat
+        .setting(keys::PACK_PATH)?
+        .map(PathBuf::from)
+        .filter(|p| p.join("pack.toml").is_file()))
+}
+
+fn bind(cat: &mut Catalogue, pack: &Pack, dir: &std::path::Path) -> Result<()> {
+    ingest::import::bind_pack(cat, pack.name(), pack.version())?;
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("{}", dir.display()))?;
+    cat.set_setting(keys::PACK_PATH, &dir.to_string_lossy())?;
+    Ok(())
+}
+
+/// Progress on stderr, at most four lines a second.
+fn progress_printer() -> impl FnMut(Progress) {
+    let mut last = Instant::now() - Duration::from_secs(1);
+    move |p: Progress| {
+        if last.elapsed() >= Duration::from_millis(250) || p.done == p.total {
+            last = Instant::now();
+            eprintln!("{:?}: {}/{} photos", p.stage, p.done, p.total);
+        }
+    }
+}

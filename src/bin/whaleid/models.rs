@@ -1,0 +1,188 @@
+//! Model commands: `doctor`, `detect`, `embed`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use serde_json::json;
+
+use whaleid::detect::{BBox, Detector};
+use whaleid::embed::{self, Crop, Embedder};
+use whaleid::ingest::{Pipeline, Region};
+use whaleid::packs::Pack;
+use whaleid::photo::Photo;
+use whaleid::runtime;
+use whaleid::CancelToken;
+
+use crate::{exit_code, open_photos, print_line, ModelArgs};
+
+pub fn doctor(models: &ModelArgs) -> Result<ExitCode> {
+    let info = runtime::init()?;
+    println!(
+        "ONNX Runtime {} at {}",
+        info.version,
+        info.library.display()
+    );
+    println!(
+        "providers in the library: {}",
+        info.providers_compiled.join(", ")
+    );
+    let built: Vec<&str> = ["cpu"]
+        .into_iter()
+        .chain(cfg!(feature = "cuda").then_some("cuda"))
+        .chain(cfg!(feature = "directml").then_some("directml"))
+        .collect();
+    println!("providers in this build: {}", built.join(", "));
+    let dir = models.pack_dir();
+    let pack = Pack::load(&dir)?;
+    println!(
+        "pack {} {} at {}: valid ({} backbone(s), {}-d embedding, detector: {})",
+        pack.name(),
+        pack.version(),
+        dir.display(),
+        pack.backbones.len(),
+        pack.embedding_dim(),
+        if pack.detector.is_some() { "yes" } else { "no" }
+    );
+    let config = models.session();
+    if let Some((spec, file)) = &pack.detector {
+        let d = Detector::open(spec, file, &config)?;
+        println!(
+            "  detector {}: runs on {}",
+            file.display(),
+            d.info().provider
+        );
+    }
+    let e = Embedder::open(&pack, &config)?;
+    for w in e.workers() {
+        println!("  backbone {}: runs on {}", w.file.display(), w.provider);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn detect(images: &[PathBuf], models: &ModelArgs) -> Result<ExitCode> {
+    let pack = models.load_pack()?;
+    let (spec, file) = pack
+        .detector
+        .as_ref()
+        .with_context(|| format!("pack `{}` has no detector", pack.name()))?;
+    let detector = Detector::open(spec, file, &models.session())?;
+    let (photos, failed) = open_photos(images)?;
+    let cancel = CancelToken::new();
+    for photo in &photos {
+        let found = detector.detect(&[&photo.image], &cancel)?;
+        print_line(json!({
+            "file": photo.path,
+            "width": photo.width(),
+            "height": photo.height(),
+            "provider": detector.info().provider,
+            "detections": found[0],
+        }))?;
+    }
+    Ok(exit_code(failed))
+}
+
+pub struct EmbedOptions {
+    pub bbox: Option<BBox>,
+    pub whole: bool,
+    pub full: bool,
+    pub dump: Option<PathBuf>,
+    pub batch: usize,
+}
+
+pub fn embed_cmd(images: &[PathBuf], models: &ModelArgs, opts: EmbedOptions) -> Result<ExitCode> {
+    let pipeline = Pipeline::open(models.load_pack()?, &models.session())?.with_batch(opts.batch);
+    let region = match (opts.bbox, opts.whole) {
+        (Some(b), _) => Region::Box(b),
+        (None, true) => Region::Whole,
+        (None, false) => Region::Detect {
+            best_only: false,
+            whole_if_none: false,
+        },
+    };
+    let providers: Vec<String> = pipeline
+        .embedder()
+        .workers()
+        .map(|w| format!("{}", w.provider))
+        .collect();
+    let (photos, mut failed) = open_photos(images)?;
+    let cancel = CancelToken::new();
+    if let Some(dir) = &opts.dump {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    for photo in &photos {
+        let found = pipeline.run(&[(&photo.image, region)], &cancel)?.remove(0);
+        if found.is_empty() {
+            failed = true;
+            print_line(
+                json!({"file": photo.path, "error": {"kind": "no_detection", "message": format!("{}: no detection above the pack's confidence threshold", photo.path.display())}}),
+            )?;
+            continue;
+        }
+        for (i, f) in found.iter().enumerate() {
+            let emb = &f.embedding;
+            if let Some(dir) = &opts.dump {
+                let crop = Crop {
+                    image: &photo.image,
+                    region: Some(f.crop),
+                };
+                dump(dir, pipeline.embedder(), photo, crop, i, emb)?;
+            }
+            let norm = emb.vector.iter().map(|x| x * x).sum::<f32>().sqrt();
+            let mut line = json!({
+                "file": photo.path,
+                "crop": f.crop,
+                "class": f.class,
+                "detection": f.detection,
+                "providers": providers,
+                "dim": emb.vector.len(),
+                "norm": norm,
+                "digest": embed::digest(&emb.vector),
+            });
+            if opts.full {
+                line["embedding"] = json!(emb.vector);
+            }
+            print_line(line)?;
+        }
+    }
+    Ok(exit_code(failed))
+}
+
+fn dump(
+    dir: &Path,
+    embedder: &Embedder,
+    photo: &Photo,
+    crop: Crop<'_>,
+    index: usize,
+    emb: &embed::Embedding,
+) -> Result<()> {
+    let stem = photo
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "photo".into());
+    let stem = if index == 0 {
+        stem
+    } else {
+        format!("{stem}_{index}")
+    };
+    for (b, backbone) in embedder.backbones().iter().enumerate() {
+        let input = embedder.preprocess(b, crop, false);
+        let shape = [1, input.shape()[0], input.shape()[1], input.shape()[2]];
+        let name = &backbone.spec.name;
+        whaleid::npy::write_f32(
+            &dir.join(format!("{stem}.{name}.input.npy")),
+            &shape,
+            input
+                .as_standard_layout()
+                .as_slice()
+                .expect("standard layout"),
+        )?;
+        whaleid::npy::write_f32(
+            &dir.join(format!("{stem}.{name}.neck.npy")),
+            &[emb.parts[b].len()],
+            &emb.parts[b],
+        )?;
+    }
+    Ok(())
+}

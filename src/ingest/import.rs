@@ -1,0 +1,279 @@
+//! Importing labelled photos into a catalogue: the one-command path from a
+//! Kaggle-style folder or a folder per individual to a searchable catalogue.
+//!
+//! Photos go through in chunks: read and hash, skip what the catalogue already
+//! has (by content, so a re-run after a cancel or a crash resumes where it
+//! stopped and renamed files are recognised), decode with EXIF, detect or take
+//! the given box, embed, write crops, and commit the chunk in one transaction.
+//! A file that cannot be read or decoded is one line in the report; the job
+//! goes on.
+
+use std::path::PathBuf;
+
+use image::RgbImage;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::labels::Labelled;
+use super::pipeline::{Found, Pipeline, Region};
+use crate::catalogue::records::{NewPhoto, Source};
+use crate::catalogue::{keys, Catalogue};
+use crate::error::{Error, Result};
+use crate::photo::{self, Photo};
+use crate::CancelToken;
+
+/// Where a long job is; sent after every chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    Reading,
+    Embedding,
+    Saving,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    pub stage: Stage,
+    /// Photos finished (imported, skipped or failed) out of `total`.
+    pub done: usize,
+    pub total: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Photos per chunk (one transaction each).
+    pub chunk: usize,
+    /// Use the labels' boxes where given (else always detect).
+    pub use_boxes: bool,
+    /// Save a JPEG of each crop under `media/crops/` for review.
+    pub write_crops: bool,
+    /// Recorded as who decided the imported identifications.
+    pub source_name: String,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self {
+            chunk: 16,
+            use_boxes: true,
+            write_crops: true,
+            source_name: "import".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportReport {
+    pub imported: usize,
+    /// Already in the catalogue with this pack's embeddings.
+    pub skipped: usize,
+    /// The detector found nothing; the whole photo was embedded.
+    pub whole_photo_fallbacks: usize,
+    pub failed: Vec<(PathBuf, String)>,
+}
+
+/// Bind the catalogue to the pack on first use; refuse another pack after,
+/// because embeddings of different packs cannot be compared.
+pub fn bind_pack(cat: &mut Catalogue, name: &str, version: &str) -> Result<()> {
+    match (
+        cat.setting(keys::PACK_NAME)?,
+        cat.setting(keys::PACK_VERSION)?,
+    ) {
+        (Some(n), Some(v)) if n == name && v == version => Ok(()),
+        (Some(n), Some(v)) => Err(Error::Invalid(format!(
+            "catalogue {} holds embeddings of pack {n} {v}; this is pack {name} {version}",
+            cat.root().display()
+        ))),
+        _ => {
+            cat.set_setting(keys::PACK_NAME, name)?;
+            cat.set_setting(keys::PACK_VERSION, version)
+        }
+    }
+}
+
+struct Ready {
+    item: usize,
+    sha256: String,
+    byte_size: u64,
+    photo: Photo,
+    meta: photo::Meta,
+    region: Region,
+    replace: Option<i64>,
+}
+
+/// Import `items` into `cat`. Returns what happened; `Err(Cancelled)` leaves
+/// every finished chunk committed, so running it again resumes.
+pub fn import(
+    cat: &mut Catalogue,
+    pipeline: &Pipeline,
+    items: &[Labelled],
+    options: &ImportOptions,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &CancelToken,
+) -> Result<ImportReport> {
+    let pack = pipeline.pack();
+    let pack_id = (pack.name().to_string(), pack.version().to_string());
+    bind_pack(cat, &pack_id.0, &pack_id.1)?;
+    let crops_dir = cat.media_dir().join("crops");
+    std::fs::create_dir_all(&crops_dir).map_err(|e| Error::io(&crops_dir, e))?;
+    let mut report = ImportReport::default();
+    let total = items.len();
+    let mut done = 0;
+    let mut seen = std::collections::HashSet::new();
+    for chunk in items.chunks(options.chunk.max(1)) {
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        progress(Progress {
+            stage: Stage::Reading,
+            done,
+            total,
+        });
+        let base = done;
+        let mut ready = Vec::new();
+        for (offset, item) in chunk.iter().enumerate() {
+            match prepare(cat, item, options, (&pack_id.0, &pack_id.1)) {
+                Ok(Some(mut r)) if seen.insert(r.sha256.clone()) => {
+                    r.item = base + offset;
+                    ready.push(r);
+                }
+                Ok(_) => report.skipped += 1,
+                Err(e) => report.failed.push((item.path.clone(), e.to_string())),
+            }
+        }
+        progress(Progress {
+            stage: Stage::Embedding,
+            done,
+            total,
+        });
+        let inputs: Vec<(&RgbImage, Region)> =
+            ready.iter().map(|r| (&r.photo.image, r.region)).collect();
+        let found = pipeline.run(&inputs, cancel)?;
+        progress(Progress {
+            stage: Stage::Saving,
+            done,
+            total,
+        });
+        let mut crops = Vec::new();
+        for (r, found) in ready.iter().zip(&found) {
+            for (n, f) in found.iter().enumerate() {
+                let name = format!("{}_{n}.jpg", &r.sha256[..16]);
+                if options.write_crops {
+                    write_crop(&r.photo.image, f, &crops_dir.join(&name))?;
+                    crops.push(Some(format!("crops/{name}")));
+                } else {
+                    crops.push(None);
+                }
+            }
+        }
+        let mut crop_names = crops.into_iter();
+        cat.with_tx(|tx| {
+            for (r, found) in ready.iter().zip(&found) {
+                let item = &items[r.item];
+                if let Some(old) = r.replace {
+                    tx.conn()
+                        .execute("DELETE FROM photos WHERE id = ?1", [old])?;
+                }
+                let individual = tx.ensure_individual(&item.individual, item.species.as_deref())?;
+                let photo_id = tx.insert_photo(&NewPhoto {
+                    sha256: &r.sha256,
+                    original_path: &item.path.to_string_lossy(),
+                    byte_size: r.byte_size,
+                    width: r.photo.width(),
+                    height: r.photo.height(),
+                    meta: &r.meta,
+                })?;
+                for f in found {
+                    let crop = crop_names.next().flatten();
+                    let det =
+                        tx.insert_detection(photo_id, f.crop, &f.class, f.score, crop.as_deref())?;
+                    tx.insert_embedding(det, &pack_id.0, &pack_id.1, &f.embedding.vector)?;
+                    tx.decide(
+                        det,
+                        individual,
+                        true,
+                        Source::Import,
+                        Some(&options.source_name),
+                        None,
+                    )?;
+                }
+            }
+            Ok(())
+        })?;
+        for found in &found {
+            if found.len() == 1 && found[0].class == "whole" && pipeline.detector().is_some() {
+                report.whole_photo_fallbacks += 1;
+            }
+        }
+        report.imported += ready.len();
+        done += chunk.len();
+    }
+    progress(Progress {
+        stage: Stage::Saving,
+        done,
+        total,
+    });
+    Ok(report)
+}
+
+/// Read, hash and decode one labelled photo; `None` when the catalogue
+/// already has it embedded with this pack.
+fn prepare(
+    cat: &Catalogue,
+    item: &Labelled,
+    options: &ImportOptions,
+    pack: (&str, &str),
+) -> Result<Option<Ready>> {
+    let bytes = std::fs::read(&item.path).map_err(|e| Error::io(&item.path, e))?;
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let replace = match cat.photo_by_sha256(&sha256)? {
+        Some(id) if cat.photo_is_embedded(id, pack)? => return Ok(None),
+        other => other,
+    };
+    let photo = photo::decode(&item.path, &bytes, photo::DEFAULT_MAX_PIXELS)?;
+    let meta = photo::meta::read(&bytes);
+    let region = match item.bbox.filter(|_| options.use_boxes) {
+        Some(b) => {
+            let c = b.clip(photo.width() as f32, photo.height() as f32);
+            if c.width() < 2.0 || c.height() < 2.0 {
+                return Err(Error::photo(
+                    &item.path,
+                    format!(
+                        "box {b:?} lies outside the {}×{} photo",
+                        photo.width(),
+                        photo.height()
+                    ),
+                ));
+            }
+            Region::Box(b)
+        }
+        None => Region::Detect {
+            best_only: true,
+            whole_if_none: true,
+        },
+    };
+    Ok(Some(Ready {
+        item: 0,
+        sha256,
+        byte_size: bytes.len() as u64,
+        photo,
+        meta,
+        region,
+        replace,
+    }))
+}
+
+/// A crop for review: at most 384 px on its long side, JPEG.
+fn write_crop(image: &RgbImage, found: &Found, path: &std::path::Path) -> Result<()> {
+    let (w, h) = (found.crop.width(), found.crop.height());
+    let scale = (384.0 / w.max(h)).min(1.0);
+    let (tw, th) = (
+        (w * scale).round().max(1.0) as u32,
+        (h * scale).round().max(1.0) as u32,
+    );
+    let crop = crate::imageops::resize_region(image, Some(found.crop), tw, th);
+    let tmp = path.with_extension("jpg.part");
+    crop.save_with_format(&tmp, image::ImageFormat::Jpeg)
+        .map_err(|e| Error::photo(path, format!("cannot write crop: {e}")))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}

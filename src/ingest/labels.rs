@@ -1,0 +1,235 @@
+//! Labelled photo collections, in the two layouts researchers have: the
+//! Kaggle Happywhale layout (a CSV with `image,species,individual_id` beside
+//! an image folder) and one folder per individual.
+//!
+//! The CSV may carry a box column (`box`, or Happywhale-sample's
+//! `fin_or_body_box_x1_y1_x2_y2`, as "x1 y1 x2 y2") to embed a given crop
+//! instead of running the detector. Species names are normalised the way the
+//! Happywhale solutions did (the competition data had typos and synonyms).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::detect::BBox;
+use crate::error::{Error, Result};
+
+/// One labelled photo.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Labelled {
+    pub path: PathBuf,
+    pub individual: String,
+    pub species: Option<String>,
+    pub bbox: Option<BBox>,
+}
+
+/// Image file extensions read from folders.
+pub const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "tif", "tiff", "webp"];
+
+/// The species name the catalogue uses for a label's species.
+pub fn normalise_species(s: &str) -> String {
+    let s = s.trim().to_lowercase().replace([' ', '-'], "_");
+    match s.as_str() {
+        "bottlenose_dolpin" => "bottlenose_dolphin".into(),
+        "kiler_whale" => "killer_whale".into(),
+        "globis" | "pilot_whale" => "short_finned_pilot_whale".into(),
+        _ => s,
+    }
+}
+
+/// Read a Kaggle-layout CSV; image names are resolved in `images`. Every
+/// problem names the CSV, the line and the reason.
+pub fn read_csv(csv_path: &Path, images: &Path) -> Result<Vec<Labelled>> {
+    let bad = |line: u64, reason: String| Error::Labels {
+        path: csv_path.to_path_buf(),
+        reason: format!("line {line}: {reason}"),
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(csv_path)
+        .map_err(|e| bad(0, e.to_string()))?;
+    let headers = reader.headers().map_err(|e| bad(1, e.to_string()))?.clone();
+    let column: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h, i)).collect();
+    let need = |name: &str| {
+        column.get(name).copied().ok_or_else(|| {
+            bad(
+                1,
+                format!(
+                    "no `{name}` column (found: {})",
+                    headers.iter().collect::<Vec<_>>().join(", ")
+                ),
+            )
+        })
+    };
+    let (image_col, individual_col) = (need("image")?, need("individual_id")?);
+    let species_col = column.get("species").copied();
+    let box_col = column
+        .get("box")
+        .or_else(|| column.get("fin_or_body_box_x1_y1_x2_y2"))
+        .copied();
+    let mut out = Vec::new();
+    for (i, record) in reader.records().enumerate() {
+        let line = i as u64 + 2;
+        let record = record.map_err(|e| bad(line, e.to_string()))?;
+        let field = |c: usize| record.get(c).unwrap_or("").trim();
+        let image = field(image_col);
+        let individual = field(individual_col);
+        if image.is_empty() || individual.is_empty() {
+            return Err(bad(line, "empty image or individual_id".into()));
+        }
+        let bbox = match box_col.map(field).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => Some(parse_box(s).map_err(|reason| bad(line, reason))?),
+        };
+        out.push(Labelled {
+            path: images.join(image),
+            individual: individual.to_string(),
+            species: species_col
+                .map(field)
+                .filter(|s| !s.is_empty())
+                .map(normalise_species),
+            bbox,
+        });
+    }
+    Ok(out)
+}
+
+/// `x1 y1 x2 y2` (spaces or commas).
+fn parse_box(s: &str) -> std::result::Result<BBox, String> {
+    let v: Vec<f32> = s
+        .split([' ', ','])
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse::<f32>().map_err(|e| format!("box `{s}`: {e}")))
+        .collect::<std::result::Result<_, _>>()?;
+    match v[..] {
+        [x1, y1, x2, y2] if x2 > x1 && y2 > y1 => Ok(BBox { x1, y1, x2, y2 }),
+        _ => Err(format!(
+            "box `{s}` must be x1 y1 x2 y2 with x2 > x1 and y2 > y1"
+        )),
+    }
+}
+
+/// A folder with one sub-folder per individual (the folder name is its code).
+pub fn read_folders(root: &Path, species: Option<&str>) -> Result<Vec<Labelled>> {
+    let mut out = Vec::new();
+    let mut dirs: Vec<_> = std::fs::read_dir(root)
+        .map_err(|e| Error::io(root, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let individual = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .to_string();
+        for path in image_files(&dir)? {
+            out.push(Labelled {
+                path,
+                individual: individual.clone(),
+                species: species.map(normalise_species),
+                bbox: None,
+            });
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::Labels {
+            path: root.to_path_buf(),
+            reason: "no sub-folders with photos (expected one folder per individual)".into(),
+        });
+    }
+    Ok(out)
+}
+
+/// The image files directly in `dir`, sorted.
+pub fn image_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file()
+                && p.extension()
+                    .and_then(|e| e.to_str())
+                    .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kaggle_csv_with_and_without_boxes() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("train.csv");
+        std::fs::write(
+            &csv,
+            "image,species,individual_id,fin_or_body_box_x1_y1_x2_y2\n\
+             a.jpg,bottlenose_dolpin,X1,1 2 30 40\n\
+             b.jpg, Humpback Whale ,X2,\n",
+        )
+        .unwrap();
+        let rows = read_csv(&csv, Path::new("/imgs")).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].path, Path::new("/imgs/a.jpg"));
+        assert_eq!(rows[0].species.as_deref(), Some("bottlenose_dolphin"));
+        assert_eq!(
+            rows[0].bbox,
+            Some(BBox {
+                x1: 1.0,
+                y1: 2.0,
+                x2: 30.0,
+                y2: 40.0
+            })
+        );
+        assert_eq!(rows[1].species.as_deref(), Some("humpback_whale"));
+        assert_eq!(rows[1].bbox, None);
+    }
+
+    #[test]
+    fn csv_errors_name_the_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("train.csv");
+        std::fs::write(&csv, "image,species\na.jpg,beluga\n").unwrap();
+        let err = read_csv(&csv, dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("train.csv") && err.contains("individual_id"),
+            "{err}"
+        );
+        std::fs::write(&csv, "image,individual_id,box\na.jpg,X,1 2 3\n").unwrap();
+        let err = read_csv(&csv, dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("line 2") && err.contains("x1 y1 x2 y2"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn folder_per_individual() {
+        let dir = tempfile::tempdir().unwrap();
+        for (ind, file) in [
+            ("Bob", "1.jpg"),
+            ("Bob", "2.PNG"),
+            ("Ann", "x.jpeg"),
+            ("Ann", "notes.txt"),
+        ] {
+            std::fs::create_dir_all(dir.path().join(ind)).unwrap();
+            std::fs::write(dir.path().join(ind).join(file), b"").unwrap();
+        }
+        let rows = read_folders(dir.path(), Some("beluga")).unwrap();
+        let got: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.individual.as_str(),
+                    r.path.file_name().unwrap().to_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(got, [("Ann", "x.jpeg"), ("Bob", "1.jpg"), ("Bob", "2.PNG")]);
+        assert!(read_folders(&dir.path().join("Ann"), None).is_err());
+    }
+}

@@ -1,0 +1,11 @@
+//! Getting photos into WhaleID: labelled collections ([`labels`]), the shared
+//! detect-and-embed path ([`pipeline`]), and the import into a catalogue
+//! ([`import`]) with progress, cancel and resume.
+
+pub mod import;
+pub mod labels;
+pub mod pipeline;
+
+pub use import::{import, ImportOptions, ImportReport, Progress, Stage};
+pub use labels::Labelled;
+pub use pipeline::{Found, Pipeline, Region, Target};
