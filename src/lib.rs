@@ -13,6 +13,7 @@ pub mod cancel;
 pub mod detect;
 pub mod embed;
 pub mod error;
+pub mod eval;
 mod imageops;
 pub mod matching;
 pub mod npy;
