@@ -10,6 +10,8 @@
 
 mod metrics;
 mod report;
+mod split;
 
 pub use metrics::{average_precision_at_5, is_correct, map_at_5, rank_of_truth, top_k_accuracy};
 pub use report::{evaluate, Metrics, NewIndividualStats, Outcome, Report};
+pub use split::{split, Split, SplitMix64, SplitQuery};
