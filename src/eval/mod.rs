@@ -8,10 +8,12 @@
 //! threshold from confirmed identifications. Nothing here touches models or
 //! storage, so every number can be checked by hand in the tests.
 
+mod calibrate;
 mod metrics;
 mod report;
 mod split;
 
+pub use calibrate::{calibrate, Calibration, CalibrationQuery, CurvePoint, SpeciesCalibration};
 pub use metrics::{average_precision_at_5, is_correct, map_at_5, rank_of_truth, top_k_accuracy};
 pub use report::{evaluate, Metrics, NewIndividualStats, Outcome, Report};
 pub use split::{split, Split, SplitMix64, SplitQuery};

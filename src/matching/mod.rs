@@ -17,6 +17,8 @@ mod top5;
 pub use score::rank_individuals;
 pub use top5::{top5, top5_with, NewIndividualPolicy, Prediction, TOP_K};
 
+pub(crate) use top5::{best_five, place_new};
+
 /// Orders `(key, score)` pairs by score, best first; equal scores by key so
 /// that the same inputs always give the same list. NaN scores must have been
 /// removed by the caller.
