@@ -14,6 +14,7 @@ pub mod detect;
 pub mod embed;
 pub mod error;
 mod imageops;
+pub mod index;
 pub mod npy;
 pub mod packs;
 pub mod photo;
