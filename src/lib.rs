@@ -16,6 +16,7 @@ pub mod embed;
 pub mod error;
 pub mod eval;
 mod imageops;
+pub mod index;
 pub mod ingest;
 pub mod matching;
 pub mod npy;
