@@ -194,3 +194,37 @@ fn crop_class_must_be_a_detector_class() {
         "{err}"
     );
 }
+
+#[test]
+fn head_weight_needs_heads_and_a_unit_range() {
+    let dir = copy_pack("tiny-nodetector");
+    edit_manifest(dir.path(), |t| {
+        t.replace(
+            "new_individual_threshold = 0.5",
+            "new_individual_threshold = 0.5\nhead_weight = 0.3",
+        )
+    });
+    let err = load_err(dir.path());
+    assert!(
+        err.contains("head_weight") && err.contains("no backbone has"),
+        "{err}"
+    );
+
+    let dir = copy_pack("tiny");
+    edit_manifest(dir.path(), |t| {
+        t.replace(
+            "new_individual_threshold = 0.5",
+            "new_individual_threshold = 0.5\nhead_weight = 1.5",
+        )
+    });
+    assert!(load_err(dir.path()).contains("must be in [0, 1]"));
+    let dir = copy_pack("tiny");
+    edit_manifest(dir.path(), |t| {
+        t.replace(
+            "new_individual_threshold = 0.5",
+            "new_individual_threshold = 0.5\nhead_weight = 0.25",
+        )
+    });
+    let pack = Pack::load(dir.path()).unwrap();
+    assert_eq!(pack.manifest.matching.head_weight, 0.25);
+}

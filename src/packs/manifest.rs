@@ -132,4 +132,8 @@ pub struct EnsembleSpec {
 #[serde(deny_unknown_fields)]
 pub struct MatchSpec {
     pub new_individual_threshold: f32,
+    /// Weight of the ArcFace class-centre score blended into each
+    /// individual's kNN score (0: pure kNN; needs heads when above 0).
+    #[serde(default)]
+    pub head_weight: f32,
 }

@@ -171,6 +171,15 @@ impl Checker<'_> {
                 "match.new_individual_threshold = {t} is not a cosine similarity in [-1, 1]"
             )));
         }
+        let w = m.matching.head_weight;
+        if !(0.0..=1.0).contains(&w) {
+            return Err(bad(format!("match.head_weight = {w} must be in [0, 1]")));
+        }
+        if w > 0.0 && m.backbones.iter().all(|b| b.head.is_none()) {
+            return Err(bad(format!(
+                "match.head_weight = {w} blends ArcFace head scores, but no backbone has a [backbones.head]"
+            )));
+        }
         if let Some(d) = &m.detector {
             if d.stride == 0 || d.input_size == 0 || d.input_size % d.stride != 0 {
                 return Err(bad(format!(
