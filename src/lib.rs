@@ -3,11 +3,18 @@
 //! This crate is the whole engine, with no user interface: the CLI
 //! (`src/bin/whaleid`) and the desktop app are thin shells over it.
 //!
-//! A photo flows through it like this: [`photo`] decodes it upright;
-//! [`detect`] finds fins and bodies with a YOLOv5 model; [`embed`] turns each
-//! crop into a unit vector with the pack's backbone ensemble. Models come in
-//! validated [`packs`] and run through ONNX Runtime ([`runtime`]) on worker
-//! threads, cancellable through a [`CancelToken`].
+//! A photo flows through it like this: [`photo`] decodes it upright and reads
+//! its EXIF; [`detect`] finds fins and bodies with a YOLOv5 model; [`embed`]
+//! turns each crop into a unit vector with the pack's backbone ensemble
+//! ([`ingest::Pipeline`] is that path as one call). Models come in validated
+//! [`packs`] and run through ONNX Runtime ([`runtime`]) on worker threads,
+//! cancellable through a [`CancelToken`].
+//!
+//! The [`catalogue`] (SQLite) is the record of individuals, photos and
+//! decisions; [`ingest`] imports labelled collections into it; [`index`]
+//! searches its embeddings (exact scan or HNSW); [`matching`] turns
+//! neighbours into the top 5 with `new_individual`; [`eval`] measures all of
+//! it with the Happywhale metric and calibrates the threshold.
 
 pub mod cancel;
 pub mod catalogue;

@@ -171,3 +171,153 @@ fn explicit_gpu_device_without_the_feature_is_a_clear_error() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("cuda") && err.contains("feature"), "{err}");
 }
+
+#[test]
+fn catalogue_import_identify_eval_and_merge_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let labels = common::labelled_folder(dir.path());
+    let images = dir.path().join("images");
+    let cat = dir.path().join("cat");
+    let pack = pack_dir("tiny");
+    let pack_args = ["--pack", s(&pack), "--threads", "1"];
+
+    let out = whaleid(&[&["catalogue", "create", s(&cat)], &pack_args[..]].concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Detector crops, as the query below gets.
+    let import = [
+        &[
+            "catalogue",
+            "import",
+            s(&cat),
+            "--labels",
+            s(&labels),
+            "--images",
+            s(&images),
+            "--no-boxes",
+        ],
+        &pack_args[..],
+    ]
+    .concat();
+    let out = whaleid(&import);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 24 photos"));
+    // Again: everything is already there.
+    let out = whaleid(&import);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 0 photos, skipped 24"));
+
+    let out = whaleid(&["catalogue", "stats", s(&cat), "--json"]);
+    let stats: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(stats["individuals"], 6);
+    assert_eq!(stats["embeddings"], 24);
+    let out = whaleid(&["catalogue", "check", s(&cat)]);
+    assert!(out.status.success());
+
+    // A catalogued photo's pixels in a new file (TIFF: other bytes, so not
+    // recognised by hash): the detector finds the same crop, so W004 scores
+    // 1.0; the catalogue's own pack is used without --pack.
+    let query = dir.path().join("query.tif");
+    common::photo(4, 40, 33).save(&query).unwrap();
+    let out = whaleid(&[
+        "identify",
+        s(&query),
+        "-c",
+        s(&cat),
+        "--json",
+        "--threshold",
+        "0.5",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result = &lines(&out)[0];
+    assert_eq!(result["class"], "fin");
+    assert_eq!(result["scope"], "whole catalogue");
+    let top5 = result["top5"].as_array().unwrap();
+    assert_eq!(top5.len(), 5);
+    assert_eq!(top5[0]["individual"], "W004", "{result}");
+    assert!(top5[0]["score"].as_f64().unwrap() > 0.9999, "{result}");
+
+    // Merge W004 into W002, then undo it.
+    let out = whaleid(&["individual", "merge", "-c", s(&cat), "W004", "W002"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let event = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(':')
+        .to_string();
+    let out = whaleid(&[
+        "identify",
+        s(&query),
+        "-c",
+        s(&cat),
+        "--json",
+        "--threshold",
+        "0.5",
+    ]);
+    assert_eq!(lines(&out)[0]["top5"][0]["individual"], "W002");
+    let out = whaleid(&["individual", "undo", "-c", s(&cat), &event]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = whaleid(&[
+        "identify",
+        s(&query),
+        "-c",
+        s(&cat),
+        "--json",
+        "--threshold",
+        "0.5",
+    ]);
+    assert_eq!(lines(&out)[0]["top5"][0]["individual"], "W004");
+
+    // Calibrate from the confirmed identifications and keep the threshold.
+    let out = whaleid(&["catalogue", "calibrate", s(&cat)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("saved: identify now uses threshold"));
+
+    let out = whaleid(
+        &[
+            &[
+                "eval",
+                "--labels",
+                s(&labels),
+                "--images",
+                s(&images),
+                "--json",
+            ],
+            &pack_args[..],
+        ]
+        .concat(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["photos"], 24);
+    let map = r["report"]["overall"]["map_at_5"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&map));
+    assert!(r["calibration"]["threshold"].is_number());
+}

@@ -11,6 +11,7 @@
 mod calibrate;
 mod metrics;
 mod report;
+pub mod run;
 mod split;
 
 pub use calibrate::{calibrate, Calibration, CalibrationQuery, CurvePoint, SpeciesCalibration};

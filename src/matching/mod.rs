@@ -11,9 +11,11 @@
 //! The module is called `matching` rather than `match` so that callers can
 //! write `whaleid::matching::top5` without a raw identifier.
 
+pub mod identify;
 mod score;
 mod top5;
 
+pub use identify::{calibration_queries, identify, Gallery, HeadScorer, MatchSettings};
 pub use score::rank_individuals;
 pub use top5::{top5, top5_with, NewIndividualPolicy, Prediction, TOP_K};
 

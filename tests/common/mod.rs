@@ -69,3 +69,55 @@ pub fn texture(width: u32, height: u32, seed: u32) -> RgbImage {
         Rgb([v as u8 + 55, (v / 2) as u8 + 100, (255 - v) as u8])
     })
 }
+
+pub const PATCH: (u32, u32) = (60, 40);
+
+/// Individual `k`'s patch: dark, with its own tint and stripe period/direction.
+pub fn patch(k: u32) -> RgbImage {
+    let period = 2 + k % 5;
+    RgbImage::from_fn(PATCH.0, PATCH.1, |x, y| {
+        let along = if k.is_multiple_of(2) { x } else { y } + (k / 5) * x * y / 40;
+        let stripe = (along / period).is_multiple_of(2);
+        let base = [(k * 23) % 60, (k * 41) % 60, (k * 13) % 60];
+        let lift = if stripe { 15 } else { 0 };
+        Rgb([
+            (base[0] + lift) as u8,
+            (base[1] + lift) as u8,
+            (base[2] + lift) as u8,
+        ])
+    })
+}
+
+/// A 200×150 bright photo with individual `k`'s patch at `(x, y)`.
+pub fn photo(k: u32, x: u32, y: u32) -> RgbImage {
+    let mut img = RgbImage::from_pixel(200, 150, Rgb([238, 240, 236]));
+    image::imageops::replace(&mut img, &patch(k), x as i64, y as i64);
+    img
+}
+
+/// 6 individuals × 4 photos each as PNGs, a CSV with boxes, species by parity.
+pub fn labelled_folder(dir: &Path) -> PathBuf {
+    let images = dir.join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    let mut csv = String::from("image,species,individual_id,box\n");
+    for k in 0..6u32 {
+        for j in 0..4u32 {
+            let (x, y) = (10 + 30 * j, 8 + 25 * (j % 3));
+            let name = format!("ind{k}_{j}.png");
+            photo(k, x, y).save(images.join(&name)).unwrap();
+            let species = if k % 2 == 0 {
+                "beluga"
+            } else {
+                "humpback_whale"
+            };
+            csv += &format!(
+                "{name},{species},W{k:03},{x} {y} {} {}\n",
+                x + PATCH.0,
+                y + PATCH.1
+            );
+        }
+    }
+    let labels = dir.join("train.csv");
+    std::fs::write(&labels, csv).unwrap();
+    labels
+}

@@ -57,6 +57,21 @@ pub enum CatalogueCommand {
     Backup { dir: PathBuf, dest: PathBuf },
     /// SQLite integrity and foreign-key check.
     Check { dir: PathBuf },
+    /// Choose the new_individual threshold from the confirmed identifications
+    /// (leave one out) and save it as the catalogue's.
+    Calibrate {
+        dir: PathBuf,
+        /// A species gets its own threshold from this many individuals.
+        #[arg(long, default_value_t = 5)]
+        min_individuals: usize,
+        /// Show the result without saving it.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Build and save the HNSW index (otherwise queries scan exactly).
+    Index { dir: PathBuf },
 }
 
 #[derive(Args, Debug)]
@@ -215,6 +230,13 @@ pub fn run(command: CatalogueCommand) -> Result<ExitCode> {
             println!("backed up {} to {}", dir.display(), dest.display());
             Ok(ExitCode::SUCCESS)
         }
+        CatalogueCommand::Calibrate {
+            dir,
+            min_individuals,
+            dry_run,
+            json,
+        } => crate::identify::calibrate_cmd(dir, min_individuals, dry_run, json),
+        CatalogueCommand::Index { dir } => crate::identify::index_cmd(dir),
         CatalogueCommand::Check { dir } => {
             let problems = Catalogue::open(&dir)?.check()?;
             if problems.is_empty() {

@@ -21,6 +21,7 @@ use whaleid::runtime::{Device, SessionConfig};
 use whaleid::CancelToken;
 
 mod catalogue;
+mod identify;
 mod models;
 
 #[derive(Parser, Debug)]
@@ -77,6 +78,10 @@ enum Command {
     /// Merge, split, rename individuals, and undo those.
     #[command(subcommand)]
     Individual(catalogue::IndividualCommand),
+    /// Match photos against a catalogue: the top 5 identities, with new_individual.
+    Identify(identify::IdentifyArgs),
+    /// Measure identification on a labelled collection (MAP@5, top-1, top-5, new-individual precision/recall).
+    Eval(identify::EvalArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -175,6 +180,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         ),
         Command::Catalogue(c) => catalogue::run(c),
         Command::Individual(c) => catalogue::run_individual(c),
+        Command::Identify(a) => identify::identify_cmd(a),
+        Command::Eval(a) => identify::eval_cmd(a),
     }
 }
 

@@ -1,0 +1,368 @@
+//! `identify`, `eval` and `catalogue calibrate|index`: matching photos
+//! against a catalogue and measuring how well that works.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use clap::Args;
+use serde_json::json;
+
+use whaleid::catalogue::{keys, Catalogue, Scope};
+use whaleid::eval::run::{self as eval_run, EvalOptions};
+use whaleid::eval::{calibrate, Calibration};
+use whaleid::index::{IndexConfig, LoadStatus};
+use whaleid::ingest::{labels, Pipeline, Region};
+use whaleid::matching::identify::catalogue_pack;
+use whaleid::matching::{
+    calibration_queries, identify, Gallery, HeadScorer, MatchSettings, Prediction,
+};
+use whaleid::packs::Pack;
+
+use crate::catalogue::pack_hint;
+use crate::{error_line, exit_code, open_photos, print_line, ModelArgs};
+
+#[derive(Args, Debug)]
+pub struct ScopeArgs {
+    /// Search only individuals of this species.
+    #[arg(long)]
+    species: Option<String>,
+    /// Search only photos taken on or after this day (YYYY-MM-DD).
+    #[arg(long)]
+    from: Option<String>,
+    /// Search only photos taken on or before this day (YYYY-MM-DD).
+    #[arg(long)]
+    to: Option<String>,
+    /// Search only photos taken inside lat_min,lon_min,lat_max,lon_max.
+    #[arg(long, value_delimiter = ',', num_args = 4)]
+    region: Option<Vec<f64>>,
+}
+
+impl ScopeArgs {
+    fn scope(&self) -> Scope {
+        Scope {
+            species: self.species.as_deref().map(labels::normalise_species),
+            date_from: self.from.clone(),
+            date_to: self.to.clone(),
+            region: self.region.as_ref().map(|r| (r[0], r[1], r[2], r[3])),
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct IdentifyArgs {
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+    /// The catalogue to search.
+    #[arg(long, short)]
+    catalogue: PathBuf,
+    #[command(flatten)]
+    scope: ScopeArgs,
+    /// new_individual threshold [default: the catalogue's calibrated one, else the pack's].
+    #[arg(long)]
+    threshold: Option<f32>,
+    /// Weight of the ArcFace head score in [0, 1] [default: the catalogue's setting, else the pack's].
+    #[arg(long)]
+    head_weight: Option<f32>,
+    /// Embed the whole photo instead of detecting.
+    #[arg(long)]
+    whole: bool,
+    /// JSON lines instead of a table.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    models: ModelArgs,
+}
+
+pub fn identify_cmd(a: IdentifyArgs) -> Result<ExitCode> {
+    let cat = Catalogue::open(&a.catalogue)?;
+    let pack = Pack::load(a.models.pack_dir_or(pack_hint(&cat)?))?;
+    let (gallery, status) = Gallery::from_catalogue(&cat, IndexConfig::new(pack.embedding_dim()))?;
+    if gallery.is_empty() {
+        bail!(
+            "catalogue {} has no confirmed photos to match against",
+            a.catalogue.display()
+        );
+    }
+    let bound = catalogue_pack(&cat)?;
+    if (pack.name(), pack.version()) != (bound.0.as_str(), bound.1.as_str()) {
+        bail!(
+            "catalogue holds embeddings of pack {} {}; --pack is {} {}",
+            bound.0,
+            bound.1,
+            pack.name(),
+            pack.version()
+        );
+    }
+    let (threshold, threshold_from) = match (a.threshold, cat.setting(keys::THRESHOLD)?) {
+        (Some(t), _) => (t, "given"),
+        (None, Some(t)) => (t.parse()?, "calibrated"),
+        (None, None) => (
+            pack.manifest.matching.new_individual_threshold,
+            "pack default",
+        ),
+    };
+    let head_weight = match (a.head_weight, cat.setting(keys::HEAD_BLEND)?) {
+        (Some(w), _) => w,
+        (None, Some(w)) => w.parse()?,
+        (None, None) => pack.manifest.matching.head_weight,
+    };
+    let settings = MatchSettings {
+        head_weight,
+        ..MatchSettings::new(threshold)
+    };
+    let codes = individual_codes(&cat)?;
+    let head = HeadScorer::new(
+        &pack,
+        codes
+            .iter()
+            .map(|(id, (code, _))| (code.clone(), *id))
+            .collect(),
+    );
+    let scope = a.scope.scope();
+    let search = match &status {
+        LoadStatus::Loaded { .. } if gallery.len() >= gallery.index().config().exact_threshold => {
+            "HNSW + exact re-rank"
+        }
+        _ => "exact scan",
+    };
+    if !a.json {
+        println!(
+            "scope: {scope} | threshold {threshold:.3} ({threshold_from}) | head weight {head_weight} | pack {} {} | {} gallery photos, {search}",
+            pack.name(),
+            pack.version(),
+            gallery.len()
+        );
+    }
+    let pipeline = Pipeline::open(pack, &a.models.session())?;
+    let region = if a.whole {
+        Region::Whole
+    } else {
+        Region::Detect {
+            best_only: false,
+            whole_if_none: false,
+        }
+    };
+    let (photos, mut failed) = open_photos(&a.images)?;
+    let cancel = crate::cancel_on_ctrl_c();
+    for photo in &photos {
+        let found = match pipeline.run(&[(&photo.image, region)], &cancel) {
+            Ok(mut f) => f.remove(0),
+            Err(e) => {
+                failed = true;
+                print_line(error_line(&photo.path, &e))?;
+                continue;
+            }
+        };
+        if found.is_empty() {
+            failed = true;
+            print_line(
+                json!({"file": photo.path, "error": {"kind": "no_detection", "message": format!("{}: nothing detected", photo.path.display())}}),
+            )?;
+            continue;
+        }
+        for f in &found {
+            let predictions = identify(
+                &gallery,
+                &f.embedding.vector,
+                &scope,
+                &settings,
+                head.as_ref(),
+            )?;
+            let named: Vec<serde_json::Value> = predictions
+                .iter()
+                .map(|p| match p {
+                    Prediction::Individual { key, score } => {
+                        let (code, species) = &codes[key];
+                        json!({"individual": code, "species": species, "score": score})
+                    }
+                    Prediction::NewIndividual => json!({"individual": "new_individual"}),
+                })
+                .collect();
+            if a.json {
+                print_line(
+                    json!({"file": photo.path, "crop": f.crop, "class": f.class, "score": f.score, "scope": scope.to_string(), "threshold": threshold, "top5": named}),
+                )?;
+            } else {
+                println!(
+                    "{}  [{} {:.0},{:.0},{:.0},{:.0}{}]",
+                    photo.path.display(),
+                    f.class,
+                    f.crop.x1,
+                    f.crop.y1,
+                    f.crop.x2,
+                    f.crop.y2,
+                    f.score.map(|s| format!(" {s:.2}")).unwrap_or_default()
+                );
+                for (rank, p) in named.iter().enumerate() {
+                    let score = p["score"]
+                        .as_f64()
+                        .map(|s| format!("{s:.3}"))
+                        .unwrap_or_default();
+                    let species = p["species"].as_str().unwrap_or("");
+                    println!(
+                        "  {}. {:<24} {:<24} {score}",
+                        rank + 1,
+                        p["individual"].as_str().unwrap_or(""),
+                        species
+                    );
+                }
+            }
+        }
+    }
+    Ok(exit_code(failed))
+}
+
+/// id → (code, species) of every individual (merged ones too: they resolve elsewhere).
+fn individual_codes(cat: &Catalogue) -> Result<HashMap<i64, (String, Option<String>)>> {
+    let mut stmt = cat
+        .conn()
+        .prepare("SELECT id, code, species FROM individuals")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// `catalogue calibrate`: choose the threshold from confirmed identifications.
+pub fn calibrate_cmd(
+    dir: PathBuf,
+    min_individuals: usize,
+    dry_run: bool,
+    json_out: bool,
+) -> Result<ExitCode> {
+    let mut cat = Catalogue::open(&dir)?;
+    let pack = catalogue_pack(&cat)?;
+    let items = cat.gallery((&pack.0, &pack.1))?;
+    let dim = items.first().map_or(1, |i| i.vector.len());
+    let gallery = Gallery::new(items.clone(), IndexConfig::new(dim))?;
+    let queries = calibration_queries(&gallery, &items, 100)?;
+    let grid: Vec<f32> = (0..=100).map(|i| i as f32 / 100.0).collect();
+    let Some(c) = calibrate(&queries, &grid, min_individuals, Default::default()) else {
+        bail!("nothing to calibrate on: the catalogue needs confirmed photos of at least two individuals");
+    };
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&c)?);
+    } else {
+        print_calibration(&c);
+    }
+    if !dry_run {
+        cat.set_setting(keys::THRESHOLD, &c.threshold.to_string())?;
+        println!(
+            "saved: identify now uses threshold {:.2} for this catalogue",
+            c.threshold
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn print_calibration(c: &Calibration) {
+    println!(
+        "calibrated threshold {:.2}: MAP@5 {:.4} over {} leave-one-out queries",
+        c.threshold, c.map_at_5, c.queries
+    );
+    println!("  threshold  MAP@5");
+    for p in c.curve.iter().step_by(5) {
+        let mark = if (p.threshold - c.threshold).abs() < 1e-6 {
+            " <"
+        } else {
+            ""
+        };
+        println!("  {:>9.2}  {:.4}{mark}", p.threshold, p.map_at_5);
+    }
+    for (species, s) in &c.per_species {
+        println!(
+            "  {species:<26} threshold {:.2} ({}), MAP@5 {:.4}, {} queries, {} individuals",
+            s.threshold,
+            if s.own_threshold { "own" } else { "overall" },
+            s.map_at_5,
+            s.queries,
+            s.individuals
+        );
+    }
+}
+
+/// `catalogue index`: build and save the HNSW snapshot.
+pub fn index_cmd(dir: PathBuf) -> Result<ExitCode> {
+    let cat = Catalogue::open(&dir)?;
+    let started = std::time::Instant::now();
+    // The dimension comes from the catalogue's embeddings.
+    let (gallery, _) = Gallery::from_catalogue(&cat, IndexConfig::new(0))?;
+    let path = gallery.save_index(&cat)?;
+    println!(
+        "indexed {} embeddings in {:.1} s: {}",
+        gallery.len(),
+        started.elapsed().as_secs_f64(),
+        path.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Args, Debug)]
+pub struct EvalArgs {
+    /// CSV with image, species, individual_id (and optionally a box column).
+    #[arg(long)]
+    labels: PathBuf,
+    /// Folder of the CSV's images.
+    #[arg(long)]
+    images: PathBuf,
+    /// Ignore the CSV's boxes: embed what the detector finds (or whole photos).
+    #[arg(long)]
+    no_boxes: bool,
+    /// new_individual threshold [default: the pack's].
+    #[arg(long)]
+    threshold: Option<f32>,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Share of individuals held out entirely (truth: new_individual).
+    #[arg(long, default_value_t = 0.2)]
+    unseen: f64,
+    /// Share of each remaining individual's photos used as queries.
+    #[arg(long, default_value_t = 0.2)]
+    queries: f64,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    models: ModelArgs,
+}
+
+pub fn eval_cmd(a: EvalArgs) -> Result<ExitCode> {
+    let items = labels::read_csv(&a.labels, &a.images)?;
+    let pack = a.models.load_pack()?;
+    let threshold = a
+        .threshold
+        .unwrap_or(pack.manifest.matching.new_individual_threshold);
+    let pipeline = Pipeline::open(pack, &a.models.session())?;
+    let mut options = EvalOptions::new(threshold);
+    options.seed = a.seed;
+    options.unseen_fraction = a.unseen;
+    options.query_fraction = a.queries;
+    options.use_boxes = !a.no_boxes;
+    let cancel = crate::cancel_on_ctrl_c();
+    let mut quiet = |_| {};
+    let r = eval_run::run(&pipeline, &items, &options, &mut quiet, &cancel)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!(
+            "{} photos ({} failed), crops {:?}; gallery {} photos, {} queries, {} unseen individuals (seed {})",
+            r.photos,
+            r.failed.len(),
+            r.crops,
+            r.gallery_photos,
+            r.queries,
+            r.unseen_individuals,
+            a.seed
+        );
+        println!("\nthreshold {:.2} (fixed):\n{}", r.threshold, r.report);
+        if let (Some(c), Some(report)) = (&r.calibration, &r.calibrated_report) {
+            println!();
+            print_calibration(c);
+            println!("\nthreshold calibrated on the gallery:\n{report}");
+        }
+    }
+    for (path, reason) in &r.failed {
+        eprintln!("failed: {}: {reason}", path.display());
+    }
+    Ok(exit_code(!r.failed.is_empty()))
+}

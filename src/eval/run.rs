@@ -1,0 +1,204 @@
+//! `whaleid eval`: a labelled collection through the real pipeline.
+//!
+//! Every photo is embedded once (one crop per photo: the labels' box, or the
+//! detector's best crop, or the whole photo), the records are [`split`] by
+//! individual and by photo, the gallery is indexed, and each query is
+//! identified as the CLI and the app would. The `new_individual` threshold is
+//! reported twice: the fixed one (pack or `--threshold`) and the one
+//! calibrated leave-one-out on the gallery alone, so no query leaks into it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use image::RgbImage;
+use serde::Serialize;
+
+use super::{calibrate, evaluate, split, Calibration, Outcome, Report};
+use crate::catalogue::{GalleryItem, Scope};
+use crate::error::Result;
+use crate::index::IndexConfig;
+use crate::ingest::{Labelled, Pipeline, Progress, Region, Stage};
+use crate::matching::{calibration_queries, identify, Gallery, MatchSettings};
+use crate::photo;
+use crate::CancelToken;
+
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    pub seed: u64,
+    pub unseen_fraction: f64,
+    pub query_fraction: f64,
+    /// Embed the labels' boxes where given (else detect or whole photo).
+    pub use_boxes: bool,
+    pub settings: MatchSettings,
+    /// Thresholds tried by the calibration.
+    pub grid: Vec<f32>,
+    /// A species gets its own calibrated threshold from this many individuals.
+    pub min_individuals: usize,
+}
+
+impl EvalOptions {
+    pub fn new(threshold: f32) -> Self {
+        Self {
+            seed: 42,
+            unseen_fraction: 0.2,
+            query_fraction: 0.2,
+            use_boxes: true,
+            settings: MatchSettings::new(threshold),
+            grid: (0..=100).map(|i| i as f32 / 100.0).collect(),
+            min_individuals: 5,
+        }
+    }
+}
+
+/// What an evaluation found.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalResult {
+    pub photos: usize,
+    pub gallery_photos: usize,
+    pub queries: usize,
+    pub unseen_individuals: usize,
+    pub crops: BTreeMap<String, usize>,
+    pub threshold: f32,
+    pub report: Report,
+    /// Calibrated on the gallery; `None` when it had too little to go on.
+    pub calibration: Option<Calibration>,
+    /// The queries again with the calibrated thresholds (per species where
+    /// a species has its own).
+    pub calibrated_report: Option<Report>,
+    pub failed: Vec<(PathBuf, String)>,
+}
+
+/// Embed, split, index, identify, score.
+pub fn run(
+    pipeline: &Pipeline,
+    items: &[Labelled],
+    options: &EvalOptions,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &CancelToken,
+) -> Result<EvalResult> {
+    let total = items.len();
+    let mut embedded: Vec<(usize, Vec<f32>)> = Vec::with_capacity(total);
+    let mut crops: BTreeMap<String, usize> = BTreeMap::new();
+    let mut failed = Vec::new();
+    for (c, chunk) in items.chunks(16).enumerate() {
+        if cancel.is_cancelled() {
+            return Err(crate::Error::Cancelled);
+        }
+        progress(Progress {
+            stage: Stage::Embedding,
+            done: c * 16,
+            total,
+        });
+        let mut photos: Vec<(usize, RgbImage, Region)> = Vec::new();
+        for (i, item) in chunk.iter().enumerate() {
+            match photo::open(&item.path, photo::DEFAULT_MAX_PIXELS) {
+                Ok(p) => {
+                    let region = match item.bbox.filter(|_| options.use_boxes) {
+                        Some(b) => Region::Box(b),
+                        None => Region::Detect {
+                            best_only: true,
+                            whole_if_none: true,
+                        },
+                    };
+                    photos.push((c * 16 + i, p.image, region));
+                }
+                Err(e) => failed.push((item.path.clone(), e.to_string())),
+            }
+        }
+        let inputs: Vec<(&RgbImage, Region)> = photos.iter().map(|(_, img, r)| (img, *r)).collect();
+        for ((index, ..), found) in photos.iter().zip(pipeline.run(&inputs, cancel)?) {
+            if let Some(f) = found.into_iter().next() {
+                *crops.entry(f.class).or_default() += 1;
+                embedded.push((*index, f.embedding.vector));
+            }
+        }
+    }
+    progress(Progress {
+        stage: Stage::Saving,
+        done: total,
+        total,
+    });
+
+    // Individuals get small integer keys; codes stay in `items`.
+    let mut keys: BTreeMap<&str, i64> = BTreeMap::new();
+    for item in items {
+        let next = keys.len() as i64;
+        keys.entry(item.individual.as_str()).or_insert(next);
+    }
+    let species_of = |i: usize| items[i].species.clone().unwrap_or_else(|| "unknown".into());
+    let records: Vec<(usize, String, i64)> = embedded
+        .iter()
+        .map(|(i, _)| (*i, species_of(*i), keys[items[*i].individual.as_str()]))
+        .collect();
+    let s = split(
+        &records,
+        options.seed,
+        options.unseen_fraction,
+        options.query_fraction,
+    );
+    let vectors: BTreeMap<usize, &Vec<f32>> = embedded.iter().map(|(i, v)| (*i, v)).collect();
+    let gallery_items: Vec<GalleryItem> = s
+        .gallery
+        .iter()
+        .map(|(i, species, key)| GalleryItem {
+            embedding_id: *i as i64,
+            detection_id: *i as i64,
+            individual_id: *key,
+            species: Some(species.clone()),
+            taken_at: None,
+            latitude: None,
+            longitude: None,
+            vector: vectors[i].clone(),
+        })
+        .collect();
+    let dim = gallery_items.first().map_or(1, |g| g.vector.len());
+    let gallery = Gallery::new(gallery_items.clone(), IndexConfig::new(dim))?;
+
+    let everything = Scope::default();
+    let outcomes = |threshold_for: &dyn Fn(&str) -> f32| -> Result<Vec<Outcome<i64, String>>> {
+        s.queries
+            .iter()
+            .map(|q| {
+                let settings = MatchSettings {
+                    threshold: threshold_for(&q.species),
+                    ..options.settings
+                };
+                Ok(Outcome {
+                    predictions: identify(
+                        &gallery,
+                        vectors[&q.image],
+                        &everything,
+                        &settings,
+                        None,
+                    )?,
+                    truth: q.truth,
+                    species: q.species.clone(),
+                })
+            })
+            .collect()
+    };
+    let report = evaluate(&outcomes(&|_| options.settings.threshold)?);
+    let queries = calibration_queries(&gallery, &gallery_items, options.settings.neighbours)?;
+    let calibration = calibrate(
+        &queries,
+        &options.grid,
+        options.min_individuals,
+        options.settings.policy,
+    );
+    let calibrated_report = match &calibration {
+        Some(c) => Some(evaluate(&outcomes(&|sp| c.threshold_for(sp))?)),
+        None => None,
+    };
+    Ok(EvalResult {
+        photos: total,
+        gallery_photos: s.gallery.len(),
+        queries: s.queries.len(),
+        unseen_individuals: s.unseen.len(),
+        crops,
+        threshold: options.settings.threshold,
+        report,
+        calibration,
+        calibrated_report,
+        failed,
+    })
+}
