@@ -3,8 +3,9 @@
 //! an image folder) and one folder per individual.
 //!
 //! The CSV may carry a box column (`box`, or Happywhale-sample's
-//! `fin_or_body_box_x1_y1_x2_y2`, as "x1 y1 x2 y2") to embed a given crop
-//! instead of running the detector. Species names are normalised the way the
+//! `fin_or_body_box_x1_y1_x2_y2` with `fullbody_box_x1_y1_x2_y2` where that
+//! is empty, as "x1 y1 x2 y2") to embed a given crop instead of running the
+//! detector. Species names are normalised the way the
 //! Happywhale solutions did (the competition data had typos and synonyms).
 
 use std::collections::HashMap;
@@ -66,6 +67,8 @@ pub fn read_csv(csv_path: &Path, images: &Path) -> Result<Vec<Labelled>> {
         .get("box")
         .or_else(|| column.get("fin_or_body_box_x1_y1_x2_y2"))
         .copied();
+    // Happywhale-sample gives a full-body box where it has no fin box.
+    let fallback_box_col = column.get("fullbody_box_x1_y1_x2_y2").copied();
     let mut out = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let line = i as u64 + 2;
@@ -76,7 +79,11 @@ pub fn read_csv(csv_path: &Path, images: &Path) -> Result<Vec<Labelled>> {
         if image.is_empty() || individual.is_empty() {
             return Err(bad(line, "empty image or individual_id".into()));
         }
-        let bbox = match box_col.map(field).filter(|s| !s.is_empty()) {
+        let given = box_col
+            .map(field)
+            .filter(|s| !s.is_empty())
+            .or_else(|| fallback_box_col.map(field).filter(|s| !s.is_empty()));
+        let bbox = match given {
             None => None,
             Some(s) => Some(parse_box(s).map_err(|reason| bad(line, reason))?),
         };
@@ -167,13 +174,14 @@ mod tests {
         let csv = dir.path().join("train.csv");
         std::fs::write(
             &csv,
-            "image,species,individual_id,fin_or_body_box_x1_y1_x2_y2\n\
-             a.jpg,bottlenose_dolpin,X1,1 2 30 40\n\
-             b.jpg, Humpback Whale ,X2,\n",
+            "image,species,individual_id,fin_or_body_box_x1_y1_x2_y2,fullbody_box_x1_y1_x2_y2\n\
+             a.jpg,bottlenose_dolpin,X1,1 2 30 40,0 0 50 50\n\
+             b.jpg, Humpback Whale ,X2,,\n\
+             c.jpg,beluga,X3,,5 6 70 80\n",
         )
         .unwrap();
         let rows = read_csv(&csv, Path::new("/imgs")).unwrap();
-        assert_eq!(rows.len(), 2);
+        assert_eq!(rows.len(), 3);
         assert_eq!(rows[0].path, Path::new("/imgs/a.jpg"));
         assert_eq!(rows[0].species.as_deref(), Some("bottlenose_dolphin"));
         assert_eq!(
@@ -187,6 +195,15 @@ mod tests {
         );
         assert_eq!(rows[1].species.as_deref(), Some("humpback_whale"));
         assert_eq!(rows[1].bbox, None);
+        assert_eq!(
+            rows[2].bbox,
+            Some(BBox {
+                x1: 5.0,
+                y1: 6.0,
+                x2: 70.0,
+                y2: 80.0
+            })
+        );
     }
 
     #[test]
