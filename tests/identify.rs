@@ -172,6 +172,25 @@ fn identify_finds_a_catalogued_individual_and_says_new_for_a_stranger() {
     assert_eq!(top[0], Prediction::NewIndividual);
     assert_eq!(top.len(), 5);
 
+    // Half-precision storage gives the same answer.
+    cat.set_setting(whaleid::catalogue::keys::INDEX_PRECISION, "f16")
+        .unwrap();
+    let (half, _) = Gallery::from_catalogue(&cat, IndexConfig::new(0)).unwrap();
+    assert_eq!(
+        half.index().config().precision,
+        whaleid::index::Precision::F16
+    );
+    let top = identify(&half, &seen, &Scope::default(), &settings, None).unwrap();
+    assert!(
+        matches!(top[0], Prediction::Individual { key, score } if key == w003 && score > 0.999),
+        "{top:?}"
+    );
+    cat.set_setting(whaleid::catalogue::keys::INDEX_PRECISION, "f64")
+        .unwrap();
+    assert!(Gallery::from_catalogue(&cat, IndexConfig::new(0)).is_err());
+    cat.set_setting(whaleid::catalogue::keys::INDEX_PRECISION, "f32")
+        .unwrap();
+
     // After a merge the same query names the merged-into individual.
     cat.merge("W003", "W001", None).unwrap();
     let (gallery, _) = Gallery::from_catalogue(&cat, IndexConfig::new(0)).unwrap();

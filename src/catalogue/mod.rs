@@ -42,6 +42,8 @@ pub mod keys {
     pub const THRESHOLD: &str = "match.new_individual_threshold";
     /// Weight of the ArcFace class-centre score in the identification blend.
     pub const HEAD_BLEND: &str = "match.head_blend";
+    /// `f32` (default) or `f16`: how the search index holds vectors in memory.
+    pub const INDEX_PRECISION: &str = "index.precision";
 }
 
 /// An open catalogue.

@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use crate::catalogue::{keys, Catalogue, GalleryItem, Scope};
 use crate::error::{Error, Result};
 use crate::eval::CalibrationQuery;
-use crate::index::{IndexConfig, LoadStatus, SearchIndex};
+use crate::index::{IndexConfig, LoadStatus, Precision, SearchIndex};
 use crate::packs::{Head, Pack};
 
 /// How neighbours become the five suggestions.
@@ -74,8 +74,23 @@ impl Gallery {
     /// The catalogue's gallery for its pack, with the saved HNSW snapshot
     /// when it still matches (else the caller may rebuild it: see
     /// [`Gallery::save_index`]).
-    pub fn from_catalogue(cat: &Catalogue, config: IndexConfig) -> Result<(Self, LoadStatus)> {
+    /// The catalogue's `index.precision` setting overrides `config.precision`.
+    pub fn from_catalogue(cat: &Catalogue, mut config: IndexConfig) -> Result<(Self, LoadStatus)> {
         let pack = catalogue_pack(cat)?;
+        config.precision = match cat.setting(keys::INDEX_PRECISION)?.as_deref() {
+            None => config.precision,
+            Some("f32") => Precision::F32,
+            Some("f16") => Precision::F16,
+            Some(other) => {
+                return Err(Error::Catalogue {
+                    path: cat.root().to_path_buf(),
+                    reason: format!(
+                        "setting {} = {other:?}: expected f32 or f16",
+                        keys::INDEX_PRECISION
+                    ),
+                })
+            }
+        };
         let gallery = Self::new(cat.gallery((&pack.0, &pack.1))?, config)?;
         let status = gallery.index.load_snapshot(&index_path(cat, &pack));
         Ok((gallery, status))

@@ -72,6 +72,19 @@ pub enum CatalogueCommand {
     },
     /// Build and save the HNSW index (otherwise queries scan exactly).
     Index { dir: PathBuf },
+    /// Change the catalogue's search settings.
+    Config {
+        dir: PathBuf,
+        /// new_individual threshold (what `calibrate` sets).
+        #[arg(long)]
+        threshold: Option<f32>,
+        /// Weight of the pack's ArcFace head score, in [0, 1].
+        #[arg(long)]
+        head_weight: Option<f32>,
+        /// How the index holds vectors: f32, or f16 for half the memory.
+        #[arg(long, value_parser = ["f32", "f16"])]
+        precision: Option<String>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -237,6 +250,42 @@ pub fn run(command: CatalogueCommand) -> Result<ExitCode> {
             json,
         } => crate::identify::calibrate_cmd(dir, min_individuals, dry_run, json),
         CatalogueCommand::Index { dir } => crate::identify::index_cmd(dir),
+        CatalogueCommand::Config {
+            dir,
+            threshold,
+            head_weight,
+            precision,
+        } => {
+            let mut cat = Catalogue::open(&dir)?;
+            if let Some(t) = threshold {
+                if !(-1.0..=1.0).contains(&t) {
+                    bail!("--threshold {t} is not a cosine similarity in [-1, 1]");
+                }
+                cat.set_setting(keys::THRESHOLD, &t.to_string())?;
+            }
+            if let Some(w) = head_weight {
+                if !(0.0..=1.0).contains(&w) {
+                    bail!("--head-weight {w} must be in [0, 1]");
+                }
+                cat.set_setting(keys::HEAD_BLEND, &w.to_string())?;
+            }
+            if let Some(p) = precision {
+                cat.set_setting(keys::INDEX_PRECISION, &p)?;
+            }
+            for key in [
+                keys::PACK_NAME,
+                keys::PACK_VERSION,
+                keys::THRESHOLD,
+                keys::HEAD_BLEND,
+                keys::INDEX_PRECISION,
+            ] {
+                println!(
+                    "{key} = {}",
+                    cat.setting(key)?.as_deref().unwrap_or("(default)")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         CatalogueCommand::Check { dir } => {
             let problems = Catalogue::open(&dir)?.check()?;
             if problems.is_empty() {

@@ -127,6 +127,7 @@ pub fn identify_cmd(a: IdentifyArgs) -> Result<ExitCode> {
         }
         _ => "exact scan",
     };
+    let search = format!("{search}, {:?}", gallery.index().config().precision).to_lowercase();
     if !a.json {
         println!(
             "scope: {scope} | threshold {threshold:.3} ({threshold_from}) | head weight {head_weight} | pack {} {} | {} gallery photos, {search}",
