@@ -9,7 +9,9 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 
 use whaleid::catalogue::{keys, Catalogue};
+use whaleid::index::IndexConfig;
 use whaleid::ingest::{self, labels, ImportOptions, Pipeline, Progress};
+use whaleid::matching::Gallery;
 use whaleid::packs::Pack;
 
 use crate::{cancel_on_ctrl_c, ModelArgs};
@@ -197,6 +199,14 @@ pub fn run(command: CatalogueCommand) -> Result<ExitCode> {
             };
             for (path, reason) in &report.failed {
                 eprintln!("failed: {}: {reason}", path.display());
+            }
+            // Large catalogues search through the saved HNSW index: refresh it
+            // now rather than leave every later query to scan the new photos.
+            let (gallery, _) = Gallery::from_catalogue(&cat, IndexConfig::new(0))?;
+            if report.imported > 0 && gallery.len() >= gallery.index().config().exact_threshold {
+                eprintln!("Indexing {} embeddings...", gallery.len());
+                let path = gallery.save_index(&cat)?;
+                eprintln!("index saved: {}", path.display());
             }
             println!(
                 "imported {} photos, skipped {} already in the catalogue, {} failed, {} embedded whole (no detection), in {:.1} s",
