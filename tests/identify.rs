@@ -348,3 +348,98 @@ fn head_blend_scores_individuals_by_their_class_centres() {
     let nearest = gallery.neighbours(&query.vector, 1, &|_| true).unwrap()[0].0;
     assert!(matches!(knn[0], Prediction::Individual { key, .. } if key == nearest));
 }
+
+#[test]
+fn saved_index_is_loaded_beside_the_catalogue_and_answers_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let labels_csv = labelled_folder(dir.path());
+    let items = labels::read_csv(&labels_csv, &dir.path().join("images")).unwrap();
+    let pipeline = pipeline();
+    let mut cat = Catalogue::create(dir.path().join("cat")).unwrap();
+    ingest::import(
+        &mut cat,
+        &pipeline,
+        &items,
+        &ImportOptions::default(),
+        &mut |_| {},
+        &CancelToken::new(),
+    )
+    .unwrap();
+    // HNSW from the first vector on, so the snapshot path is the one used.
+    let config = IndexConfig {
+        exact_threshold: 1,
+        ..IndexConfig::new(0)
+    };
+    let (exact, status) = Gallery::from_catalogue(&cat, IndexConfig::new(0)).unwrap();
+    assert!(
+        matches!(status, whaleid::index::LoadStatus::Missing),
+        "{status:?}"
+    );
+    let path = exact.save_index(&cat).unwrap();
+    assert!(path.starts_with(cat.root()) && path.is_file());
+
+    let (hnsw, status) = Gallery::from_catalogue(&cat, config).unwrap();
+    assert!(
+        matches!(
+            status,
+            whaleid::index::LoadStatus::Loaded {
+                vectors: 24,
+                delta: 0
+            }
+        ),
+        "{status:?}"
+    );
+    let settings = MatchSettings::new(0.999);
+    for k in 0..6 {
+        let query = pipeline
+            .run(
+                &[(
+                    &photo(k, 130, 100),
+                    ingest::Region::Box(whaleid::detect::BBox {
+                        x1: 130.0,
+                        y1: 100.0,
+                        x2: 190.0,
+                        y2: 140.0,
+                    }),
+                )],
+                &CancelToken::new(),
+            )
+            .unwrap()
+            .remove(0)
+            .remove(0)
+            .embedding
+            .vector;
+        let a = identify(&exact, &query, &Scope::default(), &settings, None).unwrap();
+        let b = identify(&hnsw, &query, &Scope::default(), &settings, None).unwrap();
+        assert_eq!(a, b, "individual {k}");
+    }
+
+    // A new confirmed photo comes after the snapshot's vectors: the snapshot
+    // still serves them and the new one is scanned exactly (the delta).
+    let extra = dir.path().join("extra.png");
+    photo(2, 5, 5).save(&extra).unwrap();
+    let more = [ingest::Labelled {
+        path: extra,
+        individual: "W002".into(),
+        species: Some("beluga".into()),
+        bbox: None,
+    }];
+    ingest::import(
+        &mut cat,
+        &pipeline,
+        &more,
+        &ImportOptions::default(),
+        &mut |_| {},
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let (_, status) = Gallery::from_catalogue(&cat, config).unwrap();
+    assert!(
+        matches!(
+            status,
+            whaleid::index::LoadStatus::Loaded { delta: 1, .. }
+                | whaleid::index::LoadStatus::Rejected(_)
+        ),
+        "{status:?}"
+    );
+}
