@@ -30,6 +30,33 @@ fn pipeline() -> Pipeline {
     Pipeline::open(pack, &config).unwrap()
 }
 
+/// `import(cat, items)` with default options, as the CLI does.
+fn import_all(
+    cat: &mut Catalogue,
+    pipeline: &Pipeline,
+    items: &[ingest::Labelled],
+) -> ingest::ImportReport {
+    ingest::import(
+        cat,
+        pipeline,
+        items,
+        &ImportOptions::default(),
+        &mut |_| {},
+        &CancelToken::new(),
+    )
+    .unwrap()
+}
+
+/// The labelled folder imported into a new catalogue in `dir`.
+fn imported(dir: &std::path::Path) -> (Pipeline, Catalogue) {
+    let labels_csv = labelled_folder(dir);
+    let items = labels::read_csv(&labels_csv, &dir.join("images")).unwrap();
+    let pipeline = pipeline();
+    let mut cat = Catalogue::create(dir.join("cat")).unwrap();
+    import_all(&mut cat, &pipeline, &items);
+    (pipeline, cat)
+}
+
 #[test]
 fn import_resumes_and_reports_bad_files_by_name() {
     let dir = tempfile::tempdir().unwrap();
@@ -102,19 +129,7 @@ fn import_resumes_and_reports_bad_files_by_name() {
 #[test]
 fn identify_finds_a_catalogued_individual_and_says_new_for_a_stranger() {
     let dir = tempfile::tempdir().unwrap();
-    let labels_csv = labelled_folder(dir.path());
-    let items = labels::read_csv(&labels_csv, &dir.path().join("images")).unwrap();
-    let pipeline = pipeline();
-    let mut cat = Catalogue::create(dir.path().join("cat")).unwrap();
-    ingest::import(
-        &mut cat,
-        &pipeline,
-        &items,
-        &ImportOptions::default(),
-        &mut |_| {},
-        &CancelToken::new(),
-    )
-    .unwrap();
+    let (pipeline, mut cat) = imported(dir.path());
     let (gallery, _) = Gallery::from_catalogue(&cat, IndexConfig::new(0)).unwrap();
     assert_eq!(gallery.len(), 24);
 
@@ -268,15 +283,7 @@ fn head_blend_scores_individuals_by_their_class_centres() {
             bbox: None,
         });
     }
-    ingest::import(
-        &mut cat,
-        &pipeline,
-        &items,
-        &ImportOptions::default(),
-        &mut |_| {},
-        &CancelToken::new(),
-    )
-    .unwrap();
+    import_all(&mut cat, &pipeline, &items);
     let (gallery, _) = Gallery::from_catalogue(&cat, IndexConfig::new(0)).unwrap();
     let ids: std::collections::HashMap<String, i64> = ["whale_a", "whale_b", "whale_c"]
         .iter()
@@ -352,19 +359,7 @@ fn head_blend_scores_individuals_by_their_class_centres() {
 #[test]
 fn saved_index_is_loaded_beside_the_catalogue_and_answers_the_same() {
     let dir = tempfile::tempdir().unwrap();
-    let labels_csv = labelled_folder(dir.path());
-    let items = labels::read_csv(&labels_csv, &dir.path().join("images")).unwrap();
-    let pipeline = pipeline();
-    let mut cat = Catalogue::create(dir.path().join("cat")).unwrap();
-    ingest::import(
-        &mut cat,
-        &pipeline,
-        &items,
-        &ImportOptions::default(),
-        &mut |_| {},
-        &CancelToken::new(),
-    )
-    .unwrap();
+    let (pipeline, mut cat) = imported(dir.path());
     // HNSW from the first vector on, so the snapshot path is the one used.
     let config = IndexConfig {
         exact_threshold: 1,
@@ -424,15 +419,7 @@ fn saved_index_is_loaded_beside_the_catalogue_and_answers_the_same() {
         species: Some("beluga".into()),
         bbox: None,
     }];
-    ingest::import(
-        &mut cat,
-        &pipeline,
-        &more,
-        &ImportOptions::default(),
-        &mut |_| {},
-        &CancelToken::new(),
-    )
-    .unwrap();
+    import_all(&mut cat, &pipeline, &more);
     let (_, status) = Gallery::from_catalogue(&cat, config).unwrap();
     assert!(
         matches!(
