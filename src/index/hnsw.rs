@@ -36,9 +36,11 @@ pub struct HnswParams {
 }
 
 impl Default for HnswParams {
-    /// ef_construction 64 builds 100k × 512-d in about a minute on two cores
-    /// with recall@10 ≥ 0.99 after re-ranking (benches/index.rs); ef_search
-    /// 96 covers the oversampled candidate list for k up to 24.
+    /// Measured on clustered 512-d data, 2 cores (benches/index.rs): ef_c 64
+    /// builds 10k vectors in ~25 s and 100k in ~280 s; ef_s 96 answers in
+    /// ~2.7 ms at 100k with recall@10 0.98 (faiss at the same M and ef: 0.978)
+    /// and finds the right individual in the top 5 every time. ef_s 200 costs
+    /// 6 ms for only 0.987: the misses are noise-level neighbours, not matches.
     fn default() -> Self {
         Self {
             ef_construction: 64,
