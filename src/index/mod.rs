@@ -12,6 +12,7 @@
 //! they do not match the store, so the caller knows to rebuild.
 
 mod error;
+mod file;
 pub mod hnsw;
 pub mod kernel;
 mod store;
