@@ -95,6 +95,9 @@ pub struct HnswPoint {
 
 impl Point for HnswPoint {
     fn distance(&self, other: &Self) -> f32 {
+        // Under panic=abort unwinding would kill the process: there a cancel
+        // only takes effect when the build ends (its result is discarded).
+        #[cfg(panic = "unwind")]
         if let Some(state) = &self.build {
             if state.load(Ordering::Relaxed) == CANCELLED {
                 resume_unwind(Box::new(Cancelled));
