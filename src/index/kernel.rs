@@ -16,20 +16,23 @@ const LANES: usize = 16;
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     debug_assert_eq!(a.len(), b.len());
     let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
+    let body = n / LANES * LANES;
+    // Summing the lanes in order (not pairwise) matters: with a pairwise
+    // reduction LLVM vectorised the f16 loop only two lanes wide (4× slower).
     let mut acc = [0.0f32; LANES];
-    let mut ca = a.chunks_exact(LANES);
-    let mut cb = b.chunks_exact(LANES);
-    for (x, y) in (&mut ca).zip(&mut cb) {
+    // Fixed-size arrays let LLVM drop bounds checks and use full-width SIMD.
+    for (x, y) in a[..body]
+        .chunks_exact(LANES)
+        .zip(b[..body].chunks_exact(LANES))
+    {
+        let x: &[f32; LANES] = x.try_into().expect("chunk of LANES");
+        let y: &[f32; LANES] = y.try_into().expect("chunk of LANES");
         for i in 0..LANES {
             acc[i] += x[i] * y[i];
         }
     }
-    let mut tail = 0.0f32;
-    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
-        tail += x * y;
-    }
-    reduce(acc) + tail
+    let tail: f32 = a[body..n].iter().zip(&b[body..n]).map(|(x, y)| x * y).sum();
+    acc.iter().sum::<f32>() + tail
 }
 
 /// `a · b` where `b` is stored at half precision.
@@ -37,34 +40,22 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 pub fn dot_f16(a: &[f32], b: &[f16]) -> f32 {
     debug_assert_eq!(a.len(), b.len());
     let n = a.len().min(b.len());
-    let (a, b) = (&a[..n], &b[..n]);
+    let body = n / LANES * LANES;
     let mut acc = [0.0f32; LANES];
-    let mut ca = a.chunks_exact(LANES);
-    let mut cb = b.chunks_exact(LANES);
-    for (x, y) in (&mut ca).zip(&mut cb) {
+    for (x, y) in a[..body]
+        .chunks_exact(LANES)
+        .zip(b[..body].chunks_exact(LANES))
+    {
         for i in 0..LANES {
             acc[i] += x[i] * widen(y[i]);
         }
     }
-    let mut tail = 0.0f32;
-    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
-        tail += x * widen(*y);
-    }
-    reduce(acc) + tail
-}
-
-/// Pairwise reduction keeps the rounding error of the final sum small.
-#[inline]
-fn reduce(acc: [f32; LANES]) -> f32 {
-    let mut s = acc;
-    let mut width = LANES / 2;
-    while width > 0 {
-        for i in 0..width {
-            s[i] += s[i + width];
-        }
-        width /= 2;
-    }
-    s[0]
+    let tail: f32 = a[body..n]
+        .iter()
+        .zip(&b[body..n])
+        .map(|(x, y)| x * widen(*y))
+        .sum();
+    acc.iter().sum::<f32>() + tail
 }
 
 /// `f16` → `f32` for finite values (normals and subnormals), branch-free.

@@ -21,7 +21,9 @@ use super::topk::{Hit, TopK};
 pub type Filter<'a> = &'a (dyn Fn(i64) -> bool + Sync);
 
 /// How vectors are kept in memory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub enum Precision {
     #[default]
     F32,
@@ -37,7 +39,7 @@ enum Data {
 
 /// Below this many multiply-adds a scan runs on the calling thread: spawning
 /// costs tens of microseconds, more than scanning a few thousand vectors.
-const MIN_PARALLEL_WORK: usize = 1 << 22;
+const MIN_PARALLEL_WORK: usize = 1 << 20;
 
 /// N vectors of dimension D with their ids, in insertion order.
 #[derive(Debug, Clone)]
