@@ -53,6 +53,10 @@ pub enum Error {
     #[error("{}: {reason}", path.display())]
     Labels { path: PathBuf, reason: String },
 
+    /// The vector index refused a vector or a snapshot file (names it).
+    #[error("index: {0}")]
+    Index(#[from] crate::index::IndexError),
+
     /// The catalogue database failed (SQLite's own message).
     #[error("catalogue database: {0}")]
     Sql(#[from] rusqlite::Error),
@@ -102,6 +106,7 @@ impl Error {
             Error::Sql(_) | Error::Catalogue { .. } => "catalogue",
             Error::NotFound(_) => "not_found",
             Error::Labels { .. } => "labels",
+            Error::Index(e) => e.kind(),
             Error::Invalid(_) => "invalid",
         }
     }

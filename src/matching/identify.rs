@@ -59,9 +59,7 @@ impl Gallery {
         let index = SearchIndex::new(config);
         let mut by_id = HashMap::with_capacity(items.len());
         for mut item in items {
-            index
-                .add(item.embedding_id, &item.vector)
-                .map_err(|e| Error::Invalid(format!("embedding {}: {e}", item.embedding_id)))?;
+            index.add(item.embedding_id, &item.vector)?;
             item.vector = Vec::new();
             by_id.insert(item.embedding_id, item);
         }
@@ -105,11 +103,9 @@ impl Gallery {
         }
         self.index.rebuild_in_background();
         if let Some(result) = self.index.wait_for_rebuild() {
-            result.map_err(|e| Error::Invalid(format!("index build: {e}")))?;
+            result?;
         }
-        self.index
-            .save_snapshot(&path)
-            .map_err(|e| Error::Invalid(format!("saving the index: {e}")))?;
+        self.index.save_snapshot(&path)?;
         Ok(path)
     }
 
@@ -138,10 +134,7 @@ impl Gallery {
         admit: &(dyn Fn(&GalleryItem) -> bool + Sync),
     ) -> Result<Vec<(i64, f32)>> {
         let filter = |id: i64| self.items.get(&id).is_some_and(admit);
-        let hits = self
-            .index
-            .search(query, k, Some(&filter))
-            .map_err(|e| Error::Invalid(format!("search: {e}")))?;
+        let hits = self.index.search(query, k, Some(&filter))?;
         Ok(hits
             .into_iter()
             .map(|h| (self.items[&h.id].individual_id, h.score))
