@@ -20,6 +20,12 @@ use std::time::Instant;
 use whaleid::index::{Hit, IndexConfig, LoadStatus, Precision, SearchIndex, VectorStore};
 
 fn main() {
+    // `cargo test --all-targets` runs bench binaries too, without `--bench`
+    // and unoptimised: the measurements belong to `cargo bench` only.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("index bench: run it with `cargo bench --bench index`");
+        return;
+    }
     if let Err(e) = run() {
         eprintln!("error: {e}");
         std::process::exit(1);
