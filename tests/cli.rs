@@ -225,15 +225,18 @@ fn catalogue_import_identify_eval_and_merge_from_the_command_line() {
     // 1.0; the catalogue's own pack is used without --pack.
     let query = dir.path().join("query.tif");
     common::photo(4, 40, 33).save(&query).unwrap();
-    let out = whaleid(&[
-        "identify",
-        s(&query),
-        "-c",
-        s(&cat),
-        "--json",
-        "--threshold",
-        "0.5",
-    ]);
+    let identify = || {
+        whaleid(&[
+            "identify",
+            s(&query),
+            "-c",
+            s(&cat),
+            "--json",
+            "--threshold",
+            "0.5",
+        ])
+    };
+    let out = identify();
     assert!(
         out.status.success(),
         "{}",
@@ -260,15 +263,7 @@ fn catalogue_import_identify_eval_and_merge_from_the_command_line() {
         .unwrap()
         .trim_end_matches(':')
         .to_string();
-    let out = whaleid(&[
-        "identify",
-        s(&query),
-        "-c",
-        s(&cat),
-        "--json",
-        "--threshold",
-        "0.5",
-    ]);
+    let out = identify();
     assert_eq!(lines(&out)[0]["top5"][0]["individual"], "W002");
     let out = whaleid(&["individual", "undo", "-c", s(&cat), &event]);
     assert!(
@@ -276,15 +271,7 @@ fn catalogue_import_identify_eval_and_merge_from_the_command_line() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let out = whaleid(&[
-        "identify",
-        s(&query),
-        "-c",
-        s(&cat),
-        "--json",
-        "--threshold",
-        "0.5",
-    ]);
+    let out = identify();
     assert_eq!(lines(&out)[0]["top5"][0]["individual"], "W004");
 
     // Calibrate from the confirmed identifications and keep the threshold.

@@ -223,17 +223,20 @@ fn eval_on_a_labelled_folder_scores_a_perfect_split_perfectly() {
     let labels_csv = labelled_folder(dir.path());
     let items = labels::read_csv(&labels_csv, &dir.path().join("images")).unwrap();
     let pipeline = pipeline();
-    let mut options = EvalOptions::new(0.999);
-    options.unseen_fraction = 0.34;
-    options.query_fraction = 0.25;
-    let r = run_eval(
-        &pipeline,
-        &items,
-        &options,
-        &mut |_| {},
-        &CancelToken::new(),
-    )
-    .unwrap();
+    let eval = |threshold: f32| {
+        let mut options = EvalOptions::new(threshold);
+        options.unseen_fraction = 0.34;
+        options.query_fraction = 0.25;
+        run_eval(
+            &pipeline,
+            &items,
+            &options,
+            &mut |_| {},
+            &CancelToken::new(),
+        )
+        .unwrap()
+    };
+    let r = eval(0.999);
     assert_eq!(r.photos, 24);
     assert!(r.failed.is_empty());
     assert_eq!(r.crops.get("box"), Some(&24));
@@ -253,10 +256,7 @@ fn eval_on_a_labelled_folder_scores_a_perfect_split_perfectly() {
 
     // With a threshold nothing reaches, every query says new first:
     // seen queries then score 1/2 each, unseen ones 1.
-    let mut never = EvalOptions::new(1.5);
-    never.unseen_fraction = 0.34;
-    never.query_fraction = 0.25;
-    let r = run_eval(&pipeline, &items, &never, &mut |_| {}, &CancelToken::new()).unwrap();
+    let r = eval(1.5);
     let want = (8.0 * 1.0 + 4.0 * 0.5) / 12.0;
     assert!(
         (r.report.overall.map_at_5 - want).abs() < 1e-12,

@@ -202,8 +202,11 @@ pub fn run(command: CatalogueCommand) -> Result<ExitCode> {
             }
             // Large catalogues search through the saved HNSW index: refresh it
             // now rather than leave every later query to scan the new photos.
-            let (gallery, _) = Gallery::from_catalogue(&cat, IndexConfig::new(0))?;
-            if report.imported > 0 && gallery.len() >= gallery.index().config().exact_threshold {
+            // (The confirmed-detection count is the gallery size, without
+            // loading a vector.)
+            let threshold = IndexConfig::new(0).exact_threshold as i64;
+            if report.imported > 0 && cat.stats()?.confirmed_detections >= threshold {
+                let (gallery, _) = Gallery::from_catalogue(&cat, IndexConfig::new(0))?;
                 eprintln!("Indexing {} embeddings...", gallery.len());
                 let path = gallery.save_index(&cat)?;
                 eprintln!("index saved: {}", path.display());
