@@ -15,7 +15,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::labels::Labelled;
-use super::pipeline::{Found, Pipeline, Region};
+use super::pipeline::{Pipeline, Region};
 use crate::catalogue::records::{NewPhoto, Source};
 use crate::catalogue::{keys, Catalogue};
 use crate::error::{Error, Result};
@@ -159,7 +159,12 @@ pub fn import(
             for (n, f) in found.iter().enumerate() {
                 let name = format!("{}_{n}.jpg", &r.sha256[..16]);
                 if options.write_crops {
-                    write_crop(&r.photo.image, f, &crops_dir.join(&name))?;
+                    super::media::save_region(
+                        &r.photo.image,
+                        f.crop,
+                        super::media::CROP_SIDE,
+                        &crops_dir.join(&name),
+                    )?;
                     crops.push(Some(format!("crops/{name}")));
                 } else {
                     crops.push(None);
@@ -261,19 +266,4 @@ fn prepare(
         region,
         replace,
     }))
-}
-
-/// A crop for review: at most 384 px on its long side, JPEG.
-fn write_crop(image: &RgbImage, found: &Found, path: &std::path::Path) -> Result<()> {
-    let (w, h) = (found.crop.width(), found.crop.height());
-    let scale = (384.0 / w.max(h)).min(1.0);
-    let (tw, th) = (
-        (w * scale).round().max(1.0) as u32,
-        (h * scale).round().max(1.0) as u32,
-    );
-    let crop = crate::imageops::resize_region(image, Some(found.crop), tw, th);
-    let tmp = path.with_extension("jpg.part");
-    crop.save_with_format(&tmp, image::ImageFormat::Jpeg)
-        .map_err(|e| Error::photo(path, format!("cannot write crop: {e}")))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }

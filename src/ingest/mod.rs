@@ -4,6 +4,7 @@
 
 pub mod import;
 pub mod labels;
+pub mod media;
 pub mod pipeline;
 
 pub use import::{import, ImportOptions, ImportReport, Progress, Stage};
