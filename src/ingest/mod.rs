@@ -6,6 +6,7 @@ pub mod import;
 pub mod labels;
 pub mod media;
 pub mod pipeline;
+pub mod scan;
 
 pub use import::{import, ImportOptions, ImportReport, Progress, Stage};
 pub use labels::Labelled;
