@@ -14,7 +14,9 @@ use serde::Serialize;
 /// EXIF facts about a photo; `None` where the photo does not say.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Meta {
-    /// `DateTimeOriginal` (else `DateTime`) as `YYYY-MM-DDTHH:MM:SS`, camera local time.
+    /// `DateTimeOriginal` (else `DateTime`) as `YYYY-MM-DDTHH:MM:SS`, camera
+    /// local time, followed by its UTC offset (`+02:00`) when the camera
+    /// recorded one (`OffsetTimeOriginal`, resp. `OffsetTime`).
     pub taken_at: Option<String>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
@@ -40,9 +42,18 @@ pub fn read(bytes: &[u8]) -> Meta {
             .filter(|s| !s.is_empty()),
         _ => None,
     };
-    let taken_at = ascii(Tag::DateTimeOriginal)
-        .or_else(|| ascii(Tag::DateTime))
-        .and_then(|s| exif_datetime(&s));
+    // Each date-time has its own offset tag. DateTime is when the file was
+    // last written, possibly by an editor in another zone, so its offset is
+    // never lent to DateTimeOriginal: no offset (local time) beats a wrong one.
+    let dated = |date_tag, offset_tag| {
+        let date = exif_datetime(&ascii(date_tag)?)?;
+        Some(match ascii(offset_tag).filter(|o| is_exif_offset(o)) {
+            Some(offset) => format!("{date}{offset}"),
+            None => date,
+        })
+    };
+    let taken_at = dated(Tag::DateTimeOriginal, Tag::OffsetTimeOriginal)
+        .or_else(|| dated(Tag::DateTime, Tag::OffsetTime));
     let coordinate = |tag, ref_tag, negative: u8| {
         let value = match exif.get_field(tag, In::PRIMARY).map(|f| &f.value) {
             Some(Value::Rational(r)) if r.len() == 3 && r.iter().all(|q| q.denom != 0) => {
@@ -94,6 +105,21 @@ fn exif_datetime(s: &str) -> Option<String> {
         && digits(17..19)
         && &s[0..4] != "0000";
     ok.then(|| format!("{}-{}-{}T{}", &s[0..4], &s[5..7], &s[8..10], &s[11..19]))
+}
+
+/// `+02:00` / `-05:30` as written by EXIF 2.31 `OffsetTime*`; anything else
+/// (including the blank `   :  ` the standard allows for "unknown") is refused.
+fn is_exif_offset(s: &str) -> bool {
+    let b = s.as_bytes();
+    let two = |i: usize| -> Option<u8> {
+        let (t, u) = (b[i], b[i + 1]);
+        (t.is_ascii_digit() && u.is_ascii_digit()).then(|| (t - b'0') * 10 + (u - b'0'))
+    };
+    b.len() == 6
+        && matches!(b[0], b'+' | b'-')
+        && b[3] == b':'
+        && two(1).is_some_and(|h| h <= 23)
+        && two(4).is_some_and(|m| m <= 59)
 }
 
 #[cfg(test)]
@@ -191,6 +217,121 @@ mod tests {
             "{lon}"
         );
         assert_eq!(meta.orientation, None);
+    }
+
+    #[test]
+    fn exif_offset_is_accepted_or_refused() {
+        assert!(is_exif_offset("+02:00"));
+        assert!(is_exif_offset("-05:30"));
+        for bad in [
+            "", "   :  ", ":", "02:00", "+2:00", "+02:0", "+24:00", "+02:60", "Z", "+02:00 ",
+        ] {
+            assert!(!is_exif_offset(bad), "{bad:?}");
+        }
+    }
+
+    /// A little-endian TIFF block with the given ASCII tags in IFD0 and in an
+    /// Exif sub-IFD (pointer 0x8769), where EXIF keeps DateTimeOriginal and
+    /// the OffsetTime tags.
+    fn exif_with(ifd0: &[(u16, &[u8])], exif_ifd: &[(u16, &[u8])]) -> Vec<u8> {
+        let ifd_len = |n: usize| 2 + 12 * n as u32 + 4;
+        let exif_at = 8 + ifd_len(ifd0.len() + 1);
+        let mut data_at = exif_at + ifd_len(exif_ifd.len());
+        let mut data = Vec::new();
+        let mut entries = |tags: &[(u16, &[u8])]| -> Vec<(u16, u16, u32, u32)> {
+            tags.iter()
+                .map(|&(tag, value)| {
+                    // Longer than 4 bytes, so stored by offset, never inline.
+                    assert!(value.len() > 4);
+                    let entry = (tag, 2, value.len() as u32, data_at);
+                    data.extend_from_slice(value);
+                    data_at += value.len() as u32;
+                    entry
+                })
+                .collect()
+        };
+        let mut ifd0_entries = entries(ifd0);
+        ifd0_entries.push((0x8769, 4, 1, exif_at));
+        let exif_entries = entries(exif_ifd);
+        let mut e = b"II*\0".to_vec();
+        e.extend_from_slice(&8u32.to_le_bytes());
+        for list in [&ifd0_entries, &exif_entries] {
+            e.extend_from_slice(&(list.len() as u16).to_le_bytes());
+            for &(tag, ty, count, value) in list {
+                e.extend_from_slice(&tag.to_le_bytes());
+                e.extend_from_slice(&ty.to_le_bytes());
+                e.extend_from_slice(&count.to_le_bytes());
+                e.extend_from_slice(&value.to_le_bytes());
+            }
+            e.extend_from_slice(&0u32.to_le_bytes());
+        }
+        e.extend_from_slice(&data);
+        e
+    }
+
+    fn jpeg_with_exif(exif: Vec<u8>) -> Vec<u8> {
+        use image::ImageEncoder;
+        let mut jpeg = Vec::new();
+        let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90);
+        enc.set_exif_metadata(exif).unwrap();
+        enc.write_image(&[128; 8 * 8 * 3], 8, 8, image::ExtendedColorType::Rgb8)
+            .unwrap();
+        jpeg
+    }
+
+    const DATE_TIME: u16 = 0x0132;
+    const DATE_TIME_ORIGINAL: u16 = 0x9003;
+    const OFFSET_TIME: u16 = 0x9010;
+    const OFFSET_TIME_ORIGINAL: u16 = 0x9011;
+
+    #[test]
+    fn offset_time_original_is_appended_to_taken_at() {
+        let exif = exif_with(
+            &[(DATE_TIME, b"2022:01:02 03:04:05\0")],
+            &[
+                (DATE_TIME_ORIGINAL, b"2021:06:30 14:05:09\0"),
+                (OFFSET_TIME, b"+01:00\0"),
+                (OFFSET_TIME_ORIGINAL, b"-05:30\0"),
+            ],
+        );
+        let meta = read(&jpeg_with_exif(exif));
+        assert_eq!(meta.taken_at.as_deref(), Some("2021-06-30T14:05:09-05:30"));
+    }
+
+    #[test]
+    fn offset_time_goes_with_date_time_only() {
+        // DateTime (file written) with its own offset.
+        let exif = exif_with(
+            &[(DATE_TIME, b"2022:01:02 03:04:05\0")],
+            &[(OFFSET_TIME, b"+02:00\0")],
+        );
+        let meta = read(&jpeg_with_exif(exif));
+        assert_eq!(meta.taken_at.as_deref(), Some("2022-01-02T03:04:05+02:00"));
+        // DateTimeOriginal must not borrow DateTime's offset.
+        let exif = exif_with(
+            &[],
+            &[
+                (DATE_TIME_ORIGINAL, b"2021:06:30 14:05:09\0"),
+                (OFFSET_TIME, b"+02:00\0"),
+            ],
+        );
+        let meta = read(&jpeg_with_exif(exif));
+        assert_eq!(meta.taken_at.as_deref(), Some("2021-06-30T14:05:09"));
+    }
+
+    #[test]
+    fn blank_or_malformed_offset_leaves_local_time() {
+        for offset in [&b"   :  \0"[..], b"+2:00h\0", b"+25:00\0"] {
+            let exif = exif_with(
+                &[],
+                &[
+                    (DATE_TIME_ORIGINAL, b"2021:06:30 14:05:09\0"),
+                    (OFFSET_TIME_ORIGINAL, offset),
+                ],
+            );
+            let meta = read(&jpeg_with_exif(exif));
+            assert_eq!(meta.taken_at.as_deref(), Some("2021-06-30T14:05:09"));
+        }
     }
 
     #[test]
