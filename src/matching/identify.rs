@@ -56,6 +56,8 @@ impl Gallery {
         if let Some(first) = items.first() {
             config.dim = first.vector.len();
         }
+        // An empty gallery (a new catalogue) still needs a valid index.
+        config.dim = config.dim.max(1);
         let index = SearchIndex::new(config);
         let mut by_id = HashMap::with_capacity(items.len());
         for mut item in items {
