@@ -8,6 +8,7 @@ pub mod labels;
 pub mod media;
 pub mod pipeline;
 pub mod scan;
+pub mod survey;
 
 pub use import::{import, ImportOptions, ImportReport, Progress, Stage};
 pub use labels::Labelled;

@@ -373,7 +373,7 @@ pub fn run_individual(command: IndividualCommand) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn open_or_create(dir: &std::path::Path) -> Result<Catalogue> {
+pub fn open_or_create(dir: &std::path::Path) -> Result<Catalogue> {
     if dir.join(whaleid::catalogue::DB_FILE).exists() {
         Ok(Catalogue::open(dir)?)
     } else {
@@ -389,7 +389,7 @@ pub fn pack_hint(cat: &Catalogue) -> Result<Option<PathBuf>> {
         .filter(|p| p.join("pack.toml").is_file()))
 }
 
-fn bind(cat: &mut Catalogue, pack: &Pack, dir: &std::path::Path) -> Result<()> {
+pub fn bind(cat: &mut Catalogue, pack: &Pack, dir: &std::path::Path) -> Result<()> {
     ingest::import::bind_pack(cat, pack.name(), pack.version())?;
     let dir = dir
         .canonicalize()

@@ -22,6 +22,7 @@ use whaleid::CancelToken;
 
 mod catalogue;
 mod identify;
+mod ingest;
 mod models;
 
 #[derive(Parser, Debug)]
@@ -78,6 +79,8 @@ enum Command {
     /// Merge, split, rename individuals, and undo those.
     #[command(subcommand)]
     Individual(catalogue::IndividualCommand),
+    /// Bring a survey folder into a catalogue: detect, embed, suggest identities.
+    Ingest(ingest::IngestArgs),
     /// Match photos against a catalogue: the top 5 identities, with new_individual.
     Identify(identify::IdentifyArgs),
     /// Measure identification on a labelled collection (MAP@5, top-1, top-5, new-individual precision/recall).
@@ -181,6 +184,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Catalogue(c) => catalogue::run(c),
         Command::Individual(c) => catalogue::run_individual(c),
         Command::Identify(a) => identify::identify_cmd(a),
+        Command::Ingest(a) => ingest::ingest_cmd(a),
         Command::Eval(a) => identify::eval_cmd(a),
     }
 }

@@ -1,0 +1,134 @@
+//! `whaleid ingest`: a survey folder into the catalogue, with a progress bar
+//! and a closing summary.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Args;
+
+use whaleid::catalogue::keys;
+use whaleid::ingest::encounters::EncounterRules;
+use whaleid::ingest::survey::{self, IngestOptions, IngestProgress};
+use whaleid::ingest::{scan, Pipeline};
+use whaleid::matching::MatchSettings;
+use whaleid::packs::Pack;
+
+use crate::catalogue::{bind, open_or_create, pack_hint};
+use crate::ModelArgs;
+
+#[derive(Args, Debug)]
+pub struct IngestArgs {
+    /// Folders (searched recursively) or photo files.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// The catalogue (created if missing).
+    #[arg(long, short)]
+    catalogue: PathBuf,
+    /// Decode threads (0: from the machine).
+    #[arg(long, default_value_t = 0)]
+    decode_threads: usize,
+    /// Photos per inference batch and per transaction.
+    #[arg(long, default_value_t = 8)]
+    batch: usize,
+    /// Do not match detections against the catalogue.
+    #[arg(long)]
+    no_suggestions: bool,
+    /// A new encounter starts after this many minutes without a photo.
+    #[arg(long, default_value_t = 30.0)]
+    encounter_gap_minutes: f64,
+    /// ... or when the boat moved farther than this between photos.
+    #[arg(long, default_value_t = 2.0)]
+    encounter_km: f64,
+    #[command(flatten)]
+    models: ModelArgs,
+}
+
+pub fn ingest_cmd(a: IngestArgs) -> Result<ExitCode> {
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    for p in &a.paths {
+        if p.is_dir() {
+            let s = scan::scan(p)?;
+            files.extend(s.photos);
+            skipped.extend(s.skipped);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let mut cat = open_or_create(&a.catalogue)?;
+    let pack_dir = a.models.pack_dir_or(pack_hint(&cat)?);
+    let pack = Pack::load(&pack_dir)?;
+    bind(&mut cat, &pack, &pack_dir)?;
+    let threshold = match cat.setting(keys::THRESHOLD)? {
+        Some(t) => t.parse()?,
+        None => pack.manifest.matching.new_individual_threshold,
+    };
+    let pipeline = Pipeline::open(pack, &a.models.session())?;
+    let options = IngestOptions {
+        decode_threads: a.decode_threads,
+        batch: a.batch,
+        settings: (!a.no_suggestions).then(|| MatchSettings::new(threshold)),
+        ..IngestOptions::default()
+    };
+    let cancel = crate::cancel_on_ctrl_c();
+    let mut bar = progress_bar;
+    let report = match survey::ingest(&mut cat, &pipeline, &files, &options, &mut bar, &cancel) {
+        Err(whaleid::Error::Cancelled) => {
+            eprintln!(
+                "\ncancelled: committed photos are kept; run the same command again to resume"
+            );
+            return Ok(ExitCode::from(130));
+        }
+        other => other?,
+    };
+    eprintln!();
+    let rules = EncounterRules {
+        max_gap_minutes: a.encounter_gap_minutes,
+        max_distance_km: a.encounter_km,
+    };
+    let encounters = survey::assign_encounters(&mut cat, &rules)?;
+    for (path, reason) in skipped.iter().chain(&report.failed) {
+        println!("skipped: {}: {reason}", path.display());
+    }
+    for path in &report.no_detection {
+        println!("no detection (kept, box it by hand): {}", path.display());
+    }
+    println!("| photos new | known | failed | skipped files | detections | no detection | encounters | new-individual suggestions | seconds | photos/s |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {:.1} |",
+        report.new_photos,
+        report.known_photos,
+        report.failed.len(),
+        skipped.len(),
+        report.detections,
+        report.no_detection.len(),
+        encounters,
+        report.new_individual_suggestions,
+        report.seconds,
+        report.photos_per_second()
+    );
+    Ok(crate::exit_code(!report.failed.is_empty()))
+}
+
+fn progress_bar(p: IngestProgress) {
+    let width = 30;
+    let filled = (p.done * width).checked_div(p.total).unwrap_or(width);
+    let eta = p
+        .eta_seconds
+        .map(|s| format!("ETA {s:.0}s"))
+        .unwrap_or_default();
+    let mut err = std::io::stderr().lock();
+    let _ = write!(
+        err,
+        "\r[{}{}] {}/{} photos  {:.1}/s  {eta}   ",
+        "#".repeat(filled),
+        " ".repeat(width - filled),
+        p.done,
+        p.total,
+        p.photos_per_second
+    );
+    let _ = err.flush();
+}

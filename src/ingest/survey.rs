@@ -1,0 +1,396 @@
+//! Ingesting a survey: the folder of unlabelled photos a researcher brings
+//! back, turned into catalogue photos, detections, embeddings and ranked
+//! suggestions.
+//!
+//! It is a pipeline, not a loop. Decode workers (threads) take files from a
+//! shared counter, read and hash them, skip what the catalogue already has,
+//! decode with EXIF and write the thumbnail; they hand decoded photos to the
+//! inference side through a bounded channel, so decoding overlaps with
+//! batched detection and embedding and memory stays flat whatever the folder
+//! size. The inference side detects, embeds, writes crops, matches each
+//! detection against the catalogue's gallery, and commits each batch in one
+//! transaction: a crash loses at most the batch in flight, and a re-run skips
+//! every committed photo by content hash. A photo where nothing is detected
+//! is kept with no detections, so the user can draw a box later.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::bounded;
+use image::RgbImage;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::encounters::{group as group_encounters, EncounterRules, PhotoTime};
+use super::media::{save_region, save_thumbnail, CROP_SIDE};
+use super::pipeline::{Found, Pipeline, Region};
+use crate::catalogue::records::NewPhoto;
+use crate::catalogue::{Catalogue, Scope};
+use crate::error::{Error, Result};
+use crate::index::IndexConfig;
+use crate::matching::{identify, Gallery, MatchSettings, Prediction};
+use crate::photo::{self, Meta};
+use crate::CancelToken;
+
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Decode threads; 0 picks from the machine (cores - 1, at least 1).
+    pub decode_threads: usize,
+    /// Photos per inference batch and per transaction.
+    pub batch: usize,
+    /// How suggestions are ranked; `None` stores none.
+    pub settings: Option<MatchSettings>,
+    pub max_pixels: u64,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        Self {
+            decode_threads: 0,
+            batch: 8,
+            settings: None,
+            max_pixels: photo::DEFAULT_MAX_PIXELS,
+        }
+    }
+}
+
+/// Where the job is; sent at most four times a second (and at the end).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct IngestProgress {
+    /// Files read and hashed (new, known or failed) out of `total`.
+    pub read: usize,
+    /// Photos fully stored or skipped.
+    pub done: usize,
+    pub total: usize,
+    pub photos_per_second: f64,
+    /// Seconds left at the current rate, once there is a rate.
+    pub eta_seconds: Option<f64>,
+}
+
+/// What happened, per file where something went wrong.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestReport {
+    pub new_photos: usize,
+    pub known_photos: usize,
+    pub failed: Vec<(PathBuf, String)>,
+    pub detections: usize,
+    /// Stored without a detection, for the user to box by hand.
+    pub no_detection: Vec<PathBuf>,
+    /// Detections whose first suggestion is `new_individual`.
+    pub new_individual_suggestions: usize,
+    pub seconds: f64,
+}
+
+impl IngestReport {
+    pub fn photos_per_second(&self) -> f64 {
+        (self.new_photos + self.known_photos) as f64 / self.seconds.max(1e-9)
+    }
+}
+
+/// A decoded, not yet stored photo.
+struct Decoded {
+    path: PathBuf,
+    sha256: String,
+    byte_size: u64,
+    image: RgbImage,
+    meta: Meta,
+}
+
+enum Read {
+    Known,
+    New(Box<Decoded>),
+    Failed(PathBuf, String),
+}
+
+/// Ingest `files` into `cat`. `Err(Cancelled)` leaves every committed batch
+/// in place; running it again resumes.
+pub fn ingest(
+    cat: &mut Catalogue,
+    pipeline: &Pipeline,
+    files: &[PathBuf],
+    options: &IngestOptions,
+    progress: &mut dyn FnMut(IngestProgress),
+    cancel: &CancelToken,
+) -> Result<IngestReport> {
+    let started = Instant::now();
+    let pack = pipeline.pack();
+    let pack_id = (pack.name().to_string(), pack.version().to_string());
+    super::import::bind_pack(cat, &pack_id.0, &pack_id.1)?;
+    let media = cat.media_dir();
+    for dir in ["crops", "thumbs"] {
+        std::fs::create_dir_all(media.join(dir)).map_err(|e| Error::io(media.join(dir), e))?;
+    }
+    let known: HashSet<String> = {
+        let mut stmt = cat.conn().prepare("SELECT sha256 FROM photos")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let gallery = match options.settings {
+        Some(_) => {
+            let (g, _) = Gallery::from_catalogue(cat, IndexConfig::new(0))?;
+            (!g.is_empty()).then_some(g)
+        }
+        None => None,
+    };
+    let threads = match options.decode_threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
+        n => n,
+    };
+    let batch = options.batch.max(1);
+    let total = files.len();
+    let next = AtomicUsize::new(0);
+    // Set when the inference side stops early (error or cancel).
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let read_count = AtomicUsize::new(0);
+    let (tx, rx) = bounded::<Read>(batch);
+    let mut report = IngestReport::default();
+    let mut last_report = Instant::now() - Duration::from_secs(1);
+    let mut send_progress = |report: &IngestReport, read: usize, force: bool| {
+        if force || last_report.elapsed() >= Duration::from_millis(250) {
+            last_report = Instant::now();
+            let done = report.new_photos + report.known_photos + report.failed.len();
+            let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
+            progress(IngestProgress {
+                read,
+                done,
+                total,
+                photos_per_second: rate,
+                eta_seconds: (done > 0).then(|| (total - done) as f64 / rate),
+            });
+        }
+    };
+
+    let outcome = std::thread::scope(|scope| -> Result<()> {
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (next, read_count, known, media, stop) =
+                (&next, &read_count, &known, &media, &stop);
+            scope.spawn(move || loop {
+                if cancel.is_cancelled() || stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(path) = files.get(i) else { break };
+                let item = read_one(path, known, options.max_pixels, media);
+                read_count.fetch_add(1, Ordering::Relaxed);
+                if tx.send(item).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        let mut pending: Vec<Decoded> = Vec::with_capacity(batch);
+        let mut stored = HashSet::new();
+        let result = (|| {
+            for item in rx.iter() {
+                match item {
+                    Read::Known => report.known_photos += 1,
+                    Read::Failed(path, reason) => report.failed.push((path, reason)),
+                    // The same content twice in one folder: store it once.
+                    Read::New(d) if !stored.insert(d.sha256.clone()) => report.known_photos += 1,
+                    Read::New(d) => pending.push(*d),
+                }
+                if pending.len() >= batch {
+                    store_batch(
+                        cat,
+                        pipeline,
+                        &pack_id,
+                        gallery.as_ref(),
+                        options,
+                        &mut pending,
+                        &mut report,
+                        cancel,
+                    )?;
+                }
+                send_progress(&report, read_count.load(Ordering::Relaxed), false);
+                if cancel.is_cancelled() {
+                    return Err(Error::Cancelled);
+                }
+            }
+            store_batch(
+                cat,
+                pipeline,
+                &pack_id,
+                gallery.as_ref(),
+                options,
+                &mut pending,
+                &mut report,
+                cancel,
+            )
+        })();
+        // Let the workers see the end, whatever happened here.
+        if result.is_err() {
+            cancel.cancel();
+            drop(rx);
+        }
+        result
+    });
+    report.seconds = started.elapsed().as_secs_f64();
+    send_progress(&report, read_count.load(Ordering::Relaxed), true);
+    outcome.map(|()| report)
+}
+
+/// Read, hash, decode one file and write its thumbnail (decode worker side).
+fn read_one(
+    path: &std::path::Path,
+    known: &HashSet<String>,
+    max_pixels: u64,
+    media: &std::path::Path,
+) -> Read {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return Read::Failed(path.to_path_buf(), Error::io(path, e).to_string()),
+    };
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    if known.contains(&sha256) {
+        return Read::Known;
+    }
+    let photo = match photo::decode(path, &bytes, max_pixels) {
+        Ok(p) => p,
+        Err(e) => return Read::Failed(path.to_path_buf(), e.to_string()),
+    };
+    let thumb = media.join("thumbs").join(format!("{}.jpg", &sha256[..16]));
+    if let Err(e) = save_thumbnail(&photo.image, &thumb) {
+        return Read::Failed(path.to_path_buf(), e.to_string());
+    }
+    Read::New(Box::new(Decoded {
+        path: path.to_path_buf(),
+        sha256,
+        byte_size: bytes.len() as u64,
+        meta: photo::meta::read(&bytes),
+        image: photo.image,
+    }))
+}
+
+/// Detect, embed, match and commit the pending photos in one transaction.
+#[allow(clippy::too_many_arguments)]
+fn store_batch(
+    cat: &mut Catalogue,
+    pipeline: &Pipeline,
+    pack: &(String, String),
+    gallery: Option<&Gallery>,
+    options: &IngestOptions,
+    pending: &mut Vec<Decoded>,
+    report: &mut IngestReport,
+    cancel: &CancelToken,
+) -> Result<()> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let region = Region::Detect {
+        best_only: false,
+        whole_if_none: false,
+    };
+    let inputs: Vec<(&RgbImage, Region)> = pending.iter().map(|d| (&d.image, region)).collect();
+    let found: Vec<Vec<Found>> = pipeline.run(&inputs, cancel)?;
+    let crops_dir = cat.media_dir().join("crops");
+    let mut rows = Vec::with_capacity(pending.len());
+    for (d, found) in pending.iter().zip(&found) {
+        let mut dets = Vec::new();
+        for (n, f) in found.iter().enumerate() {
+            let name = format!("{}_{n}.jpg", &d.sha256[..16]);
+            save_region(&d.image, f.crop, CROP_SIDE, &crops_dir.join(&name))?;
+            let suggestions = match (gallery, &options.settings) {
+                (Some(g), Some(s)) => identify(g, &f.embedding.vector, &Scope::default(), s, None)?,
+                _ => Vec::new(),
+            };
+            dets.push((format!("crops/{name}"), suggestions));
+        }
+        rows.push(dets);
+    }
+    cat.with_tx(|tx| {
+        for ((d, found), dets) in pending.iter().zip(&found).zip(&rows) {
+            let photo_id = tx.insert_photo(&NewPhoto {
+                sha256: &d.sha256,
+                original_path: &d.path.to_string_lossy(),
+                byte_size: d.byte_size,
+                width: d.image.width(),
+                height: d.image.height(),
+                meta: &d.meta,
+            })?;
+            for (f, (crop, suggestions)) in found.iter().zip(dets) {
+                let det = tx.insert_detection(photo_id, f.crop, &f.class, f.score, Some(crop))?;
+                tx.insert_embedding(det, &pack.0, &pack.1, &f.embedding.vector)?;
+                let ranked: Vec<(Option<i64>, Option<f32>)> = suggestions
+                    .iter()
+                    .map(|p| match p {
+                        Prediction::Individual { key, score } => (Some(*key), Some(*score)),
+                        Prediction::NewIndividual => (None, None),
+                    })
+                    .collect();
+                if !ranked.is_empty() {
+                    tx.set_suggestions(det, (&pack.0, &pack.1), &ranked)?;
+                }
+            }
+        }
+        Ok(())
+    })?;
+    for ((d, found), dets) in pending.iter().zip(&found).zip(&rows) {
+        report.new_photos += 1;
+        report.detections += found.len();
+        if found.is_empty() {
+            report.no_detection.push(d.path.clone());
+        }
+        report.new_individual_suggestions += dets
+            .iter()
+            .filter(|(_, s)| matches!(s.first(), Some(Prediction::NewIndividual)))
+            .count();
+    }
+    pending.clear();
+    Ok(())
+}
+
+/// Group the catalogue's photos that have no encounter yet into encounters
+/// (by time gap and distance) and record them. Returns how many were made.
+pub fn assign_encounters(cat: &mut Catalogue, rules: &EncounterRules) -> Result<usize> {
+    let photos: Vec<PhotoTime> = {
+        let mut stmt = cat.conn().prepare(
+            "SELECT id, taken_at, latitude, longitude FROM photos WHERE encounter_id IS NULL ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(PhotoTime {
+                id: r.get(0)?,
+                taken_at: r.get(1)?,
+                latitude: r.get(2)?,
+                longitude: r.get(3)?,
+            })
+        })?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let groups = group_encounters(&photos, rules);
+    let by_id: std::collections::HashMap<i64, &PhotoTime> =
+        photos.iter().map(|p| (p.id, p)).collect();
+    cat.with_tx(|tx| {
+        for group in &groups {
+            let members: Vec<&PhotoTime> = group.iter().map(|id| by_id[id]).collect();
+            let times: Vec<&str> = members.iter().filter_map(|p| p.taken_at.as_deref()).collect();
+            let gps: Vec<(f64, f64)> = members
+                .iter()
+                .filter_map(|p| Some((p.latitude?, p.longitude?)))
+                .collect();
+            let mean = |f: fn(&(f64, f64)) -> f64| {
+                (!gps.is_empty()).then(|| gps.iter().map(f).sum::<f64>() / gps.len() as f64)
+            };
+            tx.conn().execute(
+                "INSERT INTO encounters (uuid, started_at, ended_at, latitude, longitude) VALUES (?1, ?2, ?3, ?4, ?5)",
+                rusqlite::params![
+                    crate::catalogue::new_uuid(),
+                    times.iter().min(),
+                    times.iter().max(),
+                    mean(|g| g.0),
+                    mean(|g| g.1)
+                ],
+            )?;
+            let encounter = tx.conn().last_insert_rowid();
+            for id in group {
+                tx.conn().execute(
+                    "UPDATE photos SET encounter_id = ?1, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?2",
+                    [encounter, *id],
+                )?;
+            }
+        }
+        Ok(groups.len())
+    })
+}
