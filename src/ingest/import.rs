@@ -19,6 +19,7 @@ use super::pipeline::{Pipeline, Region};
 use crate::catalogue::records::{NewPhoto, Source};
 use crate::catalogue::{keys, Catalogue};
 use crate::error::{Error, Result};
+use crate::packs::Pack;
 use crate::photo::{self, Photo};
 use crate::CancelToken;
 
@@ -74,19 +75,22 @@ pub struct ImportReport {
 
 /// Bind the catalogue to the pack on first use; refuse another pack after,
 /// because embeddings of different packs cannot be compared.
-pub fn bind_pack(cat: &mut Catalogue, name: &str, version: &str) -> Result<()> {
+/// Returns the pack's `(name, version)`, as embeddings record it.
+pub fn bind_pack(cat: &mut Catalogue, pack: &Pack) -> Result<(String, String)> {
+    let (name, version) = (pack.name(), pack.version());
     match (
         cat.setting(keys::PACK_NAME)?,
         cat.setting(keys::PACK_VERSION)?,
     ) {
-        (Some(n), Some(v)) if n == name && v == version => Ok(()),
+        (Some(n), Some(v)) if n == name && v == version => Ok((n, v)),
         (Some(n), Some(v)) => Err(Error::Invalid(format!(
             "catalogue {} holds embeddings of pack {n} {v}; this is pack {name} {version}",
             cat.root().display()
         ))),
         _ => {
             cat.set_setting(keys::PACK_NAME, name)?;
-            cat.set_setting(keys::PACK_VERSION, version)
+            cat.set_setting(keys::PACK_VERSION, version)?;
+            Ok((name.to_string(), version.to_string()))
         }
     }
 }
@@ -111,9 +115,7 @@ pub fn import(
     progress: &mut dyn FnMut(Progress),
     cancel: &CancelToken,
 ) -> Result<ImportReport> {
-    let pack = pipeline.pack();
-    let pack_id = (pack.name().to_string(), pack.version().to_string());
-    bind_pack(cat, &pack_id.0, &pack_id.1)?;
+    let pack_id = bind_pack(cat, pipeline.pack())?;
     let crops_dir = cat.media_dir().join("crops");
     std::fs::create_dir_all(&crops_dir).map_err(|e| Error::io(&crops_dir, e))?;
     let mut report = ImportReport::default();

@@ -115,9 +115,7 @@ pub fn ingest(
     cancel: &CancelToken,
 ) -> Result<IngestReport> {
     let started = Instant::now();
-    let pack = pipeline.pack();
-    let pack_id = (pack.name().to_string(), pack.version().to_string());
-    super::import::bind_pack(cat, &pack_id.0, &pack_id.1)?;
+    let pack_id = super::import::bind_pack(cat, pipeline.pack())?;
     let media = cat.media_dir();
     for dir in ["crops", "thumbs"] {
         std::fs::create_dir_all(media.join(dir)).map_err(|e| Error::io(media.join(dir), e))?;
@@ -181,6 +179,13 @@ pub fn ingest(
             });
         }
         drop(tx);
+        let store = Store {
+            pipeline,
+            pack: &pack_id,
+            gallery: gallery.as_ref(),
+            options,
+            cancel,
+        };
         let mut pending: Vec<Decoded> = Vec::with_capacity(batch);
         let mut stored = HashSet::new();
         let result = (|| {
@@ -193,32 +198,14 @@ pub fn ingest(
                     Read::New(d) => pending.push(*d),
                 }
                 if pending.len() >= batch {
-                    store_batch(
-                        cat,
-                        pipeline,
-                        &pack_id,
-                        gallery.as_ref(),
-                        options,
-                        &mut pending,
-                        &mut report,
-                        cancel,
-                    )?;
+                    store.store(cat, &mut pending, &mut report)?;
                 }
                 send_progress(&report, read_count.load(Ordering::Relaxed), false);
                 if cancel.is_cancelled() {
                     return Err(Error::Cancelled);
                 }
             }
-            store_batch(
-                cat,
-                pipeline,
-                &pack_id,
-                gallery.as_ref(),
-                options,
-                &mut pending,
-                &mut report,
-                cancel,
-            )
+            store.store(cat, &mut pending, &mut report)
         })();
         // Let the workers see the end, whatever happened here.
         if result.is_err() {
@@ -264,82 +251,98 @@ fn read_one(
     }))
 }
 
-/// Detect, embed, match and commit the pending photos in one transaction.
-#[allow(clippy::too_many_arguments)]
-fn store_batch(
-    cat: &mut Catalogue,
-    pipeline: &Pipeline,
-    pack: &(String, String),
-    gallery: Option<&Gallery>,
-    options: &IngestOptions,
-    pending: &mut Vec<Decoded>,
-    report: &mut IngestReport,
-    cancel: &CancelToken,
-) -> Result<()> {
-    if pending.is_empty() {
-        return Ok(());
-    }
-    let region = Region::Detect {
-        best_only: false,
-        whole_if_none: false,
-    };
-    let inputs: Vec<(&RgbImage, Region)> = pending.iter().map(|d| (&d.image, region)).collect();
-    let found: Vec<Vec<Found>> = pipeline.run(&inputs, cancel)?;
-    let crops_dir = cat.media_dir().join("crops");
-    let mut rows = Vec::with_capacity(pending.len());
-    for (d, found) in pending.iter().zip(&found) {
-        let mut dets = Vec::new();
-        for (n, f) in found.iter().enumerate() {
-            let name = format!("{}_{n}.jpg", &d.sha256[..16]);
-            save_region(&d.image, f.crop, CROP_SIDE, &crops_dir.join(&name))?;
-            let suggestions = match (gallery, &options.settings) {
-                (Some(g), Some(s)) => identify(g, &f.embedding.vector, &Scope::default(), s, None)?,
-                _ => Vec::new(),
-            };
-            dets.push((format!("crops/{name}"), suggestions));
+/// What every batch of the inference side needs, fixed for the whole job.
+struct Store<'a> {
+    pipeline: &'a Pipeline,
+    pack: &'a (String, String),
+    gallery: Option<&'a Gallery>,
+    options: &'a IngestOptions,
+    cancel: &'a CancelToken,
+}
+
+impl Store<'_> {
+    /// Detect, embed, match and commit the pending photos in one transaction.
+    fn store(
+        &self,
+        cat: &mut Catalogue,
+        pending: &mut Vec<Decoded>,
+        report: &mut IngestReport,
+    ) -> Result<()> {
+        let Store {
+            pipeline,
+            pack,
+            gallery,
+            options,
+            cancel,
+        } = *self;
+        if pending.is_empty() {
+            return Ok(());
         }
-        rows.push(dets);
-    }
-    cat.with_tx(|tx| {
-        for ((d, found), dets) in pending.iter().zip(&found).zip(&rows) {
-            let photo_id = tx.insert_photo(&NewPhoto {
-                sha256: &d.sha256,
-                original_path: &d.path.to_string_lossy(),
-                byte_size: d.byte_size,
-                width: d.image.width(),
-                height: d.image.height(),
-                meta: &d.meta,
-            })?;
-            for (f, (crop, suggestions)) in found.iter().zip(dets) {
-                let det = tx.insert_detection(photo_id, f.crop, &f.class, f.score, Some(crop))?;
-                tx.insert_embedding(det, &pack.0, &pack.1, &f.embedding.vector)?;
-                let ranked: Vec<(Option<i64>, Option<f32>)> = suggestions
-                    .iter()
-                    .map(|p| match p {
-                        Prediction::Individual { key, score } => (Some(*key), Some(*score)),
-                        Prediction::NewIndividual => (None, None),
-                    })
-                    .collect();
-                if !ranked.is_empty() {
-                    tx.set_suggestions(det, (&pack.0, &pack.1), &ranked)?;
+        let region = Region::Detect {
+            best_only: false,
+            whole_if_none: false,
+        };
+        let inputs: Vec<(&RgbImage, Region)> = pending.iter().map(|d| (&d.image, region)).collect();
+        let found: Vec<Vec<Found>> = pipeline.run(&inputs, cancel)?;
+        let crops_dir = cat.media_dir().join("crops");
+        let mut rows = Vec::with_capacity(pending.len());
+        for (d, found) in pending.iter().zip(&found) {
+            let mut dets = Vec::new();
+            for (n, f) in found.iter().enumerate() {
+                let name = format!("{}_{n}.jpg", &d.sha256[..16]);
+                save_region(&d.image, f.crop, CROP_SIDE, &crops_dir.join(&name))?;
+                let suggestions = match (gallery, &options.settings) {
+                    (Some(g), Some(s)) => {
+                        identify(g, &f.embedding.vector, &Scope::default(), s, None)?
+                    }
+                    _ => Vec::new(),
+                };
+                dets.push((format!("crops/{name}"), suggestions));
+            }
+            rows.push(dets);
+        }
+        cat.with_tx(|tx| {
+            for ((d, found), dets) in pending.iter().zip(&found).zip(&rows) {
+                let photo_id = tx.insert_photo(&NewPhoto {
+                    sha256: &d.sha256,
+                    original_path: &d.path.to_string_lossy(),
+                    byte_size: d.byte_size,
+                    width: d.image.width(),
+                    height: d.image.height(),
+                    meta: &d.meta,
+                })?;
+                for (f, (crop, suggestions)) in found.iter().zip(dets) {
+                    let det =
+                        tx.insert_detection(photo_id, f.crop, &f.class, f.score, Some(crop))?;
+                    tx.insert_embedding(det, &pack.0, &pack.1, &f.embedding.vector)?;
+                    let ranked: Vec<(Option<i64>, Option<f32>)> = suggestions
+                        .iter()
+                        .map(|p| match p {
+                            Prediction::Individual { key, score } => (Some(*key), Some(*score)),
+                            Prediction::NewIndividual => (None, None),
+                        })
+                        .collect();
+                    if !ranked.is_empty() {
+                        tx.set_suggestions(det, (&pack.0, &pack.1), &ranked)?;
+                    }
                 }
             }
+            Ok(())
+        })?;
+        for ((d, found), dets) in pending.iter().zip(&found).zip(&rows) {
+            report.new_photos += 1;
+            report.detections += found.len();
+            if found.is_empty() {
+                report.no_detection.push(d.path.clone());
+            }
+            report.new_individual_suggestions += dets
+                .iter()
+                .filter(|(_, s)| matches!(s.first(), Some(Prediction::NewIndividual)))
+                .count();
         }
+        pending.clear();
         Ok(())
-    })?;
-    for ((d, found), dets) in pending.iter().zip(&found).zip(&rows) {
-        report.new_photos += 1;
-        report.detections += found.len();
-        if found.is_empty() {
-            report.no_detection.push(d.path.clone());
-        }
-        report.new_individual_suggestions += dets
-            .iter()
-            .filter(|(_, s)| matches!(s.first(), Some(Prediction::NewIndividual)))
-            .count();
     }
-    pending.clear();
-    Ok(())
 }
 
 /// Group the catalogue's photos that have no encounter yet into encounters

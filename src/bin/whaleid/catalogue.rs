@@ -390,7 +390,7 @@ pub fn pack_hint(cat: &Catalogue) -> Result<Option<PathBuf>> {
 }
 
 pub fn bind(cat: &mut Catalogue, pack: &Pack, dir: &std::path::Path) -> Result<()> {
-    ingest::import::bind_pack(cat, pack.name(), pack.version())?;
+    ingest::import::bind_pack(cat, pack)?;
     let dir = dir
         .canonicalize()
         .with_context(|| format!("{}", dir.display()))?;
