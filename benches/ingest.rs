@@ -16,10 +16,12 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use ndarray::{Array4, Axis};
+use sha2::Digest;
 use whaleid::catalogue::Catalogue;
+use whaleid::detect::BBox;
 use whaleid::embed::{Crop, Embedder};
 use whaleid::ingest::survey::{ingest, IngestOptions};
-use whaleid::ingest::{labels, Pipeline};
+use whaleid::ingest::{labels, media, Pipeline};
 use whaleid::packs::Pack;
 use whaleid::runtime::{InferenceWorker, SessionConfig};
 use whaleid::CancelToken;
@@ -59,6 +61,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     };
     let files = labels::image_files(&images)?;
+    let cores = match threads {
+        0 => std::thread::available_parallelism()?.get(),
+        n => n,
+    };
     let config = SessionConfig {
         intra_threads: threads,
         ..SessionConfig::default()
@@ -77,26 +83,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     );
 
-    // 1. End to end.
-    let dir = tempfile::tempdir()?;
-    let mut cat = Catalogue::create(dir.path().join("cat"))?;
-    let pipeline = Pipeline::open(pack.clone(), &config)?.with_batch(batch);
-    let options = IngestOptions {
-        batch,
-        ..IngestOptions::default()
+    // 1. End to end, with ORT's idle threads spinning (its default) and not.
+    let run_e2e = |spin: bool| -> Result<(f64, usize, usize), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let mut cat = Catalogue::create(dir.path().join("cat"))?;
+        let config = SessionConfig { spin, ..config };
+        let pipeline = Pipeline::open(pack.clone(), &config)?.with_batch(batch);
+        let options = IngestOptions {
+            batch,
+            ..IngestOptions::default()
+        };
+        let report = ingest(
+            &mut cat,
+            &pipeline,
+            &files,
+            &options,
+            &mut |_| {},
+            &CancelToken::new(),
+        )?;
+        Ok((
+            report.new_photos as f64 / report.seconds,
+            report.new_photos,
+            report.detections,
+        ))
     };
     let rss_before = peak_rss_mb();
-    let report = ingest(
-        &mut cat,
-        &pipeline,
-        &files,
-        &options,
-        &mut |_| {},
-        &CancelToken::new(),
-    )?;
-    let e2e = report.new_photos as f64 / report.seconds;
+    let (e2e_spin, _, _) = run_e2e(true)?;
+    let (e2e, new_photos, detections) = run_e2e(false)?;
     let rss_e2e = peak_rss_mb();
-    drop(pipeline);
 
     // 2. Ceiling: inference alone on preprocessed tensors (first backbone;
     //    the generic pack has one).
@@ -104,8 +118,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let backbone = &pack.backbones[0];
     let [h, w] = backbone.spec.input_size;
     let mut tensors = Vec::new();
+    // Where a photo's CPU time goes outside inference, one thread, in the
+    // order the pipeline does it: [read, sha256, decode, EXIF, thumbnail,
+    // model input, crop].
+    let mut stage = [0f64; 7];
+    let scratch = tempfile::tempdir()?;
     for f in &files {
-        let photo = whaleid::photo::open(f, whaleid::photo::DEFAULT_MAX_PIXELS)?;
+        let mut clock = Instant::now();
+        let mut lap = |i: usize| {
+            stage[i] += clock.elapsed().as_secs_f64();
+            clock = Instant::now();
+        };
+        let bytes = std::fs::read(f)?;
+        lap(0);
+        let _ = sha2::Sha256::digest(&bytes);
+        lap(1);
+        let photo = whaleid::photo::decode(f, &bytes, whaleid::photo::DEFAULT_MAX_PIXELS)?;
+        lap(2);
+        let _ = whaleid::photo::meta::read(&bytes);
+        lap(3);
+        media::save_thumbnail(&photo.image, &scratch.path().join("t.jpg"))?;
+        lap(4);
         tensors.push(embedder.preprocess(
             0,
             Crop {
@@ -114,6 +147,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
             false,
         ));
+        lap(5);
+        let whole = BBox {
+            x1: 0.0,
+            y1: 0.0,
+            x2: photo.width() as f32,
+            y2: photo.height() as f32,
+        };
+        media::save_region(
+            &photo.image,
+            whole,
+            media::CROP_SIDE,
+            &scratch.path().join("c.jpg"),
+        )?;
+        lap(6);
     }
     drop(embedder);
     let worker = InferenceWorker::spawn(&backbone.onnx, &config)?;
@@ -131,11 +178,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 3. Python reference.
     let reference = python.map(|py| -> Result<f64, Box<dyn std::error::Error>> {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/ingest_reference.py");
-        let t = if threads == 0 {
-            std::thread::available_parallelism()?.get()
-        } else {
-            threads
-        };
+        let t = cores;
         let out = std::process::Command::new(py)
             .arg(script)
             .arg(&pack_dir)
@@ -153,10 +196,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("| measure | photos/s | ratio | notes |");
     println!("|---|---:|---:|---|");
     println!(
-        "| WhaleID ingest end to end | {e2e:.1} | {:.2} of ceiling | {} photos, {} detections; thumbnails, crops, SQLite; peak RSS {rss_e2e:.0} MB (before {rss_before:.0} MB) |",
+        "| WhaleID ingest end to end | {e2e:.1} | {:.2} of ceiling | {new_photos} photos, {detections} detections; thumbnails, crops, SQLite; peak RSS {rss_e2e:.0} MB (before {rss_before:.0} MB) |",
         e2e / ceiling,
-        report.new_photos,
-        report.detections
+    );
+    println!(
+        "| same, ORT threads spinning | {e2e_spin:.1} | {:.2} of ceiling | ORT's default; spinning threads take the decoders' cores |",
+        e2e_spin / ceiling,
     );
     println!("| ORT inference alone (ceiling) | {ceiling:.1} | 1.00 | preprocessed tensors, batch {batch} |");
     match reference {
@@ -167,5 +212,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(Err(e)) => println!("| Python reference | – | – | failed: {e} |"),
         None => println!("| Python reference | – | – | not run: give --python PY (with pillow, numpy, onnxruntime, safetensors) |"),
     }
+    let per_photo = |t: f64| t / files.len() as f64 * 1e3;
+    let outside: f64 = stage.iter().map(|&t| per_photo(t)).sum();
+    // ORT's threads at the ceiling, in core-milliseconds per photo.
+    let inference_core_ms = 1e3 / ceiling * cores as f64;
+    let machine = std::thread::available_parallelism()?.get();
+    println!();
+    println!("| stage, one thread | ms per photo |");
+    println!("|---|---:|");
+    for (name, t) in [
+        "read file",
+        "SHA-256",
+        "decode (EXIF orientation, pixel limit)",
+        "EXIF metadata",
+        "thumbnail (resize + JPEG)",
+        "model input (resize + normalise)",
+        "crop (resize + JPEG)",
+    ]
+    .iter()
+    .zip(stage)
+    {
+        println!("| {name} | {:.2} |", per_photo(t));
+    }
+    println!("| all but inference | {outside:.2} |");
+    println!(
+        "| inference at the ceiling, core-ms ({cores} ORT threads) | {inference_core_ms:.2} |"
+    );
+    println!(
+        "\nWith all {machine} cores busy and inference no faster than its ceiling, end to end cannot pass {:.1} photos/s.",
+        (machine as f64 * 1e3 / (outside + inference_core_ms)).min(ceiling)
+    );
     Ok(())
 }

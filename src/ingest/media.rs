@@ -12,6 +12,8 @@ use crate::error::{Error, Result};
 
 /// Long side of a crop JPEG.
 pub const CROP_SIDE: f32 = 384.0;
+/// JPEG quality of crops and thumbnails: enough to compare fin notches.
+const QUALITY: u8 = 85;
 /// Long side of a photo thumbnail.
 pub const THUMB_SIDE: f32 = 256.0;
 
@@ -25,8 +27,17 @@ pub fn save_region(image: &RgbImage, region: BBox, max_side: f32, path: &Path) -
     );
     let small = crate::imageops::resize_region(image, Some(region), tw, th);
     let tmp = path.with_extension("jpg.part");
-    small
-        .save_with_format(&tmp, image::ImageFormat::Jpeg)
+    // jpeg-encoder (SIMD) writes these ~3× faster than `image`'s encoder,
+    // and ingest writes two per photo.
+    jpeg_encoder::Encoder::new_file(&tmp, QUALITY)
+        .and_then(|enc| {
+            enc.encode(
+                small.as_raw(),
+                small.width() as u16,
+                small.height() as u16,
+                jpeg_encoder::ColorType::Rgb,
+            )
+        })
         .map_err(|e| Error::photo(path, format!("cannot write review image: {e}")))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }

@@ -142,20 +142,27 @@ pub fn ingest(
     // Set when the inference side stops early (error or cancel).
     let stop = std::sync::atomic::AtomicBool::new(false);
     let read_count = AtomicUsize::new(0);
+    // Photos committed by the store stage, for progress.
+    let committed = AtomicUsize::new(0);
     let (tx, rx) = bounded::<Read>(batch);
+    // One inferred batch waits while the store stage commits the previous.
+    let (to_store, from_infer) = bounded::<Inferred>(1);
     let mut report = IngestReport::default();
     let mut last_report = Instant::now() - Duration::from_secs(1);
     let mut send_progress = |report: &IngestReport, read: usize, force: bool| {
         if force || last_report.elapsed() >= Duration::from_millis(250) {
             last_report = Instant::now();
-            let done = report.new_photos + report.known_photos + report.failed.len();
+            // New photos count once committed (the report's own count is
+            // filled in at the end from the store stage).
+            let done =
+                committed.load(Ordering::Relaxed) + report.known_photos + report.failed.len();
             let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
             progress(IngestProgress {
                 read,
                 done,
                 total,
                 photos_per_second: rate,
-                eta_seconds: (done > 0).then(|| (total - done) as f64 / rate),
+                eta_seconds: (done > 0).then(|| total.saturating_sub(done) as f64 / rate),
             });
         }
     };
@@ -179,40 +186,79 @@ pub fn ingest(
             });
         }
         drop(tx);
+        // The store stage: crops, suggestions and the transaction of one
+        // batch overlap with inference on the next.
         let store = Store {
-            pipeline,
             pack: &pack_id,
             gallery: gallery.as_ref(),
             options,
-            cancel,
         };
+        let committed = &committed;
+        let storer = scope.spawn(move || -> Result<IngestReport> {
+            let mut stored = IngestReport::default();
+            for batch in from_infer.iter() {
+                let n = batch.photos.len();
+                store.store(cat, batch, &mut stored)?;
+                committed.fetch_add(n, Ordering::Relaxed);
+            }
+            Ok(stored)
+        });
         let mut pending: Vec<Decoded> = Vec::with_capacity(batch);
-        let mut stored = HashSet::new();
+        let mut seen = HashSet::new();
+        let infer = |pending: &mut Vec<Decoded>| -> Result<()> {
+            if pending.is_empty() {
+                return Ok(());
+            }
+            let region = Region::Detect {
+                best_only: false,
+                whole_if_none: false,
+            };
+            let inputs: Vec<(&RgbImage, Region)> =
+                pending.iter().map(|d| (&d.image, region)).collect();
+            let found = pipeline.run(&inputs, cancel)?;
+            let photos = std::mem::take(pending);
+            // A closed channel means the store stage failed; its error is
+            // the one reported.
+            let _ = to_store.send(Inferred { photos, found });
+            Ok(())
+        };
         let result = (|| {
             for item in rx.iter() {
                 match item {
                     Read::Known => report.known_photos += 1,
                     Read::Failed(path, reason) => report.failed.push((path, reason)),
                     // The same content twice in one folder: store it once.
-                    Read::New(d) if !stored.insert(d.sha256.clone()) => report.known_photos += 1,
+                    Read::New(d) if !seen.insert(d.sha256.clone()) => report.known_photos += 1,
                     Read::New(d) => pending.push(*d),
                 }
                 if pending.len() >= batch {
-                    store.store(cat, &mut pending, &mut report)?;
+                    infer(&mut pending)?;
                 }
                 send_progress(&report, read_count.load(Ordering::Relaxed), false);
                 if cancel.is_cancelled() {
                     return Err(Error::Cancelled);
                 }
+                if storer.is_finished() {
+                    break;
+                }
             }
-            store.store(cat, &mut pending, &mut report)
+            infer(&mut pending)
         })();
+        drop(to_store);
         // Let the workers see the end, whatever happened here.
-        if result.is_err() {
-            cancel.cancel();
-            drop(rx);
-        }
-        result
+        stop.store(true, Ordering::Relaxed);
+        drop(rx);
+        let stored = storer
+            .join()
+            .map_err(|_| Error::Runtime("the ingest store stage panicked".into()))?;
+        // A store error comes first: it is why inference stopped.
+        let stored = stored?;
+        result?;
+        report.new_photos = stored.new_photos;
+        report.detections = stored.detections;
+        report.no_detection = stored.no_detection;
+        report.new_individual_suggestions = stored.new_individual_suggestions;
+        Ok(())
     });
     report.seconds = started.elapsed().as_secs_f64();
     send_progress(&report, read_count.load(Ordering::Relaxed), true);
@@ -251,39 +297,32 @@ fn read_one(
     }))
 }
 
-/// What every batch of the inference side needs, fixed for the whole job.
+/// A batch through inference, on its way to the store stage.
+struct Inferred {
+    photos: Vec<Decoded>,
+    found: Vec<Vec<Found>>,
+}
+
+/// What every batch of the store stage needs, fixed for the whole job.
 struct Store<'a> {
-    pipeline: &'a Pipeline,
     pack: &'a (String, String),
     gallery: Option<&'a Gallery>,
     options: &'a IngestOptions,
-    cancel: &'a CancelToken,
 }
 
 impl Store<'_> {
-    /// Detect, embed, match and commit the pending photos in one transaction.
-    fn store(
-        &self,
-        cat: &mut Catalogue,
-        pending: &mut Vec<Decoded>,
-        report: &mut IngestReport,
-    ) -> Result<()> {
+    /// Write the crops, rank suggestions and commit one inferred batch in one
+    /// transaction.
+    fn store(&self, cat: &mut Catalogue, batch: Inferred, report: &mut IngestReport) -> Result<()> {
         let Store {
-            pipeline,
             pack,
             gallery,
             options,
-            cancel,
         } = *self;
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let region = Region::Detect {
-            best_only: false,
-            whole_if_none: false,
-        };
-        let inputs: Vec<(&RgbImage, Region)> = pending.iter().map(|d| (&d.image, region)).collect();
-        let found: Vec<Vec<Found>> = pipeline.run(&inputs, cancel)?;
+        let Inferred {
+            photos: pending,
+            found,
+        } = batch;
         let crops_dir = cat.media_dir().join("crops");
         let mut rows = Vec::with_capacity(pending.len());
         for (d, found) in pending.iter().zip(&found) {
@@ -340,7 +379,6 @@ impl Store<'_> {
                 .filter(|(_, s)| matches!(s.first(), Some(Prediction::NewIndividual)))
                 .count();
         }
-        pending.clear();
         Ok(())
     }
 }

@@ -87,6 +87,12 @@ pub struct SessionConfig {
     /// Threads inside one operator; 0 lets ORT use every core. A laptop stays
     /// usable with fewer than the number of cores.
     pub intra_threads: usize,
+    /// Whether ORT's idle threads spin waiting for work (ORT's own default).
+    /// Spinning shaves latency only when inference has the cores to itself;
+    /// in WhaleID photo decoding, review images and the app share them, and
+    /// spinning cost ingest 16–30% (`cargo bench --bench ingest`), so it is
+    /// off unless asked for.
+    pub spin: bool,
 }
 
 impl Default for SessionConfig {
@@ -94,6 +100,7 @@ impl Default for SessionConfig {
         Self {
             device: Device::Auto,
             intra_threads: 0,
+            spin: false,
         }
     }
 }
@@ -325,6 +332,11 @@ fn base_builder(file: &Path, config: &SessionConfig) -> Result<SessionBuilder> {
     if config.intra_threads > 0 {
         builder = builder
             .with_intra_threads(config.intra_threads)
+            .map_err(|e| model_err(e.into()))?;
+    }
+    if !config.spin {
+        builder = builder
+            .with_intra_op_spinning(false)
             .map_err(|e| model_err(e.into()))?;
     }
     Ok(builder)

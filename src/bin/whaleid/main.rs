@@ -119,6 +119,7 @@ impl ModelArgs {
         SessionConfig {
             device: self.device,
             intra_threads: self.threads,
+            ..SessionConfig::default()
         }
     }
 
