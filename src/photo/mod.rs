@@ -244,4 +244,36 @@ mod tests {
             "{text}"
         );
     }
+
+    /// A CMYK JPEG as print workflows write it: white paper, a black box.
+    fn cmyk_jpeg() -> Vec<u8> {
+        let (w, h) = (48u16, 32u16);
+        let mut cmyk = Vec::new();
+        for y in 0..h {
+            for x in 0..w {
+                let ink = if (12..36).contains(&x) && (8..24).contains(&y) {
+                    255
+                } else {
+                    0
+                };
+                cmyk.extend_from_slice(&[0, 0, 0, ink]);
+            }
+        }
+        let mut out = Vec::new();
+        jpeg_encoder::Encoder::new(&mut out, 95)
+            .encode(&cmyk, w, h, jpeg_encoder::ColorType::Cmyk)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn cmyk_jpeg_becomes_rgb_with_ink_dark_and_paper_light() {
+        let bytes = cmyk_jpeg();
+        let p = decode(Path::new("print.jpg"), &bytes, DEFAULT_MAX_PIXELS).unwrap();
+        assert_eq!((p.width(), p.height()), (48, 32));
+        let ink = p.image.get_pixel(24, 16).0;
+        let paper = p.image.get_pixel(3, 3).0;
+        assert!(ink.iter().all(|&v| v < 40), "ink {ink:?}");
+        assert!(paper.iter().all(|&v| v > 215), "paper {paper:?}");
+    }
 }
