@@ -347,7 +347,7 @@ impl Catalogue {
         let target = self.resolve(individual_id)?;
         let mut stmt = self.conn().prepare(
             "SELECT detection_id, individual_id FROM identifications
-             WHERE superseded_by IS NULL AND verdict = 'confirmed' ORDER BY detection_id",
+             WHERE superseded_by IS NULL AND withdrawn_at IS NULL AND verdict = 'confirmed' ORDER BY detection_id",
         )?;
         let rows: Vec<(i64, i64)> = stmt
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -365,7 +365,7 @@ impl Catalogue {
     fn current_decision_individual(&self, detection_id: i64) -> Result<i64> {
         Ok(self.conn().query_row(
             "SELECT individual_id FROM identifications
-             WHERE detection_id = ?1 AND superseded_by IS NULL AND verdict = 'confirmed'",
+             WHERE detection_id = ?1 AND superseded_by IS NULL AND withdrawn_at IS NULL AND verdict = 'confirmed'",
             [detection_id],
             |r| r.get(0),
         )?)

@@ -18,6 +18,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "suggestions_history",
         include_str!("migrations/0002_suggestions_history.sql"),
     ),
+    (3, "review", include_str!("migrations/0003_review.sql")),
 ];
 
 /// The newest schema this build knows.

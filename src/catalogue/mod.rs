@@ -19,9 +19,12 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
+pub mod browse;
+pub mod export;
 pub mod individuals;
 pub mod migrate;
 pub mod records;
+pub mod review;
 
 pub use individuals::{Event, Individual};
 pub use records::{GalleryItem, Scope, Tx};
@@ -235,7 +238,7 @@ impl Catalogue {
             embeddings: count("SELECT count(*) FROM embeddings")?,
             confirmed_detections: count(
                 "SELECT count(DISTINCT detection_id) FROM identifications
-                 WHERE superseded_by IS NULL AND verdict = 'confirmed'",
+                 WHERE superseded_by IS NULL AND withdrawn_at IS NULL AND verdict = 'confirmed'",
             )?,
             species,
             pack,

@@ -37,6 +37,15 @@ pub enum Source {
 }
 
 impl Source {
+    pub(crate) fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "person" => Source::Person,
+            "import" => Source::Import,
+            "model" => Source::Model,
+            other => return Err(Error::Invalid(format!("unknown decision source {other:?}"))),
+        })
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Source::Person => "person",
@@ -349,7 +358,7 @@ impl Catalogue {
     /// A detection's decisions, newest first.
     pub fn history(&self, detection_id: i64) -> Result<Vec<Decision>> {
         let mut stmt = self.conn().prepare(
-            "SELECT id, individual_id, verdict, source, decided_by, score, superseded_by IS NULL, created_at
+            "SELECT id, individual_id, verdict, source, decided_by, score, superseded_by IS NULL AND withdrawn_at IS NULL, created_at
              FROM identifications WHERE detection_id = ?1 ORDER BY id DESC",
         )?;
         let rows = stmt.query_map([detection_id], |r| {
@@ -374,7 +383,7 @@ impl Catalogue {
             .conn()
             .query_row(
                 "SELECT individual_id FROM identifications
-                 WHERE detection_id = ?1 AND superseded_by IS NULL AND verdict = 'confirmed'",
+                 WHERE detection_id = ?1 AND superseded_by IS NULL AND withdrawn_at IS NULL AND verdict = 'confirmed'",
                 [detection_id],
                 |r| r.get(0),
             )
@@ -401,7 +410,7 @@ impl Catalogue {
              JOIN detections d ON d.id = e.detection_id
              JOIN photos p ON p.id = d.photo_id
              JOIN identifications idn ON idn.detection_id = d.id
-                  AND idn.superseded_by IS NULL AND idn.verdict = 'confirmed'
+                  AND idn.superseded_by IS NULL AND idn.withdrawn_at IS NULL AND idn.verdict = 'confirmed'
              JOIN resolved r ON r.start = idn.individual_id
              JOIN individuals ind ON ind.id = r.id
              WHERE e.pack_name = ?1 AND e.pack_version = ?2

@@ -184,7 +184,7 @@ pub fn import(
                 let individual = tx.ensure_individual(&item.individual, item.species.as_deref())?;
                 let photo_id = tx.insert_photo(&NewPhoto {
                     sha256: &r.sha256,
-                    original_path: &item.path.to_string_lossy(),
+                    original_path: &absolute(&item.path),
                     byte_size: r.byte_size,
                     width: r.photo.width(),
                     height: r.photo.height(),
@@ -268,4 +268,13 @@ fn prepare(
         region,
         replace,
     }))
+}
+
+/// A photo's path as the catalogue records it: absolute (not resolving
+/// symlinks), so the app can show the original wherever it was started from.
+pub(crate) fn absolute(path: &std::path::Path) -> String {
+    std::path::absolute(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .to_string_lossy()
+        .into_owned()
 }

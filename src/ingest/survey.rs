@@ -344,7 +344,7 @@ impl Store<'_> {
             for ((d, found), dets) in pending.iter().zip(&found).zip(&rows) {
                 let photo_id = tx.insert_photo(&NewPhoto {
                     sha256: &d.sha256,
-                    original_path: &d.path.to_string_lossy(),
+                    original_path: &super::import::absolute(&d.path),
                     byte_size: d.byte_size,
                     width: d.image.width(),
                     height: d.image.height(),

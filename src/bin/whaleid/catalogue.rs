@@ -59,6 +59,15 @@ pub enum CatalogueCommand {
     Backup { dir: PathBuf, dest: PathBuf },
     /// SQLite integrity and foreign-key check.
     Check { dir: PathBuf },
+    /// Write identifications as CSV (one row per detection) and/or the Kaggle
+    /// submission format (image,predictions with five ids).
+    Export {
+        dir: PathBuf,
+        #[arg(long, required_unless_present = "kaggle")]
+        csv: Option<PathBuf>,
+        #[arg(long)]
+        kaggle: Option<PathBuf>,
+    },
     /// Choose the new_individual threshold from the confirmed identifications
     /// (leave one out) and save it as the catalogue's.
     Calibrate {
@@ -296,6 +305,18 @@ pub fn run(command: CatalogueCommand) -> Result<ExitCode> {
                     "{key} = {}",
                     cat.setting(key)?.as_deref().unwrap_or("(default)")
                 );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        CatalogueCommand::Export { dir, csv, kaggle } => {
+            let cat = Catalogue::open(&dir)?;
+            if let Some(path) = csv {
+                let rows = cat.export_csv(&path)?;
+                println!("{}: {rows} detections", path.display());
+            }
+            if let Some(path) = kaggle {
+                let rows = cat.export_kaggle(&path)?;
+                println!("{}: {rows} photos", path.display());
             }
             Ok(ExitCode::SUCCESS)
         }

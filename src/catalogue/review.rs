@@ -1,0 +1,581 @@
+//! The review: a person goes through the detections the model has ranked and
+//! decides each one — accept a suggestion, name a new individual, mark it not
+//! identifiable — and can take any decision back.
+//!
+//! The queue is every detection with no current confirmed identification and
+//! no "not identifiable" mark, in encounter order (then time), so the photos
+//! of one sighting come together. Each action is one transaction that writes
+//! the decision (with its source and author, see [`super::records::Tx::decide`])
+//! and a `review_log` row saying what it wrote; undo reads the newest log row
+//! and withdraws exactly that, re-asserting the decision it had replaced.
+//! Nothing is deleted: withdrawn decisions and marks stay in the history.
+
+use std::path::PathBuf;
+
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+
+use super::individuals::Individual;
+use super::records::Source;
+use super::{keys, new_uuid, Catalogue};
+use crate::error::{Error, Result};
+
+/// Individuals resolved through merges: `resolved(start, id)` maps every
+/// individual to the one it now counts as.
+pub(crate) const RESOLVED_CTE: &str = "WITH RECURSIVE chain(start, id) AS (
+         SELECT id, id FROM individuals
+         UNION ALL
+         SELECT chain.start, i.merged_into FROM chain JOIN individuals i ON i.id = chain.id
+         WHERE i.merged_into IS NOT NULL
+     ),
+     resolved(start, id) AS (
+         SELECT chain.start, chain.id FROM chain JOIN individuals i ON i.id = chain.id
+         WHERE i.merged_into IS NULL
+     )";
+
+/// Crops of an individual shown beside each suggestion.
+pub const STRIP_LEN: usize = 8;
+
+/// One of the model's ranked suggestions for a detection, resolved to what
+/// the individual is now.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewSuggestion {
+    pub rank: u32,
+    /// `None`: "new individual".
+    pub individual: Option<Individual>,
+    pub score: Option<f32>,
+    /// The individual's crop most similar to the query.
+    pub best_crop: Option<PathBuf>,
+    /// Up to [`STRIP_LEN`] of its other crops, newest first.
+    pub strip: Vec<PathBuf>,
+}
+
+/// A detection waiting for a decision, with what the review shows of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueItem {
+    pub detection_id: i64,
+    pub photo_id: i64,
+    pub encounter_id: Option<i64>,
+    pub encounter_started_at: Option<String>,
+    pub encounter_photos: i64,
+    pub photo_path: PathBuf,
+    pub thumb: Option<PathBuf>,
+    pub crop: Option<PathBuf>,
+    pub width: u32,
+    pub height: u32,
+    /// x1, y1, x2, y2 in photo pixels.
+    pub bbox: [f32; 4],
+    pub taken_at: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub suggestions: Vec<ReviewSuggestion>,
+}
+
+/// What a review action did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewAction {
+    Accept,
+    NewIndividual,
+    Unidentifiable,
+    SameAs,
+}
+
+impl ReviewAction {
+    fn as_str(self) -> &'static str {
+        match self {
+            ReviewAction::Accept => "accept",
+            ReviewAction::NewIndividual => "new_individual",
+            ReviewAction::Unidentifiable => "unidentifiable",
+            ReviewAction::SameAs => "same_as",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "accept" => ReviewAction::Accept,
+            "new_individual" => ReviewAction::NewIndividual,
+            "unidentifiable" => ReviewAction::Unidentifiable,
+            "same_as" => ReviewAction::SameAs,
+            other => return Err(Error::Invalid(format!("unknown review action {other:?}"))),
+        })
+    }
+}
+
+/// The result of one review action.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewOutcome {
+    pub detection_id: i64,
+    pub action: ReviewAction,
+    /// The individual now shown (none for "not identifiable").
+    pub individual: Option<Individual>,
+    /// Detections left in the queue.
+    pub to_review: usize,
+}
+
+/// What an undo took back.
+#[derive(Debug, Clone, Serialize)]
+pub struct Undone {
+    pub detection_id: i64,
+    pub action: ReviewAction,
+    pub to_review: usize,
+}
+
+/// A detection that currently shows an individual.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sighting {
+    pub individual_id: i64,
+    pub detection_id: i64,
+    pub photo_id: i64,
+    pub crop: Option<PathBuf>,
+    pub photo_path: PathBuf,
+    pub taken_at: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub encounter_id: Option<i64>,
+    /// person, import or model.
+    pub source: String,
+    pub decided_by: Option<String>,
+    pub score: Option<f64>,
+    pub decided_at: String,
+    #[serde(skip)]
+    pub vector: Option<Vec<f32>>,
+}
+
+const QUEUE_WHERE: &str = "NOT EXISTS (
+         SELECT 1 FROM identifications idn WHERE idn.detection_id = d.id
+         AND idn.superseded_by IS NULL AND idn.withdrawn_at IS NULL AND idn.verdict = 'confirmed')
+     AND NOT EXISTS (
+         SELECT 1 FROM review_marks m WHERE m.detection_id = d.id AND m.withdrawn_at IS NULL)";
+
+impl Catalogue {
+    /// How many detections wait for a decision.
+    pub fn to_review(&self) -> Result<usize> {
+        let n: i64 = self.conn().query_row(
+            &format!("SELECT count(*) FROM detections d WHERE {QUEUE_WHERE}"),
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n as usize)
+    }
+
+    /// The first `limit` detections waiting for a decision (all when `None`),
+    /// by encounter, then time, with their suggestions.
+    pub fn review_queue(&self, limit: Option<usize>) -> Result<Vec<QueueItem>> {
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT d.id, p.id, p.encounter_id, e.started_at,
+                    (SELECT count(*) FROM photos p2 WHERE p2.encounter_id = p.encounter_id),
+                    p.original_path, p.sha256, d.crop_file, p.width, p.height,
+                    d.x1, d.y1, d.x2, d.y2, p.taken_at, p.latitude, p.longitude
+             FROM detections d JOIN photos p ON p.id = d.photo_id
+             LEFT JOIN encounters e ON e.id = p.encounter_id
+             WHERE {QUEUE_WHERE}
+             ORDER BY e.started_at IS NULL, e.started_at, p.encounter_id, p.taken_at, p.id, d.id
+             LIMIT ?1"
+        ))?;
+        let media = self.media_dir();
+        let limit = limit.map_or(-1, |l| l as i64);
+        let rows = stmt.query_map([limit], |r| {
+            let sha: String = r.get(6)?;
+            let thumb = media
+                .join("thumbs")
+                .join(format!("{}.jpg", &sha[..16.min(sha.len())]));
+            Ok(QueueItem {
+                detection_id: r.get(0)?,
+                photo_id: r.get(1)?,
+                encounter_id: r.get(2)?,
+                encounter_started_at: r.get(3)?,
+                encounter_photos: r.get(4)?,
+                photo_path: PathBuf::from(r.get::<_, String>(5)?),
+                thumb: thumb.exists().then_some(thumb),
+                crop: r.get::<_, Option<String>>(7)?.map(|c| media.join(c)),
+                width: r.get(8)?,
+                height: r.get(9)?,
+                bbox: [r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?],
+                taken_at: r.get(14)?,
+                latitude: r.get(15)?,
+                longitude: r.get(16)?,
+                suggestions: Vec::new(),
+            })
+        })?;
+        let mut items: Vec<QueueItem> = rows.collect::<rusqlite::Result<_>>()?;
+        for item in &mut items {
+            item.suggestions = self.review_suggestions(item.detection_id)?;
+        }
+        Ok(items)
+    }
+
+    /// The stored suggestions of a detection, resolved through merges (an
+    /// individual merged into another ranked above it is shown once), each
+    /// with its best-matching crop and a strip of other crops.
+    pub fn review_suggestions(&self, detection_id: i64) -> Result<Vec<ReviewSuggestion>> {
+        let pack = self.bound_pack()?;
+        let query: Option<Vec<f32>> = match &pack {
+            Some((name, version)) => self
+                .conn()
+                .query_row(
+                    "SELECT vector FROM embeddings WHERE detection_id = ?1 AND pack_name = ?2 AND pack_version = ?3",
+                    params![detection_id, name, version],
+                    |r| r.get::<_, Vec<u8>>(0),
+                )
+                .optional()?
+                .map(|b| super::records::blob_to_vector(&b)),
+            None => None,
+        };
+        let stored: Vec<(u32, Option<i64>, Option<f32>)> = {
+            let mut stmt = self.conn().prepare(
+                "SELECT rank, individual_id, score FROM suggestions WHERE detection_id = ?1 ORDER BY rank",
+            )?;
+            let rows = stmt.query_map([detection_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut out: Vec<ReviewSuggestion> = Vec::new();
+        for (rank, individual, score) in stored {
+            let Some(id) = individual else {
+                out.push(ReviewSuggestion {
+                    rank,
+                    individual: None,
+                    score,
+                    best_crop: None,
+                    strip: Vec::new(),
+                });
+                continue;
+            };
+            let resolved = self.resolve(id)?;
+            if out
+                .iter()
+                .any(|s| s.individual.as_ref().is_some_and(|i| i.id == resolved))
+            {
+                continue;
+            }
+            let sightings = self.sightings(resolved, pack.as_ref())?;
+            let best = match &query {
+                Some(q) => sightings
+                    .iter()
+                    .filter(|s| s.crop.is_some())
+                    .filter_map(|s| Some((dot(q, s.vector.as_ref()?), s)))
+                    .max_by(|a, b| a.0.total_cmp(&b.0))
+                    .map(|(_, s)| s),
+                None => None,
+            }
+            .or_else(|| sightings.iter().find(|s| s.crop.is_some()));
+            let best_crop = best.and_then(|s| s.crop.clone());
+            let mut strip: Vec<&Sighting> = sightings
+                .iter()
+                .filter(|s| s.crop.is_some() && s.crop != best_crop)
+                .collect();
+            strip.sort_by(|a, b| {
+                b.taken_at
+                    .cmp(&a.taken_at)
+                    .then(b.detection_id.cmp(&a.detection_id))
+            });
+            out.push(ReviewSuggestion {
+                rank,
+                individual: Some(self.individual_by_id(resolved)?),
+                score,
+                best_crop,
+                strip: strip
+                    .into_iter()
+                    .take(STRIP_LEN)
+                    .filter_map(|s| s.crop.clone())
+                    .collect(),
+            });
+        }
+        // Ranks stay 1.. in order after merged duplicates were dropped.
+        for (i, s) in out.iter_mut().enumerate() {
+            s.rank = i as u32 + 1;
+        }
+        Ok(out)
+    }
+
+    /// The detections that currently show `individual_id` (resolved through
+    /// merges), with the embedding of `pack` when given.
+    pub fn sightings(
+        &self,
+        individual_id: i64,
+        pack: Option<&(String, String)>,
+    ) -> Result<Vec<Sighting>> {
+        let target = self.resolve(individual_id)?;
+        let (name, version) = pack.map_or((None, None), |(n, v)| (Some(n), Some(v)));
+        let mut stmt = self.conn().prepare(&format!(
+            "{RESOLVED_CTE}
+             SELECT r.id, d.id, p.id, d.crop_file, p.original_path, p.taken_at, p.latitude,
+                    p.longitude, p.encounter_id, idn.source, idn.decided_by, idn.score,
+                    idn.created_at, emb.vector
+             FROM identifications idn
+             JOIN resolved r ON r.start = idn.individual_id
+             JOIN detections d ON d.id = idn.detection_id
+             JOIN photos p ON p.id = d.photo_id
+             LEFT JOIN embeddings emb ON emb.detection_id = d.id
+                  AND emb.pack_name = ?2 AND emb.pack_version = ?3
+             WHERE idn.superseded_by IS NULL AND idn.withdrawn_at IS NULL
+               AND idn.verdict = 'confirmed' AND r.id = ?1
+             ORDER BY p.taken_at, d.id"
+        ))?;
+        let media = self.media_dir();
+        let rows = stmt.query_map(params![target, name, version], |r| {
+            Ok(Sighting {
+                individual_id: r.get(0)?,
+                detection_id: r.get(1)?,
+                photo_id: r.get(2)?,
+                crop: r.get::<_, Option<String>>(3)?.map(|c| media.join(c)),
+                photo_path: PathBuf::from(r.get::<_, String>(4)?),
+                taken_at: r.get(5)?,
+                latitude: r.get(6)?,
+                longitude: r.get(7)?,
+                encounter_id: r.get(8)?,
+                source: r.get(9)?,
+                decided_by: r.get(10)?,
+                score: r.get(11)?,
+                decided_at: r.get(12)?,
+                vector: r
+                    .get::<_, Option<Vec<u8>>>(13)?
+                    .map(|b| super::records::blob_to_vector(&b)),
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The pack the catalogue's embeddings were made with, if bound.
+    pub fn bound_pack(&self) -> Result<Option<(String, String)>> {
+        Ok(
+            match (
+                self.setting(keys::PACK_NAME)?,
+                self.setting(keys::PACK_VERSION)?,
+            ) {
+                (Some(n), Some(v)) => Some((n, v)),
+                _ => None,
+            },
+        )
+    }
+
+    /// A person confirms that the detection shows `individual` (a suggestion
+    /// of rank `rank`, with the model's `score`).
+    pub fn review_accept(
+        &mut self,
+        detection_id: i64,
+        individual: i64,
+        score: Option<f32>,
+        rank: Option<u32>,
+        by: Option<&str>,
+    ) -> Result<ReviewOutcome> {
+        self.review_decide(
+            detection_id,
+            individual,
+            score,
+            rank,
+            by,
+            ReviewAction::Accept,
+            None,
+        )
+    }
+
+    /// A person attaches the detection to the individual chosen just before
+    /// in the same encounter.
+    pub fn review_same_as(
+        &mut self,
+        detection_id: i64,
+        individual: i64,
+        by: Option<&str>,
+    ) -> Result<ReviewOutcome> {
+        self.review_decide(
+            detection_id,
+            individual,
+            None,
+            None,
+            by,
+            ReviewAction::SameAs,
+            None,
+        )
+    }
+
+    /// A person names a new individual for the detection. The code must be
+    /// new: an existing code is an error naming it (accept that individual
+    /// instead).
+    pub fn review_new_individual(
+        &mut self,
+        detection_id: i64,
+        code: &str,
+        species: Option<&str>,
+        by: Option<&str>,
+    ) -> Result<ReviewOutcome> {
+        let code = code.trim();
+        if code.is_empty() {
+            return Err(Error::Invalid("a new individual needs a code".into()));
+        }
+        if let Ok(existing) = self.individual(code) {
+            return Err(Error::Invalid(format!(
+                "{code:?} is already individual #{} ({}): accept it instead of creating a new one",
+                existing.id, existing.code
+            )));
+        }
+        self.require_detection(detection_id)?;
+        let individual = self.with_tx(|tx| tx.ensure_individual(code, species))?;
+        self.review_decide(
+            detection_id,
+            individual,
+            None,
+            None,
+            by,
+            ReviewAction::NewIndividual,
+            Some(individual),
+        )
+    }
+
+    /// A person marks the detection as not identifiable.
+    pub fn review_unidentifiable(
+        &mut self,
+        detection_id: i64,
+        by: Option<&str>,
+    ) -> Result<ReviewOutcome> {
+        self.require_detection(detection_id)?;
+        self.with_tx(|tx| {
+            tx.conn().execute(
+                "INSERT INTO review_marks (uuid, detection_id, mark, decided_by) VALUES (?1, ?2, 'unidentifiable', ?3)",
+                params![new_uuid(), detection_id, by],
+            )?;
+            let mark = tx.conn().last_insert_rowid();
+            tx.conn().execute(
+                "INSERT INTO review_log (uuid, detection_id, action, mark_id, decided_by) VALUES (?1, ?2, 'unidentifiable', ?3, ?4)",
+                params![new_uuid(), detection_id, mark, by],
+            )?;
+            Ok(())
+        })?;
+        Ok(ReviewOutcome {
+            detection_id,
+            action: ReviewAction::Unidentifiable,
+            individual: None,
+            to_review: self.to_review()?,
+        })
+    }
+
+    /// Take back the newest review action not yet undone. `Ok(None)` when
+    /// there is nothing to undo. Refused when a later decision (a split, a
+    /// new review) has already replaced the one to withdraw.
+    pub fn review_undo(&mut self, by: Option<&str>) -> Result<Option<Undone>> {
+        let last: Option<LogRow> = self
+            .conn()
+            .query_row(
+                "SELECT id, detection_id, action, identification_id, mark_id FROM review_log
+                 WHERE undone_at IS NULL ORDER BY id DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()?;
+        let Some((log, detection_id, action, identification, mark)) = last else {
+            return Ok(None);
+        };
+        let action = ReviewAction::parse(&action)?;
+        self.with_tx(|tx| {
+            let conn = tx.conn();
+            if let Some(id) = identification {
+                let (current, withdrawn): (bool, bool) = conn.query_row(
+                    "SELECT superseded_by IS NULL, withdrawn_at IS NOT NULL FROM identifications WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?;
+                if !current || withdrawn {
+                    return Err(Error::Invalid(format!(
+                        "cannot undo the review of detection {detection_id}: a later decision replaced it"
+                    )));
+                }
+                conn.execute(
+                    "UPDATE identifications SET withdrawn_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+                         updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+                    [id],
+                )?;
+                // The decision it had replaced holds again, as a new row.
+                let previous: Option<DecisionRow> = conn
+                    .query_row(
+                        "SELECT individual_id, verdict, source, decided_by, score FROM identifications
+                         WHERE superseded_by = ?1 AND withdrawn_at IS NULL",
+                        [id],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                    )
+                    .optional()?;
+                if let Some((individual, verdict, source, decided_by, score)) = previous {
+                    tx.decide(
+                        detection_id,
+                        individual,
+                        verdict == "confirmed",
+                        Source::parse(&source)?,
+                        decided_by.as_deref(),
+                        score,
+                    )?;
+                }
+            }
+            if let Some(m) = mark {
+                conn.execute(
+                    "UPDATE review_marks SET withdrawn_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+                         updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+                    [m],
+                )?;
+            }
+            conn.execute(
+                "UPDATE review_log SET undone_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+                     updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+                [log],
+            )?;
+            let _ = by;
+            Ok(())
+        })?;
+        Ok(Some(Undone {
+            detection_id,
+            action,
+            to_review: self.to_review()?,
+        }))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn review_decide(
+        &mut self,
+        detection_id: i64,
+        individual: i64,
+        score: Option<f32>,
+        rank: Option<u32>,
+        by: Option<&str>,
+        action: ReviewAction,
+        created: Option<i64>,
+    ) -> Result<ReviewOutcome> {
+        self.require_detection(detection_id)?;
+        self.individual_by_id(individual)?;
+        let shown = self.individual_by_id(self.resolve(individual)?)?;
+        self.with_tx(|tx| {
+            let id = tx.decide(detection_id, individual, true, Source::Person, by, score)?;
+            tx.conn().execute(
+                "INSERT INTO review_log (uuid, detection_id, action, identification_id, created_individual, rank, decided_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![new_uuid(), detection_id, action.as_str(), id, created, rank, by],
+            )?;
+            Ok(())
+        })?;
+        Ok(ReviewOutcome {
+            detection_id,
+            action,
+            individual: Some(shown),
+            to_review: self.to_review()?,
+        })
+    }
+
+    fn require_detection(&self, detection_id: i64) -> Result<()> {
+        let exists: bool = self.conn().query_row(
+            "SELECT count(*) > 0 FROM detections WHERE id = ?1",
+            [detection_id],
+            |r| r.get(0),
+        )?;
+        if exists {
+            Ok(())
+        } else {
+            Err(Error::NotFound(format!("detection {detection_id}")))
+        }
+    }
+}
+
+/// `(log id, detection, action, identification, mark)` of a review_log row.
+type LogRow = (i64, i64, String, Option<i64>, Option<i64>);
+/// `(individual, verdict, source, decided_by, score)` of an identification.
+type DecisionRow = (i64, String, String, Option<String>, Option<f32>);
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
