@@ -43,6 +43,23 @@ const ACTION_WORDS: Record<ReviewOutcome["action"], string> = {
   unidentifiable: "not identifiable",
 };
 
+type ItemUi = {
+  id: number | null;
+  flip: boolean;
+  view: View;
+  selectedRank: number | null;
+  prompt: { code: string } | null;
+};
+
+/** A new item starts unzoomed, unmirrored, comparing against its best candidate. */
+function freshUi(item: ReviewItem | null): ItemUi {
+  const first = item?.suggestions
+    .slice()
+    .sort((a, b) => a.rank - b.rank)
+    .find((s) => s.individualId != null);
+  return { id: item?.detectionId ?? null, flip: false, view: IDENTITY, selectedRank: first ? first.rank : null, prompt: null };
+}
+
 export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
   const [items, setItems] = useState<ReviewItem[]>([]);
   const [total, setTotal] = useState(0);
@@ -51,14 +68,28 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
   const [history, setHistory] = useState<Decision[]>([]);
   const [status, setStatus] = useState("");
   const [error, setError] = useState<AppError | null>(null);
-  const [prompt, setPrompt] = useState<{ code: string } | null>(null);
-  const [flip, setFlip] = useState(false);
-  const [selectedRank, setSelectedRank] = useState<number | null>(null);
-  const [view, setView] = useState<View>(IDENTITY);
+  const [uiState, setUiState] = useState<ItemUi>(() => freshUi(null));
   const busy = useRef(false);
   const [busyShown, setBusyShown] = useState(false);
 
   const item = index >= 0 && index < items.length ? items[index] : null;
+
+  // Per-item view state (zoom, mirror, compared suggestion, code prompt) is
+  // derived during render, not reset in an effect: a key pressed right after
+  // an item appears must act on that item's fresh state, not be overwritten.
+  const ui = uiState.id === (item?.detectionId ?? null) ? uiState : freshUi(item);
+  const patchUi = (f: (u: ItemUi) => Partial<ItemUi>) => {
+    const id = item?.detectionId ?? null;
+    setUiState((prev) => {
+      const base = prev.id === id ? prev : freshUi(item);
+      return { ...base, ...f(base) };
+    });
+  };
+  const { flip, view, selectedRank, prompt } = ui;
+  const setPrompt = (p: { code: string } | null) => patchUi(() => ({ prompt: p }));
+  const setFlip = (f: (v: boolean) => boolean) => patchUi((u) => ({ flip: f(u.flip) }));
+  const setView = (f: (v: View) => View) => patchUi((u) => ({ view: f(u.view) }));
+  const setSelectedRank = (rank: number) => patchUi(() => ({ selectedRank: rank }));
 
   const load = useCallback(async (place: (items: ReviewItem[]) => number) => {
     const q = await reviewQueue(QUEUE_LIMIT);
@@ -74,18 +105,6 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
       setLoaded(true);
     });
   }, [load]);
-
-  // A new item starts unzoomed, unmirrored, comparing against its best candidate.
-  useEffect(() => {
-    setView(IDENTITY);
-    setFlip(false);
-    setPrompt(null);
-    const first = item?.suggestions
-      .slice()
-      .sort((a, b) => a.rank - b.rank)
-      .find((s) => s.individualId != null);
-    setSelectedRank(first ? first.rank : null);
-  }, [item?.detectionId]);
 
   // Warm the cache for the next item so the switch after a decision is instant.
   useEffect(() => {
@@ -184,7 +203,7 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
         return;
       }
       setHistory((h) => forgetDecision(h, u.detectionId));
-      setStatus(`Undid ${ACTION_WORDS[u.action]} on #${u.detectionId} · ${u.toReview} left`);
+      setStatus(`Undone: #${u.detectionId} ${ACTION_WORDS[u.action]} · ${u.toReview} left`);
       const at = index;
       await load((fresh) => indexOfDetection(fresh, u.detectionId, at));
       onChanged();
