@@ -29,6 +29,7 @@ import {
   type Decision,
 } from "../lib/queue";
 import { IDENTITY, type View } from "../lib/zoom";
+import { onIngestEnd } from "../state/ingest";
 import { Compare } from "./review/Compare";
 import { PhotoBox } from "./review/PhotoBox";
 import { QueueList } from "./review/QueueList";
@@ -105,6 +106,21 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
       setLoaded(true);
     });
   }, [load]);
+
+  // An import finishing while we review adds items; reload, staying put.
+  const currentId = useRef<number | null>(null);
+  currentId.current = item?.detectionId ?? null;
+  useEffect(
+    () =>
+      onIngestEnd(() => {
+        if (busy.current) return;
+        const id = currentId.current;
+        load((fresh) => (id == null ? (fresh.length ? 0 : -1) : indexOfDetection(fresh, id, 0))).catch((e) =>
+          setError(toAppError(e)),
+        );
+      }),
+    [load],
+  );
 
   // Warm the cache for the next item so the switch after a decision is instant.
   useEffect(() => {
