@@ -1,0 +1,107 @@
+// @vitest-environment jsdom
+import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/preact";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { CatalogueInfo } from "./bindings/CatalogueInfo";
+import type { IndividualDetail } from "./bindings/IndividualDetail";
+import type { IndividualSummary } from "./bindings/IndividualSummary";
+import type { Settings } from "./bindings/Settings";
+
+const pack = {
+  name: "generic",
+  version: "1.0",
+  path: "/packs/generic",
+  description: "",
+  backbones: ["effnet-b5", "convnext"],
+  detector: true,
+  embeddingDim: 1024,
+  threshold: 0.45,
+};
+const info: CatalogueInfo = { path: "/w/cat", name: "cat", photos: 12, detections: 14, individuals: 2, toReview: 0, pack };
+const inds: IndividualSummary[] = [
+  { id: 1, code: "HW-001", name: "Salt", species: "humpback", sightings: 2, firstSeen: "2026-06-01", lastSeen: "2026-06-30", representativeCrop: "/w/cat/c1.jpg", newSightings: 1 },
+  { id: 2, code: "HW-002", name: null, species: "humpback", sightings: 1, firstSeen: null, lastSeen: null, representativeCrop: null, newSightings: 0 },
+];
+const detail: IndividualDetail = {
+  summary: inds[0],
+  sightings: [
+    { detectionId: 10, photoId: 1, cropPath: "/c/10.jpg", photoPath: "/p/1.jpg", takenAt: "2026-06-01T10:00:00", latitude: 44.1, longitude: -63.2, encounterId: 3, source: "review", decidedBy: "person", score: 0.8 },
+    { detectionId: 11, photoId: 2, cropPath: "/c/11.jpg", photoPath: "/p/2.jpg", takenAt: "2026-06-30T09:00:00", latitude: 44.3, longitude: -63.0, encounterId: 4, source: "review", decidedBy: "person", score: 0.7 },
+  ],
+  events: [{ id: 5, kind: "rename", otherId: null, createdAt: "2026-07-01T08:00:00", undone: false, summary: "HW-X → HW-001" }],
+};
+const settings: Settings = { cataloguePath: "/w/cat", pack, providers: { available: ["CPU", "CUDA"], used: ["CUDA"] }, threads: 4, threshold: 0.45 };
+
+const api = vi.hoisted(() => ({
+  catalogueCurrent: vi.fn(),
+  catalogueOpen: vi.fn(),
+  individualsList: vi.fn(),
+  individualGet: vi.fn(),
+  individualUndo: vi.fn(),
+  settingsGet: vi.fn(),
+  settingsSet: vi.fn(),
+  exportCsv: vi.fn(),
+  reviewQueue: vi.fn(),
+}));
+vi.mock("./ipc", async (orig) => ({ ...(await orig<typeof import("./ipc")>()), ...api }));
+const { App } = await import("./App");
+
+afterEach(() => {
+  cleanup();
+  vi.clearAllMocks();
+});
+
+describe("App", () => {
+  it("without a catalogue shows the welcome screen, and opening one names it in the header", async () => {
+    api.catalogueCurrent.mockResolvedValue(null);
+    api.catalogueOpen.mockResolvedValue(info);
+    api.individualsList.mockResolvedValue(inds);
+    render(<App />);
+    const path = await screen.findByTestId("catalogue-path");
+    fireEvent.input(path, { target: { value: "/w/cat" } });
+    fireEvent.click(screen.getByTestId("open-catalogue"));
+    await waitFor(() => expect(screen.getByTestId("catalogue-name").textContent).toBe("cat"));
+    expect(api.catalogueOpen).toHaveBeenCalledWith("/w/cat");
+  });
+
+  it("walks catalogue → individual page → undo, settings and export", async () => {
+    api.catalogueCurrent.mockResolvedValue(info);
+    api.individualsList.mockResolvedValue(inds);
+    api.individualGet.mockResolvedValue(detail);
+    api.individualUndo.mockResolvedValue({ ...detail, events: [{ ...detail.events[0], undone: true }] });
+    api.settingsGet.mockResolvedValue(settings);
+    api.settingsSet.mockResolvedValue({ ...settings, threads: 2, threshold: 0.5 });
+    api.exportCsv.mockResolvedValue({ path: "/tmp/x.csv", rows: 14 });
+    render(<App />);
+
+    fireEvent.click(await screen.findByTestId("nav-catalogue"));
+    await waitFor(() => expect(screen.getAllByTestId("individual-card")).toHaveLength(2));
+    const card = screen.getAllByTestId("individual-card")[0];
+    expect(card.getAttribute("data-code")).toBe("HW-001");
+    expect(card.getAttribute("data-id")).toBe("1");
+
+    fireEvent.input(screen.getByTestId("individual-search"), { target: { value: "salt" } });
+    await waitFor(() => expect(api.individualsList).toHaveBeenLastCalledWith(expect.objectContaining({ search: "salt" })));
+
+    fireEvent.click(card);
+    await screen.findByTestId("individual-page");
+    await waitFor(() => expect(screen.getAllByTestId("sighting")).toHaveLength(2));
+    expect(screen.getByTestId("individual-chart").querySelectorAll("circle")).toHaveLength(2);
+    fireEvent.click(screen.getByText("Undo"));
+    await waitFor(() => expect(api.individualUndo).toHaveBeenCalledWith(5));
+    await waitFor(() => expect(screen.getByTestId("individual-event").textContent).toContain("undone"));
+
+    fireEvent.click(screen.getByTestId("nav-settings"));
+    await waitFor(() => expect(screen.getByTestId("settings-pack").textContent).toContain("generic"));
+    expect(screen.getByTestId("settings-providers").textContent).toMatch(/CUDA in use/);
+    fireEvent.input(screen.getByTestId("settings-threads"), { target: { value: "2" } });
+    fireEvent.input(screen.getByTestId("settings-threshold"), { target: { value: "0.5" } });
+    fireEvent.click(screen.getByTestId("settings-save"));
+    await waitFor(() => expect(api.settingsSet).toHaveBeenCalledWith(2, 0.5));
+
+    fireEvent.click(screen.getByTestId("nav-export"));
+    fireEvent.input(await screen.findByTestId("export-path"), { target: { value: "/tmp/x.csv" } });
+    fireEvent.click(screen.getByTestId("export-csv"));
+    await waitFor(() => expect(screen.getByTestId("export-result").textContent).toContain("14 rows"));
+    expect(api.exportCsv).toHaveBeenCalledWith("/tmp/x.csv");
+  });
+});

@@ -1,0 +1,140 @@
+/**
+ * Shell: header with the open catalogue, a left nav, and one screen at a
+ * time. Holds the catalogue info (refreshed after imports and decisions) and
+ * routes files dropped anywhere on the window to the Import screen.
+ */
+import { useCallback, useEffect, useState } from "preact/hooks";
+import type { CatalogueInfo } from "./bindings/CatalogueInfo";
+import { catalogueCurrent, onDropPaths } from "./ipc";
+import { isActive, ingestStore, onIngestEnd, startIngest } from "./state/ingest";
+import { useStore } from "./state/store";
+import { Welcome } from "./screens/Welcome";
+import { ImportScreen } from "./screens/Import";
+import { ReviewScreen } from "./screens/Review";
+import { CatalogueScreen } from "./screens/Catalogue";
+import { SettingsScreen } from "./screens/Settings";
+import { ExportScreen } from "./screens/Export";
+import { fraction } from "./lib/format";
+
+export type Screen = "import" | "review" | "catalogue" | "settings" | "export";
+
+const NAV: { id: Screen; label: string }[] = [
+  { id: "import", label: "Import" },
+  { id: "review", label: "Review" },
+  { id: "catalogue", label: "Catalogue" },
+  { id: "settings", label: "Settings" },
+  { id: "export", label: "Export" },
+];
+
+export function App() {
+  const [info, setInfo] = useState<CatalogueInfo | null>(null);
+  const [loaded, setLoaded] = useState(false);
+  const [switching, setSwitching] = useState(false);
+  const [screen, setScreen] = useState<Screen>("import");
+  const [dragOver, setDragOver] = useState(false);
+  const ingest = useStore(ingestStore);
+
+  const refresh = useCallback(async () => {
+    try {
+      setInfo(await catalogueCurrent());
+    } catch {
+      /* keep what we had; the screens report their own errors */
+    }
+  }, []);
+
+  useEffect(() => {
+    catalogueCurrent()
+      .then(setInfo)
+      .catch(() => setInfo(null))
+      .finally(() => setLoaded(true));
+  }, []);
+
+  useEffect(() => onIngestEnd(() => void refresh()), [refresh]);
+
+  const hasCatalogue = info != null && !switching;
+  useEffect(() => {
+    let unlisten: (() => void) | null = null;
+    let gone = false;
+    onDropPaths({
+      hover: setDragOver,
+      drop: (paths) => {
+        if (!hasCatalogue) return;
+        setScreen("import");
+        void startIngest(paths);
+      },
+    }).then((u) => (gone ? u() : (unlisten = u)));
+    return () => {
+      gone = true;
+      unlisten?.();
+    };
+  }, [hasCatalogue]);
+
+  const opened = (ci: CatalogueInfo) => {
+    setInfo(ci);
+    setSwitching(false);
+    setScreen(ci.photos === 0 ? "import" : ci.toReview > 0 ? "review" : "catalogue");
+  };
+
+  const showWelcome = !hasCatalogue && screen !== "settings";
+  const job = ingest.progress;
+
+  return (
+    <div class={`app ${dragOver && hasCatalogue ? "drag-over" : ""}`}>
+      <header class="topbar">
+        <span class="brand">WhaleID</span>
+        {info && !switching ? (
+          <>
+            <span class="catalogue-name" data-testid="catalogue-name" title={info.path}>
+              {info.name}
+            </span>
+            <span class="counts">
+              {info.photos} photos · {info.individuals} individuals · {info.toReview} to review
+              {info.pack ? ` · ${info.pack.name} ${info.pack.version}` : " · no model pack"}
+            </span>
+            <button type="button" class="link" onClick={() => setSwitching(true)}>
+              Switch catalogue
+            </button>
+          </>
+        ) : (
+          <span class="catalogue-name muted" data-testid="catalogue-name">
+            {loaded ? "no catalogue open" : "…"}
+          </span>
+        )}
+      </header>
+      <nav class="sidenav" aria-label="Screens">
+        {NAV.map((n) => (
+          <button
+            type="button"
+            key={n.id}
+            data-testid={`nav-${n.id}`}
+            class={screen === n.id ? "active" : ""}
+            aria-current={screen === n.id ? "page" : undefined}
+            onClick={() => setScreen(n.id)}
+          >
+            <span>{n.label}</span>
+            {n.id === "review" && info && info.toReview > 0 && <span class="badge">{info.toReview}</span>}
+            {n.id === "import" && isActive(ingest.phase) && job && (
+              <span class="badge">{Math.floor(fraction(job.done, job.total) * 100)}%</span>
+            )}
+          </button>
+        ))}
+      </nav>
+      <main class="content">
+        {!loaded ? null : showWelcome ? (
+          <Welcome onOpened={opened} onCancel={info && switching ? () => setSwitching(false) : undefined} />
+        ) : screen === "import" ? (
+          <ImportScreen onReview={() => setScreen("review")} />
+        ) : screen === "review" ? (
+          <ReviewScreen onChanged={refresh} />
+        ) : screen === "catalogue" ? (
+          <CatalogueScreen onChanged={refresh} />
+        ) : screen === "settings" ? (
+          <SettingsScreen onChanged={refresh} />
+        ) : (
+          <ExportScreen />
+        )}
+      </main>
+      {dragOver && hasCatalogue && <div class="drop-hint">Drop folders to import</div>}
+    </div>
+  );
+}

@@ -1,0 +1,97 @@
+import { beforeEach, describe, expect, it, vi } from "vitest";
+
+// The real module talks to window.__TAURI_INTERNALS__; tests stand in for it.
+const invoke = vi.fn();
+const sent: { onmessage?: (m: unknown) => void }[] = [];
+vi.mock("@tauri-apps/api/core", () => ({
+  invoke: (...a: unknown[]) => invoke(...a),
+  isTauri: () => true,
+  convertFileSrc: (p: string) => `asset://localhost/${encodeURIComponent(p)}`,
+  Channel: class {
+    onmessage?: (m: unknown) => void;
+    constructor() {
+      sent.push(this);
+    }
+  },
+}));
+vi.mock("@tauri-apps/api/webview", () => ({ getCurrentWebview: () => ({ onDragDropEvent: vi.fn() }) }));
+
+const ipc = await import("./index");
+
+beforeEach(() => {
+  invoke.mockReset();
+  sent.length = 0;
+});
+
+describe("toAppError", () => {
+  it("passes a backend AppError through, dropping extra fields", () => {
+    expect(ipc.toAppError({ kind: "model", message: "no detector", extra: 1 })).toEqual({ kind: "model", message: "no detector" });
+  });
+  it("wraps Tauri's plain-string rejections as internal", () => {
+    expect(ipc.toAppError("command review_foo not found")).toEqual({ kind: "internal", message: "command review_foo not found" });
+  });
+  it("parses a string that is a serialised AppError", () => {
+    expect(ipc.toAppError('{"kind":"busy","message":"an import is running"}')).toEqual({ kind: "busy", message: "an import is running" });
+    expect(ipc.toAppError("{not json")).toEqual({ kind: "internal", message: "{not json" });
+  });
+  it("keeps an unknown kind in the message instead of trusting it", () => {
+    expect(ipc.toAppError({ kind: "exploded", message: "boom" })).toEqual({ kind: "internal", message: "exploded: boom" });
+  });
+  it("handles Error, objects without kind, and nothing at all", () => {
+    expect(ipc.toAppError(new TypeError("x is undefined"))).toEqual({ kind: "internal", message: "x is undefined" });
+    expect(ipc.toAppError({ message: "plain" })).toEqual({ kind: "internal", message: "plain" });
+    expect(ipc.toAppError({ code: 3 })).toEqual({ kind: "internal", message: '{"code":3}' });
+    expect(ipc.toAppError(undefined)).toEqual({ kind: "internal", message: "unknown error" });
+    expect(ipc.toAppError(42)).toEqual({ kind: "internal", message: "42" });
+  });
+  it("errorText reads well", () => {
+    expect(ipc.errorText({ kind: "notFound", message: "individual 4" })).toBe("Not found: individual 4");
+    expect(ipc.errorText("raw")).toBe("Error: raw");
+  });
+});
+
+describe("command wrappers", () => {
+  it("send the camelCase argument names of the contract", async () => {
+    invoke.mockResolvedValue({});
+    await ipc.reviewAccept(11, 22, 0.9);
+    expect(invoke).toHaveBeenLastCalledWith("review_accept", { detectionId: 11, individualId: 22, score: 0.9 });
+    await ipc.reviewNewIndividual(11, "HW-9", null);
+    expect(invoke).toHaveBeenLastCalledWith("review_new_individual", { detectionId: 11, code: "HW-9", species: null });
+    await ipc.reviewSameAs(12, 22);
+    expect(invoke).toHaveBeenLastCalledWith("review_same_as", { detectionId: 12, individualId: 22 });
+    await ipc.individualSplit(3, [1, 2], "HW-10");
+    expect(invoke).toHaveBeenLastCalledWith("individual_split", { id: 3, detectionIds: [1, 2], newCode: "HW-10" });
+    await ipc.individualMerge(4, 5);
+    expect(invoke).toHaveBeenLastCalledWith("individual_merge", { fromId: 4, intoId: 5 });
+    await ipc.settingsSet(null, 0.4);
+    expect(invoke).toHaveBeenLastCalledWith("settings_set", { threads: null, threshold: 0.4 });
+    await ipc.jobCancel(7);
+    expect(invoke).toHaveBeenLastCalledWith("job_cancel", { jobId: 7 });
+    await ipc.pickSaveFile("a.csv");
+    expect(invoke).toHaveBeenLastCalledWith("pick_save_file", { suggestedName: "a.csv" });
+    await ipc.reviewUndo();
+    expect(invoke).toHaveBeenLastCalledWith("review_undo", undefined);
+  });
+  it("reject with an AppError whatever invoke rejected with", async () => {
+    invoke.mockRejectedValueOnce("denied by capability");
+    await expect(ipc.catalogueOpen("/x")).rejects.toEqual({ kind: "internal", message: "denied by capability" });
+    invoke.mockRejectedValueOnce({ kind: "catalogue", message: "not a catalogue" });
+    await expect(ipc.catalogueOpen("/x")).rejects.toEqual({ kind: "catalogue", message: "not a catalogue" });
+  });
+  it("ingest_start passes a Channel whose messages reach the callback", async () => {
+    invoke.mockResolvedValue(5);
+    const got: unknown[] = [];
+    const id = await ipc.ingestStart(["/survey"], (e) => got.push(e));
+    expect(id).toBe(5);
+    const [cmd, args] = invoke.mock.calls[0];
+    expect(cmd).toBe("ingest_start");
+    expect(args.paths).toEqual(["/survey"]);
+    expect(args.onEvent).toBe(sent[0]);
+    sent[0].onmessage!({ event: "cancelled", done: 3 });
+    expect(got).toEqual([{ event: "cancelled", done: 3 }]);
+  });
+  it("imageSrc goes through the asset protocol and is empty for no path", () => {
+    expect(ipc.imageSrc("/cat/media/c 1.jpg")).toBe("asset://localhost/%2Fcat%2Fmedia%2Fc%201.jpg");
+    expect(ipc.imageSrc(null)).toBe("");
+  });
+});

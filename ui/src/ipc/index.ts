@@ -1,0 +1,206 @@
+/**
+ * The one gateway between the UI and the Rust shell.
+ *
+ * Only this folder imports `@tauri-apps/api`; screens call the typed wrappers
+ * below and never see `invoke`, command names or argument spelling. Every
+ * wrapper rejects with an `AppError` (`{ kind, message }`) whatever the
+ * webview actually rejected with, so callers can branch on `kind` ("cancelled"
+ * vs "model" vs "busy") without guessing at shapes. Argument names are the
+ * camelCase Tauri expects for the Rust snake_case parameters.
+ */
+import { Channel, convertFileSrc, invoke, isTauri } from "@tauri-apps/api/core";
+import { getCurrentWebview } from "@tauri-apps/api/webview";
+
+import type { AppError } from "../bindings/AppError";
+import type { CatalogueInfo } from "../bindings/CatalogueInfo";
+import type { ExportResult } from "../bindings/ExportResult";
+import type { IndividualDetail } from "../bindings/IndividualDetail";
+import type { IndividualFilter } from "../bindings/IndividualFilter";
+import type { IndividualSummary } from "../bindings/IndividualSummary";
+import type { IngestEvent } from "../bindings/IngestEvent";
+import type { PackInfo } from "../bindings/PackInfo";
+import type { ReviewOutcome } from "../bindings/ReviewOutcome";
+import type { ReviewQueue } from "../bindings/ReviewQueue";
+import type { Settings } from "../bindings/Settings";
+import type { Undone } from "../bindings/Undone";
+
+export type ErrorKind = AppError["kind"];
+
+const KINDS: readonly ErrorKind[] = [
+  "notFound",
+  "invalid",
+  "cancelled",
+  "photo",
+  "catalogue",
+  "model",
+  "io",
+  "busy",
+  "internal",
+];
+
+function isKind(k: unknown): k is ErrorKind {
+  return typeof k === "string" && (KINDS as readonly string[]).includes(k);
+}
+
+/**
+ * Turns whatever an `invoke` rejected with into an `AppError`.
+ *
+ * The Rust side serialises its errors as `{ kind, message }`, but Tauri itself
+ * rejects with a bare string for its own failures (unknown command, denied
+ * capability, argument that does not deserialise), and JS code in between
+ * may throw `Error`s. Those all become `internal` with the text kept.
+ */
+export function toAppError(e: unknown): AppError {
+  if (typeof e === "string") {
+    const trimmed = e.trim();
+    if (trimmed.startsWith("{")) {
+      try {
+        return toAppError(JSON.parse(trimmed));
+      } catch {
+        /* not JSON after all: keep the text */
+      }
+    }
+    return { kind: "internal", message: e };
+  }
+  if (e instanceof Error) return { kind: "internal", message: e.message || e.name };
+  if (e && typeof e === "object") {
+    const o = e as Record<string, unknown>;
+    const message =
+      typeof o.message === "string" ? o.message : o.message == null ? "" : JSON.stringify(o.message);
+    if (isKind(o.kind)) return { kind: o.kind, message };
+    if (typeof o.kind === "string") {
+      return { kind: "internal", message: message ? `${o.kind}: ${message}` : o.kind };
+    }
+    if (message) return { kind: "internal", message };
+    return { kind: "internal", message: safeJson(e) };
+  }
+  return { kind: "internal", message: e === undefined ? "unknown error" : String(e) };
+}
+
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return String(v);
+  }
+}
+
+export function isAppError(e: unknown): e is AppError {
+  return !!e && typeof e === "object" && isKind((e as AppError).kind) && typeof (e as AppError).message === "string";
+}
+
+/** A line a person can read: "Model: pack has no detector". */
+export function errorText(e: unknown): string {
+  const err = isAppError(e) ? e : toAppError(e);
+  const label: Record<ErrorKind, string> = {
+    notFound: "Not found",
+    invalid: "Invalid",
+    cancelled: "Cancelled",
+    photo: "Photo",
+    catalogue: "Catalogue",
+    model: "Model",
+    io: "File system",
+    busy: "Busy",
+    internal: "Error",
+  };
+  return err.message ? `${label[err.kind]}: ${err.message}` : label[err.kind];
+}
+
+async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {
+  try {
+    return await invoke<T>(cmd, args);
+  } catch (e) {
+    throw toAppError(e);
+  }
+}
+
+// ---- catalogue ----------------------------------------------------------
+
+export const catalogueCurrent = () => call<CatalogueInfo | null>("catalogue_current");
+export const catalogueOpen = (path: string) => call<CatalogueInfo>("catalogue_open", { path });
+export const catalogueCreate = (path: string) => call<CatalogueInfo>("catalogue_create", { path });
+
+// ---- ingest -------------------------------------------------------------
+
+/** Starts an ingest job; events arrive on `onEvent` until finished/cancelled/failed. */
+export function ingestStart(paths: string[], onEvent: (e: IngestEvent) => void): Promise<number> {
+  const channel = new Channel<IngestEvent>();
+  channel.onmessage = onEvent;
+  return call<number>("ingest_start", { paths, onEvent: channel });
+}
+
+export const jobCancel = (jobId: number) => call<void>("job_cancel", { jobId });
+
+// ---- review -------------------------------------------------------------
+
+export const reviewQueue = (limit: number | null) => call<ReviewQueue>("review_queue", { limit });
+export const reviewAccept = (detectionId: number, individualId: number, score: number | null) =>
+  call<ReviewOutcome>("review_accept", { detectionId, individualId, score });
+export const reviewNewIndividual = (detectionId: number, code: string, species: string | null) =>
+  call<ReviewOutcome>("review_new_individual", { detectionId, code, species });
+export const reviewUnidentifiable = (detectionId: number) =>
+  call<ReviewOutcome>("review_unidentifiable", { detectionId });
+export const reviewSameAs = (detectionId: number, individualId: number) =>
+  call<ReviewOutcome>("review_same_as", { detectionId, individualId });
+export const reviewUndo = () => call<Undone | null>("review_undo");
+
+// ---- individuals --------------------------------------------------------
+
+export const individualsList = (filter: IndividualFilter) =>
+  call<IndividualSummary[]>("individuals_list", { filter });
+export const individualGet = (id: number) => call<IndividualDetail>("individual_get", { id });
+export const individualMerge = (fromId: number, intoId: number) =>
+  call<IndividualDetail>("individual_merge", { fromId, intoId });
+export const individualRename = (id: number, code: string) =>
+  call<IndividualDetail>("individual_rename", { id, code });
+export const individualSplit = (id: number, detectionIds: number[], newCode: string) =>
+  call<IndividualDetail>("individual_split", { id, detectionIds, newCode });
+export const individualUndo = (eventId: number) => call<IndividualDetail>("individual_undo", { eventId });
+
+// ---- settings, packs, export -------------------------------------------
+
+export const settingsGet = () => call<Settings>("settings_get");
+export const settingsSet = (threads: number | null, threshold: number | null) =>
+  call<Settings>("settings_set", { threads, threshold });
+export const packImport = (path: string) => call<PackInfo>("pack_import", { path });
+export const exportCsv = (path: string) => call<ExportResult>("export_csv", { path });
+export const exportKaggle = (path: string) => call<ExportResult>("export_kaggle", { path });
+
+// ---- native dialogs -----------------------------------------------------
+
+export const pickFolder = () => call<string | null>("pick_folder");
+export const pickSaveFile = (suggestedName: string) => call<string | null>("pick_save_file", { suggestedName });
+
+// ---- images and drag-drop ----------------------------------------------
+
+/** URL for a file on disk through the asset protocol; "" for no path. */
+export function imageSrc(path: string | null | undefined): string {
+  if (!path) return "";
+  return isTauri() ? convertFileSrc(path) : path;
+}
+
+export type DropHandlers = {
+  /** A drag entered (true) or left (false) the window. */
+  hover?: (over: boolean) => void;
+  drop: (paths: string[]) => void;
+};
+
+/**
+ * Listens for files dragged onto the window (the webview event gives real
+ * paths, unlike the DOM's drop event). Resolves to an unlisten function; a
+ * no-op outside Tauri so the UI still loads in a plain browser.
+ */
+export async function onDropPaths(h: DropHandlers): Promise<() => void> {
+  if (!isTauri()) return () => {};
+  return getCurrentWebview().onDragDropEvent((ev) => {
+    const p = ev.payload;
+    if (p.type === "enter" || p.type === "over") h.hover?.(true);
+    else if (p.type === "leave") h.hover?.(false);
+    else if (p.type === "drop") {
+      h.hover?.(false);
+      if (p.paths.length) h.drop(p.paths);
+    }
+  });
+}
+
+export type { AppError };

@@ -1,0 +1,70 @@
+/**
+ * Number and time formatting shared by every screen. Kept pure and in one
+ * place so that "ETA 1 h 02 min" reads the same in Import as anywhere else.
+ */
+
+/** "45 s", "3 min 05 s", "1 h 02 min"; "—" when unknown. */
+export function formatDuration(seconds: number | null | undefined): string {
+  if (seconds == null || !Number.isFinite(seconds) || seconds < 0) return "—";
+  const s = Math.round(seconds);
+  if (s < 60) return `${s} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${String(s % 60).padStart(2, "0")} s`;
+  const h = Math.floor(m / 60);
+  return `${h} h ${String(m % 60).padStart(2, "0")} min`;
+}
+
+/** ETA with a "calculating" state while the rate is still unknown. */
+export function formatEta(seconds: number | null | undefined): string {
+  if (seconds == null || !Number.isFinite(seconds) || seconds < 0) return "calculating…";
+  if (seconds < 1) return "< 1 s";
+  return formatDuration(seconds);
+}
+
+/** Photos per second: two significant-ish digits, "—" before the first photo. */
+export function formatRate(perSecond: number | null | undefined): string {
+  if (perSecond == null || !Number.isFinite(perSecond) || perSecond <= 0) return "— photos/s";
+  const digits = perSecond >= 10 ? 0 : perSecond >= 1 ? 1 : 2;
+  return `${perSecond.toFixed(digits)} photos/s`;
+}
+
+/** Similarity score as shown beside a suggestion: "0.873", or "—". */
+export function formatScore(score: number | null | undefined): string {
+  if (score == null || !Number.isFinite(score)) return "—";
+  return score.toFixed(3);
+}
+
+/** 0..1 fraction of a job, safe for total = 0. */
+export function fraction(done: number, total: number): number {
+  if (!(total > 0)) return 0;
+  return Math.min(1, Math.max(0, done / total));
+}
+
+export function formatPercent(done: number, total: number): string {
+  return `${Math.floor(fraction(done, total) * 100)}%`;
+}
+
+/** Local-looking date "2026-06-30 14:05" from an ISO-ish timestamp; keeps the photo's own clock. */
+export function formatTaken(ts: string | null | undefined): string {
+  if (!ts) return "no date";
+  const m = /^(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}))?/.exec(ts);
+  if (!m) return ts;
+  return m[2] ? `${m[1]} ${m[2]}` : m[1];
+}
+
+/** Date part only, for tables and ranges. */
+export function formatDay(ts: string | null | undefined): string {
+  if (!ts) return "—";
+  const m = /^(\d{4}-\d{2}-\d{2})/.exec(ts);
+  return m ? m[1] : ts;
+}
+
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** Last path component, for compact lists ("IMG_0042.JPG"). */
+export function baseName(path: string): string {
+  const parts = path.split(/[\\/]/).filter(Boolean);
+  return parts.length ? parts[parts.length - 1] : path;
+}

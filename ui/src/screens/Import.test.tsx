@@ -1,0 +1,85 @@
+// @vitest-environment jsdom
+import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/preact";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { IngestEvent } from "../bindings/IngestEvent";
+
+const api = vi.hoisted(() => ({ ingestStart: vi.fn(), jobCancel: vi.fn() }));
+vi.mock("../ipc", async (orig) => ({ ...(await orig<typeof import("../ipc")>()), ...api }));
+
+const { ImportScreen } = await import("./Import");
+const { ingestStore, IDLE } = await import("../state/ingest");
+
+afterEach(() => {
+  cleanup();
+  ingestStore.set(IDLE);
+  localStorage.clear();
+  vi.clearAllMocks();
+});
+
+describe("ImportScreen", () => {
+  it("runs a job from the typed path: progress, cancel, then a summary with problems", async () => {
+    let emit: (e: IngestEvent) => void = () => {};
+    api.ingestStart.mockImplementation(async (_paths: string[], cb: (e: IngestEvent) => void) => {
+      emit = cb;
+      return 9;
+    });
+    api.jobCancel.mockResolvedValue(undefined);
+    const onReview = vi.fn();
+    render(<ImportScreen onReview={onReview} />);
+
+    fireEvent.input(screen.getByTestId("import-path"), { target: { value: "/media/card" } });
+    fireEvent.click(screen.getByTestId("import-start"));
+    await waitFor(() => expect(api.ingestStart).toHaveBeenCalledWith(["/media/card"], expect.any(Function)));
+    await waitFor(() => expect((screen.getByTestId("import-cancel") as HTMLButtonElement).disabled).toBe(false));
+
+    emit({ event: "scanned", files: 10, skipped: 1 });
+    emit({ event: "progress", read: 5, done: 4, total: 10, photosPerSecond: 2, etaSeconds: 3 });
+    await waitFor(() => expect(screen.getByTestId("import-progress").textContent).toContain("4/10"));
+    expect(screen.getByTestId("import-progress").textContent).toContain("2.0 photos/s");
+    expect((screen.getByTestId("import-start") as HTMLButtonElement).disabled).toBe(true);
+
+    fireEvent.click(screen.getByTestId("import-cancel"));
+    await waitFor(() => expect(api.jobCancel).toHaveBeenCalledWith(9));
+
+    emit({
+      event: "finished",
+      summary: {
+        newPhotos: 6,
+        knownPhotos: 3,
+        failed: [{ path: "/media/card/bad.jpg", reason: "truncated JPEG" }],
+        skipped: [{ path: "/media/card/notes.txt", reason: "not a photo" }],
+        detections: 8,
+        noDetection: ["/media/card/sea.jpg"],
+        encounters: 2,
+        newIndividualSuggestions: 1,
+        seconds: 5,
+        photosPerSecond: 1.8,
+      },
+    });
+    await screen.findByTestId("import-summary");
+    expect(screen.getByTestId("summary-new").textContent).toBe("6");
+    expect(screen.getByTestId("summary-known").textContent).toBe("3");
+    expect(screen.getByTestId("summary-failed").textContent).toBe("1");
+    expect(screen.getByTestId("summary-detections").textContent).toBe("8");
+    const problems = screen.getByTestId("import-problems").querySelectorAll("li");
+    expect([...problems].map((li) => li.getAttribute("data-kind"))).toEqual(["failed", "skipped"]);
+    expect(problems[0].textContent).toContain("truncated JPEG");
+    expect(screen.getByTestId("import-summary").textContent).toMatch(/3 photos were already in the catalogue/);
+    fireEvent.click(screen.getByTestId("go-review"));
+    expect(onReview).toHaveBeenCalled();
+  });
+
+  it("offers to resume a folder imported before", async () => {
+    api.ingestStart.mockResolvedValue(1);
+    const { unmount } = render(<ImportScreen onReview={() => {}} />);
+    fireEvent.input(screen.getByTestId("import-path"), { target: { value: "/survey/day1/" } });
+    expect(screen.getByTestId("import-start").textContent).toBe("Import");
+    fireEvent.click(screen.getByTestId("import-start"));
+    await waitFor(() => expect(api.ingestStart).toHaveBeenCalled());
+    ingestStore.set(IDLE);
+    unmount();
+    render(<ImportScreen onReview={() => {}} />);
+    fireEvent.input(screen.getByTestId("import-path"), { target: { value: "/survey/day1" } });
+    expect(screen.getByTestId("import-start").textContent).toMatch(/resume/i);
+  });
+});
