@@ -69,14 +69,20 @@ pub fn photo_folders(paths: &[PathBuf]) -> Vec<PathBuf> {
     dirs
 }
 
-/// Run the job to its end; the last event sent is `finished`, `cancelled`
-/// or `failed`. Returns the providers the models ran on (empty if they never
+/// How a job ended: the closing event (`finished`, `cancelled` or
+/// `failed`) and the providers the models ran on (empty if they never
 /// opened).
-pub fn run(
-    plan: IngestPlan,
-    cancel: &CancelToken,
-    send: &mut dyn FnMut(IngestEvent),
-) -> Vec<String> {
+#[derive(Debug)]
+pub struct Outcome {
+    pub closing: IngestEvent,
+    pub providers: Vec<String>,
+}
+
+/// Run the job to its end, sending `scanned` and `progress` events. The
+/// closing event is returned, not sent, so the caller can mark the job over
+/// first: a UI that starts another ingest on `finished` must not find the
+/// old one still registered.
+pub fn run(plan: IngestPlan, cancel: &CancelToken, send: &mut dyn FnMut(IngestEvent)) -> Outcome {
     let mut done = 0;
     let mut providers = Vec::new();
     let result = ingest(&plan, cancel, &mut providers, &mut |event| {
@@ -85,12 +91,12 @@ pub fn run(
         }
         send(event)
     });
-    send(match result {
+    let closing = match result {
         Ok(summary) => IngestEvent::Finished { summary },
         Err(e) if e.kind == crate::error::ErrorKind::Cancelled => IngestEvent::Cancelled { done },
         Err(error) => IngestEvent::Failed { error },
-    });
-    providers
+    };
+    Outcome { closing, providers }
 }
 
 fn ingest(
@@ -135,6 +141,12 @@ fn ingest(
         })
     };
     let report = survey::ingest(&mut cat, &pipeline, &files, &options, &mut progress, cancel)?;
+    // The engine returns Ok with an empty report when the cancel lands before
+    // its decode workers read a file; a job that stopped short is cancelled.
+    let accounted = report.new_photos + report.known_photos + report.failed.len();
+    if cancel.is_cancelled() && accounted < files.len() {
+        return Err(whaleid::Error::Cancelled.into());
+    }
     let encounters = survey::assign_encounters(&mut cat, &EncounterRules::default())?;
     Ok(summary(report, skipped, encounters))
 }

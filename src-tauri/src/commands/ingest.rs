@@ -34,14 +34,15 @@ pub async fn ingest_start<R: Runtime>(
     tauri::async_runtime::spawn_blocking(move || {
         // A closed window drops the channel's receiver: events then go nowhere,
         // and the job still finishes and commits.
-        let used = ingest_job::run(plan, &cancel, &mut |event| {
+        let outcome = ingest_job::run(plan, &cancel, &mut |event| {
             let _ = on_event.send(event);
         });
         let state = app.state::<AppState>();
-        if !used.is_empty() {
-            state.set_providers_used(used);
+        if !outcome.providers.is_empty() {
+            state.set_providers_used(outcome.providers);
         }
         state.finish_job(id);
+        let _ = on_event.send(outcome.closing);
     });
     Ok(id)
 }
