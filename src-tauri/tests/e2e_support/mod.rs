@@ -26,12 +26,23 @@ pub struct Driver {
     pub port: u16,
 }
 
-/// A port nobody listens on now.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free local port")
+/// Two distinct ports nobody listens on now. Both are held until both are
+/// chosen: picked one at a time, the OS can hand out the same port twice, and
+/// a tauri-driver whose native port is its own port proxies to itself until
+/// it runs out of file descriptors.
+fn two_free_ports() -> (u16, u16) {
+    let bind = || TcpListener::bind("127.0.0.1:0").expect("a free local port");
+    let (a, b) = (bind(), bind());
+    let port = |l: &TcpListener| l.local_addr().expect("a bound address").port();
+    (port(&a), port(&b))
+}
+
+fn wait_for_listener(port: u16, what: &str) {
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(started.elapsed() < WAIT, "{what} did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// `tauri-driver` on `$PATH`, else where `cargo install` puts it.
@@ -52,7 +63,7 @@ impl Driver {
     pub fn start(env: &[(&str, &Path)]) -> Driver {
         let exe = tauri_driver_path()
             .expect("tauri-driver (cargo install tauri-driver --version 2.1.0 --locked)");
-        let (port, native) = (free_port(), free_port());
+        let (port, native) = two_free_ports();
         let mut cmd = Command::new(exe);
         cmd.args([
             "--port",
@@ -66,14 +77,9 @@ impl Driver {
         }
         let child = cmd.spawn().expect("start tauri-driver");
         let driver = Driver { child, port };
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < WAIT,
-                "tauri-driver did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_for_listener(port, "tauri-driver");
+        // A session request before WebKitWebDriver listens fails half-way.
+        wait_for_listener(native, "WebKitWebDriver");
         driver
     }
 }
