@@ -52,6 +52,31 @@ fn the_app_starts_in_its_window() {
         let first = *png.get_pixel(0, 0);
         assert!(png.pixels().any(|p| *p != first), "the window is blank");
         eprintln!("screenshot: {}", shot.display());
+
+        // The page reaches the commands through the IPC the CSP allows, and
+        // the app sees only its own, empty, config folder.
+        let settings = app
+            .invoke("settings_get", serde_json::json!({}))
+            .await
+            .unwrap();
+        assert_eq!(settings["cataloguePath"], serde_json::Value::Null);
+        let cat = config.path().join("catalogue");
+        let info = app
+            .invoke("catalogue_create", serde_json::json!({ "path": cat }))
+            .await
+            .unwrap();
+        assert_eq!(info["name"], "catalogue");
+        assert_eq!(info["pack"]["name"], "generic");
+        let err = app
+            .invoke(
+                "catalogue_open",
+                serde_json::json!({ "path": config.path() }),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err["kind"], "catalogue", "{err}");
+        let prefs = std::fs::read_to_string(config.path().join("prefs.json")).unwrap();
+        assert!(prefs.contains("catalogue"), "{prefs}");
         app.close().await;
     });
     drop(driver);

@@ -226,6 +226,23 @@ impl App {
         path
     }
 
+    /// Call a command through the page's own IPC (as `invoke` in the UI
+    /// does), under the real CSP; `Err` is the rejected value.
+    pub async fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        let script = "const [cmd, args, done] = arguments;
+            window.__TAURI_INTERNALS__.invoke(cmd, args)
+                .then((ok) => done({ ok }), (err) => done({ err }));";
+        let reply = self
+            .client
+            .execute_async(script, vec![json!(cmd), args])
+            .await
+            .expect("the invoke script ran");
+        match reply.get("ok") {
+            Some(ok) => Ok(ok.clone()),
+            None => Err(reply.get("err").cloned().unwrap_or(reply)),
+        }
+    }
+
     pub async fn close(self) {
         self.client
             .close()
