@@ -34,9 +34,24 @@ pub async fn ingest_start<R: Runtime>(
     tauri::async_runtime::spawn_blocking(move || {
         // A closed window drops the channel's receiver: events then go nowhere,
         // and the job still finishes and commits.
-        let outcome = ingest_job::run(plan, &cancel, &mut |event| {
-            let _ = on_event.send(event);
-        });
+        let run = || {
+            ingest_job::run(plan, &cancel, &mut |event| {
+                let _ = on_event.send(event);
+            })
+        };
+        // A panic in the job must not leave it registered (every later
+        // ingest would be `busy`) nor the UI waiting for a closing event.
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|_| {
+                ingest_job::Outcome {
+                    closing: IngestEvent::Failed {
+                        error: AppError::internal(
+                            "the ingest job stopped unexpectedly; committed photos are kept",
+                        ),
+                    },
+                    providers: Vec::new(),
+                }
+            });
         let state = app.state::<AppState>();
         if !outcome.providers.is_empty() {
             state.set_providers_used(outcome.providers);
