@@ -2,4 +2,8 @@
 import type { PackInfo } from "./PackInfo";
 import type { ProviderInfo } from "./ProviderInfo";
 
-export type Settings = { cataloguePath: string | null, pack: PackInfo | null, providers: ProviderInfo, threads: number, threshold: number, };
+export type Settings = { cataloguePath: string | null, pack: PackInfo | null, providers: ProviderInfo, 
+/**
+ * Inference threads per model; 0 lets ONNX Runtime use every core.
+ */
+threads: number, threshold: number, };

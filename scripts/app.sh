@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Set up (idempotent; builds the frontend when it changed), build and run
+# WhaleID's desktop app. `scripts/app.sh --release` for an optimised build.
+# Built with the same package selection (--workspace) as scripts/test.sh, so
+# the two share one compiled Tauri.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+scripts/setup.sh >&2
+profile=debug
+for arg in "$@"; do [[ $arg == --release ]] && profile=release; done
+cargo build --workspace --locked "$@" >&2
+exec "${CARGO_TARGET_DIR:-$root/target}/$profile/whaleid-app"

@@ -1,0 +1,96 @@
+//! Ingesting survey folders as a cancellable background job.
+
+use std::path::PathBuf;
+
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, Runtime, State};
+
+use crate::commands::catalogue::allow_assets;
+use crate::dto::IngestEvent;
+use crate::error::{AppError, AppResult};
+use crate::ingest_job::{self, IngestPlan};
+use crate::open;
+use crate::state::{AppState, JobKind};
+
+/// Photos per inference batch and per transaction (the CLI's default).
+const BATCH: usize = 8;
+
+/// Start ingesting `paths` into the open catalogue. Returns the job id at
+/// once; `scanned`, `progress` and one closing event follow on `on_event`.
+/// A second ingest while one runs fails with `busy`.
+#[tauri::command]
+pub async fn ingest_start<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    paths: Vec<PathBuf>,
+    on_event: Channel<IngestEvent>,
+) -> AppResult<u32> {
+    ingest_job::check_paths(&paths)?;
+    let plan = plan(&state, paths)?;
+    for dir in ingest_job::photo_folders(&plan.paths) {
+        allow_assets(&app, &dir)?;
+    }
+    let (id, cancel) = state.start_job(JobKind::Ingest)?;
+    tauri::async_runtime::spawn_blocking(move || {
+        // A closed window drops the channel's receiver: events then go nowhere,
+        // and the job still finishes and commits.
+        let run = || {
+            ingest_job::run(plan, &cancel, &mut |event| {
+                let _ = on_event.send(event);
+            })
+        };
+        // A panic in the job must not leave it registered (every later
+        // ingest would be `busy`) nor the UI waiting for a closing event.
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|_| {
+                ingest_job::Outcome {
+                    closing: IngestEvent::Failed {
+                        error: AppError::internal(
+                            "the ingest job stopped unexpectedly; committed photos are kept",
+                        ),
+                    },
+                    providers: Vec::new(),
+                }
+            });
+        let state = app.state::<AppState>();
+        if !outcome.providers.is_empty() {
+            state.set_providers_used(outcome.providers);
+        }
+        state.finish_job(id);
+        let _ = on_event.send(outcome.closing);
+    });
+    Ok(id)
+}
+
+/// Cancel a running job; committed photos are kept.
+#[tauri::command]
+pub async fn job_cancel(state: State<'_, AppState>, job_id: u32) -> AppResult<()> {
+    state.cancel_job(job_id)
+}
+
+/// What the job needs from the open catalogue, taken now so the job holds
+/// no lock.
+fn plan(state: &AppState, paths: Vec<PathBuf>) -> AppResult<IngestPlan> {
+    let threads = state.prefs().threads;
+    state.with_catalogue(|open| {
+        let pack = open.pack.clone().ok_or_else(|| {
+            AppError::new(
+                crate::error::ErrorKind::Model,
+                "the model pack this catalogue was made with is not on this machine: import it (Settings → pack)",
+            )
+        })?;
+        let threshold = open::threshold(&open.catalogue, Some(&pack))?
+            .unwrap_or(pack.manifest.matching.new_individual_threshold);
+        Ok(IngestPlan {
+            catalogue: open.path.clone(),
+            pack,
+            threshold,
+            paths,
+            session: whaleid::runtime::SessionConfig {
+                intra_threads: threads,
+                ..Default::default()
+            },
+            batch: BATCH,
+        })
+    })
+}

@@ -1,0 +1,9 @@
+//! The IPC commands, grouped by domain. Each is an adapter: parse the
+//! arguments, take the state, call the engine, map the error. The
+//! `#[tauri::command]` functions live here, not in `lib.rs`, because the
+//! macro's generated `__cmd__` items collide at the crate root (E0255).
+
+pub mod catalogue;
+pub mod dialogs;
+pub mod ingest;
+pub mod settings;

@@ -1,0 +1,295 @@
+//! The IPC contract's types (`/work/contract.md`), as Rust structs that
+//! serialise to exactly what the frontend's TypeScript types say.
+//!
+//! ts-rs writes each type to `ui/src/bindings/<Type>.ts` when the test
+//! `export_bindings` runs (`cargo test --workspace`); the files are committed,
+//! and CI checks them with `git diff --exit-code ui/src/bindings`, so a Rust
+//! change that the UI has not seen fails the build. (`export_to` is relative
+//! to ts-rs' default export folder `src-tauri/bindings/`, hence `../../`.)
+//! Ids are SQLite `i64`s but `number` in TypeScript: catalogue ids stay far
+//! below 2^53.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::error::AppError;
+
+/// A model pack as the settings and catalogue screens show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct PackInfo {
+    pub name: String,
+    pub version: String,
+    pub path: String,
+    pub description: String,
+    pub backbones: Vec<String>,
+    pub detector: bool,
+    pub embedding_dim: usize,
+    /// The new-individual threshold in force: the catalogue's calibrated
+    /// one, else the pack's default.
+    pub threshold: f32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct CatalogueInfo {
+    pub path: String,
+    /// The folder's name.
+    pub name: String,
+    pub photos: usize,
+    pub detections: usize,
+    pub individuals: usize,
+    pub to_review: usize,
+    pub pack: Option<PackInfo>,
+}
+
+/// A file that was not imported, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct FileProblem {
+    pub path: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct IngestSummary {
+    pub new_photos: usize,
+    pub known_photos: usize,
+    /// Photos that could not be read or decoded.
+    pub failed: Vec<FileProblem>,
+    /// Files the scan did not take (not a photo format, hidden, links...).
+    pub skipped: Vec<FileProblem>,
+    pub detections: usize,
+    /// Photos kept with nothing detected, for the user to box by hand.
+    pub no_detection: Vec<String>,
+    pub encounters: usize,
+    pub new_individual_suggestions: usize,
+    pub seconds: f64,
+    pub photos_per_second: f64,
+}
+
+/// Sent on the per-job channel of `ingest_start`, tagged by `event`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(
+    tag = "event",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub enum IngestEvent {
+    /// The folders were walked: `files` photos will be read.
+    Scanned {
+        files: usize,
+        skipped: usize,
+    },
+    /// At most four a second, as the engine sends them.
+    Progress {
+        read: usize,
+        done: usize,
+        total: usize,
+        photos_per_second: f64,
+        eta_seconds: Option<f64>,
+    },
+    Finished {
+        summary: IngestSummary,
+    },
+    /// Committed photos are kept; ingesting the same folders again resumes.
+    Cancelled {
+        done: usize,
+    },
+    Failed {
+        error: AppError,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct Suggestion {
+    /// 1..5.
+    pub rank: u32,
+    /// `null`: "new individual".
+    #[ts(type = "number | null")]
+    pub individual_id: Option<i64>,
+    pub code: Option<String>,
+    pub name: Option<String>,
+    pub species: Option<String>,
+    pub score: Option<f32>,
+    /// Absolute path of the individual's crop most similar to the query.
+    pub best_crop: Option<String>,
+    /// Absolute paths of up to 8 other crops of that individual.
+    pub strip: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct ReviewItem {
+    #[ts(type = "number")]
+    pub detection_id: i64,
+    #[ts(type = "number")]
+    pub photo_id: i64,
+    #[ts(type = "number | null")]
+    pub encounter_id: Option<i64>,
+    /// e.g. "2026-06-30 14:05 · 12 photos" or "no date".
+    pub encounter_label: String,
+    pub photo_path: String,
+    pub thumb_path: Option<String>,
+    pub crop_path: Option<String>,
+    pub photo_width: u32,
+    pub photo_height: u32,
+    /// x1, y1, x2, y2 in photo pixels.
+    #[serde(rename = "box")]
+    #[ts(rename = "box")]
+    pub bbox: [f32; 4],
+    pub taken_at: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub suggestions: Vec<Suggestion>,
+}
+
+/// Ordered by encounter, then time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct ReviewQueue {
+    pub items: Vec<ReviewItem>,
+    pub total: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub enum ReviewAction {
+    Accept,
+    NewIndividual,
+    Unidentifiable,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct ReviewOutcome {
+    #[ts(type = "number")]
+    pub detection_id: i64,
+    pub action: ReviewAction,
+    #[ts(type = "number | null")]
+    pub individual_id: Option<i64>,
+    pub code: Option<String>,
+    pub to_review: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct Undone {
+    #[ts(type = "number")]
+    pub detection_id: i64,
+    pub action: ReviewAction,
+    pub to_review: usize,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct IndividualFilter {
+    pub search: Option<String>,
+    pub species: Option<String>,
+    pub date_from: Option<String>,
+    pub date_to: Option<String>,
+    pub has_new_sightings: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct IndividualSummary {
+    #[ts(type = "number")]
+    pub id: i64,
+    pub code: String,
+    pub name: Option<String>,
+    pub species: Option<String>,
+    pub sightings: usize,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    pub representative_crop: Option<String>,
+    pub new_sightings: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct Sighting {
+    #[ts(type = "number")]
+    pub detection_id: i64,
+    #[ts(type = "number")]
+    pub photo_id: i64,
+    pub crop_path: Option<String>,
+    pub photo_path: String,
+    pub taken_at: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    #[ts(type = "number | null")]
+    pub encounter_id: Option<i64>,
+    pub source: String,
+    pub decided_by: Option<String>,
+    pub score: Option<f32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct IndividualEvent {
+    #[ts(type = "number")]
+    pub id: i64,
+    pub kind: String,
+    #[ts(type = "number | null")]
+    pub other_id: Option<i64>,
+    pub created_at: String,
+    pub undone: bool,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct IndividualDetail {
+    pub summary: IndividualSummary,
+    pub sightings: Vec<Sighting>,
+    pub events: Vec<IndividualEvent>,
+}
+
+/// Execution providers: those this build and library offer, and those the
+/// last opened models actually run on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct ProviderInfo {
+    pub available: Vec<String>,
+    pub used: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct Settings {
+    pub catalogue_path: Option<String>,
+    pub pack: Option<PackInfo>,
+    pub providers: ProviderInfo,
+    /// Inference threads per model; 0 lets ONNX Runtime use every core.
+    pub threads: usize,
+    pub threshold: f32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct ExportResult {
+    pub path: String,
+    pub rows: usize,
+}

@@ -1,0 +1,61 @@
+//! WhaleID's desktop app: a Tauri 2 shell over the `whaleid` engine.
+//!
+//! The frontend (`ui/`) calls the commands in [`commands`] through one typed
+//! gateway; their argument and result types are in [`dto`] and are exported
+//! to TypeScript by ts-rs. Every command returns `Result<T, AppError>`
+//! ([`error`]), which the UI receives as `{ kind, message }`. Long jobs run on
+//! blocking threads and report on a per-job `Channel` ([`ingest_job`]). The
+//! state between commands (the open catalogue, jobs, preferences) is
+//! [`state::AppState`]; catalogues are opened and described as the CLI does
+//! ([`open`]).
+//!
+//! Photos, crops and thumbnails reach the webview through the asset protocol,
+//! whose scope starts empty and is granted at run time to the open catalogue
+//! and to the folders the user ingests.
+
+pub mod commands;
+pub mod dto;
+pub mod error;
+pub mod ingest_job;
+pub mod open;
+pub mod state;
+
+use tauri::{Manager, Runtime};
+
+use crate::state::AppState;
+
+/// Register the state and every command on `builder`. `run` uses it with the
+/// real runtime, the tests with Tauri's mock runtime. A builder that already
+/// manages an [`AppState`] (a test's, with its own config folder) keeps it.
+///
+/// To add a command group: declare its module in `commands/mod.rs` and list
+/// its commands below.
+pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder
+        .setup(|app| {
+            if app.try_state::<AppState>().is_none() {
+                let dir = AppState::config_dir_for(|| app.path().app_config_dir().ok());
+                app.manage(AppState::new(dir));
+            }
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::catalogue::catalogue_current,
+            commands::catalogue::catalogue_open,
+            commands::catalogue::catalogue_create,
+            commands::ingest::ingest_start,
+            commands::ingest::job_cancel,
+            commands::settings::settings_get,
+            commands::settings::settings_set,
+            commands::settings::pack_import,
+            commands::dialogs::pick_folder,
+            commands::dialogs::pick_save_file,
+        ])
+}
+
+/// Start the app (the `whaleid-app` binary).
+pub fn run() {
+    app_builder(tauri::Builder::default())
+        .run(tauri::generate_context!())
+        .expect("error while running WhaleID");
+}

@@ -1,0 +1,237 @@
+//! What the app holds between commands: the open catalogue, running jobs,
+//! and the few preferences that outlive a session.
+//!
+//! The catalogue is one SQLite connection behind a mutex, for the short reads
+//! and writes of commands. A long job (ingest) opens its own connection on
+//! its own thread instead of holding this one, so the UI can keep reading
+//! while photos are committed (SQLite WAL lets them run side by side). Jobs
+//! are cancel tokens by id; at most one ingest runs at a time.
+//!
+//! Preferences (the last catalogue, inference threads) live in
+//! `prefs.json` in the app's config folder, or in `$WHALEID_CONFIG_DIR`
+//! when set, so tests and the end-to-end run never see a developer's
+//! catalogue.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
+use whaleid::catalogue::Catalogue;
+use whaleid::packs::Pack;
+use whaleid::CancelToken;
+
+use crate::error::{AppError, AppResult};
+
+/// Overrides the app config folder (tests, end-to-end runs, portable use).
+pub const CONFIG_DIR_ENV: &str = "WHALEID_CONFIG_DIR";
+const PREFS_FILE: &str = "prefs.json";
+
+/// Preferences kept across sessions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Prefs {
+    pub last_catalogue: Option<PathBuf>,
+    /// Inference threads per model; 0: ONNX Runtime's choice (every core).
+    pub threads: usize,
+}
+
+/// The catalogue the app works on, with the pack bound to it.
+#[derive(Debug)]
+pub struct OpenCatalogue {
+    pub catalogue: Catalogue,
+    pub path: PathBuf,
+    /// `None` when the pack the catalogue was made with is not on this
+    /// machine (the user can import it).
+    pub pack: Option<Pack>,
+}
+
+/// What kind of work a job is; one of each kind at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    Ingest,
+}
+
+#[derive(Debug)]
+struct Jobs {
+    next: u32,
+    running: HashMap<u32, (JobKind, CancelToken)>,
+}
+
+#[derive(Debug)]
+pub struct AppState {
+    config_dir: PathBuf,
+    open: Mutex<Option<OpenCatalogue>>,
+    prefs: Mutex<Prefs>,
+    jobs: Mutex<Jobs>,
+    /// Providers the models last opened actually run on.
+    providers_used: Mutex<Vec<String>>,
+}
+
+/// A poisoned lock means a command panicked mid-way; the data it guards
+/// (a connection, a map) is still usable, so carry on.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl AppState {
+    /// State whose preferences live in `config_dir` (read now if present).
+    pub fn new(config_dir: PathBuf) -> Self {
+        let prefs = std::fs::read(config_dir.join(PREFS_FILE))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        Self {
+            config_dir,
+            open: Mutex::new(None),
+            prefs: Mutex::new(prefs),
+            jobs: Mutex::new(Jobs {
+                next: 1,
+                running: HashMap::new(),
+            }),
+            providers_used: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// `$WHALEID_CONFIG_DIR`, else the platform's config folder for the app.
+    pub fn config_dir_for(app_default: impl FnOnce() -> Option<PathBuf>) -> PathBuf {
+        std::env::var_os(CONFIG_DIR_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(app_default)
+            .unwrap_or_else(|| PathBuf::from(".whaleid"))
+    }
+
+    pub fn config_dir(&self) -> &Path {
+        &self.config_dir
+    }
+
+    pub fn prefs(&self) -> Prefs {
+        lock(&self.prefs).clone()
+    }
+
+    /// Change and save the preferences.
+    pub fn update_prefs(&self, f: impl FnOnce(&mut Prefs)) -> AppResult<()> {
+        let mut prefs = lock(&self.prefs);
+        f(&mut prefs);
+        let io = |e: std::io::Error| {
+            AppError::from(whaleid::Error::Io {
+                path: self.config_dir.join(PREFS_FILE),
+                source: e,
+            })
+        };
+        std::fs::create_dir_all(&self.config_dir).map_err(io)?;
+        let json =
+            serde_json::to_vec_pretty(&*prefs).map_err(|e| AppError::internal(e.to_string()))?;
+        std::fs::write(self.config_dir.join(PREFS_FILE), json).map_err(io)
+    }
+
+    /// The open catalogue, if any (locked while the guard lives).
+    pub fn catalogue(&self) -> MutexGuard<'_, Option<OpenCatalogue>> {
+        lock(&self.open)
+    }
+
+    /// Run `f` on the open catalogue, or fail with `notFound`.
+    pub fn with_catalogue<T>(
+        &self,
+        f: impl FnOnce(&mut OpenCatalogue) -> AppResult<T>,
+    ) -> AppResult<T> {
+        match self.catalogue().as_mut() {
+            Some(open) => f(open),
+            None => Err(AppError::not_found(
+                "no catalogue is open: open or create one first",
+            )),
+        }
+    }
+
+    /// Make `open` the app's catalogue and remember it for next time.
+    pub fn set_catalogue(&self, open: OpenCatalogue) -> AppResult<()> {
+        let path = open.path.clone();
+        *self.catalogue() = Some(open);
+        self.update_prefs(|p| p.last_catalogue = Some(path))
+    }
+
+    /// Register a job; `busy` when one of the same kind is running.
+    pub fn start_job(&self, kind: JobKind) -> AppResult<(u32, CancelToken)> {
+        let mut jobs = lock(&self.jobs);
+        if jobs.running.values().any(|(k, _)| *k == kind) {
+            return Err(AppError::busy(format!(
+                "an {} is already running: wait for it or cancel it",
+                match kind {
+                    JobKind::Ingest => "ingest",
+                }
+            )));
+        }
+        let id = jobs.next;
+        jobs.next += 1;
+        let token = CancelToken::new();
+        jobs.running.insert(id, (kind, token.clone()));
+        Ok((id, token))
+    }
+
+    pub fn finish_job(&self, id: u32) {
+        lock(&self.jobs).running.remove(&id);
+    }
+
+    /// Cancel a running job. A job that already ended is not an error (the
+    /// user's click and the end can cross); an id never handed out is.
+    pub fn cancel_job(&self, id: u32) -> AppResult<()> {
+        let jobs = lock(&self.jobs);
+        match jobs.running.get(&id) {
+            Some((_, token)) => {
+                token.cancel();
+                Ok(())
+            }
+            None if id > 0 && id < jobs.next => Ok(()),
+            None => Err(AppError::not_found(format!("no job {id}"))),
+        }
+    }
+
+    pub fn providers_used(&self) -> Vec<String> {
+        lock(&self.providers_used).clone()
+    }
+
+    pub fn set_providers_used(&self, used: Vec<String>) {
+        *lock(&self.providers_used) = used;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefs_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = AppState::new(dir.path().join("cfg"));
+        state
+            .update_prefs(|p| {
+                p.last_catalogue = Some("/data/cat".into());
+                p.threads = 3;
+            })
+            .unwrap();
+        let again = AppState::new(dir.path().join("cfg"));
+        assert_eq!(
+            again.prefs().last_catalogue,
+            Some(PathBuf::from("/data/cat"))
+        );
+        assert_eq!(again.prefs().threads, 3);
+    }
+
+    #[test]
+    fn a_second_ingest_is_busy_until_the_first_finishes() {
+        let state = AppState::new(PathBuf::from("/nonexistent"));
+        let (first, _) = state.start_job(JobKind::Ingest).unwrap();
+        let err = state.start_job(JobKind::Ingest).unwrap_err();
+        assert_eq!(err.kind, crate::error::ErrorKind::Busy);
+        state.finish_job(first);
+        let (second, _) = state.start_job(JobKind::Ingest).unwrap();
+        assert_ne!(first, second);
+        // Cancelling the finished job is fine; an unknown id is not.
+        state.cancel_job(first).unwrap();
+        assert_eq!(
+            state.cancel_job(999).unwrap_err().kind,
+            crate::error::ErrorKind::NotFound
+        );
+    }
+}

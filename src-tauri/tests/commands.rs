@@ -1,0 +1,467 @@
+//! The commands as the UI calls them, without a window: Tauri's mock
+//! runtime runs the real command handlers (argument parsing, state, error
+//! serialisation) on a real catalogue in a temp folder, with the tiny test
+//! pack (`tests/packs/tiny`, a real ONNX detector of dark shapes).
+//!
+//! Commands whose answer is a plain value go through the IPC layer
+//! (`get_ipc_response`), so names, camelCase and `{kind, message}` are
+//! checked as the frontend sees them. `ingest_start` is called as a function
+//! with a `Channel` that collects its events, because a channel made from an
+//! IPC request delivers to a webview the mock runtime does not have.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use image::{Rgb, RgbImage};
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, Channel, InvokeBody, InvokeResponseBody};
+use tauri::test::{mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{App, Manager, WebviewWindow};
+
+use whaleid_app::dto::{IngestEvent, IngestSummary};
+use whaleid_app::state::AppState;
+
+fn tiny_pack() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/packs/tiny")
+}
+
+/// An app on the mock runtime with its preferences in `config`, and its window.
+fn app(config: &Path) -> (App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    let app = whaleid_app::app_builder(mock_builder().manage(AppState::new(config.to_path_buf())))
+        .build(mock_context(noop_assets()))
+        .expect("mock app");
+    let window = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .expect("mock window");
+    (app, window)
+}
+
+/// `invoke(cmd, args)` as the frontend does it; `Err` is the rejected value.
+fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    let request = InvokeRequest {
+        cmd: cmd.into(),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        url: "tauri://localhost".parse().unwrap(),
+        body: InvokeBody::Json(args),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.to_string(),
+    };
+    tauri::test::get_ipc_response(window, request).map(|b| b.deserialize::<Value>().unwrap())
+}
+
+/// A bright 200×150 photo with individual `k`'s dark striped patch at `(x, y)`:
+/// the tiny pack's detector finds exactly one fin in it.
+fn photo(k: u32, x: u32, y: u32) -> RgbImage {
+    let mut img = RgbImage::from_pixel(200, 150, Rgb([238, 240, 236]));
+    let period = 2 + k % 5;
+    for dy in 0..40 {
+        for dx in 0..60 {
+            let along = if k.is_multiple_of(2) { dx } else { dy };
+            let lift = if (along / period).is_multiple_of(2) {
+                15
+            } else {
+                0
+            };
+            let base = [(k * 23) % 60, (k * 41) % 60, (k * 13) % 60];
+            img.put_pixel(
+                x + dx,
+                y + dy,
+                Rgb([
+                    (base[0] + lift) as u8,
+                    (base[1] + lift) as u8,
+                    (base[2] + lift) as u8,
+                ]),
+            );
+        }
+    }
+    img
+}
+
+/// `n` detectable photos in two sub-folders, one notes file the scan skips,
+/// and one `.png` that is not a PNG.
+fn survey(root: &Path, n: u32) {
+    for i in 0..n {
+        let day = root.join(format!("day {}", i % 2));
+        std::fs::create_dir_all(&day).unwrap();
+        photo(i % 7, 5 + (i * 7) % 120, 5 + (i * 13) % 90)
+            .save(day.join(format!("p{i:03}.png")))
+            .unwrap();
+    }
+    std::fs::write(root.join("notes.txt"), "tide 14:05").unwrap();
+    std::fs::write(root.join("broken.png"), b"not a png at all").unwrap();
+}
+
+/// A catalogue made by the engine with no pack yet, opened in the app, with
+/// the tiny pack imported through `pack_import`.
+fn open_with_tiny_pack(window: &WebviewWindow<MockRuntime>, dir: &Path) -> PathBuf {
+    let cat = dir.join("catalogue");
+    whaleid::catalogue::Catalogue::create(&cat).unwrap();
+    invoke(window, "catalogue_open", json!({ "path": cat })).unwrap();
+    let pack = invoke(window, "pack_import", json!({ "path": tiny_pack() })).unwrap();
+    assert_eq!(pack["name"], "tiny");
+    assert_eq!(pack["detector"], true);
+    cat
+}
+
+/// Start an ingest as the UI does; events arrive on the returned receiver.
+fn start_ingest(
+    app: &App<MockRuntime>,
+    paths: Vec<PathBuf>,
+) -> (
+    Result<u32, whaleid_app::error::AppError>,
+    mpsc::Receiver<IngestEvent>,
+) {
+    let (tx, rx) = mpsc::channel();
+    let channel = Channel::new(move |body| {
+        let InvokeResponseBody::Json(json) = body else {
+            panic!("ingest events are JSON");
+        };
+        let event: IngestEvent = serde_json::from_str(&json).expect("an IngestEvent");
+        let _ = tx.send(event);
+        Ok(())
+    });
+    let handle = app.handle().clone();
+    let id = tauri::async_runtime::block_on(whaleid_app::commands::ingest::ingest_start(
+        handle.clone(),
+        handle.state::<AppState>(),
+        paths,
+        channel,
+    ));
+    (id, rx)
+}
+
+/// Every event up to and including the closing one.
+fn events_until_end(rx: &mpsc::Receiver<IngestEvent>) -> Vec<IngestEvent> {
+    let mut events = Vec::new();
+    loop {
+        let event = rx
+            .recv_timeout(Duration::from_secs(120))
+            .expect("the job ends within two minutes");
+        let end = matches!(
+            event,
+            IngestEvent::Finished { .. }
+                | IngestEvent::Cancelled { .. }
+                | IngestEvent::Failed { .. }
+        );
+        events.push(event);
+        if end {
+            return events;
+        }
+    }
+}
+
+fn finished(events: &[IngestEvent]) -> &IngestSummary {
+    match events.last() {
+        Some(IngestEvent::Finished { summary }) => summary,
+        other => panic!("expected finished, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_created_catalogue_is_bound_to_the_generic_pack_and_reopens_at_the_next_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    let path = dir.path().join("Baie d'Audierne 2026");
+    {
+        let (app, window) = app(&config);
+        assert_eq!(
+            invoke(&window, "catalogue_current", json!({})).unwrap(),
+            Value::Null
+        );
+        let info = invoke(&window, "catalogue_create", json!({ "path": path })).unwrap();
+        assert_eq!(info["name"], "Baie d'Audierne 2026");
+        assert_eq!(
+            info["path"],
+            path.canonicalize().unwrap().to_string_lossy().as_ref()
+        );
+        assert_eq!(
+            (info["photos"].clone(), info["toReview"].clone()),
+            (json!(0), json!(0))
+        );
+        let pack = &info["pack"];
+        assert_eq!(pack["name"], "generic");
+        assert_eq!(pack["embeddingDim"], 512);
+        assert_eq!(pack["detector"], false);
+        assert_eq!(pack["backbones"], json!(["effnet_lite0"]));
+        assert_eq!(pack["threshold"].as_f64().unwrap(), 0.5);
+        // The webview may now load the catalogue's crops, and nothing else.
+        let scope = app.asset_protocol_scope();
+        let canonical = path.canonicalize().unwrap();
+        assert!(scope.is_allowed(canonical.join("media/crops/a.jpg")));
+        assert!(!scope.is_allowed(dir.path().join("elsewhere/a.jpg")));
+        // Creating it twice is refused with a kind the UI can show.
+        let again = invoke(&window, "catalogue_create", json!({ "path": path })).unwrap_err();
+        assert_eq!(again["kind"], "catalogue");
+        assert!(again["message"]
+            .as_str()
+            .unwrap()
+            .contains("already holds a catalogue"));
+    }
+    // A new session finds it again, through the saved preferences.
+    let (app, window) = app(&config);
+    let current = invoke(&window, "catalogue_current", json!({})).unwrap();
+    assert_eq!(current["name"], "Baie d'Audierne 2026");
+    assert_eq!(current["pack"]["name"], "generic");
+    assert!(app
+        .asset_protocol_scope()
+        .is_allowed(path.canonicalize().unwrap().join("media/thumbs/b.jpg")));
+    let opened = invoke(&window, "catalogue_open", json!({ "path": path })).unwrap();
+    assert_eq!(opened, current);
+}
+
+#[test]
+fn a_folder_that_is_not_a_catalogue_or_does_not_exist_is_an_error_with_kind_and_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, window) = app(&dir.path().join("config"));
+    let err = invoke(&window, "catalogue_open", json!({ "path": dir.path() })).unwrap_err();
+    assert_eq!(err["kind"], "catalogue");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a WhaleID catalogue"),
+        "{err}"
+    );
+    assert_eq!(
+        err.as_object().unwrap().len(),
+        2,
+        "only kind and message: {err}"
+    );
+
+    // Nothing open: an ingest has nowhere to go.
+    let (none_open, _) = start_ingest(&app, vec![dir.path().to_path_buf()]);
+    assert_eq!(
+        none_open.unwrap_err().kind,
+        whaleid_app::error::ErrorKind::NotFound
+    );
+
+    open_with_tiny_pack(&window, dir.path());
+    let missing = dir.path().join("card not plugged in");
+    let (result, _) = start_ingest(&app, vec![missing.clone()]);
+    let err = serde_json::to_value(result.unwrap_err()).unwrap();
+    assert_eq!(err["kind"], "io");
+    let message = err["message"].as_str().unwrap();
+    assert!(message.contains(&*missing.to_string_lossy()), "{message}");
+    assert!(message.contains("No such file"), "{message}");
+
+    let err = invoke(&window, "job_cancel", json!({ "jobId": 77 })).unwrap_err();
+    assert_eq!(err, json!({"kind": "notFound", "message": "no job 77"}));
+}
+
+#[test]
+fn ingest_reports_scan_progress_and_a_summary_then_resumes_with_nothing_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, window) = app(&dir.path().join("config"));
+    open_with_tiny_pack(&window, dir.path());
+    let root = dir.path().join("survey");
+    survey(&root, 12);
+
+    let (id, rx) = start_ingest(&app, vec![root.clone()]);
+    assert!(id.unwrap() > 0);
+    let events = events_until_end(&rx);
+    // 12 photos and broken.png are read; notes.txt is skipped by the scan.
+    assert_eq!(
+        events[0],
+        IngestEvent::Scanned {
+            files: 13,
+            skipped: 1
+        }
+    );
+    let progress: Vec<(usize, usize, usize)> = events
+        .iter()
+        .filter_map(|e| match e {
+            IngestEvent::Progress {
+                read, done, total, ..
+            } => Some((*read, *done, *total)),
+            _ => None,
+        })
+        .collect();
+    assert!(!progress.is_empty());
+    assert_eq!(*progress.last().unwrap(), (13, 13, 13));
+    assert!(
+        progress.windows(2).all(|w| w[0].1 <= w[1].1),
+        "{progress:?}"
+    );
+    let summary = finished(&events);
+    assert_eq!(summary.new_photos, 12);
+    assert_eq!(summary.known_photos, 0);
+    assert_eq!(summary.detections, 12);
+    assert_eq!(summary.failed.len(), 1);
+    assert!(
+        summary.failed[0].path.ends_with("broken.png"),
+        "{:?}",
+        summary.failed
+    );
+    assert_eq!(summary.skipped.len(), 1);
+    assert!(summary.skipped[0].path.ends_with("notes.txt"));
+    assert!(summary.no_detection.is_empty());
+    // No EXIF dates: the photos make one undated encounter.
+    assert!(summary.encounters >= 1);
+    // A new catalogue has no one to suggest: every detection is new.
+    assert_eq!(summary.new_individual_suggestions, 0);
+    assert!(summary.seconds > 0.0 && summary.photos_per_second > 0.0);
+
+    // The UI's view of the catalogue has caught up, and it may show the photos.
+    let info = invoke(&window, "catalogue_current", json!({})).unwrap();
+    assert_eq!(
+        (info["photos"].clone(), info["detections"].clone()),
+        (json!(12), json!(12))
+    );
+    assert_eq!(info["toReview"], 12);
+    assert!(app
+        .asset_protocol_scope()
+        .is_allowed(root.join("day 0/p000.png")));
+    let settings = invoke(&window, "settings_get", json!({})).unwrap();
+    assert_eq!(settings["providers"]["used"], json!(["cpu"]));
+    assert!(settings["providers"]["available"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("cpu")));
+
+    // The same folder again: nothing new, nothing lost.
+    let (_, rx) = start_ingest(&app, vec![root]);
+    let again = events_until_end(&rx);
+    let summary = finished(&again);
+    assert_eq!((summary.new_photos, summary.known_photos), (0, 12));
+    assert_eq!(summary.encounters, 0);
+}
+
+#[test]
+fn a_second_ingest_is_busy_and_cancel_stops_the_first_keeping_what_was_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, window) = app(&dir.path().join("config"));
+    let cat = open_with_tiny_pack(&window, dir.path());
+    let root = dir.path().join("big survey");
+    survey(&root, 120);
+
+    let (first, rx) = start_ingest(&app, vec![root.clone()]);
+    let first = first.unwrap();
+    let (second, _) = start_ingest(&app, vec![root.clone()]);
+    let busy = serde_json::to_value(second.unwrap_err()).unwrap();
+    assert_eq!(busy["kind"], "busy");
+
+    invoke(&window, "job_cancel", json!({ "jobId": first })).unwrap();
+    let events = events_until_end(&rx);
+    let Some(IngestEvent::Cancelled { done }) = events.last() else {
+        panic!("expected cancelled, got {:?}", events.last());
+    };
+    let kept = whaleid::catalogue::Catalogue::open(&cat)
+        .unwrap()
+        .stats()
+        .unwrap()
+        .photos;
+    // Stopped before the end, and what it counted as done is in the catalogue
+    // (new photos count once committed; broken.png may be among the done).
+    assert!((kept as usize) < 120, "kept {kept}");
+    assert!(
+        *done >= kept as usize && *done <= kept as usize + 1,
+        "done {done}, kept {kept}"
+    );
+
+    // The closing event means the job is over: a new ingest is accepted at
+    // once and resumes where the first stopped.
+    let (third, rx) = start_ingest(&app, vec![root]);
+    assert!(third.unwrap() > first);
+    let summary = finished(&events_until_end(&rx)).clone();
+    assert_eq!(summary.new_photos + summary.known_photos, 120);
+    assert_eq!(summary.known_photos, kept as usize);
+    // Cancelling a job that has ended is not an error.
+    invoke(&window, "job_cancel", json!({ "jobId": first })).unwrap();
+}
+
+#[test]
+fn settings_keep_the_threshold_in_the_catalogue_and_threads_in_the_preferences() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    let (_app, window) = app(&config);
+    // With no catalogue, the threshold is the generic pack's and cannot be set.
+    let none = invoke(&window, "settings_get", json!({})).unwrap();
+    assert_eq!(none["cataloguePath"], Value::Null);
+    assert_eq!(none["threshold"].as_f64().unwrap(), 0.5);
+    let err = invoke(
+        &window,
+        "settings_set",
+        json!({ "threads": null, "threshold": 0.4 }),
+    )
+    .unwrap_err();
+    assert_eq!(err["kind"], "notFound");
+
+    let cat = open_with_tiny_pack(&window, dir.path());
+    let set = invoke(
+        &window,
+        "settings_set",
+        json!({ "threads": 1, "threshold": 0.42 }),
+    )
+    .unwrap();
+    assert_eq!(set["threads"], 1);
+    assert!((set["threshold"].as_f64().unwrap() - 0.42).abs() < 1e-6);
+    assert!((set["pack"]["threshold"].as_f64().unwrap() - 0.42).abs() < 1e-6);
+    // Where the CLI reads it.
+    let stored = whaleid::catalogue::Catalogue::open(&cat)
+        .unwrap()
+        .setting(whaleid::catalogue::keys::THRESHOLD)
+        .unwrap();
+    assert_eq!(stored.as_deref(), Some("0.42"));
+    assert_eq!(AppState::new(config).prefs().threads, 1);
+
+    let err = invoke(
+        &window,
+        "settings_set",
+        json!({ "threads": null, "threshold": 1.5 }),
+    )
+    .unwrap_err();
+    assert_eq!(err["kind"], "invalid");
+    // A different pack cannot be bound to a catalogue that holds this one's.
+    let generic = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/generic");
+    let err = invoke(&window, "pack_import", json!({ "path": generic })).unwrap_err();
+    assert_eq!(err["kind"], "invalid");
+    assert!(err["message"].as_str().unwrap().contains("tiny"), "{err}");
+}
+
+/// The engine answers Ok with an empty report when the cancel lands before
+/// its decode workers read a file; the job must still say `cancelled`.
+#[test]
+fn a_cancel_before_any_photo_is_read_is_reported_as_cancelled_not_finished() {
+    let dir = tempfile::tempdir().unwrap();
+    let cat = dir.path().join("catalogue");
+    whaleid::catalogue::Catalogue::create(&cat).unwrap();
+    let root = dir.path().join("survey");
+    survey(&root, 4);
+    let plan = whaleid_app::ingest_job::IngestPlan {
+        catalogue: cat.clone(),
+        pack: whaleid::packs::Pack::load(tiny_pack()).unwrap(),
+        threshold: 0.5,
+        paths: vec![root],
+        session: whaleid::runtime::SessionConfig {
+            intra_threads: 1,
+            ..Default::default()
+        },
+        batch: 2,
+    };
+    let cancel = whaleid::CancelToken::new();
+    let mut events = Vec::new();
+    // Cancelled once the scan is reported, before ingest reads anything.
+    let outcome = whaleid_app::ingest_job::run(plan, &cancel, &mut |e| {
+        if matches!(e, IngestEvent::Scanned { .. }) {
+            cancel.cancel();
+        }
+        events.push(e);
+    });
+    assert_eq!(outcome.closing, IngestEvent::Cancelled { done: 0 });
+    assert_eq!(
+        events[0],
+        IngestEvent::Scanned {
+            files: 5,
+            skipped: 1
+        }
+    );
+    let photos = whaleid::catalogue::Catalogue::open(&cat)
+        .unwrap()
+        .stats()
+        .unwrap()
+        .photos;
+    assert_eq!(photos, 0);
+}
