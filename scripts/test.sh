@@ -35,4 +35,4 @@ fi
 # used; a separate `cargo build` would compile Tauri again without its
 # dev-only `test` feature (5 min on 2 cores) for nothing.
 WHALEID_E2E=1 xvfb-run -a -s "-screen 0 1280x800x24" \
-    cargo test --workspace --locked --test e2e -- --nocapture
+    cargo test --workspace --locked --test e2e -- --nocapture --test-threads=1

@@ -490,4 +490,27 @@ mod engine {
         assert_eq!(cat.stats().unwrap().photos, 40);
         assert!(cat.check().unwrap().is_empty());
     }
+
+    /// Regression: a cancel that landed before any decode worker read a file
+    /// returned Ok with an empty report.
+    #[test]
+    fn a_cancel_before_the_first_read_is_reported_as_cancelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("survey");
+        folder(&root, 6);
+        let files = scan::scan(&root).unwrap().photos;
+        let mut cat = Catalogue::create(dir.path().join("cat")).unwrap();
+        let cancel = CancelToken::new();
+        cancel.cancel();
+        let result = ingest(
+            &mut cat,
+            &pipeline(),
+            &files,
+            &IngestOptions::default(),
+            &mut |_| {},
+            &cancel,
+        );
+        assert!(matches!(result, Err(Error::Cancelled)), "{result:?}");
+        assert_eq!(cat.stats().unwrap().photos, 0);
+    }
 }

@@ -141,12 +141,6 @@ fn ingest(
         })
     };
     let report = survey::ingest(&mut cat, &pipeline, &files, &options, &mut progress, cancel)?;
-    // The engine returns Ok with an empty report when the cancel lands before
-    // its decode workers read a file; a job that stopped short is cancelled.
-    let accounted = report.new_photos + report.known_photos + report.failed.len();
-    if cancel.is_cancelled() && accounted < files.len() {
-        return Err(whaleid::Error::Cancelled.into());
-    }
     let encounters = survey::assign_encounters(&mut cat, &EncounterRules::default())?;
     Ok(summary(report, skipped, encounters))
 }

@@ -143,24 +143,7 @@ pub fn info(open: &OpenCatalogue) -> AppResult<CatalogueInfo> {
         photos: stats.photos as usize,
         detections: stats.detections as usize,
         individuals: stats.individuals as usize,
-        to_review: to_review(cat)?,
+        to_review: cat.to_review()?,
         pack,
     })
-}
-
-/// Detections with no current confirmed identification.
-// TODO(review engine): replace with `Catalogue::to_review()` once the review
-// API (which also counts "unidentifiable" marks) is merged.
-fn to_review(cat: &Catalogue) -> AppResult<usize> {
-    let n: i64 = cat
-        .conn()
-        .query_row(
-            "SELECT count(*) FROM detections d WHERE NOT EXISTS (
-                 SELECT 1 FROM identifications i WHERE i.detection_id = d.id
-                 AND i.superseded_by IS NULL AND i.verdict = 'confirmed')",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(whaleid::Error::from)?;
-    Ok(n as usize)
 }

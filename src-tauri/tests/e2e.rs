@@ -10,9 +10,12 @@
 
 mod e2e_support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use e2e_support::{App, Driver};
+use fantoccini::key::Key;
+use image::{Rgb, RgbImage};
+use serde_json::{json, Value};
 
 fn enabled() -> bool {
     if std::env::var("WHALEID_E2E").as_deref() == Ok("1") {
@@ -77,6 +80,270 @@ fn the_app_starts_in_its_window() {
         assert_eq!(err["kind"], "catalogue", "{err}");
         let prefs = std::fs::read_to_string(config.path().join("prefs.json")).unwrap();
         assert!(prefs.contains("catalogue"), "{prefs}");
+        app.close().await;
+    });
+    drop(driver);
+}
+
+/// Animal `k` as a drawn photo: its own stripe direction, period and colours
+/// on a sea-grey background; `variant` changes one pixel, so a second photo of
+/// the same animal is a new file that embeds almost identically.
+fn animal(k: u32, variant: u8) -> RgbImage {
+    let period = 6 + 5 * k;
+    let mut img = RgbImage::from_fn(320, 240, |x, y| {
+        let (cx, cy) = (x as i32 - 160, y as i32 - 120);
+        if cx * cx / 4 + cy * cy < 70 * 70 {
+            let along = if k.is_multiple_of(2) { x } else { y + x / 2 };
+            let dark = (along / period).is_multiple_of(2);
+            let base = [(k * 67) % 200, (k * 131) % 200, (k * 29) % 200];
+            let lift = if dark { 0 } else { 55 };
+            Rgb([
+                (base[0] + lift) as u8,
+                (base[1] + lift) as u8,
+                (base[2] + lift) as u8,
+            ])
+        } else {
+            Rgb([180, 196, 204])
+        }
+    });
+    img.put_pixel(0, 0, Rgb([variant, variant, variant]));
+    img
+}
+
+/// Two survey days: day 1 sees animals 0 and 1 (and a card's broken file),
+/// day 2 sees both again and a stranger, animal 2.
+fn survey(dir: &Path) -> (PathBuf, PathBuf) {
+    let (day1, day2) = (dir.join("day 1"), dir.join("day 2"));
+    std::fs::create_dir_all(&day1).unwrap();
+    std::fs::create_dir_all(&day2).unwrap();
+    animal(0, 1).save(day1.join("a1.png")).unwrap();
+    animal(1, 1).save(day1.join("b1.png")).unwrap();
+    std::fs::write(day1.join("broken.jpg"), b"not a photo at all").unwrap();
+    animal(0, 2).save(day2.join("a2.png")).unwrap();
+    animal(1, 2).save(day2.join("b2.png")).unwrap();
+    animal(2, 2).save(day2.join("c1.png")).unwrap();
+    (day1, day2)
+}
+
+fn text_of(v: &Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+}
+
+impl App {
+    async fn testid_text(&self, id: &str) -> String {
+        self.by_testid(id).await.text().await.expect("element text")
+    }
+
+    /// Import a folder through the Import screen and wait for its summary.
+    async fn import(&self, folder: &Path, new_photos: usize) {
+        self.click("nav-import").await;
+        self.type_into("import-path", folder.to_str().unwrap())
+            .await;
+        self.click("import-start").await;
+        self.wait_for_testid_text("summary-new", &new_photos.to_string())
+            .await;
+    }
+
+    /// The photo file name of the review's current item.
+    async fn current_photo(&self) -> (i64, String) {
+        let item = self.by_testid("review-item").await;
+        let id: i64 = item
+            .attr("data-detection-id")
+            .await
+            .unwrap()
+            .expect("data-detection-id")
+            .parse()
+            .unwrap();
+        let queue = self
+            .invoke("review_queue", json!({ "limit": null }))
+            .await
+            .unwrap();
+        let photo = queue["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["detectionId"] == json!(id))
+            .map(|i| text_of(&i["photoPath"]))
+            .expect("the current item is in the queue");
+        let name = Path::new(&photo)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        (id, name)
+    }
+
+    /// N, a code, Enter: a new individual for the current item.
+    async fn name_new(&self, code: &str) {
+        self.press_key('n').await;
+        self.type_into("new-individual-code", code).await;
+        self.press_key(Key::Enter).await;
+    }
+}
+
+/// The researcher's day: create a catalogue, import a survey, name the
+/// animals, import the next day, accept suggestions by key, name a stranger,
+/// undo, look at the catalogue and export. A screenshot of every screen.
+#[test]
+fn a_survey_goes_from_import_through_review_to_export() {
+    if !enabled() {
+        return;
+    }
+    let config = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let (day1, day2) = survey(work.path());
+    let cat_dir = work.path().join("Baie catalogue");
+    let app_binary = Path::new(env!("CARGO_BIN_EXE_whaleid-app"));
+    let driver = Driver::start(&[("WHALEID_CONFIG_DIR", config.path())]);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let app = App::connect(&driver, app_binary).await;
+        // Welcome: no catalogue yet; create one by path.
+        app.by_testid("catalogue-path").await;
+        app.screenshot("01-welcome").await;
+        app.type_into("catalogue-path", cat_dir.to_str().unwrap()).await;
+        app.click("create-catalogue").await;
+        app.wait_for_testid_text("catalogue-name", "Baie catalogue").await;
+
+        // Day 1: two photos and a broken file, which is listed by name.
+        app.import(&day1, 2).await;
+        assert_eq!(app.testid_text("summary-failed").await, "1");
+        assert_eq!(app.testid_text("summary-detections").await, "2");
+        let problems = app.testid_text("import-problems").await;
+        assert!(problems.contains("broken.jpg"), "{problems}");
+        app.screenshot("02-import-day1").await;
+
+        // Nothing is known yet: both get new codes.
+        app.click("go-review").await;
+        app.wait_for_testid_text("review-remaining", "2").await;
+        app.screenshot("03-review-empty-catalogue").await;
+        let mut codes = std::collections::HashMap::new();
+        for _ in 0..2 {
+            let (detection, photo) = app.current_photo().await;
+            let code = if photo == "a1.png" { "E2E-A" } else { "E2E-B" };
+            app.name_new(code).await;
+            app.wait_until(
+                "the decision to be stored",
+                &format!(
+                    "return !document.querySelector('[data-testid=\"review-item\"][data-detection-id=\"{detection}\"]')"
+                ),
+            )
+            .await;
+            codes.insert(photo, code);
+        }
+        app.by_testid("review-empty").await;
+        assert_eq!(codes.len(), 2);
+
+        // Day 2: both animals again and a stranger; now there are suggestions.
+        app.import(&day2, 3).await;
+        app.screenshot("04-import-day2").await;
+        app.click("go-review").await;
+        app.wait_for_testid_text("review-remaining", "3").await;
+        app.by_testid("suggestion").await;
+        app.screenshot("05-review-suggestions").await;
+        let mut last = None;
+        for _ in 0..3 {
+            let (detection, photo) = app.current_photo().await;
+            let suggestions = app.all_by_testid("suggestion").await;
+            assert!(!suggestions.is_empty(), "{photo} has no suggestions");
+            let top = suggestions[0].attr("data-rank").await.unwrap();
+            assert_eq!(top.as_deref(), Some("1"));
+            match photo.as_str() {
+                "a2.png" | "b2.png" => {
+                    // Rank 1 is the animal named on day 1: accept it with "1".
+                    let want = if photo == "a2.png" { "E2E-A" } else { "E2E-B" };
+                    let text = suggestions[0].text().await.unwrap();
+                    assert!(text.contains(want), "{photo}: rank 1 is {text:?}");
+                    app.press_key('1').await;
+                }
+                _ => app.name_new("E2E-C").await,
+            }
+            app.wait_until(
+                "the decision to be stored",
+                &format!(
+                    "return !document.querySelector('[data-testid=\"review-item\"][data-detection-id=\"{detection}\"]')"
+                ),
+            )
+            .await;
+            last = Some((detection, photo));
+        }
+        app.by_testid("review-empty").await;
+
+        // U takes the last decision back: that photo waits again.
+        let (undone_detection, undone_photo) = last.unwrap();
+        app.press_key('u').await;
+        app.wait_for_testid_text("review-remaining", "1").await;
+        let queue = app.invoke("review_queue", json!({ "limit": null })).await.unwrap();
+        assert_eq!(queue["total"], json!(1));
+        assert_eq!(queue["items"][0]["detectionId"], json!(undone_detection));
+        app.screenshot("06-review-after-undo").await;
+
+        // Catalogue: A and B with their two sightings each (unless undone).
+        app.click("nav-catalogue").await;
+        app.wait_until(
+            "the E2E-A card",
+            "return !!document.querySelector('[data-testid=\"individual-card\"][data-code=\"E2E-A\"]')",
+        )
+        .await;
+        let cards = app.all_by_testid("individual-card").await;
+        let mut shown = Vec::new();
+        for c in &cards {
+            shown.push(c.attr("data-code").await.unwrap().unwrap());
+        }
+        shown.sort();
+        let expected_c = undone_photo != "c1.png";
+        let mut expected = vec!["E2E-A".to_string(), "E2E-B".to_string()];
+        if expected_c {
+            expected.push("E2E-C".to_string());
+        }
+        assert_eq!(shown, expected);
+        app.screenshot("07-catalogue").await;
+        app.by_testid("individual-card").await.click().await.unwrap();
+        app.by_testid("individual-page").await;
+        let sightings = app.all_by_testid("sighting").await.len();
+        let a_sightings = if undone_photo == "a2.png" { 1 } else { 2 };
+        assert_eq!(sightings, a_sightings, "E2E-A's sightings");
+        app.screenshot("08-individual").await;
+
+        // Settings show the generic pack and the CPU provider.
+        app.click("nav-settings").await;
+        app.wait_for_testid_text("settings-pack", "generic").await;
+        app.wait_for_testid_text("settings-providers", "cpu").await;
+        app.screenshot("09-settings").await;
+
+        // Export the identifications and read the file back.
+        let csv_path = work.path().join("identifications.csv");
+        app.click("nav-export").await;
+        app.type_into("export-path", csv_path.to_str().unwrap()).await;
+        app.click("export-csv").await;
+        app.wait_for_testid_text("export-result", "5").await;
+        app.screenshot("10-export").await;
+        let mut reader = csv::Reader::from_path(&csv_path).unwrap();
+        let header = reader.headers().unwrap().clone();
+        let col = |n: &str| header.iter().position(|h| h == n).unwrap();
+        let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+        assert_eq!(rows.len(), 5);
+        for row in &rows {
+            let photo = Path::new(&row[col("photo")])
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let (individual, decision) = (&row[col("individual")], &row[col("decision")]);
+            if photo == undone_photo {
+                assert_eq!((individual, decision), ("", "pending"), "{photo}");
+                continue;
+            }
+            let want = match photo.as_str() {
+                "a1.png" | "a2.png" => "E2E-A",
+                "b1.png" | "b2.png" => "E2E-B",
+                _ => "E2E-C",
+            };
+            assert_eq!((individual, decision), (want, "person"), "{photo}");
+        }
         app.close().await;
     });
     drop(driver);

@@ -262,7 +262,14 @@ pub fn ingest(
     });
     report.seconds = started.elapsed().as_secs_f64();
     send_progress(&report, read_count.load(Ordering::Relaxed), true);
-    outcome.map(|()| report)
+    outcome?;
+    // A cancel can land before any worker read a file: then nothing above
+    // saw it, but the job stopped short all the same.
+    let accounted = report.new_photos + report.known_photos + report.failed.len();
+    if cancel.is_cancelled() && accounted < total {
+        return Err(Error::Cancelled);
+    }
+    Ok(report)
 }
 
 /// Read, hash, decode one file and write its thumbnail (decode worker side).

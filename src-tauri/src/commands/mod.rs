@@ -5,5 +5,8 @@
 
 pub mod catalogue;
 pub mod dialogs;
+pub mod export;
+pub mod individuals;
 pub mod ingest;
+pub mod review;
 pub mod settings;

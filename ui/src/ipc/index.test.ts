@@ -53,8 +53,8 @@ describe("toAppError", () => {
 describe("command wrappers", () => {
   it("send the camelCase argument names of the contract", async () => {
     invoke.mockResolvedValue({});
-    await ipc.reviewAccept(11, 22, 0.9);
-    expect(invoke).toHaveBeenLastCalledWith("review_accept", { detectionId: 11, individualId: 22, score: 0.9 });
+    await ipc.reviewAccept(11, 22, 0.9, 2);
+    expect(invoke).toHaveBeenLastCalledWith("review_accept", { detectionId: 11, individualId: 22, score: 0.9, rank: 2 });
     await ipc.reviewNewIndividual(11, "HW-9", null);
     expect(invoke).toHaveBeenLastCalledWith("review_new_individual", { detectionId: 11, code: "HW-9", species: null });
     await ipc.reviewSameAs(12, 22);

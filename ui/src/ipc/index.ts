@@ -134,8 +134,12 @@ export const jobCancel = (jobId: number) => call<void>("job_cancel", { jobId });
 // ---- review -------------------------------------------------------------
 
 export const reviewQueue = (limit: number | null) => call<ReviewQueue>("review_queue", { limit });
-export const reviewAccept = (detectionId: number, individualId: number, score: number | null) =>
-  call<ReviewOutcome>("review_accept", { detectionId, individualId, score });
+export const reviewAccept = (
+  detectionId: number,
+  individualId: number,
+  score: number | null,
+  rank: number | null = null,
+) => call<ReviewOutcome>("review_accept", { detectionId, individualId, score, rank });
 export const reviewNewIndividual = (detectionId: number, code: string, species: string | null) =>
   call<ReviewOutcome>("review_new_individual", { detectionId, code, species });
 export const reviewUnidentifiable = (detectionId: number) =>

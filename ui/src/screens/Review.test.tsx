@@ -92,7 +92,7 @@ describe("ReviewScreen", () => {
     await waitFor(() => expect(current()).toBe("1"));
     key("2");
     await waitFor(() => expect(current()).toBe("2"));
-    expect(api.reviewAccept).toHaveBeenCalledWith(1, 200, expect.closeTo(0.7, 5));
+    expect(api.reviewAccept).toHaveBeenCalledWith(1, 200, expect.closeTo(0.7, 5), 2);
     expect(screen.getByTestId("review-status").textContent).toContain("HW-200");
     expect(screen.getByTestId("review-remaining").textContent).toBe("2");
     expect(changed).toHaveBeenCalled();

@@ -185,7 +185,7 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
       return;
     }
     const id = s.individualId;
-    decide((it) => reviewAccept(it.detectionId, id, s.score));
+    decide((it) => reviewAccept(it.detectionId, id, s.score, s.rank));
   };
 
   const confirmNew = () => {
