@@ -465,3 +465,98 @@ fn a_cancel_before_any_photo_is_read_is_reported_as_cancelled_not_finished() {
         .photos;
     assert_eq!(photos, 0);
 }
+
+/// The review, catalogue and export commands through the IPC as the UI
+/// calls them: names, camelCase arguments, results and error kinds.
+#[test]
+fn review_catalogue_and_export_commands_work_through_the_ipc() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, window) = app(&dir.path().join("config"));
+    open_with_tiny_pack(&window, dir.path());
+    let first = dir.path().join("first");
+    std::fs::create_dir_all(&first).unwrap();
+    photo(1, 20, 20).save(first.join("a.png")).unwrap();
+    photo(4, 30, 60).save(first.join("b.png")).unwrap();
+    let (id, rx) = start_ingest(&app, vec![first]);
+    id.unwrap();
+    assert_eq!(finished(&events_until_end(&rx)).new_photos, 2);
+
+    let queue = invoke(&window, "review_queue", json!({ "limit": null })).unwrap();
+    assert_eq!(queue["total"], 2);
+    let items = queue["items"].as_array().unwrap();
+    assert!(items[0]["cropPath"].as_str().unwrap().ends_with(".jpg"));
+    assert_eq!(items[0]["box"].as_array().unwrap().len(), 4);
+    let (d0, d1) = (
+        items[0]["detectionId"].clone(),
+        items[1]["detectionId"].clone(),
+    );
+    let out = invoke(
+        &window,
+        "review_new_individual",
+        json!({ "detectionId": d0, "code": "HW-1", "species": "humpback_whale" }),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            out["action"].clone(),
+            out["code"].clone(),
+            out["toReview"].clone()
+        ),
+        (json!("newIndividual"), json!("HW-1"), json!(1))
+    );
+    let hw1 = out["individualId"].clone();
+    let out = invoke(
+        &window,
+        "review_accept",
+        json!({ "detectionId": d1, "individualId": hw1, "score": 0.8, "rank": 1 }),
+    )
+    .unwrap();
+    assert_eq!(out["toReview"], 0);
+    let undone = invoke(&window, "review_undo", json!({})).unwrap();
+    assert_eq!(
+        (undone["detectionId"].clone(), undone["action"].clone()),
+        (d1.clone(), json!("accept"))
+    );
+    // Unknown ids are `notFound`, an existing code `invalid`.
+    let err = invoke(
+        &window,
+        "review_unidentifiable",
+        json!({ "detectionId": 999 }),
+    )
+    .unwrap_err();
+    assert_eq!(err["kind"], "notFound", "{err}");
+    let err = invoke(
+        &window,
+        "review_new_individual",
+        json!({ "detectionId": d1, "code": "HW-1", "species": null }),
+    )
+    .unwrap_err();
+    assert_eq!(err["kind"], "invalid", "{err}");
+
+    let filter = json!({ "search": "hw", "species": null, "dateFrom": null, "dateTo": null, "hasNewSightings": true });
+    let list = invoke(&window, "individuals_list", json!({ "filter": filter })).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["code"], "HW-1");
+    assert_eq!(list[0]["sightings"], 1);
+    let detail = invoke(
+        &window,
+        "individual_rename",
+        json!({ "id": hw1, "code": "HW-7" }),
+    )
+    .unwrap();
+    assert_eq!(detail["summary"]["code"], "HW-7");
+    assert_eq!(detail["events"][0]["summary"], "renamed HW-1 to HW-7");
+    let event = detail["events"][0]["id"].clone();
+    let detail = invoke(&window, "individual_undo", json!({ "eventId": event })).unwrap();
+    assert_eq!(detail["summary"]["code"], "HW-1");
+
+    let csv = dir.path().join("out.csv");
+    let result = invoke(&window, "export_csv", json!({ "path": csv })).unwrap();
+    assert_eq!(result["rows"], 2);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(text.lines().count(), 3);
+    assert!(text.contains(",HW-1,humpback_whale,person,"), "{text}");
+    let kaggle = dir.path().join("kaggle.csv");
+    let result = invoke(&window, "export_kaggle", json!({ "path": kaggle })).unwrap();
+    assert_eq!(result["rows"], 2);
+}
