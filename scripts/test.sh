@@ -34,5 +34,5 @@ fi
 # the test (CARGO_BIN_EXE_whaleid-app) with the features the tests above
 # used; a separate `cargo build` would compile Tauri again without its
 # dev-only `test` feature (5 min on 2 cores) for nothing.
-WHALEID_E2E=1 xvfb-run -a -s "-screen 0 1280x800x24" \
-    cargo test --workspace --locked --test e2e -- --nocapture --test-threads=1
+xvfb-run -a -s "-screen 0 1280x800x24" \
+    cargo test --workspace --locked --test e2e -- --ignored --skip manual --nocapture --test-threads=1
