@@ -142,7 +142,9 @@ pub fn info(open: &OpenCatalogue) -> AppResult<CatalogueInfo> {
             .unwrap_or_default(),
         photos: stats.photos as usize,
         detections: stats.detections as usize,
-        individuals: stats.individuals as usize,
+        // As the catalogue grid counts them: not merged away, with at least
+        // one sighting (an individual whose only decision was undone is not).
+        individuals: cat.list_individuals(&Default::default())?.len(),
         to_review: cat.to_review()?,
         pack,
     })

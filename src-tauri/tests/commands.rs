@@ -559,4 +559,21 @@ fn review_catalogue_and_export_commands_work_through_the_ipc() {
     let kaggle = dir.path().join("kaggle.csv");
     let result = invoke(&window, "export_kaggle", json!({ "path": kaggle })).unwrap();
     assert_eq!(result["rows"], 2);
+
+    // The header counts individuals as the grid does: one named and then
+    // undone is not one.
+    invoke(
+        &window,
+        "review_new_individual",
+        json!({ "detectionId": d1, "code": "HW-2", "species": null }),
+    )
+    .unwrap();
+    let info = invoke(&window, "catalogue_current", json!({})).unwrap();
+    assert_eq!(info["individuals"], 2);
+    invoke(&window, "review_undo", json!({})).unwrap();
+    let info = invoke(&window, "catalogue_current", json!({})).unwrap();
+    assert_eq!(
+        (info["individuals"].clone(), info["toReview"].clone()),
+        (json!(1), json!(1))
+    );
 }
