@@ -6,6 +6,11 @@
 //! learning rate of [`lr_at`] (linear warm-up, then cosine decay). Train
 //! accuracy is the argmax of the margin-free cosine: what retrieval sees.
 //! Nothing else is random, so a seed gives the same losses every run.
+//!
+//! With a validation split, each epoch ends with its MAP@5
+//! ([`super::validate::knn_map_at_5`]); the best epoch's weights are kept and
+//! returned, and with `patience` training stops once that many epochs pass
+//! without improving on it.
 
 use std::time::Instant;
 
@@ -15,6 +20,7 @@ use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use super::arcface::{ArcFaceConfig, ArcMarginProduct};
 use super::model::TrainNeck;
 use super::rng::SplitMix64;
+use super::validate::knn_map_at_5;
 use crate::cancel::CancelToken;
 use crate::error::{Error, Result};
 
@@ -53,6 +59,15 @@ impl Dataset<'_> {
     }
 }
 
+/// What to train on: training rows, optional held-out rows of the same
+/// individuals (for MAP@5 and early stopping), and how many classes there are.
+#[derive(Debug, Clone, Copy)]
+pub struct TrainData<'a> {
+    pub train: Dataset<'a>,
+    pub val: Option<Dataset<'a>>,
+    pub classes: usize,
+}
+
 #[derive(Debug, Clone)]
 pub struct FitConfig {
     pub epochs: usize,
@@ -68,6 +83,9 @@ pub struct FitConfig {
     pub embedding_dim: usize,
     pub bn_eps: f64,
     pub arcface: ArcFaceConfig,
+    /// Stop after this many epochs without a better validation MAP@5
+    /// (needs a validation split; `None` runs every epoch).
+    pub patience: Option<usize>,
 }
 
 impl Default for FitConfig {
@@ -83,6 +101,7 @@ impl Default for FitConfig {
             embedding_dim: 512,
             bn_eps: 1e-5,
             arcface: ArcFaceConfig::default(),
+            patience: None,
         }
     }
 }
@@ -95,6 +114,8 @@ pub struct EpochStats {
     pub accuracy: f64,
     /// Learning rate of the epoch's last step.
     pub lr: f64,
+    /// MAP@5 on the validation split, when there is one.
+    pub val_map5: Option<f64>,
     pub seconds: f64,
 }
 
@@ -103,6 +124,9 @@ pub struct Trained {
     pub neck: TrainNeck,
     pub head: ArcMarginProduct,
     pub history: Vec<EpochStats>,
+    /// The epoch whose weights these are (best validation MAP@5); `None`
+    /// without validation, when they are the last epoch's.
+    pub best_epoch: Option<usize>,
 }
 
 /// Learning rate at `step` of `total`: linear warm-up over `warmup` steps to
@@ -117,17 +141,25 @@ pub fn lr_at(step: usize, total: usize, warmup: usize, lr: f64, min_lr: f64) -> 
 }
 
 /// Train a neck (from `init`, a pack's neck safetensors, or at random) and a
-/// fresh ArcFace head on `data`; `progress` hears after every epoch.
+/// fresh ArcFace head on `input`; `progress` hears after every epoch.
 pub fn fit(
-    data: &Dataset<'_>,
-    classes: usize,
+    input: &TrainData<'_>,
     init: Option<&[u8]>,
     config: &FitConfig,
     device: &Device,
     cancel: &CancelToken,
     mut progress: impl FnMut(&EpochStats),
 ) -> Result<Trained> {
+    let (data, classes) = (&input.train, input.classes);
     data.check(classes)?;
+    if let Some(val) = &input.val {
+        val.check(classes)?;
+        if val.dim != data.dim || val.is_empty() {
+            return Err(Error::Invalid(
+                "the validation rows must be non-empty and as wide as the training rows".into(),
+            ));
+        }
+    }
     if data.len() < 2 || config.batch_size < 2 {
         return Err(Error::Invalid(
             "training needs at least 2 rows and batches of at least 2 (BatchNorm)".into(),
@@ -181,6 +213,8 @@ pub fn fit(
     let mut order: Vec<u32> = (0..data.len() as u32).collect();
     let mut history = Vec::with_capacity(config.epochs);
     let mut step = 0;
+    // (epoch, MAP@5, neck file, head weights) of the best epoch so far.
+    let mut best: Option<(usize, f64, Vec<u8>, Tensor)> = None;
     for epoch in 0..config.epochs {
         let started = Instant::now();
         rng.shuffle(&mut order);
@@ -211,20 +245,44 @@ pub fn fit(
                 .count();
             seen += batch.len();
         }
+        let val_map5 = match &input.val {
+            Some(val) => Some(knn_map_at_5(&neck, data, val, device)?),
+            None => None,
+        };
         let stats = EpochStats {
             epoch,
             loss: loss_sum / seen.max(1) as f64,
             accuracy: correct as f64 / seen.max(1) as f64,
             lr: opt.learning_rate(),
+            val_map5,
             seconds: started.elapsed().as_secs_f64(),
         };
         progress(&stats);
         history.push(stats);
+        if let Some(map) = val_map5 {
+            if best.as_ref().is_none_or(|b| map > b.1) {
+                let head_weight = head.weight.as_tensor().copy()?;
+                best = Some((epoch, map, neck.to_safetensors()?, head_weight));
+            }
+            let since_best = epoch - best.as_ref().map_or(epoch, |b| b.0);
+            if config.patience.is_some_and(|p| since_best >= p) {
+                break;
+            }
+        }
     }
+    let (neck, best_epoch) = match best {
+        Some((epoch, _, neck_bytes, head_weight)) => {
+            head.weight.set(&head_weight)?;
+            let neck = TrainNeck::from_safetensors(&neck_bytes, config.bn_eps, device)?;
+            (neck, Some(epoch))
+        }
+        None => (neck, None),
+    };
     Ok(Trained {
         neck,
         head,
         history,
+        best_epoch,
     })
 }
 
@@ -265,6 +323,15 @@ pub(crate) mod tests {
         }
     }
 
+    /// Training data without a validation split.
+    pub(crate) fn only_train(data: Dataset<'_>, classes: usize) -> TrainData<'_> {
+        TrainData {
+            train: data,
+            val: None,
+            classes,
+        }
+    }
+
     fn run(seed: u64, epochs: usize) -> Trained {
         let (rows, labels) = clustered(20, 30, 64, 0.8, 7);
         let data = Dataset {
@@ -274,8 +341,7 @@ pub(crate) mod tests {
         };
         let config = small_config(epochs, seed);
         fit(
-            &data,
-            20,
+            &only_train(data, 20),
             None,
             &config,
             &Device::Cpu,
@@ -340,8 +406,7 @@ pub(crate) mod tests {
         let cancel = CancelToken::new();
         cancel.cancel();
         let got = fit(
-            &data,
-            3,
+            &only_train(data, 3),
             None,
             &small_config(2, 0),
             &Device::Cpu,
@@ -349,5 +414,83 @@ pub(crate) mod tests {
             |_| {},
         );
         assert!(matches!(got, Err(Error::Cancelled)));
+    }
+
+    /// Rows and their labels.
+    type Owned = (Vec<f32>, Vec<u32>);
+
+    /// Every `every`-th row goes to validation (a quarter of each class of 12), the rest to training.
+    fn split(rows: &[f32], labels: &[u32], dim: usize, every: usize) -> (Owned, Owned) {
+        let (mut train, mut val) = ((vec![], vec![]), (vec![], vec![]));
+        for (i, &l) in labels.iter().enumerate() {
+            let to = if i % every == 0 { &mut val } else { &mut train };
+            to.0.extend_from_slice(&rows[i * dim..(i + 1) * dim]);
+            to.1.push(l);
+        }
+        (train, val)
+    }
+
+    fn fit_with_val(noise: f64, patience: Option<usize>, epochs: usize) -> (Trained, f64) {
+        let (rows, labels) = clustered(20, 12, 32, noise, 9);
+        let ((tr, trl), (va, val)) = split(&rows, &labels, 32, 4);
+        let train = Dataset {
+            rows: &tr,
+            dim: 32,
+            labels: &trl,
+        };
+        let valid = Dataset {
+            rows: &va,
+            dim: 32,
+            labels: &val,
+        };
+        let input = TrainData {
+            train,
+            val: Some(valid),
+            classes: 20,
+        };
+        let config = FitConfig {
+            patience,
+            ..small_config(epochs, 2)
+        };
+        let t = fit(
+            &input,
+            None,
+            &config,
+            &Device::Cpu,
+            &CancelToken::new(),
+            |_| {},
+        )
+        .unwrap();
+        let map = knn_map_at_5(&t.neck, &train, &valid, &Device::Cpu).unwrap();
+        (t, map)
+    }
+
+    #[test]
+    fn early_stopping_stops_on_a_plateau() {
+        // Nearly noiseless clusters: MAP@5 reaches 1 at once and cannot improve.
+        let (t, map) = fit_with_val(0.05, Some(3), 30);
+        let best = t.best_epoch.unwrap();
+        assert_eq!(t.history[best].val_map5, Some(1.0));
+        assert_eq!(
+            t.history.len(),
+            best + 1 + 3,
+            "stopped 3 epochs after the best"
+        );
+        assert!(t.history.len() < 30);
+        assert_eq!(map, 1.0);
+    }
+
+    #[test]
+    fn validation_returns_the_best_epochs_weights() {
+        let (t, map) = fit_with_val(2.5, None, 12);
+        let maps: Vec<f64> = t.history.iter().map(|e| e.val_map5.unwrap()).collect();
+        eprintln!("val MAP@5 per epoch: {maps:?}, best {:?}", t.best_epoch);
+        let best = t.best_epoch.unwrap();
+        assert_eq!(t.history.len(), 12, "no patience: every epoch runs");
+        assert!(maps.iter().all(|&m| m <= maps[best]));
+        assert_eq!(map, maps[best], "the returned neck is the best epoch's");
+        // Pinned for this seed: the best is not the last epoch, so returning
+        // the last weights would fail the line above.
+        assert_ne!(maps[best], maps[maps.len() - 1]);
     }
 }

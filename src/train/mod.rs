@@ -6,7 +6,8 @@
 //! pack's `bn.*`/`linear.*` tensors or at random from a seed),
 //! [`arcface::ArcMarginProduct`] the head (sub-centres and per-individual
 //! dynamic margins optional), and [`fit::fit`] the loop: AdamW, a cosine
-//! schedule with warm-up, batches shuffled by a seeded [`rng::SplitMix64`].
+//! schedule with warm-up, batches shuffled by a seeded [`rng::SplitMix64`],
+//! and early stopping on validation MAP@5 ([`validate`]).
 //! The trained neck is written back with the pack's tensor names, so
 //! [`crate::packs::Neck`] loads it like any shipped neck.
 //!
@@ -25,8 +26,10 @@ pub mod arcface;
 pub mod fit;
 pub mod model;
 pub mod rng;
+pub mod validate;
 
 pub use arcface::{ArcFaceConfig, ArcMarginProduct, DynamicMargin};
-pub use fit::{fit, lr_at, Dataset, EpochStats, FitConfig, Trained};
+pub use fit::{fit, lr_at, Dataset, EpochStats, FitConfig, TrainData, Trained};
 pub use model::TrainNeck;
 pub use rng::SplitMix64;
+pub use validate::knn_map_at_5;

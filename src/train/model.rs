@@ -223,7 +223,7 @@ mod tests {
     use super::*;
     use crate::cancel::CancelToken;
     use crate::packs::{Head, Neck};
-    use crate::train::fit::tests::{clustered, small_config};
+    use crate::train::fit::tests::{clustered, only_train, small_config};
     use crate::train::fit::{fit, Dataset, Trained};
 
     fn trained() -> (Trained, Vec<f32>) {
@@ -237,8 +237,7 @@ mod tests {
         config.batch_size = 8;
         config.embedding_dim = 8;
         let t = fit(
-            &data,
-            5,
+            &only_train(data, 5),
             None,
             &config,
             &Device::Cpu,
