@@ -30,6 +30,7 @@ pub mod matching;
 pub mod npy;
 pub mod packs;
 pub mod photo;
+pub mod rng;
 pub mod runtime;
 pub mod train;
 

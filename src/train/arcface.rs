@@ -10,7 +10,7 @@
 
 use candle_core::{DType, Device, Result, Tensor, Var};
 
-use super::rng::SplitMix64;
+use crate::rng::SplitMix64;
 
 /// Dynamic margins, `m_c = a · n_c^(−λ) + b` for an individual with `n_c`
 /// training images: rare individuals get a larger margin. The defaults are

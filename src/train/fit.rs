@@ -19,10 +19,10 @@ use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 
 use super::arcface::{ArcFaceConfig, ArcMarginProduct};
 use super::model::TrainNeck;
-use super::rng::SplitMix64;
 use super::validate::knn_map_at_5;
 use crate::cancel::CancelToken;
 use crate::error::{Error, Result};
+use crate::rng::SplitMix64;
 
 /// Feature rows (`labels.len() × dim`, row-major) and their class indices.
 #[derive(Debug, Clone, Copy)]

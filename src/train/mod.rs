@@ -6,7 +6,7 @@
 //! pack's `bn.*`/`linear.*` tensors or at random from a seed),
 //! [`arcface::ArcMarginProduct`] the head (sub-centres and per-individual
 //! dynamic margins optional), and [`fit::fit`] the loop: AdamW, a cosine
-//! schedule with warm-up, batches shuffled by a seeded [`rng::SplitMix64`],
+//! schedule with warm-up, batches shuffled by a seeded [`crate::rng::SplitMix64`],
 //! and early stopping on validation MAP@5 ([`validate`]).
 //! The trained neck is written back with the pack's tensor names, so
 //! [`crate::packs::Neck`] loads it like any shipped neck.
@@ -19,17 +19,15 @@
 //! its own record format for what is a three-layer model.
 //!
 //! Candle's CPU random generator cannot be seeded, so every random number here
-//! (initial weights, batch order) comes from [`rng::SplitMix64`]: a run is
+//! (initial weights, batch order) comes from [`crate::rng::SplitMix64`]: a run is
 //! reproducible for a seed.
 
 pub mod arcface;
 pub mod fit;
 pub mod model;
-pub mod rng;
 pub mod validate;
 
 pub use arcface::{ArcFaceConfig, ArcMarginProduct, DynamicMargin};
 pub use fit::{fit, lr_at, Dataset, EpochStats, FitConfig, TrainData, Trained};
 pub use model::TrainNeck;
-pub use rng::SplitMix64;
 pub use validate::knn_map_at_5;

@@ -13,8 +13,8 @@ use candle_nn::{BatchNorm, Linear, Module, ModuleT};
 use safetensors::{Dtype, SafeTensors};
 
 use super::arcface::l2_normalize;
-use super::rng::SplitMix64;
 use crate::error::{Error, Result};
+use crate::rng::SplitMix64;
 
 /// The tensor names of a pack's neck file (`models/PACK-FORMAT.md`).
 pub const NECK_TENSORS: [&str; 6] = [

@@ -1,10 +1,11 @@
-//! A tiny seeded random generator for training.
+//! The engine's one seeded random generator.
 //!
-//! Candle's CPU generator cannot be seeded; SplitMix64 is enough for weight
-//! initialisation and shuffling, and its output is fixed forever for a seed
-//! (a dependency's generator could change between versions).
+//! Evaluation splits and training (initial weights, batch order) must be
+//! reproducible for a seed, forever: a dependency's generator could change
+//! between versions, and candle's CPU generator cannot be seeded at all.
+//! SplitMix64 is tiny and good enough for shuffling and initialisation.
 
-/// SplitMix64 (Steele, Lea and Flood 2014).
+/// Vigna's splitmix64 (Steele, Lea and Flood 2014).
 #[derive(Debug, Clone)]
 pub struct SplitMix64 {
     state: u64,
@@ -40,16 +41,16 @@ impl SplitMix64 {
         (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
     }
 
-    /// Below `n` (n > 0); the modulo bias is negligible for training sizes.
+    /// Uniform in `0..n` (Lemire's multiply-shift; the bias is negligible
+    /// for the sizes shuffled here). `n` must be positive.
     pub fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
+        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
     }
 
-    /// Fisher–Yates.
+    /// Fisher-Yates.
     pub fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
-            let j = self.below(i + 1);
-            items.swap(i, j);
+            items.swap(i, self.below(i + 1));
         }
     }
 }
