@@ -7,6 +7,12 @@
 //! individual around its centre), so the ArcFace head has `n / 10` classes;
 //! defaults are the pack's shape, 1280 features to a 512-d embedding. Only
 //! the epochs are timed: the rows stand in for the feature cache.
+//!
+//! First measurement (2-core dev machine, CPU, `--profile dev`, where the
+//! dependencies doing the arithmetic are built at opt-level 3): 1k rows
+//! 0.38 s/epoch, 10k 8.4 s, 50k 117 s. A step costs ~47 ms with 100 classes,
+//! ~106 ms with 1,000 and ~300 ms with 5,000: the ArcFace head, not the
+//! neck, dominates at catalogue scale.
 
 use std::time::Instant;
 
