@@ -74,6 +74,10 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
+    /// Training failed inside candle (shapes, devices, numerics).
+    #[error("training: {0}")]
+    Train(#[from] candle_core::Error),
+
     /// The inference worker stopped unexpectedly.
     #[error("inference worker for {} stopped", file.display())]
     WorkerGone { file: PathBuf },
@@ -108,6 +112,7 @@ impl Error {
             Error::Labels { .. } => "labels",
             Error::Index(e) => e.kind(),
             Error::Invalid(_) => "invalid",
+            Error::Train(_) => "train",
         }
     }
 }

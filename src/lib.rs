@@ -14,7 +14,8 @@
 //! decisions; [`ingest`] imports labelled collections into it; [`index`]
 //! searches its embeddings (exact scan or HNSW); [`matching`] turns
 //! neighbours into the top 5 with `new_individual`; [`eval`] measures all of
-//! it with the Happywhale metric and calibrates the threshold.
+//! it with the Happywhale metric and calibrates the threshold; [`train`] fine-tunes the necks and ArcFace heads
+//! on the catalogue's own individuals, over cached backbone features.
 
 pub mod cancel;
 pub mod catalogue;
@@ -29,7 +30,9 @@ pub mod matching;
 pub mod npy;
 pub mod packs;
 pub mod photo;
+pub mod rng;
 pub mod runtime;
+pub mod train;
 
 pub use cancel::CancelToken;
 pub use error::{Error, Result};

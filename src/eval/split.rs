@@ -10,6 +10,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::rng::SplitMix64;
+
 /// One held-out photo and who it should be identified as.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SplitQuery<I, S, K> {
@@ -154,37 +156,6 @@ fn allot(sizes: &[usize], fraction: f64, rng: &mut SplitMix64) -> Vec<usize> {
         }
     }
     quotas
-}
-
-/// Vigna's splitmix64: tiny, fast and good enough to shuffle a split.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (Lemire's multiply-shift; the bias is negligible
-    /// for the sizes shuffled here). `n` must be positive.
-    fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
-    }
-
-    /// Fisher-Yates.
-    fn shuffle<T>(&mut self, items: &mut [T]) {
-        for i in (1..items.len()).rev() {
-            items.swap(i, self.below(i + 1));
-        }
-    }
 }
 
 #[cfg(test)]
