@@ -72,7 +72,9 @@ impl From<whaleid::Error> for AppError {
             | E::Pack { .. }
             | E::Model { .. }
             | E::ModelOutput { .. }
-            | E::WorkerGone { .. } => ErrorKind::Model,
+            | E::WorkerGone { .. }
+            // A fine-tune that failed inside candle: the model cannot be trained.
+            | E::Train(_) => ErrorKind::Model,
             E::Io { .. } => ErrorKind::Io,
             E::Photo { .. } => ErrorKind::Photo,
             E::Cancelled | E::Index(IndexError::Cancelled) => ErrorKind::Cancelled,
