@@ -105,19 +105,12 @@ fn ingest(
     providers: &mut Vec<String>,
     send: &mut dyn FnMut(IngestEvent),
 ) -> AppResult<IngestSummary> {
-    let mut files = Vec::new();
-    let mut skipped = Vec::new();
-    for p in &plan.paths {
-        if p.is_dir() {
-            let s = scan::scan(p)?;
-            files.extend(s.photos);
-            skipped.extend(s.skipped);
-        } else {
-            files.push(p.clone());
-        }
-        if cancel.is_cancelled() {
-            return Err(whaleid::Error::Cancelled.into());
-        }
+    let scan::Scan {
+        photos: files,
+        skipped,
+    } = scan::scan_all(&plan.paths)?;
+    if cancel.is_cancelled() {
+        return Err(whaleid::Error::Cancelled.into());
     }
     send(IngestEvent::Scanned {
         files: files.len(),

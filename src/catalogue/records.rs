@@ -394,17 +394,8 @@ impl Catalogue {
     /// Every searchable embedding of a pack: detections with a current
     /// confirmed identification, individuals resolved through merges.
     pub fn gallery(&self, pack: (&str, &str)) -> Result<Vec<GalleryItem>> {
-        let mut stmt = self.conn().prepare(
-            "WITH RECURSIVE chain(start, id) AS (
-                 SELECT id, id FROM individuals
-                 UNION ALL
-                 SELECT chain.start, i.merged_into FROM chain JOIN individuals i ON i.id = chain.id
-                 WHERE i.merged_into IS NOT NULL
-             ),
-             resolved(start, id) AS (
-                 SELECT chain.start, chain.id FROM chain JOIN individuals i ON i.id = chain.id
-                 WHERE i.merged_into IS NULL
-             )
+        let mut stmt = self.conn().prepare(&format!(
+            "{}
              SELECT e.id, d.id, r.id, ind.species, p.taken_at, p.latitude, p.longitude, e.vector
              FROM embeddings e
              JOIN detections d ON d.id = e.detection_id
@@ -415,7 +406,8 @@ impl Catalogue {
              JOIN individuals ind ON ind.id = r.id
              WHERE e.pack_name = ?1 AND e.pack_version = ?2
              ORDER BY e.id",
-        )?;
+            super::review::RESOLVED_CTE
+        ))?;
         let rows = stmt.query_map(params![pack.0, pack.1], |r| {
             Ok(GalleryItem {
                 embedding_id: r.get(0)?,

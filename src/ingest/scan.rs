@@ -34,6 +34,22 @@ pub struct Scan {
     pub skipped: Vec<(PathBuf, String)>,
 }
 
+/// What the user dropped or named: folders are scanned, files are taken as
+/// given (decoding judges them). The CLI and the app both start an ingest here.
+pub fn scan_all(paths: &[PathBuf]) -> Result<Scan> {
+    let mut all = Scan::default();
+    for p in paths {
+        if p.is_dir() {
+            let s = scan(p)?;
+            all.photos.extend(s.photos);
+            all.skipped.extend(s.skipped);
+        } else {
+            all.photos.push(p.clone());
+        }
+    }
+    Ok(all)
+}
+
 /// Walk `root` recursively, following symlinks, and sort what is found into
 /// photos and skipped entries.
 ///

@@ -46,17 +46,10 @@ pub struct IngestArgs {
 }
 
 pub fn ingest_cmd(a: IngestArgs) -> Result<ExitCode> {
-    let mut files = Vec::new();
-    let mut skipped = Vec::new();
-    for p in &a.paths {
-        if p.is_dir() {
-            let s = scan::scan(p)?;
-            files.extend(s.photos);
-            skipped.extend(s.skipped);
-        } else {
-            files.push(p.clone());
-        }
-    }
+    let scan::Scan {
+        photos: files,
+        skipped,
+    } = scan::scan_all(&a.paths)?;
     let mut cat = open_or_create(&a.catalogue)?;
     let pack_dir = a.models.pack_dir_or(pack_hint(&cat)?);
     let pack = Pack::load(&pack_dir)?;
