@@ -193,6 +193,16 @@ fn decisions_leave_the_queue_and_undo_takes_them_back_in_order() {
     assert_eq!(cat.history(seen0.detection_id).unwrap().len(), 1);
     assert!(!cat.history(seen0.detection_id).unwrap()[0].current);
     assert!(cat.review_undo(None).unwrap().is_none());
+    // Each undo records who took the decision back.
+    let undone_by: Vec<Option<String>> = cat
+        .conn()
+        .prepare("SELECT undone_by FROM review_log ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(undone_by, vec![Some("ana".to_string()); 3]);
     assert!(cat.check().unwrap().is_empty());
 }
 

@@ -18,16 +18,23 @@ use fantoccini::key::Key;
 use image::{Rgb, RgbImage};
 use serde_json::{json, Value};
 
+/// tauri-driver, whose app sees only `config` as its config folder, and a
+/// runtime to drive it.
+fn session(config: &Path) -> (Driver, tokio::runtime::Runtime) {
+    let driver = Driver::start(&[("WHALEID_CONFIG_DIR", config)]);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    (driver, runtime)
+}
+
 #[test]
 #[ignore = "needs a display: scripts/test.sh runs it under xvfb-run with --ignored"]
 fn the_app_starts_in_its_window() {
     let config = tempfile::tempdir().unwrap();
     let app_binary = Path::new(env!("CARGO_BIN_EXE_whaleid-app"));
-    let driver = Driver::start(&[("WHALEID_CONFIG_DIR", config.path())]);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (driver, runtime) = session(config.path());
     runtime.block_on(async {
         let app = App::connect(&driver, app_binary).await;
         let title = app.client.title().await.expect("the page title");
@@ -181,11 +188,7 @@ fn a_survey_goes_from_import_through_review_to_export() {
     let (day1, day2) = survey(work.path());
     let cat_dir = work.path().join("Baie catalogue");
     let app_binary = Path::new(env!("CARGO_BIN_EXE_whaleid-app"));
-    let driver = Driver::start(&[("WHALEID_CONFIG_DIR", config.path())]);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (driver, runtime) = session(config.path());
     runtime.block_on(async {
         let app = App::connect(&driver, app_binary).await;
         // Welcome: no catalogue yet; create one by path.
@@ -367,11 +370,7 @@ fn manual_review_of_a_real_catalogue() {
     };
     let config = tempfile::tempdir().unwrap();
     let app_binary = Path::new(env!("CARGO_BIN_EXE_whaleid-app"));
-    let driver = Driver::start(&[("WHALEID_CONFIG_DIR", config.path())]);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let (driver, runtime) = session(config.path());
     runtime.block_on(async {
         let app = App::connect(&driver, app_binary).await;
         app.type_into("catalogue-path", &catalogue.to_string_lossy())

@@ -513,10 +513,9 @@ impl Catalogue {
             }
             conn.execute(
                 "UPDATE review_log SET undone_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
-                     updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
-                [log],
+                     undone_by = ?2, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+                params![log, by],
             )?;
-            let _ = by;
             Ok(())
         })?;
         Ok(Some(Undone {

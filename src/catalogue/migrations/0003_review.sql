@@ -32,6 +32,7 @@ CREATE TABLE review_log (
     rank               INTEGER,
     decided_by         TEXT,
     undone_at          TEXT,
+    undone_by          TEXT,
     created_at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     updated_at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 ) STRICT;
