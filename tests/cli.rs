@@ -308,3 +308,87 @@ fn catalogue_import_identify_eval_and_merge_from_the_command_line() {
     assert!((0.0..=1.0).contains(&map));
     assert!(r["calibration"]["threshold"].is_number());
 }
+
+#[test]
+fn train_measures_adopts_lists_and_rolls_back_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let labels = common::labelled_folder(dir.path());
+    let images = dir.path().join("images");
+    let cat = dir.path().join("cat");
+    let pack = pack_dir("tiny");
+    let ok = |out: &Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    ok(&whaleid(&[
+        "catalogue",
+        "import",
+        s(&cat),
+        "--labels",
+        s(&labels),
+        "--images",
+        s(&images),
+        "--pack",
+        s(&pack),
+        "--threads",
+        "1",
+    ]));
+    let list = ok(&whaleid(&["train", "-c", s(&cat), "--list"]));
+    assert!(
+        list.contains("tiny 0.1.0 (active): no trained versions yet"),
+        "{list}"
+    );
+    let out = whaleid(&["train", "-c", s(&cat), "--rollback"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("nothing to roll back to"), "{err}");
+
+    // Measured only.
+    let json = ok(&whaleid(&[
+        "train",
+        "-c",
+        s(&cat),
+        "--epochs",
+        "2",
+        "--dry-run",
+        "--json",
+    ]));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["report"]["before"]["known"]["map_at_5"], 1.0);
+    assert_eq!(v["report"]["histories"].as_array().unwrap().len(), 2);
+    assert_eq!(v["report"]["train_detections"], 18);
+    assert!(v["adopted"].is_null());
+    let list = ok(&whaleid(&["train", "-c", s(&cat), "--list"]));
+    assert!(list.contains("no trained versions yet"), "{list}");
+
+    // Adopted (asked for whatever the gain), listed, rolled back.
+    let report = ok(&whaleid(&[
+        "train",
+        "-c",
+        s(&cat),
+        "--epochs",
+        "2",
+        "--min-gain",
+        "-1",
+    ]));
+    assert!(report.contains("before   after"), "{report}");
+    assert!(
+        report.contains("adopted as tiny 0.1.0+ft.1")
+            && report.contains("re-embedded 24 detections"),
+        "{report}"
+    );
+    let list = ok(&whaleid(&["train", "-c", s(&cat), "--list"]));
+    assert!(
+        list.contains("tiny 0.1.0+ft.1 from 0.1.0 (active)"),
+        "{list}"
+    );
+    assert!(cat.join("packs/tiny-0.1.0+ft.1/pack.toml").is_file());
+    let back = ok(&whaleid(&["train", "-c", s(&cat), "--rollback"]));
+    assert!(back.contains("now using 0.1.0 (was 0.1.0+ft.1)"), "{back}");
+    let list = ok(&whaleid(&["train", "-c", s(&cat), "--list"]));
+    assert!(list.contains("tiny 0.1.0 (active)"), "{list}");
+}

@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         include_str!("migrations/0002_suggestions_history.sql"),
     ),
     (3, "review", include_str!("migrations/0003_review.sql")),
+    (4, "training", include_str!("migrations/0004_training.sql")),
 ];
 
 /// The newest schema this build knows.

@@ -21,13 +21,15 @@ use crate::error::{Error, Result};
 
 pub mod browse;
 pub mod export;
+pub mod features;
 pub mod individuals;
 pub mod migrate;
 pub mod records;
 pub mod review;
+pub mod versions;
 
 pub use individuals::{Event, Individual};
-pub use records::{GalleryItem, Scope, Tx};
+pub use records::{FeatureOrigin, GalleryItem, Scope, Tx};
 
 /// The database file inside a catalogue folder.
 pub const DB_FILE: &str = "catalogue.sqlite";

@@ -162,6 +162,24 @@ pub(crate) fn blob_to_vector(b: &[u8]) -> Vec<f32> {
         .collect()
 }
 
+/// Where cached features were computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeatureOrigin {
+    /// The original photo with the detection's box (as ingest computes them).
+    Photo,
+    /// The stored crop, when the original photo could no longer be read.
+    Crop,
+}
+
+impl FeatureOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeatureOrigin::Photo => "photo",
+            FeatureOrigin::Crop => "crop",
+        }
+    }
+}
+
 impl<'c> Tx<'c> {
     pub(super) fn new(tx: Transaction<'c>) -> Self {
         Tx(tx)
@@ -248,6 +266,31 @@ impl<'c> Tx<'c> {
             ],
         )?;
         Ok(self.0.last_insert_rowid())
+    }
+
+    /// Cache a detection's backbone features, one row per `(feature_key,
+    /// features)`; rows already cached are left as they are.
+    pub fn insert_features<'k>(
+        &self,
+        detection_id: i64,
+        features: impl IntoIterator<Item = (&'k str, &'k [f32])>,
+        origin: FeatureOrigin,
+    ) -> Result<()> {
+        let mut stmt = self.0.prepare_cached(
+            "INSERT INTO features (detection_id, feature_key, origin, dim, vector)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (detection_id, feature_key) DO NOTHING",
+        )?;
+        for (key, values) in features {
+            stmt.execute(params![
+                detection_id,
+                key,
+                origin.as_str(),
+                values.len() as i64,
+                vector_to_blob(values)
+            ])?;
+        }
+        Ok(())
     }
 
     /// Record a decision about a detection. The current decision, if any, is

@@ -40,6 +40,11 @@ pub struct Embedding {
     /// Each backbone's neck output before normalisation (what PyTorch's
     /// `HappyWhaleModel.extract()` returns; averaged over the flip when TTA is on).
     pub parts: Vec<Vec<f32>>,
+    /// Each backbone's GeM-pooled features, before the neck (averaged over
+    /// the flip when TTA is on: the neck is affine, so the neck of the mean
+    /// is the mean of the necks). What fine-tuning trains on, and what
+    /// [`embed_features`] turns back into this embedding with any neck.
+    pub features: Vec<Vec<f32>>,
 }
 
 /// The pack's backbones, each on its own worker thread.
@@ -178,6 +183,7 @@ impl Embedder {
         receivers: Vec<crossbeam_channel::Receiver<Result<ndarray::ArrayD<f32>>>>,
     ) -> Result<Vec<Embedding>> {
         let mut parts_per_backbone = Vec::with_capacity(receivers.len());
+        let mut features_per_backbone = Vec::with_capacity(receivers.len());
         for ((rx, backbone), worker) in receivers
             .into_iter()
             .zip(&self.backbones)
@@ -198,7 +204,13 @@ impl Embedder {
                         backbone.spec.feature_dim
                     ),
                 })?;
-            parts_per_backbone.push(self.neck_rows(backbone, features.view(), n));
+            let features = if self.flip_tta {
+                (&features.slice(s![..n, ..]) + &features.slice(s![n.., ..])) * 0.5
+            } else {
+                features
+            };
+            parts_per_backbone.push(backbone.neck.forward(features.view()));
+            features_per_backbone.push(features);
         }
         Ok((0..n)
             .map(|row| {
@@ -206,27 +218,74 @@ impl Embedder {
                     .iter()
                     .map(|p| p.row(row).to_vec())
                     .collect();
-                let mut vector = Vec::with_capacity(self.dim());
-                for part in &parts {
-                    let mut unit = part.clone();
-                    l2_normalise(&mut unit);
-                    vector.extend(unit);
+                let features = features_per_backbone
+                    .iter()
+                    .map(|f| f.row(row).to_vec())
+                    .collect();
+                Embedding {
+                    vector: ensemble_vector(&parts),
+                    parts,
+                    features,
                 }
-                l2_normalise(&mut vector);
-                Embedding { vector, parts }
             })
             .collect())
     }
+}
 
-    /// Neck on `[copies·n, F]` features → `[n, D]`, averaging the flip copy.
-    fn neck_rows(&self, backbone: &Backbone, features: ArrayView2<f32>, n: usize) -> Array2<f32> {
-        let embedded = backbone.neck.forward(features);
-        if self.flip_tta {
-            (&embedded.slice(s![..n, ..]) + &embedded.slice(s![n.., ..])) * 0.5
-        } else {
-            embedded
-        }
+/// The ensemble vector of per-backbone neck outputs: each L2-normalised,
+/// concatenated in order, normalised again.
+pub fn ensemble_vector(parts: &[Vec<f32>]) -> Vec<f32> {
+    let mut vector = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for part in parts {
+        let mut unit = part.clone();
+        l2_normalise(&mut unit);
+        vector.extend(unit);
     }
+    l2_normalise(&mut vector);
+    vector
+}
+
+/// Embeddings from cached backbone features, without images or ONNX:
+/// `features[b]` is `[N, F_b]` for backbone `b` of `backbones` (in ensemble
+/// order). Gives what [`Embedder::embed`] gives for the same crops, with
+/// whatever necks `backbones` carry (a fine-tuned version's, say).
+pub fn embed_features(
+    backbones: &[Backbone],
+    features: &[ArrayView2<f32>],
+) -> Result<Vec<Vec<f32>>> {
+    if features.len() != backbones.len() {
+        return Err(Error::Invalid(format!(
+            "{} feature blocks for {} backbones",
+            features.len(),
+            backbones.len()
+        )));
+    }
+    let n = features.first().map_or(0, |f| f.nrows());
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let mut parts_per_backbone = Vec::with_capacity(backbones.len());
+    for (b, f) in backbones.iter().zip(features) {
+        if f.nrows() != n || f.ncols() != b.neck.feature_dim() {
+            return Err(Error::Invalid(format!(
+                "features for backbone `{}` are [{}, {}], expected [{n}, {}]",
+                b.spec.name,
+                f.nrows(),
+                f.ncols(),
+                b.neck.feature_dim()
+            )));
+        }
+        parts_per_backbone.push(b.neck.forward(*f));
+    }
+    Ok((0..n)
+        .map(|row| {
+            let parts: Vec<Vec<f32>> = parts_per_backbone
+                .iter()
+                .map(|p: &Array2<f32>| p.row(row).to_vec())
+                .collect();
+            ensemble_vector(&parts)
+        })
+        .collect())
 }
 
 fn check_shapes(b: &Backbone, info: &WorkerInfo) -> Result<()> {

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use super::labels::Labelled;
 use super::pipeline::{Pipeline, Region};
-use crate::catalogue::records::{NewPhoto, Source};
+use crate::catalogue::records::{FeatureOrigin, NewPhoto, Source};
 use crate::catalogue::{keys, Catalogue};
 use crate::error::{Error, Result};
 use crate::packs::Pack;
@@ -116,6 +116,12 @@ pub fn import(
     cancel: &CancelToken,
 ) -> Result<ImportReport> {
     let pack_id = bind_pack(cat, pipeline.pack())?;
+    let feature_keys: Vec<String> = pipeline
+        .pack()
+        .backbones
+        .iter()
+        .map(|b| b.feature_key.clone())
+        .collect();
     let crops_dir = cat.media_dir().join("crops");
     std::fs::create_dir_all(&crops_dir).map_err(|e| Error::io(&crops_dir, e))?;
     let mut report = ImportReport::default();
@@ -195,6 +201,14 @@ pub fn import(
                     let det =
                         tx.insert_detection(photo_id, f.crop, &f.class, f.score, crop.as_deref())?;
                     tx.insert_embedding(det, &pack_id.0, &pack_id.1, &f.embedding.vector)?;
+                    tx.insert_features(
+                        det,
+                        feature_keys
+                            .iter()
+                            .map(String::as_str)
+                            .zip(f.embedding.features.iter().map(Vec::as_slice)),
+                        FeatureOrigin::Photo,
+                    )?;
                     tx.decide(
                         det,
                         individual,

@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 use super::encounters::{group as group_encounters, EncounterRules, PhotoTime};
 use super::media::{save_region, save_thumbnail, CROP_SIDE};
 use super::pipeline::{Found, Pipeline, Region};
-use crate::catalogue::records::NewPhoto;
+use crate::catalogue::records::{FeatureOrigin, NewPhoto};
 use crate::catalogue::{Catalogue, Scope};
 use crate::error::{Error, Result};
 use crate::index::IndexConfig;
@@ -116,6 +116,12 @@ pub fn ingest(
 ) -> Result<IngestReport> {
     let started = Instant::now();
     let pack_id = super::import::bind_pack(cat, pipeline.pack())?;
+    let feature_keys: Vec<String> = pipeline
+        .pack()
+        .backbones
+        .iter()
+        .map(|b| b.feature_key.clone())
+        .collect();
     let media = cat.media_dir();
     for dir in ["crops", "thumbs"] {
         std::fs::create_dir_all(media.join(dir)).map_err(|e| Error::io(media.join(dir), e))?;
@@ -190,6 +196,7 @@ pub fn ingest(
         // batch overlap with inference on the next.
         let store = Store {
             pack: &pack_id,
+            feature_keys: &feature_keys,
             gallery: gallery.as_ref(),
             options,
         };
@@ -313,6 +320,8 @@ struct Inferred {
 /// What every batch of the store stage needs, fixed for the whole job.
 struct Store<'a> {
     pack: &'a (String, String),
+    /// Each backbone's [`crate::packs::Backbone::feature_key`], in ensemble order.
+    feature_keys: &'a [String],
     gallery: Option<&'a Gallery>,
     options: &'a IngestOptions,
 }
@@ -323,6 +332,7 @@ impl Store<'_> {
     fn store(&self, cat: &mut Catalogue, batch: Inferred, report: &mut IngestReport) -> Result<()> {
         let Store {
             pack,
+            feature_keys,
             gallery,
             options,
         } = *self;
@@ -361,6 +371,14 @@ impl Store<'_> {
                     let det =
                         tx.insert_detection(photo_id, f.crop, &f.class, f.score, Some(crop))?;
                     tx.insert_embedding(det, &pack.0, &pack.1, &f.embedding.vector)?;
+                    tx.insert_features(
+                        det,
+                        feature_keys
+                            .iter()
+                            .map(String::as_str)
+                            .zip(f.embedding.features.iter().map(Vec::as_slice)),
+                        FeatureOrigin::Photo,
+                    )?;
                     let ranked: Vec<(Option<i64>, Option<f32>)> = suggestions
                         .iter()
                         .map(|p| match p {

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use crate::catalogue::{keys, Catalogue, GalleryItem, Scope};
 use crate::error::{Error, Result};
-use crate::eval::CalibrationQuery;
+use crate::eval::{calibrate, Calibration, CalibrationQuery};
 use crate::index::{IndexConfig, LoadStatus, Precision, SearchIndex};
 use crate::packs::{Head, Pack};
 
@@ -241,6 +241,36 @@ pub fn identify(
     let ranked = rank_individuals(&neighbours, head_scores.as_ref(), settings.head_weight);
     Ok(top5_with(&ranked, settings.threshold, settings.policy))
 }
+
+/// Calibrate the new-individual threshold on gallery items (leave one out,
+/// see [`crate::eval::calibrate`]) over thresholds 0.00, 0.01 … 1.00.
+/// Species with fewer than `min_individuals` individuals use the overall
+/// threshold. `None` when there is nothing to calibrate on (fewer than two
+/// individuals).
+pub fn calibrate_gallery(
+    items: Vec<GalleryItem>,
+    min_individuals: usize,
+) -> Result<Option<Calibration>> {
+    let dim = items.first().map_or(1, |i| i.vector.len());
+    let gallery = Gallery::new(items.clone(), IndexConfig::new(dim))?;
+    let queries = calibration_queries(&gallery, &items, CALIBRATION_NEIGHBOURS)?;
+    let grid: Vec<f32> = (0..=100).map(|i| i as f32 / 100.0).collect();
+    Ok(calibrate(
+        &queries,
+        &grid,
+        min_individuals,
+        NewIndividualPolicy::default(),
+    ))
+}
+
+/// [`calibrate_gallery`] over the catalogue's confirmed photos, with its pack.
+pub fn calibrate_catalogue(cat: &Catalogue, min_individuals: usize) -> Result<Option<Calibration>> {
+    let pack = catalogue_pack(cat)?;
+    calibrate_gallery(cat.gallery((&pack.0, &pack.1))?, min_individuals)
+}
+
+/// Neighbours each calibration query retrieves.
+const CALIBRATION_NEIGHBOURS: usize = 100;
 
 /// Leave-one-out calibration queries from the gallery itself (see
 /// [`crate::eval::calibrate`]): for each item, a search without that photo

@@ -20,8 +20,28 @@ pub struct Manifest {
     pub ensemble: EnsembleSpec,
     #[serde(rename = "match")]
     pub matching: MatchSpec,
+    /// Where a fine-tuned version came from (absent in shipped packs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training: Option<TrainingInfo>,
     /// Relative path → sha256 (hex) of every file the pack uses.
     pub checksums: BTreeMap<String, String>,
+}
+
+/// Provenance of a version fine-tuned on a catalogue (`whaleid train`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingInfo {
+    /// The version whose backbones and necks it started from.
+    pub parent_version: String,
+    /// UTC, ISO 8601.
+    pub trained_at: String,
+    pub seed: u64,
+    pub epochs: usize,
+    pub detections: usize,
+    pub individuals: usize,
+    /// Validation MAP@5 with new individuals, of the parent and of this version.
+    pub map5_before: f64,
+    pub map5_after: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -110,6 +130,14 @@ pub struct HeadSpec {
     pub s: f32,
     #[serde(default = "default_m")]
     pub m: f32,
+    /// Sub-centres per class (sub-center ArcFace); `arcface.weight` then has
+    /// `classes × subcenters` rows, the sub-centres of a class adjacent.
+    #[serde(default = "default_subcenters")]
+    pub subcenters: usize,
+}
+
+fn default_subcenters() -> usize {
+    1
 }
 
 fn default_s() -> f32 {

@@ -17,7 +17,7 @@ use std::path::{Component, Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-pub use manifest::{BackboneSpec, DetectorSpec, Manifest, ResizeMode};
+pub use manifest::{BackboneSpec, DetectorSpec, Manifest, ResizeMode, TrainingInfo};
 pub use neck::{Head, Neck};
 
 use crate::error::{Error, Result};
@@ -29,6 +29,10 @@ pub const MANIFEST_FILE: &str = "pack.toml";
 pub struct Backbone {
     pub spec: BackboneSpec,
     pub onnx: PathBuf,
+    /// What the backbone's features depend on: the ONNX file's sha256, the
+    /// preprocessing and flip TTA. Cached features are keyed by it, so
+    /// versions that share a backbone (fine-tuned necks) share the cache.
+    pub feature_key: String,
     pub neck: Neck,
     pub head: Option<Head>,
 }
@@ -96,6 +100,19 @@ impl Pack {
     pub fn embedding_dim(&self) -> usize {
         self.backbones.iter().map(|b| b.neck.embedding_dim()).sum()
     }
+}
+
+/// sha256 over what a backbone's output depends on (see [`Backbone::feature_key`]).
+fn feature_key(onnx_sha256: &str, spec: &BackboneSpec, flip_tta: bool) -> String {
+    let described = format!(
+        "onnx={};input={:?};resize={:?};mean={:?};std={:?};flip={flip_tta}",
+        onnx_sha256.trim().to_ascii_lowercase(),
+        spec.input_size,
+        spec.resize,
+        spec.mean,
+        spec.std,
+    );
+    hex::encode(Sha256::digest(described.as_bytes()))
 }
 
 struct Checker<'a> {
@@ -292,14 +309,27 @@ impl Checker<'_> {
                     .collect();
                 let bytes = std::fs::read(&head_path).map_err(|e| Error::io(&head_path, e))?;
                 Some(
-                    Head::from_safetensors(&bytes, classes, spec.neck.embedding_dim, h.s, h.m)
-                        .map_err(|reason| self.err(&h.file, reason))?,
+                    Head::from_safetensors(
+                        &bytes,
+                        classes,
+                        spec.neck.embedding_dim,
+                        h.subcenters,
+                        h.s,
+                        h.m,
+                    )
+                    .map_err(|reason| self.err(&h.file, reason))?,
                 )
             }
         };
+        let feature_key = feature_key(
+            &self.manifest.checksums[&spec.file],
+            spec,
+            self.manifest.ensemble.flip_tta,
+        );
         Ok(Backbone {
             spec: spec.clone(),
             onnx,
+            feature_key,
             neck,
             head,
         })

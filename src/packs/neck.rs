@@ -135,25 +135,31 @@ impl Neck {
 /// The ArcFace head of one backbone: normalised class centres and who they are.
 #[derive(Debug, Clone)]
 pub struct Head {
-    /// `[C, D]`, each row L2-normalised.
+    /// `[C·k, D]`, each row L2-normalised; rows `c·k .. c·k + k` are class `c`'s sub-centres.
     centres: Array2<f32>,
+    subcenters: usize,
     pub classes: Vec<String>,
     pub s: f32,
     pub m: f32,
 }
 
 impl Head {
+    /// `subcenters` is `k` of sub-center ArcFace (1: plain).
     pub fn from_safetensors(
         bytes: &[u8],
         classes: Vec<String>,
         embedding_dim: usize,
+        subcenters: usize,
         s: f32,
         m: f32,
     ) -> Result<Self, String> {
+        if subcenters == 0 {
+            return Err("subcenters must be at least 1".into());
+        }
         let file = TensorFile::parse(bytes)?;
-        let c = classes.len();
-        let w = file.f32("arcface.weight", &[c, embedding_dim])?;
-        let mut centres = Array2::from_shape_vec((c, embedding_dim), w)
+        let rows = classes.len() * subcenters;
+        let w = file.f32("arcface.weight", &[rows, embedding_dim])?;
+        let mut centres = Array2::from_shape_vec((rows, embedding_dim), w)
             .map_err(|e| format!("arcface.weight: {e}"))?;
         for mut row in centres.rows_mut() {
             let norm = row.dot(&row).sqrt().max(1e-12);
@@ -161,16 +167,23 @@ impl Head {
         }
         Ok(Self {
             centres,
+            subcenters,
             classes,
             s,
             m,
         })
     }
 
-    /// Cosine similarity of an L2-normalised embedding to every class centre.
+    /// Cosine similarity of an L2-normalised embedding to every class (its
+    /// nearest sub-centre), in class order.
     pub fn cosines(&self, embedding: &[f32]) -> Vec<f32> {
         let e = ndarray::ArrayView1::from(embedding);
-        self.centres.dot(&e).to_vec()
+        let all = self.centres.dot(&e);
+        all.as_slice()
+            .expect("a fresh dot product is contiguous")
+            .chunks(self.subcenters)
+            .map(|c| c.iter().copied().fold(f32::NEG_INFINITY, f32::max))
+            .collect()
     }
 }
 
@@ -204,5 +217,20 @@ mod tests {
                 assert!((got[[r, o]] as f64 - want).abs() < 1e-5, "{r},{o}");
             }
         }
+    }
+
+    #[test]
+    fn a_sub_center_head_scores_each_class_by_its_nearest_sub_centre() {
+        // Two classes × two sub-centres in 2-d; rows are normalised on load.
+        let w: Vec<f32> = vec![1.0, 0.0, 0.0, 2.0, -1.0, 0.0, 0.0, -1.0];
+        let bytes =
+            crate::train::model::write_f32_tensors(&[("arcface.weight", vec![4, 2], w)]).unwrap();
+        let classes = vec!["A".to_string(), "B".to_string()];
+        let head = Head::from_safetensors(&bytes, classes.clone(), 2, 2, 30.0, 0.5).unwrap();
+        assert_eq!(head.cosines(&[0.0, 1.0]), vec![1.0, 0.0]);
+        assert_eq!(head.cosines(&[-1.0, 0.0]), vec![0.0, 1.0]);
+        // The same file read as a plain head has the wrong row count.
+        let err = Head::from_safetensors(&bytes, classes, 2, 1, 30.0, 0.5).unwrap_err();
+        assert!(err.contains("[4, 2]"), "{err}");
     }
 }

@@ -14,7 +14,10 @@ use crate::rng::SplitMix64;
 
 /// Dynamic margins, `m_c = a · n_c^(−λ) + b` for an individual with `n_c`
 /// training images: rare individuals get a larger margin. The defaults are
-/// the 1st-place Happywhale solution's coefficients, rounded.
+/// the 1st-place Happywhale solution's (knshnb/kaggle-happywhale-1st-place,
+/// `config/default.yaml`: `margin_coef_id: 0.27126`, `margin_power_id:
+/// -0.364399`, `margin_cons_id: 0.05`; it trained with `s_id` ≈ 21 and two
+/// sub-centres per individual).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DynamicMargin {
     pub a: f64,
@@ -25,8 +28,8 @@ pub struct DynamicMargin {
 impl Default for DynamicMargin {
     fn default() -> Self {
         Self {
-            a: 0.27,
-            lambda: 0.364,
+            a: 0.27126,
+            lambda: 0.364399,
             b: 0.05,
         }
     }

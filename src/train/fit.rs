@@ -107,7 +107,7 @@ impl Default for FitConfig {
 }
 
 /// One epoch's mean loss and train accuracy.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct EpochStats {
     pub epoch: usize,
     pub loss: f64,

@@ -23,11 +23,27 @@
 //! reproducible for a seed.
 
 pub mod arcface;
+pub mod finetune;
 pub mod fit;
+pub mod job;
 pub mod model;
 pub mod validate;
+pub mod versions;
 
 pub use arcface::{ArcFaceConfig, ArcMarginProduct, DynamicMargin};
 pub use fit::{fit, lr_at, Dataset, EpochStats, FitConfig, TrainData, Trained};
 pub use model::TrainNeck;
 pub use validate::knn_map_at_5;
+
+/// Where training runs: the first CUDA GPU when this build has `train-cuda`
+/// and `allow_gpu` is set and one answers, else the CPU.
+pub fn device(allow_gpu: bool) -> candle_core::Device {
+    #[cfg(feature = "train-cuda")]
+    if allow_gpu {
+        if let Ok(d) = candle_core::Device::new_cuda(0) {
+            return d;
+        }
+    }
+    let _ = allow_gpu;
+    candle_core::Device::Cpu
+}

@@ -289,7 +289,7 @@ mod tests {
         // And the head file is what `packs::Head` reads.
         let classes: Vec<String> = (0..5).map(|c| c.to_string()).collect();
         let head_bytes = t.head.to_safetensors().unwrap();
-        let head = Head::from_safetensors(&head_bytes, classes, 8, 30.0, 0.5).unwrap();
+        let head = Head::from_safetensors(&head_bytes, classes, 8, 1, 30.0, 0.5).unwrap();
         let cos = head.cosines(&ours[0]);
         let want = t
             .head

@@ -11,13 +11,11 @@ use serde_json::json;
 
 use whaleid::catalogue::{keys, Catalogue, Scope};
 use whaleid::eval::run::{self as eval_run, EvalOptions};
-use whaleid::eval::{calibrate, Calibration};
+use whaleid::eval::Calibration;
 use whaleid::index::{IndexConfig, LoadStatus};
 use whaleid::ingest::{labels, Pipeline, Region};
-use whaleid::matching::identify::catalogue_pack;
-use whaleid::matching::{
-    calibration_queries, identify, Gallery, HeadScorer, MatchSettings, Prediction,
-};
+use whaleid::matching::identify::{calibrate_catalogue, catalogue_pack};
+use whaleid::matching::{identify, Gallery, HeadScorer, MatchSettings, Prediction};
 use whaleid::packs::Pack;
 
 use crate::catalogue::pack_hint;
@@ -232,13 +230,7 @@ pub fn calibrate_cmd(
     json_out: bool,
 ) -> Result<ExitCode> {
     let mut cat = Catalogue::open(&dir)?;
-    let pack = catalogue_pack(&cat)?;
-    let items = cat.gallery((&pack.0, &pack.1))?;
-    let dim = items.first().map_or(1, |i| i.vector.len());
-    let gallery = Gallery::new(items.clone(), IndexConfig::new(dim))?;
-    let queries = calibration_queries(&gallery, &items, 100)?;
-    let grid: Vec<f32> = (0..=100).map(|i| i as f32 / 100.0).collect();
-    let Some(c) = calibrate(&queries, &grid, min_individuals, Default::default()) else {
+    let Some(c) = calibrate_catalogue(&cat, min_individuals)? else {
         bail!("nothing to calibrate on: the catalogue needs confirmed photos of at least two individuals");
     };
     if json_out {

@@ -24,6 +24,7 @@ mod catalogue;
 mod identify;
 mod ingest;
 mod models;
+mod train;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -83,6 +84,8 @@ enum Command {
     Ingest(ingest::IngestArgs),
     /// Match photos against a catalogue: the top 5 identities, with new_individual.
     Identify(identify::IdentifyArgs),
+    /// Fine-tune the catalogue's pack on its confirmed identifications (or list, roll back versions).
+    Train(train::TrainArgs),
     /// Measure identification on a labelled collection (MAP@5, top-1, top-5, new-individual precision/recall).
     Eval(identify::EvalArgs),
 }
@@ -187,6 +190,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Identify(a) => identify::identify_cmd(a),
         Command::Ingest(a) => ingest::ingest_cmd(a),
         Command::Eval(a) => identify::eval_cmd(a),
+        Command::Train(a) => train::train_cmd(a),
     }
 }
 

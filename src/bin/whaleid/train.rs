@@ -1,0 +1,249 @@
+//! `whaleid train`: fine-tune the catalogue's pack on its confirmed
+//! identifications, list its versions, or roll back.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use clap::Args;
+
+use whaleid::catalogue::Catalogue;
+use whaleid::matching::identify::catalogue_pack;
+use whaleid::packs::Pack;
+use whaleid::train::finetune::{self, FinetuneOptions, Phase, Progress, Scores};
+use whaleid::train::job::{self, JobOptions};
+use whaleid::train::versions::{rebuild_index, switch_version};
+use whaleid::train::DynamicMargin;
+
+use crate::catalogue::pack_hint;
+use crate::{cancel_on_ctrl_c, ModelArgs};
+
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// The catalogue whose confirmed identifications to train on.
+    #[arg(long, short)]
+    catalogue: PathBuf,
+    /// Epochs per backbone (training stops earlier when validation stalls).
+    #[arg(long, default_value_t = 20)]
+    epochs: usize,
+    /// Stop after this many epochs without a better validation MAP@5 (0: never).
+    #[arg(long, default_value_t = 5)]
+    patience: usize,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    /// Peak learning rate (AdamW, cosine schedule after one warm-up epoch).
+    #[arg(long, default_value_t = 3e-3)]
+    lr: f64,
+    /// ArcFace sub-centres per individual (2: sub-center ArcFace).
+    #[arg(long, default_value_t = 1)]
+    subcenters: usize,
+    /// Per-individual margins, smaller for individuals with many photos.
+    #[arg(long)]
+    dynamic_margin: bool,
+    /// Share of individuals held out whole to test "new individual".
+    #[arg(long, default_value_t = 0.15)]
+    holdout_individuals: f64,
+    /// Share of each other individual's photos held out (at least one).
+    #[arg(long, default_value_t = 0.2)]
+    holdout_photos: f64,
+    /// Validation MAP@5 must rise by more than this to adopt (negative:
+    /// adopt even when it falls, for experiments; rollback stays available).
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    min_gain: f64,
+    /// Measure only: never adopt the trained version.
+    #[arg(long)]
+    dry_run: bool,
+    /// Train on the GPU when this build has `train-cuda` and one is present.
+    #[arg(long)]
+    gpu: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// List the pack versions of the catalogue and exit.
+    #[arg(long, conflicts_with_all = ["rollback", "use_version"])]
+    list: bool,
+    /// Go back to the version the active one was trained from.
+    #[arg(long, conflicts_with = "use_version")]
+    rollback: bool,
+    /// Make this recorded version the active one.
+    #[arg(long = "use", value_name = "VERSION")]
+    use_version: Option<String>,
+    #[command(flatten)]
+    models: ModelArgs,
+}
+
+pub fn train_cmd(a: TrainArgs) -> Result<ExitCode> {
+    let mut cat = Catalogue::open(&a.catalogue)?;
+    if a.list {
+        return list(&cat);
+    }
+    if a.rollback || a.use_version.is_some() {
+        let s = switch_version(&mut cat, a.use_version.as_deref(), None)?;
+        let index = rebuild_index(&cat)?;
+        println!(
+            "now using {} (was {}); embedded {} detections from cached features; index {}",
+            s.to,
+            s.from,
+            s.reembedded,
+            index.display()
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let pack_dir = a.models.pack_dir_or(pack_hint(&cat)?);
+    let pack = Pack::load(&pack_dir)?;
+    let options = JobOptions {
+        finetune: FinetuneOptions {
+            fit: whaleid::train::FitConfig {
+                epochs: a.epochs,
+                batch_size: a.batch_size,
+                lr: a.lr,
+                seed: a.seed,
+                patience: (a.patience > 0).then_some(a.patience),
+                arcface: whaleid::train::ArcFaceConfig {
+                    k: a.subcenters,
+                    dynamic: a.dynamic_margin.then(DynamicMargin::default),
+                    ..Default::default()
+                },
+                ..whaleid::train::FitConfig::default()
+            },
+            val_photo_share: a.holdout_photos,
+            val_individual_share: a.holdout_individuals,
+            min_gain: a.min_gain,
+        },
+        session: a.models.session(),
+        device: whaleid::train::device(a.gpu),
+        adopt: !a.dry_run,
+        actor: None,
+    };
+    let ov = finetune::overview(&cat, &pack)?;
+    eprintln!(
+        "{} confirmed detections of {} individuals ({} seen on 2+ photos); {} detections need features",
+        ov.detections, ov.individuals, ov.individuals_with_repeats, ov.missing_features
+    );
+    let cancel = cancel_on_ctrl_c();
+    let mut last = Instant::now() - Duration::from_secs(1);
+    let outcome = job::run(&mut cat, &pack, &options, &cancel, &mut |p| {
+        match p {
+        Progress::Phase { phase, done, total } => {
+            if phase != Phase::Features || done == total || last.elapsed() > Duration::from_millis(500) {
+                last = Instant::now();
+                eprintln!("{phase:?}: {done}/{total}");
+            }
+        }
+        Progress::Epoch {
+            backbone,
+            epochs,
+            stats,
+        } => eprintln!(
+            "{backbone} epoch {:>3}/{epochs}: loss {:.4}, train accuracy {:.3}, validation MAP@5 {}, {:.1} s",
+            stats.epoch + 1,
+            stats.loss,
+            stats.accuracy,
+            stats.val_map5.map_or("-".into(), |m| format!("{m:.4}")),
+            stats.seconds
+        ),
+    }
+    })?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&outcome)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let r = &outcome.report;
+    if outcome.features.computed > 0 || !outcome.features.failed.is_empty() {
+        println!(
+            "features computed for {} detections ({} from stored crops); {} could not be read",
+            outcome.features.computed,
+            outcome.features.from_crops,
+            outcome.features.failed.len()
+        );
+    }
+    println!(
+        "trained on {} detections of {} individuals; validated on {} held-out photos and {} held-out individuals ({:.1} s)",
+        r.train_detections, r.classes, r.validation_photos, r.validation_individuals, r.seconds
+    );
+    print_scores(&r.before, &r.after);
+    match &outcome.adopted {
+        Some(ad) => println!(
+            "adopted as {} {} ({}); re-embedded {} detections from cached features; threshold {}; index rebuilt",
+            pack.name(),
+            ad.version,
+            ad.path.display(),
+            ad.reembedded,
+            ad.threshold.map_or("unchanged".into(), |t| format!("{t:.2}"))
+        ),
+        None if a.dry_run => println!("dry run: {}; nothing adopted", r.reason),
+        None => println!("not adopted: {}", r.reason),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_scores(before: &Scores, after: &Scores) {
+    println!("                               before   after");
+    let rows = [
+        (
+            "known individuals  MAP@5",
+            before.known.map_at_5,
+            after.known.map_at_5,
+        ),
+        (
+            "                   top-1",
+            before.known.top1,
+            after.known.top1,
+        ),
+        (
+            "                   top-5",
+            before.known.top5,
+            after.known.top5,
+        ),
+        (
+            "with new ones      MAP@5",
+            before.open.map_at_5,
+            after.open.map_at_5,
+        ),
+        (
+            "                   top-1",
+            before.open.top1,
+            after.open.top1,
+        ),
+        (
+            "                   top-5",
+            before.open.top5,
+            after.open.top5,
+        ),
+    ];
+    for (label, b, a) in rows {
+        println!("  {label:<27} {b:>6.3}  {a:>6.3}");
+    }
+    println!(
+        "  {:<27} {:>6.2}  {:>6.2}",
+        "threshold (calibrated)", before.threshold, after.threshold
+    );
+}
+
+fn list(cat: &Catalogue) -> Result<ExitCode> {
+    let (name, active) = catalogue_pack(cat)?;
+    let versions = cat.pack_versions(&name)?;
+    if versions.is_empty() {
+        println!("{name} {active} (active): no trained versions yet");
+        return Ok(ExitCode::SUCCESS);
+    }
+    for v in versions {
+        let mark = if v.pack_version == active {
+            " (active)"
+        } else {
+            ""
+        };
+        let from = v
+            .parent_version
+            .as_deref()
+            .map_or(String::new(), |p| format!(" from {p}"));
+        println!(
+            "{name} {}{from}{mark}  {}  {}",
+            v.pack_version, v.created_at, v.path
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,367 @@
+//! Adopting a fine-tuned version of the catalogue's pack, and going back.
+//!
+//! A trained version is a complete pack in the catalogue folder,
+//! `packs/<name>-<version>/`: the parent's backbone (and detector) files
+//! hard-linked where the file system allows (copied otherwise), the trained
+//! necks and heads, the individuals' codes in class order, and a
+//! `[training]` section saying where it came from. It loads and validates
+//! like any pack, so the CLI and the app use it without knowing it was
+//! trained.
+//!
+//! Adoption re-embeds every detection of the catalogue from its cached
+//! backbone features with the new necks (no photo is decoded, no backbone
+//! runs), recalibrates the new-individual threshold on the new embeddings,
+//! and switches the catalogue to the version in one transaction. The old
+//! version's embeddings stay, so rolling back ([`switch_version`]) only
+//! embeds what was added since, again from the cache. The search index is
+//! rebuilt afterwards ([`rebuild_index`]).
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::finetune::{embed_table, feature_keys, with_trained_necks, Finetuned};
+use crate::catalogue::versions::{PackVersion, SwitchAction};
+use crate::catalogue::Catalogue;
+use crate::error::{Error, Result};
+use crate::index::IndexConfig;
+use crate::matching::identify::{calibrate_gallery, catalogue_pack};
+use crate::matching::Gallery;
+use crate::packs::manifest::HeadSpec;
+use crate::packs::{Pack, TrainingInfo, MANIFEST_FILE};
+
+/// Trained versions live here, inside the catalogue folder.
+pub const PACKS_DIR: &str = "packs";
+/// The individuals' codes, one per line, in class order.
+const CLASSES_FILE: &str = "classes.txt";
+
+/// What adopting did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Adopted {
+    pub version: String,
+    pub path: PathBuf,
+    /// Calibrated on the re-embedded catalogue; `None` when it has too few
+    /// individuals to calibrate (the pack's threshold then applies).
+    pub threshold: Option<f32>,
+    pub reembedded: usize,
+}
+
+/// Make `trained` (fine-tuned from `pack`, the catalogue's active pack) the
+/// catalogue's active version. See the module docs.
+pub fn adopt(
+    cat: &mut Catalogue,
+    pack: &Pack,
+    trained: &Finetuned,
+    actor: Option<&str>,
+) -> Result<Adopted> {
+    let current = catalogue_pack(cat)?;
+    if current.0 != pack.name() || current.1 != pack.version() {
+        return Err(Error::Invalid(format!(
+            "the catalogue uses pack {} {}, but the training started from {} {}",
+            current.0,
+            current.1,
+            pack.name(),
+            pack.version()
+        )));
+    }
+    let embedded = cat.embedded_detections((&current.0, &current.1))?;
+    let only: HashSet<i64> = embedded.iter().copied().collect();
+    let table = cat.load_features(&feature_keys(pack), Some(&only))?;
+    if table.len() < embedded.len() {
+        return Err(Error::Invalid(format!(
+            "{} of the catalogue's {} detections have no cached features; compute them first (training does)",
+            embedded.len() - table.len(),
+            embedded.len()
+        )));
+    }
+    let vectors = embed_table(&with_trained_necks(pack, &trained.backbones)?, &table)?;
+    let by_detection: HashMap<i64, &Vec<f32>> =
+        table.detection_ids.iter().copied().zip(&vectors).collect();
+
+    let mut items = cat.gallery((&current.0, &current.1))?;
+    for item in &mut items {
+        item.vector = by_detection[&item.detection_id].clone();
+    }
+    let threshold = calibrate_gallery(items, 5)?.map(|c| c.threshold);
+
+    let version = next_version(cat, pack)?;
+    let dir = cat
+        .root()
+        .join(PACKS_DIR)
+        .join(format!("{}-{}", pack.name(), version));
+    let trained_at: String =
+        cat.conn()
+            .query_row("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')", [], |r| {
+                r.get(0)
+            })?;
+    let r = &trained.report;
+    let info = TrainingInfo {
+        parent_version: pack.version().to_string(),
+        trained_at,
+        seed: r.seed,
+        epochs: r.epochs,
+        detections: r.train_detections,
+        individuals: r.classes,
+        map5_before: r.before.open.map_at_5,
+        map5_after: r.after.open.map_at_5,
+    };
+    write_pack(pack, trained, &version, threshold, info, &dir)?;
+    let new_pack = Pack::load(&dir)?;
+    if feature_keys(&new_pack) != feature_keys(pack) {
+        return Err(Error::Invalid(format!(
+            "{}: the written pack's backbones differ from its parent's",
+            dir.display()
+        )));
+    }
+
+    let parent_row = match cat.pack_version(&current.0, &current.1)? {
+        Some(row) => row,
+        None => PackVersion {
+            pack_name: current.0.clone(),
+            pack_version: current.1.clone(),
+            parent_version: None,
+            path: path_text(&pack.root)?,
+            threshold: cat.threshold_setting()?,
+            report: "{}".into(),
+            created_at: String::new(),
+        },
+    };
+    let new_row = PackVersion {
+        pack_name: current.0.clone(),
+        pack_version: version.clone(),
+        parent_version: Some(current.1.clone()),
+        path: path_text(&dir)?,
+        threshold,
+        report: serde_json::to_string(&trained.report)
+            .map_err(|e| Error::Invalid(format!("training report: {e}")))?,
+        created_at: String::new(),
+    };
+    cat.with_tx(|tx| {
+        tx.record_pack_version(&parent_row)?;
+        tx.record_pack_version(&new_row)?;
+        for (detection, vector) in table.detection_ids.iter().zip(&vectors) {
+            tx.insert_embedding(*detection, &current.0, &version, vector)?;
+        }
+        tx.switch_pack(&current.1, &new_row, SwitchAction::Adopt, actor)
+    })?;
+    Ok(Adopted {
+        version,
+        path: dir,
+        threshold,
+        reembedded: vectors.len(),
+    })
+}
+
+/// What [`switch_version`] did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Switched {
+    pub from: String,
+    pub to: String,
+    /// Detections embedded for `to` now (added since it was last active).
+    pub reembedded: usize,
+}
+
+/// Make another recorded version active: `to`, or the active version's
+/// parent (a rollback) when `None`. Detections without an embedding of that
+/// version are embedded from their cached features first.
+pub fn switch_version(
+    cat: &mut Catalogue,
+    to: Option<&str>,
+    actor: Option<&str>,
+) -> Result<Switched> {
+    let (name, from) = catalogue_pack(cat)?;
+    let current_row = cat.pack_version(&name, &from)?;
+    let target = match to {
+        Some(v) => v.to_string(),
+        None => current_row
+            .as_ref()
+            .and_then(|r| r.parent_version.clone())
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "{name} {from} is the version this catalogue started with: there is nothing to roll back to"
+                ))
+            })?,
+    };
+    if target == from {
+        return Err(Error::Invalid(format!("{name} {from} is already in use")));
+    }
+    let row = cat.pack_version(&name, &target)?.ok_or_else(|| {
+        Error::Invalid(format!(
+            "this catalogue has no version {target} of pack {name} (see `whaleid train --list`)"
+        ))
+    })?;
+    let target_pack = Pack::load(&row.path)?;
+    let have: HashSet<i64> = cat
+        .embedded_detections((&name, &target))?
+        .into_iter()
+        .collect();
+    let missing: HashSet<i64> = cat
+        .embedded_detections((&name, &from))?
+        .into_iter()
+        .filter(|d| !have.contains(d))
+        .collect();
+    let table = cat.load_features(&feature_keys(&target_pack), Some(&missing))?;
+    if table.len() < missing.len() {
+        return Err(Error::Invalid(format!(
+            "{} detections have no cached features, so they cannot be embedded with {name} {target}",
+            missing.len() - table.len()
+        )));
+    }
+    let vectors = embed_table(&target_pack.backbones, &table)?;
+    let action = match current_row.and_then(|r| r.parent_version) {
+        Some(parent) if parent == target => SwitchAction::Rollback,
+        _ => SwitchAction::Switch,
+    };
+    cat.with_tx(|tx| {
+        for (detection, vector) in table.detection_ids.iter().zip(&vectors) {
+            tx.insert_embedding(*detection, &name, &target, vector)?;
+        }
+        tx.switch_pack(&from, &row, action, actor)
+    })?;
+    Ok(Switched {
+        from,
+        to: target,
+        reembedded: vectors.len(),
+    })
+}
+
+/// Build and save the search index of the catalogue's active version.
+pub fn rebuild_index(cat: &Catalogue) -> Result<PathBuf> {
+    let (gallery, _) = Gallery::from_catalogue(cat, IndexConfig::new(0))?;
+    gallery.save_index(cat)
+}
+
+/// `<root>+ft.<n>`, one above the highest `n` recorded or on disk.
+fn next_version(cat: &Catalogue, pack: &Pack) -> Result<String> {
+    let root = pack
+        .version()
+        .split_once("+ft.")
+        .map_or(pack.version(), |(r, _)| r);
+    let prefix = format!("{root}+ft.");
+    let recorded = cat
+        .pack_versions(pack.name())?
+        .into_iter()
+        .filter_map(|v| v.pack_version.strip_prefix(&prefix)?.parse::<u32>().ok())
+        .max()
+        .unwrap_or(0);
+    let mut n = recorded + 1;
+    // A folder left by an adoption that failed before it was recorded.
+    while cat
+        .root()
+        .join(PACKS_DIR)
+        .join(format!("{}-{prefix}{n}", pack.name()))
+        .exists()
+    {
+        n += 1;
+    }
+    Ok(format!("{prefix}{n}"))
+}
+
+fn path_text(p: &Path) -> Result<String> {
+    let abs = p.canonicalize().map_err(|e| Error::io(p, e))?;
+    abs.to_str()
+        .map(String::from)
+        .ok_or_else(|| Error::Invalid(format!("{}: not a UTF-8 path", abs.display())))
+}
+
+/// Write the trained version of `pack` into `dest` (through a staging
+/// folder renamed at the end, so a half-written pack never has its name).
+fn write_pack(
+    pack: &Pack,
+    trained: &Finetuned,
+    version: &str,
+    threshold: Option<f32>,
+    info: TrainingInfo,
+    dest: &Path,
+) -> Result<()> {
+    if let Some(code) = trained.classes.iter().find(|c| c.contains(['\n', '\r'])) {
+        return Err(Error::Invalid(format!(
+            "individual code {code:?} contains a line break"
+        )));
+    }
+    let parent = dest.parent().expect("dest is inside the packs folder");
+    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    let staging = parent.join(format!(
+        ".{}.partial",
+        dest.file_name().and_then(|n| n.to_str()).unwrap_or("pack")
+    ));
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+    }
+    std::fs::create_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+
+    let mut m = pack.manifest.clone();
+    // Files the new version writes itself; everything else is shared.
+    let replaced: HashSet<&str> = m
+        .backbones
+        .iter()
+        .flat_map(|b| {
+            let mut files = vec![b.neck.file.as_str()];
+            if let Some(h) = &b.head {
+                files.extend([h.file.as_str(), h.classes.as_str()]);
+            }
+            files
+        })
+        .collect();
+    let mut checksums = std::collections::BTreeMap::new();
+    for (rel, sha) in &pack.manifest.checksums {
+        if replaced.contains(rel.as_str()) {
+            continue;
+        }
+        link_or_copy(&pack.root.join(rel), &staging.join(rel))?;
+        checksums.insert(rel.clone(), sha.clone());
+    }
+    let mut write = |rel: String, bytes: &[u8]| -> Result<String> {
+        let path = staging.join(&rel);
+        std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))?;
+        checksums.insert(rel.clone(), hex::encode(Sha256::digest(bytes)));
+        Ok(rel)
+    };
+    let mut classes = trained.classes.join("\n");
+    classes.push('\n');
+    let classes_file = write(CLASSES_FILE.into(), classes.as_bytes())?;
+    for (spec, t) in m.backbones.iter_mut().zip(&trained.backbones) {
+        debug_assert_eq!(spec.name, t.name);
+        spec.neck.file = write(format!("{}.neck.safetensors", spec.name), &t.neck)?;
+        spec.head = Some(HeadSpec {
+            file: write(format!("{}.head.safetensors", spec.name), &t.head)?,
+            classes: classes_file.clone(),
+            s: trained.s,
+            m: trained.m,
+            subcenters: trained.report.subcenters,
+        });
+    }
+    m.pack.version = version.to_string();
+    m.pack.description = format!(
+        "{} — fine-tuned from {} on {} detections of {} individuals",
+        pack.manifest.pack.description,
+        pack.version(),
+        info.detections,
+        info.individuals
+    );
+    if let Some(t) = threshold {
+        m.matching.new_individual_threshold = t.clamp(-1.0, 1.0);
+    }
+    m.training = Some(info);
+    m.checksums = checksums;
+    let text = toml::to_string_pretty(&m)
+        .map_err(|e| Error::Invalid(format!("writing {MANIFEST_FILE}: {e}")))?;
+    let manifest = staging.join(MANIFEST_FILE);
+    std::fs::write(&manifest, text).map_err(|e| Error::io(&manifest, e))?;
+    std::fs::rename(&staging, dest).map_err(|e| Error::io(dest, e))?;
+    Ok(())
+}
+
+/// Hard-link `from` to `to` (same bytes, no space), else copy.
+fn link_or_copy(from: &Path, to: &Path) -> Result<()> {
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    if std::fs::hard_link(from, to).is_ok() {
+        return Ok(());
+    }
+    std::fs::copy(from, to).map_err(|e| Error::io(from, e))?;
+    Ok(())
+}

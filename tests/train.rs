@@ -1,0 +1,427 @@
+//! Fine-tuning on a real catalogue, end to end on the tiny test pack through
+//! the real ONNX Runtime and SQLite: the feature cache ingest writes, the
+//! features computed for detections that lack them, training and
+//! validation, adoption as a new pack version (written, reloaded, and the
+//! catalogue re-embedded from the cache), ingest with the new version, and
+//! rolling back.
+//!
+//! The fixture's crops of one individual are pixel-identical (see
+//! `tests/identify.rs`), so the pack as shipped already identifies every
+//! held-out photo: training cannot improve on it, and must not be adopted.
+//! Adoption itself is then exercised by asking for it regardless
+//! (`min_gain` below zero), which is what its mechanics need.
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::{labelled_folder, photo, PATCH};
+use ndarray::ArrayView2;
+use whaleid::catalogue::{keys, Catalogue};
+use whaleid::embed::embed_features;
+use whaleid::ingest::{self, labels, ImportOptions, Pipeline, Region};
+use whaleid::packs::Pack;
+use whaleid::runtime::SessionConfig;
+use whaleid::train::finetune::{
+    compute_missing_features, feature_keys, finetune, overview, FinetuneOptions,
+};
+use whaleid::train::job::{self, JobOptions};
+use whaleid::train::versions::{adopt, rebuild_index, switch_version};
+use whaleid::train::{ArcFaceConfig, FitConfig};
+use whaleid::CancelToken;
+
+fn session() -> SessionConfig {
+    SessionConfig {
+        intra_threads: 1,
+        ..SessionConfig::default()
+    }
+}
+
+fn imported(dir: &std::path::Path) -> (Pipeline, Catalogue) {
+    let labels_csv = labelled_folder(dir);
+    let items = labels::read_csv(&labels_csv, &dir.join("images")).unwrap();
+    let pack = Pack::load(common::pack_dir("tiny")).unwrap();
+    let pipeline = Pipeline::open(pack, &session()).unwrap();
+    let mut cat = Catalogue::create(dir.join("cat")).unwrap();
+    ingest::import(
+        &mut cat,
+        &pipeline,
+        &items,
+        &ImportOptions::default(),
+        &mut |_| {},
+        &CancelToken::new(),
+    )
+    .unwrap();
+    (pipeline, cat)
+}
+
+fn options(subcenters: usize, min_gain: f64) -> FinetuneOptions {
+    FinetuneOptions {
+        fit: FitConfig {
+            epochs: 4,
+            batch_size: 8,
+            seed: 7,
+            patience: None,
+            arcface: ArcFaceConfig {
+                k: subcenters,
+                ..ArcFaceConfig::default()
+            },
+            ..FitConfig::default()
+        },
+        val_individual_share: 0.34,
+        min_gain,
+        ..FinetuneOptions::default()
+    }
+}
+
+/// Stored embeddings of a pack version, by detection.
+fn stored(cat: &Catalogue, version: &str) -> Vec<(i64, Vec<f32>)> {
+    let mut stmt = cat
+        .conn()
+        .prepare(
+            "SELECT detection_id, vector FROM embeddings WHERE pack_version = ?1 ORDER BY detection_id",
+        )
+        .unwrap();
+    stmt.query_map([version], |r| {
+        let blob: Vec<u8> = r.get(1)?;
+        Ok((
+            r.get(0)?,
+            blob.chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        ))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+fn assert_close(a: &[f32], b: &[f32], what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}");
+    for (x, y) in a.iter().zip(b) {
+        assert!((x - y).abs() < 1e-5, "{what}: {x} vs {y}");
+    }
+}
+
+/// Embeddings of the cached features of every detection with `pack`'s necks.
+fn from_cache(cat: &Catalogue, pack: &Pack) -> Vec<(i64, Vec<f32>)> {
+    let table = cat.load_features(&feature_keys(pack), None).unwrap();
+    let views: Vec<ArrayView2<f32>> = table.blocks.iter().map(|b| b.view()).collect();
+    let vectors = embed_features(&pack.backbones, &views).unwrap();
+    table.detection_ids.into_iter().zip(vectors).collect()
+}
+
+#[test]
+fn ingest_caches_features_and_missing_ones_are_computed_from_the_photos() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pipeline, mut cat) = imported(dir.path());
+    let pack = pipeline.pack().clone();
+
+    let ov = overview(&cat, &pack).unwrap();
+    assert_eq!(
+        (ov.individuals, ov.detections, ov.individuals_with_repeats),
+        (6, 24, 6)
+    );
+    assert_eq!(
+        ov.missing_features, 0,
+        "import caches every detection's features"
+    );
+    assert!(ov.can_train, "{:?}", ov.reason);
+
+    // The cache is what the embeddings were made from.
+    let cached = from_cache(&cat, &pack);
+    let embedded = stored(&cat, "0.1.0");
+    assert_eq!(cached.len(), 24);
+    for ((d1, a), (d2, b)) in cached.iter().zip(&embedded) {
+        assert_eq!(d1, d2);
+        assert_close(a, b, "embedding from the cache vs at ingest");
+    }
+
+    // Lose the features of three detections and the photo of one of them:
+    // two are computed from their photos, one from its stored crop.
+    let lost: Vec<i64> = embedded.iter().take(3).map(|(d, _)| *d).collect();
+    for d in &lost {
+        cat.conn()
+            .execute("DELETE FROM features WHERE detection_id = ?1", [d])
+            .unwrap();
+    }
+    let gone: String = cat
+        .conn()
+        .query_row(
+            "SELECT p.original_path FROM detections d JOIN photos p ON p.id = d.photo_id WHERE d.id = ?1",
+            [lost[2]],
+            |r| r.get(0),
+        )
+        .unwrap();
+    std::fs::remove_file(&gone).unwrap();
+    assert_eq!(overview(&cat, &pack).unwrap().missing_features, 3);
+
+    let mut phases = 0;
+    let backfill = compute_missing_features(
+        &mut cat,
+        &pack,
+        pipeline.embedder(),
+        &CancelToken::new(),
+        &mut |_| phases += 1,
+    )
+    .unwrap();
+    assert!(phases >= 2, "progress is reported");
+    assert_eq!(
+        (
+            backfill.computed,
+            backfill.from_crops,
+            backfill.failed.len()
+        ),
+        (3, 1, 0),
+        "{:?}",
+        backfill.failed
+    );
+    assert_eq!(overview(&cat, &pack).unwrap().missing_features, 0);
+    let again = from_cache(&cat, &pack);
+    for (d, original) in &embedded[..2] {
+        let (_, v) = again.iter().find(|(x, _)| x == d).unwrap();
+        assert_close(v, original, "recomputed from the photo");
+    }
+    let origin: String = cat
+        .conn()
+        .query_row(
+            "SELECT origin FROM features WHERE detection_id = ?1 LIMIT 1",
+            [lost[2]],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(origin, "crop");
+}
+
+#[test]
+fn training_that_does_not_improve_is_not_adopted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pipeline, mut cat) = imported(dir.path());
+    let pack = pipeline.pack().clone();
+    let mut epochs_seen = 0;
+    let outcome = job::run(
+        &mut cat,
+        &pack,
+        &JobOptions {
+            finetune: options(1, 0.0),
+            session: session(),
+            device: whaleid::train::device(false),
+            adopt: true,
+            actor: None,
+        },
+        &CancelToken::new(),
+        &mut |p| {
+            if let whaleid::train::finetune::Progress::Epoch { .. } = p {
+                epochs_seen += 1
+            }
+        },
+    )
+    .unwrap();
+    let r = &outcome.report;
+    // Two backbones × 4 epochs, each reported.
+    assert_eq!(epochs_seen, 8);
+    assert_eq!(r.histories.len(), 2);
+    // The shipped pack is already perfect on this fixture.
+    assert_eq!(r.before.known.map_at_5, 1.0);
+    assert!(
+        r.validation_photos > 0 && r.validation_individuals == 2,
+        "{r:?}"
+    );
+    assert_eq!(r.classes, 4, "held-out individuals are not classes");
+    assert!(!r.improved);
+    assert!(r.reason.contains("did not improve"), "{}", r.reason);
+    assert!(outcome.adopted.is_none());
+    assert_eq!(
+        cat.setting(keys::PACK_VERSION).unwrap().as_deref(),
+        Some("0.1.0")
+    );
+    assert!(cat.pack_versions("tiny").unwrap().is_empty());
+    assert!(!cat.root().join("packs").exists());
+}
+
+#[test]
+fn an_adopted_version_is_a_pack_the_catalogue_uses_and_can_roll_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pipeline, mut cat) = imported(dir.path());
+    let pack = pipeline.pack().clone();
+    cat.set_setting(keys::THRESHOLD, "0.77").unwrap();
+
+    let trained = finetune(
+        &cat,
+        &pack,
+        &options(2, -1.0),
+        &whaleid::train::device(false),
+        &CancelToken::new(),
+        &mut |_| {},
+    )
+    .unwrap();
+    // Deterministic for a seed.
+    let again = finetune(
+        &cat,
+        &pack,
+        &options(2, -1.0),
+        &whaleid::train::device(false),
+        &CancelToken::new(),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(trained.backbones[0].neck, again.backbones[0].neck);
+    let losses = |f: &whaleid::train::finetune::Finetuned| -> Vec<f64> {
+        f.report
+            .histories
+            .iter()
+            .flat_map(|(_, h)| h.iter().map(|e| e.loss))
+            .collect()
+    };
+    assert_eq!(losses(&trained), losses(&again));
+
+    let adopted = adopt(&mut cat, &pack, &trained, Some("tester")).unwrap();
+    assert_eq!(adopted.version, "0.1.0+ft.1");
+    assert_eq!(adopted.reembedded, 24);
+    rebuild_index(&cat).unwrap();
+
+    // The version is a pack like any other: it loads and validates, shares
+    // the backbones' feature keys, and carries the trained weights.
+    let new_pack = Pack::load(&adopted.path).unwrap();
+    assert_eq!(new_pack.version(), "0.1.0+ft.1");
+    assert_eq!(feature_keys(&new_pack), feature_keys(&pack));
+    let training = new_pack.manifest.training.as_ref().unwrap();
+    assert_eq!(training.parent_version, "0.1.0");
+    assert_eq!(training.seed, 7);
+    for (b, t) in new_pack.backbones.iter().zip(&trained.backbones) {
+        let neck_file = std::fs::read(adopted.path.join(&b.spec.neck.file)).unwrap();
+        assert_eq!(neck_file, t.neck, "the trained neck, byte for byte");
+        let head = b.head.as_ref().unwrap();
+        assert_eq!(head.classes, trained.classes);
+        assert_eq!(b.spec.head.as_ref().unwrap().subcenters, 2);
+    }
+    // The catalogue switched, and its new embeddings are the new pack's
+    // embeddings of the cached features.
+    assert_eq!(
+        cat.setting(keys::PACK_VERSION).unwrap().as_deref(),
+        Some("0.1.0+ft.1")
+    );
+    let new_embeddings = stored(&cat, "0.1.0+ft.1");
+    assert_eq!(new_embeddings.len(), 24);
+    for ((d1, a), (d2, b)) in new_embeddings.iter().zip(from_cache(&cat, &new_pack)) {
+        assert_eq!(*d1, d2);
+        assert_close(a, &b, "re-embedded vs the new pack");
+    }
+    assert_ne!(
+        new_embeddings[0].1,
+        stored(&cat, "0.1.0")[0].1,
+        "the necks changed"
+    );
+    assert!(cat
+        .root()
+        .join("index")
+        .join("tiny-0.1.0+ft.1.hnsw")
+        .is_file());
+
+    // Ingest with the new version: features are cached and it is embedded
+    // with the new necks.
+    let new_pipeline = Pipeline::open(new_pack.clone(), &session()).unwrap();
+    let stranger = dir.path().join("stranger.png");
+    photo(9, 40, 30).save(&stranger).unwrap();
+    let items = vec![ingest::Labelled {
+        path: stranger.clone(),
+        individual: "W009".into(),
+        species: None,
+        bbox: Some(whaleid::detect::BBox {
+            x1: 40.0,
+            y1: 30.0,
+            x2: 40.0 + PATCH.0 as f32,
+            y2: 30.0 + PATCH.1 as f32,
+        }),
+    }];
+    ingest::import(
+        &mut cat,
+        &new_pipeline,
+        &items,
+        &ImportOptions::default(),
+        &mut |_| {},
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!(stored(&cat, "0.1.0+ft.1").len(), 25);
+    assert_eq!(stored(&cat, "0.1.0").len(), 24);
+
+    // Roll back: the stranger gets a 0.1.0 embedding from its cached
+    // features, equal to what the original pack computes from the photo;
+    // the old threshold comes back.
+    let s = switch_version(&mut cat, None, Some("tester")).unwrap();
+    assert_eq!((s.from.as_str(), s.to.as_str()), ("0.1.0+ft.1", "0.1.0"));
+    assert_eq!(s.reembedded, 1);
+    assert_eq!(
+        cat.setting(keys::PACK_VERSION).unwrap().as_deref(),
+        Some("0.1.0")
+    );
+    assert_eq!(
+        cat.setting(keys::THRESHOLD).unwrap().as_deref(),
+        Some("0.77")
+    );
+    let old = stored(&cat, "0.1.0");
+    assert_eq!(old.len(), 25);
+    let image = whaleid::photo::open(&stranger, whaleid::photo::DEFAULT_MAX_PIXELS).unwrap();
+    let direct = pipeline
+        .run(
+            &[(&image.image, Region::Box(items[0].bbox.unwrap()))],
+            &CancelToken::new(),
+        )
+        .unwrap();
+    assert_close(
+        &old.last().unwrap().1,
+        &direct[0][0].embedding.vector,
+        "rolled-back embedding vs the original pack on the photo",
+    );
+
+    // Forward again, by name; then the errors a user can meet.
+    switch_version(&mut cat, Some("0.1.0+ft.1"), None).unwrap();
+    switch_version(&mut cat, None, None).unwrap();
+    let err = switch_version(&mut cat, None, None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("nothing to roll back to"), "{err}");
+    let err = switch_version(&mut cat, Some("9.9"), None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no version 9.9"), "{err}");
+
+    let switches: Vec<(String, String, String, Option<String>)> = {
+        let mut stmt = cat
+            .conn()
+            .prepare(
+                "SELECT from_version, to_version, action, actor FROM pack_switches ORDER BY id",
+            )
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let actions: Vec<&str> = switches.iter().map(|s| s.2.as_str()).collect();
+    assert_eq!(actions, ["adopt", "rollback", "switch", "rollback"]);
+    assert_eq!(switches[0].3.as_deref(), Some("tester"));
+
+    // A second adoption gets the next number; the first version's folder stays.
+    let trained = finetune(
+        &cat,
+        &pack,
+        &options(1, -1.0),
+        &whaleid::train::device(false),
+        &CancelToken::new(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let second = adopt(&mut cat, &pack, &trained, None).unwrap();
+    assert_eq!(second.version, "0.1.0+ft.2");
+    let versions: HashSet<String> = cat
+        .pack_versions("tiny")
+        .unwrap()
+        .into_iter()
+        .map(|v| v.pack_version)
+        .collect();
+    assert_eq!(versions.len(), 3);
+    assert!(adopted.path.join("pack.toml").is_file());
+    assert!(cat.check().unwrap().is_empty());
+}
