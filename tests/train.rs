@@ -5,11 +5,11 @@
 //! catalogue re-embedded from the cache), ingest with the new version, and
 //! rolling back.
 //!
-//! The fixture's crops of one individual are pixel-identical (see
-//! `tests/identify.rs`), so the pack as shipped already identifies every
-//! held-out photo: training cannot improve on it, and must not be adopted.
-//! Adoption itself is then exercised by asking for it regardless
-//! (`min_gain` below zero), which is what its mechanics need.
+//! The "not adopted" path is a run with a learning rate far too high, which
+//! must make validation worse; adoption itself is exercised by asking for it
+//! whatever the gain (`min_gain` below zero), which is what its mechanics need.
+//! Whether training helps on real photos is the closing note's check on the
+//! Happywhale sample.
 
 mod common;
 
@@ -199,11 +199,14 @@ fn training_that_does_not_improve_is_not_adopted() {
     let (pipeline, mut cat) = imported(dir.path());
     let pack = pipeline.pack().clone();
     let mut epochs_seen = 0;
+    // A learning rate far too high wrecks the necks: validation must see it.
+    let mut harmful = options(1, 0.0);
+    harmful.fit.lr = 50.0;
     let outcome = job::run(
         &mut cat,
         &pack,
         &JobOptions {
-            finetune: options(1, 0.0),
+            finetune: harmful,
             session: session(),
             device: whaleid::train::device(false),
             adopt: true,
@@ -221,14 +224,14 @@ fn training_that_does_not_improve_is_not_adopted() {
     // Two backbones × 4 epochs, each reported.
     assert_eq!(epochs_seen, 8);
     assert_eq!(r.histories.len(), 2);
-    // The shipped pack is already perfect on this fixture.
     assert_eq!(r.before.known.map_at_5, 1.0);
+    assert!(r.after.open.map_at_5 < r.before.open.map_at_5, "{r:#?}");
     assert!(
         r.validation_photos > 0 && r.validation_individuals == 2,
         "{r:?}"
     );
     assert_eq!(r.classes, 4, "held-out individuals are not classes");
-    assert!(!r.improved);
+    assert!(!r.improved, "{r:#?}");
     assert!(r.reason.contains("did not improve"), "{}", r.reason);
     assert!(outcome.adopted.is_none());
     assert_eq!(

@@ -243,7 +243,9 @@ pub fn identify(
 }
 
 /// Calibrate the new-individual threshold on gallery items (leave one out,
-/// see [`crate::eval::calibrate`]) over thresholds 0.00, 0.01 … 1.00.
+/// see [`crate::eval::calibrate`]) over thresholds 0.00, 0.01 … 0.99. (1.00
+/// is left out: it would only let bit-identical crops through, and whether
+/// their cosine rounds to 1 or just below it is float noise.)
 /// Species with fewer than `min_individuals` individuals use the overall
 /// threshold. `None` when there is nothing to calibrate on (fewer than two
 /// individuals).
@@ -254,7 +256,7 @@ pub fn calibrate_gallery(
     let dim = items.first().map_or(1, |i| i.vector.len());
     let gallery = Gallery::new(items.clone(), IndexConfig::new(dim))?;
     let queries = calibration_queries(&gallery, &items, CALIBRATION_NEIGHBOURS)?;
-    let grid: Vec<f32> = (0..=100).map(|i| i as f32 / 100.0).collect();
+    let grid: Vec<f32> = (0..100).map(|i| i as f32 / 100.0).collect();
     Ok(calibrate(
         &queries,
         &grid,
