@@ -293,3 +293,146 @@ pub struct ExportResult {
     pub path: String,
     pub rows: usize,
 }
+
+/// MAP@5 and top-k accuracy over a set of validation queries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct EvalMetrics {
+    pub count: usize,
+    pub map5: f64,
+    pub top1: f64,
+    pub top5: f64,
+}
+
+/// One model (before or after training) on the validation splits.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct ValidationScores {
+    /// Held-out photos of individuals the model trained on (plain nearest
+    /// neighbours, no new-individual).
+    pub known: EvalMetrics,
+    /// The held-out photos plus the photos of held-out individuals (whose
+    /// right answer is "new individual"), at `threshold`.
+    pub open: EvalMetrics,
+    /// The new-individual threshold calibrated for this model on the training photos.
+    pub threshold: f32,
+}
+
+/// A version of the catalogue's model pack: the one it started with, and
+/// every fine-tuned one adopted since.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct PackVersionInfo {
+    pub version: String,
+    /// The version it was trained from; `null` for the pack the catalogue started with.
+    pub parent: Option<String>,
+    pub created_at: String,
+    pub active: bool,
+    /// Validation MAP@5 (with new individuals) of the parent and of this version, when trained.
+    pub map5_before: Option<f64>,
+    pub map5_after: Option<f64>,
+}
+
+/// What the Train screen shows before a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct TrainOverview {
+    /// Individuals with at least one confirmed detection.
+    pub individuals: usize,
+    /// Confirmed detections, the training examples.
+    pub detections: usize,
+    /// Individuals with photos in two or more pictures (they can be validated by photo).
+    pub individuals_with_repeats: usize,
+    /// Detections whose backbone features are not cached yet (computed first, from the photos).
+    pub missing_features: usize,
+    pub can_train: bool,
+    /// Why training cannot run, when it cannot.
+    pub reason: Option<String>,
+    pub active_version: Option<String>,
+    pub versions: Vec<PackVersionInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct TrainOptions {
+    pub epochs: usize,
+    pub seed: u32,
+    /// ArcFace sub-centres per individual (1: plain ArcFace, 2: sub-center ArcFace).
+    pub subcenters: usize,
+    /// Smaller margins for individuals with many photos (1st-place Happywhale).
+    pub dynamic_margin: bool,
+}
+
+/// Which step of a training run is under way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub enum TrainPhase {
+    /// Computing backbone features of detections that have none cached.
+    Features,
+    Training,
+    Evaluating,
+    /// Writing the new pack version and re-embedding the catalogue.
+    Adopting,
+    /// Rebuilding the search index.
+    Indexing,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct TrainResult {
+    pub adopted: bool,
+    /// The new pack version, when adopted.
+    pub version: Option<String>,
+    /// Why it was (not) adopted, in words.
+    pub reason: String,
+    pub before: ValidationScores,
+    pub after: ValidationScores,
+    pub train_detections: usize,
+    /// Held-out photos of known individuals.
+    pub validation_photos: usize,
+    /// Held-out individuals (all their photos).
+    pub validation_individuals: usize,
+    pub seconds: f64,
+}
+
+/// Sent on the per-job channel of `train_start`, tagged by `event`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(
+    tag = "event",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub enum TrainEvent {
+    Phase {
+        phase: TrainPhase,
+        done: usize,
+        total: usize,
+    },
+    /// One epoch of one backbone's neck and head.
+    Epoch {
+        backbone: String,
+        epoch: usize,
+        epochs: usize,
+        loss: f64,
+        accuracy: f64,
+        val_map5: Option<f64>,
+        seconds: f64,
+    },
+    Finished {
+        result: TrainResult,
+    },
+    /// Nothing was adopted; cached features are kept.
+    Cancelled {},
+    Failed {
+        error: AppError,
+    },
+}

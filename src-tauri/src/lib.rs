@@ -19,6 +19,7 @@ pub mod error;
 pub mod ingest_job;
 pub mod open;
 pub mod state;
+pub mod train_job;
 
 use tauri::{Manager, Runtime};
 
@@ -64,6 +65,9 @@ pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> 
             commands::settings::pack_import,
             commands::dialogs::pick_folder,
             commands::dialogs::pick_save_file,
+            commands::train::train_overview,
+            commands::train::train_start,
+            commands::train::train_rollback,
         ])
 }
 

@@ -46,10 +46,12 @@ pub struct OpenCatalogue {
     pub pack: Option<Pack>,
 }
 
-/// What kind of work a job is; one of each kind at a time.
+/// What kind of work a job is. One job at a time: an ingest and a training
+/// run both write embeddings, and training may switch the pack under an ingest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobKind {
     Ingest,
+    Train,
 }
 
 #[derive(Debug)]
@@ -151,15 +153,17 @@ impl AppState {
         self.update_prefs(|p| p.last_catalogue = Some(path))
     }
 
-    /// Register a job; `busy` when one of the same kind is running.
+    /// Register a job; `busy` while another one runs.
     pub fn start_job(&self, kind: JobKind) -> AppResult<(u32, CancelToken)> {
         let mut jobs = lock(&self.jobs);
-        if jobs.running.values().any(|(k, _)| *k == kind) {
+        if let Some((running, _)) = jobs.running.values().next() {
             return Err(AppError::busy(format!(
-                "an {} is already running: wait for it or cancel it",
-                match kind {
-                    JobKind::Ingest => "ingest",
-                }
+                "{} is already running: wait for it or cancel it{}",
+                match running {
+                    JobKind::Ingest => "an ingest",
+                    JobKind::Train => "a training run",
+                },
+                if *running == kind { "" } else { " first" }
             )));
         }
         let id = jobs.next;

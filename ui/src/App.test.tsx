@@ -41,6 +41,7 @@ const api = vi.hoisted(() => ({
   settingsSet: vi.fn(),
   exportCsv: vi.fn(),
   reviewQueue: vi.fn(),
+  trainOverview: vi.fn(),
 }));
 vi.mock("./ipc", async (orig) => ({ ...(await orig<typeof import("./ipc")>()), ...api }));
 const { App } = await import("./App");
@@ -103,5 +104,24 @@ describe("App", () => {
     fireEvent.click(screen.getByTestId("export-csv"));
     await waitFor(() => expect(screen.getByTestId("export-result").textContent).toContain("14 rows"));
     expect(api.exportCsv).toHaveBeenCalledWith("/tmp/x.csv");
+  });
+
+  it("has a Train screen in the nav that loads the training overview", async () => {
+    api.catalogueCurrent.mockResolvedValue(info);
+    api.trainOverview.mockResolvedValue({
+      individuals: 2,
+      detections: 14,
+      individualsWithRepeats: 1,
+      missingFeatures: 0,
+      canTrain: false,
+      reason: "too few individuals",
+      activeVersion: "1.0",
+      versions: [],
+    });
+    render(<App />);
+    fireEvent.click(await screen.findByTestId("nav-train"));
+    await waitFor(() => expect(screen.getByTestId("train-detections").textContent).toBe("14"));
+    expect(screen.getByTestId("nav-train").getAttribute("aria-current")).toBe("page");
+    expect(screen.getByTestId("train-reason").textContent).toContain("too few individuals");
   });
 });

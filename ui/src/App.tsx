@@ -7,21 +7,24 @@ import { useCallback, useEffect, useState } from "preact/hooks";
 import type { CatalogueInfo } from "./bindings/CatalogueInfo";
 import { catalogueCurrent, onDropPaths } from "./ipc";
 import { isActive, ingestStore, onIngestEnd, startIngest } from "./state/ingest";
+import { onTrainEnd } from "./state/train";
 import { useStore } from "./state/store";
 import { Welcome } from "./screens/Welcome";
 import { ImportScreen } from "./screens/Import";
 import { ReviewScreen } from "./screens/Review";
 import { CatalogueScreen } from "./screens/Catalogue";
 import { SettingsScreen } from "./screens/Settings";
+import { TrainScreen } from "./screens/Train";
 import { ExportScreen } from "./screens/Export";
 import { fraction } from "./lib/format";
 
-export type Screen = "import" | "review" | "catalogue" | "settings" | "export";
+export type Screen = "import" | "review" | "catalogue" | "train" | "settings" | "export";
 
 const NAV: { id: Screen; label: string }[] = [
   { id: "import", label: "Import" },
   { id: "review", label: "Review" },
   { id: "catalogue", label: "Catalogue" },
+  { id: "train", label: "Train" },
   { id: "settings", label: "Settings" },
   { id: "export", label: "Export" },
 ];
@@ -50,6 +53,8 @@ export function App() {
   }, []);
 
   useEffect(() => onIngestEnd(() => void refresh()), [refresh]);
+  // An adopted version changes the pack shown in the header.
+  useEffect(() => onTrainEnd(() => void refresh()), [refresh]);
 
   const hasCatalogue = info != null && !switching;
   useEffect(() => {
@@ -128,6 +133,8 @@ export function App() {
           <ReviewScreen onChanged={refresh} />
         ) : screen === "catalogue" ? (
           <CatalogueScreen onChanged={refresh} />
+        ) : screen === "train" ? (
+          <TrainScreen onChanged={refresh} />
         ) : screen === "settings" ? (
           <SettingsScreen onChanged={refresh} />
         ) : (

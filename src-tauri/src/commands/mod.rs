@@ -10,3 +10,4 @@ pub mod individuals;
 pub mod ingest;
 pub mod review;
 pub mod settings;
+pub mod train;

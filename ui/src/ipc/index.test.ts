@@ -90,6 +90,34 @@ describe("command wrappers", () => {
     sent[0].onmessage!({ event: "cancelled", done: 3 });
     expect(got).toEqual([{ event: "cancelled", done: 3 }]);
   });
+  it("train_start passes the options and a Channel whose messages reach the callback", async () => {
+    invoke.mockResolvedValue(8);
+    const got: unknown[] = [];
+    const options = { epochs: 3, seed: 7, subcenters: 2, dynamicMargin: true };
+    const id = await ipc.trainStart(options, (e) => got.push(e));
+    expect(id).toBe(8);
+    const [cmd, args] = invoke.mock.calls[0];
+    expect(cmd).toBe("train_start");
+    expect(Object.keys(args).sort()).toEqual(["onEvent", "options"]);
+    expect(args.options).toEqual(options);
+    expect(args.onEvent).toBe(sent[0]);
+    sent[0].onmessage!({ event: "phase", phase: "features", done: 1, total: 4 });
+    expect(got).toEqual([{ event: "phase", phase: "features", done: 1, total: 4 }]);
+  });
+  it("train_overview and train_rollback use the contract's names", async () => {
+    invoke.mockResolvedValue({});
+    await ipc.trainOverview();
+    expect(invoke).toHaveBeenLastCalledWith("train_overview", undefined);
+    await ipc.trainRollback(null);
+    expect(invoke).toHaveBeenLastCalledWith("train_rollback", { version: null });
+    await ipc.trainRollback("1.0-ft2");
+    expect(invoke).toHaveBeenLastCalledWith("train_rollback", { version: "1.0-ft2" });
+    invoke.mockRejectedValueOnce({ kind: "busy", message: "a training run is in progress" });
+    await expect(ipc.trainStart({ epochs: 1, seed: 0, subcenters: 1, dynamicMargin: false }, () => {})).rejects.toEqual({
+      kind: "busy",
+      message: "a training run is in progress",
+    });
+  });
   it("imageSrc goes through the asset protocol and is empty for no path", () => {
     expect(ipc.imageSrc("/cat/media/c 1.jpg")).toBe("asset://localhost/%2Fcat%2Fmedia%2Fc%201.jpg");
     expect(ipc.imageSrc(null)).toBe("");

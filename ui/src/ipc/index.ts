@@ -22,6 +22,9 @@ import type { PackInfo } from "../bindings/PackInfo";
 import type { ReviewOutcome } from "../bindings/ReviewOutcome";
 import type { ReviewQueue } from "../bindings/ReviewQueue";
 import type { Settings } from "../bindings/Settings";
+import type { TrainEvent } from "../bindings/TrainEvent";
+import type { TrainOptions } from "../bindings/TrainOptions";
+import type { TrainOverview } from "../bindings/TrainOverview";
 import type { Undone } from "../bindings/Undone";
 
 export type ErrorKind = AppError["kind"];
@@ -160,6 +163,24 @@ export const individualRename = (id: number, code: string) =>
 export const individualSplit = (id: number, detectionIds: number[], newCode: string) =>
   call<IndividualDetail>("individual_split", { id, detectionIds, newCode });
 export const individualUndo = (eventId: number) => call<IndividualDetail>("individual_undo", { eventId });
+
+// ---- training -----------------------------------------------------------
+
+export const trainOverview = () => call<TrainOverview>("train_overview");
+
+/**
+ * Starts fine-tuning on the catalogue's confirmed identifications; events
+ * arrive on `onEvent` until finished/cancelled/failed. Rejects with `busy`
+ * while another job runs. Cancel with `jobCancel`.
+ */
+export function trainStart(options: TrainOptions, onEvent: (e: TrainEvent) => void): Promise<number> {
+  const channel = new Channel<TrainEvent>();
+  channel.onmessage = onEvent;
+  return call<number>("train_start", { options, onEvent: channel });
+}
+
+/** Makes `version` the active pack version; `null` goes back to the active version's parent. */
+export const trainRollback = (version: string | null) => call<TrainOverview>("train_rollback", { version });
 
 // ---- settings, packs, export -------------------------------------------
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { baseName, formatDay, formatDuration, formatEta, formatPercent, formatRate, formatScore, formatTaken, fraction, plural } from "./format";
+import { baseName, formatDay, formatDelta, formatDuration, formatEta, formatPercent, formatRate, formatScore, formatTaken, fraction, plural } from "./format";
 
 describe("formatDuration / formatEta", () => {
   it("uses seconds, then minutes with padded seconds, then hours with padded minutes", () => {
@@ -66,5 +66,14 @@ describe("dates and names", () => {
     expect(plural(2, "match", "matches")).toBe("2 matches");
     expect(baseName("/media/card/DCIM/IMG_0042.JPG")).toBe("IMG_0042.JPG");
     expect(baseName("C:\\survey\\day1\\")).toBe("day1");
+  });
+});
+
+describe("formatDelta", () => {
+  it("signs the change of a score to three decimals", () => {
+    expect(formatDelta(0.612, 0.655)).toBe("+0.043");
+    expect(formatDelta(0.655, 0.643)).toBe("−0.012");
+    expect(formatDelta(0.5, 0.5002)).toBe("±0.000");
+    expect(formatDelta(null, 0.5)).toBe("—");
   });
 });

@@ -34,6 +34,14 @@ export function formatScore(score: number | null | undefined): string {
   return score.toFixed(3);
 }
 
+/** Change of a score, signed so a drop cannot be misread: "+0.043", "−0.012", "±0.000". */
+export function formatDelta(before: number | null | undefined, after: number | null | undefined): string {
+  if (before == null || after == null || !Number.isFinite(before) || !Number.isFinite(after)) return "—";
+  const d = Number((after - before).toFixed(3));
+  if (d === 0) return "±0.000";
+  return `${d > 0 ? "+" : "−"}${Math.abs(d).toFixed(3)}`;
+}
+
 /** 0..1 fraction of a job, safe for total = 0. */
 export function fraction(done: number, total: number): number {
   if (!(total > 0)) return 0;
