@@ -349,6 +349,53 @@ fn a_survey_goes_from_import_through_review_to_export() {
             };
             assert_eq!((individual, decision), (want, "person"), "{photo}");
         }
+
+        // Train: the confirmed photos are eligible; a short run plots its
+        // epochs and ends with a verdict and the before/after table.
+        app.click("nav-train").await;
+        app.wait_for_testid_text("train-active-version", "1.0.0").await;
+        let overview = app.invoke("train_overview", json!({})).await.unwrap();
+        assert_eq!(overview["canTrain"], json!(true), "{overview}");
+        assert_eq!(overview["missingFeatures"], json!(0));
+        app.screenshot("11-train").await;
+        app.type_into("train-epochs", "3").await;
+        app.click("train-start").await;
+        let verdict = app.by_testid("train-verdict").await;
+        let adopted = verdict.attr("data-adopted").await.unwrap();
+        let points = app
+            .client
+            .execute(
+                "return document.querySelectorAll('[data-testid=\"train-loss-plot\"] path').length",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert!(points.as_u64().unwrap_or(0) >= 1, "the loss plot has a line: {points}");
+        let map5 = app.testid_text("score-open-map5").await;
+        assert!(map5.contains('.'), "before and after MAP@5: {map5:?}");
+        app.client
+            .execute(
+                "document.querySelector('[data-testid=\"train-result\"]').scrollIntoView()",
+                vec![],
+            )
+            .await
+            .unwrap();
+        app.screenshot("12-train-result").await;
+        if adopted.as_deref() == Some("true") {
+            // An adopted version can be rolled back from the list.
+            app.wait_until(
+                "two versions listed",
+                "return document.querySelectorAll('[data-testid=\"train-version\"]').length === 2",
+            )
+            .await;
+            app.click("train-rollback").await;
+            app.wait_for_testid_text("train-active-version", "1.0.0").await;
+            app.screenshot("13-train-rolled-back").await;
+        } else {
+            assert_eq!(adopted.as_deref(), Some("false"));
+            let status = app.invoke("train_overview", json!({})).await.unwrap();
+            assert_eq!(status["activeVersion"], json!("1.0.0"));
+        }
         app.close().await;
     });
     drop(driver);
