@@ -26,7 +26,7 @@ use whaleid::train::finetune::{
     compute_missing_features, feature_keys, finetune, overview, FinetuneOptions,
 };
 use whaleid::train::job::{self, JobOptions};
-use whaleid::train::versions::{adopt, rebuild_index, switch_version};
+use whaleid::train::versions::{adopt, refresh, switch_version};
 use whaleid::train::{ArcFaceConfig, FitConfig};
 use whaleid::CancelToken;
 
@@ -281,7 +281,8 @@ fn an_adopted_version_is_a_pack_the_catalogue_uses_and_can_roll_back() {
     let adopted = adopt(&mut cat, &pack, &trained, Some("tester")).unwrap();
     assert_eq!(adopted.version, "0.1.0+ft.1");
     assert_eq!(adopted.reembedded, 24);
-    rebuild_index(&cat).unwrap();
+    let r = refresh(&mut cat).unwrap();
+    assert_eq!(r.suggestions, 0, "every imported detection is confirmed");
 
     // The version is a pack like any other: it loads and validates, shares
     // the backbones' feature keys, and carries the trained weights.
@@ -426,5 +427,41 @@ fn an_adopted_version_is_a_pack_the_catalogue_uses_and_can_roll_back() {
         .collect();
     assert_eq!(versions.len(), 3);
     assert!(adopted.path.join("pack.toml").is_file());
+
+    // A photo awaiting review, ingested with that version, gets its
+    // suggestions ranked again by the version switched to.
+    let second_pipeline = Pipeline::open(Pack::load(&second.path).unwrap(), &session()).unwrap();
+    let waiting = dir.path().join("waiting.png");
+    photo(2, 70, 50).save(&waiting).unwrap();
+    let report = ingest::survey::ingest(
+        &mut cat,
+        &second_pipeline,
+        std::slice::from_ref(&waiting),
+        &ingest::survey::IngestOptions {
+            settings: Some(whaleid::matching::MatchSettings::new(0.5)),
+            ..Default::default()
+        },
+        &mut |_| {},
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!(report.detections, 1);
+    let queued = cat.queued_detections().unwrap();
+    assert_eq!(queued.len(), 1);
+    let suggested_by = |cat: &Catalogue| -> Vec<String> {
+        let mut stmt = cat
+            .conn()
+            .prepare("SELECT DISTINCT pack_version FROM suggestions WHERE detection_id = ?1")
+            .unwrap();
+        stmt.query_map([queued[0]], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(suggested_by(&cat), ["0.1.0+ft.2"]);
+    switch_version(&mut cat, None, None).unwrap();
+    let r = refresh(&mut cat).unwrap();
+    assert_eq!(r.suggestions, 1);
+    assert_eq!(suggested_by(&cat), ["0.1.0"]);
     assert!(cat.check().unwrap().is_empty());
 }

@@ -404,8 +404,9 @@ fn a_survey_goes_from_import_through_review_to_export() {
 /// A manual check on real photos, not part of CI: with
 /// `WHALEID_E2E_CATALOGUE=DIR` (a catalogue made as README.md's "From a fresh
 /// machine to reviewing real photos" says) and `WHALEID_E2E_PHOTOS=FOLDER`,
-/// open the catalogue, import the folder through the Import screen, and
-/// screenshot the review and the catalogue.
+/// open the catalogue, import the folder through the Import screen,
+/// screenshot the review and the catalogue, then train from the Train screen
+/// and screenshot its plots and verdict.
 #[test]
 #[ignore = "manual check on real photos: set WHALEID_E2E_CATALOGUE and WHALEID_E2E_PHOTOS, run with --ignored manual"]
 fn manual_review_of_a_real_catalogue() {
@@ -439,6 +440,25 @@ fn manual_review_of_a_real_catalogue() {
         app.click("nav-catalogue").await;
         app.by_testid("individual-card").await;
         app.screenshot("real-03-catalogue").await;
+        // Fine-tune on the confirmed photos from the Train screen.
+        app.click("nav-train").await;
+        app.by_testid("train-overview").await;
+        app.screenshot("real-04-train").await;
+        app.click("train-start").await;
+        app.wait_until(
+            "the training verdict",
+            "return !!document.querySelector('[data-testid=\"train-verdict\"]')",
+        )
+        .await;
+        app.screenshot("real-05-train-plots").await;
+        app.client
+            .execute(
+                "document.querySelector('[data-testid=\"train-result\"]').scrollIntoView()",
+                vec![],
+            )
+            .await
+            .unwrap();
+        app.screenshot("real-06-train-result").await;
         app.close().await;
     });
     drop(driver);

@@ -159,6 +159,15 @@ impl Catalogue {
         Ok(n as usize)
     }
 
+    /// Every detection waiting for a decision, by id.
+    pub fn queued_detections(&self) -> Result<Vec<i64>> {
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT d.id FROM detections d WHERE {QUEUE_WHERE} ORDER BY d.id"
+        ))?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// The first `limit` detections waiting for a decision (all when `None`),
     /// by encounter, then time, with their suggestions.
     pub fn review_queue(&self, limit: Option<usize>) -> Result<Vec<QueueItem>> {

@@ -564,12 +564,12 @@ pub fn finetune(
     let improved = gain > options.min_gain;
     let reason = if improved {
         format!(
-            "validation MAP@5 rose from {:.3} to {:.3} (known individuals {:.3} → {:.3})",
+            "Validation MAP@5 rose from {:.3} to {:.3} (known individuals {:.3} → {:.3})",
             before.open.map_at_5, after.open.map_at_5, before.known.map_at_5, after.known.map_at_5
         )
     } else {
         format!(
-            "validation MAP@5 did not improve ({:.3} → {:.3}; known individuals {:.3} → {:.3}). More confirmed photos per individual usually help.",
+            "Validation MAP@5 did not improve ({:.3} → {:.3}; known individuals {:.3} → {:.3}). More confirmed photos per individual usually help.",
             before.open.map_at_5, after.open.map_at_5, before.known.map_at_5, after.known.map_at_5
         )
     };

@@ -2,8 +2,6 @@
 //! start it: missing features, training, validation, and adoption with the
 //! index rebuilt when validation improved.
 
-use std::path::PathBuf;
-
 use candle_core::Device;
 use serde::Serialize;
 
@@ -11,7 +9,7 @@ use super::finetune::{
     compute_missing_features, finetune, overview, Backfill, FinetuneOptions, FinetuneReport, Phase,
     Progress,
 };
-use super::versions::{adopt, rebuild_index, Adopted};
+use super::versions::{adopt, refresh, Adopted, Refreshed};
 use crate::cancel::CancelToken;
 use crate::catalogue::Catalogue;
 use crate::embed::Embedder;
@@ -37,7 +35,8 @@ pub struct JobOutcome {
     pub features: Backfill,
     pub report: FinetuneReport,
     pub adopted: Option<Adopted>,
-    pub index: Option<PathBuf>,
+    /// The index rebuilt and the review queue re-ranked, after an adoption.
+    pub refreshed: Option<Refreshed>,
 }
 
 /// Run it all on the catalogue's active `pack`. Cancelling before the
@@ -70,7 +69,7 @@ pub fn run(
     if cancel.is_cancelled() {
         return Err(Error::Cancelled);
     }
-    let (adopted, index) = if options.adopt && trained.report.improved {
+    let (adopted, refreshed) = if options.adopt && trained.report.improved {
         progress(Progress::Phase {
             phase: Phase::Adopting,
             done: 0,
@@ -82,13 +81,13 @@ pub fn run(
             done: 0,
             total: 1,
         });
-        let index = rebuild_index(cat)?;
+        let refreshed = refresh(cat)?;
         progress(Progress::Phase {
             phase: Phase::Indexing,
             done: 1,
             total: 1,
         });
-        (Some(adopted), Some(index))
+        (Some(adopted), Some(refreshed))
     } else {
         (None, None)
     };
@@ -96,6 +95,6 @@ pub fn run(
         features,
         report: trained.report,
         adopted,
-        index,
+        refreshed,
     })
 }

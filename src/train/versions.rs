@@ -13,8 +13,9 @@
 //! runs), recalibrates the new-individual threshold on the new embeddings,
 //! and switches the catalogue to the version in one transaction. The old
 //! version's embeddings stay, so rolling back ([`switch_version`]) only
-//! embeds what was added since, again from the cache. The search index is
-//! rebuilt afterwards ([`rebuild_index`]).
+//! embeds what was added since, again from the cache. Afterwards
+//! [`refresh`] rebuilds the search index and ranks the suggestions of the
+//! detections awaiting review again with the version now in use.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -24,11 +25,11 @@ use sha2::{Digest, Sha256};
 
 use super::finetune::{embed_table, feature_keys, with_trained_necks, Finetuned};
 use crate::catalogue::versions::{PackVersion, SwitchAction};
-use crate::catalogue::Catalogue;
+use crate::catalogue::{keys, Catalogue, Scope};
 use crate::error::{Error, Result};
 use crate::index::IndexConfig;
 use crate::matching::identify::{calibrate_gallery, catalogue_pack};
-use crate::matching::Gallery;
+use crate::matching::{identify, Gallery, MatchSettings, Prediction};
 use crate::packs::manifest::HeadSpec;
 use crate::packs::{Pack, TrainingInfo, MANIFEST_FILE};
 
@@ -227,10 +228,72 @@ pub fn switch_version(
     })
 }
 
-/// Build and save the search index of the catalogue's active version.
-pub fn rebuild_index(cat: &Catalogue) -> Result<PathBuf> {
+/// What [`refresh`] did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Refreshed {
+    pub index: PathBuf,
+    /// Detections awaiting review whose suggestions were ranked again.
+    pub suggestions: usize,
+}
+
+/// After a switch of versions: build and save the search index of the
+/// active version, and rank the suggestions of every detection awaiting
+/// review again with it, so the review queue benefits at once.
+pub fn refresh(cat: &mut Catalogue) -> Result<Refreshed> {
     let (gallery, _) = Gallery::from_catalogue(cat, IndexConfig::new(0))?;
-    gallery.save_index(cat)
+    let index = gallery.save_index(cat)?;
+    let pack = catalogue_pack(cat)?;
+    let threshold = match cat.threshold_setting()? {
+        Some(t) => t,
+        None => {
+            let path = cat.setting(keys::PACK_PATH)?.unwrap_or_default();
+            Pack::load(&path)?
+                .manifest
+                .matching
+                .new_individual_threshold
+        }
+    };
+    let settings = MatchSettings::new(threshold);
+    let queued: HashSet<i64> = cat.queued_detections()?.into_iter().collect();
+    let mut ranked = Vec::new();
+    {
+        let mut stmt = cat.conn().prepare(
+            "SELECT detection_id, vector FROM embeddings
+             WHERE pack_name = ?1 AND pack_version = ?2 ORDER BY detection_id",
+        )?;
+        let rows = stmt.query_map([&pack.0, &pack.1], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
+        for row in rows {
+            let (detection, blob) = row?;
+            if !queued.contains(&detection) {
+                continue;
+            }
+            let vector: Vec<f32> = blob
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect();
+            let suggestions = identify(&gallery, &vector, &Scope::default(), &settings, None)?;
+            let rows: Vec<(Option<i64>, Option<f32>)> = suggestions
+                .iter()
+                .map(|p| match p {
+                    Prediction::Individual { key, score } => (Some(*key), Some(*score)),
+                    Prediction::NewIndividual => (None, None),
+                })
+                .collect();
+            ranked.push((detection, rows));
+        }
+    }
+    cat.with_tx(|tx| {
+        for (detection, rows) in &ranked {
+            tx.set_suggestions(*detection, (&pack.0, &pack.1), rows)?;
+        }
+        Ok(())
+    })?;
+    Ok(Refreshed {
+        index,
+        suggestions: ranked.len(),
+    })
 }
 
 /// `<root>+ft.<n>`, one above the highest `n` recorded or on disk.

@@ -3,7 +3,7 @@
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime, State};
 use whaleid::packs::Pack;
-use whaleid::train::versions::{rebuild_index, switch_version};
+use whaleid::train::versions::{refresh, switch_version};
 
 use crate::dto::{TrainEvent, TrainOptions, TrainOverview};
 use crate::error::{AppError, AppResult, ErrorKind};
@@ -91,7 +91,7 @@ pub async fn train_rollback(
     let result = (|| {
         let dir = state.with_catalogue(|open| {
             switch_version(&mut open.catalogue, version.as_deref(), None)?;
-            rebuild_index(&open.catalogue)?;
+            refresh(&mut open.catalogue)?;
             Ok(open
                 .catalogue
                 .setting(whaleid::catalogue::keys::PACK_PATH)?

@@ -13,7 +13,7 @@ use whaleid::matching::identify::catalogue_pack;
 use whaleid::packs::Pack;
 use whaleid::train::finetune::{self, FinetuneOptions, Phase, Progress, Scores};
 use whaleid::train::job::{self, JobOptions};
-use whaleid::train::versions::{rebuild_index, switch_version};
+use whaleid::train::versions::{refresh, switch_version};
 use whaleid::train::DynamicMargin;
 
 use crate::catalogue::pack_hint;
@@ -82,13 +82,14 @@ pub fn train_cmd(a: TrainArgs) -> Result<ExitCode> {
     }
     if a.rollback || a.use_version.is_some() {
         let s = switch_version(&mut cat, a.use_version.as_deref(), None)?;
-        let index = rebuild_index(&cat)?;
+        let r = refresh(&mut cat)?;
         println!(
-            "now using {} (was {}); embedded {} detections from cached features; index {}",
+            "now using {} (was {}); embedded {} detections from cached features; index {}; suggestions ranked again for {} detections awaiting review",
             s.to,
             s.from,
             s.reembedded,
-            index.display()
+            r.index.display(),
+            r.suggestions
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -167,12 +168,13 @@ pub fn train_cmd(a: TrainArgs) -> Result<ExitCode> {
     print_scores(&r.before, &r.after);
     match &outcome.adopted {
         Some(ad) => println!(
-            "adopted as {} {} ({}); re-embedded {} detections from cached features; threshold {}; index rebuilt",
+            "adopted as {} {} ({}); re-embedded {} detections from cached features; threshold {}; index rebuilt; suggestions ranked again for {} detections awaiting review",
             pack.name(),
             ad.version,
             ad.path.display(),
             ad.reembedded,
-            ad.threshold.map_or("unchanged".into(), |t| format!("{t:.2}"))
+            ad.threshold.map_or("unchanged".into(), |t| format!("{t:.2}")),
+            outcome.refreshed.as_ref().map_or(0, |r| r.suggestions)
         ),
         None if a.dry_run => println!("dry run: {}; nothing adopted", r.reason),
         None => println!("not adopted: {}", r.reason),
