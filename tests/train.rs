@@ -37,21 +37,25 @@ fn session() -> SessionConfig {
     }
 }
 
+fn import_all(cat: &mut Catalogue, pipeline: &Pipeline, items: &[ingest::Labelled]) {
+    ingest::import(
+        cat,
+        pipeline,
+        items,
+        &ImportOptions::default(),
+        &mut |_| {},
+        &CancelToken::new(),
+    )
+    .unwrap();
+}
+
 fn imported(dir: &std::path::Path) -> (Pipeline, Catalogue) {
     let labels_csv = labelled_folder(dir);
     let items = labels::read_csv(&labels_csv, &dir.join("images")).unwrap();
     let pack = Pack::load(common::pack_dir("tiny")).unwrap();
     let pipeline = Pipeline::open(pack, &session()).unwrap();
     let mut cat = Catalogue::create(dir.join("cat")).unwrap();
-    ingest::import(
-        &mut cat,
-        &pipeline,
-        &items,
-        &ImportOptions::default(),
-        &mut |_| {},
-        &CancelToken::new(),
-    )
-    .unwrap();
+    import_all(&mut cat, &pipeline, &items);
     (pipeline, cat)
 }
 
@@ -71,6 +75,17 @@ fn options(subcenters: usize, min_gain: f64) -> FinetuneOptions {
         val_individual_share: 0.34,
         min_gain,
         ..FinetuneOptions::default()
+    }
+}
+
+/// A whole run on the CPU that adopts when it may.
+fn job_options(finetune: FinetuneOptions) -> JobOptions {
+    JobOptions {
+        finetune,
+        session: session(),
+        device: whaleid::train::device(false),
+        adopt: true,
+        actor: None,
     }
 }
 
@@ -205,13 +220,7 @@ fn training_that_does_not_improve_is_not_adopted() {
     let outcome = job::run(
         &mut cat,
         &pack,
-        &JobOptions {
-            finetune: harmful,
-            session: session(),
-            device: whaleid::train::device(false),
-            adopt: true,
-            actor: None,
-        },
+        &job_options(harmful),
         &CancelToken::new(),
         &mut |p| {
             if let whaleid::train::finetune::Progress::Epoch { .. } = p {
@@ -338,15 +347,7 @@ fn an_adopted_version_is_a_pack_the_catalogue_uses_and_can_roll_back() {
             y2: 30.0 + PATCH.1 as f32,
         }),
     }];
-    ingest::import(
-        &mut cat,
-        &new_pipeline,
-        &items,
-        &ImportOptions::default(),
-        &mut |_| {},
-        &CancelToken::new(),
-    )
-    .unwrap();
+    import_all(&mut cat, &new_pipeline, &items);
     assert_eq!(stored(&cat, "0.1.0+ft.1").len(), 25);
     assert_eq!(stored(&cat, "0.1.0").len(), 24);
 
@@ -464,4 +465,50 @@ fn an_adopted_version_is_a_pack_the_catalogue_uses_and_can_roll_back() {
     assert_eq!(r.suggestions, 1);
     assert_eq!(suggested_by(&cat), ["0.1.0"]);
     assert!(cat.check().unwrap().is_empty());
+}
+
+#[test]
+fn a_cancelled_run_adopts_nothing_and_keeps_the_features_it_computed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pipeline, mut cat) = imported(dir.path());
+    let pack = pipeline.pack().clone();
+    // Some features to compute first, so the run has a first phase to pass.
+    cat.conn()
+        .execute(
+            "DELETE FROM features WHERE detection_id IN (SELECT id FROM detections LIMIT 20)",
+            [],
+        )
+        .unwrap();
+    let cancel = CancelToken::new();
+    let mut phases = Vec::new();
+    let err = job::run(
+        &mut cat,
+        &pack,
+        &job_options(options(1, -1.0)),
+        &cancel,
+        &mut |p| {
+            if let whaleid::train::finetune::Progress::Phase { phase, done, .. } = p {
+                phases.push((phase, done));
+                // Cancel once the features are done: training must stop.
+                if phase == whaleid::train::finetune::Phase::Features && done == 20 {
+                    cancel.cancel();
+                }
+            }
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(err, whaleid::Error::Cancelled), "{err:?}");
+    assert!(!phases
+        .iter()
+        .any(|(p, _)| *p == whaleid::train::finetune::Phase::Adopting));
+    assert_eq!(
+        overview(&cat, &pack).unwrap().missing_features,
+        0,
+        "features are kept"
+    );
+    assert_eq!(
+        cat.setting(keys::PACK_VERSION).unwrap().as_deref(),
+        Some("0.1.0")
+    );
+    assert!(cat.pack_versions("tiny").unwrap().is_empty());
 }

@@ -157,13 +157,7 @@ impl Catalogue {
     }
 
     pub fn set_setting(&mut self, key: &str, value: &str) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO settings (key, value) VALUES (?1, ?2)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value,
-                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-            (key, value),
-        )?;
-        Ok(())
+        upsert_setting(&self.conn, key, value)
     }
 
     /// `PRAGMA integrity_check` and `PRAGMA foreign_key_check`: the problems
@@ -263,6 +257,17 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
             std::fs::copy(&path, &target).map_err(|e| Error::io(&path, e))?;
         }
     }
+    Ok(())
+}
+
+/// Insert or replace one setting.
+pub(crate) fn upsert_setting(conn: &Connection, key: &str, value: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value,
+             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+        (key, value),
+    )?;
     Ok(())
 }
 

@@ -268,12 +268,13 @@ impl<'c> Tx<'c> {
         Ok(self.0.last_insert_rowid())
     }
 
-    /// Cache a detection's backbone features, one row per `(feature_key,
-    /// features)`; rows already cached are left as they are.
-    pub fn insert_features<'k>(
+    /// Cache a detection's backbone features: `features[i]` under `keys[i]`
+    /// (the pack's backbones in order); rows already cached are left as they are.
+    pub fn insert_features(
         &self,
         detection_id: i64,
-        features: impl IntoIterator<Item = (&'k str, &'k [f32])>,
+        keys: &[String],
+        features: &[Vec<f32>],
         origin: FeatureOrigin,
     ) -> Result<()> {
         let mut stmt = self.0.prepare_cached(
@@ -281,7 +282,7 @@ impl<'c> Tx<'c> {
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT (detection_id, feature_key) DO NOTHING",
         )?;
-        for (key, values) in features {
+        for (key, values) in keys.iter().zip(features) {
             stmt.execute(params![
                 detection_id,
                 key,

@@ -122,15 +122,7 @@ impl Tx<'_> {
         action: SwitchAction,
         actor: Option<&str>,
     ) -> Result<()> {
-        let set = |key: &str, value: &str| -> Result<()> {
-            self.conn().execute(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                 ON CONFLICT (key) DO UPDATE SET value = excluded.value,
-                     updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
-                (key, value),
-            )?;
-            Ok(())
-        };
+        let set = |key: &str, value: &str| super::upsert_setting(self.conn(), key, value);
         set(keys::PACK_NAME, &to.pack_name)?;
         set(keys::PACK_VERSION, &to.pack_version)?;
         set(keys::PACK_PATH, &to.path)?;

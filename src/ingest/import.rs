@@ -203,10 +203,8 @@ pub fn import(
                     tx.insert_embedding(det, &pack_id.0, &pack_id.1, &f.embedding.vector)?;
                     tx.insert_features(
                         det,
-                        feature_keys
-                            .iter()
-                            .map(String::as_str)
-                            .zip(f.embedding.features.iter().map(Vec::as_slice)),
+                        &feature_keys,
+                        &f.embedding.features,
                         FeatureOrigin::Photo,
                     )?;
                     tx.decide(

@@ -373,10 +373,8 @@ impl Store<'_> {
                     tx.insert_embedding(det, &pack.0, &pack.1, &f.embedding.vector)?;
                     tx.insert_features(
                         det,
-                        feature_keys
-                            .iter()
-                            .map(String::as_str)
-                            .zip(f.embedding.features.iter().map(Vec::as_slice)),
+                        feature_keys,
+                        &f.embedding.features,
                         FeatureOrigin::Photo,
                     )?;
                     let ranked: Vec<(Option<i64>, Option<f32>)> = suggestions

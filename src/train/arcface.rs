@@ -159,10 +159,29 @@ impl ArcMarginProduct {
     }
 
     /// `(logits, cosine)`, both `[B, classes]`, for rows `x` with `labels`.
+    ///
+    /// Without label smoothing only the label's column gets a margin, so
+    /// `phi` is computed on that column alone (`[B, 1]`) and added to the
+    /// cosine through the one-hot; the `[B, classes]` work is then the
+    /// cosine itself and one multiply-add, which is what makes an epoch
+    /// affordable with thousands of individuals. With label smoothing every
+    /// column carries some of `phi`, and it is computed everywhere, as the
+    /// reference does. Both give the reference's logits (tested).
     pub fn forward(&self, x: &Tensor, labels: &[u32]) -> Result<(Tensor, Tensor)> {
         let cosine = self.cosine(x)?;
-        let (b, c) = cosine.dims2()?;
-        let device = x.device();
+        let logits = if self.config.ls_eps > 0.0 {
+            self.logits_everywhere(&cosine, labels)?
+        } else {
+            self.logits_on_target(&cosine, labels)?
+        };
+        Ok(((logits * self.config.s)?, cosine))
+    }
+
+    /// `cos(θ + m)` of `cosine` (`[B, n]`), each row with its label's
+    /// margin, with the reference's `th`/`mm` fallback (or easy margin).
+    fn phi(&self, cosine: &Tensor, labels: &[u32]) -> Result<Tensor> {
+        let b = cosine.dim(0)?;
+        let device = cosine.device();
         // Per-row constants of the row's own margin: cos m, sin m, th, mm.
         let per_row = |f: &dyn Fn(f64) -> f64| -> Result<Tensor> {
             let v: Vec<f32> = labels
@@ -176,27 +195,45 @@ impl ArcMarginProduct {
         // clamp keeps sqrt's gradient finite at |cos| = 1.
         let sine = (1.0 - cosine.sqr()?)?.clamp(1e-12f32, 1f32)?.sqrt()?;
         let phi = (cosine.broadcast_mul(&cos_m)? - sine.broadcast_mul(&sin_m)?)?;
-        let phi = if self.config.easy_margin {
-            cosine.gt(0f64)?.where_cond(&phi, &cosine)?
+        if self.config.easy_margin {
+            cosine.gt(0f64)?.where_cond(&phi, cosine)
         } else {
             let th = per_row(&|m| (std::f64::consts::PI - m).cos())?;
             let mm = per_row(&|m| (std::f64::consts::PI - m).sin() * m)?;
             let fallback = cosine.broadcast_sub(&mm)?;
-            cosine.broadcast_gt(&th)?.where_cond(&phi, &fallback)?
-        };
-        let eps = self.config.ls_eps;
-        let (on, off) = if eps > 0.0 {
-            ((1.0 - eps) + eps / c as f64, eps / c as f64)
-        } else {
-            (1.0, 0.0)
-        };
-        let mut one_hot = vec![off as f32; b * c];
-        for (row, &l) in labels.iter().enumerate() {
-            one_hot[row * c + l as usize] = on as f32;
+            cosine.broadcast_gt(&th)?.where_cond(&phi, &fallback)
         }
-        let one_hot = Tensor::from_vec(one_hot, (b, c), device)?;
-        let logits = ((&one_hot * &phi)? + ((1.0 - &one_hot)? * &cosine)?)?;
-        Ok(((logits * self.config.s)?, cosine))
+    }
+
+    /// `one_hot[b][c]` = `on` at the label, `off` elsewhere.
+    fn one_hot(labels: &[u32], c: usize, on: f32, off: f32, device: &Device) -> Result<Tensor> {
+        let b = labels.len();
+        let mut v = vec![off; b * c];
+        for (row, &l) in labels.iter().enumerate() {
+            v[row * c + l as usize] = on;
+        }
+        Tensor::from_vec(v, (b, c), device)
+    }
+
+    /// `cosine + one_hot · (phi − cos)` at the label: phi on `[B, 1]` only.
+    fn logits_on_target(&self, cosine: &Tensor, labels: &[u32]) -> Result<Tensor> {
+        let (b, c) = cosine.dims2()?;
+        let device = cosine.device();
+        let index = Tensor::from_slice(labels, (b, 1), device)?;
+        let target = cosine.gather(&index, 1)?;
+        let delta = (self.phi(&target, labels)? - &target)?;
+        let one_hot = Self::one_hot(labels, c, 1.0, 0.0, device)?;
+        cosine + one_hot.broadcast_mul(&delta)?
+    }
+
+    /// The reference's formula over every column (needed with label smoothing).
+    fn logits_everywhere(&self, cosine: &Tensor, labels: &[u32]) -> Result<Tensor> {
+        let c = cosine.dim(1)?;
+        let phi = self.phi(cosine, labels)?;
+        let eps = self.config.ls_eps;
+        let (on, off) = ((1.0 - eps) + eps / c as f64, eps / c as f64);
+        let one_hot = Self::one_hot(labels, c, on as f32, off as f32, cosine.device())?;
+        (&one_hot * &phi)? + ((1.0 - &one_hot)? * cosine)?
     }
 }
 
@@ -365,5 +402,61 @@ mod tests {
         assert!((got[0][0] as f64 - want).abs() < 1e-4);
         // Row 1, label 1, m = 0: its logit is the plain cosine.
         assert!((got[1][1] as f64).abs() < 1e-4);
+    }
+
+    #[test]
+    fn the_target_column_path_gives_the_reference_logits_and_gradients() {
+        let mut rng = SplitMix64::new(5);
+        let (b, d, classes) = (16, 8, 6);
+        let x: Vec<f32> = (0..b * d).map(|_| rng.normal() as f32).collect();
+        let x = Tensor::from_vec(x, (b, d), &Device::Cpu).unwrap();
+        let labels: Vec<u32> = (0..b as u32).map(|i| (i * 7) % classes as u32).collect();
+        for easy_margin in [false, true] {
+            for k in [1, 2] {
+                let config = ArcFaceConfig {
+                    easy_margin,
+                    k,
+                    dynamic: Some(DynamicMargin::default()),
+                    ..ArcFaceConfig::default()
+                };
+                let margins = DynamicMargin::default().margins(&labels, classes);
+                let head = ArcMarginProduct::random(
+                    classes,
+                    d,
+                    config,
+                    Some(margins),
+                    &mut SplitMix64::new(9),
+                    &Device::Cpu,
+                )
+                .unwrap();
+                let cosine = head.cosine(&x).unwrap();
+                let fast = head.logits_on_target(&cosine, &labels).unwrap();
+                let full = head.logits_everywhere(&cosine, &labels).unwrap();
+                let (f, r) = (rows(&fast), rows(&full));
+                for (a, b) in f.iter().flatten().zip(r.iter().flatten()) {
+                    assert!((a - b).abs() < 1e-6, "easy {easy_margin} k {k}: {a} vs {b}");
+                }
+                let target = Tensor::from_slice(&labels, b, &Device::Cpu).unwrap();
+                let grad = |logits: Tensor| -> Vec<f32> {
+                    let loss =
+                        candle_nn::loss::cross_entropy(&(logits * 30.0).unwrap(), &target).unwrap();
+                    let grads = loss.backward().unwrap();
+                    grads
+                        .get(head.weight.as_tensor())
+                        .unwrap()
+                        .flatten_all()
+                        .unwrap()
+                        .to_vec1::<f32>()
+                        .unwrap()
+                };
+                let cosine = head.cosine(&x).unwrap();
+                let g_fast = grad(head.logits_on_target(&cosine, &labels).unwrap());
+                let cosine = head.cosine(&x).unwrap();
+                let g_full = grad(head.logits_everywhere(&cosine, &labels).unwrap());
+                for (a, b) in g_fast.iter().zip(&g_full) {
+                    assert!((a - b).abs() < 1e-5, "gradient: {a} vs {b}");
+                }
+            }
+        }
     }
 }

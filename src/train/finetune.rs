@@ -247,13 +247,7 @@ pub fn compute_missing_features(
         let embedded = embedder.embed(&crops, cancel)?;
         cat.with_tx(|tx| {
             for ((task, origin, _), e) in ready.iter().zip(&embedded) {
-                tx.insert_features(
-                    task.detection_id,
-                    keys.iter()
-                        .map(String::as_str)
-                        .zip(e.features.iter().map(Vec::as_slice)),
-                    *origin,
-                )?;
+                tx.insert_features(task.detection_id, &keys, &e.features, *origin)?;
             }
             Ok(())
         })?;
