@@ -32,6 +32,7 @@ pub mod packs;
 pub mod photo;
 pub mod rng;
 pub mod runtime;
+pub mod sync;
 pub mod train;
 
 pub use cancel::CancelToken;

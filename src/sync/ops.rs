@@ -1,0 +1,276 @@
+//! Operations: one change to a catalogue, as laptops and the server
+//! exchange them.
+//!
+//! Every operation has its own UUID (so sending it twice is harmless), the
+//! author who made it and a [`Hlc`] timestamp (so every catalogue orders
+//! concurrent changes the same way). Records are named by their UUIDs, never
+//! by local row ids or file paths: a path from a payload is never used as a
+//! file path. [`Op::validate`] checks a payload before anything is stored.
+
+use serde::{Deserialize, Serialize};
+
+use super::hlc::Hlc;
+
+/// The most values an embedding may carry (the largest ensembles are 4608).
+pub const MAX_EMBEDDING_DIM: usize = 16_384;
+/// The longest individual code, author or other short text.
+pub const MAX_TEXT: usize = 200;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Op {
+    pub id: String,
+    pub hlc: Hlc,
+    pub author: String,
+    pub change: Change,
+}
+
+/// Whether a decision says the detection shows the individual.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Confirmed,
+    Rejected,
+}
+
+/// Who took a decision (as `identifications.source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DecisionSource {
+    Person,
+    Import,
+    Model,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Change {
+    /// A photo, named by the sha256 of its bytes (the original file itself
+    /// travels separately, if at all).
+    PhotoAdded {
+        photo: String,
+        sha256: String,
+        width: u32,
+        height: u32,
+        taken_at: Option<String>,
+        latitude: Option<f64>,
+        longitude: Option<f64>,
+    },
+    DetectionAdded {
+        detection: String,
+        photo: String,
+        /// `[x1, y1, x2, y2]` in the photo's pixels.
+        bbox: [f32; 4],
+        class: String,
+        score: Option<f32>,
+    },
+    EmbeddingAdded {
+        detection: String,
+        pack_name: String,
+        pack_version: String,
+        vector: Vec<f32>,
+    },
+    IndividualCreated {
+        individual: String,
+        code: String,
+        species: Option<String>,
+    },
+    IndividualRenamed {
+        individual: String,
+        code: String,
+    },
+    /// `from`'s photos count for `into` from now on.
+    IndividualsMerged {
+        event: String,
+        from: String,
+        into: String,
+    },
+    MergeUndone {
+        event: String,
+    },
+    /// A decision about a detection. Decisions are events: a later one
+    /// supersedes an earlier one for the same detection, and both stay.
+    Decided {
+        decision: String,
+        detection: String,
+        individual: String,
+        verdict: Verdict,
+        source: DecisionSource,
+        score: Option<f32>,
+    },
+    DecisionWithdrawn {
+        decision: String,
+    },
+}
+
+fn uuid_ok(field: &str, v: &str) -> Result<(), String> {
+    uuid::Uuid::parse_str(v)
+        .map(|_| ())
+        .map_err(|_| format!("{field} `{}` is not a UUID", clip(v)))
+}
+
+fn text_ok(field: &str, v: &str) -> Result<(), String> {
+    if v.trim().is_empty() {
+        return Err(format!("{field} is empty"));
+    }
+    if v.chars().count() > MAX_TEXT {
+        return Err(format!("{field} is longer than {MAX_TEXT} characters"));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(format!("{field} `{}` contains control characters", clip(v)));
+    }
+    Ok(())
+}
+
+/// At most 40 characters of an untrusted value, for error messages.
+fn clip(v: &str) -> String {
+    v.chars().take(40).collect()
+}
+
+impl Op {
+    /// Everything that can be checked without the catalogue: ids are
+    /// UUIDs, texts are short and printable, numbers are finite and boxes
+    /// are boxes. References to other records are the planner's to check.
+    pub fn validate(&self) -> Result<(), String> {
+        uuid_ok("op id", &self.id)?;
+        text_ok("author", &self.author)?;
+        let at = |r: Result<(), String>| r.map_err(|e| format!("op {}: {e}", self.id));
+        at(self.change.validate())
+    }
+
+    /// The record this operation is about, when it names one.
+    pub fn kind(&self) -> &'static str {
+        match &self.change {
+            Change::PhotoAdded { .. } => "photo_added",
+            Change::DetectionAdded { .. } => "detection_added",
+            Change::EmbeddingAdded { .. } => "embedding_added",
+            Change::IndividualCreated { .. } => "individual_created",
+            Change::IndividualRenamed { .. } => "individual_renamed",
+            Change::IndividualsMerged { .. } => "individuals_merged",
+            Change::MergeUndone { .. } => "merge_undone",
+            Change::Decided { .. } => "decided",
+            Change::DecisionWithdrawn { .. } => "decision_withdrawn",
+        }
+    }
+}
+
+impl Change {
+    fn validate(&self) -> Result<(), String> {
+        match self {
+            Change::PhotoAdded {
+                photo,
+                sha256,
+                width,
+                height,
+                latitude,
+                longitude,
+                taken_at,
+            } => {
+                uuid_ok("photo", photo)?;
+                let hex = sha256.len() == 64
+                    && sha256
+                        .chars()
+                        .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
+                if !hex {
+                    return Err(format!(
+                        "sha256 `{}` is not 64 lowercase hex digits",
+                        clip(sha256)
+                    ));
+                }
+                if *width == 0 || *height == 0 {
+                    return Err("photo width and height must be positive".into());
+                }
+                if let Some(t) = taken_at {
+                    text_ok("taken_at", t)?;
+                }
+                if latitude.is_some_and(|l| !(-90.0..=90.0).contains(&l))
+                    || longitude.is_some_and(|l| !(-180.0..=180.0).contains(&l))
+                {
+                    return Err("latitude/longitude out of range".into());
+                }
+                Ok(())
+            }
+            Change::DetectionAdded {
+                detection,
+                photo,
+                bbox,
+                class,
+                score,
+            } => {
+                uuid_ok("detection", detection)?;
+                uuid_ok("photo", photo)?;
+                text_ok("class", class)?;
+                let [x1, y1, x2, y2] = *bbox;
+                if !bbox.iter().all(|v| v.is_finite()) || x2 <= x1 || y2 <= y1 {
+                    return Err(format!("box {bbox:?} is not x1 < x2, y1 < y2"));
+                }
+                if score.is_some_and(|s| !s.is_finite()) {
+                    return Err("score is not a number".into());
+                }
+                Ok(())
+            }
+            Change::EmbeddingAdded {
+                detection,
+                pack_name,
+                pack_version,
+                vector,
+            } => {
+                uuid_ok("detection", detection)?;
+                text_ok("pack_name", pack_name)?;
+                text_ok("pack_version", pack_version)?;
+                if vector.is_empty() || vector.len() > MAX_EMBEDDING_DIM {
+                    return Err(format!(
+                        "an embedding of {} values (1 to {MAX_EMBEDDING_DIM})",
+                        vector.len()
+                    ));
+                }
+                if !vector.iter().all(|v| v.is_finite()) {
+                    return Err("the embedding has values that are not numbers".into());
+                }
+                Ok(())
+            }
+            Change::IndividualCreated {
+                individual,
+                code,
+                species,
+            } => {
+                uuid_ok("individual", individual)?;
+                text_ok("code", code)?;
+                if let Some(s) = species {
+                    text_ok("species", s)?;
+                }
+                Ok(())
+            }
+            Change::IndividualRenamed { individual, code } => {
+                uuid_ok("individual", individual)?;
+                text_ok("code", code)
+            }
+            Change::IndividualsMerged { event, from, into } => {
+                uuid_ok("event", event)?;
+                uuid_ok("from", from)?;
+                uuid_ok("into", into)?;
+                if from == into {
+                    return Err("an individual cannot be merged into itself".into());
+                }
+                Ok(())
+            }
+            Change::MergeUndone { event } => uuid_ok("event", event),
+            Change::Decided {
+                decision,
+                detection,
+                individual,
+                score,
+                ..
+            } => {
+                uuid_ok("decision", decision)?;
+                uuid_ok("detection", detection)?;
+                uuid_ok("individual", individual)?;
+                if score.is_some_and(|s| !s.is_finite()) {
+                    return Err("score is not a number".into());
+                }
+                Ok(())
+            }
+            Change::DecisionWithdrawn { decision } => uuid_ok("decision", decision),
+        }
+    }
+}

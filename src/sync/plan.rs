@@ -1,0 +1,596 @@
+//! The planner: what applying a batch of operations to a catalogue will do,
+//! computed without touching it.
+//!
+//! [`plan`] takes what the catalogue already holds ([`LocalState`]) and the
+//! incoming operations, and returns the [`Action`]s an applier performs and
+//! the [`Conflict`]s a person should look at. It is a pure function: the app
+//! shows the plan before anything is applied, and the same inputs always
+//! give the same plan. Operations are taken in timestamp order, each seeing
+//! what the earlier ones did, so a batch may create a photo, its detection
+//! and a decision about it together.
+//!
+//! The merge rules, in the order a reader meets them:
+//!
+//! * **Idempotence.** An operation whose id was already applied is skipped.
+//! * **Same photo, one photo.** A photo whose sha256 is already here under
+//!   another UUID is the same photo: its UUID becomes an alias of the one
+//!   here, and everything that names it lands on the one here.
+//! * **Same detection.** A detection on the same photo with the same class
+//!   and box (same pack, same detector, same pixels) is the same detection,
+//!   aliased likewise.
+//! * **Codes.** Each individual claims a code: the one it was created with,
+//!   or its latest rename (the latest timestamp wins, everywhere). Codes
+//!   shown are unique: of the individuals claiming one code, the earliest
+//!   claim keeps it and the others show `CODE~xxxxxxxx` (their UUID's first
+//!   eight digits). Codes are derived from all claims ([`resolve_codes`]),
+//!   so every catalogue shows the same ones whatever order the claims
+//!   arrived in, and a clash is reported.
+//! * **Merges** are events; the state they leave is recomputed from all of
+//!   them in timestamp order ([`resolve_merges`]), so every catalogue ends up
+//!   with the same individuals whatever order the merges arrived in. A merge
+//!   of two individuals that are already one is kept but does nothing.
+//! * **Decisions** are events, never overwritten: every decision is stored,
+//!   and a detection's current decision is its latest one that was not
+//!   withdrawn. Two different decisions about one detection by different
+//!   people are reported as a conflict (both kept, the later counts).
+//! * **References.** An operation naming a record that is neither here nor
+//!   earlier in the batch is refused with the reason; nothing of it is stored.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+
+use super::hlc::Hlc;
+use super::ops::{Change, Op, Verdict};
+
+/// A detection as the planner knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetectionKey {
+    pub photo: String,
+    pub bbox: [f32; 4],
+    pub class: String,
+}
+
+/// The code an individual claims (at creation or by its latest rename) and
+/// when it claimed it; the code it shows is [`resolve_codes`]'s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Named {
+    pub code: String,
+    pub hlc: Hlc,
+}
+
+/// A merge event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeEvent {
+    pub hlc: Hlc,
+    pub from: String,
+    pub into: String,
+    pub undone: bool,
+}
+
+/// A decision about a detection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionState {
+    pub hlc: Hlc,
+    pub detection: String,
+    pub individual: String,
+    pub verdict: Verdict,
+    pub author: String,
+    pub withdrawn: bool,
+}
+
+/// What the planner needs to know of the local catalogue.
+#[derive(Debug, Clone, Default)]
+pub struct LocalState {
+    /// Operations already applied here (made here or received before).
+    pub applied: HashSet<String>,
+    /// Photo → sha256.
+    pub photos: HashMap<String, String>,
+    pub detections: HashMap<String, DetectionKey>,
+    pub individuals: HashMap<String, Named>,
+    pub merges: HashMap<String, MergeEvent>,
+    pub decisions: HashMap<String, DecisionState>,
+    /// `(detection, pack name, pack version)` that have an embedding.
+    pub embeddings: HashSet<(String, String, String)>,
+    /// A UUID from elsewhere → the record here it was recognised as.
+    pub aliases: HashMap<String, String>,
+}
+
+/// One step for the applier. `op` is the operation's id; record ids are
+/// already resolved through aliases.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// Applied before: nothing to do.
+    AlreadyApplied {
+        op: String,
+    },
+    AddPhoto {
+        op: String,
+        photo: String,
+    },
+    /// The same bytes are here as `local`: `remote` becomes its alias.
+    SamePhoto {
+        op: String,
+        remote: String,
+        local: String,
+    },
+    AddDetection {
+        op: String,
+        detection: String,
+        photo: String,
+    },
+    SameDetection {
+        op: String,
+        remote: String,
+        local: String,
+    },
+    AddEmbedding {
+        op: String,
+        detection: String,
+    },
+    /// That detection already has an embedding of that pack version.
+    EmbeddingPresent {
+        op: String,
+        detection: String,
+    },
+    /// Create an individual (its code follows from [`Action::ResolveCodes`]).
+    CreateIndividual {
+        op: String,
+        individual: String,
+    },
+    /// The latest claim of a code by an individual: record it.
+    Rename {
+        op: String,
+        individual: String,
+    },
+    /// A rename older than the claim in force: recorded, not applied.
+    StaleRename {
+        op: String,
+        individual: String,
+    },
+    /// Record a merge event (the state follows from [`Action::ResolveMerges`]).
+    RecordMerge {
+        op: String,
+        event: String,
+        from: String,
+        into: String,
+    },
+    UndoMerge {
+        op: String,
+        event: String,
+    },
+    /// Store a decision; `current` when it becomes its detection's current one.
+    Decide {
+        op: String,
+        decision: String,
+        detection: String,
+        individual: String,
+        current: bool,
+    },
+    /// Withdraw a decision; `current` names the decision current after it.
+    Withdraw {
+        op: String,
+        decision: String,
+        current: Option<String>,
+    },
+    /// Set every individual's `merged_into` from all merge events.
+    ResolveMerges {
+        merged_into: BTreeMap<String, String>,
+    },
+    /// Individuals (new ones among them) whose shown code is now this.
+    ResolveCodes {
+        codes: BTreeMap<String, String>,
+    },
+    /// Not applied, and why.
+    Refuse {
+        op: String,
+        reason: String,
+    },
+}
+
+/// What a person should look at after the sync.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "conflict", rename_all = "snake_case")]
+pub enum Conflict {
+    /// Different decisions about one detection by different people; both are
+    /// kept and `current` counts.
+    Decisions {
+        detection: String,
+        current: String,
+        other: String,
+    },
+    /// Individuals claim one code: `kept` shows it, `renamed` shows `renamed_to`.
+    CodeClash {
+        code: String,
+        kept: String,
+        renamed: String,
+        renamed_to: String,
+    },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Plan {
+    pub actions: Vec<Action>,
+    pub conflicts: Vec<Conflict>,
+}
+
+impl Plan {
+    /// Actions that change the catalogue (everything but skips and refusals).
+    pub fn changes(&self) -> usize {
+        self.actions
+            .iter()
+            .filter(|a| !matches!(a, Action::AlreadyApplied { .. } | Action::Refuse { .. }))
+            .count()
+    }
+}
+
+/// The `merged_into` of every merged individual after the events not
+/// undone, taken in timestamp order: a merge of individuals that are
+/// already one (directly or through others) does nothing. Pointers go to
+/// the final individual, so no chain is left.
+pub fn resolve_merges(events: &HashMap<String, MergeEvent>) -> BTreeMap<String, String> {
+    let mut ordered: Vec<&MergeEvent> = events.values().filter(|e| !e.undone).collect();
+    ordered.sort_by_key(|e| e.hlc);
+    let mut parent: HashMap<String, String> = HashMap::new();
+    fn root(parent: &HashMap<String, String>, mut x: String) -> String {
+        while let Some(p) = parent.get(&x) {
+            x = p.clone();
+        }
+        x
+    }
+    for e in ordered {
+        let (a, b) = (root(&parent, e.from.clone()), root(&parent, e.into.clone()));
+        if a != b {
+            parent.insert(a, b);
+        }
+    }
+    parent
+        .keys()
+        .map(|k| (k.clone(), root(&parent, k.clone())))
+        .collect()
+}
+
+/// The code each individual shows: its claim, unless an earlier claim of
+/// the same code by another individual keeps it (then [`clash_code`]).
+pub fn resolve_codes(individuals: &HashMap<String, Named>) -> BTreeMap<String, String> {
+    let mut first: HashMap<&str, (Hlc, &str)> = HashMap::new();
+    for (id, n) in individuals {
+        let claim = (n.hlc, id.as_str());
+        first
+            .entry(n.code.as_str())
+            .and_modify(|f| *f = (*f).min(claim))
+            .or_insert(claim);
+    }
+    individuals
+        .iter()
+        .map(|(id, n)| {
+            let shown = if first[n.code.as_str()].1 == id {
+                n.code.clone()
+            } else {
+                clash_code(&n.code, id)
+            };
+            (id.clone(), shown)
+        })
+        .collect()
+}
+
+/// The code a clash's loser moves to.
+pub fn clash_code(code: &str, individual: &str) -> String {
+    format!("{code}~{}", &individual[..8.min(individual.len())])
+}
+
+/// See the module docs.
+pub fn plan(local: &LocalState, incoming: &[Op]) -> Plan {
+    simulate(local, incoming).0
+}
+
+/// [`plan`], and the state the catalogue will be in once it is applied.
+pub fn simulate(local: &LocalState, incoming: &[Op]) -> (Plan, LocalState) {
+    let mut s = local.clone();
+    let mut out = Plan::default();
+    let mut ops: Vec<&Op> = incoming.iter().collect();
+    ops.sort_by(|a, b| a.hlc.cmp(&b.hlc).then_with(|| a.id.cmp(&b.id)));
+    let mut seen_in_batch: HashSet<&str> = HashSet::new();
+    let mut merges_touched = false;
+    let codes_before = resolve_codes(&s.individuals);
+    for op in ops {
+        if s.applied.contains(&op.id) || !seen_in_batch.insert(op.id.as_str()) {
+            out.actions
+                .push(Action::AlreadyApplied { op: op.id.clone() });
+            continue;
+        }
+        if let Err(reason) = op.validate() {
+            out.actions.push(Action::Refuse {
+                op: op.id.clone(),
+                reason,
+            });
+            continue;
+        }
+        match step(&mut s, op, &mut out.conflicts) {
+            Ok(actions) => {
+                merges_touched |= actions
+                    .iter()
+                    .any(|a| matches!(a, Action::RecordMerge { .. } | Action::UndoMerge { .. }));
+                out.actions.extend(actions);
+                s.applied.insert(op.id.clone());
+            }
+            Err(reason) => out.actions.push(Action::Refuse {
+                op: op.id.clone(),
+                reason,
+            }),
+        }
+    }
+    if merges_touched {
+        out.actions.push(Action::ResolveMerges {
+            merged_into: resolve_merges(&s.merges),
+        });
+    }
+    let codes_after = resolve_codes(&s.individuals);
+    let changed: BTreeMap<String, String> = codes_after
+        .iter()
+        .filter(|(id, code)| codes_before.get(*id) != Some(*code))
+        .map(|(id, code)| (id.clone(), code.clone()))
+        .collect();
+    for (id, shown) in &changed {
+        let claim = &s.individuals[id].code;
+        if shown != claim {
+            let kept = codes_after
+                .iter()
+                .find(|(_, c)| *c == claim)
+                .map(|(k, _)| k.clone())
+                .unwrap_or_default();
+            out.conflicts.push(Conflict::CodeClash {
+                code: claim.clone(),
+                kept,
+                renamed: id.clone(),
+                renamed_to: shown.clone(),
+            });
+        }
+    }
+    if !changed.is_empty() {
+        out.actions.push(Action::ResolveCodes { codes: changed });
+    }
+    (out, s)
+}
+
+fn resolve<'a>(s: &'a LocalState, id: &'a str) -> &'a str {
+    s.aliases.get(id).map_or(id, String::as_str)
+}
+
+/// The current decision of `detection`: its latest one not withdrawn.
+fn current_decision(s: &LocalState, detection: &str) -> Option<String> {
+    s.decisions
+        .iter()
+        .filter(|(_, d)| d.detection == detection && !d.withdrawn)
+        .max_by_key(|(_, d)| d.hlc)
+        .map(|(id, _)| id.clone())
+}
+
+fn step(s: &mut LocalState, op: &Op, conflicts: &mut Vec<Conflict>) -> Result<Vec<Action>, String> {
+    let id = op.id.clone();
+    let missing = |what: &str, uuid: &str| format!("{what} {uuid} is not in this catalogue");
+    Ok(match &op.change {
+        Change::PhotoAdded { photo, sha256, .. } => {
+            if let Some(local) = s
+                .photos
+                .iter()
+                .find(|(_, sha)| *sha == sha256)
+                .map(|(p, _)| p.clone())
+            {
+                if local == *photo {
+                    vec![Action::AlreadyApplied { op: id }]
+                } else {
+                    s.aliases.insert(photo.clone(), local.clone());
+                    vec![Action::SamePhoto {
+                        op: id,
+                        remote: photo.clone(),
+                        local,
+                    }]
+                }
+            } else {
+                s.photos.insert(photo.clone(), sha256.clone());
+                vec![Action::AddPhoto {
+                    op: id,
+                    photo: photo.clone(),
+                }]
+            }
+        }
+        Change::DetectionAdded {
+            detection,
+            photo,
+            bbox,
+            class,
+            ..
+        } => {
+            let photo = resolve(s, photo).to_string();
+            if !s.photos.contains_key(&photo) {
+                return Err(missing("photo", &photo));
+            }
+            let key = DetectionKey {
+                photo: photo.clone(),
+                bbox: *bbox,
+                class: class.clone(),
+            };
+            if let Some(local) = s
+                .detections
+                .iter()
+                .find(|(_, k)| **k == key)
+                .map(|(d, _)| d.clone())
+            {
+                if local == *detection {
+                    vec![Action::AlreadyApplied { op: id }]
+                } else {
+                    s.aliases.insert(detection.clone(), local.clone());
+                    vec![Action::SameDetection {
+                        op: id,
+                        remote: detection.clone(),
+                        local,
+                    }]
+                }
+            } else {
+                s.detections.insert(detection.clone(), key);
+                vec![Action::AddDetection {
+                    op: id,
+                    detection: detection.clone(),
+                    photo,
+                }]
+            }
+        }
+        Change::EmbeddingAdded {
+            detection,
+            pack_name,
+            pack_version,
+            ..
+        } => {
+            let detection = resolve(s, detection).to_string();
+            if !s.detections.contains_key(&detection) {
+                return Err(missing("detection", &detection));
+            }
+            let key = (detection.clone(), pack_name.clone(), pack_version.clone());
+            if s.embeddings.insert(key) {
+                vec![Action::AddEmbedding { op: id, detection }]
+            } else {
+                vec![Action::EmbeddingPresent { op: id, detection }]
+            }
+        }
+        Change::IndividualCreated {
+            individual, code, ..
+        } => {
+            if s.individuals.contains_key(individual) {
+                return Ok(vec![Action::AlreadyApplied { op: id }]);
+            }
+            s.individuals.insert(
+                individual.clone(),
+                Named {
+                    code: code.clone(),
+                    hlc: op.hlc,
+                },
+            );
+            vec![Action::CreateIndividual {
+                op: id,
+                individual: individual.clone(),
+            }]
+        }
+        Change::IndividualRenamed { individual, code } => {
+            let Some(current) = s.individuals.get(individual).cloned() else {
+                return Err(missing("individual", individual));
+            };
+            if op.hlc <= current.hlc {
+                vec![Action::StaleRename {
+                    op: id,
+                    individual: individual.clone(),
+                }]
+            } else {
+                s.individuals.insert(
+                    individual.clone(),
+                    Named {
+                        code: code.clone(),
+                        hlc: op.hlc,
+                    },
+                );
+                vec![Action::Rename {
+                    op: id,
+                    individual: individual.clone(),
+                }]
+            }
+        }
+        Change::IndividualsMerged { event, from, into } => {
+            for who in [from, into] {
+                if !s.individuals.contains_key(who) {
+                    return Err(missing("individual", who));
+                }
+            }
+            if s.merges.contains_key(event) {
+                return Ok(vec![Action::AlreadyApplied { op: id }]);
+            }
+            s.merges.insert(
+                event.clone(),
+                MergeEvent {
+                    hlc: op.hlc,
+                    from: from.clone(),
+                    into: into.clone(),
+                    undone: false,
+                },
+            );
+            vec![Action::RecordMerge {
+                op: id,
+                event: event.clone(),
+                from: from.clone(),
+                into: into.clone(),
+            }]
+        }
+        Change::MergeUndone { event } => {
+            let Some(m) = s.merges.get_mut(event) else {
+                return Err(missing("merge", event));
+            };
+            m.undone = true;
+            vec![Action::UndoMerge {
+                op: id,
+                event: event.clone(),
+            }]
+        }
+        Change::Decided {
+            decision,
+            detection,
+            individual,
+            verdict,
+            ..
+        } => {
+            let detection = resolve(s, detection).to_string();
+            if !s.detections.contains_key(&detection) {
+                return Err(missing("detection", &detection));
+            }
+            if !s.individuals.contains_key(individual) {
+                return Err(missing("individual", individual));
+            }
+            if s.decisions.contains_key(decision) {
+                return Ok(vec![Action::AlreadyApplied { op: id }]);
+            }
+            let before = current_decision(s, &detection);
+            s.decisions.insert(
+                decision.clone(),
+                DecisionState {
+                    hlc: op.hlc,
+                    detection: detection.clone(),
+                    individual: individual.clone(),
+                    verdict: *verdict,
+                    author: op.author.clone(),
+                    withdrawn: false,
+                },
+            );
+            let after = current_decision(s, &detection);
+            let current = after.as_deref() == Some(decision.as_str());
+            if let Some(other) = before {
+                let (o, d) = (&s.decisions[&other], &s.decisions[decision]);
+                if o.author != d.author && (o.individual != d.individual || o.verdict != d.verdict)
+                {
+                    conflicts.push(Conflict::Decisions {
+                        detection: detection.clone(),
+                        current: after.clone().unwrap_or_default(),
+                        other: if current { other } else { decision.clone() },
+                    });
+                }
+            }
+            vec![Action::Decide {
+                op: id,
+                decision: decision.clone(),
+                detection,
+                individual: individual.clone(),
+                current,
+            }]
+        }
+        Change::DecisionWithdrawn { decision } => {
+            let Some(d) = s.decisions.get_mut(decision) else {
+                return Err(missing("decision", decision));
+            };
+            d.withdrawn = true;
+            let detection = d.detection.clone();
+            vec![Action::Withdraw {
+                op: id,
+                decision: decision.clone(),
+                current: current_decision(s, &detection),
+            }]
+        }
+    })
+}
