@@ -13,9 +13,12 @@
 //! and tested there, including that catalogues receiving the same
 //! operations in different orders end in the same state.
 
+pub mod apply;
 pub mod hlc;
+pub mod log;
 pub mod ops;
 pub mod plan;
+pub mod state;
 
 #[cfg(test)]
 mod plan_tests;

@@ -1,0 +1,365 @@
+//! The applier: carry out a plan on the catalogue, in one transaction.
+//!
+//! [`receive`] reads the catalogue's state, plans the incoming operations
+//! ([`super::plan::plan`]), performs the actions and logs every operation it
+//! did not refuse, all or nothing: a crash mid-apply leaves the catalogue as
+//! it was, and receiving the same operations again finishes the job. While
+//! it runs, the capture triggers are switched off (`sync_applying`), so what
+//! arrives is not sent back as a local change.
+//!
+//! Decisions are stored as they come; which one is current for a detection
+//! is then set from their timestamps ([`rematerialize`]): the latest not
+//! withdrawn, the others chained behind it, as local decisions are.
+
+use std::collections::{BTreeSet, HashMap};
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::hlc::Hlc;
+use super::log::log_op;
+use super::ops::{Change, Op};
+use super::plan::{plan, Action, Plan};
+use super::state::{self, verdict_text};
+use crate::catalogue::records::vector_to_blob;
+use crate::catalogue::Catalogue;
+use crate::error::{Error, Result};
+
+const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
+fn id_of(c: &Connection, table: &str, uuid: &str) -> Result<i64> {
+    c.query_row(
+        &format!("SELECT id FROM {table} WHERE uuid = ?1"),
+        [uuid],
+        |r| r.get(0),
+    )
+    .optional()?
+    .ok_or_else(|| Error::Invalid(format!("{table} {uuid} is not in this catalogue")))
+}
+
+/// Plan `ops` against the catalogue and apply the plan. Returns the plan
+/// (what was done, what was refused, the conflicts to look at). Local
+/// changes not yet logged are logged first (by `author`), so the plan sees
+/// everything the catalogue holds.
+pub fn receive(cat: &mut Catalogue, ops: &[Op], author: &str) -> Result<Plan> {
+    super::log::collect(cat, author)?;
+    let local = state::load(cat)?;
+    let plan = plan(&local, ops);
+    let by_id: HashMap<&str, &Op> = ops.iter().map(|o| (o.id.as_str(), o)).collect();
+    let mut times = state::decision_times(cat)?;
+    for op in ops {
+        if let Change::Decided { decision, .. } = &op.change {
+            times.entry(decision.clone()).or_insert(op.hlc);
+        }
+    }
+    let refused: BTreeSet<&str> = plan
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Refuse { op, .. } => Some(op.as_str()),
+            _ => None,
+        })
+        .collect();
+    cat.with_tx(|tx| {
+        let c = tx.conn();
+        c.execute("INSERT INTO sync_applying (applying) VALUES (1)", [])?;
+        let mut touched = BTreeSet::new();
+        for action in &plan.actions {
+            perform(c, action, &by_id, &mut touched)?;
+        }
+        for detection in &touched {
+            rematerialize(c, detection, &times)?;
+        }
+        for op in ops.iter().filter(|o| !refused.contains(o.id.as_str())) {
+            log_op(c, op, "remote")?;
+        }
+        c.execute("DELETE FROM sync_applying", [])?;
+        Ok(())
+    })?;
+    Ok(plan)
+}
+
+fn perform(
+    c: &Connection,
+    action: &Action,
+    ops: &HashMap<&str, &Op>,
+    touched: &mut BTreeSet<String>,
+) -> Result<()> {
+    let op = |id: &str| -> &Op { ops[id] };
+    match action {
+        Action::AlreadyApplied { .. }
+        | Action::Refuse { .. }
+        | Action::EmbeddingPresent { .. }
+        | Action::Rename { .. }
+        | Action::StaleRename { .. } => {}
+        Action::AddPhoto { op: id, .. } => {
+            if let Change::PhotoAdded {
+                photo,
+                sha256,
+                width,
+                height,
+                taken_at,
+                latitude,
+                longitude,
+            } = &op(id).change
+            {
+                // Only the record travels: the original file is not here.
+                c.execute(
+                    "INSERT INTO photos (uuid, sha256, original_path, byte_size, width, height,
+                                         taken_at, latitude, longitude)
+                     VALUES (?1, ?2, '', 0, ?3, ?4, ?5, ?6, ?7)",
+                    params![photo, sha256, width, height, taken_at, latitude, longitude],
+                )?;
+            }
+        }
+        Action::SamePhoto { remote, local, .. } => {
+            c.execute(
+                "INSERT OR IGNORE INTO sync_aliases (remote, local, kind) VALUES (?1, ?2, 'photo')",
+                [remote, local],
+            )?;
+        }
+        Action::AddDetection {
+            op: id,
+            detection,
+            photo,
+        } => {
+            if let Change::DetectionAdded {
+                bbox, class, score, ..
+            } = &op(id).change
+            {
+                let photo_id = id_of(c, "photos", photo)?;
+                let [x1, y1, x2, y2] = bbox.map(f64::from);
+                c.execute(
+                    "INSERT INTO detections (uuid, photo_id, x1, y1, x2, y2, class, score)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![
+                        detection,
+                        photo_id,
+                        x1,
+                        y1,
+                        x2,
+                        y2,
+                        class,
+                        score.map(f64::from)
+                    ],
+                )?;
+            }
+        }
+        Action::SameDetection { remote, local, .. } => {
+            c.execute(
+                "INSERT OR IGNORE INTO sync_aliases (remote, local, kind) VALUES (?1, ?2, 'detection')",
+                [remote, local],
+            )?;
+        }
+        Action::AddEmbedding { op: id, detection } => {
+            if let Change::EmbeddingAdded {
+                pack_name,
+                pack_version,
+                vector,
+                ..
+            } = &op(id).change
+            {
+                let detection_id = id_of(c, "detections", detection)?;
+                c.execute(
+                    "INSERT INTO embeddings (uuid, detection_id, pack_name, pack_version, dim, vector)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        crate::catalogue::new_uuid(),
+                        detection_id,
+                        pack_name,
+                        pack_version,
+                        vector.len() as i64,
+                        vector_to_blob(vector)
+                    ],
+                )?;
+            }
+        }
+        Action::CreateIndividual { op: id, individual } => {
+            if let Change::IndividualCreated { species, .. } = &op(id).change {
+                // The UUID holds the code's place until ResolveCodes sets it.
+                c.execute(
+                    "INSERT INTO individuals (uuid, code, species) VALUES (?1, ?1, ?2)",
+                    params![individual, species],
+                )?;
+            }
+        }
+        Action::RecordMerge {
+            op: id,
+            event,
+            from,
+            into,
+        } => {
+            let (a, b) = (
+                id_of(c, "individuals", from)?,
+                id_of(c, "individuals", into)?,
+            );
+            c.execute(
+                "INSERT INTO individual_events (uuid, kind, individual_id, other_id, actor)
+                 VALUES (?1, 'merge', ?2, ?3, ?4)",
+                params![event, a, b, op(id).author],
+            )?;
+        }
+        Action::UndoMerge { event, .. } => {
+            c.execute(
+                &format!(
+                    "UPDATE individual_events SET undone_at = {NOW}, updated_at = {NOW}
+                     WHERE uuid = ?1 AND undone_at IS NULL"
+                ),
+                [event],
+            )?;
+        }
+        Action::ResolveMerges { merged_into } => {
+            c.execute(
+                &format!(
+                    "UPDATE individuals SET merged_into = NULL, updated_at = {NOW}
+                     WHERE merged_into IS NOT NULL"
+                ),
+                [],
+            )?;
+            for (from, into) in merged_into {
+                let into = id_of(c, "individuals", into)?;
+                c.execute(
+                    &format!(
+                        "UPDATE individuals SET merged_into = ?2, updated_at = {NOW} WHERE uuid = ?1"
+                    ),
+                    params![from, into],
+                )?;
+            }
+        }
+        Action::ResolveCodes { codes } => {
+            // Through the UUIDs first, so no two rows share a code midway.
+            for individual in codes.keys() {
+                c.execute(
+                    "UPDATE individuals SET code = uuid WHERE uuid = ?1",
+                    [individual],
+                )?;
+            }
+            for (individual, code) in codes {
+                c.execute(
+                    &format!(
+                        "UPDATE individuals SET code = ?2, updated_at = {NOW} WHERE uuid = ?1"
+                    ),
+                    [individual, code],
+                )?;
+            }
+        }
+        Action::Decide {
+            op: id,
+            decision,
+            detection,
+            individual,
+            ..
+        } => {
+            if let Change::Decided {
+                verdict,
+                source,
+                score,
+                ..
+            } = &op(id).change
+            {
+                let detection_id = id_of(c, "detections", detection)?;
+                let individual_id = id_of(c, "individuals", individual)?;
+                let source = serde_json::to_value(source)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_else(|| "person".into());
+                // Out of the "current" index until rematerialize places it.
+                let placeholder: Option<i64> = c
+                    .query_row(
+                        "SELECT id FROM identifications WHERE detection_id = ?1 LIMIT 1",
+                        [detection_id],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                c.execute(
+                    "INSERT INTO identifications (uuid, detection_id, individual_id, verdict, source,
+                                                  decided_by, score, superseded_by)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    params![
+                        decision,
+                        detection_id,
+                        individual_id,
+                        verdict_text(*verdict),
+                        source,
+                        op(id).author,
+                        score.map(f64::from),
+                        placeholder
+                    ],
+                )?;
+                touched.insert(detection.clone());
+            }
+        }
+        Action::Withdraw { decision, .. } => {
+            c.execute(
+                &format!(
+                    "UPDATE identifications SET withdrawn_at = {NOW}, updated_at = {NOW}
+                     WHERE uuid = ?1 AND withdrawn_at IS NULL"
+                ),
+                [decision],
+            )?;
+            let detection: String = c.query_row(
+                "SELECT d.uuid FROM identifications i JOIN detections d ON d.id = i.detection_id
+                 WHERE i.uuid = ?1",
+                [decision],
+                |r| r.get(0),
+            )?;
+            touched.insert(detection);
+        }
+    }
+    Ok(())
+}
+
+/// Chain a detection's decisions by timestamp: the latest not withdrawn is
+/// current (`superseded_by` NULL); each earlier one points at the next; a
+/// withdrawn one after the current points at it.
+pub(crate) fn rematerialize(
+    c: &Connection,
+    detection: &str,
+    times: &HashMap<String, Hlc>,
+) -> Result<()> {
+    let detection_id = id_of(c, "detections", detection)?;
+    let mut rows: Vec<(i64, String, bool)> = {
+        let mut stmt = c.prepare(
+            "SELECT id, uuid, withdrawn_at IS NOT NULL FROM identifications WHERE detection_id = ?1",
+        )?;
+        let rows = stmt.query_map([detection_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let zero = Hlc {
+        millis: 0,
+        counter: 0,
+        node: 0,
+    };
+    rows.sort_by_key(|(id, uuid, _)| (times.get(uuid).copied().unwrap_or(zero), *id));
+    let current = rows.iter().rposition(|r| !r.2);
+    // Everyone out of the unique "current" index first.
+    c.execute(
+        "UPDATE identifications SET superseded_by = id WHERE detection_id = ?1",
+        [detection_id],
+    )?;
+    let mut last = None;
+    for (i, (id, _, _)) in rows.iter().enumerate() {
+        let next = match current {
+            Some(cur) if i == cur => {
+                last = Some(*id);
+                continue;
+            }
+            Some(cur) if i > cur => Some(rows[cur].0),
+            _ => rows.get(i + 1).map(|r| r.0),
+        };
+        if next.is_none() {
+            last = Some(*id);
+            continue;
+        }
+        c.execute(
+            "UPDATE identifications SET superseded_by = ?2 WHERE id = ?1",
+            params![id, next],
+        )?;
+    }
+    if let Some(id) = last {
+        c.execute(
+            "UPDATE identifications SET superseded_by = NULL WHERE id = ?1",
+            [id],
+        )?;
+    }
+    Ok(())
+}

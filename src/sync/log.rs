@@ -1,0 +1,367 @@
+//! The catalogue's operation log: local changes become operations, and
+//! received operations are kept, so a sync knows what to send and what it
+//! has already applied.
+//!
+//! Triggers (migration `0005_sync.sql`) note every change to the synced
+//! tables in `sync_outbox` as it happens, in the same transaction, whatever
+//! code made it. [`collect`] turns those notes into [`Op`]s: it reads the
+//! rows' current UUIDs and values, stamps each with this catalogue's
+//! [`Clock`] (at the time the change was made, never before an operation
+//! already logged), and moves them to `sync_ops`.
+
+use rusqlite::{params, OptionalExtension};
+
+use super::hlc::{wall_millis, Clock, Hlc};
+use super::ops::{Change, DecisionSource, Op, Verdict};
+use crate::catalogue::{new_uuid, Catalogue};
+use crate::error::{Error, Result};
+
+/// Setting keys.
+pub mod keys {
+    /// This catalogue's node id in timestamps (16 hex digits, random).
+    pub const NODE: &str = "sync.node";
+    /// Who the operations made here are by, unless a row says.
+    pub const AUTHOR: &str = "sync.author";
+}
+
+/// This catalogue's node id, made on first use.
+pub fn node(cat: &mut Catalogue) -> Result<u64> {
+    if let Some(n) = cat.setting(keys::NODE)? {
+        return u64::from_str_radix(&n, 16).map_err(|_| Error::Catalogue {
+            path: cat.root().to_path_buf(),
+            reason: format!("setting {} = {n:?} is not 16 hex digits", keys::NODE),
+        });
+    }
+    // The random tail of a v7 UUID.
+    let bytes = uuid::Uuid::now_v7();
+    let n = u64::from_le_bytes(bytes.as_bytes()[8..].try_into().expect("8 bytes"));
+    cat.set_setting(keys::NODE, &format!("{n:016x}"))?;
+    Ok(n)
+}
+
+/// The latest timestamp logged here (made or received).
+pub fn last_hlc(cat: &Catalogue) -> Result<Option<Hlc>> {
+    let text: Option<String> = cat
+        .conn()
+        .query_row("SELECT max(hlc) FROM sync_ops", [], |r| r.get(0))?;
+    text.map(|t| {
+        t.parse().map_err(|e: String| Error::Catalogue {
+            path: cat.root().to_path_buf(),
+            reason: format!("sync_ops: {e}"),
+        })
+    })
+    .transpose()
+}
+
+/// A clock that continues after everything logged here.
+pub fn clock(cat: &mut Catalogue) -> Result<Clock> {
+    let node = node(cat)?;
+    Ok(Clock::new(node, last_hlc(cat)?))
+}
+
+fn millis_of(at: &str) -> u64 {
+    // `YYYY-MM-DDTHH:MM:SS.sssZ` → Unix ms, without a date crate.
+    let n = |r: std::ops::Range<usize>| at.get(r).and_then(|s| s.parse::<i64>().ok());
+    let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(s)) =
+        (n(0..4), n(5..7), n(8..10), n(11..13), n(14..16), n(17..19))
+    else {
+        return 0;
+    };
+    let ms = n(20..23).unwrap_or(0);
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    (((days * 24 + h) * 60 + mi) * 60 + s).max(0) as u64 * 1000 + ms as u64
+}
+
+/// Turn every noted change into an operation by `author` (a row's own
+/// `decided_by`/`actor` wins where it has one). Returns how many.
+pub fn collect(cat: &mut Catalogue, author: &str) -> Result<usize> {
+    let mut clock = clock(cat)?;
+    let notes: Vec<(i64, String, i64, String, String)> = {
+        let mut stmt = cat
+            .conn()
+            .prepare("SELECT seq, tbl, row_id, what, at FROM sync_outbox ORDER BY seq")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    if notes.is_empty() {
+        return Ok(0);
+    }
+    let mut ops = Vec::with_capacity(notes.len());
+    for (_, tbl, row, what, at) in &notes {
+        let Some((change, by)) = change_of(cat, tbl, *row, what)? else {
+            continue; // the row is gone (a rolled-back import, a deleted photo)
+        };
+        let hlc = clock.tick(millis_of(at).max(1).min(wall_millis().max(1)));
+        ops.push(Op {
+            id: new_uuid(),
+            hlc,
+            author: by.unwrap_or_else(|| author.to_string()),
+            change,
+        });
+    }
+    let last = notes.last().map_or(0, |n| n.0);
+    cat.with_tx(|tx| {
+        for op in &ops {
+            log_op(tx.conn(), op, "local")?;
+        }
+        tx.conn()
+            .execute("DELETE FROM sync_outbox WHERE seq <= ?1", [last])?;
+        Ok(())
+    })?;
+    Ok(ops.len())
+}
+
+/// Store an operation in `sync_ops`.
+pub(crate) fn log_op(conn: &rusqlite::Connection, op: &Op, origin: &str) -> Result<()> {
+    let body = serde_json::to_string(op).map_err(|e| Error::Invalid(e.to_string()))?;
+    conn.execute(
+        "INSERT INTO sync_ops (id, hlc, author, kind, record, body, origin)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
+        params![
+            op.id,
+            op.hlc.to_string(),
+            op.author,
+            op.kind(),
+            record_of(&op.change),
+            body,
+            origin
+        ],
+    )?;
+    Ok(())
+}
+
+/// The UUID an operation is about.
+pub fn record_of(c: &Change) -> &str {
+    match c {
+        Change::PhotoAdded { photo, .. } => photo,
+        Change::DetectionAdded { detection, .. } | Change::EmbeddingAdded { detection, .. } => {
+            detection
+        }
+        Change::IndividualCreated { individual, .. }
+        | Change::IndividualRenamed { individual, .. } => individual,
+        Change::IndividualsMerged { event, .. } | Change::MergeUndone { event } => event,
+        Change::Decided { decision, .. } | Change::DecisionWithdrawn { decision } => decision,
+    }
+}
+
+/// Local operations the server has not acknowledged, oldest first.
+pub fn unpushed(cat: &Catalogue, limit: usize) -> Result<Vec<Op>> {
+    let mut stmt = cat.conn().prepare(
+        "SELECT body FROM sync_ops WHERE origin = 'local' AND pushed = 0 ORDER BY seq LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit as i64], |r| r.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for body in rows {
+        out.push(serde_json::from_str(&body?).map_err(|e| Error::Catalogue {
+            path: cat.root().to_path_buf(),
+            reason: format!("sync_ops holds an unreadable operation: {e}"),
+        })?);
+    }
+    Ok(out)
+}
+
+/// The server acknowledged these operations.
+pub fn mark_pushed(cat: &mut Catalogue, ids: &[String]) -> Result<()> {
+    cat.with_tx(|tx| {
+        let mut stmt = tx
+            .conn()
+            .prepare_cached("UPDATE sync_ops SET pushed = 1 WHERE id = ?1")?;
+        for id in ids {
+            stmt.execute([id])?;
+        }
+        Ok(())
+    })
+}
+
+fn f32_of(v: Option<f64>) -> Option<f32> {
+    v.map(|x| x as f32)
+}
+
+/// The operation a noted change is, with the author the row names.
+fn change_of(
+    cat: &Catalogue,
+    tbl: &str,
+    row: i64,
+    what: &str,
+) -> Result<Option<(Change, Option<String>)>> {
+    let c = cat.conn();
+    let found = match (tbl, what) {
+        ("photos", _) => c
+            .query_row(
+                "SELECT uuid, sha256, width, height, taken_at, latitude, longitude FROM photos WHERE id = ?1",
+                [row],
+                |r| {
+                    Ok((
+                        Change::PhotoAdded {
+                            photo: r.get(0)?,
+                            sha256: r.get(1)?,
+                            width: r.get(2)?,
+                            height: r.get(3)?,
+                            taken_at: r.get(4)?,
+                            latitude: r.get(5)?,
+                            longitude: r.get(6)?,
+                        },
+                        None,
+                    ))
+                },
+            )
+            .optional()?,
+        ("detections", _) => c
+            .query_row(
+                "SELECT d.uuid, p.uuid, d.x1, d.y1, d.x2, d.y2, d.class, d.score
+                 FROM detections d JOIN photos p ON p.id = d.photo_id WHERE d.id = ?1",
+                [row],
+                |r| {
+                    let v = |i| r.get::<_, f64>(i).map(|x| x as f32);
+                    Ok((
+                        Change::DetectionAdded {
+                            detection: r.get(0)?,
+                            photo: r.get(1)?,
+                            bbox: [v(2)?, v(3)?, v(4)?, v(5)?],
+                            class: r.get(6)?,
+                            score: f32_of(r.get(7)?),
+                        },
+                        None,
+                    ))
+                },
+            )
+            .optional()?,
+        ("embeddings", _) => c
+            .query_row(
+                "SELECT d.uuid, e.pack_name, e.pack_version, e.vector
+                 FROM embeddings e JOIN detections d ON d.id = e.detection_id WHERE e.id = ?1",
+                [row],
+                |r| {
+                    Ok((
+                        Change::EmbeddingAdded {
+                            detection: r.get(0)?,
+                            pack_name: r.get(1)?,
+                            pack_version: r.get(2)?,
+                            vector: crate::catalogue::records::blob_to_vector(
+                                &r.get::<_, Vec<u8>>(3)?,
+                            ),
+                        },
+                        None,
+                    ))
+                },
+            )
+            .optional()?,
+        ("individuals", "insert") => c
+            .query_row(
+                "SELECT uuid, code, species FROM individuals WHERE id = ?1",
+                [row],
+                |r| {
+                    Ok((
+                        Change::IndividualCreated {
+                            individual: r.get(0)?,
+                            code: r.get(1)?,
+                            species: r.get(2)?,
+                        },
+                        None,
+                    ))
+                },
+            )
+            .optional()?,
+        ("individuals", _) => c
+            .query_row(
+                "SELECT uuid, code FROM individuals WHERE id = ?1",
+                [row],
+                |r| {
+                    Ok((
+                        Change::IndividualRenamed {
+                            individual: r.get(0)?,
+                            code: r.get(1)?,
+                        },
+                        None,
+                    ))
+                },
+            )
+            .optional()?,
+        ("identifications", "insert") => c
+            .query_row(
+                "SELECT idn.uuid, d.uuid, ind.uuid, idn.verdict, idn.source, idn.score, idn.decided_by
+                 FROM identifications idn
+                 JOIN detections d ON d.id = idn.detection_id
+                 JOIN individuals ind ON ind.id = idn.individual_id
+                 WHERE idn.id = ?1",
+                [row],
+                |r| {
+                    let verdict = match r.get::<_, String>(3)?.as_str() {
+                        "rejected" => Verdict::Rejected,
+                        _ => Verdict::Confirmed,
+                    };
+                    let source = match r.get::<_, String>(4)?.as_str() {
+                        "import" => DecisionSource::Import,
+                        "model" => DecisionSource::Model,
+                        _ => DecisionSource::Person,
+                    };
+                    Ok((
+                        Change::Decided {
+                            decision: r.get(0)?,
+                            detection: r.get(1)?,
+                            individual: r.get(2)?,
+                            verdict,
+                            source,
+                            score: f32_of(r.get(5)?),
+                        },
+                        r.get::<_, Option<String>>(6)?.filter(|a| !a.trim().is_empty()),
+                    ))
+                },
+            )
+            .optional()?,
+        ("identifications", _) => c
+            .query_row(
+                "SELECT uuid FROM identifications WHERE id = ?1",
+                [row],
+                |r| {
+                    Ok((
+                        Change::DecisionWithdrawn { decision: r.get(0)? },
+                        None,
+                    ))
+                },
+            )
+            .optional()?,
+        ("individual_events", "insert") => c
+            .query_row(
+                "SELECT e.uuid, a.uuid, b.uuid, e.actor FROM individual_events e
+                 JOIN individuals a ON a.id = e.individual_id
+                 JOIN individuals b ON b.id = e.other_id
+                 WHERE e.id = ?1",
+                [row],
+                |r| {
+                    Ok((
+                        Change::IndividualsMerged {
+                            event: r.get(0)?,
+                            from: r.get(1)?,
+                            into: r.get(2)?,
+                        },
+                        r.get::<_, Option<String>>(3)?.filter(|a| !a.trim().is_empty()),
+                    ))
+                },
+            )
+            .optional()?,
+        ("individual_events", _) => c
+            .query_row(
+                "SELECT uuid FROM individual_events WHERE id = ?1",
+                [row],
+                |r| Ok((Change::MergeUndone { event: r.get(0)? }, None)),
+            )
+            .optional()?,
+        (other, _) => {
+            return Err(Error::Catalogue {
+                path: cat.root().to_path_buf(),
+                reason: format!("sync_outbox names table {other}, which is not synced"),
+            })
+        }
+    };
+    Ok(found)
+}

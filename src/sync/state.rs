@@ -1,0 +1,163 @@
+//! What the planner needs to know of a catalogue ([`LocalState`]), read
+//! from its tables and its operation log. Run [`super::log::collect`] first:
+//! the timestamps of individuals' codes, merges and decisions come from
+//! their operations.
+
+use std::collections::HashMap;
+
+use super::hlc::Hlc;
+use super::ops::{Change, Op, Verdict};
+use super::plan::{DecisionState, DetectionKey, LocalState, MergeEvent, Named};
+use crate::catalogue::Catalogue;
+use crate::error::{Error, Result};
+
+fn bad(cat: &Catalogue, reason: String) -> Error {
+    Error::Catalogue {
+        path: cat.root().to_path_buf(),
+        reason,
+    }
+}
+
+/// Read the catalogue's state for [`super::plan::plan`].
+pub fn load(cat: &Catalogue) -> Result<LocalState> {
+    let c = cat.conn();
+    let mut s = LocalState::default();
+    let mut stmt = c.prepare("SELECT id FROM sync_ops")?;
+    for id in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        s.applied.insert(id?);
+    }
+    let mut stmt = c.prepare("SELECT uuid, sha256 FROM photos")?;
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))? {
+        let (u, sha) = row?;
+        s.photos.insert(u, sha);
+    }
+    let mut stmt = c.prepare(
+        "SELECT d.uuid, p.uuid, d.x1, d.y1, d.x2, d.y2, d.class
+         FROM detections d JOIN photos p ON p.id = d.photo_id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let v = |i| r.get::<_, f64>(i).map(|x| x as f32);
+        Ok((
+            r.get::<_, String>(0)?,
+            DetectionKey {
+                photo: r.get(1)?,
+                bbox: [v(2)?, v(3)?, v(4)?, v(5)?],
+                class: r.get(6)?,
+            },
+        ))
+    })?;
+    for row in rows {
+        let (u, k) = row?;
+        s.detections.insert(u, k);
+    }
+    let mut stmt = c.prepare(
+        "SELECT d.uuid, e.pack_name, e.pack_version FROM embeddings e
+         JOIN detections d ON d.id = e.detection_id",
+    )?;
+    for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))? {
+        s.embeddings.insert(row?);
+    }
+    let mut stmt = c.prepare("SELECT remote, local FROM sync_aliases")?;
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))? {
+        let (remote, local) = row?;
+        s.aliases.insert(remote, local);
+    }
+
+    // Everything timed comes from the log: the latest claim of each
+    // individual, every merge and decision with when and by whom.
+    let mut stmt = c.prepare(
+        "SELECT body FROM sync_ops
+         WHERE kind IN ('individual_created', 'individual_renamed', 'individuals_merged',
+                        'merge_undone', 'decided', 'decision_withdrawn')
+         ORDER BY hlc",
+    )?;
+    let ops: Vec<Op> = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .map(|b| {
+            let b = b?;
+            serde_json::from_str::<Op>(&b)
+                .map_err(|e| bad(cat, format!("sync_ops holds an unreadable operation: {e}")))
+        })
+        .collect::<Result<_>>()?;
+    let resolve = |s: &LocalState, id: &str| s.aliases.get(id).cloned().unwrap_or(id.to_string());
+    for op in ops {
+        match op.change {
+            Change::IndividualCreated {
+                individual, code, ..
+            } => {
+                s.individuals
+                    .entry(individual)
+                    .or_insert(Named { code, hlc: op.hlc });
+            }
+            Change::IndividualRenamed { individual, code } => {
+                s.individuals
+                    .insert(individual, Named { code, hlc: op.hlc });
+            }
+            Change::IndividualsMerged { event, from, into } => {
+                s.merges.insert(
+                    event,
+                    MergeEvent {
+                        hlc: op.hlc,
+                        from,
+                        into,
+                        undone: false,
+                    },
+                );
+            }
+            Change::MergeUndone { event } => {
+                if let Some(m) = s.merges.get_mut(&event) {
+                    m.undone = true;
+                }
+            }
+            Change::Decided {
+                decision,
+                detection,
+                individual,
+                verdict,
+                ..
+            } => {
+                let detection = resolve(&s, &detection);
+                s.decisions.insert(
+                    decision,
+                    DecisionState {
+                        hlc: op.hlc,
+                        detection,
+                        individual,
+                        verdict,
+                        author: op.author,
+                        withdrawn: false,
+                    },
+                );
+            }
+            Change::DecisionWithdrawn { decision } => {
+                if let Some(d) = s.decisions.get_mut(&decision) {
+                    d.withdrawn = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(s)
+}
+
+/// When each decision of a detection was taken, for ordering them.
+pub fn decision_times(cat: &Catalogue) -> Result<HashMap<String, Hlc>> {
+    let mut stmt = cat
+        .conn()
+        .prepare("SELECT record, hlc FROM sync_ops WHERE kind = 'decided'")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let (record, hlc) = row?;
+        out.insert(record, hlc.parse().map_err(|e: String| bad(cat, e))?);
+    }
+    Ok(out)
+}
+
+/// Used by tests and the applier: a verdict as stored.
+pub fn verdict_text(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Confirmed => "confirmed",
+        Verdict::Rejected => "rejected",
+    }
+}

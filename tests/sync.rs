@@ -1,0 +1,224 @@
+//! Two laptops' catalogues exchanging operations through the engine's log,
+//! planner and applier (the transport comes on top of this): each made with
+//! the tiny test pack through real ONNX Runtime and SQLite, then edited
+//! offline, then synced both ways. They must end in the same state, and
+//! receiving the same operations again must change nothing.
+
+mod common;
+
+use common::{labelled_folder, photo, PATCH};
+use whaleid::catalogue::records::Source;
+use whaleid::catalogue::Catalogue;
+use whaleid::ingest::{self, labels, ImportOptions, Labelled, Pipeline};
+use whaleid::packs::Pack;
+use whaleid::runtime::SessionConfig;
+use whaleid::sync::apply::receive;
+use whaleid::sync::log::{collect, mark_pushed, unpushed};
+use whaleid::sync::plan::{Action, Conflict};
+use whaleid::CancelToken;
+
+fn pipeline() -> Pipeline {
+    let pack = Pack::load(common::pack_dir("tiny")).unwrap();
+    let config = SessionConfig {
+        intra_threads: 1,
+        ..SessionConfig::default()
+    };
+    Pipeline::open(pack, &config).unwrap()
+}
+
+fn import(cat: &mut Catalogue, pipeline: &Pipeline, items: &[Labelled]) {
+    ingest::import(
+        cat,
+        pipeline,
+        items,
+        &ImportOptions::default(),
+        &mut |_| {},
+        &CancelToken::new(),
+    )
+    .unwrap();
+}
+
+/// The catalogue as a person sees it, by content: photos by their bytes,
+/// detections by photo and box, individuals with their codes and whom they
+/// are merged into, each detection's current decision, every decision.
+fn dump(cat: &Catalogue) -> String {
+    let rows = |sql: &str| -> Vec<String> {
+        let mut stmt = cat.conn().prepare(sql).unwrap();
+        let n = stmt.column_count();
+        let mut out: Vec<String> = stmt
+            .query_map([], |r| {
+                Ok((0..n)
+                    .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
+                    .collect::<Vec<_>>()
+                    .join(" | "))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        out.sort();
+        out
+    };
+    let parts = [
+        rows("SELECT sha256, width, height FROM photos"),
+        rows(
+            "SELECT p.sha256, d.x1, d.y1, d.x2, d.y2, d.class FROM detections d
+             JOIN photos p ON p.id = d.photo_id",
+        ),
+        rows(
+            "SELECT p.sha256, d.x1, e.pack_name, e.pack_version, length(e.vector) FROM embeddings e
+             JOIN detections d ON d.id = e.detection_id JOIN photos p ON p.id = d.photo_id",
+        ),
+        rows(
+            "SELECT i.uuid, i.code, m.uuid FROM individuals i
+             LEFT JOIN individuals m ON m.id = i.merged_into",
+        ),
+        rows(
+            "SELECT p.sha256, d.x1, ind.uuid, idn.verdict FROM identifications idn
+             JOIN detections d ON d.id = idn.detection_id JOIN photos p ON p.id = d.photo_id
+             JOIN individuals ind ON ind.id = idn.individual_id
+             WHERE idn.superseded_by IS NULL AND idn.withdrawn_at IS NULL",
+        ),
+        rows("SELECT uuid, withdrawn_at IS NOT NULL FROM identifications"),
+    ];
+    parts
+        .iter()
+        .map(|p| p.join("\n"))
+        .collect::<Vec<_>>()
+        .join("\n--\n")
+}
+
+/// Send everything `from` has not pushed to `to`, as a server would relay it.
+fn send(
+    from: &mut Catalogue,
+    to: &mut Catalogue,
+    author: &str,
+    receiver: &str,
+) -> whaleid::sync::plan::Plan {
+    collect(from, author).unwrap();
+    let ops = unpushed(from, 100_000).unwrap();
+    let plan = receive(to, &ops, receiver).unwrap();
+    let ids: Vec<String> = ops.iter().map(|o| o.id.clone()).collect();
+    mark_pushed(from, &ids).unwrap();
+    plan
+}
+
+#[test]
+fn two_laptops_that_worked_offline_converge_and_a_resent_batch_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let labels_csv = labelled_folder(dir.path());
+    let items = labels::read_csv(&labels_csv, &dir.path().join("images")).unwrap();
+    let pipeline = pipeline();
+
+    // Ana imports the whole labelled set.
+    let mut ana = Catalogue::create(dir.path().join("ana")).unwrap();
+    import(&mut ana, &pipeline, &items);
+    // Ben imports the photos of W000..W002 too (the same files) and a photo
+    // of his own, then works: a merge, a rename, a decision against Ana's.
+    let mut ben = Catalogue::create(dir.path().join("ben")).unwrap();
+    let shared: Vec<Labelled> = items
+        .iter()
+        .filter(|i| ["W000", "W001", "W002"].contains(&i.individual.as_str()))
+        .cloned()
+        .collect();
+    import(&mut ben, &pipeline, &shared);
+    let own = dir.path().join("ben-own.png");
+    photo(9, 50, 40).save(&own).unwrap();
+    import(
+        &mut ben,
+        &pipeline,
+        &[Labelled {
+            path: own,
+            individual: "B-NEW".into(),
+            species: None,
+            bbox: Some(whaleid::detect::BBox {
+                x1: 50.0,
+                y1: 40.0,
+                x2: 50.0 + PATCH.0 as f32,
+                y2: 40.0 + PATCH.1 as f32,
+            }),
+        }],
+    );
+    ben.merge("W001", "W002", Some("ben")).unwrap();
+    ben.rename("W000", "Notch", Some("ben")).unwrap();
+    let first_detection: i64 = ben
+        .conn()
+        .query_row("SELECT min(id) FROM detections", [], |r| r.get(0))
+        .unwrap();
+    let b_new = ben.individual("B-NEW").unwrap().id;
+    ben.with_tx(|tx| {
+        tx.decide(
+            first_detection,
+            b_new,
+            true,
+            Source::Person,
+            Some("ben"),
+            None,
+        )
+        .map(|_| ())
+    })
+    .unwrap();
+
+    // Ana syncs first, then Ben, then Ana again: as a server relays.
+    let to_ben = send(&mut ana, &mut ben, "ana", "ben");
+    let to_ana = send(&mut ben, &mut ana, "ben", "ana");
+    for (who, plan) in [("ben", &to_ben), ("ana", &to_ana)] {
+        let refused: Vec<&Action> = plan
+            .actions
+            .iter()
+            .filter(|a| matches!(a, Action::Refuse { .. }))
+            .collect();
+        assert!(refused.is_empty(), "{who}: {refused:?}");
+    }
+    // The shared photos became one photo each, on both sides.
+    let same = to_ben
+        .actions
+        .iter()
+        .filter(|a| matches!(a, Action::SamePhoto { .. }))
+        .count();
+    assert_eq!(same, 12, "W000..W002 × 4 photos were imported on both");
+    // Both made "W000".."W002": clashes are reported, nothing merged silently.
+    assert!(to_ben
+        .conflicts
+        .iter()
+        .any(|c| matches!(c, Conflict::CodeClash { code, .. } if code == "W001")));
+
+    assert_eq!(dump(&ana), dump(&ben));
+    let photos: i64 = ana
+        .conn()
+        .query_row("SELECT count(*) FROM photos", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(photos, 25, "24 shared or Ana's, one Ben's own");
+    // Ben's decision about Ana's detection is on both, and it counts.
+    assert!(to_ana
+        .actions
+        .iter()
+        .any(|a| matches!(a, Action::Decide { current: true, .. })));
+    assert!(ana.check().unwrap().is_empty() && ben.check().unwrap().is_empty());
+
+    // The same batch again (a retry after a cut connection) changes nothing.
+    let before = dump(&ana);
+    let again = unpushed_all(&mut ben);
+    let plan = receive(&mut ana, &again, "ana").unwrap();
+    assert_eq!(
+        plan.changes(),
+        0,
+        "{:?}",
+        plan.actions.iter().take(3).collect::<Vec<_>>()
+    );
+    assert_eq!(dump(&ana), before);
+    // And nothing received is sent back.
+    assert_eq!(collect(&mut ana, "ana").unwrap(), 0);
+    assert!(unpushed(&ana, 10).unwrap().is_empty());
+}
+
+/// Every operation Ben ever made, as a resend would carry them.
+fn unpushed_all(cat: &mut Catalogue) -> Vec<whaleid::sync::ops::Op> {
+    let mut stmt = cat
+        .conn()
+        .prepare("SELECT body FROM sync_ops WHERE origin = 'local' ORDER BY seq")
+        .unwrap();
+    stmt.query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(|b| serde_json::from_str(&b.unwrap()).unwrap())
+        .collect()
+}
