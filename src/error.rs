@@ -79,6 +79,10 @@ pub enum Error {
     Train(#[from] candle_core::Error),
 
     /// The inference worker stopped unexpectedly.
+    /// The sync server could not be reached, or answered with an error.
+    #[error("sync server {server}: {reason}")]
+    Sync { server: String, reason: String },
+
     #[error("inference worker for {} stopped", file.display())]
     WorkerGone { file: PathBuf },
 }
@@ -113,6 +117,7 @@ impl Error {
             Error::Index(e) => e.kind(),
             Error::Invalid(_) => "invalid",
             Error::Train(_) => "train",
+            Error::Sync { .. } => "sync",
         }
     }
 }

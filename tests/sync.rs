@@ -38,53 +38,8 @@ fn import(cat: &mut Catalogue, pipeline: &Pipeline, items: &[Labelled]) {
     .unwrap();
 }
 
-/// The catalogue as a person sees it, by content: photos by their bytes,
-/// detections by photo and box, individuals with their codes and whom they
-/// are merged into, each detection's current decision, every decision.
 fn dump(cat: &Catalogue) -> String {
-    let rows = |sql: &str| -> Vec<String> {
-        let mut stmt = cat.conn().prepare(sql).unwrap();
-        let n = stmt.column_count();
-        let mut out: Vec<String> = stmt
-            .query_map([], |r| {
-                Ok((0..n)
-                    .map(|i| format!("{:?}", r.get_ref(i).unwrap()))
-                    .collect::<Vec<_>>()
-                    .join(" | "))
-            })
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        out.sort();
-        out
-    };
-    let parts = [
-        rows("SELECT sha256, width, height FROM photos"),
-        rows(
-            "SELECT p.sha256, d.x1, d.y1, d.x2, d.y2, d.class FROM detections d
-             JOIN photos p ON p.id = d.photo_id",
-        ),
-        rows(
-            "SELECT p.sha256, d.x1, e.pack_name, e.pack_version, length(e.vector) FROM embeddings e
-             JOIN detections d ON d.id = e.detection_id JOIN photos p ON p.id = d.photo_id",
-        ),
-        rows(
-            "SELECT i.uuid, i.code, m.uuid FROM individuals i
-             LEFT JOIN individuals m ON m.id = i.merged_into",
-        ),
-        rows(
-            "SELECT p.sha256, d.x1, ind.uuid, idn.verdict FROM identifications idn
-             JOIN detections d ON d.id = idn.detection_id JOIN photos p ON p.id = d.photo_id
-             JOIN individuals ind ON ind.id = idn.individual_id
-             WHERE idn.superseded_by IS NULL AND idn.withdrawn_at IS NULL",
-        ),
-        rows("SELECT uuid, withdrawn_at IS NOT NULL FROM identifications"),
-    ];
-    parts
-        .iter()
-        .map(|p| p.join("\n"))
-        .collect::<Vec<_>>()
-        .join("\n--\n")
+    whaleid::sync::state::canonical(cat).unwrap()
 }
 
 /// Send everything `from` has not pushed to `to`, as a server would relay it.

@@ -75,7 +75,7 @@ impl From<whaleid::Error> for AppError {
             | E::WorkerGone { .. }
             // A fine-tune that failed inside candle: the model cannot be trained.
             | E::Train(_) => ErrorKind::Model,
-            E::Io { .. } => ErrorKind::Io,
+            E::Io { .. } | E::Sync { .. } => ErrorKind::Io,
             E::Photo { .. } => ErrorKind::Photo,
             E::Cancelled | E::Index(IndexError::Cancelled) => ErrorKind::Cancelled,
             E::Sql(_) | E::Catalogue { .. } | E::Index(_) => ErrorKind::Catalogue,

@@ -14,11 +14,13 @@
 //! operations in different orders end in the same state.
 
 pub mod apply;
+pub mod client;
 pub mod hlc;
 pub mod log;
 pub mod ops;
 pub mod plan;
 pub mod state;
+pub mod wire;
 
 #[cfg(test)]
 mod plan_tests;

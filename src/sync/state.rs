@@ -161,3 +161,53 @@ pub fn verdict_text(v: Verdict) -> &'static str {
         Verdict::Rejected => "rejected",
     }
 }
+
+/// The catalogue's content as text, independent of local row ids and of
+/// the order things arrived in: photos by their bytes, detections by photo
+/// and box, embeddings, individuals with their codes and whom they are
+/// merged into, each detection's current decision and every decision. Two
+/// catalogues that synced the same operations give the same text.
+pub fn canonical(cat: &Catalogue) -> Result<String> {
+    let rows = |sql: &str| -> Result<Vec<String>> {
+        let mut stmt = cat.conn().prepare(sql)?;
+        let n = stmt.column_count();
+        let mut out: Vec<String> = stmt
+            .query_map([], |r| {
+                (0..n)
+                    .map(|i| r.get_ref(i).map(|v| format!("{v:?}")))
+                    .collect::<rusqlite::Result<Vec<_>>>()
+                    .map(|v| v.join(" | "))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        out.sort();
+        Ok(out)
+    };
+    let parts = [
+        rows("SELECT sha256, width, height FROM photos")?,
+        rows(
+            "SELECT p.sha256, d.x1, d.y1, d.x2, d.y2, d.class FROM detections d
+             JOIN photos p ON p.id = d.photo_id",
+        )?,
+        rows(
+            "SELECT p.sha256, d.x1, d.y1, e.pack_name, e.pack_version, hex(e.vector) FROM embeddings e
+             JOIN detections d ON d.id = e.detection_id JOIN photos p ON p.id = d.photo_id",
+        )?,
+        rows(
+            "SELECT i.uuid, i.code, i.species, m.uuid FROM individuals i
+             LEFT JOIN individuals m ON m.id = i.merged_into",
+        )?,
+        rows(
+            "SELECT p.sha256, d.x1, d.y1, ind.uuid, idn.verdict FROM identifications idn
+             JOIN detections d ON d.id = idn.detection_id JOIN photos p ON p.id = d.photo_id
+             JOIN individuals ind ON ind.id = idn.individual_id
+             WHERE idn.superseded_by IS NULL AND idn.withdrawn_at IS NULL",
+        )?,
+        rows("SELECT uuid, verdict, withdrawn_at IS NOT NULL FROM identifications")?,
+        rows("SELECT uuid, undone_at IS NOT NULL FROM individual_events WHERE kind = 'merge'")?,
+    ];
+    Ok(parts
+        .iter()
+        .map(|p| p.join("\n"))
+        .collect::<Vec<_>>()
+        .join("\n--\n"))
+}

@@ -24,6 +24,7 @@ mod catalogue;
 mod identify;
 mod ingest;
 mod models;
+mod sync;
 mod train;
 
 #[derive(Parser, Debug)]
@@ -86,6 +87,8 @@ enum Command {
     Identify(identify::IdentifyArgs),
     /// Fine-tune the catalogue's pack on its confirmed identifications (or list, roll back versions).
     Train(train::TrainArgs),
+    /// Push this catalogue's changes to the team's server and pull everyone else's.
+    Sync(sync::SyncArgs),
     /// Measure identification on a labelled collection (MAP@5, top-1, top-5, new-individual precision/recall).
     Eval(identify::EvalArgs),
 }
@@ -191,6 +194,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Ingest(a) => ingest::ingest_cmd(a),
         Command::Eval(a) => identify::eval_cmd(a),
         Command::Train(a) => train::train_cmd(a),
+        Command::Sync(a) => sync::sync_cmd(a),
     }
 }
 

@@ -1,0 +1,360 @@
+//! Laptops syncing through a real `whaleid-server` process on loopback.
+//!
+//! Catalogues are made with the tiny test pack through real ONNX Runtime
+//! and SQLite, edited offline, and synced with the engine's client (what
+//! `whaleid sync` runs). They must all end in the server's state; the
+//! server is killed and restarted on its data between syncs; a push whose
+//! reply was lost is sent again; and bad requests are refused with a clear
+//! error and nothing stored.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use image::{Rgb, RgbImage};
+use whaleid::catalogue::records::Source;
+use whaleid::catalogue::Catalogue;
+use whaleid::ingest::{self, ImportOptions, Labelled, Pipeline};
+use whaleid::packs::Pack;
+use whaleid::runtime::SessionConfig;
+use whaleid::sync::client::{sync, Remote, SyncReport};
+use whaleid::sync::log::{collect, unpushed};
+use whaleid::sync::state::canonical;
+use whaleid::CancelToken;
+
+const BIN: &str = env!("CARGO_BIN_EXE_whaleid-server");
+
+fn server_cmd(args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run whaleid-server");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A running server; killed when dropped.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(data: &Path, extra: &[&str]) -> Self {
+        let mut args = vec![
+            "serve",
+            "--data",
+            data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ];
+        args.extend_from_slice(extra);
+        let mut child = Command::new(BIN)
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start whaleid-server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        Self { child, url }
+    }
+
+    /// SIGKILL: no shutdown, as a crash or a pulled plug.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn pipeline() -> Pipeline {
+    let pack =
+        Pack::load(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/packs/tiny")).unwrap();
+    let config = SessionConfig {
+        intra_threads: 1,
+        ..SessionConfig::default()
+    };
+    Pipeline::open(pack, &config).unwrap()
+}
+
+/// A bright photo with individual `k`'s dark striped patch at `(x, y)`.
+fn photo(k: u32, x: u32, y: u32) -> RgbImage {
+    let mut img = RgbImage::from_pixel(200, 150, Rgb([238, 240, 236]));
+    for dy in 0..40 {
+        for dx in 0..60 {
+            let along = if k.is_multiple_of(2) { dx } else { dy };
+            let lift = if (along / (2 + k % 5)).is_multiple_of(2) {
+                15
+            } else {
+                0
+            };
+            let base = [(k * 23) % 60, (k * 41) % 60, (k * 13) % 60];
+            img.put_pixel(x + dx, y + dy, Rgb(base.map(|b| (b + lift) as u8)));
+        }
+    }
+    img
+}
+
+/// Photos of individuals `ks`, three each, labelled `W<k>`.
+fn labelled(dir: &Path, ks: &[u32]) -> Vec<Labelled> {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut items = Vec::new();
+    for &k in ks {
+        for j in 0..3u32 {
+            let (x, y) = (10 + 40 * j, 10 + 30 * j);
+            let path = dir.join(format!("k{k}_{j}.png"));
+            photo(k, x, y).save(&path).unwrap();
+            items.push(Labelled {
+                path,
+                individual: format!("W{k}"),
+                species: None,
+                bbox: Some(whaleid::detect::BBox {
+                    x1: x as f32,
+                    y1: y as f32,
+                    x2: (x + 60) as f32,
+                    y2: (y + 40) as f32,
+                }),
+            });
+        }
+    }
+    items
+}
+
+fn import(cat: &mut Catalogue, pipeline: &Pipeline, items: &[Labelled]) {
+    ingest::import(
+        cat,
+        pipeline,
+        items,
+        &ImportOptions::default(),
+        &mut |_| {},
+        &CancelToken::new(),
+    )
+    .unwrap();
+}
+
+fn run_sync(cat: &mut Catalogue, url: &str, token: &str, author: &str) -> SyncReport {
+    let report = sync(
+        cat,
+        &Remote::new(url, token).unwrap(),
+        author,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert!(report.refused.is_empty(), "{author}: {:?}", report.refused);
+    report
+}
+
+#[test]
+fn three_laptops_converge_through_a_server_that_is_killed_and_restarted() {
+    let dir = tempfile::tempdir().unwrap();
+    let data: PathBuf = dir.path().join("server");
+    let tokens: Vec<String> = ["ana", "ben", "cai"]
+        .iter()
+        .map(|u| server_cmd(&["token", "add", u, "--data", data.to_str().unwrap()]))
+        .collect();
+    assert!(tokens.iter().all(|t| t.len() == 64), "{tokens:?}");
+    let listed = server_cmd(&["token", "list", "--data", data.to_str().unwrap()]);
+    assert_eq!(listed.lines().count(), 3);
+    let pipeline = pipeline();
+
+    // Offline work. Ana: W0..W3. Ben: W1, W2 (the same files) and a merge,
+    // a rename and his own decision. Cai: nothing yet.
+    let mut ana = Catalogue::create(dir.path().join("ana")).unwrap();
+    import(
+        &mut ana,
+        &pipeline,
+        &labelled(&dir.path().join("photos"), &[0, 1, 2, 3]),
+    );
+    let mut ben = Catalogue::create(dir.path().join("ben")).unwrap();
+    import(
+        &mut ben,
+        &pipeline,
+        &labelled(&dir.path().join("photos"), &[1, 2]),
+    );
+    ben.merge("W1", "W2", Some("ben")).unwrap();
+    // Ben's W1 is not Ana's W1: both imported their own (a code clash).
+    let bens_w1 = ben.individual("W1").unwrap().uuid;
+    ben.rename("W2", "Notch", Some("ben")).unwrap();
+    let mut cai = Catalogue::create(dir.path().join("cai")).unwrap();
+
+    let server = Server::start(&data, &[]);
+    let a1 = run_sync(&mut ana, &server.url, &tokens[0], "ana");
+    assert!(a1.pushed > 0 && a1.pulled >= a1.pushed, "{a1:?}");
+    // The server dies without warning; it comes back on the same data.
+    server.kill();
+    let server = Server::start(&data, &[]);
+    let b1 = run_sync(&mut ben, &server.url, &tokens[1], "ben");
+    assert!(b1.applied > 0, "Ben received Ana's work: {b1:?}");
+    let c1 = run_sync(&mut cai, &server.url, &tokens[2], "cai");
+    assert!(c1.pushed == 0 && c1.pulled > 0);
+
+    // Cai, now with everything, decides about one of Ana's detections and
+    // renames W3; Ana meanwhile renames W3 too, later.
+    let det: i64 = cai
+        .conn()
+        .query_row("SELECT min(id) FROM detections", [], |r| r.get(0))
+        .unwrap();
+    let w0 = cai.individual("W0").unwrap().id;
+    let w3 = cai.individual("W3").unwrap().id;
+    cai.with_tx(|tx| {
+        tx.decide(det, w3, true, Source::Person, Some("cai"), None)
+            .map(|_| ())
+    })
+    .unwrap();
+    cai.rename("W3", "Scar", Some("cai")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    ana.rename("W3", "Nick", Some("ana")).unwrap();
+    let _ = w0;
+
+    // A push whose reply was lost: Ana's operations reach the server but
+    // she never hears back, so she sends them again with the next sync.
+    collect(&mut ana, "ana").unwrap();
+    let lost = unpushed(&ana, 1000).unwrap();
+    assert!(!lost.is_empty());
+    let remote = Remote::new(&server.url, &tokens[0]).unwrap();
+    let first = remote.push(lost.clone()).unwrap();
+    let again = remote.push(lost.clone()).unwrap();
+    assert_eq!(first.accepted.len(), lost.len());
+    assert_eq!(
+        again.accepted.len(),
+        lost.len(),
+        "a resent batch is accepted again"
+    );
+    assert_eq!(again.last_seq, first.last_seq, "and stores nothing twice");
+
+    for _ in 0..2 {
+        run_sync(&mut cai, &server.url, &tokens[2], "cai");
+        run_sync(&mut ana, &server.url, &tokens[0], "ana");
+        run_sync(&mut ben, &server.url, &tokens[1], "ben");
+    }
+    let master = Catalogue::open(data.join("catalogue")).unwrap();
+    let want = canonical(&master).unwrap();
+    for (who, cat) in [("ana", &ana), ("ben", &ben), ("cai", &cai)] {
+        assert_eq!(
+            canonical(cat).unwrap(),
+            want,
+            "{who} differs from the server"
+        );
+        assert!(cat.check().unwrap().is_empty());
+    }
+    // The later rename (Ana's) won everywhere; Ben's merge holds.
+    assert_eq!(ana.individual("Nick").unwrap().code, "Nick");
+    assert!(ana.individual("Scar").is_err());
+    let merged: bool = ana
+        .conn()
+        .query_row(
+            "SELECT merged_into IS NOT NULL FROM individuals WHERE uuid = ?1",
+            [&bens_w1],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(merged, "Ben's merge of his W1 reached Ana");
+    let photos: i64 = master
+        .conn()
+        .query_row("SELECT count(*) FROM photos", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(photos, 12, "Ben's copies of W1 and W2 are Ana's photos");
+}
+
+#[test]
+fn bad_requests_are_refused_with_a_reason_and_nothing_is_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("server");
+    let token = server_cmd(&["token", "add", "ana", "--data", data.to_str().unwrap()]);
+    let server = Server::start(&data, &["--max-body-mib", "1"]);
+    let mut cat = Catalogue::create(dir.path().join("ana")).unwrap();
+    cat.ensure_individual("W0", None).unwrap();
+
+    // Wrong token.
+    let err = sync(
+        &mut cat,
+        &Remote::new(&server.url, "not-a-token").unwrap(),
+        "ana",
+        &mut |_, _| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("401") && err.contains("unknown token"),
+        "{err}"
+    );
+
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let try_post = |body: &str| -> Result<(u16, String), ureq::Error> {
+        let mut resp = agent
+            .post(&format!("{}/v1/push", server.url))
+            .header("Authorization", &format!("Bearer {token}"))
+            .header("Content-Type", "application/json")
+            .send(body)?;
+        let status = resp.status().as_u16();
+        Ok((status, resp.body_mut().read_to_string().unwrap_or_default()))
+    };
+    let post = |body: &str| try_post(body).unwrap();
+    // Malformed JSON, and an operation of an unknown kind.
+    let (status, body) = post("{\"ops\": [");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("error"), "{body}");
+    let (status, body) = post(
+        r#"{"ops":[{"id":"x","hlc":"000000000001-00000000-0000000000000001","author":"a","change":{"kind":"format_disk"}}]}"#,
+    );
+    assert!(status == 400 || status == 422, "{status} {body}");
+    // Over the size limit.
+    let huge = format!("{{\"ops\": [], \"pad\": \"{}\"}}", "x".repeat(2 << 20));
+    // The server answers 413 as soon as it sees the length, and may close
+    // the connection while the client is still sending: either is a refusal.
+    match try_post(&huge) {
+        Ok((status, _)) => assert_eq!(status, 413),
+        Err(e) => assert!(matches!(e, ureq::Error::Io(_)), "{e}"),
+    }
+
+    // An operation naming a record the server does not have is refused
+    // with the reason, and never handed to anyone.
+    collect(&mut cat, "ana").unwrap();
+    let mut ops = unpushed(&cat, 10).unwrap();
+    assert_eq!(ops.len(), 1);
+    let mut orphan = ops[0].clone();
+    orphan.id = "01a22700-0000-7000-8000-000000000001".into();
+    orphan.change = whaleid::sync::ops::Change::Decided {
+        decision: "01a22700-0000-7000-8000-000000000002".into(),
+        detection: "01a22700-0000-7000-8000-000000000003".into(),
+        individual: "01a22700-0000-7000-8000-000000000004".into(),
+        verdict: whaleid::sync::ops::Verdict::Confirmed,
+        source: whaleid::sync::ops::DecisionSource::Person,
+        score: None,
+    };
+    ops.push(orphan.clone());
+    let remote = Remote::new(&server.url, &token).unwrap();
+    let reply = remote.push(ops).unwrap();
+    assert_eq!(reply.accepted.len(), 1);
+    assert_eq!(reply.refused.len(), 1);
+    assert_eq!(reply.refused[0].op, orphan.id);
+    assert!(
+        reply.refused[0].reason.contains("not in this catalogue"),
+        "{:?}",
+        reply.refused
+    );
+    let pulled = remote.pull(0, 100).unwrap();
+    assert_eq!(pulled.ops.len(), 1);
+    assert!(pulled.ops.iter().all(|o| o.id != orphan.id));
+}

@@ -1,0 +1,70 @@
+//! `whaleid sync`: exchange operations with the team's server.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+use clap::Args;
+
+use whaleid::catalogue::Catalogue;
+use whaleid::sync::client::{sync, Remote, Stage};
+use whaleid::sync::log::keys;
+
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    #[arg(long, short)]
+    catalogue: PathBuf,
+    /// The server, e.g. http://10.0.0.5:8787.
+    #[arg(long)]
+    server: String,
+    /// Your token [default: $WHALEID_TOKEN].
+    #[arg(long)]
+    token: Option<String>,
+    /// Who the changes made here are by (remembered) [default: the last one given, else $USER].
+    #[arg(long)]
+    author: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn sync_cmd(a: SyncArgs) -> Result<ExitCode> {
+    let Some(token) = a.token.or_else(|| std::env::var("WHALEID_TOKEN").ok()) else {
+        bail!("no token: pass --token or set WHALEID_TOKEN (an admin issues one with `whaleid-server token add NAME`)");
+    };
+    let mut cat = Catalogue::open(&a.catalogue)?;
+    if let Some(author) = &a.author {
+        cat.set_setting(keys::AUTHOR, author)?;
+    }
+    let author = cat
+        .setting(keys::AUTHOR)?
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "unknown".into());
+    let remote = Remote::new(&a.server, &token)?;
+    let report = sync(&mut cat, &remote, &author, &mut |stage, n| {
+        let what = match stage {
+            Stage::Pushing => "pushed",
+            Stage::Pulling => "pulled",
+        };
+        eprintln!("{what} {n} operations");
+    })?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "pushed {} operations, pulled {} ({} changes here); server position {}",
+            report.pushed, report.pulled, report.applied, report.position
+        );
+        for r in &report.refused {
+            println!("refused by the server: {} ({})", r.op, r.reason);
+        }
+        for c in &report.conflicts {
+            println!("to review: {}", serde_json::to_string(c)?);
+        }
+    }
+    Ok(if report.refused.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}

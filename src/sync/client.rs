@@ -1,0 +1,190 @@
+//! `whaleid sync`: push this catalogue's new operations to the team's
+//! server, then pull and apply everyone else's.
+//!
+//! Every step can be cut and resumed. A push batch the server applied but
+//! whose reply was lost is pushed again and accepted again (operations are
+//! idempotent). Each pulled batch is applied in one transaction and the
+//! server position it reaches is stored after it: a crash in between pulls
+//! that batch again, and its operations are then already applied, so
+//! nothing is lost or applied twice.
+
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::apply::receive;
+use super::log::{collect, mark_pushed, unpushed};
+use super::plan::Conflict;
+use super::wire::{ErrorReply, PullReply, PushReply, PushRequest, Refusal, BATCH, PULL, PUSH};
+use crate::catalogue::Catalogue;
+use crate::error::{Error, Result};
+
+/// Setting key: the server position this catalogue has applied up to.
+pub const PULLED: &str = "sync.pulled";
+/// Setting key: when the last sync finished (UTC, ISO 8601).
+pub const LAST_SYNC: &str = "sync.last";
+
+/// The most a reply may hold (a pull of embeddings is the largest).
+const REPLY_LIMIT: u64 = 256 * 1024 * 1024;
+
+/// A server and the token to talk to it with.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    url: String,
+    token: String,
+    agent: ureq::Agent,
+}
+
+impl Remote {
+    pub fn new(url: &str, token: &str) -> Result<Self> {
+        let url = url.trim_end_matches('/').to_string();
+        if !(url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(Error::Invalid(format!(
+                "server `{url}` must start with http:// or https://"
+            )));
+        }
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(300)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Ok(Self {
+            url,
+            token: token.to_string(),
+            agent,
+        })
+    }
+
+    fn fail(&self, reason: impl Into<String>) -> Error {
+        Error::Sync {
+            server: self.url.clone(),
+            reason: reason.into(),
+        }
+    }
+
+    fn reply<T: DeserializeOwned>(&self, mut resp: ureq::http::Response<ureq::Body>) -> Result<T> {
+        let status = resp.status().as_u16();
+        let text = resp
+            .body_mut()
+            .with_config()
+            .limit(REPLY_LIMIT)
+            .read_to_string()
+            .map_err(|e| self.fail(format!("reading the reply: {e}")))?;
+        if status >= 400 {
+            let why = serde_json::from_str::<ErrorReply>(&text)
+                .map(|e| e.error)
+                .unwrap_or_else(|_| text.chars().take(200).collect());
+            return Err(self.fail(format!("HTTP {status}: {why}")));
+        }
+        serde_json::from_str(&text).map_err(|e| self.fail(format!("unreadable reply: {e}")))
+    }
+
+    fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+        let resp = self
+            .agent
+            .post(&format!("{}{path}", self.url))
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .send_json(body)
+            .map_err(|e| self.fail(e.to_string()))?;
+        self.reply(resp)
+    }
+
+    pub fn push(&self, ops: Vec<super::ops::Op>) -> Result<PushReply> {
+        self.post(PUSH, &PushRequest { ops })
+    }
+
+    pub fn pull(&self, after: i64, limit: usize) -> Result<PullReply> {
+        let resp = self
+            .agent
+            .get(&format!("{}{PULL}", self.url))
+            .query("after", after.to_string())
+            .query("limit", limit.to_string())
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .call()
+            .map_err(|e| self.fail(e.to_string()))?;
+        self.reply(resp)
+    }
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SyncReport {
+    pub pushed: usize,
+    /// Operations of this catalogue the server refused (kept here, sent again next time).
+    pub refused: Vec<Refusal>,
+    pub pulled: usize,
+    /// Changes the pulled operations made here.
+    pub applied: usize,
+    pub conflicts: Vec<Conflict>,
+    /// The server position this catalogue is now at.
+    pub position: i64,
+}
+
+/// Where a sync is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Pushing,
+    Pulling,
+}
+
+/// Push, then pull until there is nothing more. `author` names who made the
+/// local changes that are not logged yet.
+pub fn sync(
+    cat: &mut Catalogue,
+    remote: &Remote,
+    author: &str,
+    progress: &mut dyn FnMut(Stage, usize),
+) -> Result<SyncReport> {
+    let mut report = SyncReport::default();
+    collect(cat, author)?;
+    let mut refused_ids = std::collections::HashSet::new();
+    loop {
+        let batch: Vec<_> = unpushed(cat, BATCH + refused_ids.len())?
+            .into_iter()
+            .filter(|o| !refused_ids.contains(&o.id))
+            .take(BATCH)
+            .collect();
+        if batch.is_empty() {
+            break;
+        }
+        let reply = remote.push(batch)?;
+        mark_pushed(cat, &reply.accepted)?;
+        report.pushed += reply.accepted.len();
+        if reply.accepted.is_empty() && reply.refused.is_empty() {
+            return Err(remote.fail("the server accepted nothing and refused nothing"));
+        }
+        for r in reply.refused {
+            refused_ids.insert(r.op.clone());
+            report.refused.push(r);
+        }
+        progress(Stage::Pushing, report.pushed);
+    }
+    let mut after: i64 = cat
+        .setting(PULLED)?
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    loop {
+        let reply = remote.pull(after, BATCH)?;
+        if !reply.ops.is_empty() {
+            let plan = receive(cat, &reply.ops, author)?;
+            report.pulled += reply.ops.len();
+            report.applied += plan.changes();
+            report.conflicts.extend(plan.conflicts);
+        }
+        after = reply.last_seq;
+        cat.set_setting(PULLED, &after.to_string())?;
+        progress(Stage::Pulling, report.pulled);
+        if !reply.more {
+            break;
+        }
+    }
+    let now: String =
+        cat.conn()
+            .query_row("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')", [], |r| {
+                r.get(0)
+            })?;
+    cat.set_setting(LAST_SYNC, &now)?;
+    report.position = after;
+    Ok(report)
+}
