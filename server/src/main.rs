@@ -6,18 +6,13 @@
 //! whaleid-server serve --data /srv/whaleid --listen 0.0.0.0:8787
 //! ```
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-mod http;
-mod store;
-
-use store::SqliteStore;
+use whaleid_server::store::SqliteStore;
 
 #[derive(Parser, Debug)]
 #[command(name = "whaleid-server", version, about = "WhaleID catalogue server")]
@@ -88,21 +83,15 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let store = SqliteStore::open(&data)?;
             let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind(&listen)
-                    .await
-                    .with_context(|| format!("listening on {listen}"))?;
-                let addr = listener.local_addr()?;
-                println!("listening on http://{addr}");
-                std::io::stdout().flush()?;
-                let shared: http::Shared = Arc::new(Mutex::new(store));
-                axum::serve(listener, http::router(shared, max_body_mib << 20))
-                    .with_graceful_shutdown(async {
-                        let _ = tokio::signal::ctrl_c().await;
-                    })
-                    .await?;
-                anyhow::Ok(())
-            })?;
+            runtime.block_on(whaleid_server::serve(
+                store,
+                &listen,
+                max_body_mib << 20,
+                |addr| println!("listening on http://{addr}"),
+                async {
+                    let _ = tokio::signal::ctrl_c().await;
+                },
+            ))?;
         }
     }
     Ok(())

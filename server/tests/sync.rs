@@ -155,6 +155,7 @@ fn run_sync(cat: &mut Catalogue, url: &str, token: &str, author: &str) -> SyncRe
         cat,
         &Remote::new(url, token).unwrap(),
         author,
+        &CancelToken::new(),
         &mut |_, _| {},
     )
     .unwrap();
@@ -288,6 +289,7 @@ fn bad_requests_are_refused_with_a_reason_and_nothing_is_stored() {
         &mut cat,
         &Remote::new(&server.url, "not-a-token").unwrap(),
         "ana",
+        &CancelToken::new(),
         &mut |_, _| {},
     )
     .unwrap_err()

@@ -436,3 +436,109 @@ pub enum TrainEvent {
         error: AppError,
     },
 }
+
+/// Where the catalogue stands with the team's server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct SyncStatus {
+    /// The server URL, once configured.
+    pub server: Option<String>,
+    /// Who the changes made on this laptop are by.
+    pub author: String,
+    pub has_token: bool,
+    /// When the last sync finished (UTC, ISO 8601).
+    pub last_sync: Option<String>,
+    /// Changes made here that the server has not received.
+    pub pending: usize,
+    /// The server position this catalogue has applied up to.
+    #[ts(type = "number")]
+    pub position: i64,
+}
+
+/// What `sync_configure` takes. A `null` token keeps the stored one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct SyncSettings {
+    pub server: String,
+    pub token: Option<String>,
+    pub author: String,
+}
+
+/// Something a person should look at after a sync, in words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct SyncConflict {
+    /// `decisions` (two people decided differently about one detection) or
+    /// `codeClash` (two individuals were created with one code).
+    pub kind: String,
+    pub detail: String,
+}
+
+/// What a sync would do, before it is applied.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct SyncPreview {
+    pub to_push: usize,
+    pub to_pull: usize,
+    /// More waits on the server than was looked at.
+    pub more: bool,
+    /// New photos, detections, embeddings and individuals.
+    pub additions: usize,
+    pub decisions: usize,
+    pub merges: usize,
+    /// Received records that are already here (the same photo imported twice...).
+    pub already_here: usize,
+    pub refused: usize,
+    pub conflicts: Vec<SyncConflict>,
+}
+
+/// An operation of this catalogue the server refused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct SyncRefusal {
+    pub op: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct SyncSummary {
+    pub pushed: usize,
+    pub pulled: usize,
+    /// Changes the received operations made here.
+    pub applied: usize,
+    pub refused: Vec<SyncRefusal>,
+    pub conflicts: Vec<SyncConflict>,
+    #[ts(type = "number")]
+    pub position: i64,
+}
+
+/// Sent on the per-job channel of `sync_start`, tagged by `event`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(
+    tag = "event",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub enum SyncEvent {
+    /// `stage` is `pushing` or `pulling`; `done` operations so far.
+    Progress {
+        stage: String,
+        done: usize,
+    },
+    Finished {
+        summary: SyncSummary,
+    },
+    /// What was sent or applied stays; the next sync carries on.
+    Cancelled {},
+    Failed {
+        error: AppError,
+    },
+}

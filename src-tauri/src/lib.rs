@@ -68,6 +68,10 @@ pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> 
             commands::train::train_overview,
             commands::train::train_start,
             commands::train::train_rollback,
+            commands::sync::sync_status,
+            commands::sync::sync_configure,
+            commands::sync::sync_preview,
+            commands::sync::sync_start,
         ])
 }
 

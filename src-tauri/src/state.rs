@@ -34,6 +34,9 @@ pub struct Prefs {
     pub last_catalogue: Option<PathBuf>,
     /// Inference threads per model; 0: ONNX Runtime's choice (every core).
     pub threads: usize,
+    /// Sync tokens by server URL (kept with the user's preferences, not in
+    /// the catalogue, which travels).
+    pub sync_tokens: std::collections::BTreeMap<String, String>,
 }
 
 /// The catalogue the app works on, with the pack bound to it.
@@ -52,6 +55,7 @@ pub struct OpenCatalogue {
 pub enum JobKind {
     Ingest,
     Train,
+    Sync,
 }
 
 #[derive(Debug)]
@@ -162,6 +166,7 @@ impl AppState {
                 match running {
                     JobKind::Ingest => "an ingest",
                     JobKind::Train => "a training run",
+                    JobKind::Sync => "a sync",
                 },
                 if *running == kind { "" } else { " first" }
             )));

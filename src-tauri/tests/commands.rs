@@ -20,7 +20,9 @@ use tauri::test::{mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_K
 use tauri::webview::InvokeRequest;
 use tauri::{App, Manager, WebviewWindow};
 
-use whaleid_app::dto::{IngestEvent, IngestSummary, TrainEvent, TrainOptions, TrainPhase};
+use whaleid_app::dto::{
+    IngestEvent, IngestSummary, SyncEvent, TrainEvent, TrainOptions, TrainPhase,
+};
 use whaleid_app::state::AppState;
 
 fn tiny_pack() -> PathBuf {
@@ -797,4 +799,144 @@ fn training_reports_epochs_and_a_verdict_and_versions_roll_back_through_the_ipc(
     assert_eq!(settings["pack"]["version"], adopted.version.as_str());
     let unknown = invoke(&window, "train_rollback", json!({ "version": "7.7" })).unwrap_err();
     assert_eq!(unknown["kind"], "invalid");
+}
+
+/// A real sync server on loopback, in this process; its URL and a token.
+fn sync_server(data: &Path) -> (String, String) {
+    let mut store = whaleid_server::store::SqliteStore::open(data).unwrap();
+    let token = store.add_user("ana").unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(whaleid_server::serve(
+            store,
+            "127.0.0.1:0",
+            1 << 20,
+            move |addr| tx.send(addr).unwrap(),
+            std::future::pending(),
+        ))
+        .unwrap();
+    });
+    let addr = rx.recv_timeout(Duration::from_secs(30)).unwrap();
+    (format!("http://{addr}"), token)
+}
+
+#[test]
+fn sync_is_configured_previewed_and_run_through_the_ipc_against_a_real_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, window) = app(&dir.path().join("config"));
+    let cat_dir = open_with_tiny_pack(&window, dir.path());
+    let (url, token) = sync_server(&dir.path().join("server"));
+
+    let status = invoke(&window, "sync_status", json!({})).unwrap();
+    assert_eq!(status["server"], Value::Null);
+    assert_eq!(status["hasToken"], false);
+    let err = invoke(&window, "sync_preview", json!({})).unwrap_err();
+    assert_eq!(err["kind"], "invalid", "{err}");
+    let bad = invoke(
+        &window,
+        "sync_configure",
+        json!({ "settings": { "server": "ftp://x", "token": null, "author": "ana" } }),
+    )
+    .unwrap_err();
+    assert_eq!(bad["kind"], "invalid");
+
+    // Some work to send: two photos ingested through the app.
+    let folder = dir.path().join("survey");
+    std::fs::create_dir_all(&folder).unwrap();
+    photo(1, 20, 20).save(folder.join("a.png")).unwrap();
+    photo(4, 30, 60).save(folder.join("b.png")).unwrap();
+    let (id, rx) = start_ingest(&app, vec![folder]);
+    id.unwrap();
+    assert_eq!(finished(&events_until_end(&rx)).new_photos, 2);
+
+    // A wrong token reaches the server and is refused, in words.
+    invoke(
+        &window,
+        "sync_configure",
+        json!({ "settings": { "server": url, "token": "wrong", "author": "ana" } }),
+    )
+    .unwrap();
+    let refused = invoke(&window, "sync_preview", json!({})).unwrap_err();
+    assert_eq!(refused["kind"], "io", "{refused}");
+    assert!(
+        refused["message"].as_str().unwrap().contains("401"),
+        "{refused}"
+    );
+
+    let status = invoke(
+        &window,
+        "sync_configure",
+        json!({ "settings": { "server": url, "token": token, "author": "ana" } }),
+    )
+    .unwrap();
+    assert_eq!(status["hasToken"], true);
+    assert_eq!(status["author"], "ana");
+    // Photos, detections and embeddings: six changes wait.
+    assert_eq!(status["pending"], 6, "{status}");
+
+    let preview = invoke(&window, "sync_preview", json!({})).unwrap();
+    assert_eq!(preview["toPush"], 6, "{preview}");
+    assert_eq!(preview["toPull"], 0);
+
+    let (tx, rx) = mpsc::channel();
+    let channel = Channel::new(move |body| {
+        let InvokeResponseBody::Json(json) = body else {
+            panic!("sync events are JSON");
+        };
+        let event: SyncEvent = serde_json::from_str(&json).expect("a SyncEvent");
+        let _ = tx.send(event);
+        Ok(())
+    });
+    let handle = app.handle().clone();
+    tauri::async_runtime::block_on(whaleid_app::commands::sync::sync_start(
+        handle.clone(),
+        handle.state::<AppState>(),
+        channel,
+    ))
+    .unwrap();
+    let mut events = Vec::new();
+    loop {
+        let e = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the sync ends");
+        let end = !matches!(e, SyncEvent::Progress { .. });
+        events.push(e);
+        if end {
+            break;
+        }
+    }
+    let Some(SyncEvent::Finished { summary }) = events.last() else {
+        panic!("{events:?}");
+    };
+    assert_eq!(summary.pushed, 6);
+    assert_eq!(
+        summary.pulled, 6,
+        "its own operations come back, already applied"
+    );
+    assert_eq!(summary.applied, 0);
+    assert!(summary.refused.is_empty() && summary.conflicts.is_empty());
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, SyncEvent::Progress { stage, .. } if stage == "pushing")));
+    let status = invoke(&window, "sync_status", json!({})).unwrap();
+    assert_eq!(status["pending"], 0);
+    assert!(status["lastSync"].is_string());
+    assert_eq!(status["position"], 6);
+    // The server holds them: a second catalogue pulls both photos.
+    let mut other = whaleid::catalogue::Catalogue::create(dir.path().join("other")).unwrap();
+    let report = whaleid::sync::client::sync(
+        &mut other,
+        &whaleid::sync::client::Remote::new(status["server"].as_str().unwrap(), &token).unwrap(),
+        "ben",
+        &whaleid::CancelToken::new(),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(report.pulled, 6);
+    assert_eq!(
+        whaleid::sync::state::canonical(&other).unwrap(),
+        whaleid::sync::state::canonical(&whaleid::catalogue::Catalogue::open(&cat_dir).unwrap())
+            .unwrap()
+    );
 }

@@ -17,6 +17,7 @@ use super::apply::receive;
 use super::log::{collect, mark_pushed, unpushed};
 use super::plan::Conflict;
 use super::wire::{ErrorReply, PullReply, PushReply, PushRequest, Refusal, BATCH, PULL, PUSH};
+use crate::cancel::CancelToken;
 use crate::catalogue::Catalogue;
 use crate::error::{Error, Result};
 
@@ -129,11 +130,13 @@ pub enum Stage {
 }
 
 /// Push, then pull until there is nothing more. `author` names who made the
-/// local changes that are not logged yet.
+/// local changes that are not logged yet. Cancelling stops between batches;
+/// what was done stays done, and the next sync carries on.
 pub fn sync(
     cat: &mut Catalogue,
     remote: &Remote,
     author: &str,
+    cancel: &CancelToken,
     progress: &mut dyn FnMut(Stage, usize),
 ) -> Result<SyncReport> {
     let mut report = SyncReport::default();
@@ -147,6 +150,9 @@ pub fn sync(
             .collect();
         if batch.is_empty() {
             break;
+        }
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
         }
         let reply = remote.push(batch)?;
         mark_pushed(cat, &reply.accepted)?;
@@ -165,6 +171,9 @@ pub fn sync(
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
     loop {
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
         let reply = remote.pull(after, BATCH)?;
         if !reply.ops.is_empty() {
             let plan = receive(cat, &reply.ops, author)?;
@@ -187,4 +196,55 @@ pub fn sync(
     cat.set_setting(LAST_SYNC, &now)?;
     report.position = after;
     Ok(report)
+}
+
+/// What a sync would do, without changing the catalogue: how many local
+/// operations wait to be pushed, and the plan for what the server holds
+/// that this catalogue has not applied (at most `limit` operations).
+#[derive(Debug, Clone, Serialize)]
+pub struct Preview {
+    pub to_push: usize,
+    pub to_pull: usize,
+    /// More than `limit` operations wait on the server.
+    pub more: bool,
+    pub plan: super::plan::Plan,
+}
+
+/// See [`Preview`]. Local changes are logged first (they are part of what
+/// would be pushed), which is the only write.
+pub fn preview(
+    cat: &mut Catalogue,
+    remote: &Remote,
+    author: &str,
+    limit: usize,
+) -> Result<Preview> {
+    collect(cat, author)?;
+    let to_push: i64 = cat.conn().query_row(
+        "SELECT count(*) FROM sync_ops WHERE origin = 'local' AND pushed = 0",
+        [],
+        |r| r.get(0),
+    )?;
+    let mut after: i64 = cat
+        .setting(PULLED)?
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut ops = Vec::new();
+    let mut more = false;
+    while ops.len() < limit {
+        let reply = remote.pull(after, BATCH.min(limit - ops.len()))?;
+        ops.extend(reply.ops);
+        after = reply.last_seq;
+        more = reply.more;
+        if !reply.more {
+            break;
+        }
+    }
+    let state = super::state::load(cat)?;
+    let plan = super::plan::plan(&state, &ops);
+    Ok(Preview {
+        to_push: to_push as usize,
+        to_pull: ops.len(),
+        more,
+        plan,
+    })
 }

@@ -365,3 +365,15 @@ fn change_of(
     };
     Ok(found)
 }
+
+/// Changes made here that the server has not received: logged and not
+/// acknowledged, plus noted and not logged yet.
+pub fn pending(cat: &Catalogue) -> Result<usize> {
+    let n: i64 = cat.conn().query_row(
+        "SELECT (SELECT count(*) FROM sync_ops WHERE origin = 'local' AND pushed = 0)
+              + (SELECT count(*) FROM sync_outbox)",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(n as usize)
+}

@@ -211,3 +211,57 @@ pub fn canonical(cat: &Catalogue) -> Result<String> {
         .collect::<Vec<_>>()
         .join("\n--\n"))
 }
+
+/// A conflict in words, with the codes and photos a person knows.
+pub fn describe(cat: &Catalogue, conflict: &super::plan::Conflict) -> Result<String> {
+    use super::plan::Conflict;
+    use rusqlite::OptionalExtension;
+    let c = cat.conn();
+    let decision = |uuid: &str| -> Result<String> {
+        Ok(c.query_row(
+            "SELECT ind.code, coalesce(idn.decided_by, idn.source) FROM identifications idn
+             JOIN individuals ind ON ind.id = idn.individual_id WHERE idn.uuid = ?1",
+            [uuid],
+            |r| {
+                Ok(format!(
+                    "{} by {}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?
+                ))
+            },
+        )
+        .optional()?
+        .unwrap_or_else(|| format!("decision {uuid}")))
+    };
+    Ok(match conflict {
+        Conflict::Decisions {
+            detection,
+            current,
+            other,
+        } => {
+            let photo: String = c
+                .query_row(
+                    "SELECT CASE WHEN p.original_path = '' THEN substr(p.sha256, 1, 12)
+                                 ELSE p.original_path END
+                     FROM detections d JOIN photos p ON p.id = d.photo_id WHERE d.uuid = ?1",
+                    [detection],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .unwrap_or_else(|| detection.clone());
+            let name = std::path::Path::new(&photo)
+                .file_name()
+                .map_or(photo.clone(), |n| n.to_string_lossy().into_owned());
+            format!(
+                "{name}: {} counts (the later decision) over {}; both are kept",
+                decision(current)?,
+                decision(other)?
+            )
+        }
+        Conflict::CodeClash {
+            code, renamed_to, ..
+        } => format!(
+            "two individuals were created as {code}: one keeps it, the other is now {renamed_to}; merge them if they are the same animal"
+        ),
+    })
+}

@@ -10,4 +10,5 @@ pub mod individuals;
 pub mod ingest;
 pub mod review;
 pub mod settings;
+pub mod sync;
 pub mod train;

@@ -41,7 +41,8 @@ pub fn sync_cmd(a: SyncArgs) -> Result<ExitCode> {
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "unknown".into());
     let remote = Remote::new(&a.server, &token)?;
-    let report = sync(&mut cat, &remote, &author, &mut |stage, n| {
+    let cancel = crate::cancel_on_ctrl_c();
+    let report = sync(&mut cat, &remote, &author, &cancel, &mut |stage, n| {
         let what = match stage {
             Stage::Pushing => "pushed",
             Stage::Pulling => "pulled",

@@ -1,0 +1,218 @@
+//! Syncing the open catalogue with the team's server: settings, a preview of
+//! what a sync would do, and the sync itself as a cancellable job.
+
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, Runtime, State};
+use whaleid::catalogue::Catalogue;
+use whaleid::sync::client::{self, Remote, Stage, LAST_SYNC, PULLED};
+use whaleid::sync::log::keys;
+use whaleid::sync::plan::{Action, Conflict};
+use whaleid::sync::state::describe;
+use whaleid::CancelToken;
+
+use crate::dto::{
+    SyncConflict, SyncEvent, SyncPreview, SyncRefusal, SyncSettings, SyncStatus, SyncSummary,
+};
+use crate::error::{AppError, AppResult, ErrorKind};
+use crate::state::{AppState, JobKind};
+
+/// The catalogue setting holding the server URL.
+const SERVER: &str = "sync.server";
+/// Operations a preview looks at, at most.
+const PREVIEW_LIMIT: usize = 20_000;
+
+fn author_of(cat: &Catalogue) -> AppResult<String> {
+    Ok(cat
+        .setting(keys::AUTHOR)?
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "unknown".into()))
+}
+
+fn status(state: &AppState, cat: &Catalogue) -> AppResult<SyncStatus> {
+    let server = cat.setting(SERVER)?;
+    Ok(SyncStatus {
+        has_token: server
+            .as_ref()
+            .is_some_and(|s| state.prefs().sync_tokens.contains_key(s)),
+        server,
+        author: author_of(cat)?,
+        last_sync: cat.setting(LAST_SYNC)?,
+        pending: whaleid::sync::log::pending(cat)?,
+        position: cat
+            .setting(PULLED)?
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0),
+    })
+}
+
+#[tauri::command]
+pub async fn sync_status(state: State<'_, AppState>) -> AppResult<SyncStatus> {
+    state.with_catalogue(|open| status(&state, &open.catalogue))
+}
+
+#[tauri::command]
+pub async fn sync_configure(
+    state: State<'_, AppState>,
+    settings: SyncSettings,
+) -> AppResult<SyncStatus> {
+    let server = settings.server.trim().trim_end_matches('/').to_string();
+    Remote::new(&server, "")?;
+    let author = settings.author.trim();
+    if author.is_empty() {
+        return Err(AppError::invalid("the author must not be empty"));
+    }
+    if let Some(token) = settings.token.filter(|t| !t.trim().is_empty()) {
+        let key = server.clone();
+        state.update_prefs(|p| {
+            p.sync_tokens.insert(key, token.trim().to_string());
+        })?;
+    }
+    state.with_catalogue(|open| {
+        open.catalogue.set_setting(SERVER, &server)?;
+        open.catalogue.set_setting(keys::AUTHOR, author)?;
+        status(&state, &open.catalogue)
+    })
+}
+
+/// The catalogue folder, a client for its server, and the author.
+fn connection(state: &AppState) -> AppResult<(std::path::PathBuf, Remote, String)> {
+    state.with_catalogue(|open| {
+        let server = open.catalogue.setting(SERVER)?.ok_or_else(|| {
+            AppError::invalid("no server yet: enter the server's address and your token first")
+        })?;
+        let token = state
+            .prefs()
+            .sync_tokens
+            .get(&server)
+            .cloned()
+            .ok_or_else(|| {
+                AppError::invalid(format!(
+                    "no token for {server}: enter the one your admin issued"
+                ))
+            })?;
+        Ok((
+            open.path.clone(),
+            Remote::new(&server, &token)?,
+            author_of(&open.catalogue)?,
+        ))
+    })
+}
+
+fn conflicts(cat: &Catalogue, list: &[Conflict]) -> AppResult<Vec<SyncConflict>> {
+    list.iter()
+        .map(|c| {
+            Ok(SyncConflict {
+                kind: match c {
+                    Conflict::Decisions { .. } => "decisions",
+                    Conflict::CodeClash { .. } => "codeClash",
+                }
+                .into(),
+                detail: describe(cat, c)?,
+            })
+        })
+        .collect()
+}
+
+/// What a sync would do now; nothing is applied.
+#[tauri::command]
+pub async fn sync_preview(state: State<'_, AppState>) -> AppResult<SyncPreview> {
+    let (path, remote, author) = connection(&state)?;
+    tauri::async_runtime::spawn_blocking(move || -> AppResult<SyncPreview> {
+        let mut cat = Catalogue::open(&path)?;
+        let p = client::preview(&mut cat, &remote, &author, PREVIEW_LIMIT)?;
+        let count = |f: &dyn Fn(&Action) -> bool| p.plan.actions.iter().filter(|a| f(a)).count();
+        Ok(SyncPreview {
+            to_push: p.to_push,
+            to_pull: p.to_pull,
+            more: p.more,
+            additions: count(&|a| {
+                matches!(
+                    a,
+                    Action::AddPhoto { .. }
+                        | Action::AddDetection { .. }
+                        | Action::AddEmbedding { .. }
+                        | Action::CreateIndividual { .. }
+                )
+            }),
+            decisions: count(&|a| matches!(a, Action::Decide { .. } | Action::Withdraw { .. })),
+            merges: count(&|a| matches!(a, Action::RecordMerge { .. } | Action::UndoMerge { .. })),
+            already_here: count(&|a| {
+                matches!(
+                    a,
+                    Action::AlreadyApplied { .. }
+                        | Action::SamePhoto { .. }
+                        | Action::SameDetection { .. }
+                        | Action::EmbeddingPresent { .. }
+                )
+            }),
+            refused: count(&|a| matches!(a, Action::Refuse { .. })),
+            conflicts: conflicts(&cat, &p.plan.conflicts)?,
+        })
+    })
+    .await
+    .map_err(|e| AppError::internal(e.to_string()))?
+}
+
+/// Push and pull as a job; `progress` events, then one closing event.
+#[tauri::command]
+pub async fn sync_start<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    on_event: Channel<SyncEvent>,
+) -> AppResult<u32> {
+    let (path, remote, author) = connection(&state)?;
+    let (id, cancel) = state.start_job(JobKind::Sync)?;
+    tauri::async_runtime::spawn_blocking(move || {
+        let closing = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run(&path, &remote, &author, &cancel, &on_event)
+        }))
+        .unwrap_or_else(|_| SyncEvent::Failed {
+            error: AppError::internal("the sync stopped unexpectedly; what was done is kept"),
+        });
+        app.state::<AppState>().finish_job(id);
+        let _ = on_event.send(closing);
+    });
+    Ok(id)
+}
+
+fn run(
+    path: &std::path::Path,
+    remote: &Remote,
+    author: &str,
+    cancel: &CancelToken,
+    events: &Channel<SyncEvent>,
+) -> SyncEvent {
+    let result = (|| -> AppResult<SyncSummary> {
+        let mut cat = Catalogue::open(path)?;
+        let report = client::sync(&mut cat, remote, author, cancel, &mut |stage, done| {
+            let stage = match stage {
+                Stage::Pushing => "pushing",
+                Stage::Pulling => "pulling",
+            };
+            let _ = events.send(SyncEvent::Progress {
+                stage: stage.into(),
+                done,
+            });
+        })?;
+        Ok(SyncSummary {
+            pushed: report.pushed,
+            pulled: report.pulled,
+            applied: report.applied,
+            refused: report
+                .refused
+                .iter()
+                .map(|r| SyncRefusal {
+                    op: r.op.clone(),
+                    reason: r.reason.clone(),
+                })
+                .collect(),
+            conflicts: conflicts(&cat, &report.conflicts)?,
+            position: report.position,
+        })
+    })();
+    match result {
+        Ok(summary) => SyncEvent::Finished { summary },
+        Err(e) if e.kind == ErrorKind::Cancelled => SyncEvent::Cancelled {},
+        Err(error) => SyncEvent::Failed { error },
+    }
+}
