@@ -5,6 +5,7 @@ import type { CatalogueInfo } from "./bindings/CatalogueInfo";
 import type { IndividualDetail } from "./bindings/IndividualDetail";
 import type { IndividualSummary } from "./bindings/IndividualSummary";
 import type { Settings } from "./bindings/Settings";
+import type { SyncEvent } from "./bindings/SyncEvent";
 
 const pack = {
   name: "generic",
@@ -42,9 +43,12 @@ const api = vi.hoisted(() => ({
   exportCsv: vi.fn(),
   reviewQueue: vi.fn(),
   trainOverview: vi.fn(),
+  syncStatus: vi.fn(),
+  syncStart: vi.fn(),
 }));
 vi.mock("./ipc", async (orig) => ({ ...(await orig<typeof import("./ipc")>()), ...api }));
 const { App } = await import("./App");
+const { syncStore, SYNC_IDLE } = await import("./state/sync");
 
 afterEach(() => {
   cleanup();
@@ -123,5 +127,36 @@ describe("App", () => {
     await waitFor(() => expect(screen.getByTestId("train-detections").textContent).toBe("14"));
     expect(screen.getByTestId("nav-train").getAttribute("aria-current")).toBe("page");
     expect(screen.getByTestId("train-reason").textContent).toContain("too few individuals");
+  });
+
+  it("has a Sync screen after Train, and a finished sync refreshes the header's counts", async () => {
+    api.catalogueCurrent.mockResolvedValueOnce(info).mockResolvedValue({ ...info, photos: 40, individuals: 9 });
+    api.syncStatus.mockResolvedValue({
+      server: "http://10.0.0.5:8787",
+      author: "ana",
+      hasToken: true,
+      lastSync: null,
+      pending: 2,
+      position: 0,
+    });
+    let emit: (e: SyncEvent) => void = () => {};
+    api.syncStart.mockImplementation(async (cb: (e: SyncEvent) => void) => {
+      emit = cb;
+      return 3;
+    });
+    render(<App />);
+    await screen.findByTestId("nav-sync");
+    const nav = screen.getAllByRole("button").filter((b) => b.dataset.testid?.startsWith("nav-"));
+    const names = nav.map((b) => b.textContent);
+    expect(names.indexOf("Sync")).toBe(names.indexOf("Train") + 1);
+    fireEvent.click(screen.getByTestId("nav-sync"));
+    await waitFor(() => expect(screen.getByTestId("sync-server").textContent).toBe("http://10.0.0.5:8787"));
+    expect(screen.getByTestId("nav-sync").getAttribute("aria-current")).toBe("page");
+    await waitFor(() => expect((screen.getByTestId("sync-start") as HTMLButtonElement).disabled).toBe(false));
+    fireEvent.click(screen.getByTestId("sync-start"));
+    await waitFor(() => expect(api.syncStart).toHaveBeenCalled());
+    emit({ event: "finished", summary: { pushed: 2, pulled: 60, applied: 58, refused: [], conflicts: [], position: 60 } });
+    await waitFor(() => expect(document.querySelector(".counts")?.textContent).toContain("40 photos · 9 individuals"));
+    syncStore.set(SYNC_IDLE);
   });
 });

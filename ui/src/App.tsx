@@ -7,6 +7,7 @@ import { useCallback, useEffect, useState } from "preact/hooks";
 import type { CatalogueInfo } from "./bindings/CatalogueInfo";
 import { catalogueCurrent, onDropPaths } from "./ipc";
 import { isActive, ingestStore, onIngestEnd, startIngest } from "./state/ingest";
+import { onSyncEnd } from "./state/sync";
 import { onTrainEnd } from "./state/train";
 import { useStore } from "./state/store";
 import { Welcome } from "./screens/Welcome";
@@ -15,16 +16,18 @@ import { ReviewScreen } from "./screens/Review";
 import { CatalogueScreen } from "./screens/Catalogue";
 import { SettingsScreen } from "./screens/Settings";
 import { TrainScreen } from "./screens/Train";
+import { SyncScreen } from "./screens/Sync";
 import { ExportScreen } from "./screens/Export";
 import { fraction } from "./lib/format";
 
-export type Screen = "import" | "review" | "catalogue" | "train" | "settings" | "export";
+export type Screen = "import" | "review" | "catalogue" | "train" | "sync" | "settings" | "export";
 
 const NAV: { id: Screen; label: string }[] = [
   { id: "import", label: "Import" },
   { id: "review", label: "Review" },
   { id: "catalogue", label: "Catalogue" },
   { id: "train", label: "Train" },
+  { id: "sync", label: "Sync" },
   { id: "settings", label: "Settings" },
   { id: "export", label: "Export" },
 ];
@@ -55,6 +58,8 @@ export function App() {
   useEffect(() => onIngestEnd(() => void refresh()), [refresh]);
   // An adopted version changes the pack shown in the header.
   useEffect(() => onTrainEnd(() => void refresh()), [refresh]);
+  // Pulled photos, identifications and merges change the header's counts.
+  useEffect(() => onSyncEnd(() => void refresh()), [refresh]);
 
   const hasCatalogue = info != null && !switching;
   useEffect(() => {
@@ -135,6 +140,8 @@ export function App() {
           <CatalogueScreen onChanged={refresh} />
         ) : screen === "train" ? (
           <TrainScreen onChanged={refresh} />
+        ) : screen === "sync" ? (
+          <SyncScreen />
         ) : screen === "settings" ? (
           <SettingsScreen onChanged={refresh} />
         ) : (

@@ -1,12 +1,20 @@
 import type { AppError } from "../bindings/AppError";
-import { errorText } from "../ipc";
+import { errorText, type ErrorKind } from "../ipc";
 
-/** One red line for a failed call; nothing when there is no error. */
-export function ErrorLine({ error, testId }: { error: AppError | null; testId?: string }) {
+/** One red line for a failed call; nothing when there is no error. `labels` renames kinds, as `errorText` does. */
+export function ErrorLine({
+  error,
+  testId,
+  labels,
+}: {
+  error: AppError | null;
+  testId?: string;
+  labels?: Partial<Record<ErrorKind, string>>;
+}) {
   if (!error) return null;
   return (
     <p class="error" role="alert" data-testid={testId} data-kind={error.kind}>
-      {errorText(error)}
+      {errorText(error, labels)}
     </p>
   );
 }

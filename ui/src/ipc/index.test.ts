@@ -118,6 +118,38 @@ describe("command wrappers", () => {
       message: "a training run is in progress",
     });
   });
+  it("sync_status, sync_configure and sync_preview use the contract's names", async () => {
+    invoke.mockResolvedValue({});
+    await ipc.syncStatus();
+    expect(invoke).toHaveBeenLastCalledWith("sync_status", undefined);
+    const settings = { server: "http://10.0.0.5:8787", token: null, author: "ana" };
+    await ipc.syncConfigure(settings);
+    expect(invoke).toHaveBeenLastCalledWith("sync_configure", { settings });
+    await ipc.syncConfigure({ ...settings, token: "s3cret" });
+    expect(invoke).toHaveBeenLastCalledWith("sync_configure", { settings: { ...settings, token: "s3cret" } });
+    await ipc.syncPreview();
+    expect(invoke).toHaveBeenLastCalledWith("sync_preview", undefined);
+    invoke.mockRejectedValueOnce({ kind: "io", message: "sync server http://10.0.0.5:8787: HTTP 401: unknown token" });
+    await expect(ipc.syncPreview()).rejects.toEqual({ kind: "io", message: "sync server http://10.0.0.5:8787: HTTP 401: unknown token" });
+  });
+  it("sync_start passes only a Channel whose messages reach the callback", async () => {
+    invoke.mockResolvedValue(9);
+    const got: unknown[] = [];
+    const id = await ipc.syncStart((e) => got.push(e));
+    expect(id).toBe(9);
+    const [cmd, args] = invoke.mock.calls[0];
+    expect(cmd).toBe("sync_start");
+    expect(Object.keys(args)).toEqual(["onEvent"]);
+    expect(args.onEvent).toBe(sent[0]);
+    sent[0].onmessage!({ event: "progress", stage: "pulling", done: 40 });
+    expect(got).toEqual([{ event: "progress", stage: "pulling", done: 40 }]);
+    invoke.mockRejectedValueOnce({ kind: "busy", message: "an import is running" });
+    await expect(ipc.syncStart(() => {})).rejects.toEqual({ kind: "busy", message: "an import is running" });
+  });
+  it("errorText can rename a kind for a screen that knows what it means", () => {
+    expect(ipc.errorText({ kind: "io", message: "unreachable" }, { io: "Server" })).toBe("Server: unreachable");
+    expect(ipc.errorText({ kind: "io", message: "unreachable" })).toBe("File system: unreachable");
+  });
   it("imageSrc goes through the asset protocol and is empty for no path", () => {
     expect(ipc.imageSrc("/cat/media/c 1.jpg")).toBe("asset://localhost/%2Fcat%2Fmedia%2Fc%201.jpg");
     expect(ipc.imageSrc(null)).toBe("");

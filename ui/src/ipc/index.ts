@@ -22,6 +22,10 @@ import type { PackInfo } from "../bindings/PackInfo";
 import type { ReviewOutcome } from "../bindings/ReviewOutcome";
 import type { ReviewQueue } from "../bindings/ReviewQueue";
 import type { Settings } from "../bindings/Settings";
+import type { SyncEvent } from "../bindings/SyncEvent";
+import type { SyncPreview } from "../bindings/SyncPreview";
+import type { SyncSettings } from "../bindings/SyncSettings";
+import type { SyncStatus } from "../bindings/SyncStatus";
 import type { TrainEvent } from "../bindings/TrainEvent";
 import type { TrainOptions } from "../bindings/TrainOptions";
 import type { TrainOverview } from "../bindings/TrainOverview";
@@ -92,8 +96,12 @@ export function isAppError(e: unknown): e is AppError {
   return !!e && typeof e === "object" && isKind((e as AppError).kind) && typeof (e as AppError).message === "string";
 }
 
-/** A line a person can read: "Model: pack has no detector". */
-export function errorText(e: unknown): string {
+/**
+ * A line a person can read: "Model: pack has no detector". `labels` renames
+ * kinds where a screen knows better what they mean (on the Sync screen an
+ * `io` error is the connection to the server, not the file system).
+ */
+export function errorText(e: unknown, labels?: Partial<Record<ErrorKind, string>>): string {
   const err = isAppError(e) ? e : toAppError(e);
   const label: Record<ErrorKind, string> = {
     notFound: "Not found",
@@ -105,6 +113,7 @@ export function errorText(e: unknown): string {
     io: "File system",
     busy: "Busy",
     internal: "Error",
+    ...labels,
   };
   return err.message ? `${label[err.kind]}: ${err.message}` : label[err.kind];
 }
@@ -181,6 +190,29 @@ export function trainStart(options: TrainOptions, onEvent: (e: TrainEvent) => vo
 
 /** Makes `version` the active pack version; `null` goes back to the active version's parent. */
 export const trainRollback = (version: string | null) => call<TrainOverview>("train_rollback", { version });
+
+// ---- sync with the team's server ----------------------------------------
+
+export const syncStatus = () => call<SyncStatus>("sync_status");
+/** Stores the server, token (`null` keeps the stored one) and author. */
+export const syncConfigure = (settings: SyncSettings) => call<SyncStatus>("sync_configure", { settings });
+/**
+ * Asks the server what a sync would do; nothing is applied. Rejects with `io`
+ * when the server is unreachable or refuses the token, `invalid` when sync is
+ * not configured.
+ */
+export const syncPreview = () => call<SyncPreview>("sync_preview");
+
+/**
+ * Starts a sync (push, then pull and apply); events arrive on `onEvent` until
+ * finished/cancelled/failed. Rejects with `busy` while another job runs.
+ * Cancel with `jobCancel`.
+ */
+export function syncStart(onEvent: (e: SyncEvent) => void): Promise<number> {
+  const channel = new Channel<SyncEvent>();
+  channel.onmessage = onEvent;
+  return call<number>("sync_start", { onEvent: channel });
+}
 
 // ---- settings, packs, export -------------------------------------------
 
