@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 use whaleid::catalogue::Catalogue;
-use whaleid::sync::apply::receive;
+use whaleid::sync::apply::receive_with;
 use whaleid::sync::ops::Op;
 use whaleid::sync::plan::Action;
 use whaleid::sync::wire::{PullReply, PushReply, Refusal};
@@ -30,6 +30,8 @@ pub trait Store: Send {
 pub struct SqliteStore {
     catalogue: Catalogue,
     users: Connection,
+    /// The planner's view of the catalogue, kept between pushes.
+    state: Option<whaleid::sync::plan::LocalState>,
 }
 
 pub const CATALOGUE_DIR: &str = "catalogue";
@@ -63,7 +65,11 @@ impl SqliteStore {
                  at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
              ) STRICT;",
         )?;
-        Ok(Self { catalogue, users })
+        Ok(Self {
+            catalogue,
+            users,
+            state: None,
+        })
     }
 
     /// Issue a new token for `user` (replacing any earlier one); only its
@@ -107,7 +113,7 @@ impl Store for SqliteStore {
     }
 
     fn push(&mut self, user: &str, ops: &[Op]) -> Result<PushReply> {
-        let plan = receive(&mut self.catalogue, ops, user)?;
+        let plan = receive_with(&mut self.catalogue, ops, user, &mut self.state)?;
         let refused: Vec<Refusal> = plan
             .actions
             .iter()

@@ -194,6 +194,25 @@ fn three_laptops_converge_through_a_server_that_is_killed_and_restarted() {
     // Ben's W1 is not Ana's W1: both imported their own (a code clash).
     let bens_w1 = ben.individual("W1").unwrap().uuid;
     ben.rename("W2", "Notch", Some("ben")).unwrap();
+    // The same animal (7) met by both on different days: each names it.
+    let seven = |who: &str, name: &str, at: u32| {
+        let mut items = labelled(&dir.path().join(who), &[7]);
+        for (n, item) in items.iter_mut().enumerate() {
+            // Other photos than the other laptop's: the patch sits elsewhere.
+            let (x, y) = (at + 3 * n as u32, 15 + 20 * n as u32);
+            photo(7, x, y).save(&item.path).unwrap();
+            item.individual = name.into();
+            item.bbox = Some(whaleid::detect::BBox {
+                x1: x as f32,
+                y1: y as f32,
+                x2: (x + 60) as f32,
+                y2: (y + 40) as f32,
+            });
+        }
+        items
+    };
+    import(&mut ana, &pipeline, &seven("ana-7", "A7", 5));
+    import(&mut ben, &pipeline, &seven("ben-7", "B7", 90));
     let mut cai = Catalogue::create(dir.path().join("cai")).unwrap();
 
     let server = Server::start(&data, &[]);
@@ -204,6 +223,19 @@ fn three_laptops_converge_through_a_server_that_is_killed_and_restarted() {
     let server = Server::start(&data, &[]);
     let b1 = run_sync(&mut ben, &server.url, &tokens[1], "ben");
     assert!(b1.applied > 0, "Ben received Ana's work: {b1:?}");
+    // Ana's A7 and Ben's B7 are one animal in different photos: suggested
+    // as a duplicate (identical crops: similarity 1), not merged.
+    let pairs: Vec<(String, String, f32)> = b1
+        .duplicates
+        .iter()
+        .map(|d| (d.code.clone(), d.other_code.clone(), d.score))
+        .collect();
+    assert!(
+        b1.duplicates
+            .iter()
+            .any(|d| d.score > 0.99 && d.code == "A7" && d.other_code == "B7"),
+        "{pairs:?}"
+    );
     let c1 = run_sync(&mut cai, &server.url, &tokens[2], "cai");
     assert!(c1.pushed == 0 && c1.pulled > 0);
 
@@ -272,7 +304,7 @@ fn three_laptops_converge_through_a_server_that_is_killed_and_restarted() {
         .conn()
         .query_row("SELECT count(*) FROM photos", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(photos, 12, "Ben's copies of W1 and W2 are Ana's photos");
+    assert_eq!(photos, 18, "Ben's copies of W1 and W2 are Ana's photos");
 }
 
 #[test]

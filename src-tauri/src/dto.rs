@@ -471,8 +471,9 @@ pub struct SyncSettings {
 #[serde(rename_all = "camelCase")]
 #[ts(export, export_to = "../../ui/src/bindings/")]
 pub struct SyncConflict {
-    /// `decisions` (two people decided differently about one detection) or
-    /// `codeClash` (two individuals were created with one code).
+    /// `decisions` (two people decided differently about one detection),
+    /// `codeClash` (two individuals were created with one code) or
+    /// `duplicate` (an individual that arrived looks like another one).
     pub kind: String,
     pub detail: String,
 }

@@ -396,9 +396,57 @@ fn a_survey_goes_from_import_through_review_to_export() {
             let status = app.invoke("train_overview", json!({})).await.unwrap();
             assert_eq!(status["activeVersion"], json!("1.0.0"));
         }
+
+        // Sync with a real server: configure, preview, sync, and the
+        // server then holds the catalogue's five photos.
+        let (url, token) = sync_server(&work.path().join("server"));
+        app.click("nav-sync").await;
+        app.type_into("sync-server-input", &url).await;
+        app.type_into("sync-token-input", &token).await;
+        app.type_into("sync-author-input", "e2e").await;
+        app.click("sync-save").await;
+        app.wait_for_testid_text("sync-server", &url).await;
+        app.click("sync-preview").await;
+        app.by_testid("sync-plan").await;
+        let to_push: u64 = app.testid_text("plan-push").await.trim().parse().unwrap();
+        assert!(to_push >= 15, "photos, detections, embeddings, individuals, decisions: {to_push}");
+        app.screenshot("13-sync-preview").await;
+        app.click("sync-start").await;
+        app.by_testid("sync-summary").await;
+        let pushed: u64 = app.testid_text("summary-pushed").await.trim().parse().unwrap();
+        assert_eq!(pushed, to_push);
+        app.wait_for_testid_text("sync-pending", "0").await;
+        app.screenshot("14-sync-done").await;
+        let master = whaleid::catalogue::Catalogue::open(work.path().join("server/catalogue")).unwrap();
+        let photos: i64 = master
+            .conn()
+            .query_row("SELECT count(*) FROM photos", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(photos, 5);
         app.close().await;
     });
     drop(driver);
+}
+
+/// A real sync server on loopback, in this process; its URL and a token.
+fn sync_server(data: &Path) -> (String, String) {
+    let mut store = whaleid_server::store::SqliteStore::open(data).unwrap();
+    let token = store.add_user("e2e").unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(whaleid_server::serve(
+                store,
+                "127.0.0.1:0",
+                16 << 20,
+                move |addr| tx.send(addr).unwrap(),
+                std::future::pending(),
+            ))
+            .unwrap();
+    });
+    let addr = rx.recv_timeout(std::time::Duration::from_secs(30)).unwrap();
+    (format!("http://{addr}"), token)
 }
 
 /// A manual check on real photos, not part of CI: with

@@ -18,7 +18,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::hlc::Hlc;
 use super::log::log_op;
 use super::ops::{Change, Op};
-use super::plan::{plan, Action, Plan};
+use super::plan::{simulate, Action, LocalState, Plan};
 use super::state::{self, verdict_text};
 use crate::catalogue::records::vector_to_blob;
 use crate::catalogue::Catalogue;
@@ -41,16 +41,34 @@ fn id_of(c: &Connection, table: &str, uuid: &str) -> Result<i64> {
 /// changes not yet logged are logged first (by `author`), so the plan sees
 /// everything the catalogue holds.
 pub fn receive(cat: &mut Catalogue, ops: &[Op], author: &str) -> Result<Plan> {
-    super::log::collect(cat, author)?;
-    let local = state::load(cat)?;
-    let plan = plan(&local, ops);
-    let by_id: HashMap<&str, &Op> = ops.iter().map(|o| (o.id.as_str(), o)).collect();
-    let mut times = state::decision_times(cat)?;
-    for op in ops {
-        if let Change::Decided { decision, .. } = &op.change {
-            times.entry(decision.clone()).or_insert(op.hlc);
-        }
+    receive_with(cat, ops, author, &mut None)
+}
+
+/// [`receive`], keeping the catalogue's planner state in `cache` between
+/// calls: a server applying push after push, or a client applying pulled
+/// batch after batch, then reads the catalogue once instead of once a batch.
+/// The cache is dropped whenever something else may have changed the
+/// catalogue (local changes were logged, or applying failed).
+pub fn receive_with(
+    cat: &mut Catalogue,
+    ops: &[Op],
+    author: &str,
+    cache: &mut Option<LocalState>,
+) -> Result<Plan> {
+    if super::log::collect(cat, author)? > 0 {
+        *cache = None;
     }
+    let local = match cache.take() {
+        Some(s) => s,
+        None => state::load(cat)?,
+    };
+    let (plan, next) = simulate(&local, ops);
+    let by_id: HashMap<&str, &Op> = ops.iter().map(|o| (o.id.as_str(), o)).collect();
+    let times: HashMap<String, Hlc> = next
+        .decisions
+        .iter()
+        .map(|(id, d)| (id.clone(), d.hlc))
+        .collect();
     let refused: BTreeSet<&str> = plan
         .actions
         .iter()
@@ -75,6 +93,7 @@ pub fn receive(cat: &mut Catalogue, ops: &[Op], author: &str) -> Result<Plan> {
         c.execute("DELETE FROM sync_applying", [])?;
         Ok(())
     })?;
+    *cache = Some(next);
     Ok(plan)
 }
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::apply::receive;
+use super::apply::receive_with;
 use super::log::{collect, mark_pushed, unpushed};
 use super::plan::Conflict;
 use super::wire::{ErrorReply, PullReply, PushReply, PushRequest, Refusal, BATCH, PULL, PUSH};
@@ -118,6 +118,9 @@ pub struct SyncReport {
     /// Changes the pulled operations made here.
     pub applied: usize,
     pub conflicts: Vec<Conflict>,
+    /// Individuals that arrived and look like another one (same animal
+    /// named twice?), for a person to merge or not.
+    pub duplicates: Vec<super::duplicates::Duplicate>,
     /// The server position this catalogue is now at.
     pub position: i64,
 }
@@ -170,16 +173,24 @@ pub fn sync(
         .setting(PULLED)?
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
+    let mut cache = None;
+    let mut arrived = std::collections::BTreeSet::new();
     loop {
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
         let reply = remote.pull(after, BATCH)?;
         if !reply.ops.is_empty() {
-            let plan = receive(cat, &reply.ops, author)?;
+            let plan = receive_with(cat, &reply.ops, author, &mut cache)?;
             report.pulled += reply.ops.len();
             report.applied += plan.changes();
             report.conflicts.extend(plan.conflicts);
+            arrived.extend(plan.actions.iter().filter_map(|a| match a {
+                super::plan::Action::CreateIndividual { individual, .. } => {
+                    Some(individual.clone())
+                }
+                _ => None,
+            }));
         }
         after = reply.last_seq;
         cat.set_setting(PULLED, &after.to_string())?;
@@ -194,6 +205,7 @@ pub fn sync(
                 r.get(0)
             })?;
     cat.set_setting(LAST_SYNC, &now)?;
+    report.duplicates = super::duplicates::suggest(cat, &arrived)?;
     report.position = after;
     Ok(report)
 }

@@ -15,6 +15,7 @@
 
 pub mod apply;
 pub mod client;
+pub mod duplicates;
 pub mod hlc;
 pub mod log;
 pub mod ops;

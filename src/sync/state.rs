@@ -3,9 +3,6 @@
 //! the timestamps of individuals' codes, merges and decisions come from
 //! their operations.
 
-use std::collections::HashMap;
-
-use super::hlc::Hlc;
 use super::ops::{Change, Op, Verdict};
 use super::plan::{DecisionState, DetectionKey, LocalState, MergeEvent, Named};
 use crate::catalogue::Catalogue;
@@ -138,20 +135,6 @@ pub fn load(cat: &Catalogue) -> Result<LocalState> {
         }
     }
     Ok(s)
-}
-
-/// When each decision of a detection was taken, for ordering them.
-pub fn decision_times(cat: &Catalogue) -> Result<HashMap<String, Hlc>> {
-    let mut stmt = cat
-        .conn()
-        .prepare("SELECT record, hlc FROM sync_ops WHERE kind = 'decided'")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-    let mut out = HashMap::new();
-    for row in rows {
-        let (record, hlc) = row?;
-        out.insert(record, hlc.parse().map_err(|e: String| bad(cat, e))?);
-    }
-    Ok(out)
 }
 
 /// Used by tests and the applier: a verdict as stored.

@@ -206,7 +206,16 @@ fn run(
                     reason: r.reason.clone(),
                 })
                 .collect(),
-            conflicts: conflicts(&cat, &report.conflicts)?,
+            conflicts: conflicts(&cat, &report.conflicts)?
+                .into_iter()
+                .chain(report.duplicates.iter().map(|d| SyncConflict {
+                    kind: "duplicate".into(),
+                    detail: format!(
+                        "{} and {} look like the same animal (similarity {:.2}): merge them if they are",
+                        d.code, d.other_code, d.score
+                    ),
+                }))
+                .collect(),
             position: report.position,
         })
     })();

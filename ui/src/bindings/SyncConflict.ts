@@ -5,7 +5,8 @@
  */
 export type SyncConflict = { 
 /**
- * `decisions` (two people decided differently about one detection) or
- * `codeClash` (two individuals were created with one code).
+ * `decisions` (two people decided differently about one detection),
+ * `codeClash` (two individuals were created with one code) or
+ * `duplicate` (an individual that arrived looks like another one).
  */
 kind: string, detail: string, };

@@ -1,0 +1,167 @@
+//! Sync throughput: one laptop pushes a large catalogue to a real server on
+//! loopback, and a second, empty laptop pulls all of it.
+//!
+//! `cargo bench -p whaleid-server --bench sync -- [--photos N] [--dim D]`
+//!
+//! The catalogue is synthetic but real: N photos, each with a detection, a
+//! D-dimensional embedding and a confirmed decision, N/10 individuals, and
+//! one in ten decisions later replaced (so about 4.2 N operations). It is
+//! written through the catalogue API, so the capture triggers log it as
+//! ingest would. Printed: operations, seconds, operations per second and
+//! bytes on the wire for the push and the pull, and whether the two
+//! catalogues ended equal.
+
+use std::time::Instant;
+
+use whaleid::catalogue::records::{NewPhoto, Source};
+use whaleid::catalogue::Catalogue;
+use whaleid::detect::BBox;
+use whaleid::photo::Meta;
+use whaleid::sync::client::{sync, Remote};
+use whaleid::sync::log::collect;
+use whaleid::sync::state::canonical;
+use whaleid::CancelToken;
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("sync bench: run it with `cargo bench -p whaleid-server --bench sync`");
+        return;
+    }
+    let mut photos = 20_000usize;
+    let mut dim = 512usize;
+    let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
+    while let Some(a) = args.next() {
+        let v = args.next().and_then(|v| v.parse().ok()).expect("a number");
+        match a.as_str() {
+            "--photos" => photos = v,
+            "--dim" => dim = v,
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = whaleid_server::store::SqliteStore::open(&dir.path().join("server")).unwrap();
+    let token = store.add_user("bench").unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(whaleid_server::serve(
+                store,
+                "127.0.0.1:0",
+                64 << 20,
+                move |a| tx.send(a).unwrap(),
+                std::future::pending(),
+            ))
+            .unwrap()
+    });
+    let url = format!("http://{}", rx.recv().unwrap());
+
+    let started = Instant::now();
+    let mut ana = Catalogue::create(dir.path().join("ana")).unwrap();
+    let individuals = (photos / 10).max(2);
+    ana.with_tx(|tx| {
+        let ids: Vec<i64> = (0..individuals)
+            .map(|i| tx.ensure_individual(&format!("W{i:06}"), Some("humpback_whale")))
+            .collect::<whaleid::Result<_>>()?;
+        let meta = Meta::default();
+        for p in 0..photos {
+            let sha = format!("{p:064x}");
+            let photo = tx.insert_photo(&NewPhoto {
+                sha256: &sha,
+                original_path: "/survey/p.jpg",
+                byte_size: 1,
+                width: 1600,
+                height: 1067,
+                meta: &meta,
+            })?;
+            let det = tx.insert_detection(
+                photo,
+                BBox {
+                    x1: 10.0,
+                    y1: 20.0,
+                    x2: 300.0,
+                    y2: 200.0,
+                },
+                "fin",
+                Some(0.9),
+                None,
+            )?;
+            let v: Vec<f32> = (0..dim)
+                .map(|k| ((p * 31 + k) % 97) as f32 / 97.0)
+                .collect();
+            tx.insert_embedding(det, "generic", "1.0.0", &v)?;
+            tx.decide(
+                det,
+                ids[p % individuals],
+                true,
+                Source::Person,
+                Some("ana"),
+                Some(0.8),
+            )?;
+            if p % 10 == 0 {
+                tx.decide(
+                    det,
+                    ids[(p + 1) % individuals],
+                    true,
+                    Source::Person,
+                    Some("ana"),
+                    None,
+                )?;
+            }
+        }
+        Ok(())
+    })
+    .unwrap();
+    let ops = collect(&mut ana, "ana").unwrap();
+    println!(
+        "made a catalogue of {photos} photos, {individuals} individuals: {ops} operations in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let remote = Remote::new(&url, &token).unwrap();
+    let t = Instant::now();
+    let up = sync(
+        &mut ana,
+        &remote,
+        "ana",
+        &CancelToken::new(),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let push_s = t.elapsed().as_secs_f64();
+    let mut ben = Catalogue::create(dir.path().join("ben")).unwrap();
+    let t = Instant::now();
+    let down = sync(
+        &mut ben,
+        &remote,
+        "ben",
+        &CancelToken::new(),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let pull_s = t.elapsed().as_secs_f64();
+    let wire: usize = {
+        let mut stmt = ana
+            .conn()
+            .prepare("SELECT sum(length(body)) FROM sync_ops")
+            .unwrap();
+        stmt.query_row([], |r| r.get::<_, i64>(0)).unwrap() as usize
+    };
+    println!("| step | operations | seconds | operations/s | MB of operations |");
+    println!("|---|---:|---:|---:|---:|");
+    println!(
+        "| push (ana → server, includes ana's own pull-back) | {} | {push_s:.1} | {:.0} | {:.1} |",
+        up.pushed,
+        up.pushed as f64 / push_s,
+        wire as f64 / 1e6
+    );
+    println!(
+        "| pull (server → empty ben) | {} | {pull_s:.1} | {:.0} | {:.1} |",
+        down.pulled,
+        down.pulled as f64 / pull_s,
+        wire as f64 / 1e6
+    );
+    let equal = canonical(&ana).unwrap() == canonical(&ben).unwrap();
+    println!("catalogues equal after sync: {equal}");
+    assert!(equal);
+}
