@@ -4,14 +4,17 @@
 
 use std::sync::{Arc, Mutex};
 
+use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use whaleid::sync::wire::{ErrorReply, PushRequest, BATCH, PULL, PUSH};
+use sha2::{Digest, Sha256};
+use whaleid::sync::ops::is_sha256;
+use whaleid::sync::wire::{ErrorReply, PushRequest, BATCH, MEDIA, PULL, PUSH};
 
 use crate::store::Store;
 
@@ -114,6 +117,69 @@ async fn pull(
     Ok(Json(reply).into_response())
 }
 
+fn media_name(sha: &str) -> Result<(), Failure> {
+    if is_sha256(sha) {
+        Ok(())
+    } else {
+        Err(Failure(
+            StatusCode::BAD_REQUEST,
+            "media are named by the sha256 of their bytes (64 lowercase hex digits)".into(),
+        ))
+    }
+}
+
+async fn put_media(
+    State(store): State<Shared>,
+    headers: HeaderMap,
+    Path(sha): Path<String>,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    user(&store, &headers).await?;
+    media_name(&sha)?;
+    let got = hex::encode(Sha256::digest(&body));
+    if got != sha {
+        return Err(Failure(
+            StatusCode::BAD_REQUEST,
+            format!("the bytes hash to {got}, not {sha}: nothing stored"),
+        ));
+    }
+    tokio::task::spawn_blocking(move || {
+        store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .put_media(&sha, &body)
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)?;
+    Ok(Json(serde_json::json!({ "stored": true })).into_response())
+}
+
+async fn get_media(
+    State(store): State<Shared>,
+    headers: HeaderMap,
+    Path(sha): Path<String>,
+) -> Result<Response, Failure> {
+    user(&store, &headers).await?;
+    media_name(&sha)?;
+    let found = tokio::task::spawn_blocking(move || {
+        store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_media(&sha)
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)?;
+    match found {
+        Some(bytes) => Ok(([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response()),
+        None => Err(Failure(
+            StatusCode::NOT_FOUND,
+            "no such media here (yet)".into(),
+        )),
+    }
+}
+
 async fn health() -> &'static str {
     "ok"
 }
@@ -123,6 +189,7 @@ pub fn router(store: Shared, max_body: usize) -> Router {
     Router::new()
         .route(PUSH, post(push))
         .route(PULL, get(pull))
+        .route(&format!("{MEDIA}/{{sha}}"), get(get_media).put(put_media))
         .route("/v1/health", get(health))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(store)

@@ -24,6 +24,9 @@ pub trait Store: Send {
     fn push(&mut self, user: &str, ops: &[Op]) -> Result<PushReply>;
     /// Operations after position `after`, at most `limit`.
     fn pull(&self, after: i64, limit: usize) -> Result<PullReply>;
+    /// Keep a crop whose bytes were checked to hash to `sha256`.
+    fn put_media(&mut self, sha256: &str, bytes: &[u8]) -> Result<()>;
+    fn get_media(&self, sha256: &str) -> Result<Option<Vec<u8>>>;
 }
 
 #[derive(Debug)]
@@ -101,6 +104,22 @@ impl SqliteStore {
 }
 
 impl Store for SqliteStore {
+    fn put_media(&mut self, sha256: &str, bytes: &[u8]) -> Result<()> {
+        let path = self.media_path(sha256);
+        if !path.exists() {
+            whaleid::sync::media::store_checked(&path, sha256, bytes)?;
+        }
+        Ok(())
+    }
+
+    fn get_media(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        match std::fs::read(self.media_path(sha256)) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     fn user_for(&self, token: &str) -> Result<Option<String>> {
         Ok(self
             .users
@@ -169,6 +188,14 @@ impl Store for SqliteStore {
 }
 
 impl SqliteStore {
+    /// Crops live in the master catalogue's media folder, under the name a
+    /// received detection gives them, so the server's catalogue shows them.
+    fn media_path(&self, sha256: &str) -> PathBuf {
+        self.catalogue
+            .media_dir()
+            .join(whaleid::sync::media::crop_path(sha256))
+    }
+
     fn last_seq(&self) -> Result<i64> {
         Ok(self.catalogue.conn().query_row(
             "SELECT coalesce(max(seq), 0) FROM sync_ops",

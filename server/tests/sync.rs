@@ -278,6 +278,27 @@ fn three_laptops_converge_through_a_server_that_is_killed_and_restarted() {
         run_sync(&mut ana, &server.url, &tokens[0], "ana");
         run_sync(&mut ben, &server.url, &tokens[1], "ben");
     }
+    // Crops came with the records: every detection Cai received shows its
+    // crop, byte for byte the one its author made.
+    let crops: Vec<String> = {
+        let mut stmt = cai
+            .conn()
+            .prepare("SELECT crop_file FROM detections WHERE crop_file IS NOT NULL")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    assert_eq!(crops.len(), 18, "every detection has a crop");
+    for f in &crops {
+        let sha = whaleid::sync::media::crop_sha(f).unwrap_or_else(|| panic!("{f}"));
+        let bytes = std::fs::read(cai.media_dir().join(f)).unwrap();
+        assert_eq!(
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes)),
+            sha
+        );
+    }
     let master = Catalogue::open(data.join("catalogue")).unwrap();
     let want = canonical(&master).unwrap();
     for (who, cat) in [("ana", &ana), ("ben", &ben), ("cai", &cai)] {
@@ -379,6 +400,22 @@ fn bad_requests_are_refused_with_a_reason_and_nothing_is_stored() {
     };
     ops.push(orphan.clone());
     let remote = Remote::new(&server.url, &token).unwrap();
+    // Media whose bytes do not hash to their name are refused; nothing kept.
+    let sha = "ab".repeat(32);
+    let err = remote
+        .put_media(&sha, b"not those bytes")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("400") && err.contains("nothing stored"),
+        "{err}"
+    );
+    assert_eq!(remote.get_media(&sha).unwrap(), None);
+    // A name that tries to leave the media folder gets nothing.
+    match remote.get_media("../../etc/passwd") {
+        Ok(found) => assert_eq!(found, None),
+        Err(e) => assert!(e.to_string().contains("400"), "{e}"),
+    }
     let reply = remote.push(ops).unwrap();
     assert_eq!(reply.accepted.len(), 1);
     assert_eq!(reply.refused.len(), 1);

@@ -142,14 +142,21 @@ fn perform(
             photo,
         } => {
             if let Change::DetectionAdded {
-                bbox, class, score, ..
+                bbox,
+                class,
+                score,
+                crop,
+                ..
             } = &op(id).change
             {
                 let photo_id = id_of(c, "photos", photo)?;
                 let [x1, y1, x2, y2] = bbox.map(f64::from);
+                // Named by content; the file itself is fetched after the
+                // records (see `super::media`).
+                let crop_file = crop.as_ref().map(|sha| super::media::crop_path(sha));
                 c.execute(
-                    "INSERT INTO detections (uuid, photo_id, x1, y1, x2, y2, class, score)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    "INSERT INTO detections (uuid, photo_id, x1, y1, x2, y2, class, score, crop_file)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                     params![
                         detection,
                         photo_id,
@@ -158,7 +165,8 @@ fn perform(
                         x2,
                         y2,
                         class,
-                        score.map(f64::from)
+                        score.map(f64::from),
+                        crop_file
                     ],
                 )?;
             }

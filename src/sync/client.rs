@@ -12,11 +12,14 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use sha2::Digest;
 
 use super::apply::receive_with;
 use super::log::{collect, mark_pushed, unpushed};
 use super::plan::Conflict;
-use super::wire::{ErrorReply, PullReply, PushReply, PushRequest, Refusal, BATCH, PULL, PUSH};
+use super::wire::{
+    ErrorReply, PullReply, PushReply, PushRequest, Refusal, BATCH, MEDIA, PULL, PUSH,
+};
 use crate::cancel::CancelToken;
 use crate::catalogue::Catalogue;
 use crate::error::{Error, Result};
@@ -95,6 +98,38 @@ impl Remote {
         self.post(PUSH, &PushRequest { ops })
     }
 
+    /// Upload a crop (idempotent).
+    pub fn put_media(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
+        let resp = self
+            .agent
+            .put(&format!("{}{MEDIA}/{sha256}", self.url))
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .send(bytes)
+            .map_err(|e| self.fail(e.to_string()))?;
+        self.reply::<serde_json::Value>(resp).map(|_| ())
+    }
+
+    /// A crop, or `None` when the server does not have it (yet).
+    pub fn get_media(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        let mut resp = self
+            .agent
+            .get(&format!("{}{MEDIA}/{sha256}", self.url))
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .call()
+            .map_err(|e| self.fail(e.to_string()))?;
+        match resp.status().as_u16() {
+            404 => Ok(None),
+            s if s >= 400 => self.reply::<serde_json::Value>(resp).map(|_| None),
+            _ => resp
+                .body_mut()
+                .with_config()
+                .limit(REPLY_LIMIT)
+                .read_to_vec()
+                .map(Some)
+                .map_err(|e| self.fail(format!("reading media {sha256}: {e}"))),
+        }
+    }
+
     pub fn pull(&self, after: i64, limit: usize) -> Result<PullReply> {
         let resp = self
             .agent
@@ -121,6 +156,11 @@ pub struct SyncReport {
     /// Individuals that arrived and look like another one (same animal
     /// named twice?), for a person to merge or not.
     pub duplicates: Vec<super::duplicates::Duplicate>,
+    /// Crops uploaded, and fetched for received detections.
+    pub media_sent: usize,
+    pub media_fetched: usize,
+    /// Crops the server does not have yet (fetched by a later sync).
+    pub media_missing: usize,
     /// The server position this catalogue is now at.
     pub position: i64,
 }
@@ -156,6 +196,24 @@ pub fn sync(
         }
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
+        }
+        // The crops first, so whoever pulls these records finds them.
+        for op in &batch {
+            if let super::ops::Change::DetectionAdded {
+                detection,
+                crop: Some(sha),
+                ..
+            } = &op.change
+            {
+                if let Some(path) = super::media::local_crop(cat, detection)? {
+                    if let Ok(bytes) = std::fs::read(&path) {
+                        if hex::encode(sha2::Sha256::digest(&bytes)) == *sha {
+                            remote.put_media(sha, &bytes)?;
+                            report.media_sent += 1;
+                        }
+                    }
+                }
+            }
         }
         let reply = remote.push(batch)?;
         mark_pushed(cat, &reply.accepted)?;
@@ -197,6 +255,19 @@ pub fn sync(
         progress(Stage::Pulling, report.pulled);
         if !reply.more {
             break;
+        }
+    }
+    for (sha, path) in super::media::missing_crops(cat)? {
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        match remote.get_media(&sha)? {
+            Some(bytes) => {
+                super::media::store_checked(&path, &sha, &bytes)
+                    .map_err(|e| remote.fail(e.to_string()))?;
+                report.media_fetched += 1;
+            }
+            None => report.media_missing += 1,
         }
     }
     let now: String =

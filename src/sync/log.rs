@@ -10,6 +10,7 @@
 //! already logged), and moves them to `sync_ops`.
 
 use rusqlite::{params, OptionalExtension};
+use sha2::Digest;
 
 use super::hlc::{wall_millis, Clock, Hlc};
 use super::ops::{Change, DecisionSource, Op, Verdict};
@@ -215,26 +216,39 @@ fn change_of(
                 },
             )
             .optional()?,
-        ("detections", _) => c
-            .query_row(
-                "SELECT d.uuid, p.uuid, d.x1, d.y1, d.x2, d.y2, d.class, d.score
-                 FROM detections d JOIN photos p ON p.id = d.photo_id WHERE d.id = ?1",
-                [row],
-                |r| {
-                    let v = |i| r.get::<_, f64>(i).map(|x| x as f32);
-                    Ok((
-                        Change::DetectionAdded {
-                            detection: r.get(0)?,
-                            photo: r.get(1)?,
-                            bbox: [v(2)?, v(3)?, v(4)?, v(5)?],
-                            class: r.get(6)?,
-                            score: f32_of(r.get(7)?),
-                        },
-                        None,
-                    ))
-                },
-            )
-            .optional()?,
+        ("detections", _) => {
+            let found = c
+                .query_row(
+                    "SELECT d.uuid, p.uuid, d.x1, d.y1, d.x2, d.y2, d.class, d.score, d.crop_file
+                     FROM detections d JOIN photos p ON p.id = d.photo_id WHERE d.id = ?1",
+                    [row],
+                    |r| {
+                        let v = |i| r.get::<_, f64>(i).map(|x| x as f32);
+                        Ok((
+                            Change::DetectionAdded {
+                                detection: r.get(0)?,
+                                photo: r.get(1)?,
+                                bbox: [v(2)?, v(3)?, v(4)?, v(5)?],
+                                class: r.get(6)?,
+                                score: f32_of(r.get(7)?),
+                                crop: None,
+                            },
+                            r.get::<_, Option<String>>(8)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            found.map(|(mut change, crop_file)| {
+                // The crop travels by content: name it by its sha256.
+                let crop_sha = crop_file
+                    .and_then(|f| std::fs::read(cat.media_dir().join(f)).ok())
+                    .map(|bytes| hex::encode(sha2::Sha256::digest(&bytes)));
+                if let Change::DetectionAdded { crop, .. } = &mut change {
+                    *crop = crop_sha;
+                }
+                (change, None)
+            })
+        }
         ("embeddings", _) => c
             .query_row(
                 "SELECT d.uuid, e.pack_name, e.pack_version, e.vector

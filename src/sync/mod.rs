@@ -18,6 +18,7 @@ pub mod client;
 pub mod duplicates;
 pub mod hlc;
 pub mod log;
+pub mod media;
 pub mod ops;
 pub mod plan;
 pub mod state;

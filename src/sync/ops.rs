@@ -63,6 +63,10 @@ pub enum Change {
         bbox: [f32; 4],
         class: String,
         score: Option<f32>,
+        /// sha256 of the crop image shown for review, which travels
+        /// separately (`/v1/media/SHA256`); absent when there is none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        crop: Option<String>,
     },
     EmbeddingAdded {
         detection: String,
@@ -122,6 +126,24 @@ fn text_ok(field: &str, v: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Whether `v` is a sha256 in lowercase hex (what names media files).
+pub fn is_sha256(v: &str) -> bool {
+    v.len() == 64
+        && v.chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+}
+
+fn sha_ok(field: &str, v: &str) -> Result<(), String> {
+    if is_sha256(v) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{field} `{}` is not 64 lowercase hex digits",
+            clip(v)
+        ))
+    }
+}
+
 /// At most 40 characters of an untrusted value, for error messages.
 fn clip(v: &str) -> String {
     v.chars().take(40).collect()
@@ -167,16 +189,7 @@ impl Change {
                 taken_at,
             } => {
                 uuid_ok("photo", photo)?;
-                let hex = sha256.len() == 64
-                    && sha256
-                        .chars()
-                        .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
-                if !hex {
-                    return Err(format!(
-                        "sha256 `{}` is not 64 lowercase hex digits",
-                        clip(sha256)
-                    ));
-                }
+                sha_ok("sha256", sha256)?;
                 if *width == 0 || *height == 0 {
                     return Err("photo width and height must be positive".into());
                 }
@@ -196,7 +209,11 @@ impl Change {
                 bbox,
                 class,
                 score,
+                crop,
             } => {
+                if let Some(c) = crop {
+                    sha_ok("crop", c)?;
+                }
                 uuid_ok("detection", detection)?;
                 uuid_ok("photo", photo)?;
                 text_ok("class", class)?;

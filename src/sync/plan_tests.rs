@@ -68,6 +68,7 @@ impl Laptop {
             bbox: [x, 1.0, x + 10.0, 9.0],
             class: "fin".into(),
             score: Some(0.9),
+            crop: None,
         });
         (detection, op)
     }

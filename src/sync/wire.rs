@@ -17,6 +17,8 @@ use super::ops::Op;
 
 pub const PUSH: &str = "/v1/push";
 pub const PULL: &str = "/v1/pull";
+/// `PUT` or `GET` `/v1/media/SHA256`: a crop, named by the sha256 of its bytes.
+pub const MEDIA: &str = "/v1/media";
 /// Operations per push or pull.
 pub const BATCH: usize = 500;
 

@@ -56,6 +56,16 @@ pub fn sync_cmd(a: SyncArgs) -> Result<ExitCode> {
             "pushed {} operations, pulled {} ({} changes here); server position {}",
             report.pushed, report.pulled, report.applied, report.position
         );
+        println!(
+            "crops: {} sent, {} fetched, {} not on the server yet",
+            report.media_sent, report.media_fetched, report.media_missing
+        );
+        for d in &report.duplicates {
+            println!(
+                "possible duplicate: {} looks like {} (similarity {:.2}); merge them with `whaleid individual merge` if they are one animal",
+                d.code, d.other_code, d.score
+            );
+        }
         for r in &report.refused {
             println!("refused by the server: {} ({})", r.op, r.reason);
         }
