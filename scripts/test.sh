@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up (idempotent) and run every check CI runs: formatting, lints, tests
-# (engine, CLI, app commands), the frontend's unit tests, the generated
+# (engine, CLI, app commands, the sync server on SQLite and PostgreSQL), the
+# frontend's unit tests, the generated
 # TypeScript bindings, and the app end to end in its real window under Xvfb.
 # Every cargo step uses the same package selection (--workspace), so Tauri
 # is compiled once, not once per selection.
@@ -8,6 +9,14 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 scripts/setup.sh
+# The sync server's tests run against PostgreSQL too when one is available
+# (started here as root; see scripts/setup-postgres.sh).
+if [[ -z "${WHALEID_TEST_POSTGRES:-}" ]]; then
+    pg_url="$(scripts/setup-postgres.sh)"
+    if [[ -n "$pg_url" ]]; then
+        export WHALEID_TEST_POSTGRES="$pg_url"
+    fi
+fi
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # Also writes ui/src/bindings/ (the export_bindings tests of whaleid-app).

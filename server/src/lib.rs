@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result};
 
 pub mod http;
+pub mod pg;
 pub mod store;
 
 /// Serve `store` on `listen` until `shutdown` completes. `ready` hears the

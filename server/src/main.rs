@@ -5,13 +5,17 @@
 //! whaleid-server token add ana --data /srv/whaleid     # prints Ana's token once
 //! whaleid-server serve --data /srv/whaleid --listen 0.0.0.0:8787
 //! ```
+//!
+//! Institutions can keep it in PostgreSQL instead: `--postgres URL` in place
+//! of `--data DIR` (crops then live in the database too).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
-use clap::{Parser, Subcommand};
+use anyhow::{bail, Result};
+use clap::{Args, Parser, Subcommand};
 
+use whaleid_server::pg::PgStore;
 use whaleid_server::store::SqliteStore;
 
 #[derive(Parser, Debug)]
@@ -21,13 +25,38 @@ struct Cli {
     command: Command,
 }
 
+/// Where the server keeps everything: one of the two.
+#[derive(Args, Debug, Clone)]
+struct Backend {
+    /// A data folder: the master catalogue (SQLite) and its users.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// A PostgreSQL database, `postgres://user:password@host/db`.
+    #[arg(long, conflicts_with = "data")]
+    postgres: Option<String>,
+}
+
+enum Opened {
+    Sqlite(SqliteStore),
+    Pg(PgStore),
+}
+
+impl Backend {
+    fn open(&self) -> Result<Opened> {
+        match (&self.data, &self.postgres) {
+            (Some(dir), None) => Ok(Opened::Sqlite(SqliteStore::open(dir)?)),
+            (None, Some(url)) => Ok(Opened::Pg(PgStore::open(url)?)),
+            _ => bail!("say where the server keeps its data: --data DIR or --postgres URL"),
+        }
+    }
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Serve the sync API.
     Serve {
-        /// The server's data folder (the master catalogue and its users).
-        #[arg(long)]
-        data: PathBuf,
+        #[command(flatten)]
+        backend: Backend,
         /// Address to listen on (port 0: any free port, printed at start).
         #[arg(long, default_value = "127.0.0.1:8787")]
         listen: String,
@@ -45,13 +74,13 @@ enum TokenCommand {
     /// Issue a token for a user (replacing an earlier one); printed once.
     Add {
         user: String,
-        #[arg(long)]
-        data: PathBuf,
+        #[command(flatten)]
+        backend: Backend,
     },
     /// The users with tokens.
     List {
-        #[arg(long)]
-        data: PathBuf,
+        #[command(flatten)]
+        backend: Backend,
     },
 }
 
@@ -67,31 +96,45 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Token(TokenCommand::Add { user, data }) => {
-            let token = SqliteStore::open(&data)?.add_user(&user)?;
+        Command::Token(TokenCommand::Add { user, backend }) => {
+            let token = match backend.open()? {
+                Opened::Sqlite(mut s) => s.add_user(&user)?,
+                Opened::Pg(mut s) => s.add_user(&user)?,
+            };
             println!("{token}");
         }
-        Command::Token(TokenCommand::List { data }) => {
-            for (name, created) in SqliteStore::open(&data)?.users()? {
+        Command::Token(TokenCommand::List { backend }) => {
+            let users = match backend.open()? {
+                Opened::Sqlite(s) => s.users()?,
+                Opened::Pg(mut s) => s.users()?,
+            };
+            for (name, created) in users {
                 println!("{name}\t{created}");
             }
         }
         Command::Serve {
-            data,
+            backend,
             listen,
             max_body_mib,
         } => {
-            let store = SqliteStore::open(&data)?;
+            let opened = backend.open()?;
+            // The PostgreSQL client runs its own runtime: start ours after
+            // connecting, and serve from it.
             let runtime = tokio::runtime::Runtime::new()?;
-            runtime.block_on(whaleid_server::serve(
-                store,
-                &listen,
-                max_body_mib << 20,
-                |addr| println!("listening on http://{addr}"),
-                async {
-                    let _ = tokio::signal::ctrl_c().await;
-                },
-            ))?;
+            let ready = |addr| println!("listening on http://{addr}");
+            let shutdown = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            runtime.block_on(async move {
+                match opened {
+                    Opened::Sqlite(s) => {
+                        whaleid_server::serve(s, &listen, max_body_mib << 20, ready, shutdown).await
+                    }
+                    Opened::Pg(s) => {
+                        whaleid_server::serve(s, &listen, max_body_mib << 20, ready, shutdown).await
+                    }
+                }
+            })?;
         }
     }
     Ok(())

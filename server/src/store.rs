@@ -19,14 +19,14 @@ use whaleid::sync::wire::{PullReply, PushReply, Refusal};
 /// What the HTTP layer needs from storage.
 pub trait Store: Send {
     /// The user a bearer token belongs to.
-    fn user_for(&self, token: &str) -> Result<Option<String>>;
+    fn user_for(&mut self, token: &str) -> Result<Option<String>>;
     /// Apply operations pushed by `user`.
     fn push(&mut self, user: &str, ops: &[Op]) -> Result<PushReply>;
     /// Operations after position `after`, at most `limit`.
-    fn pull(&self, after: i64, limit: usize) -> Result<PullReply>;
+    fn pull(&mut self, after: i64, limit: usize) -> Result<PullReply>;
     /// Keep a crop whose bytes were checked to hash to `sha256`.
     fn put_media(&mut self, sha256: &str, bytes: &[u8]) -> Result<()>;
-    fn get_media(&self, sha256: &str) -> Result<Option<Vec<u8>>>;
+    fn get_media(&mut self, sha256: &str) -> Result<Option<Vec<u8>>>;
 }
 
 #[derive(Debug)]
@@ -112,7 +112,7 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn get_media(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+    fn get_media(&mut self, sha256: &str) -> Result<Option<Vec<u8>>> {
         match std::fs::read(self.media_path(sha256)) {
             Ok(b) => Ok(Some(b)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -120,7 +120,7 @@ impl Store for SqliteStore {
         }
     }
 
-    fn user_for(&self, token: &str) -> Result<Option<String>> {
+    fn user_for(&mut self, token: &str) -> Result<Option<String>> {
         Ok(self
             .users
             .query_row(
@@ -162,7 +162,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn pull(&self, after: i64, limit: usize) -> Result<PullReply> {
+    fn pull(&mut self, after: i64, limit: usize) -> Result<PullReply> {
         let mut stmt = self
             .catalogue
             .conn()

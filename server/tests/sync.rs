@@ -37,6 +37,46 @@ fn server_cmd(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_string()
 }
 
+/// Where a test server keeps its data: always an SQLite folder; and a
+/// fresh PostgreSQL database too when `WHALEID_TEST_POSTGRES` names a server
+/// to make it in (`.ci/run` starts one), so both stores pass the same tests.
+#[derive(Debug, Clone)]
+enum Backend {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Backend {
+    fn all(dir: &Path) -> Vec<Backend> {
+        let mut out = vec![Backend::Sqlite(dir.join("server"))];
+        if let Ok(admin) = std::env::var("WHALEID_TEST_POSTGRES") {
+            let name = format!("whaleid_test_{}", uuid::Uuid::now_v7().simple());
+            let mut client = postgres::Client::connect(&admin, postgres::NoTls)
+                .expect("connect to WHALEID_TEST_POSTGRES");
+            client
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .unwrap();
+            let (base, _) = admin.rsplit_once('/').expect("a URL ending in /DATABASE");
+            out.push(Backend::Postgres(format!("{base}/{name}")));
+        }
+        out
+    }
+
+    fn args(&self) -> Vec<String> {
+        match self {
+            Backend::Sqlite(dir) => vec!["--data".into(), dir.to_string_lossy().into_owned()],
+            Backend::Postgres(url) => vec!["--postgres".into(), url.clone()],
+        }
+    }
+
+    fn cmd(&self, args: &[&str]) -> String {
+        let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        all.extend(self.args());
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        server_cmd(&refs)
+    }
+}
+
 /// A running server; killed when dropped.
 struct Server {
     child: Child,
@@ -44,15 +84,10 @@ struct Server {
 }
 
 impl Server {
-    fn start(data: &Path, extra: &[&str]) -> Self {
-        let mut args = vec![
-            "serve",
-            "--data",
-            data.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ];
-        args.extend_from_slice(extra);
+    fn start(backend: &Backend, extra: &[&str]) -> Self {
+        let mut args: Vec<String> = vec!["serve".into(), "--listen".into(), "127.0.0.1:0".into()];
+        args.extend(backend.args());
+        args.extend(extra.iter().map(|a| a.to_string()));
         let mut child = Command::new(BIN)
             .args(&args)
             .stdout(Stdio::piped())
@@ -166,37 +201,40 @@ fn run_sync(cat: &mut Catalogue, url: &str, token: &str, author: &str) -> SyncRe
 #[test]
 fn three_laptops_converge_through_a_server_that_is_killed_and_restarted() {
     let dir = tempfile::tempdir().unwrap();
-    let data: PathBuf = dir.path().join("server");
+    for (n, backend) in Backend::all(dir.path()).into_iter().enumerate() {
+        eprintln!("store: {backend:?}");
+        converge(&dir.path().join(format!("run{n}")), &backend);
+    }
+}
+
+fn converge(dir: &Path, backend: &Backend) {
+    std::fs::create_dir_all(dir).unwrap();
     let tokens: Vec<String> = ["ana", "ben", "cai"]
         .iter()
-        .map(|u| server_cmd(&["token", "add", u, "--data", data.to_str().unwrap()]))
+        .map(|u| backend.cmd(&["token", "add", u]))
         .collect();
     assert!(tokens.iter().all(|t| t.len() == 64), "{tokens:?}");
-    let listed = server_cmd(&["token", "list", "--data", data.to_str().unwrap()]);
+    let listed = backend.cmd(&["token", "list"]);
     assert_eq!(listed.lines().count(), 3);
     let pipeline = pipeline();
 
     // Offline work. Ana: W0..W3. Ben: W1, W2 (the same files) and a merge,
     // a rename and his own decision. Cai: nothing yet.
-    let mut ana = Catalogue::create(dir.path().join("ana")).unwrap();
+    let mut ana = Catalogue::create(dir.join("ana")).unwrap();
     import(
         &mut ana,
         &pipeline,
-        &labelled(&dir.path().join("photos"), &[0, 1, 2, 3]),
+        &labelled(&dir.join("photos"), &[0, 1, 2, 3]),
     );
-    let mut ben = Catalogue::create(dir.path().join("ben")).unwrap();
-    import(
-        &mut ben,
-        &pipeline,
-        &labelled(&dir.path().join("photos"), &[1, 2]),
-    );
+    let mut ben = Catalogue::create(dir.join("ben")).unwrap();
+    import(&mut ben, &pipeline, &labelled(&dir.join("photos"), &[1, 2]));
     ben.merge("W1", "W2", Some("ben")).unwrap();
     // Ben's W1 is not Ana's W1: both imported their own (a code clash).
     let bens_w1 = ben.individual("W1").unwrap().uuid;
     ben.rename("W2", "Notch", Some("ben")).unwrap();
     // The same animal (7) met by both on different days: each names it.
     let seven = |who: &str, name: &str, at: u32| {
-        let mut items = labelled(&dir.path().join(who), &[7]);
+        let mut items = labelled(&dir.join(who), &[7]);
         for (n, item) in items.iter_mut().enumerate() {
             // Other photos than the other laptop's: the patch sits elsewhere.
             let (x, y) = (at + 3 * n as u32, 15 + 20 * n as u32);
@@ -213,14 +251,14 @@ fn three_laptops_converge_through_a_server_that_is_killed_and_restarted() {
     };
     import(&mut ana, &pipeline, &seven("ana-7", "A7", 5));
     import(&mut ben, &pipeline, &seven("ben-7", "B7", 90));
-    let mut cai = Catalogue::create(dir.path().join("cai")).unwrap();
+    let mut cai = Catalogue::create(dir.join("cai")).unwrap();
 
-    let server = Server::start(&data, &[]);
+    let server = Server::start(backend, &[]);
     let a1 = run_sync(&mut ana, &server.url, &tokens[0], "ana");
     assert!(a1.pushed > 0 && a1.pulled >= a1.pushed, "{a1:?}");
     // The server dies without warning; it comes back on the same data.
     server.kill();
-    let server = Server::start(&data, &[]);
+    let server = Server::start(backend, &[]);
     let b1 = run_sync(&mut ben, &server.url, &tokens[1], "ben");
     assert!(b1.applied > 0, "Ben received Ana's work: {b1:?}");
     // Ana's A7 and Ben's B7 are one animal in different photos: suggested
@@ -299,7 +337,10 @@ fn three_laptops_converge_through_a_server_that_is_killed_and_restarted() {
             sha
         );
     }
-    let master = Catalogue::open(data.join("catalogue")).unwrap();
+    // What the server holds: everything, as a new laptop pulls it.
+    let mut master = Catalogue::create(dir.join("dave")).unwrap();
+    let d = run_sync(&mut master, &server.url, &tokens[0], "dave");
+    assert_eq!(d.media_missing, 0);
     let want = canonical(&master).unwrap();
     for (who, cat) in [("ana", &ana), ("ben", &ben), ("cai", &cai)] {
         assert_eq!(
@@ -331,10 +372,17 @@ fn three_laptops_converge_through_a_server_that_is_killed_and_restarted() {
 #[test]
 fn bad_requests_are_refused_with_a_reason_and_nothing_is_stored() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("server");
-    let token = server_cmd(&["token", "add", "ana", "--data", data.to_str().unwrap()]);
-    let server = Server::start(&data, &["--max-body-mib", "1"]);
-    let mut cat = Catalogue::create(dir.path().join("ana")).unwrap();
+    for (n, backend) in Backend::all(dir.path()).into_iter().enumerate() {
+        eprintln!("store: {backend:?}");
+        refuse(&dir.path().join(format!("run{n}")), &backend);
+    }
+}
+
+fn refuse(dir: &Path, backend: &Backend) {
+    std::fs::create_dir_all(dir).unwrap();
+    let token = backend.cmd(&["token", "add", "ana"]);
+    let server = Server::start(backend, &["--max-body-mib", "1"]);
+    let mut cat = Catalogue::create(dir.join("ana")).unwrap();
     cat.ensure_individual("W0", None).unwrap();
 
     // Wrong token.

@@ -287,7 +287,12 @@ pub fn plan(local: &LocalState, incoming: &[Op]) -> Plan {
 
 /// [`plan`], and the state the catalogue will be in once it is applied.
 pub fn simulate(local: &LocalState, incoming: &[Op]) -> (Plan, LocalState) {
-    let mut s = local.clone();
+    simulate_owned(local.clone(), incoming)
+}
+
+/// [`simulate`] on a state it may change (no copy): replaying a long log.
+pub fn simulate_owned(local: LocalState, incoming: &[Op]) -> (Plan, LocalState) {
+    let mut s = local;
     let mut out = Plan::default();
     let mut ops: Vec<&Op> = incoming.iter().collect();
     ops.sort_by(|a, b| a.hlc.cmp(&b.hlc).then_with(|| a.id.cmp(&b.id)));

@@ -1,0 +1,206 @@
+//! The institutional store: the team's operation log in PostgreSQL.
+//!
+//! Where [`crate::store::SqliteStore`] applies every push to a WhaleID
+//! catalogue, this store keeps the log itself (`whaleid_ops`, in the order
+//! the server accepted it), the crops (`whaleid_media`) and the users. The
+//! planner's view of the catalogue lives in memory, rebuilt from the log at
+//! start, so pushes are checked exactly as the SQLite store checks them
+//! (references, payloads), and pulls hand out the same operations in the
+//! same order. A laptop that pulls everything has the whole catalogue.
+
+use anyhow::{bail, Context, Result};
+use postgres::{Client, NoTls};
+use sha2::{Digest, Sha256};
+use whaleid::sync::ops::Op;
+use whaleid::sync::plan::{simulate, simulate_owned, Action, LocalState};
+use whaleid::sync::wire::{PullReply, PushReply, Refusal};
+
+use crate::store::Store;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS whaleid_ops (
+    seq       BIGSERIAL PRIMARY KEY,
+    id        TEXT NOT NULL UNIQUE,
+    body      TEXT NOT NULL,
+    pushed_by TEXT NOT NULL,
+    at        TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS whaleid_users (
+    name       TEXT PRIMARY KEY,
+    token_sha  TEXT NOT NULL UNIQUE,
+    created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS whaleid_media (
+    sha256 TEXT PRIMARY KEY,
+    bytes  BYTEA NOT NULL
+);
+";
+
+/// Operations replayed per step when rebuilding the state at start.
+const REPLAY: usize = 500;
+
+pub struct PgStore {
+    client: Client,
+    state: LocalState,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("operations", &self.state.applied.len())
+            .finish()
+    }
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+impl PgStore {
+    /// Connect (`postgres://user:password@host/db`), create the tables if
+    /// needed, and rebuild the planner state from the log.
+    pub fn open(url: &str) -> Result<Self> {
+        let mut client = Client::connect(url, NoTls).context("connecting to PostgreSQL")?;
+        client.batch_execute(SCHEMA)?;
+        let mut state = LocalState::default();
+        let rows = client.query("SELECT body FROM whaleid_ops ORDER BY seq", &[])?;
+        let ops: Vec<Op> = rows
+            .iter()
+            .map(|r| serde_json::from_str(r.get::<_, &str>(0)))
+            .collect::<std::result::Result<_, _>>()
+            .context("an unreadable stored operation")?;
+        for chunk in ops.chunks(REPLAY) {
+            state = simulate_owned(state, chunk).1;
+        }
+        Ok(Self { client, state })
+    }
+
+    /// See [`crate::store::SqliteStore::add_user`].
+    pub fn add_user(&mut self, user: &str) -> Result<String> {
+        if user.trim().is_empty() || user.len() > 100 || user.chars().any(char::is_control) {
+            bail!("user name {user:?} must be 1 to 100 printable characters");
+        }
+        let token = format!(
+            "{}{}",
+            uuid::Uuid::now_v7().simple(),
+            uuid::Uuid::now_v7().simple()
+        );
+        self.client.execute(
+            "INSERT INTO whaleid_users (name, token_sha) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET token_sha = excluded.token_sha",
+            &[&user, &token_hash(&token)],
+        )?;
+        Ok(token)
+    }
+
+    pub fn users(&mut self) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .client
+            .query(
+                "SELECT name, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')
+                 FROM whaleid_users ORDER BY name",
+                &[],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+
+    fn last_seq(&mut self) -> Result<i64> {
+        Ok(self
+            .client
+            .query_one("SELECT coalesce(max(seq), 0) FROM whaleid_ops", &[])?
+            .get(0))
+    }
+}
+
+impl Store for PgStore {
+    fn user_for(&mut self, token: &str) -> Result<Option<String>> {
+        Ok(self
+            .client
+            .query_opt(
+                "SELECT name FROM whaleid_users WHERE token_sha = $1",
+                &[&token_hash(token)],
+            )?
+            .map(|r| r.get(0)))
+    }
+
+    fn push(&mut self, user: &str, ops: &[Op]) -> Result<PushReply> {
+        let (plan, next) = simulate(&self.state, ops);
+        let refused: Vec<Refusal> = plan
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Refuse { op, reason } => Some(Refusal {
+                    op: op.clone(),
+                    reason: reason.clone(),
+                }),
+                _ => None,
+            })
+            .collect();
+        let accepted: Vec<&Op> = ops
+            .iter()
+            .filter(|o| !refused.iter().any(|r| r.op == o.id))
+            .collect();
+        let mut tx = self.client.transaction()?;
+        for op in &accepted {
+            let body = serde_json::to_string(op)?;
+            tx.execute(
+                "INSERT INTO whaleid_ops (id, body, pushed_by) VALUES ($1, $2, $3)
+                 ON CONFLICT (id) DO NOTHING",
+                &[&op.id, &body, &user],
+            )?;
+        }
+        tx.commit()?;
+        self.state = next;
+        Ok(PushReply {
+            accepted: accepted.iter().map(|o| o.id.clone()).collect(),
+            refused,
+            last_seq: self.last_seq()?,
+        })
+    }
+
+    fn pull(&mut self, after: i64, limit: usize) -> Result<PullReply> {
+        let rows = self.client.query(
+            "SELECT seq, body FROM whaleid_ops WHERE seq > $1 ORDER BY seq LIMIT $2",
+            &[&after, &(limit as i64 + 1)],
+        )?;
+        let more = rows.len() > limit;
+        let mut ops = Vec::with_capacity(rows.len().min(limit));
+        let mut last_seq = after;
+        for r in rows.iter().take(limit) {
+            ops.push(
+                serde_json::from_str(r.get::<_, &str>(1))
+                    .context("an unreadable stored operation")?,
+            );
+            last_seq = r.get(0);
+        }
+        Ok(PullReply {
+            ops,
+            last_seq,
+            more,
+        })
+    }
+
+    fn put_media(&mut self, sha256: &str, bytes: &[u8]) -> Result<()> {
+        let got = hex::encode(Sha256::digest(bytes));
+        if got != sha256 {
+            bail!("media {sha256}: the bytes hash to {got}");
+        }
+        self.client.execute(
+            "INSERT INTO whaleid_media (sha256, bytes) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&sha256, &bytes],
+        )?;
+        Ok(())
+    }
+
+    fn get_media(&mut self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .client
+            .query_opt(
+                "SELECT bytes FROM whaleid_media WHERE sha256 = $1",
+                &[&sha256],
+            )?
+            .map(|r| r.get(0)))
+    }
+}
