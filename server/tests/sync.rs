@@ -477,3 +477,86 @@ fn refuse(dir: &Path, backend: &Backend) {
     assert_eq!(pulled.ops.len(), 1);
     assert!(pulled.ops.iter().all(|o| o.id != orphan.id));
 }
+
+/// A proxy in front of the server that forwards each connection's request
+/// whole but only the first `cut` bytes of the reply, then hangs up: a
+/// connection that drops mid-download.
+fn cutting_proxy(server: &str, cut: usize) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let upstream = server.trim_start_matches("http://").to_string();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(mut client) = client else { break };
+            let upstream = upstream.clone();
+            std::thread::spawn(move || {
+                let Ok(mut server) = std::net::TcpStream::connect(&upstream) else {
+                    return;
+                };
+                let mut to_server = client.try_clone().unwrap();
+                let mut from_client = server.try_clone().unwrap();
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut to_server, &mut from_client);
+                });
+                let mut sent = 0;
+                let mut buf = [0u8; 8192];
+                while sent < cut {
+                    let n = match server.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n.min(cut - sent),
+                    };
+                    if client.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    sent += n;
+                }
+                let _ = client.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[test]
+fn a_download_cut_midway_is_finished_by_the_next_sync_with_nothing_lost_or_doubled() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = Backend::Sqlite(dir.path().join("server"));
+    let token = backend.cmd(&["token", "add", "ana"]);
+    let server = Server::start(&backend, &[]);
+    let pipeline = pipeline();
+    let mut ana = Catalogue::create(dir.path().join("ana")).unwrap();
+    import(
+        &mut ana,
+        &pipeline,
+        &labelled(&dir.path().join("photos"), &[0, 1, 2]),
+    );
+    run_sync(&mut ana, &server.url, &token, "ana");
+
+    // Ben's first pull loses the connection 3 kB into the reply.
+    let mut ben = Catalogue::create(dir.path().join("ben")).unwrap();
+    let proxy = cutting_proxy(&server.url, 3_000);
+    let err = sync(
+        &mut ben,
+        &Remote::new(&proxy, &token).unwrap(),
+        "ben",
+        &CancelToken::new(),
+        &mut |_, _| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("sync server"), "{err}");
+    let photos = |c: &Catalogue| -> i64 {
+        c.conn()
+            .query_row("SELECT count(*) FROM photos", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(photos(&ben), 0, "a batch half received is not applied");
+    // The next sync, on a good connection, gets everything once.
+    let done = run_sync(&mut ben, &server.url, &token, "ben");
+    assert!(done.pulled > 0 && done.media_missing == 0, "{done:?}");
+    assert_eq!(photos(&ben), 9);
+    assert_eq!(canonical(&ben).unwrap(), canonical(&ana).unwrap());
+    let again = run_sync(&mut ben, &server.url, &token, "ben");
+    assert_eq!((again.pulled, again.applied), (0, 0));
+}
