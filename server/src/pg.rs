@@ -12,10 +12,10 @@ use anyhow::{bail, Context, Result};
 use postgres::{Client, NoTls};
 use sha2::{Digest, Sha256};
 use whaleid::sync::ops::Op;
-use whaleid::sync::plan::{simulate, simulate_owned, Action, LocalState};
-use whaleid::sync::wire::{PullReply, PushReply, Refusal};
+use whaleid::sync::plan::{simulate, simulate_owned, LocalState};
+use whaleid::sync::wire::{PullReply, PushReply};
 
-use crate::store::Store;
+use crate::store::{new_token, refusals, token_hash, Store};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS whaleid_ops (
@@ -52,10 +52,6 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
-fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
 impl PgStore {
     /// Connect (`postgres://user:password@host/db`), create the tables if
     /// needed, and rebuild the planner state from the log.
@@ -77,14 +73,7 @@ impl PgStore {
 
     /// See [`crate::store::SqliteStore::add_user`].
     pub fn add_user(&mut self, user: &str) -> Result<String> {
-        if user.trim().is_empty() || user.len() > 100 || user.chars().any(char::is_control) {
-            bail!("user name {user:?} must be 1 to 100 printable characters");
-        }
-        let token = format!(
-            "{}{}",
-            uuid::Uuid::now_v7().simple(),
-            uuid::Uuid::now_v7().simple()
-        );
+        let token = new_token(user)?;
         self.client.execute(
             "INSERT INTO whaleid_users (name, token_sha) VALUES ($1, $2)
              ON CONFLICT (name) DO UPDATE SET token_sha = excluded.token_sha",
@@ -127,17 +116,7 @@ impl Store for PgStore {
 
     fn push(&mut self, user: &str, ops: &[Op]) -> Result<PushReply> {
         let (plan, next) = simulate(&self.state, ops);
-        let refused: Vec<Refusal> = plan
-            .actions
-            .iter()
-            .filter_map(|a| match a {
-                Action::Refuse { op, reason } => Some(Refusal {
-                    op: op.clone(),
-                    reason: reason.clone(),
-                }),
-                _ => None,
-            })
-            .collect();
+        let refused = refusals(&plan);
         let accepted: Vec<&Op> = ops
             .iter()
             .filter(|o| !refused.iter().any(|r| r.op == o.id))

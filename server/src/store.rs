@@ -40,8 +40,36 @@ pub struct SqliteStore {
 pub const CATALOGUE_DIR: &str = "catalogue";
 pub const USERS_DB: &str = "server.sqlite";
 
-fn token_hash(token: &str) -> String {
+/// What is stored of a token: its sha256.
+pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A new token for `user` (checked to be a printable name): two v7 UUIDs
+/// as 64 hex digits, about 148 random bits.
+pub(crate) fn new_token(user: &str) -> Result<String> {
+    if user.trim().is_empty() || user.len() > 100 || user.chars().any(char::is_control) {
+        bail!("user name {user:?} must be 1 to 100 printable characters");
+    }
+    Ok(format!(
+        "{}{}",
+        uuid::Uuid::now_v7().simple(),
+        uuid::Uuid::now_v7().simple()
+    ))
+}
+
+/// The operations a plan refused, with why.
+pub(crate) fn refusals(plan: &whaleid::sync::plan::Plan) -> Vec<Refusal> {
+    plan.actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::Refuse { op, reason } => Some(Refusal {
+                op: op.clone(),
+                reason: reason.clone(),
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 impl SqliteStore {
@@ -78,14 +106,7 @@ impl SqliteStore {
     /// Issue a new token for `user` (replacing any earlier one); only its
     /// hash is kept, so it is shown once.
     pub fn add_user(&mut self, user: &str) -> Result<String> {
-        if user.trim().is_empty() || user.len() > 100 || user.chars().any(char::is_control) {
-            bail!("user name {user:?} must be 1 to 100 printable characters");
-        }
-        let token = format!(
-            "{}{}",
-            uuid::Uuid::now_v7().simple(),
-            uuid::Uuid::now_v7().simple()
-        );
+        let token = new_token(user)?;
         self.users.execute(
             "INSERT INTO users (name, token_sha) VALUES (?1, ?2)
              ON CONFLICT (name) DO UPDATE SET token_sha = excluded.token_sha",
@@ -133,17 +154,7 @@ impl Store for SqliteStore {
 
     fn push(&mut self, user: &str, ops: &[Op]) -> Result<PushReply> {
         let plan = receive_with(&mut self.catalogue, ops, user, &mut self.state)?;
-        let refused: Vec<Refusal> = plan
-            .actions
-            .iter()
-            .filter_map(|a| match a {
-                Action::Refuse { op, reason } => Some(Refusal {
-                    op: op.clone(),
-                    reason: reason.clone(),
-                }),
-                _ => None,
-            })
-            .collect();
+        let refused = refusals(&plan);
         let accepted: Vec<String> = ops
             .iter()
             .map(|o| o.id.clone())
