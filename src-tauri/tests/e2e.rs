@@ -401,6 +401,7 @@ fn a_survey_goes_from_import_through_review_to_export() {
         // server then holds the catalogue's five photos.
         let (url, token) = sync_server(&work.path().join("server"));
         app.click("nav-sync").await;
+        app.wait_for_testid_text("sync-server", "not configured").await;
         app.type_into("sync-server-input", &url).await;
         app.type_into("sync-token-input", &token).await;
         app.type_into("sync-author-input", "e2e").await;

@@ -51,7 +51,9 @@ export function SyncScreen() {
       const s = await syncStatus();
       setStatus(s);
       setStatusError(null);
-      if (fillForm) setForm(settingsForm(s));
+      // Fill the form from the stored settings, unless the user has
+      // started typing before they arrived.
+      if (fillForm) setForm((f) => (f === EMPTY_FORM ? settingsForm(s) : f));
     } catch (e) {
       setStatusError(toAppError(e));
     }
