@@ -50,20 +50,7 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let mut store = whaleid_server::store::SqliteStore::open(&dir.path().join("server")).unwrap();
     let token = store.add_user("bench").unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        tokio::runtime::Runtime::new()
-            .unwrap()
-            .block_on(whaleid_server::serve(
-                store,
-                "127.0.0.1:0",
-                64 << 20,
-                move |a| tx.send(a).unwrap(),
-                std::future::pending(),
-            ))
-            .unwrap()
-    });
-    let url = format!("http://{}", rx.recv().unwrap());
+    let url = whaleid_server::spawn_local(store, 64 << 20).unwrap();
 
     let started = Instant::now();
     let mut ana = Catalogue::create(dir.path().join("ana")).unwrap();

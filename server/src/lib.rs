@@ -32,3 +32,32 @@ pub async fn serve(
         .await?;
     Ok(())
 }
+
+/// Serve `store` on a free loopback port from a thread of its own (for
+/// tests, benchmarks and tools that run the server in their process), and
+/// return its URL once it listens. It serves until the process ends.
+pub fn spawn_local(store: impl store::Store + 'static, max_body: usize) -> Result<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let served = tokio::runtime::Runtime::new()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| {
+                rt.block_on(serve(
+                    store,
+                    "127.0.0.1:0",
+                    max_body,
+                    |addr| {
+                        let _ = tx.send(addr);
+                    },
+                    std::future::pending(),
+                ))
+            });
+        if let Err(e) = served {
+            eprintln!("whaleid-server: {e:#}");
+        }
+    });
+    let addr: SocketAddr = rx
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .context("the server did not start listening")?;
+    Ok(format!("http://{addr}"))
+}

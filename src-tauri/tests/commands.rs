@@ -805,20 +805,7 @@ fn training_reports_epochs_and_a_verdict_and_versions_roll_back_through_the_ipc(
 fn sync_server(data: &Path) -> (String, String) {
     let mut store = whaleid_server::store::SqliteStore::open(data).unwrap();
     let token = store.add_user("ana").unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(whaleid_server::serve(
-            store,
-            "127.0.0.1:0",
-            1 << 20,
-            move |addr| tx.send(addr).unwrap(),
-            std::future::pending(),
-        ))
-        .unwrap();
-    });
-    let addr = rx.recv_timeout(Duration::from_secs(30)).unwrap();
-    (format!("http://{addr}"), token)
+    (whaleid_server::spawn_local(store, 1 << 20).unwrap(), token)
 }
 
 #[test]

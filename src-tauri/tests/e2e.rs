@@ -433,21 +433,7 @@ fn a_survey_goes_from_import_through_review_to_export() {
 fn sync_server(data: &Path) -> (String, String) {
     let mut store = whaleid_server::store::SqliteStore::open(data).unwrap();
     let token = store.add_user("e2e").unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        tokio::runtime::Runtime::new()
-            .unwrap()
-            .block_on(whaleid_server::serve(
-                store,
-                "127.0.0.1:0",
-                16 << 20,
-                move |addr| tx.send(addr).unwrap(),
-                std::future::pending(),
-            ))
-            .unwrap();
-    });
-    let addr = rx.recv_timeout(std::time::Duration::from_secs(30)).unwrap();
-    (format!("http://{addr}"), token)
+    (whaleid_server::spawn_local(store, 16 << 20).unwrap(), token)
 }
 
 /// A manual check on real photos, not part of CI: with
