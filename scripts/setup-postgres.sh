@@ -6,6 +6,10 @@
 # machines run as root); elsewhere, set WHALEID_TEST_POSTGRES yourself or
 # leave it unset, and the tests use the SQLite store only.
 set -euo pipefail
+# Only the URL goes to stdout: the caller captures it. Anything the tools
+# print (pg_ctlcluster says "Removed stale pid file." after an unclean
+# shutdown) goes to stderr.
+exec 3>&1 1>&2
 if [[ $(id -u) -ne 0 ]]; then
     echo "setup-postgres: not root; skipping (the PostgreSQL store is not tested)" >&2
     exit 0
@@ -19,7 +23,7 @@ if ! pg_lsclusters -h | awk '{print $1, $2}' | grep -q "^$version main$"; then
     pg_createcluster "$version" main >/dev/null
 fi
 if ! pg_lsclusters -h | grep -q "^$version *main .*online"; then
-    pg_ctlcluster "$version" main start
+    pg_ctlcluster "$version" main start 3>&-
 fi
 for _ in $(seq 1 30); do
     su postgres -c "psql -qtAc 'select 1'" >/dev/null 2>&1 && break
@@ -29,4 +33,4 @@ su postgres -c "psql -qtAc \"DO \\\$\\\$ BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'whaleid') THEN
         CREATE ROLE whaleid LOGIN CREATEDB PASSWORD 'whaleid';
     END IF; END \\\$\\\$;\"" >/dev/null
-echo "postgres://whaleid:whaleid@127.0.0.1/postgres"
+echo "postgres://whaleid:whaleid@127.0.0.1/postgres" >&3
