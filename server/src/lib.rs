@@ -4,6 +4,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
@@ -12,24 +13,72 @@ pub mod http;
 pub mod pg;
 pub mod store;
 
-/// Serve `store` on `listen` until `shutdown` completes. `ready` hears the
-/// address actually bound (port 0 picks a free one) before the first request.
+/// A certificate chain and its private key, PEM files: the server then
+/// speaks HTTPS only (rustls).
+#[derive(Debug, Clone)]
+pub struct Tls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl Tls {
+    async fn config(&self) -> Result<axum_server::tls_rustls::RustlsConfig> {
+        axum_server::tls_rustls::RustlsConfig::from_pem_file(&self.cert, &self.key)
+            .await
+            .with_context(|| {
+                format!(
+                    "TLS certificate {} with key {}",
+                    self.cert.display(),
+                    self.key.display()
+                )
+            })
+    }
+}
+
+/// Serve `store` on `listen` until `shutdown` completes, over HTTPS when
+/// `tls` is given. `ready` hears the URL actually served (port 0 picks a
+/// free one) before the first request.
 pub async fn serve(
     store: impl store::Store + 'static,
     listen: &str,
     max_body: usize,
-    ready: impl FnOnce(SocketAddr),
+    tls: Option<&Tls>,
+    ready: impl FnOnce(&str),
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    // Read the certificate before binding, so a bad one fails at start.
+    let tls_config = match tls {
+        Some(t) => Some(t.config().await?),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
-    ready(listener.local_addr()?);
-    std::io::stdout().flush()?;
+    let addr = listener.local_addr()?;
     let shared: http::Shared = Arc::new(Mutex::new(store));
-    axum::serve(listener, http::router(shared, max_body))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let app = http::router(shared, max_body);
+    match tls_config {
+        None => {
+            ready(&format!("http://{addr}"));
+            std::io::stdout().flush()?;
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await?;
+        }
+        Some(config) => {
+            let handle = axum_server::Handle::<SocketAddr>::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+            });
+            let server = axum_server::tls_rustls::from_tcp_rustls(listener.into_std()?, config)?
+                .handle(handle);
+            ready(&format!("https://{addr}"));
+            std::io::stdout().flush()?;
+            server.serve(app.into_make_service()).await?;
+        }
+    }
     Ok(())
 }
 
@@ -46,8 +95,9 @@ pub fn spawn_local(store: impl store::Store + 'static, max_body: usize) -> Resul
                     store,
                     "127.0.0.1:0",
                     max_body,
-                    |addr| {
-                        let _ = tx.send(addr);
+                    None,
+                    |url| {
+                        let _ = tx.send(url.to_string());
                     },
                     std::future::pending(),
                 ))
@@ -56,8 +106,6 @@ pub fn spawn_local(store: impl store::Store + 'static, max_body: usize) -> Resul
             eprintln!("whaleid-server: {e:#}");
         }
     });
-    let addr: SocketAddr = rx
-        .recv_timeout(std::time::Duration::from_secs(30))
-        .context("the server did not start listening")?;
-    Ok(format!("http://{addr}"))
+    rx.recv_timeout(std::time::Duration::from_secs(30))
+        .context("the server did not start listening")
 }

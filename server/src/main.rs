@@ -7,7 +7,10 @@
 //! ```
 //!
 //! Institutions can keep it in PostgreSQL instead: `--postgres URL` in place
-//! of `--data DIR` (crops then live in the database too).
+//! of `--data DIR` (crops then live in the database too). With
+//! `--tls-cert FILE --tls-key FILE` it serves HTTPS (rustls) only; laptops
+//! trust a certificate from a public CA as they are, or the team's own CA
+//! with `whaleid sync --ca-cert FILE`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -63,6 +66,12 @@ enum Command {
         /// Largest request body, in MiB.
         #[arg(long, default_value_t = 32)]
         max_body_mib: usize,
+        /// Serve HTTPS with this certificate chain (PEM); needs --tls-key.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Issue and list users' tokens.
     #[command(subcommand)]
@@ -116,22 +125,30 @@ fn run(cli: Cli) -> Result<()> {
             backend,
             listen,
             max_body_mib,
+            tls_cert,
+            tls_key,
         } => {
+            let tls = tls_cert
+                .zip(tls_key)
+                .map(|(cert, key)| whaleid_server::Tls { cert, key });
+            let tls = tls.as_ref();
             let opened = backend.open()?;
             // The PostgreSQL client runs its own runtime: start ours after
             // connecting, and serve from it.
             let runtime = tokio::runtime::Runtime::new()?;
-            let ready = |addr| println!("listening on http://{addr}");
+            let ready = |url: &str| println!("listening on {url}");
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;
             };
             runtime.block_on(async move {
                 match opened {
                     Opened::Sqlite(s) => {
-                        whaleid_server::serve(s, &listen, max_body_mib << 20, ready, shutdown).await
+                        whaleid_server::serve(s, &listen, max_body_mib << 20, tls, ready, shutdown)
+                            .await
                     }
                     Opened::Pg(s) => {
-                        whaleid_server::serve(s, &listen, max_body_mib << 20, ready, shutdown).await
+                        whaleid_server::serve(s, &listen, max_body_mib << 20, tls, ready, shutdown)
+                            .await
                     }
                 }
             })?;

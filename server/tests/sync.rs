@@ -560,3 +560,140 @@ fn a_download_cut_midway_is_finished_by_the_next_sync_with_nothing_lost_or_doubl
     let again = run_sync(&mut ben, &server.url, &token, "ben");
     assert_eq!((again.pulled, again.applied), (0, 0));
 }
+
+/// A team CA and a server certificate it signed for 127.0.0.1 and
+/// localhost, as PEM files in `dir`: `(ca, cert, key)`.
+fn team_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    std::fs::create_dir_all(dir).unwrap();
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "WhaleID test team CA");
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &issuer)
+        .unwrap();
+    let paths = (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    );
+    std::fs::write(&paths.0, ca_cert.pem()).unwrap();
+    std::fs::write(&paths.1, cert.pem()).unwrap();
+    std::fs::write(&paths.2, key.serialize_pem()).unwrap();
+    paths
+}
+
+#[test]
+fn https_with_the_team_ca_syncs_and_an_unknown_certificate_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = team_ca(&dir.path().join("tls"));
+    let backend = Backend::Sqlite(dir.path().join("server"));
+    let token_a = backend.cmd(&["token", "add", "ana"]);
+    let token_b = backend.cmd(&["token", "add", "ben"]);
+
+    // A certificate file that holds no certificate stops the server at
+    // start, naming the file.
+    let out = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(backend.args())
+        .arg("--tls-cert")
+        .arg(&key)
+        .arg("--tls-key")
+        .arg(&key)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("key.pem"), "{stderr}");
+
+    let server = Server::start(
+        &backend,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        server.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.url
+    );
+
+    let pipeline = pipeline();
+    let mut ana = Catalogue::create(dir.path().join("ana")).unwrap();
+    import(
+        &mut ana,
+        &pipeline,
+        &labelled(&dir.path().join("photos-a"), &[1, 2]),
+    );
+
+    // Trusting only the public CAs, the laptop refuses the team's
+    // certificate, says why, and sends nothing.
+    let err = sync(
+        &mut ana,
+        &Remote::new(&server.url, &token_a).unwrap(),
+        "ana",
+        &CancelToken::new(),
+        &mut |_, _| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("not trusted") && err.contains("UnknownIssuer") && err.contains("--ca-cert"),
+        "{err}"
+    );
+    // Plain HTTP to the HTTPS port gets no answer.
+    let plain = server.url.replace("https://", "http://");
+    if let Ok(resp) = ureq::get(&format!("{plain}/v1/health")).call() {
+        panic!("plain HTTP was answered: {}", resp.status());
+    }
+    // A CA file without a certificate in it is refused by name.
+    let err = Remote::new(&server.url, &token_a)
+        .unwrap()
+        .trusting(&key)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("key.pem") && err.contains("no certificate"),
+        "{err}"
+    );
+
+    // Trusting the team CA, Ana's catalogue reaches Ben, crops included.
+    let trusted = |token: &str| {
+        Remote::new(&server.url, token)
+            .unwrap()
+            .trusting(&ca)
+            .unwrap()
+    };
+    let sent = sync(
+        &mut ana,
+        &trusted(&token_a),
+        "ana",
+        &CancelToken::new(),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert!(sent.pushed > 0 && sent.refused.is_empty(), "{sent:?}");
+    let mut ben = Catalogue::create(dir.path().join("ben")).unwrap();
+    let got = sync(
+        &mut ben,
+        &trusted(&token_b),
+        "ben",
+        &CancelToken::new(),
+        &mut |_, _| {},
+    )
+    .unwrap();
+    assert_eq!(got.pulled, sent.pushed);
+    assert_eq!(canonical(&ben).unwrap(), canonical(&ana).unwrap());
+    let missing = whaleid::sync::media::missing_crops(&ben).unwrap();
+    assert!(missing.is_empty(), "{missing:?}");
+}

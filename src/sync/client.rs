@@ -8,6 +8,7 @@
 //! that batch again, and its operations are then already applied, so
 //! nothing is lost or applied twice.
 
+use std::path::Path;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -29,6 +30,15 @@ pub const PULLED: &str = "sync.pulled";
 /// Setting key: when the last sync finished (UTC, ISO 8601).
 pub const LAST_SYNC: &str = "sync.last";
 
+fn agent(roots: ureq::tls::RootCerts) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(300)))
+        .http_status_as_error(false)
+        .tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
+        .build()
+        .into()
+}
+
 /// The most a reply may hold (a pull of embeddings is the largest).
 const REPLY_LIMIT: u64 = 256 * 1024 * 1024;
 
@@ -41,6 +51,8 @@ pub struct Remote {
 }
 
 impl Remote {
+    /// A server (`http://` or `https://`); HTTPS trusts the public CAs
+    /// (Mozilla's roots, built in) unless [`Remote::trusting`] says otherwise.
     pub fn new(url: &str, token: &str) -> Result<Self> {
         let url = url.trim_end_matches('/').to_string();
         if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -48,22 +60,62 @@ impl Remote {
                 "server `{url}` must start with http:// or https://"
             )));
         }
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(300)))
-            .http_status_as_error(false)
-            .build()
-            .into();
         Ok(Self {
             url,
             token: token.to_string(),
-            agent,
+            agent: agent(ureq::tls::RootCerts::WebPki),
         })
+    }
+
+    /// Trust the certificate authorities in `ca_pem` (a PEM file, such as
+    /// a team's own CA for a server with a self-made certificate) instead
+    /// of the public ones.
+    pub fn trusting(mut self, ca_pem: &Path) -> Result<Self> {
+        let pem = std::fs::read(ca_pem).map_err(|e| Error::io(ca_pem, e))?;
+        let mut certs = Vec::new();
+        for item in ureq::tls::parse_pem(&pem) {
+            match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c),
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(Error::Invalid(format!(
+                        "{}: not a PEM certificate file: {e}",
+                        ca_pem.display()
+                    )))
+                }
+            }
+        }
+        if certs.is_empty() {
+            return Err(Error::Invalid(format!(
+                "{}: no certificate in it (expected PEM `BEGIN CERTIFICATE` blocks)",
+                ca_pem.display()
+            )));
+        }
+        self.agent = agent(ureq::tls::RootCerts::new_with_certs(&certs));
+        Ok(self)
     }
 
     fn fail(&self, reason: impl Into<String>) -> Error {
         Error::Sync {
             server: self.url.clone(),
             reason: reason.into(),
+        }
+    }
+
+    /// A request that got no HTTP answer, said in words a user can act on.
+    fn transport(&self, e: ureq::Error) -> Error {
+        // rustls reports through the I/O error of the handshake.
+        let tls = match &e {
+            ureq::Error::Rustls(t) => Some(t),
+            ureq::Error::Io(io) => io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()),
+            _ => None,
+        };
+        match tls {
+            Some(rustls::Error::InvalidCertificate(why)) => self.fail(format!(
+                "the server's certificate is not trusted ({why:?}); if the team signs its \
+                 own, pass its CA certificate (whaleid sync --ca-cert FILE)"
+            )),
+            _ => self.fail(e.to_string()),
         }
     }
 
@@ -90,7 +142,7 @@ impl Remote {
             .post(&format!("{}{path}", self.url))
             .header("Authorization", &format!("Bearer {}", self.token))
             .send_json(body)
-            .map_err(|e| self.fail(e.to_string()))?;
+            .map_err(|e| self.transport(e))?;
         self.reply(resp)
     }
 
@@ -105,7 +157,7 @@ impl Remote {
             .put(&format!("{}{MEDIA}/{sha256}", self.url))
             .header("Authorization", &format!("Bearer {}", self.token))
             .send(bytes)
-            .map_err(|e| self.fail(e.to_string()))?;
+            .map_err(|e| self.transport(e))?;
         self.reply::<serde_json::Value>(resp).map(|_| ())
     }
 
@@ -116,7 +168,7 @@ impl Remote {
             .get(&format!("{}{MEDIA}/{sha256}", self.url))
             .header("Authorization", &format!("Bearer {}", self.token))
             .call()
-            .map_err(|e| self.fail(e.to_string()))?;
+            .map_err(|e| self.transport(e))?;
         match resp.status().as_u16() {
             404 => Ok(None),
             s if s >= 400 => self.reply::<serde_json::Value>(resp).map(|_| None),
@@ -138,7 +190,7 @@ impl Remote {
             .query("limit", limit.to_string())
             .header("Authorization", &format!("Bearer {}", self.token))
             .call()
-            .map_err(|e| self.fail(e.to_string()))?;
+            .map_err(|e| self.transport(e))?;
         self.reply(resp)
     }
 }

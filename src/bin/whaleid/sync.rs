@@ -17,6 +17,10 @@ pub struct SyncArgs {
     /// The server, e.g. http://10.0.0.5:8787.
     #[arg(long)]
     server: String,
+    /// Trust this CA certificate (PEM) for an https:// server whose
+    /// certificate a public CA did not sign [default: $WHALEID_CA_CERT].
+    #[arg(long)]
+    ca_cert: Option<PathBuf>,
     /// Your token [default: $WHALEID_TOKEN].
     #[arg(long)]
     token: Option<String>,
@@ -40,7 +44,13 @@ pub fn sync_cmd(a: SyncArgs) -> Result<ExitCode> {
         .setting(keys::AUTHOR)?
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "unknown".into());
-    let remote = Remote::new(&a.server, &token)?;
+    let mut remote = Remote::new(&a.server, &token)?;
+    if let Some(ca) = a
+        .ca_cert
+        .or_else(|| std::env::var_os("WHALEID_CA_CERT").map(PathBuf::from))
+    {
+        remote = remote.trusting(&ca)?;
+    }
     let cancel = crate::cancel_on_ctrl_c();
     let report = sync(&mut cat, &remote, &author, &cancel, &mut |stage, n| {
         let what = match stage {
