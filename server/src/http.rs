@@ -14,7 +14,10 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use whaleid::sync::ops::is_sha256;
-use whaleid::sync::wire::{ErrorReply, PushRequest, BATCH, MEDIA, PULL, PUSH};
+use whaleid::sync::wire::{
+    ErrorReply, PushRequest, UploadStatus, BATCH, CHUNK_SHA256, MAX_CHUNK, MAX_PHOTO, MEDIA,
+    PHOTOS, PHOTO_SIZE, PULL, PUSH,
+};
 
 use crate::store::Store;
 
@@ -180,6 +183,207 @@ async fn get_media(
     }
 }
 
+/// Run `f` on the store, off the async threads.
+async fn with_store<T: Send + 'static>(
+    store: &Shared,
+    f: impl FnOnce(&mut dyn Store) -> anyhow::Result<T> + Send + 'static,
+) -> Result<T, Failure> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || f(&mut *store.lock().unwrap_or_else(|e| e.into_inner())))
+        .await
+        .map_err(internal)?
+        .map_err(internal)
+}
+
+fn unknown_photo() -> Failure {
+    Failure(
+        StatusCode::NOT_FOUND,
+        "no photo with these bytes in the catalogue: push its record first".into(),
+    )
+}
+
+async fn upload_status(
+    State(store): State<Shared>,
+    headers: HeaderMap,
+    Path(sha): Path<String>,
+) -> Result<Response, Failure> {
+    user(&store, &headers).await?;
+    media_name(&sha)?;
+    let status = with_store(&store, move |s| {
+        if let Some(size) = s.photo_size(&sha)? {
+            return Ok(Some(UploadStatus {
+                received: size,
+                complete: true,
+            }));
+        }
+        if !s.knows_photo(&sha)? {
+            return Ok(None);
+        }
+        Ok(Some(UploadStatus {
+            received: s.upload_received(&sha)?,
+            complete: false,
+        }))
+    })
+    .await?;
+    status
+        .map(|s| Json(s).into_response())
+        .ok_or_else(unknown_photo)
+}
+
+#[derive(Debug, Deserialize)]
+struct ChunkQuery {
+    offset: u64,
+    size: u64,
+}
+
+enum Appended {
+    Held(UploadStatus),
+    Unknown,
+    Elsewhere(u64),
+    Mismatch,
+}
+
+async fn put_chunk(
+    State(store): State<Shared>,
+    headers: HeaderMap,
+    Path(sha): Path<String>,
+    query: Result<Query<ChunkQuery>, QueryRejection>,
+    body: Bytes,
+) -> Result<Response, Failure> {
+    user(&store, &headers).await?;
+    media_name(&sha)?;
+    let Query(q) = query.map_err(|e| Failure(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let bad = |why: String| Err(Failure(StatusCode::BAD_REQUEST, why));
+    if q.size == 0 || q.size > MAX_PHOTO {
+        return bad(format!(
+            "a photo of {} bytes: 1 to {MAX_PHOTO} are taken",
+            q.size
+        ));
+    }
+    if body.is_empty() || body.len() > MAX_CHUNK {
+        return Err(Failure(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "a chunk of {} bytes: 1 to {MAX_CHUNK} are taken",
+                body.len()
+            ),
+        ));
+    }
+    let end = q.offset.saturating_add(body.len() as u64);
+    if end > q.size {
+        return bad(format!(
+            "the chunk ends at {end}, past the photo's {} bytes",
+            q.size
+        ));
+    }
+    let Some(claimed) = headers.get(CHUNK_SHA256).and_then(|v| v.to_str().ok()) else {
+        return bad(format!(
+            "no {CHUNK_SHA256} header: every chunk names its sha256"
+        ));
+    };
+    let got = hex::encode(Sha256::digest(&body));
+    if got != claimed {
+        return Err(Failure(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("the chunk hashes to {got}, not {claimed}: nothing stored"),
+        ));
+    }
+    let (offset, size) = (q.offset, q.size);
+    let name = sha.clone();
+    let done = with_store(&store, move |s| {
+        if let Some(size) = s.photo_size(&sha)? {
+            return Ok(Appended::Held(UploadStatus {
+                received: size,
+                complete: true,
+            }));
+        }
+        if !s.knows_photo(&sha)? {
+            return Ok(Appended::Unknown);
+        }
+        let received = s.upload_received(&sha)?;
+        if received != offset {
+            return Ok(Appended::Elsewhere(received));
+        }
+        s.upload_append(&sha, offset, &body)?;
+        if end < size {
+            return Ok(Appended::Held(UploadStatus {
+                received: end,
+                complete: false,
+            }));
+        }
+        Ok(if s.upload_finish(&sha)? {
+            Appended::Held(UploadStatus {
+                received: end,
+                complete: true,
+            })
+        } else {
+            Appended::Mismatch
+        })
+    })
+    .await?;
+    match done {
+        Appended::Held(status) => Ok(Json(status).into_response()),
+        Appended::Unknown => Err(unknown_photo()),
+        Appended::Elsewhere(received) => Err(Failure(
+            StatusCode::CONFLICT,
+            format!("the server holds {received} bytes of this photo, not {offset}"),
+        )),
+        Appended::Mismatch => Err(Failure(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("the {size} bytes received do not hash to {name}: discarded, send it again"),
+        )),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RangeQuery {
+    offset: u64,
+    len: Option<usize>,
+}
+
+async fn get_photo(
+    State(store): State<Shared>,
+    headers: HeaderMap,
+    Path(sha): Path<String>,
+    query: Result<Query<RangeQuery>, QueryRejection>,
+) -> Result<Response, Failure> {
+    user(&store, &headers).await?;
+    media_name(&sha)?;
+    let Query(q) = query.map_err(|e| Failure(StatusCode::BAD_REQUEST, e.body_text()))?;
+    let len = q.len.unwrap_or(MAX_CHUNK).clamp(1, MAX_CHUNK);
+    let found = with_store(&store, move |s| {
+        let Some(size) = s.photo_size(&sha)? else {
+            return Ok(None);
+        };
+        if q.offset > size {
+            return Ok(Some((size, None)));
+        }
+        Ok(Some((size, Some(s.photo_read(&sha, q.offset, len)?))))
+    })
+    .await?;
+    match found {
+        None => Err(Failure(
+            StatusCode::NOT_FOUND,
+            "the server does not hold this photo whole (yet)".into(),
+        )),
+        Some((size, None)) => Err(Failure(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            format!("offset {} is past the photo's {size} bytes", q.offset),
+        )),
+        Some((size, Some(bytes))) => Ok((
+            [
+                (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+                (
+                    header::HeaderName::from_static(PHOTO_SIZE),
+                    size.to_string(),
+                ),
+            ],
+            bytes,
+        )
+            .into_response()),
+    }
+}
+
 async fn health() -> &'static str {
     "ok"
 }
@@ -190,6 +394,11 @@ pub fn router(store: Shared, max_body: usize) -> Router {
         .route(PUSH, post(push))
         .route(PULL, get(pull))
         .route(&format!("{MEDIA}/{{sha}}"), get(get_media).put(put_media))
+        .route(&format!("{PHOTOS}/{{sha}}"), get(get_photo))
+        .route(
+            &format!("{PHOTOS}/{{sha}}/upload"),
+            get(upload_status).put(put_chunk),
+        )
         .route("/v1/health", get(health))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(store)

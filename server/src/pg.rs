@@ -34,6 +34,18 @@ CREATE TABLE IF NOT EXISTS whaleid_media (
     sha256 TEXT PRIMARY KEY,
     bytes  BYTEA NOT NULL
 );
+-- Original photos, in the chunks they arrived in; whole (and checked
+-- against their hash) once in whaleid_photos.
+CREATE TABLE IF NOT EXISTS whaleid_photo_chunks (
+    sha256 TEXT NOT NULL,
+    start  BIGINT NOT NULL,
+    bytes  BYTEA NOT NULL,
+    PRIMARY KEY (sha256, start)
+);
+CREATE TABLE IF NOT EXISTS whaleid_photos (
+    sha256 TEXT PRIMARY KEY,
+    size   BIGINT NOT NULL
+);
 ";
 
 /// Operations replayed per step when rebuilding the state at start.
@@ -181,5 +193,87 @@ impl Store for PgStore {
                 &[&sha256],
             )?
             .map(|r| r.get(0)))
+    }
+
+    fn knows_photo(&mut self, sha256: &str) -> Result<bool> {
+        Ok(self.state.photos.values().any(|s| s == sha256))
+    }
+
+    fn photo_size(&mut self, sha256: &str) -> Result<Option<u64>> {
+        Ok(self
+            .client
+            .query_opt(
+                "SELECT size FROM whaleid_photos WHERE sha256 = $1",
+                &[&sha256],
+            )?
+            .map(|r| r.get::<_, i64>(0) as u64))
+    }
+
+    fn photo_read(&mut self, sha256: &str, offset: u64, len: usize) -> Result<Vec<u8>> {
+        let (from, to) = (offset as i64, (offset + len as u64) as i64);
+        let rows = self.client.query(
+            "SELECT start, bytes FROM whaleid_photo_chunks
+             WHERE sha256 = $1 AND start < $3 AND start + length(bytes) > $2
+             ORDER BY start",
+            &[&sha256, &from, &to],
+        )?;
+        let mut out = Vec::with_capacity(len);
+        for row in rows {
+            let start: i64 = row.get(0);
+            let bytes: &[u8] = row.get(1);
+            let lo = (from.max(start) - start) as usize;
+            let hi = (to.min(start + bytes.len() as i64) - start) as usize;
+            out.extend_from_slice(&bytes[lo..hi]);
+        }
+        Ok(out)
+    }
+
+    fn upload_received(&mut self, sha256: &str) -> Result<u64> {
+        let n: i64 = self
+            .client
+            .query_one(
+                "SELECT coalesce(sum(length(bytes)), 0)::BIGINT FROM whaleid_photo_chunks
+                 WHERE sha256 = $1",
+                &[&sha256],
+            )?
+            .get(0);
+        Ok(n as u64)
+    }
+
+    fn upload_append(&mut self, sha256: &str, offset: u64, bytes: &[u8]) -> Result<()> {
+        self.client.execute(
+            "INSERT INTO whaleid_photo_chunks (sha256, start, bytes) VALUES ($1, $2, $3)",
+            &[&sha256, &(offset as i64), &bytes],
+        )?;
+        Ok(())
+    }
+
+    fn upload_finish(&mut self, sha256: &str) -> Result<bool> {
+        // One chunk at a time: a photo may be larger than memory allows.
+        let mut hasher = Sha256::new();
+        let mut next = 0i64;
+        let mut size = 0i64;
+        while let Some(row) = self.client.query_opt(
+            "SELECT start, bytes FROM whaleid_photo_chunks
+             WHERE sha256 = $1 AND start >= $2 ORDER BY start LIMIT 1",
+            &[&sha256, &next],
+        )? {
+            let bytes: &[u8] = row.get(1);
+            hasher.update(bytes);
+            size += bytes.len() as i64;
+            next = row.get::<_, i64>(0) + 1;
+        }
+        if hex::encode(hasher.finalize()) != sha256 {
+            self.client.execute(
+                "DELETE FROM whaleid_photo_chunks WHERE sha256 = $1",
+                &[&sha256],
+            )?;
+            return Ok(false);
+        }
+        self.client.execute(
+            "INSERT INTO whaleid_photos (sha256, size) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&sha256, &size],
+        )?;
+        Ok(true)
     }
 }

@@ -27,10 +27,28 @@ pub trait Store: Send {
     /// Keep a crop whose bytes were checked to hash to `sha256`.
     fn put_media(&mut self, sha256: &str, bytes: &[u8]) -> Result<()>;
     fn get_media(&mut self, sha256: &str) -> Result<Option<Vec<u8>>>;
+
+    /// Original photos (see `whaleid::sync::wire::PHOTOS`); the HTTP layer
+    /// checks names, offsets and chunk hashes before calling these.
+    /// Whether the catalogue holds a photo with these bytes.
+    fn knows_photo(&mut self, sha256: &str) -> Result<bool>;
+    /// The size of a photo held whole.
+    fn photo_size(&mut self, sha256: &str) -> Result<Option<u64>>;
+    /// Bytes of a photo held whole.
+    fn photo_read(&mut self, sha256: &str, offset: u64, len: usize) -> Result<Vec<u8>>;
+    /// Bytes of an unfinished upload held so far.
+    fn upload_received(&mut self, sha256: &str) -> Result<u64>;
+    /// Add `bytes` at the end of an unfinished upload (which is `offset`
+    /// long: checked by the caller under the same lock).
+    fn upload_append(&mut self, sha256: &str, offset: u64, bytes: &[u8]) -> Result<()>;
+    /// The upload is all in: keep it as the photo if it hashes to `sha256`
+    /// (`true`), else discard it (`false`).
+    fn upload_finish(&mut self, sha256: &str) -> Result<bool>;
 }
 
 #[derive(Debug)]
 pub struct SqliteStore {
+    dir: PathBuf,
     catalogue: Catalogue,
     users: Connection,
     /// The planner's view of the catalogue, kept between pushes.
@@ -39,6 +57,7 @@ pub struct SqliteStore {
 
 pub const CATALOGUE_DIR: &str = "catalogue";
 pub const USERS_DB: &str = "server.sqlite";
+pub const PHOTOS_DIR: &str = "photos";
 
 /// What is stored of a token: its sha256.
 pub(crate) fn token_hash(token: &str) -> String {
@@ -97,6 +116,7 @@ impl SqliteStore {
              ) STRICT;",
         )?;
         Ok(Self {
+            dir: dir.to_path_buf(),
             catalogue,
             users,
             state: None,
@@ -139,6 +159,73 @@ impl Store for SqliteStore {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+
+    fn knows_photo(&mut self, sha256: &str) -> Result<bool> {
+        Ok(self
+            .catalogue
+            .conn()
+            .query_row("SELECT 1 FROM photos WHERE sha256 = ?1", [sha256], |_| {
+                Ok(())
+            })
+            .optional()?
+            .is_some())
+    }
+
+    fn photo_size(&mut self, sha256: &str) -> Result<Option<u64>> {
+        match std::fs::metadata(self.photo_path(sha256)) {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn photo_read(&mut self, sha256: &str, offset: u64, len: usize) -> Result<Vec<u8>> {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut f = std::fs::File::open(self.photo_path(sha256))?;
+        f.seek(SeekFrom::Start(offset))?;
+        let mut out = Vec::with_capacity(len);
+        f.take(len as u64).read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    fn upload_received(&mut self, sha256: &str) -> Result<u64> {
+        match std::fs::metadata(self.upload_path(sha256)) {
+            Ok(m) => Ok(m.len()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(0),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn upload_append(&mut self, sha256: &str, offset: u64, bytes: &[u8]) -> Result<()> {
+        use std::io::Write;
+        let path = self.upload_path(sha256);
+        std::fs::create_dir_all(path.parent().expect("in the uploads folder"))?;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        if f.metadata()?.len() != offset {
+            bail!("upload {sha256}: not {offset} bytes long");
+        }
+        f.write_all(bytes)?;
+        // Acknowledged bytes survive a crash of the server.
+        f.sync_data()?;
+        Ok(())
+    }
+
+    fn upload_finish(&mut self, sha256: &str) -> Result<bool> {
+        let part = self.upload_path(sha256);
+        let mut hasher = Sha256::new();
+        std::io::copy(&mut std::fs::File::open(&part)?, &mut hasher)?;
+        if hex::encode(hasher.finalize()) != sha256 {
+            std::fs::remove_file(&part)?;
+            return Ok(false);
+        }
+        let dest = self.photo_path(sha256);
+        std::fs::create_dir_all(dest.parent().expect("in the photos folder"))?;
+        std::fs::rename(&part, &dest)?;
+        Ok(true)
     }
 
     fn user_for(&mut self, token: &str) -> Result<Option<String>> {
@@ -205,6 +292,17 @@ impl SqliteStore {
         self.catalogue
             .media_dir()
             .join(whaleid::sync::media::crop_path(sha256))
+    }
+
+    /// Originals live in `photos/` of the data folder, by hash (names are
+    /// checked to be 64 hex digits before they get here), two levels deep
+    /// so no folder holds too many.
+    fn photo_path(&self, sha256: &str) -> PathBuf {
+        self.dir.join(PHOTOS_DIR).join(&sha256[..2]).join(sha256)
+    }
+
+    fn upload_path(&self, sha256: &str) -> PathBuf {
+        self.dir.join(PHOTOS_DIR).join("uploads").join(sha256)
     }
 
     fn last_seq(&self) -> Result<i64> {

@@ -829,3 +829,172 @@ fn a_client_that_crashes_mid_apply_loses_nothing_and_doubles_nothing() {
     collect(&mut ben, "ben").unwrap();
     assert_eq!(whaleid::sync::log::pending(&ben).unwrap(), 1);
 }
+
+#[test]
+fn original_photos_travel_in_checked_chunks_and_resume_after_a_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    for (n, backend) in Backend::all(dir.path()).into_iter().enumerate() {
+        eprintln!("store: {backend:?}");
+        originals(&dir.path().join(format!("run{n}")), &backend);
+    }
+}
+
+fn originals(dir: &Path, backend: &Backend) {
+    use whaleid::sync::photos::sync_photos;
+    // Small chunks, so these small photos take several.
+    const CH: usize = 256;
+    std::fs::create_dir_all(dir).unwrap();
+    let token_a = backend.cmd(&["token", "add", "ana"]);
+    let token_b = backend.cmd(&["token", "add", "ben"]);
+    let server = Server::start(backend, &[]);
+    let pipeline = pipeline();
+    let mut ana = Catalogue::create(dir.join("ana")).unwrap();
+    import(&mut ana, &pipeline, &labelled(&dir.join("photos"), &[5, 6]));
+    run_sync(&mut ana, &server.url, &token_a, "ana");
+    let originals: Vec<(String, Vec<u8>)> = {
+        let mut stmt = ana
+            .conn()
+            .prepare("SELECT sha256, original_path FROM photos ORDER BY id")
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get::<_, String>(1)?)))
+            .unwrap();
+        rows.map(|r| r.unwrap())
+            .map(|(sha, path)| (sha, std::fs::read(path).unwrap()))
+            .collect()
+    };
+    let total: u64 = originals.iter().map(|(_, b)| b.len() as u64).sum();
+    let remote_a = Remote::new(&server.url, &token_a).unwrap();
+    let (sha, bytes) = &originals[0];
+    let size = bytes.len() as u64;
+    assert!(bytes.len() > 3 * CH, "{} bytes", bytes.len());
+
+    // An upload cut after two chunks.
+    let status = remote_a.upload_status(sha).unwrap().unwrap();
+    assert_eq!((status.received, status.complete), (0, false));
+    for k in 0..2 {
+        let at = k * CH;
+        let st = remote_a
+            .put_photo_chunk(sha, at as u64, size, &bytes[at..at + CH])
+            .unwrap()
+            .unwrap();
+        assert_eq!(st.received, (at + CH) as u64);
+    }
+    // Bad chunks are refused with the reason, and nothing is stored.
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let put = |sha: &str, offset: usize, size: u64, chunk: &[u8], claim: &str| {
+        let mut resp = agent
+            .put(&format!("{}/v1/photos/{sha}/upload", server.url))
+            .query("offset", offset.to_string())
+            .query("size", size.to_string())
+            .header("Authorization", &format!("Bearer {token_a}"))
+            .header("X-Chunk-Sha256", claim)
+            .send(chunk)
+            .unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.body_mut().read_to_string().unwrap())
+    };
+    let hash = |b: &[u8]| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b));
+    let next = &bytes[2 * CH..3 * CH];
+    let (status, body) = put(sha, 2 * CH, size, next, &"00".repeat(32));
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("nothing stored"), "{body}");
+    let (status, body) = put(sha, 2 * CH, size, next, "");
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = put(sha, 2 * CH, 2 * CH as u64 + 1, next, &hash(next));
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("past the photo"), "{body}");
+    let (status, body) = put(&"ab".repeat(32), 0, size, next, &hash(next));
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = put("../../etc/passwd", 0, size, next, &hash(next));
+    assert!(status == 400 || status == 404, "{status} {body}");
+    // A chunk at the wrong place: the client hears where the upload is.
+    assert_eq!(
+        remote_a
+            .put_photo_chunk(sha, 0, size, &bytes[..CH])
+            .unwrap(),
+        None
+    );
+    let status = remote_a.upload_status(sha).unwrap().unwrap();
+    assert_eq!((status.received, status.complete), (2 * CH as u64, false));
+    // A whole upload whose bytes are not the photo's is discarded.
+    let (other, other_bytes) = &originals[1];
+    let fake = vec![7u8; other_bytes.len()];
+    let (status, body) = put(other, 0, fake.len() as u64, &fake, &hash(&fake));
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("discarded"), "{body}");
+    let status = remote_a.upload_status(other).unwrap().unwrap();
+    assert_eq!((status.received, status.complete), (0, false));
+    assert_eq!(remote_a.get_photo_chunk(other, 0, CH).unwrap(), None);
+
+    // The sync sends every original, resuming the cut one.
+    let sent = sync_photos(&mut ana, &remote_a, CH, &CancelToken::new(), &mut |_| {}).unwrap();
+    assert_eq!(sent.sent, originals.len(), "{sent:?}");
+    assert_eq!(sent.bytes_sent, total - 2 * CH as u64);
+    assert!(sent.skipped.is_empty(), "{:?}", sent.skipped);
+    let again = sync_photos(&mut ana, &remote_a, CH, &CancelToken::new(), &mut |_| {}).unwrap();
+    assert_eq!((again.sent, again.bytes_sent), (0, 0));
+
+    // Ben receives the records, then fetches the originals; his first
+    // download loses the connection partway.
+    let mut ben = Catalogue::create(dir.join("ben")).unwrap();
+    run_sync(&mut ben, &server.url, &token_b, "ben");
+    let proxy = cutting_proxy(&server.url, 3 * CH + 1_000);
+    let err = sync_photos(
+        &mut ben,
+        &Remote::new(&proxy, &token_b).unwrap(),
+        CH,
+        &CancelToken::new(),
+        &mut |_| {},
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("sync server"), "{err}");
+    let partial: u64 = std::fs::read_dir(ben.media_dir().join("originals"))
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum();
+    assert!(partial > 0);
+    let got = sync_photos(
+        &mut ben,
+        &Remote::new(&server.url, &token_b).unwrap(),
+        CH,
+        &CancelToken::new(),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(got.fetched, originals.len(), "{got:?}");
+    assert_eq!(got.bytes_fetched, total - partial);
+    // Every photo now opens from Ben's catalogue, byte for byte Ana's.
+    for (sha, bytes) in &originals {
+        let path: String = ben
+            .conn()
+            .query_row(
+                "SELECT original_path FROM photos WHERE sha256 = ?1",
+                [sha],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(path.ends_with(&format!("{sha}.png")), "{path}");
+        assert_eq!(&std::fs::read(&path).unwrap(), bytes);
+    }
+    let parts = std::fs::read_dir(ben.media_dir().join("originals"))
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().unwrap() == "part")
+        .count();
+    assert_eq!(parts, 0);
+    let again = sync_photos(
+        &mut ben,
+        &Remote::new(&server.url, &token_b).unwrap(),
+        CH,
+        &CancelToken::new(),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!((again.fetched, again.sent, again.bytes_sent), (0, 0, 0));
+    // Ben's records of the photos are not changes of his to send.
+    assert_eq!(whaleid::sync::log::pending(&ben).unwrap(), 0);
+}

@@ -21,6 +21,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (3, "review", include_str!("migrations/0003_review.sql")),
     (4, "training", include_str!("migrations/0004_training.sql")),
     (5, "sync", include_str!("migrations/0005_sync.sql")),
+    (
+        6,
+        "sync_photos",
+        include_str!("migrations/0006_sync_photos.sql"),
+    ),
 ];
 
 /// The newest schema this build knows.

@@ -19,7 +19,8 @@ use super::apply::receive_with;
 use super::log::{collect, mark_pushed, unpushed};
 use super::plan::Conflict;
 use super::wire::{
-    ErrorReply, PullReply, PushReply, PushRequest, Refusal, BATCH, MEDIA, PULL, PUSH,
+    ErrorReply, PullReply, PushReply, PushRequest, Refusal, UploadStatus, BATCH, CHUNK_SHA256,
+    MAX_CHUNK, MEDIA, PHOTOS, PHOTO_SIZE, PULL, PUSH,
 };
 use crate::cancel::CancelToken;
 use crate::catalogue::Catalogue;
@@ -95,7 +96,7 @@ impl Remote {
         Ok(self)
     }
 
-    fn fail(&self, reason: impl Into<String>) -> Error {
+    pub(crate) fn fail(&self, reason: impl Into<String>) -> Error {
         Error::Sync {
             server: self.url.clone(),
             reason: reason.into(),
@@ -180,6 +181,82 @@ impl Remote {
                 .map(Some)
                 .map_err(|e| self.fail(format!("reading media {sha256}: {e}"))),
         }
+    }
+
+    /// How much of an original photo the server holds; `None` when it has
+    /// no record of the photo (not pushed yet).
+    pub fn upload_status(&self, sha256: &str) -> Result<Option<UploadStatus>> {
+        let resp = self
+            .agent
+            .get(&format!("{}{PHOTOS}/{sha256}/upload", self.url))
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .call()
+            .map_err(|e| self.transport(e))?;
+        if resp.status().as_u16() == 404 {
+            return Ok(None);
+        }
+        self.reply(resp).map(Some)
+    }
+
+    /// Send `chunk`, the bytes of a `size`-byte photo from `offset`; `None`
+    /// when the server holds a different amount than `offset` (another
+    /// laptop is sending the same photo): ask [`Remote::upload_status`].
+    pub fn put_photo_chunk(
+        &self,
+        sha256: &str,
+        offset: u64,
+        size: u64,
+        chunk: &[u8],
+    ) -> Result<Option<UploadStatus>> {
+        let resp = self
+            .agent
+            .put(&format!("{}{PHOTOS}/{sha256}/upload", self.url))
+            .query("offset", offset.to_string())
+            .query("size", size.to_string())
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .header(CHUNK_SHA256, &hex::encode(sha2::Sha256::digest(chunk)))
+            .send(chunk)
+            .map_err(|e| self.transport(e))?;
+        if resp.status().as_u16() == 409 {
+            return Ok(None);
+        }
+        self.reply(resp).map(Some)
+    }
+
+    /// Up to `len` bytes of a photo from `offset`, and its size; `None`
+    /// when the server does not hold it whole (yet).
+    pub fn get_photo_chunk(
+        &self,
+        sha256: &str,
+        offset: u64,
+        len: usize,
+    ) -> Result<Option<(Vec<u8>, u64)>> {
+        let mut resp = self
+            .agent
+            .get(&format!("{}{PHOTOS}/{sha256}", self.url))
+            .query("offset", offset.to_string())
+            .query("len", len.to_string())
+            .header("Authorization", &format!("Bearer {}", self.token))
+            .call()
+            .map_err(|e| self.transport(e))?;
+        match resp.status().as_u16() {
+            404 => return Ok(None),
+            s if s >= 400 => return self.reply::<serde_json::Value>(resp).map(|_| None),
+            _ => {}
+        }
+        let size = resp
+            .headers()
+            .get(PHOTO_SIZE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| self.fail(format!("photo {sha256}: no {PHOTO_SIZE} header")))?;
+        let bytes = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_CHUNK as u64)
+            .read_to_vec()
+            .map_err(|e| self.fail(format!("reading photo {sha256}: {e}")))?;
+        Ok(Some((bytes, size)))
     }
 
     pub fn pull(&self, after: i64, limit: usize) -> Result<PullReply> {

@@ -20,6 +20,7 @@ pub mod hlc;
 pub mod log;
 pub mod media;
 pub mod ops;
+pub mod photos;
 pub mod plan;
 pub mod state;
 pub mod wire;

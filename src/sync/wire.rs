@@ -19,6 +19,35 @@ pub const PUSH: &str = "/v1/push";
 pub const PULL: &str = "/v1/pull";
 /// `PUT` or `GET` `/v1/media/SHA256`: a crop, named by the sha256 of its bytes.
 pub const MEDIA: &str = "/v1/media";
+/// Original photos, content-addressed, chunked and resumable
+/// (`whaleid sync --photos`; see [`super::photos`]):
+///
+/// * `GET /v1/photos/SHA256/upload` → [`UploadStatus`]: how many bytes of
+///   the photo the server holds.
+/// * `PUT /v1/photos/SHA256/upload?offset=N&size=T`, header
+///   [`CHUNK_SHA256`]: a chunk of at most [`MAX_CHUNK`] bytes at `offset`,
+///   which must be what the server holds (409 otherwise, with the status).
+///   Refused, nothing stored, unless the chunk hashes to the header; once
+///   `size` bytes are in, the photo is kept only if they hash to its name.
+///   Only photos whose record the server holds are taken.
+/// * `GET /v1/photos/SHA256?offset=N&len=M`: those bytes of a photo the
+///   server holds whole, with its size in [`PHOTO_SIZE`].
+pub const PHOTOS: &str = "/v1/photos";
+pub const CHUNK_SHA256: &str = "x-chunk-sha256";
+pub const PHOTO_SIZE: &str = "x-photo-size";
+/// The largest chunk the server takes or sends.
+pub const MAX_CHUNK: usize = 8 << 20;
+/// The largest original photo (raw files included).
+pub const MAX_PHOTO: u64 = 2 << 30;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadStatus {
+    /// Bytes held so far (the offset to send next).
+    pub received: u64,
+    /// The whole photo is held, checked against its hash.
+    pub complete: bool,
+}
+
 /// Operations per push or pull.
 pub const BATCH: usize = 500;
 

@@ -9,6 +9,7 @@ use clap::Args;
 use whaleid::catalogue::Catalogue;
 use whaleid::sync::client::{sync, Remote, Stage};
 use whaleid::sync::log::keys;
+use whaleid::sync::photos::{sync_photos, CHUNK};
 
 #[derive(Args, Debug)]
 pub struct SyncArgs {
@@ -27,6 +28,10 @@ pub struct SyncArgs {
     /// Who the changes made here are by (remembered) [default: the last one given, else $USER].
     #[arg(long)]
     author: Option<String>,
+    /// Also send the original photos imported here, and fetch the ones
+    /// other laptops sent (chunked; a cut transfer resumes next time).
+    #[arg(long)]
+    photos: bool,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -59,8 +64,28 @@ pub fn sync_cmd(a: SyncArgs) -> Result<ExitCode> {
         };
         eprintln!("{what} {n} operations");
     })?;
+    let photos = if a.photos {
+        let mut last = 0u64;
+        Some(sync_photos(
+            &mut cat,
+            &remote,
+            CHUNK,
+            &cancel,
+            &mut |moved| {
+                if moved >= last + (64 << 20) {
+                    last = moved;
+                    eprintln!("photos: {} MiB moved", moved >> 20);
+                }
+            },
+        )?)
+    } else {
+        None
+    };
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({ "sync": report, "photos": photos }))?
+        );
     } else {
         println!(
             "pushed {} operations, pulled {} ({} changes here); server position {}",
@@ -70,6 +95,19 @@ pub fn sync_cmd(a: SyncArgs) -> Result<ExitCode> {
             "crops: {} sent, {} fetched, {} not on the server yet",
             report.media_sent, report.media_fetched, report.media_missing
         );
+        if let Some(p) = &photos {
+            println!(
+                "photos: {} sent ({} MiB), {} fetched ({} MiB), {} not on the server yet",
+                p.sent,
+                p.bytes_sent >> 20,
+                p.fetched,
+                p.bytes_fetched >> 20,
+                p.not_on_server
+            );
+            for s in &p.skipped {
+                println!("photo not sent: {s}");
+            }
+        }
         for d in &report.duplicates {
             println!(
                 "possible duplicate: {} looks like {} (similarity {:.2}); merge them with `whaleid individual merge` if they are one animal",
