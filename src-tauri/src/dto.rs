@@ -447,6 +447,11 @@ pub struct SyncStatus {
     /// Who the changes made on this laptop are by.
     pub author: String,
     pub has_token: bool,
+    /// The CA certificate trusted for this server (a PEM file), if the
+    /// team signs its own; otherwise the public CAs are.
+    pub ca_cert: Option<String>,
+    /// Original photos are sent and fetched too.
+    pub photos: bool,
     /// When the last sync finished (UTC, ISO 8601).
     pub last_sync: Option<String>,
     /// Changes made here that the server has not received.
@@ -464,6 +469,9 @@ pub struct SyncSettings {
     pub server: String,
     pub token: Option<String>,
     pub author: String,
+    /// A PEM file to trust for this server; `null` or empty: the public CAs.
+    pub ca_cert: Option<String>,
+    pub photos: bool,
 }
 
 /// Something a person should look at after a sync, in words.
@@ -518,6 +526,13 @@ pub struct SyncSummary {
     pub conflicts: Vec<SyncConflict>,
     #[ts(type = "number")]
     pub position: i64,
+    /// Original photos (when they are synced): sent, fetched, and those
+    /// another laptop has not sent yet.
+    pub photos_sent: usize,
+    pub photos_fetched: usize,
+    pub photos_waiting: usize,
+    /// Originals here that could not be sent, with why.
+    pub photos_skipped: Vec<String>,
 }
 
 /// Sent on the per-job channel of `sync_start`, tagged by `event`.
@@ -529,7 +544,8 @@ pub struct SyncSummary {
 )]
 #[ts(export, export_to = "../../ui/src/bindings/")]
 pub enum SyncEvent {
-    /// `stage` is `pushing` or `pulling`; `done` operations so far.
+    /// `stage` is `pushing` or `pulling` (`done`: operations so far) or
+    /// `photos` (`done`: bytes of original photos moved so far).
     Progress {
         stage: String,
         done: usize,

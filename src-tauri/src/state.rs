@@ -37,6 +37,9 @@ pub struct Prefs {
     /// Sync tokens by server URL (kept with the user's preferences, not in
     /// the catalogue, which travels).
     pub sync_tokens: std::collections::BTreeMap<String, String>,
+    /// The CA certificate (PEM path) trusted for a server, by URL, where a
+    /// team signs its server's certificate itself.
+    pub sync_ca_certs: std::collections::BTreeMap<String, String>,
 }
 
 /// The catalogue the app works on, with the pack bound to it.

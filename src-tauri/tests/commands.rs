@@ -823,7 +823,7 @@ fn sync_is_configured_previewed_and_run_through_the_ipc_against_a_real_server() 
     let bad = invoke(
         &window,
         "sync_configure",
-        json!({ "settings": { "server": "ftp://x", "token": null, "author": "ana" } }),
+        json!({ "settings": { "server": "ftp://x", "token": null, "author": "ana", "photos": false } }),
     )
     .unwrap_err();
     assert_eq!(bad["kind"], "invalid");
@@ -841,7 +841,7 @@ fn sync_is_configured_previewed_and_run_through_the_ipc_against_a_real_server() 
     invoke(
         &window,
         "sync_configure",
-        json!({ "settings": { "server": url, "token": "wrong", "author": "ana" } }),
+        json!({ "settings": { "server": url, "token": "wrong", "author": "ana", "photos": false } }),
     )
     .unwrap();
     let refused = invoke(&window, "sync_preview", json!({})).unwrap_err();
@@ -851,12 +851,29 @@ fn sync_is_configured_previewed_and_run_through_the_ipc_against_a_real_server() 
         "{refused}"
     );
 
+    // A CA file that holds no certificate is refused by name, and not kept.
+    let not_a_ca = dir.path().join("survey").join("a.png");
+    let bad_ca = invoke(
+        &window,
+        "sync_configure",
+        json!({ "settings": { "server": url, "token": token, "author": "ana",
+                              "caCert": not_a_ca, "photos": true } }),
+    )
+    .unwrap_err();
+    assert_eq!(bad_ca["kind"], "invalid", "{bad_ca}");
+    assert!(
+        bad_ca["message"].as_str().unwrap().contains("a.png"),
+        "{bad_ca}"
+    );
     let status = invoke(
         &window,
         "sync_configure",
-        json!({ "settings": { "server": url, "token": token, "author": "ana" } }),
+        json!({ "settings": { "server": url, "token": token, "author": "ana",
+                              "caCert": "", "photos": true } }),
     )
     .unwrap();
+    assert_eq!(status["caCert"], Value::Null);
+    assert_eq!(status["photos"], true);
     assert_eq!(status["hasToken"], true);
     assert_eq!(status["author"], "ana");
     // Photos, detections and embeddings: six changes wait.
@@ -903,6 +920,12 @@ fn sync_is_configured_previewed_and_run_through_the_ipc_against_a_real_server() 
     );
     assert_eq!(summary.applied, 0);
     assert!(summary.refused.is_empty() && summary.conflicts.is_empty());
+    // The originals went too.
+    assert_eq!((summary.photos_sent, summary.photos_fetched), (2, 0));
+    assert!(summary.photos_skipped.is_empty(), "{summary:?}");
+    assert!(events.iter().any(
+        |e| matches!(e, SyncEvent::Progress { stage, done } if stage == "photos" && *done > 0)
+    ));
     assert!(events
         .iter()
         .any(|e| matches!(e, SyncEvent::Progress { stage, .. } if stage == "pushing")));
@@ -921,6 +944,15 @@ fn sync_is_configured_previewed_and_run_through_the_ipc_against_a_real_server() 
     )
     .unwrap();
     assert_eq!(report.pulled, 6);
+    let fetched = whaleid::sync::photos::sync_photos(
+        &mut other,
+        &whaleid::sync::client::Remote::new(status["server"].as_str().unwrap(), &token).unwrap(),
+        whaleid::sync::photos::CHUNK,
+        &whaleid::CancelToken::new(),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(fetched.fetched, 2, "{fetched:?}");
     assert_eq!(
         whaleid::sync::state::canonical(&other).unwrap(),
         whaleid::sync::state::canonical(&whaleid::catalogue::Catalogue::open(&cat_dir).unwrap())

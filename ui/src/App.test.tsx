@@ -135,6 +135,8 @@ describe("App", () => {
       server: "http://10.0.0.5:8787",
       author: "ana",
       hasToken: true,
+      caCert: null,
+      photos: false,
       lastSync: null,
       pending: 2,
       position: 0,
@@ -155,7 +157,19 @@ describe("App", () => {
     await waitFor(() => expect((screen.getByTestId("sync-start") as HTMLButtonElement).disabled).toBe(false));
     fireEvent.click(screen.getByTestId("sync-start"));
     await waitFor(() => expect(api.syncStart).toHaveBeenCalled());
-    emit({ event: "finished", summary: { pushed: 2, pulled: 60, applied: 58, refused: [], conflicts: [], position: 60 } });
+    emit({ event: "finished", summary: {
+        pushed: 2,
+        pulled: 60,
+        applied: 58,
+        refused: [],
+        conflicts: [],
+        position: 60,
+        photosSent: 0,
+        photosFetched: 0,
+        photosWaiting: 0,
+        photosSkipped: [],
+      },
+    });
     await waitFor(() => expect(document.querySelector(".counts")?.textContent).toContain("40 photos · 9 individuals"));
     syncStore.set(SYNC_IDLE);
   });

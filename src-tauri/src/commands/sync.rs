@@ -6,6 +6,7 @@ use tauri::{AppHandle, Manager, Runtime, State};
 use whaleid::catalogue::Catalogue;
 use whaleid::sync::client::{self, Remote, Stage, LAST_SYNC, PULLED};
 use whaleid::sync::log::keys;
+use whaleid::sync::photos::{sync_photos, PhotoReport, CHUNK};
 use whaleid::sync::plan::{Action, Conflict};
 use whaleid::sync::state::describe;
 use whaleid::CancelToken;
@@ -18,6 +19,8 @@ use crate::state::{AppState, JobKind};
 
 /// The catalogue setting holding the server URL.
 const SERVER: &str = "sync.server";
+/// The catalogue setting saying original photos are synced too ("1").
+const PHOTOS: &str = "sync.photos";
 /// Operations a preview looks at, at most.
 const PREVIEW_LIMIT: usize = 20_000;
 
@@ -34,6 +37,10 @@ fn status(state: &AppState, cat: &Catalogue) -> AppResult<SyncStatus> {
         has_token: server
             .as_ref()
             .is_some_and(|s| state.prefs().sync_tokens.contains_key(s)),
+        ca_cert: server
+            .as_ref()
+            .and_then(|s| state.prefs().sync_ca_certs.get(s).cloned()),
+        photos: cat.setting(PHOTOS)?.as_deref() == Some("1"),
         server,
         author: author_of(cat)?,
         last_sync: cat.setting(LAST_SYNC)?,
@@ -56,26 +63,50 @@ pub async fn sync_configure(
     settings: SyncSettings,
 ) -> AppResult<SyncStatus> {
     let server = settings.server.trim().trim_end_matches('/').to_string();
-    Remote::new(&server, "")?;
+    let remote = Remote::new(&server, "")?;
+    let ca_cert = settings
+        .ca_cert
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty());
+    if let Some(ca) = &ca_cert {
+        // A file that is not there or holds no certificate is refused now,
+        // not at the next sync.
+        remote.trusting(std::path::Path::new(ca))?;
+    }
     let author = settings.author.trim();
     if author.is_empty() {
         return Err(AppError::invalid("the author must not be empty"));
     }
-    if let Some(token) = settings.token.filter(|t| !t.trim().is_empty()) {
-        let key = server.clone();
-        state.update_prefs(|p| {
-            p.sync_tokens.insert(key, token.trim().to_string());
-        })?;
-    }
+    let token = settings.token.filter(|t| !t.trim().is_empty());
+    let key = server.clone();
+    state.update_prefs(|p| {
+        if let Some(token) = token {
+            p.sync_tokens.insert(key.clone(), token.trim().to_string());
+        }
+        match ca_cert {
+            Some(ca) => p.sync_ca_certs.insert(key, ca),
+            None => p.sync_ca_certs.remove(&key),
+        };
+    })?;
     state.with_catalogue(|open| {
         open.catalogue.set_setting(SERVER, &server)?;
         open.catalogue.set_setting(keys::AUTHOR, author)?;
+        open.catalogue
+            .set_setting(PHOTOS, if settings.photos { "1" } else { "0" })?;
         status(&state, &open.catalogue)
     })
 }
 
-/// The catalogue folder, a client for its server, and the author.
-fn connection(state: &AppState) -> AppResult<(std::path::PathBuf, Remote, String)> {
+/// Where to sync: the catalogue folder, a client for its server, the
+/// author, and whether original photos go too.
+struct Connection {
+    path: std::path::PathBuf,
+    remote: Remote,
+    author: String,
+    photos: bool,
+}
+
+fn connection(state: &AppState) -> AppResult<Connection> {
     state.with_catalogue(|open| {
         let server = open.catalogue.setting(SERVER)?.ok_or_else(|| {
             AppError::invalid("no server yet: enter the server's address and your token first")
@@ -90,11 +121,16 @@ fn connection(state: &AppState) -> AppResult<(std::path::PathBuf, Remote, String
                     "no token for {server}: enter the one your admin issued"
                 ))
             })?;
-        Ok((
-            open.path.clone(),
-            Remote::new(&server, &token)?,
-            author_of(&open.catalogue)?,
-        ))
+        let mut remote = Remote::new(&server, &token)?;
+        if let Some(ca) = state.prefs().sync_ca_certs.get(&server) {
+            remote = remote.trusting(std::path::Path::new(ca))?;
+        }
+        Ok(Connection {
+            path: open.path.clone(),
+            remote,
+            author: author_of(&open.catalogue)?,
+            photos: open.catalogue.setting(PHOTOS)?.as_deref() == Some("1"),
+        })
     })
 }
 
@@ -116,7 +152,12 @@ fn conflicts(cat: &Catalogue, list: &[Conflict]) -> AppResult<Vec<SyncConflict>>
 /// What a sync would do now; nothing is applied.
 #[tauri::command]
 pub async fn sync_preview(state: State<'_, AppState>) -> AppResult<SyncPreview> {
-    let (path, remote, author) = connection(&state)?;
+    let Connection {
+        path,
+        remote,
+        author,
+        ..
+    } = connection(&state)?;
     tauri::async_runtime::spawn_blocking(move || -> AppResult<SyncPreview> {
         let mut cat = Catalogue::open(&path)?;
         let p = client::preview(&mut cat, &remote, &author, PREVIEW_LIMIT)?;
@@ -160,11 +201,11 @@ pub async fn sync_start<R: Runtime>(
     state: State<'_, AppState>,
     on_event: Channel<SyncEvent>,
 ) -> AppResult<u32> {
-    let (path, remote, author) = connection(&state)?;
+    let to = connection(&state)?;
     let (id, cancel) = state.start_job(JobKind::Sync)?;
     tauri::async_runtime::spawn_blocking(move || {
         let closing = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            run(&path, &remote, &author, &cancel, &on_event)
+            run(&to, &cancel, &on_event)
         }))
         .unwrap_or_else(|_| SyncEvent::Failed {
             error: AppError::internal("the sync stopped unexpectedly; what was done is kept"),
@@ -175,25 +216,35 @@ pub async fn sync_start<R: Runtime>(
     Ok(id)
 }
 
-fn run(
-    path: &std::path::Path,
-    remote: &Remote,
-    author: &str,
-    cancel: &CancelToken,
-    events: &Channel<SyncEvent>,
-) -> SyncEvent {
+fn run(to: &Connection, cancel: &CancelToken, events: &Channel<SyncEvent>) -> SyncEvent {
     let result = (|| -> AppResult<SyncSummary> {
-        let mut cat = Catalogue::open(path)?;
-        let report = client::sync(&mut cat, remote, author, cancel, &mut |stage, done| {
-            let stage = match stage {
-                Stage::Pushing => "pushing",
-                Stage::Pulling => "pulling",
-            };
-            let _ = events.send(SyncEvent::Progress {
-                stage: stage.into(),
-                done,
-            });
-        })?;
+        let mut cat = Catalogue::open(&to.path)?;
+        let report = client::sync(
+            &mut cat,
+            &to.remote,
+            &to.author,
+            cancel,
+            &mut |stage, done| {
+                let stage = match stage {
+                    Stage::Pushing => "pushing",
+                    Stage::Pulling => "pulling",
+                };
+                let _ = events.send(SyncEvent::Progress {
+                    stage: stage.into(),
+                    done,
+                });
+            },
+        )?;
+        let photos = if to.photos {
+            sync_photos(&mut cat, &to.remote, CHUNK, cancel, &mut |moved| {
+                let _ = events.send(SyncEvent::Progress {
+                    stage: "photos".into(),
+                    done: moved as usize,
+                });
+            })?
+        } else {
+            PhotoReport::default()
+        };
         Ok(SyncSummary {
             pushed: report.pushed,
             pulled: report.pulled,
@@ -217,6 +268,10 @@ fn run(
                 }))
                 .collect(),
             position: report.position,
+            photos_sent: photos.sent,
+            photos_fetched: photos.fetched,
+            photos_waiting: photos.not_on_server,
+            photos_skipped: photos.skipped,
         })
     })();
     match result {

@@ -3,4 +3,8 @@
 /**
  * What `sync_configure` takes. A `null` token keeps the stored one.
  */
-export type SyncSettings = { server: string, token: string | null, author: string, };
+export type SyncSettings = { server: string, token: string | null, author: string, 
+/**
+ * A PEM file to trust for this server; `null` or empty: the public CAs.
+ */
+caCert: string | null, photos: boolean, };

@@ -13,6 +13,15 @@ server: string | null,
  */
 author: string, hasToken: boolean, 
 /**
+ * The CA certificate trusted for this server (a PEM file), if the
+ * team signs its own; otherwise the public CAs are.
+ */
+caCert: string | null, 
+/**
+ * Original photos are sent and fetched too.
+ */
+photos: boolean, 
+/**
  * When the last sync finished (UTC, ISO 8601).
  */
 lastSync: string | null, 

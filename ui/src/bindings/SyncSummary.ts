@@ -6,4 +6,13 @@ export type SyncSummary = { pushed: number, pulled: number,
 /**
  * Changes the received operations made here.
  */
-applied: number, refused: Array<SyncRefusal>, conflicts: Array<SyncConflict>, position: number, };
+applied: number, refused: Array<SyncRefusal>, conflicts: Array<SyncConflict>, position: number, 
+/**
+ * Original photos (when they are synced): sent, fetched, and those
+ * another laptop has not sent yet.
+ */
+photosSent: number, photosFetched: number, photosWaiting: number, 
+/**
+ * Originals here that could not be sent, with why.
+ */
+photosSkipped: Array<string>, };

@@ -122,7 +122,7 @@ describe("command wrappers", () => {
     invoke.mockResolvedValue({});
     await ipc.syncStatus();
     expect(invoke).toHaveBeenLastCalledWith("sync_status", undefined);
-    const settings = { server: "http://10.0.0.5:8787", token: null, author: "ana" };
+    const settings = { server: "http://10.0.0.5:8787", token: null, author: "ana", caCert: null, photos: false };
     await ipc.syncConfigure(settings);
     expect(invoke).toHaveBeenLastCalledWith("sync_configure", { settings });
     await ipc.syncConfigure({ ...settings, token: "s3cret" });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { baseName, formatDay, formatDelta, formatDuration, formatEta, formatPercent, formatRate, formatScore, formatTaken, fraction, plural } from "./format";
+import { baseName, formatDay, formatDelta, formatDuration, formatEta, formatPercent, formatRate, formatScore, formatTaken, formatBytes, fraction, plural } from "./format";
 
 describe("formatDuration / formatEta", () => {
   it("uses seconds, then minutes with padded seconds, then hours with padded minutes", () => {
@@ -75,5 +75,16 @@ describe("formatDelta", () => {
     expect(formatDelta(0.655, 0.643)).toBe("−0.012");
     expect(formatDelta(0.5, 0.5002)).toBe("±0.000");
     expect(formatDelta(null, 0.5)).toBe("—");
+  });
+});
+
+describe("formatBytes", () => {
+  it("counts in powers of 1000 with one decimal below ten", () => {
+    expect(formatBytes(0)).toBe("0 B");
+    expect(formatBytes(999)).toBe("999 B");
+    expect(formatBytes(1000)).toBe("1.0 kB");
+    expect(formatBytes(3_400_000)).toBe("3.4 MB");
+    expect(formatBytes(812_000_000)).toBe("812 MB");
+    expect(formatBytes(1_250_000_000)).toBe("1.3 GB");
   });
 });

@@ -21,11 +21,22 @@ const configured: SyncStatus = {
   server: "http://10.0.0.5:8787",
   author: "ana",
   hasToken: true,
+  caCert: null,
+  photos: false,
   lastSync: "2026-07-01T09:30:12Z",
   pending: 14,
   position: 230,
 };
-const unconfigured: SyncStatus = { server: null, author: "ana", hasToken: false, lastSync: null, pending: 3, position: 0 };
+const unconfigured: SyncStatus = {
+  server: null,
+  author: "ana",
+  hasToken: false,
+  caCert: null,
+  photos: false,
+  lastSync: null,
+  pending: 3,
+  position: 0,
+};
 const plan: SyncPreview = {
   toPush: 14,
   toPull: 20000,
@@ -122,7 +133,7 @@ describe("SyncScreen", () => {
     expect(input("sync-token-input").placeholder).toBe("from your server admin");
     fireEvent.click(screen.getByTestId("sync-save"));
     await waitFor(() =>
-      expect(api.syncConfigure).toHaveBeenCalledWith({ server: "https://whales.example.org", token: null, author: "Ben" }),
+      expect(api.syncConfigure).toHaveBeenCalledWith({ server: "https://whales.example.org", token: null, author: "Ben", caCert: null, photos: false }),
     );
     await waitFor(() => expect(text("sync-server")).toBe("https://whales.example.org"));
     expect(text("sync-author")).toBe("Ben");
@@ -133,12 +144,68 @@ describe("SyncScreen", () => {
     fireEvent.input(input("sync-token-input"), { target: { value: "tok-7f3a" } });
     fireEvent.click(screen.getByTestId("sync-save"));
     await waitFor(() =>
-      expect(api.syncConfigure).toHaveBeenLastCalledWith({ server: "https://whales.example.org", token: "tok-7f3a", author: "Ben" }),
+      expect(api.syncConfigure).toHaveBeenLastCalledWith({ server: "https://whales.example.org", token: "tok-7f3a", author: "Ben", caCert: null, photos: false }),
     );
     await waitFor(() => expect(text("sync-token")).toBe("stored"));
     // The secret does not linger in the form once stored.
     expect(input("sync-token-input").value).toBe("");
     expect(api.syncConfigure).toHaveBeenCalledTimes(2);
+  });
+
+  it("sends a team CA path and the photos choice, shows them, and reports photos moved and synced", async () => {
+    const team = { ...configured, server: "https://whales.example.org", caCert: "/home/ana/team-ca.pem", photos: true };
+    api.syncStatus.mockResolvedValue(configured);
+    api.syncConfigure.mockResolvedValue(team);
+    render(<SyncScreen />);
+    await waitFor(() => expect(input("sync-server-input").value).toBe("http://10.0.0.5:8787"));
+    expect(text("sync-ca")).toBe("public CAs");
+    expect(text("sync-photos")).toMatch(/not synced/);
+    expect(input("sync-photos-input").checked).toBe(false);
+
+    fireEvent.input(input("sync-server-input"), { target: { value: "https://whales.example.org" } });
+    fireEvent.input(input("sync-token-input"), { target: { value: "tok-1" } });
+    fireEvent.input(input("sync-ca-input"), { target: { value: " /home/ana/team-ca.pem " } });
+    fireEvent.click(input("sync-photos-input"));
+    fireEvent.click(screen.getByTestId("sync-save"));
+    await waitFor(() =>
+      expect(api.syncConfigure).toHaveBeenCalledWith({
+        server: "https://whales.example.org",
+        token: "tok-1",
+        author: "ana",
+        caCert: "/home/ana/team-ca.pem",
+        photos: true,
+      }),
+    );
+    await waitFor(() => expect(text("sync-ca")).toBe("trusting /home/ana/team-ca.pem"));
+    expect(text("sync-photos")).toBe("synced");
+    expect(input("sync-ca-input").value).toBe("/home/ana/team-ca.pem");
+    expect(input("sync-photos-input").checked).toBe(true);
+
+    const emit = await startSync(32);
+    emit({ event: "progress", stage: "pulling", done: 40 });
+    emit({ event: "progress", stage: "photos", done: 3_400_000 });
+    await waitFor(() => expect(text("sync-progress")).toContain("Photos"));
+    expect(text("sync-counts")).toBe("0 pushed · 40 pulled · 3.4 MB of photos");
+    emit({
+      event: "finished",
+      summary: {
+        pushed: 0,
+        pulled: 40,
+        applied: 40,
+        refused: [],
+        conflicts: [],
+        position: 40,
+        photosSent: 2,
+        photosFetched: 12,
+        photosWaiting: 3,
+        photosSkipped: ["/data/survey/IMG_0007.JPG: changed since it was imported"],
+      },
+    });
+    await screen.findByTestId("sync-summary");
+    expect(text("summary-photos")).toBe(
+      "Original photos: 2 sent, 12 fetched, 3 not on the server yet (fetched by a later sync).",
+    );
+    expect(text("summary-photos-skipped")).toContain("IMG_0007.JPG: changed since it was imported");
   });
 
   it("refuses a server address without a scheme without calling the engine, and shows a refusal from it", async () => {
@@ -231,6 +298,10 @@ describe("SyncScreen", () => {
         refused: [{ op: "decide detection 41 → HW-007", reason: "HW-007 was merged into HW-002 on the server" }],
         conflicts: [{ kind: "decisions", detail: "detection 88 in IMG_0412.JPG: ana said HW-004, ben said HW-019" }],
         position: 512,
+        photosSent: 0,
+        photosFetched: 0,
+        photosWaiting: 0,
+        photosSkipped: [],
       },
     });
     await screen.findByTestId("sync-summary");
@@ -238,6 +309,8 @@ describe("SyncScreen", () => {
     expect(text("summary-pulled")).toBe("282");
     expect(text("summary-applied")).toBe("270");
     expect(text("summary-position")).toBe("512");
+    // Photos were not synced: no line about them.
+    expect(screen.queryByTestId("summary-photos")).toBeNull();
     const refusals = screen.getAllByTestId("refusal");
     expect(refusals).toHaveLength(1);
     expect(refusals[0].textContent).toBe("decide detection 41 → HW-007HW-007 was merged into HW-002 on the server");

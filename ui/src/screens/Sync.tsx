@@ -12,7 +12,7 @@ import type { SyncPreview } from "../bindings/SyncPreview";
 import type { SyncStatus } from "../bindings/SyncStatus";
 import { ErrorLine } from "../components/ErrorLine";
 import { syncConfigure, syncPreview, syncStatus, toAppError, type ErrorKind } from "../ipc";
-import { formatTaken } from "../lib/format";
+import { formatBytes, formatTaken } from "../lib/format";
 import { useStore } from "../state/store";
 import {
   cancelSync,
@@ -31,7 +31,7 @@ import { PreviewView, SummaryView } from "./sync/Report";
 /** Here an `io` error is the server (unreachable, refused the token), not the disk. */
 const LABELS: Partial<Record<ErrorKind, string>> = { io: "Server" };
 
-const EMPTY_FORM: SettingsForm = { server: "", token: "", author: "" };
+const EMPTY_FORM: SettingsForm = { server: "", token: "", author: "", caCert: "", photos: false };
 
 export function SyncScreen() {
   const run = useStore(syncStore);
@@ -123,7 +123,7 @@ export function SyncScreen() {
     void startSync();
   };
 
-  const set = (k: keyof SettingsForm) => (e: Event) => {
+  const set = (k: "server" | "token" | "author" | "caCert") => (e: Event) => {
     const v = (e.currentTarget as HTMLInputElement).value;
     setForm((f) => ({ ...f, [k]: v }));
   };
@@ -180,6 +180,32 @@ export function SyncScreen() {
               disabled={active}
               onInput={set("author")}
             />
+          </label>
+          <label>
+            <span class="label">CA certificate (only if the team signs its server's certificate itself)</span>
+            <input
+              type="text"
+              data-testid="sync-ca-input"
+              placeholder="/path/to/team-ca.pem; empty: the public CAs"
+              autoComplete="off"
+              spellcheck={false}
+              value={form.caCert}
+              disabled={active}
+              onInput={set("caCert")}
+            />
+          </label>
+          <label class="check">
+            <input
+              type="checkbox"
+              data-testid="sync-photos-input"
+              checked={form.photos}
+              disabled={active}
+              onChange={(e) => {
+                const photos = (e.currentTarget as HTMLInputElement).checked;
+                setForm((f) => ({ ...f, photos }));
+              }}
+            />
+            <span>Also sync original photos (send the ones imported here, fetch the others; resumes if cut)</span>
           </label>
         </div>
         {status?.hasToken && !keepsToken && form.token.trim() === "" && (
@@ -257,6 +283,12 @@ function StatusView({ s }: { s: SyncStatus }) {
         <dd data-testid="sync-author">{s.author || "—"}</dd>
         <dt>Token</dt>
         <dd data-testid="sync-token">{s.hasToken ? "stored" : "none stored"}</dd>
+        <dt>Certificate</dt>
+        <dd data-testid="sync-ca" class={s.caCert ? "path" : undefined}>
+          {s.caCert ? `trusting ${s.caCert}` : "public CAs"}
+        </dd>
+        <dt>Original photos</dt>
+        <dd data-testid="sync-photos">{s.photos ? "synced" : "not synced (records and crops only)"}</dd>
         <dt>Last sync</dt>
         <dd data-testid="sync-last">{s.lastSync ? `${formatTaken(s.lastSync)} UTC` : "never"}</dd>
       </dl>
@@ -274,7 +306,7 @@ function StatusView({ s }: { s: SyncStatus }) {
   );
 }
 
-const STAGES: Record<string, string> = { pushing: "Pushing", pulling: "Pulling" };
+const STAGES: Record<string, string> = { pushing: "Pushing", pulling: "Pulling", photos: "Photos" };
 
 function runLabel(run: SyncState): string {
   switch (run.phase) {
@@ -314,6 +346,7 @@ function RunView({ run }: { run: SyncState }) {
           <strong>{label}</strong>
           <span class="num" data-testid="sync-counts">
             {run.pushed} pushed · {run.pulled} pulled
+            {run.photoBytes > 0 && ` · ${formatBytes(run.photoBytes)} of photos`}
           </span>
         </div>
       </div>

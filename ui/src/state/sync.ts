@@ -23,6 +23,8 @@ export type SyncState = {
   /** Operations sent and received so far (each stage's count is cumulative). */
   pushed: number;
   pulled: number;
+  /** Bytes of original photos moved so far (when photos are synced). */
+  photoBytes: number;
   summary: SyncSummary | null;
   error: AppError | null;
 };
@@ -33,6 +35,7 @@ export const SYNC_IDLE: SyncState = {
   stage: null,
   pushed: 0,
   pulled: 0,
+  photoBytes: 0,
   summary: null,
   error: null,
 };
@@ -46,7 +49,14 @@ export function reduceSync(s: SyncState, e: SyncEvent): SyncState {
     case "progress": {
       // A late progress event must not undo a pending cancel.
       const phase = s.phase === "cancelling" ? s.phase : "running";
-      const counts = e.stage === "pushing" ? { pushed: e.done } : e.stage === "pulling" ? { pulled: e.done } : {};
+      const counts =
+        e.stage === "pushing"
+          ? { pushed: e.done }
+          : e.stage === "pulling"
+            ? { pulled: e.done }
+            : e.stage === "photos"
+              ? { photoBytes: e.done }
+              : {};
       return { ...s, phase, stage: e.stage, ...counts };
     }
     case "finished":
@@ -58,11 +68,11 @@ export function reduceSync(s: SyncState, e: SyncEvent): SyncState {
   }
 }
 
-export type SettingsForm = { server: string; token: string; author: string };
+export type SettingsForm = { server: string; token: string; author: string; caCert: string; photos: boolean };
 
 /** The form as the stored status fills it; the token is never sent back, so it starts empty. */
 export function settingsForm(s: SyncStatus): SettingsForm {
-  return { server: s.server ?? "", token: "", author: s.author };
+  return { server: s.server ?? "", token: "", author: s.author, caCert: s.caCert ?? "", photos: s.photos };
 }
 
 /** Validates the form once into what `sync_configure` takes; an empty token keeps the stored one. */
@@ -74,7 +84,8 @@ export function parseSettings(f: SettingsForm): SyncSettings | AppError {
     return { kind: "invalid", message: "the server must be a URL starting with http:// or https://" };
   }
   if (!author) return { kind: "invalid", message: "say who the changes made on this laptop are by" };
-  return { server, token: token === "" ? null : token, author };
+  const caCert = f.caCert.trim();
+  return { server, token: token === "" ? null : token, author, caCert: caCert === "" ? null : caCert, photos: f.photos };
 }
 
 export const syncStore = createStore<SyncState>(SYNC_IDLE);

@@ -47,6 +47,21 @@ export function SummaryView({ s }: { s: SyncSummary }) {
         <Stat label="Changes applied here" value={s.applied} testId="summary-applied" />
         <Stat label="Server position" value={s.position} testId="summary-position" />
       </dl>
+      {s.photosSent + s.photosFetched + s.photosWaiting + s.photosSkipped.length > 0 && (
+        <p data-testid="summary-photos">
+          Original photos: {s.photosSent} sent, {s.photosFetched} fetched
+          {s.photosWaiting > 0 && `, ${s.photosWaiting} not on the server yet (fetched by a later sync)`}.
+        </p>
+      )}
+      {s.photosSkipped.length > 0 && (
+        <ul class="problems sync-list" data-testid="summary-photos-skipped">
+          {s.photosSkipped.map((why, i) => (
+            <li key={i}>
+              <span class="reason">Not sent: {why}</span>
+            </li>
+          ))}
+        </ul>
+      )}
       <Refusals refused={s.refused} />
       <Conflicts conflicts={s.conflicts} testId="summary-conflicts" title="Conflicts to review" />
     </div>
