@@ -72,6 +72,8 @@ pub enum Change {
         detection: String,
         pack_name: String,
         pack_version: String,
+        /// Sent as base64 of the little-endian `f32` bytes ([`vector_b64`]).
+        #[serde(with = "vector_b64")]
         vector: Vec<f32>,
     },
     IndividualCreated {
@@ -288,6 +290,122 @@ impl Change {
                 Ok(())
             }
             Change::DecisionWithdrawn { decision } => uuid_ok("decision", decision),
+        }
+    }
+}
+
+/// Embeddings travel as base64 of their little-endian `f32` bytes: exact
+/// (every bit survives, so catalogues converge to equal vectors), about
+/// 2.4 times smaller than JSON numbers, and quicker to read. A list of
+/// numbers is read too (what earlier builds sent and logged).
+pub mod vector_b64 {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine;
+    use serde::de::{Error, SeqAccess, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[f32], s: S) -> Result<S::Ok, S::Error> {
+        let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f32>, D::Error> {
+        d.deserialize_any(Vector)
+    }
+
+    struct Vector;
+
+    impl<'de> Visitor<'de> for Vector {
+        type Value = Vec<f32>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an embedding: base64 of little-endian f32 values, or a list of numbers")
+        }
+
+        fn visit_str<E: Error>(self, v: &str) -> Result<Vec<f32>, E> {
+            let bytes = STANDARD
+                .decode(v)
+                .map_err(|e| E::custom(format!("the embedding is not base64: {e}")))?;
+            if bytes.len() % 4 != 0 {
+                return Err(E::custom(format!(
+                    "the embedding is {} bytes, not a whole number of f32 values",
+                    bytes.len()
+                )));
+            }
+            Ok(bytes
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect())
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<f32>, A::Error> {
+            let mut out =
+                Vec::with_capacity(seq.size_hint().unwrap_or(0).min(super::MAX_EMBEDDING_DIM));
+            while let Some(x) = seq.next_element::<f32>()? {
+                if out.len() == super::MAX_EMBEDDING_DIM {
+                    return Err(A::Error::custom("the embedding has too many values"));
+                }
+                out.push(x);
+            }
+            Ok(out)
+        }
+    }
+}
+
+#[cfg(test)]
+mod vector_tests {
+    use super::*;
+
+    fn embedding(vector: Vec<f32>) -> Change {
+        Change::EmbeddingAdded {
+            detection: "01a22700-0000-7000-8000-000000000003".into(),
+            pack_name: "generic".into(),
+            pack_version: "1.0.0".into(),
+            vector,
+        }
+    }
+
+    #[test]
+    fn embeddings_travel_as_exact_base64_and_lists_of_numbers_are_still_read() {
+        let v = vec![0.1f32, -1.5e-8, f32::MIN_POSITIVE, 3.4e38, -0.0, 1.0 / 3.0];
+        let json = serde_json::to_string(&embedding(v.clone())).unwrap();
+        assert!(json.contains("\"vector\":\""), "{json}");
+        let back: Change = serde_json::from_str(&json).unwrap();
+        let Change::EmbeddingAdded { vector, .. } = back else {
+            panic!()
+        };
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&vector), bits(&v));
+        // 4608 values: under half the bytes of JSON numbers.
+        let big: Vec<f32> = (0..4608)
+            .map(|i| ((i as f32) * 0.37).sin() / 40.0)
+            .collect();
+        let as_b64 = serde_json::to_string(&embedding(big.clone()))
+            .unwrap()
+            .len();
+        let as_numbers = serde_json::to_string(&big).unwrap().len();
+        assert!(as_b64 * 2 < as_numbers, "{as_b64} vs {as_numbers}");
+        let old = json.replace(
+            &json[json.find("\"vector\":").unwrap()..json.len() - 1],
+            "\"vector\":[0.5,-0.25]",
+        );
+        let Change::EmbeddingAdded { vector, .. } = serde_json::from_str(&old).unwrap() else {
+            panic!()
+        };
+        assert_eq!(vector, vec![0.5, -0.25]);
+    }
+
+    #[test]
+    fn a_broken_embedding_is_refused_with_the_reason() {
+        let json = serde_json::to_string(&embedding(vec![1.0, 2.0])).unwrap();
+        let start = json.find("\"vector\":\"").unwrap() + 10;
+        let end = json[start..].find('"').unwrap() + start;
+        for (bad, why) in [("%%%%", "not base64"), ("AAAAAAA=", "not a whole number")] {
+            let text = format!("{}{bad}{}", &json[..start], &json[end..]);
+            let err = serde_json::from_str::<Change>(&text)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(why), "{err}");
         }
     }
 }
