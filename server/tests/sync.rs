@@ -531,6 +531,25 @@ fn a_download_cut_midway_is_finished_by_the_next_sync_with_nothing_lost_or_doubl
         &pipeline,
         &labelled(&dir.path().join("photos"), &[0, 1, 2]),
     );
+    // Thumbnails, as a survey ingest writes them (a labelled import does not).
+    let mut stmt = ana
+        .conn()
+        .prepare("SELECT sha256, original_path FROM photos")
+        .unwrap();
+    let photos_a: Vec<(String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    drop(stmt);
+    for (sha, path) in &photos_a {
+        let image = image::open(path).unwrap().to_rgb8();
+        let thumb = ana
+            .media_dir()
+            .join(whaleid::ingest::media::thumb_file(sha));
+        std::fs::create_dir_all(thumb.parent().unwrap()).unwrap();
+        whaleid::ingest::media::save_thumbnail(&image, &thumb).unwrap();
+    }
     run_sync(&mut ana, &server.url, &token, "ana");
 
     // Ben's first pull loses the connection 3 kB into the reply.
@@ -557,6 +576,14 @@ fn a_download_cut_midway_is_finished_by_the_next_sync_with_nothing_lost_or_doubl
     assert!(done.pulled > 0 && done.media_missing == 0, "{done:?}");
     assert_eq!(photos(&ben), 9);
     assert_eq!(canonical(&ben).unwrap(), canonical(&ana).unwrap());
+    // Thumbnails came with the photos, byte for byte Ana's.
+    for (sha, _) in &photos_a {
+        let file = whaleid::ingest::media::thumb_file(sha);
+        let theirs = std::fs::read(ana.media_dir().join(&file)).unwrap();
+        assert_eq!(std::fs::read(ben.media_dir().join(&file)).unwrap(), theirs);
+    }
+    // Nine thumbnails, and the crops (equal crops are one file).
+    assert!(done.media_fetched > 9, "crops and thumbnails: {done:?}");
     let again = run_sync(&mut ben, &server.url, &token, "ben");
     assert_eq!((again.pulled, again.applied), (0, 0));
 }

@@ -186,9 +186,7 @@ impl Catalogue {
         let limit = limit.map_or(-1, |l| l as i64);
         let rows = stmt.query_map([limit], |r| {
             let sha: String = r.get(6)?;
-            let thumb = media
-                .join("thumbs")
-                .join(format!("{}.jpg", &sha[..16.min(sha.len())]));
+            let thumb = media.join(crate::ingest::media::thumb_file(&sha));
             Ok(QueueItem {
                 detection_id: r.get(0)?,
                 photo_id: r.get(1)?,

@@ -42,6 +42,12 @@ pub fn save_region(image: &RgbImage, region: BBox, max_side: f32, path: &Path) -
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
 
+/// Where a photo's thumbnail is kept, relative to the catalogue's media
+/// folder: named by the start of the photo's sha256.
+pub fn thumb_file(photo_sha256: &str) -> String {
+    format!("thumbs/{}.jpg", &photo_sha256[..16.min(photo_sha256.len())])
+}
+
 /// The whole photo as a thumbnail.
 pub fn save_thumbnail(image: &RgbImage, path: &Path) -> Result<()> {
     let whole = BBox {

@@ -298,7 +298,7 @@ fn read_one(
         Ok(p) => p,
         Err(e) => return Read::Failed(path.to_path_buf(), e.to_string()),
     };
-    let thumb = media.join("thumbs").join(format!("{}.jpg", &sha256[..16]));
+    let thumb = media.join(super::media::thumb_file(&sha256));
     if let Err(e) = save_thumbnail(&photo.image, &thumb) {
         return Read::Failed(path.to_path_buf(), e.to_string());
     }

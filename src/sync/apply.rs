@@ -119,6 +119,7 @@ fn perform(
                 taken_at,
                 latitude,
                 longitude,
+                ..
             } = &op(id).change
             {
                 // Only the record travels: the original file is not here.

@@ -326,21 +326,32 @@ pub fn sync(
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
-        // The crops first, so whoever pulls these records finds them.
+        // The crops and thumbnails first, so whoever pulls these records
+        // finds them.
         for op in &batch {
-            if let super::ops::Change::DetectionAdded {
-                detection,
-                crop: Some(sha),
-                ..
-            } = &op.change
-            {
-                if let Some(path) = super::media::local_crop(cat, detection)? {
-                    if let Ok(bytes) = std::fs::read(&path) {
-                        if hex::encode(sha2::Sha256::digest(&bytes)) == *sha {
-                            remote.put_media(sha, &bytes)?;
-                            report.media_sent += 1;
-                        }
-                    }
+            let (sha, path) = match &op.change {
+                super::ops::Change::DetectionAdded {
+                    detection,
+                    crop: Some(sha),
+                    ..
+                } => (sha, super::media::local_crop(cat, detection)?),
+                super::ops::Change::PhotoAdded {
+                    sha256,
+                    thumb: Some(sha),
+                    ..
+                } => (
+                    sha,
+                    Some(
+                        cat.media_dir()
+                            .join(crate::ingest::media::thumb_file(sha256)),
+                    ),
+                ),
+                _ => continue,
+            };
+            if let Some(bytes) = path.and_then(|p| std::fs::read(p).ok()) {
+                if hex::encode(sha2::Sha256::digest(&bytes)) == *sha {
+                    remote.put_media(sha, &bytes)?;
+                    report.media_sent += 1;
                 }
             }
         }
@@ -386,7 +397,9 @@ pub fn sync(
             break;
         }
     }
-    for (sha, path) in super::media::missing_crops(cat)? {
+    let mut missing = super::media::missing_crops(cat)?;
+    missing.extend(super::media::missing_thumbs(cat)?);
+    for (sha, path) in missing {
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }

@@ -210,12 +210,25 @@ fn change_of(
                             taken_at: r.get(4)?,
                             latitude: r.get(5)?,
                             longitude: r.get(6)?,
+                            thumb: None,
                         },
                         None,
                     ))
                 },
             )
-            .optional()?,
+            .optional()?
+            .map(|(mut change, author)| {
+                // The thumbnail travels by content too.
+                if let Change::PhotoAdded { sha256, thumb, .. } = &mut change {
+                    let file = cat
+                        .media_dir()
+                        .join(crate::ingest::media::thumb_file(sha256));
+                    *thumb = std::fs::read(file)
+                        .ok()
+                        .map(|bytes| hex::encode(sha2::Sha256::digest(&bytes)));
+                }
+                (change, author)
+            }),
         ("detections", _) => {
             let found = c
                 .query_row(

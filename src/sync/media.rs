@@ -1,5 +1,6 @@
-//! Crops travel beside the records, by content: a detection operation names
-//! its crop by sha256, the laptop that made it uploads the file
+//! Crops and thumbnails travel beside the records, by content: a detection
+//! operation names its crop by sha256 (a photo operation its thumbnail), the
+//! laptop that made it uploads the file
 //! (`PUT /v1/media/SHA256`, refused unless the bytes hash to the name), and
 //! a laptop that received the detection fetches the file it lacks
 //! (`GET /v1/media/SHA256`), checks the hash and writes it atomically. What
@@ -39,6 +40,36 @@ pub fn missing_crops(cat: &Catalogue) -> Result<Vec<(String, std::path::PathBuf)
             let path = media.join(&f);
             if !path.exists() {
                 out.push((sha.to_string(), path));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Thumbnails of received photos that are not here yet: `(sha256 of the
+/// thumbnail, path)`. Read from the received photo operations, which name
+/// each thumbnail by content.
+pub fn missing_thumbs(cat: &Catalogue) -> Result<Vec<(String, std::path::PathBuf)>> {
+    let mut stmt = cat.conn().prepare(
+        "SELECT body FROM sync_ops WHERE origin = 'remote' AND kind = 'photo_added' ORDER BY seq",
+    )?;
+    let media = cat.media_dir();
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for body in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        let op: super::ops::Op = serde_json::from_str(&body?).map_err(|e| Error::Catalogue {
+            path: cat.root().to_path_buf(),
+            reason: format!("sync_ops holds an unreadable operation: {e}"),
+        })?;
+        if let super::ops::Change::PhotoAdded {
+            sha256,
+            thumb: Some(thumb),
+            ..
+        } = op.change
+        {
+            let path = media.join(crate::ingest::media::thumb_file(&sha256));
+            if seen.insert(path.clone()) && !path.exists() {
+                out.push((thumb, path));
             }
         }
     }

@@ -55,6 +55,10 @@ pub enum Change {
         taken_at: Option<String>,
         latitude: Option<f64>,
         longitude: Option<f64>,
+        /// sha256 of the photo's thumbnail (JPEG), which travels separately
+        /// (`/v1/media/SHA256`); absent when there is none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        thumb: Option<String>,
     },
     DetectionAdded {
         detection: String,
@@ -189,9 +193,13 @@ impl Change {
                 latitude,
                 longitude,
                 taken_at,
+                thumb,
             } => {
                 uuid_ok("photo", photo)?;
                 sha_ok("sha256", sha256)?;
+                if let Some(t) = thumb {
+                    sha_ok("thumb", t)?;
+                }
                 if *width == 0 || *height == 0 {
                     return Err("photo width and height must be positive".into());
                 }

@@ -56,6 +56,7 @@ impl Laptop {
             taken_at: None,
             latitude: None,
             longitude: None,
+            thumb: None,
         });
         (photo, op)
     }
