@@ -194,7 +194,7 @@ export function SyncScreen() {
               onInput={set("caCert")}
             />
           </label>
-          <label class="check">
+          <label class="check wide">
             <input
               type="checkbox"
               data-testid="sync-photos-input"
@@ -288,7 +288,7 @@ function StatusView({ s }: { s: SyncStatus }) {
           {s.caCert ? `trusting ${s.caCert}` : "public CAs"}
         </dd>
         <dt>Original photos</dt>
-        <dd data-testid="sync-photos">{s.photos ? "synced" : "not synced (records and crops only)"}</dd>
+        <dd data-testid="sync-photos">{s.photos ? "synced" : "not synced (records, crops and thumbnails only)"}</dd>
         <dt>Last sync</dt>
         <dd data-testid="sync-last">{s.lastSync ? `${formatTaken(s.lastSync)} UTC` : "never"}</dd>
       </dl>
