@@ -43,7 +43,27 @@ fn server_cmd(args: &[&str]) -> String {
 #[derive(Debug, Clone)]
 enum Backend {
     Sqlite(PathBuf),
-    Postgres(String),
+    Postgres(std::sync::Arc<PgDb>),
+}
+
+/// A database made for one test, dropped with it (servers still connected
+/// included), so a machine that runs the tests again collects nothing.
+#[derive(Debug)]
+struct PgDb {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        if let Ok(mut client) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+            let _ = client.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
 }
 
 impl Backend {
@@ -57,7 +77,11 @@ impl Backend {
                 .batch_execute(&format!("CREATE DATABASE {name}"))
                 .unwrap();
             let (base, _) = admin.rsplit_once('/').expect("a URL ending in /DATABASE");
-            out.push(Backend::Postgres(format!("{base}/{name}")));
+            out.push(Backend::Postgres(std::sync::Arc::new(PgDb {
+                url: format!("{base}/{name}"),
+                admin,
+                name,
+            })));
         }
         out
     }
@@ -65,7 +89,7 @@ impl Backend {
     fn args(&self) -> Vec<String> {
         match self {
             Backend::Sqlite(dir) => vec!["--data".into(), dir.to_string_lossy().into_owned()],
-            Backend::Postgres(url) => vec!["--postgres".into(), url.clone()],
+            Backend::Postgres(db) => vec!["--postgres".into(), db.url.clone()],
         }
     }
 
