@@ -13,10 +13,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use whaleid::sync::hlc::{wall_millis, MAX_DRIFT_MS};
 use whaleid::sync::ops::is_sha256;
 use whaleid::sync::wire::{
-    ErrorReply, PushRequest, UploadStatus, BATCH, CHUNK_SHA256, MAX_CHUNK, MAX_PHOTO, MEDIA,
-    PHOTOS, PHOTO_SIZE, PULL, PUSH,
+    ErrorReply, PushRequest, Refusal, UploadStatus, BATCH, CHUNK_SHA256, MAX_CHUNK, MAX_PHOTO,
+    MEDIA, PHOTOS, PHOTO_SIZE, PULL, PUSH,
 };
 
 use crate::store::Store;
@@ -82,15 +83,25 @@ async fn push(
             ),
         ));
     }
-    let reply = tokio::task::spawn_blocking(move || {
-        store
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(&user, &request.ops)
-    })
-    .await
-    .map_err(internal)?
-    .map_err(internal)?;
+    // A laptop whose clock runs far ahead would drag every catalogue's
+    // clock with it (each continues after the latest timestamp it holds):
+    // its operations are refused until the clock is put right.
+    let limit = wall_millis().saturating_add(MAX_DRIFT_MS);
+    let (ops, ahead): (Vec<_>, Vec<_>) =
+        request.ops.into_iter().partition(|o| o.hlc.millis <= limit);
+    let ahead: Vec<Refusal> = ahead
+        .into_iter()
+        .map(|o| Refusal {
+            reason: format!(
+                "its timestamp {} is {} h ahead of the server's clock: check the clock of the computer that made it",
+                o.hlc,
+                (o.hlc.millis - wall_millis()) / 3_600_000
+            ),
+            op: o.id,
+        })
+        .collect();
+    let mut reply = with_store(&store, move |s| s.push(&user, &ops)).await?;
+    reply.refused.extend(ahead);
     Ok(Json(reply).into_response())
 }
 

@@ -471,6 +471,16 @@ fn refuse(dir: &Path, backend: &Backend) {
         score: None,
     };
     ops.push(orphan.clone());
+    // An operation stamped two days ahead of the server's clock.
+    let mut future = ops[0].clone();
+    future.id = "01a22700-0000-7000-8000-000000000005".into();
+    future.hlc.millis = whaleid::sync::hlc::wall_millis() + 48 * 3_600_000;
+    future.change = whaleid::sync::ops::Change::IndividualCreated {
+        individual: "01a22700-0000-7000-8000-000000000006".into(),
+        code: "FUTURE-1".into(),
+        species: None,
+    };
+    ops.push(future.clone());
     let remote = Remote::new(&server.url, &token).unwrap();
     // Media whose bytes do not hash to their name are refused; nothing kept.
     let sha = "ab".repeat(32);
@@ -490,7 +500,21 @@ fn refuse(dir: &Path, backend: &Backend) {
     }
     let reply = remote.push(ops).unwrap();
     assert_eq!(reply.accepted.len(), 1);
-    assert_eq!(reply.refused.len(), 1);
+    assert_eq!(reply.refused.len(), 2);
+    let ahead = reply.refused.iter().find(|r| r.op == future.id).unwrap();
+    assert!(
+        ahead.reason.contains("ahead of the server's clock"),
+        "{ahead:?}"
+    );
+    let reply_refused: Vec<_> = reply
+        .refused
+        .into_iter()
+        .filter(|r| r.op != future.id)
+        .collect();
+    let reply = whaleid::sync::wire::PushReply {
+        refused: reply_refused,
+        ..reply
+    };
     assert_eq!(reply.refused[0].op, orphan.id);
     assert!(
         reply.refused[0].reason.contains("not in this catalogue"),
@@ -499,7 +523,10 @@ fn refuse(dir: &Path, backend: &Backend) {
     );
     let pulled = remote.pull(0, 100).unwrap();
     assert_eq!(pulled.ops.len(), 1);
-    assert!(pulled.ops.iter().all(|o| o.id != orphan.id));
+    assert!(pulled
+        .ops
+        .iter()
+        .all(|o| o.id != orphan.id && o.id != future.id));
 }
 
 /// A proxy in front of the server that forwards each connection's request
