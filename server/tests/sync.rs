@@ -3,9 +3,11 @@
 //! Catalogues are made with the tiny test pack through real ONNX Runtime
 //! and SQLite, edited offline, and synced with the engine's client (what
 //! `whaleid sync` runs). They must all end in the server's state; the
-//! server is killed and restarted on its data between syncs; a push whose
-//! reply was lost is sent again; and bad requests are refused with a clear
-//! error and nothing stored.
+//! server is killed and restarted on its data between syncs and in the
+//! middle of a push; a push whose reply was lost is sent again; a laptop
+//! crashes mid-apply; a download is cut; bad requests are refused with a
+//! clear error and nothing stored; HTTPS with a team CA; original photos in
+//! chunks.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -55,6 +57,23 @@ struct PgDb {
     url: String,
 }
 
+impl PgDb {
+    fn create(admin: String) -> std::sync::Arc<PgDb> {
+        let name = format!("whaleid_test_{}", uuid::Uuid::now_v7().simple());
+        let mut client = postgres::Client::connect(&admin, postgres::NoTls)
+            .expect("connect to WHALEID_TEST_POSTGRES");
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let (base, _) = admin.rsplit_once('/').expect("a URL ending in /DATABASE");
+        std::sync::Arc::new(PgDb {
+            url: format!("{base}/{name}"),
+            admin,
+            name,
+        })
+    }
+}
+
 impl Drop for PgDb {
     fn drop(&mut self) {
         if let Ok(mut client) = postgres::Client::connect(&self.admin, postgres::NoTls) {
@@ -70,20 +89,17 @@ impl Backend {
     fn all(dir: &Path) -> Vec<Backend> {
         let mut out = vec![Backend::Sqlite(dir.join("server"))];
         if let Ok(admin) = std::env::var("WHALEID_TEST_POSTGRES") {
-            let name = format!("whaleid_test_{}", uuid::Uuid::now_v7().simple());
-            let mut client = postgres::Client::connect(&admin, postgres::NoTls)
-                .expect("connect to WHALEID_TEST_POSTGRES");
-            client
-                .batch_execute(&format!("CREATE DATABASE {name}"))
-                .unwrap();
-            let (base, _) = admin.rsplit_once('/').expect("a URL ending in /DATABASE");
-            out.push(Backend::Postgres(std::sync::Arc::new(PgDb {
-                url: format!("{base}/{name}"),
-                admin,
-                name,
-            })));
+            out.push(Backend::Postgres(PgDb::create(admin)));
         }
         out
+    }
+
+    /// An empty store of the same kind, beside this one.
+    fn another(&self, dir: &Path) -> Backend {
+        match self {
+            Backend::Sqlite(_) => Backend::Sqlite(dir.to_path_buf()),
+            Backend::Postgres(db) => Backend::Postgres(PgDb::create(db.admin.clone())),
+        }
     }
 
     fn args(&self) -> Vec<String> {
@@ -1075,4 +1091,86 @@ fn originals(dir: &Path, backend: &Backend) {
     assert_eq!((again.fetched, again.sent, again.bytes_sent), (0, 0, 0));
     // Ben's records of the photos are not changes of his to send.
     assert_eq!(whaleid::sync::log::pending(&ben).unwrap(), 0);
+}
+
+#[test]
+fn a_server_killed_mid_push_keeps_all_or_nothing_and_the_resent_push_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    for (n, backend) in Backend::all(dir.path()).into_iter().enumerate() {
+        eprintln!("store: {backend:?}");
+        mid_push(&dir.path().join(format!("run{n}")), &backend);
+    }
+}
+
+fn mid_push(dir: &Path, backend: &Backend) {
+    use std::time::Instant;
+    std::fs::create_dir_all(dir).unwrap();
+    let pipeline = pipeline();
+    let mut ana = Catalogue::create(dir.join("ana")).unwrap();
+    let ks: Vec<u32> = (0..40).collect();
+    import(&mut ana, &pipeline, &labelled(&dir.join("photos"), &ks));
+    collect(&mut ana, "ana").unwrap();
+    let batch = unpushed(&ana, 500).unwrap();
+    assert_eq!(batch.len(), 500);
+    let push_in_thread = |url: &str, token: &str| {
+        let remote = Remote::new(url, token).unwrap();
+        let ops = batch.clone();
+        std::thread::spawn(move || remote.push(ops))
+    };
+
+    // How long this push takes a server here, timed on a scratch store.
+    let scratch = backend.another(&dir.join("scratch"));
+    let token = scratch.cmd(&["token", "add", "ana"]);
+    let server = Server::start(&scratch, &[]);
+    let started = Instant::now();
+    push_in_thread(&server.url, &token).join().unwrap().unwrap();
+    let whole = started.elapsed();
+    server.kill();
+
+    // Kill the server partway through the same push, until a kill lands
+    // while the push is in flight (the client then gets no reply).
+    let mut killed = None;
+    for (attempt, share) in [2u32, 3, 5, 8].into_iter().enumerate() {
+        let store = backend.another(&dir.join(format!("store{attempt}")));
+        let token = store.cmd(&["token", "add", "ana"]);
+        let server = Server::start(&store, &[]);
+        let pushing = push_in_thread(&server.url, &token);
+        std::thread::sleep(whole / share);
+        server.kill();
+        if let Err(e) = pushing.join().unwrap() {
+            let e = e.to_string();
+            assert!(
+                !e.contains("refused"),
+                "the push never reached the server: {e}"
+            );
+            killed = Some((store, token));
+            break;
+        }
+    }
+    let Some((store, token_a)) = killed else {
+        panic!("no kill landed during a push of {whole:?}");
+    };
+
+    // Restarted on its data, the server holds the batch whole or not at
+    // all; the laptop, which heard nothing, sends it again.
+    let token_b = store.cmd(&["token", "add", "ben"]);
+    let server = Server::start(&store, &[]);
+    let held = Remote::new(&server.url, &token_a)
+        .unwrap()
+        .pull(0, 1000)
+        .unwrap()
+        .ops
+        .len();
+    assert!(held == 0 || held == 500, "{held} of 500 operations kept");
+    eprintln!("push of {whole:?} killed in flight; {held} of 500 operations kept");
+    let report = run_sync(&mut ana, &server.url, &token_a, "ana");
+    assert!(report.refused.is_empty());
+    assert!(unpushed(&ana, 10).unwrap().is_empty());
+    let mut ben = Catalogue::create(dir.join("ben")).unwrap();
+    run_sync(&mut ben, &server.url, &token_b, "ben");
+    assert_eq!(canonical(&ben).unwrap(), canonical(&ana).unwrap());
+    assert_eq!(
+        count(&ben, "SELECT count(*) FROM sync_ops"),
+        count(&ana, "SELECT count(*) FROM sync_ops")
+    );
 }
