@@ -459,6 +459,28 @@ pub struct SyncStatus {
     /// The server position this catalogue has applied up to.
     #[ts(type = "number")]
     pub position: i64,
+    /// What syncs left for a person to look at, until dismissed.
+    pub to_review: Vec<SyncReviewItem>,
+}
+
+/// A conflict a sync settled one way, or a possible duplicate individual.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct SyncReviewItem {
+    #[ts(type = "number")]
+    pub id: i64,
+    /// `decisions`, `codeClash` or `duplicate`.
+    pub kind: String,
+    pub detail: String,
+    /// When the sync that found it ran (UTC, ISO 8601).
+    pub found_at: String,
+    /// For a duplicate: the two individuals (catalogue ids), to merge the
+    /// first into the second if they are one animal.
+    #[ts(type = "number | null")]
+    pub individual_id: Option<i64>,
+    #[ts(type = "number | null")]
+    pub other_id: Option<i64>,
 }
 
 /// What `sync_configure` takes. A `null` token keeps the stored one.

@@ -958,4 +958,66 @@ fn sync_is_configured_previewed_and_run_through_the_ipc_against_a_real_server() 
         whaleid::sync::state::canonical(&whaleid::catalogue::Catalogue::open(&cat_dir).unwrap())
             .unwrap()
     );
+
+    assert_eq!(status["toReview"], json!([]));
+
+    // What a sync leaves to look at stays on the Sync screen: a possible
+    // duplicate (done once the two are merged) and a code clash (until
+    // dismissed). Recorded as a sync records them, on the app's catalogue.
+    let mut cat = whaleid::catalogue::Catalogue::open(&cat_dir).unwrap();
+    let a = cat.ensure_individual("HW-1", None).unwrap();
+    let b = cat.ensure_individual("HW-9", None).unwrap();
+    let uuid = |id: i64| -> String {
+        cat.conn()
+            .query_row("SELECT uuid FROM individuals WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    };
+    let (ua, ub) = (uuid(a), uuid(b));
+    whaleid::sync::review::record(
+        &mut cat,
+        &[whaleid::sync::plan::Conflict::CodeClash {
+            code: "HW-1".into(),
+            kept: ua.clone(),
+            renamed: ub.clone(),
+            renamed_to: "HW-1-2".into(),
+        }],
+        &[whaleid::sync::duplicates::Duplicate {
+            individual: ub,
+            code: "HW-9".into(),
+            other: ua,
+            other_code: "HW-1".into(),
+            score: 0.91,
+        }],
+    )
+    .unwrap();
+    drop(cat);
+    let status = invoke(&window, "sync_status", json!({})).unwrap();
+    let items = status["toReview"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 2, "{status}");
+    let dup = items.iter().find(|i| i["kind"] == "duplicate").unwrap();
+    assert!(
+        dup["detail"].as_str().unwrap().contains("HW-9 and HW-1"),
+        "{dup}"
+    );
+    assert_eq!(
+        (dup["individualId"].as_i64(), dup["otherId"].as_i64()),
+        (Some(b), Some(a))
+    );
+    invoke(
+        &window,
+        "individual_merge",
+        json!({ "fromId": b, "intoId": a }),
+    )
+    .unwrap();
+    let status = invoke(&window, "sync_status", json!({})).unwrap();
+    let items = status["toReview"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 1, "the merged pair is done: {status}");
+    assert_eq!(items[0]["kind"], "codeClash");
+    let id = items[0]["id"].as_i64().unwrap();
+    let status = invoke(&window, "sync_dismiss", json!({ "id": id })).unwrap();
+    assert_eq!(status["toReview"], json!([]));
+    let again = invoke(&window, "sync_dismiss", json!({ "id": id })).unwrap_err();
+    assert_eq!(again["kind"], "invalid", "{again}");
 }

@@ -23,8 +23,8 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     (5, "sync", include_str!("migrations/0005_sync.sql")),
     (
         6,
-        "sync_photos",
-        include_str!("migrations/0006_sync_photos.sql"),
+        "sync_local",
+        include_str!("migrations/0006_sync_local.sql"),
     ),
 ];
 

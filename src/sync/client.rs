@@ -419,6 +419,7 @@ pub fn sync(
             })?;
     cat.set_setting(LAST_SYNC, &now)?;
     report.duplicates = super::duplicates::suggest(cat, &arrived)?;
+    super::review::record(cat, &report.conflicts, &report.duplicates)?;
     report.position = after;
     Ok(report)
 }

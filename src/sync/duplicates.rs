@@ -16,7 +16,7 @@ use crate::error::Result;
 pub const DEFAULT_THRESHOLD: f32 = 0.8;
 
 /// A pair that may be one animal.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Duplicate {
     /// The individual that arrived.
     pub individual: String,

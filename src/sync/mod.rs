@@ -22,6 +22,7 @@ pub mod media;
 pub mod ops;
 pub mod photos;
 pub mod plan;
+pub mod review;
 pub mod state;
 pub mod wire;
 

@@ -190,7 +190,7 @@ pub enum Action {
 }
 
 /// What a person should look at after the sync.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 #[serde(tag = "conflict", rename_all = "snake_case")]
 pub enum Conflict {
     /// Different decisions about one detection by different people; both are

@@ -137,6 +137,7 @@ describe("App", () => {
       hasToken: true,
       caCert: null,
       photos: false,
+      toReview: [],
       lastSync: null,
       pending: 2,
       position: 0,

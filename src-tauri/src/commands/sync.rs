@@ -8,11 +8,13 @@ use whaleid::sync::client::{self, Remote, Stage, LAST_SYNC, PULLED};
 use whaleid::sync::log::keys;
 use whaleid::sync::photos::{sync_photos, PhotoReport, CHUNK};
 use whaleid::sync::plan::{Action, Conflict};
+use whaleid::sync::review::{self, Found};
 use whaleid::sync::state::describe;
 use whaleid::CancelToken;
 
 use crate::dto::{
-    SyncConflict, SyncEvent, SyncPreview, SyncRefusal, SyncSettings, SyncStatus, SyncSummary,
+    SyncConflict, SyncEvent, SyncPreview, SyncRefusal, SyncReviewItem, SyncSettings, SyncStatus,
+    SyncSummary,
 };
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::state::{AppState, JobKind};
@@ -49,6 +51,64 @@ fn status(state: &AppState, cat: &Catalogue) -> AppResult<SyncStatus> {
             .setting(PULLED)?
             .and_then(|p| p.parse().ok())
             .unwrap_or(0),
+        to_review: to_review(cat)?,
+    })
+}
+
+fn duplicate_detail(d: &whaleid::sync::duplicates::Duplicate) -> String {
+    format!(
+        "{} and {} look like the same animal (similarity {:.2}): merge them if they are",
+        d.code, d.other_code, d.score
+    )
+}
+
+fn to_review(cat: &Catalogue) -> AppResult<Vec<SyncReviewItem>> {
+    let local = |uuid: &str| -> AppResult<Option<i64>> {
+        let id: Option<i64> = cat
+            .conn()
+            .query_row("SELECT id FROM individuals WHERE uuid = ?1", [uuid], |r| {
+                r.get(0)
+            })
+            .ok();
+        Ok(id.map(|i| cat.resolve(i)).transpose()?)
+    };
+    review::open_items(cat)?
+        .into_iter()
+        .map(|item| {
+            let (kind, detail, individual_id, other_id) = match &item.what {
+                Found::Conflict(c) => (conflict_kind(c), describe(cat, c)?, None, None),
+                Found::Duplicate(d) => (
+                    "duplicate",
+                    duplicate_detail(d),
+                    local(&d.individual)?,
+                    local(&d.other)?,
+                ),
+            };
+            Ok(SyncReviewItem {
+                id: item.id,
+                kind: kind.into(),
+                detail,
+                found_at: item.found_at,
+                individual_id,
+                other_id,
+            })
+        })
+        .collect()
+}
+
+fn conflict_kind(c: &Conflict) -> &'static str {
+    match c {
+        Conflict::Decisions { .. } => "decisions",
+        Conflict::CodeClash { .. } => "codeClash",
+    }
+}
+
+/// A person has looked at a conflict or duplicate suggestion.
+#[tauri::command]
+pub async fn sync_dismiss(state: State<'_, AppState>, id: i64) -> AppResult<SyncStatus> {
+    state.with_catalogue(|open| {
+        review::dismiss(&mut open.catalogue, id)?;
+        status(&state, &open.catalogue)
     })
 }
 
@@ -138,11 +198,7 @@ fn conflicts(cat: &Catalogue, list: &[Conflict]) -> AppResult<Vec<SyncConflict>>
     list.iter()
         .map(|c| {
             Ok(SyncConflict {
-                kind: match c {
-                    Conflict::Decisions { .. } => "decisions",
-                    Conflict::CodeClash { .. } => "codeClash",
-                }
-                .into(),
+                kind: conflict_kind(c).into(),
                 detail: describe(cat, c)?,
             })
         })
@@ -261,10 +317,7 @@ fn run(to: &Connection, cancel: &CancelToken, events: &Channel<SyncEvent>) -> Sy
                 .into_iter()
                 .chain(report.duplicates.iter().map(|d| SyncConflict {
                     kind: "duplicate".into(),
-                    detail: format!(
-                        "{} and {} look like the same animal (similarity {:.2}): merge them if they are",
-                        d.code, d.other_code, d.score
-                    ),
+                    detail: duplicate_detail(d),
                 }))
                 .collect(),
             position: report.position,

@@ -127,6 +127,8 @@ describe("command wrappers", () => {
     expect(invoke).toHaveBeenLastCalledWith("sync_configure", { settings });
     await ipc.syncConfigure({ ...settings, token: "s3cret" });
     expect(invoke).toHaveBeenLastCalledWith("sync_configure", { settings: { ...settings, token: "s3cret" } });
+    await ipc.syncDismiss(8);
+    expect(invoke).toHaveBeenLastCalledWith("sync_dismiss", { id: 8 });
     await ipc.syncPreview();
     expect(invoke).toHaveBeenLastCalledWith("sync_preview", undefined);
     invoke.mockRejectedValueOnce({ kind: "io", message: "sync server http://10.0.0.5:8787: HTTP 401: unknown token" });

@@ -196,6 +196,8 @@ export const trainRollback = (version: string | null) => call<TrainOverview>("tr
 export const syncStatus = () => call<SyncStatus>("sync_status");
 /** Stores the server, token (`null` keeps the stored one) and author. */
 export const syncConfigure = (settings: SyncSettings) => call<SyncStatus>("sync_configure", { settings });
+/** Takes a conflict or duplicate suggestion off the to-review list; returns the new status. */
+export const syncDismiss = (id: number) => call<SyncStatus>("sync_dismiss", { id });
 /**
  * Asks the server what a sync would do; nothing is applied. Rejects with `io`
  * when the server is unreachable or refuses the token, `invalid` when sync is

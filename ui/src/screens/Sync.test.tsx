@@ -10,6 +10,8 @@ const api = vi.hoisted(() => ({
   syncConfigure: vi.fn(),
   syncPreview: vi.fn(),
   syncStart: vi.fn(),
+  syncDismiss: vi.fn(),
+  individualMerge: vi.fn(),
   jobCancel: vi.fn(),
 }));
 vi.mock("../ipc", async (orig) => ({ ...(await orig<typeof import("../ipc")>()), ...api }));
@@ -26,6 +28,7 @@ const configured: SyncStatus = {
   lastSync: "2026-07-01T09:30:12Z",
   pending: 14,
   position: 230,
+  toReview: [],
 };
 const unconfigured: SyncStatus = {
   server: null,
@@ -36,6 +39,7 @@ const unconfigured: SyncStatus = {
   lastSync: null,
   pending: 3,
   position: 0,
+  toReview: [],
 };
 const plan: SyncPreview = {
   toPush: 14,
@@ -206,6 +210,68 @@ describe("SyncScreen", () => {
       "Original photos: 2 sent, 12 fetched, 3 not on the server yet (fetched by a later sync).",
     );
     expect(text("summary-photos-skipped")).toContain("IMG_0007.JPG: changed since it was imported");
+  });
+
+  it("lists what syncs left to review; a duplicate can be merged, anything dismissed", async () => {
+    const dup = {
+      id: 7,
+      kind: "duplicate",
+      detail: "HW-031 and HW-004 look like the same animal (similarity 0.91): merge them if they are",
+      foundAt: "2026-07-02T10:00:00Z",
+      individualId: 31,
+      otherId: 4,
+    };
+    const clash = {
+      id: 8,
+      kind: "codeClash",
+      detail: "two individuals named HW-012 (one from ben); the one from ben is now HW-012-2",
+      foundAt: "2026-07-02T10:00:00Z",
+      individualId: null,
+      otherId: null,
+    };
+    api.syncStatus
+      .mockResolvedValueOnce({ ...configured, toReview: [dup, clash] })
+      .mockResolvedValue({ ...configured, toReview: [clash] });
+    api.individualMerge.mockResolvedValue({});
+    api.syncDismiss.mockResolvedValue({ ...configured, toReview: [] });
+    render(<SyncScreen />);
+    await waitFor(() => expect(screen.getAllByTestId("review-item")).toHaveLength(2));
+    expect(text("sync-review")).toContain("To review (2)");
+    const [first, second] = screen.getAllByTestId("review-item");
+    expect(first.textContent).toContain("Possible duplicate");
+    expect(first.textContent).toContain("HW-031 and HW-004 look like the same animal");
+    expect(first.textContent).toContain("found 2026-07-02 10:00 UTC");
+    expect(second.textContent).toContain("Code clash");
+    // Only a duplicate offers a merge.
+    expect(screen.getAllByTestId("review-merge")).toHaveLength(1);
+
+    fireEvent.click(screen.getByTestId("review-merge"));
+    await waitFor(() => expect(api.individualMerge).toHaveBeenCalledWith(31, 4));
+    await waitFor(() => expect(screen.getAllByTestId("review-item")).toHaveLength(1));
+    expect(screen.queryByTestId("review-merge")).toBeNull();
+
+    fireEvent.click(screen.getByTestId("review-dismiss"));
+    await waitFor(() => expect(api.syncDismiss).toHaveBeenCalledWith(8));
+    await screen.findByTestId("sync-review-empty");
+    expect(screen.queryByTestId("sync-review-error")).toBeNull();
+  });
+
+  it("shows a refused dismissal and keeps the item", async () => {
+    const clash = {
+      id: 8,
+      kind: "codeClash",
+      detail: "two individuals named HW-012",
+      foundAt: "2026-07-02T10:00:00Z",
+      individualId: null,
+      otherId: null,
+    };
+    api.syncStatus.mockResolvedValue({ ...configured, toReview: [clash] });
+    api.syncDismiss.mockRejectedValue({ kind: "invalid", message: "no sync item 8 to dismiss (dismissed already?)" });
+    render(<SyncScreen />);
+    await waitFor(() => expect(screen.getAllByTestId("review-item")).toHaveLength(1));
+    fireEvent.click(screen.getByTestId("review-dismiss"));
+    await waitFor(() => expect(text("sync-review-error")).toContain("dismissed already"));
+    expect(screen.getAllByTestId("review-item")).toHaveLength(1);
   });
 
   it("refuses a server address without a scheme without calling the engine, and shows a refusal from it", async () => {

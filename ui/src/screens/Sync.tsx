@@ -27,6 +27,7 @@ import {
   type SyncState,
 } from "../state/sync";
 import { PreviewView, SummaryView } from "./sync/Report";
+import { ToReview } from "./sync/ToReview";
 
 /** Here an `io` error is the server (unreachable, refused the token), not the disk. */
 const LABELS: Partial<Record<ErrorKind, string>> = { io: "Server" };
@@ -262,6 +263,8 @@ export function SyncScreen() {
       </div>
 
       {run.phase !== "idle" && <RunView run={run} />}
+
+      {status && <ToReview items={status.toReview} onStatus={setStatus} />}
     </section>
   );
 }

@@ -42,7 +42,17 @@ describe("reduceSync", () => {
 });
 
 describe("parseSettings", () => {
-  const stored = { server: "http://10.0.0.5:8787", author: "ana", hasToken: true, caCert: null, photos: false, lastSync: null, pending: 0, position: 0 };
+  const stored = {
+    server: "http://10.0.0.5:8787",
+    author: "ana",
+    hasToken: true,
+    caCert: null,
+    photos: false,
+    lastSync: null,
+    pending: 0,
+    position: 0,
+    toReview: [],
+  };
   const form = settingsForm(stored);
   it("starts from the stored status with an empty token, which keeps the stored one", () => {
     expect(form).toEqual({ server: "http://10.0.0.5:8787", token: "", author: "ana", caCert: "", photos: false });

@@ -3,9 +3,10 @@ import type { SyncPreview } from "../../bindings/SyncPreview";
 import type { SyncRefusal } from "../../bindings/SyncRefusal";
 import type { SyncSummary } from "../../bindings/SyncSummary";
 
-const CONFLICT_KINDS: Record<string, string> = {
+export const CONFLICT_KINDS: Record<string, string> = {
   decisions: "Different decisions",
   codeClash: "Code clash",
+  duplicate: "Possible duplicate",
 };
 
 /** The plan: what a sync would do, before anything is applied. */
