@@ -53,16 +53,7 @@ async fn user(store: &Shared, headers: &HeaderMap) -> Result<String, Failure> {
             )
         })?
         .to_string();
-    let store = store.clone();
-    let found = tokio::task::spawn_blocking(move || {
-        store
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .user_for(&token)
-    })
-    .await
-    .map_err(internal)?
-    .map_err(internal)?;
+    let found = with_store(store, move |s| s.user_for(&token)).await?;
     found.ok_or_else(|| Failure(StatusCode::UNAUTHORIZED, "unknown token".into()))
 }
 
@@ -119,15 +110,7 @@ async fn pull(
     user(&store, &headers).await?;
     let Query(q) = query.map_err(|e| Failure(StatusCode::BAD_REQUEST, e.body_text()))?;
     let limit = q.limit.unwrap_or(BATCH).clamp(1, 2 * BATCH);
-    let reply = tokio::task::spawn_blocking(move || {
-        store
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pull(q.after.max(0), limit)
-    })
-    .await
-    .map_err(internal)?
-    .map_err(internal)?;
+    let reply = with_store(&store, move |s| s.pull(q.after.max(0), limit)).await?;
     Ok(Json(reply).into_response())
 }
 
@@ -157,15 +140,7 @@ async fn put_media(
             format!("the bytes hash to {got}, not {sha}: nothing stored"),
         ));
     }
-    tokio::task::spawn_blocking(move || {
-        store
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .put_media(&sha, &body)
-    })
-    .await
-    .map_err(internal)?
-    .map_err(internal)?;
+    with_store(&store, move |s| s.put_media(&sha, &body)).await?;
     Ok(Json(serde_json::json!({ "stored": true })).into_response())
 }
 
@@ -176,15 +151,7 @@ async fn get_media(
 ) -> Result<Response, Failure> {
     user(&store, &headers).await?;
     media_name(&sha)?;
-    let found = tokio::task::spawn_blocking(move || {
-        store
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_media(&sha)
-    })
-    .await
-    .map_err(internal)?
-    .map_err(internal)?;
+    let found = with_store(&store, move |s| s.get_media(&sha)).await?;
     match found {
         Some(bytes) => Ok(([(header::CONTENT_TYPE, "image/jpeg")], bytes).into_response()),
         None => Err(Failure(

@@ -85,6 +85,15 @@ impl Drop for PgDb {
     }
 }
 
+/// Run `test` on each store in a folder of its own.
+fn on_every_store(test: fn(&Path, &Backend)) {
+    let dir = tempfile::tempdir().unwrap();
+    for (n, backend) in Backend::all(dir.path()).into_iter().enumerate() {
+        eprintln!("store: {backend:?}");
+        test(&dir.path().join(format!("run{n}")), &backend);
+    }
+}
+
 impl Backend {
     fn all(dir: &Path) -> Vec<Backend> {
         let mut out = vec![Backend::Sqlite(dir.join("server"))];
@@ -240,11 +249,7 @@ fn run_sync(cat: &mut Catalogue, url: &str, token: &str, author: &str) -> SyncRe
 
 #[test]
 fn three_laptops_converge_through_a_server_that_is_killed_and_restarted() {
-    let dir = tempfile::tempdir().unwrap();
-    for (n, backend) in Backend::all(dir.path()).into_iter().enumerate() {
-        eprintln!("store: {backend:?}");
-        converge(&dir.path().join(format!("run{n}")), &backend);
-    }
+    on_every_store(converge);
 }
 
 fn converge(dir: &Path, backend: &Backend) {
@@ -411,11 +416,7 @@ fn converge(dir: &Path, backend: &Backend) {
 
 #[test]
 fn bad_requests_are_refused_with_a_reason_and_nothing_is_stored() {
-    let dir = tempfile::tempdir().unwrap();
-    for (n, backend) in Backend::all(dir.path()).into_iter().enumerate() {
-        eprintln!("store: {backend:?}");
-        refuse(&dir.path().join(format!("run{n}")), &backend);
-    }
+    on_every_store(refuse);
 }
 
 fn refuse(dir: &Path, backend: &Backend) {
@@ -926,11 +927,7 @@ fn a_client_that_crashes_mid_apply_loses_nothing_and_doubles_nothing() {
 
 #[test]
 fn original_photos_travel_in_checked_chunks_and_resume_after_a_cut() {
-    let dir = tempfile::tempdir().unwrap();
-    for (n, backend) in Backend::all(dir.path()).into_iter().enumerate() {
-        eprintln!("store: {backend:?}");
-        originals(&dir.path().join(format!("run{n}")), &backend);
-    }
+    on_every_store(originals);
 }
 
 fn originals(dir: &Path, backend: &Backend) {
@@ -1095,11 +1092,7 @@ fn originals(dir: &Path, backend: &Backend) {
 
 #[test]
 fn a_server_killed_mid_push_keeps_all_or_nothing_and_the_resent_push_finishes() {
-    let dir = tempfile::tempdir().unwrap();
-    for (n, backend) in Backend::all(dir.path()).into_iter().enumerate() {
-        eprintln!("store: {backend:?}");
-        mid_push(&dir.path().join(format!("run{n}")), &backend);
-    }
+    on_every_store(mid_push);
 }
 
 fn mid_push(dir: &Path, backend: &Backend) {

@@ -103,6 +103,25 @@ impl Remote {
         }
     }
 
+    /// Requests to the server, with the token.
+    fn get(&self, path: &str) -> ureq::RequestBuilder<ureq::typestate::WithoutBody> {
+        self.agent
+            .get(format!("{}{path}", self.url))
+            .header("Authorization", format!("Bearer {}", self.token))
+    }
+
+    fn put(&self, path: &str) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
+        self.agent
+            .put(format!("{}{path}", self.url))
+            .header("Authorization", format!("Bearer {}", self.token))
+    }
+
+    fn post(&self, path: &str) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
+        self.agent
+            .post(format!("{}{path}", self.url))
+            .header("Authorization", format!("Bearer {}", self.token))
+    }
+
     /// A request that got no HTTP answer, said in words a user can act on.
     fn transport(&self, e: ureq::Error) -> Error {
         // rustls reports through the I/O error of the handshake.
@@ -137,26 +156,22 @@ impl Remote {
         serde_json::from_str(&text).map_err(|e| self.fail(format!("unreadable reply: {e}")))
     }
 
-    fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
+    fn post_json<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
         let resp = self
-            .agent
-            .post(&format!("{}{path}", self.url))
-            .header("Authorization", &format!("Bearer {}", self.token))
+            .post(path)
             .send_json(body)
             .map_err(|e| self.transport(e))?;
         self.reply(resp)
     }
 
     pub fn push(&self, ops: Vec<super::ops::Op>) -> Result<PushReply> {
-        self.post(PUSH, &PushRequest { ops })
+        self.post_json(PUSH, &PushRequest { ops })
     }
 
     /// Upload a crop (idempotent).
     pub fn put_media(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
         let resp = self
-            .agent
-            .put(&format!("{}{MEDIA}/{sha256}", self.url))
-            .header("Authorization", &format!("Bearer {}", self.token))
+            .put(&format!("{MEDIA}/{sha256}"))
             .send(bytes)
             .map_err(|e| self.transport(e))?;
         self.reply::<serde_json::Value>(resp).map(|_| ())
@@ -165,9 +180,7 @@ impl Remote {
     /// A crop, or `None` when the server does not have it (yet).
     pub fn get_media(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
         let mut resp = self
-            .agent
-            .get(&format!("{}{MEDIA}/{sha256}", self.url))
-            .header("Authorization", &format!("Bearer {}", self.token))
+            .get(&format!("{MEDIA}/{sha256}"))
             .call()
             .map_err(|e| self.transport(e))?;
         match resp.status().as_u16() {
@@ -187,9 +200,7 @@ impl Remote {
     /// no record of the photo (not pushed yet).
     pub fn upload_status(&self, sha256: &str) -> Result<Option<UploadStatus>> {
         let resp = self
-            .agent
-            .get(&format!("{}{PHOTOS}/{sha256}/upload", self.url))
-            .header("Authorization", &format!("Bearer {}", self.token))
+            .get(&format!("{PHOTOS}/{sha256}/upload"))
             .call()
             .map_err(|e| self.transport(e))?;
         if resp.status().as_u16() == 404 {
@@ -209,11 +220,9 @@ impl Remote {
         chunk: &[u8],
     ) -> Result<Option<UploadStatus>> {
         let resp = self
-            .agent
-            .put(&format!("{}{PHOTOS}/{sha256}/upload", self.url))
+            .put(&format!("{PHOTOS}/{sha256}/upload"))
             .query("offset", offset.to_string())
             .query("size", size.to_string())
-            .header("Authorization", &format!("Bearer {}", self.token))
             .header(CHUNK_SHA256, &hex::encode(sha2::Sha256::digest(chunk)))
             .send(chunk)
             .map_err(|e| self.transport(e))?;
@@ -232,11 +241,9 @@ impl Remote {
         len: usize,
     ) -> Result<Option<(Vec<u8>, u64)>> {
         let mut resp = self
-            .agent
-            .get(&format!("{}{PHOTOS}/{sha256}", self.url))
+            .get(&format!("{PHOTOS}/{sha256}"))
             .query("offset", offset.to_string())
             .query("len", len.to_string())
-            .header("Authorization", &format!("Bearer {}", self.token))
             .call()
             .map_err(|e| self.transport(e))?;
         match resp.status().as_u16() {
@@ -261,11 +268,9 @@ impl Remote {
 
     pub fn pull(&self, after: i64, limit: usize) -> Result<PullReply> {
         let resp = self
-            .agent
-            .get(&format!("{}{PULL}", self.url))
+            .get(PULL)
             .query("after", after.to_string())
             .query("limit", limit.to_string())
-            .header("Authorization", &format!("Bearer {}", self.token))
             .call()
             .map_err(|e| self.transport(e))?;
         self.reply(resp)
