@@ -392,3 +392,62 @@ fn train_measures_adopts_lists_and_rolls_back_from_the_command_line() {
     let list = ok(&whaleid(&["train", "-c", s(&cat), "--list"]));
     assert!(list.contains("tiny 0.1.0 (active)"), "{list}");
 }
+
+#[test]
+fn sync_review_lists_what_syncs_left_and_dismiss_takes_it_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let cat_dir = dir.path().join("cat");
+    let mut cat = whaleid::catalogue::Catalogue::create(&cat_dir).unwrap();
+    cat.ensure_individual("HW-1", None).unwrap();
+    cat.ensure_individual("HW-9", None).unwrap();
+    let uuid = |code: &str| -> String {
+        cat.conn()
+            .query_row(
+                "SELECT uuid FROM individuals WHERE code = ?1",
+                [code],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    let (a, b) = (uuid("HW-1"), uuid("HW-9"));
+    let duplicate = whaleid::sync::duplicates::Duplicate {
+        individual: b,
+        code: "HW-9".into(),
+        other: a,
+        other_code: "HW-1".into(),
+        score: 0.91,
+    };
+    whaleid::sync::review::record(&mut cat, &[], &[duplicate]).unwrap();
+    drop(cat);
+
+    let out = whaleid(&["sync", "-c", s(&cat_dir), "--review"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("HW-9 looks like HW-1 (similarity 0.91)"),
+        "{text}"
+    );
+    let id = text.split('\t').next().unwrap().trim().to_string();
+    let out = whaleid(&["sync", "-c", s(&cat_dir), "--dismiss", &id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = whaleid(&["sync", "-c", s(&cat_dir), "--review"]);
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        "nothing from earlier syncs to review"
+    );
+    // Dismissing it again says why not; syncing needs a server.
+    let out = whaleid(&["sync", "-c", s(&cat_dir), "--dismiss", &id]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("dismissed already"));
+    let out = whaleid(&["sync", "-c", s(&cat_dir)]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--server"));
+}

@@ -10,14 +10,23 @@ use whaleid::catalogue::Catalogue;
 use whaleid::sync::client::{sync, Remote, Stage};
 use whaleid::sync::log::keys;
 use whaleid::sync::photos::{sync_photos, CHUNK};
+use whaleid::sync::review::{self, Found};
+use whaleid::sync::state::describe;
 
 #[derive(Args, Debug)]
 pub struct SyncArgs {
     #[arg(long, short)]
     catalogue: PathBuf,
     /// The server, e.g. http://10.0.0.5:8787.
-    #[arg(long)]
-    server: String,
+    #[arg(long, required_unless_present_any = ["review", "dismiss"])]
+    server: Option<String>,
+    /// Do not sync: list what earlier syncs left to look at (conflicts
+    /// settled one way, possible duplicate individuals), with their ids.
+    #[arg(long, conflicts_with_all = ["server", "dismiss"])]
+    review: bool,
+    /// Do not sync: take item ID off that list.
+    #[arg(long, value_name = "ID", conflicts_with = "server")]
+    dismiss: Option<i64>,
     /// Trust this CA certificate (PEM) for an https:// server whose
     /// certificate a public CA did not sign [default: $WHALEID_CA_CERT].
     #[arg(long)]
@@ -38,6 +47,10 @@ pub struct SyncArgs {
 }
 
 pub fn sync_cmd(a: SyncArgs) -> Result<ExitCode> {
+    if a.review || a.dismiss.is_some() {
+        return review_cmd(&a);
+    }
+    let server = a.server.clone().expect("clap requires --server here");
     let Some(token) = a.token.or_else(|| std::env::var("WHALEID_TOKEN").ok()) else {
         bail!("no token: pass --token or set WHALEID_TOKEN (an admin issues one with `whaleid-server token add NAME`)");
     };
@@ -49,7 +62,7 @@ pub fn sync_cmd(a: SyncArgs) -> Result<ExitCode> {
         .setting(keys::AUTHOR)?
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "unknown".into());
-    let mut remote = Remote::new(&a.server, &token)?;
+    let mut remote = Remote::new(&server, &token)?;
     if let Some(ca) = a
         .ca_cert
         .or_else(|| std::env::var_os("WHALEID_CA_CERT").map(PathBuf::from))
@@ -109,10 +122,7 @@ pub fn sync_cmd(a: SyncArgs) -> Result<ExitCode> {
             }
         }
         for d in &report.duplicates {
-            println!(
-                "possible duplicate: {} looks like {} (similarity {:.2}); merge them with `whaleid individual merge` if they are one animal",
-                d.code, d.other_code, d.score
-            );
+            println!("{}", duplicate_line(d));
         }
         for r in &report.refused {
             println!("refused by the server: {} ({})", r.op, r.reason);
@@ -126,4 +136,37 @@ pub fn sync_cmd(a: SyncArgs) -> Result<ExitCode> {
     } else {
         ExitCode::from(2)
     })
+}
+
+fn duplicate_line(d: &whaleid::sync::duplicates::Duplicate) -> String {
+    format!(
+        "possible duplicate: {} looks like {} (similarity {:.2}); merge them with `whaleid individual merge` if they are one animal",
+        d.code, d.other_code, d.score
+    )
+}
+
+/// `--review` and `--dismiss`: what syncs left for a person.
+fn review_cmd(a: &SyncArgs) -> Result<ExitCode> {
+    let mut cat = Catalogue::open(&a.catalogue)?;
+    if let Some(id) = a.dismiss {
+        review::dismiss(&mut cat, id)?;
+        println!("dismissed {id}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let items = review::open_items(&cat)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&items)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if items.is_empty() {
+        println!("nothing from earlier syncs to review");
+    }
+    for item in &items {
+        let text = match &item.what {
+            Found::Conflict(c) => describe(&cat, c)?,
+            Found::Duplicate(d) => duplicate_line(d),
+        };
+        println!("{}\t{}\t{text}", item.id, item.found_at);
+    }
+    Ok(ExitCode::SUCCESS)
 }
