@@ -16,8 +16,8 @@ use sha2::{Digest, Sha256};
 use whaleid::sync::hlc::{wall_millis, MAX_DRIFT_MS};
 use whaleid::sync::ops::is_sha256;
 use whaleid::sync::wire::{
-    ErrorReply, PushRequest, Refusal, UploadStatus, BATCH, CHUNK_SHA256, MAX_CHUNK, MAX_PHOTO,
-    MEDIA, PHOTOS, PHOTO_SIZE, PULL, PUSH,
+    ErrorReply, Held, PushRequest, Refusal, UploadStatus, BATCH, CHUNK_SHA256, MAX_CHUNK,
+    MAX_PHOTO, MEDIA, PHOTOS, PHOTOS_HELD, PHOTO_SIZE, PULL, PUSH,
 };
 
 use crate::store::Store;
@@ -208,6 +208,35 @@ async fn upload_status(
         .ok_or_else(unknown_photo)
 }
 
+async fn photos_held(
+    State(store): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Json<Held>, JsonRejection>,
+) -> Result<Response, Failure> {
+    user(&store, &headers).await?;
+    let Json(asked) = body.map_err(|e| Failure(e.status(), e.body_text()))?;
+    if asked.sha256.len() > BATCH {
+        return Err(Failure(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("{} photos asked about; at most {BATCH}", asked.sha256.len()),
+        ));
+    }
+    for sha in &asked.sha256 {
+        media_name(sha)?;
+    }
+    let held = with_store(&store, move |s| {
+        let mut held = Vec::new();
+        for sha in asked.sha256 {
+            if s.photo_size(&sha)?.is_some() {
+                held.push(sha);
+            }
+        }
+        Ok(held)
+    })
+    .await?;
+    Ok(Json(Held { sha256: held }).into_response())
+}
+
 #[derive(Debug, Deserialize)]
 struct ChunkQuery {
     offset: u64,
@@ -372,6 +401,7 @@ pub fn router(store: Shared, max_body: usize) -> Router {
         .route(PUSH, post(push))
         .route(PULL, get(pull))
         .route(&format!("{MEDIA}/{{sha}}"), get(get_media).put(put_media))
+        .route(PHOTOS_HELD, post(photos_held))
         .route(&format!("{PHOTOS}/{{sha}}"), get(get_photo))
         .route(
             &format!("{PHOTOS}/{{sha}}/upload"),

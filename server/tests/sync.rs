@@ -1028,6 +1028,19 @@ fn originals(dir: &Path, backend: &Backend) {
     assert!(sent.skipped.is_empty(), "{:?}", sent.skipped);
     let again = sync_photos(&mut ana, &remote_a, CH, &CancelToken::new(), &mut |_| {}).unwrap();
     assert_eq!((again.sent, again.bytes_sent), (0, 0));
+    // Which photos the server holds whole, asked a batch at a time.
+    let unknown = "ab".repeat(32);
+    assert_eq!(
+        remote_a
+            .photos_held(&[unknown.clone(), sha.clone()])
+            .unwrap(),
+        vec![sha.clone()]
+    );
+    let err = remote_a
+        .photos_held(&["../../etc/passwd".to_string()])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("400"), "{err}");
 
     // Ben receives the records, then fetches the originals; his first
     // download loses the connection partway.

@@ -19,8 +19,8 @@ use super::apply::receive_with;
 use super::log::{collect, mark_pushed, unpushed};
 use super::plan::Conflict;
 use super::wire::{
-    ErrorReply, PullReply, PushReply, PushRequest, Refusal, UploadStatus, BATCH, CHUNK_SHA256,
-    MAX_CHUNK, MEDIA, PHOTOS, PHOTO_SIZE, PULL, PUSH,
+    ErrorReply, Held, PullReply, PushReply, PushRequest, Refusal, UploadStatus, BATCH,
+    CHUNK_SHA256, MAX_CHUNK, MEDIA, PHOTOS, PHOTOS_HELD, PHOTO_SIZE, PULL, PUSH,
 };
 use crate::cancel::CancelToken;
 use crate::catalogue::Catalogue;
@@ -194,6 +194,17 @@ impl Remote {
                 .map(Some)
                 .map_err(|e| self.fail(format!("reading media {sha256}: {e}"))),
         }
+    }
+
+    /// Which of `sha256` (at most [`BATCH`]) the server holds whole.
+    pub fn photos_held(&self, sha256: &[String]) -> Result<Vec<String>> {
+        let reply: Held = self.post_json(
+            PHOTOS_HELD,
+            &Held {
+                sha256: sha256.to_vec(),
+            },
+        )?;
+        Ok(reply.sha256)
     }
 
     /// How much of an original photo the server holds; `None` when it has

@@ -158,8 +158,24 @@ pub fn sync_photos(
         let rows = stmt.query_map([], |r| r.get(0))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
+    // Ask which the server holds, a batch at a time, and fetch only those.
+    let mut held = Vec::new();
+    for batch in wanted.chunks(super::wire::BATCH) {
+        if cancel.is_cancelled() {
+            return Err(Error::Cancelled);
+        }
+        // Only names asked about: a reply's names become file names here.
+        let asked: std::collections::HashSet<&String> = batch.iter().collect();
+        held.extend(
+            remote
+                .photos_held(batch)?
+                .into_iter()
+                .filter(|s| asked.contains(s)),
+        );
+    }
+    report.not_on_server = wanted.len() - held.len();
     let dir = cat.media_dir().join(ORIGINALS);
-    for sha in wanted {
+    for sha in held {
         let part = dir.join(format!("{sha}.part"));
         let mut have = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
         let mut out: Option<File> = None;

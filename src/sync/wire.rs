@@ -33,12 +33,22 @@ pub const MEDIA: &str = "/v1/media";
 /// * `GET /v1/photos/SHA256?offset=N&len=M`: those bytes of a photo the
 ///   server holds whole, with its size in [`PHOTO_SIZE`].
 pub const PHOTOS: &str = "/v1/photos";
+/// `POST /v1/photos/held` with [`Held`] (at most [`BATCH`] names) → [`Held`]:
+/// which of these photos the server holds whole, so a laptop asks once per
+/// batch rather than once per photo.
+pub const PHOTOS_HELD: &str = "/v1/photos/held";
 pub const CHUNK_SHA256: &str = "x-chunk-sha256";
 pub const PHOTO_SIZE: &str = "x-photo-size";
 /// The largest chunk the server takes or sends.
 pub const MAX_CHUNK: usize = 8 << 20;
 /// The largest original photo (raw files included).
 pub const MAX_PHOTO: u64 = 2 << 30;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Held {
+    pub sha256: Vec<String>,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadStatus {
