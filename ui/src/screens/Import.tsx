@@ -7,6 +7,7 @@ import { useState } from "preact/hooks";
 import type { AppError } from "../bindings/AppError";
 import type { IngestSummary } from "../bindings/IngestSummary";
 import { ErrorLine } from "../components/ErrorLine";
+import { JobControls } from "../components/JobControls";
 import { PathField } from "../components/PathField";
 import { baseName, formatDuration, formatEta, formatPercent, formatRate, fraction, plural } from "../lib/format";
 import {
@@ -61,19 +62,14 @@ export function ImportScreen({ onReview }: { onReview: () => void }) {
           <button type="button" class="primary" data-testid="import-start" disabled={active} onClick={() => start()}>
             {again ? "Import again (resume)" : "Import"}
           </button>
-          <button
-            type="button"
-            data-testid="import-cancel"
-            disabled={!active || job.phase === "cancelling" || job.jobId == null}
-            onClick={() => void cancelIngest()}
-          >
-            {job.phase === "cancelling" ? "Cancelling…" : "Cancel"}
-          </button>
-          {!active && job.phase !== "idle" && (
-            <button type="button" class="link" onClick={resetIngest}>
-              Clear
-            </button>
-          )}
+          <JobControls
+            phase={job.phase}
+            jobId={job.jobId}
+            active={active}
+            onCancel={cancelIngest}
+            onClear={resetIngest}
+            cancelTestId="import-cancel"
+          />
         </div>
         {again && !active && (
           <p class="hint">

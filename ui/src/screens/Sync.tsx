@@ -11,6 +11,7 @@ import type { AppError } from "../bindings/AppError";
 import type { SyncPreview } from "../bindings/SyncPreview";
 import type { SyncStatus } from "../bindings/SyncStatus";
 import { ErrorLine } from "../components/ErrorLine";
+import { JobControls } from "../components/JobControls";
 import { syncConfigure, syncPreview, syncStatus, toAppError, type ErrorKind } from "../ipc";
 import { formatBytes, formatTaken } from "../lib/format";
 import { useStore } from "../state/store";
@@ -244,19 +245,14 @@ export function SyncScreen() {
           <button type="button" class="primary" data-testid="sync-start" disabled={!canAct} onClick={start}>
             Sync now
           </button>
-          <button
-            type="button"
-            data-testid="sync-cancel"
-            disabled={!active || run.phase === "cancelling" || run.jobId == null}
-            onClick={() => void cancelSync()}
-          >
-            {run.phase === "cancelling" ? "Cancelling…" : "Cancel"}
-          </button>
-          {!active && run.phase !== "idle" && (
-            <button type="button" class="link" onClick={resetSync}>
-              Clear
-            </button>
-          )}
+          <JobControls
+            phase={run.phase}
+            jobId={run.jobId}
+            active={active}
+            onCancel={cancelSync}
+            onClear={resetSync}
+            cancelTestId="sync-cancel"
+          />
         </div>
         <ErrorLine error={previewError} testId="sync-preview-error" labels={LABELS} />
         {preview && <PreviewView p={preview} />}

@@ -10,6 +10,7 @@ import type { AppError } from "../bindings/AppError";
 import type { TrainOverview } from "../bindings/TrainOverview";
 import type { TrainPhase } from "../bindings/TrainPhase";
 import { ErrorLine } from "../components/ErrorLine";
+import { JobControls } from "../components/JobControls";
 import { toAppError, trainOverview, trainRollback } from "../ipc";
 import { formatDuration, formatPercent, formatScore, fraction, plural } from "../lib/format";
 import { useStore } from "../state/store";
@@ -157,19 +158,14 @@ export function TrainScreen({ onChanged }: { onChanged: () => void }) {
           <button type="button" class="primary" data-testid="train-start" disabled={!canStart} onClick={start}>
             Start training
           </button>
-          <button
-            type="button"
-            data-testid="train-cancel"
-            disabled={!active || run.phase === "cancelling" || run.jobId == null}
-            onClick={() => void cancelTrain()}
-          >
-            {run.phase === "cancelling" ? "Cancelling…" : "Cancel"}
-          </button>
-          {!active && run.phase !== "idle" && (
-            <button type="button" class="link" onClick={resetTrain}>
-              Clear
-            </button>
-          )}
+          <JobControls
+            phase={run.phase}
+            jobId={run.jobId}
+            active={active}
+            onCancel={cancelTrain}
+            onClear={resetTrain}
+            cancelTestId="train-cancel"
+          />
         </div>
       </div>
 
