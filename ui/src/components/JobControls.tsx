@@ -29,3 +29,23 @@ export function JobControls(p: {
     </>
   );
 }
+
+/** What a job's progress line says in each phase; `running` while it runs. */
+export function jobLabel(phase: string, running: string): string {
+  switch (phase) {
+    case "starting":
+      return "Starting…";
+    case "running":
+      return running;
+    case "cancelling":
+      return "Cancelling…";
+    case "finished":
+      return "Done";
+    case "cancelled":
+      return "Cancelled";
+    case "failed":
+      return "Failed";
+    default:
+      return "";
+  }
+}

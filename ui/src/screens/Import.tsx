@@ -7,7 +7,7 @@ import { useState } from "preact/hooks";
 import type { AppError } from "../bindings/AppError";
 import type { IngestSummary } from "../bindings/IngestSummary";
 import { ErrorLine } from "../components/ErrorLine";
-import { JobControls } from "../components/JobControls";
+import { JobControls, jobLabel } from "../components/JobControls";
 import { PathField } from "../components/PathField";
 import { baseName, formatDuration, formatEta, formatPercent, formatRate, fraction, plural } from "../lib/format";
 import {
@@ -128,24 +128,7 @@ function JobView({ job, onReview }: { job: IngestState; onReview: () => void }) 
 }
 
 function phaseLabel(job: IngestState): string {
-  switch (job.phase) {
-    case "starting":
-      return "Starting…";
-    case "scanning":
-      return "Scanning folder…";
-    case "running":
-      return "Importing";
-    case "cancelling":
-      return "Cancelling…";
-    case "finished":
-      return "Done";
-    case "cancelled":
-      return "Cancelled";
-    case "failed":
-      return "Failed";
-    default:
-      return "";
-  }
+  return job.phase === "scanning" ? "Scanning folder…" : jobLabel(job.phase, "Importing");
 }
 
 function Summary({ s, onReview }: { s: IngestSummary; onReview: () => void }) {

@@ -11,7 +11,7 @@ import type { AppError } from "../bindings/AppError";
 import type { SyncPreview } from "../bindings/SyncPreview";
 import type { SyncStatus } from "../bindings/SyncStatus";
 import { ErrorLine } from "../components/ErrorLine";
-import { JobControls } from "../components/JobControls";
+import { JobControls, jobLabel } from "../components/JobControls";
 import { syncConfigure, syncPreview, syncStatus, toAppError, type ErrorKind } from "../ipc";
 import { formatBytes, formatTaken } from "../lib/format";
 import { useStore } from "../state/store";
@@ -308,22 +308,7 @@ function StatusView({ s }: { s: SyncStatus }) {
 const STAGES: Record<string, string> = { pushing: "Pushing", pulling: "Pulling", photos: "Photos" };
 
 function runLabel(run: SyncState): string {
-  switch (run.phase) {
-    case "starting":
-      return "Starting…";
-    case "running":
-      return run.stage ? (STAGES[run.stage] ?? run.stage) : "Connecting…";
-    case "cancelling":
-      return "Cancelling…";
-    case "finished":
-      return "Done";
-    case "cancelled":
-      return "Cancelled";
-    case "failed":
-      return "Failed";
-    default:
-      return "";
-  }
+  return jobLabel(run.phase, run.stage ? (STAGES[run.stage] ?? run.stage) : "Connecting…");
 }
 
 function RunView({ run }: { run: SyncState }) {

@@ -10,7 +10,7 @@ import type { AppError } from "../bindings/AppError";
 import type { TrainOverview } from "../bindings/TrainOverview";
 import type { TrainPhase } from "../bindings/TrainPhase";
 import { ErrorLine } from "../components/ErrorLine";
-import { JobControls } from "../components/JobControls";
+import { JobControls, jobLabel } from "../components/JobControls";
 import { toAppError, trainOverview, trainRollback } from "../ipc";
 import { formatDuration, formatPercent, formatScore, fraction, plural } from "../lib/format";
 import { useStore } from "../state/store";
@@ -220,22 +220,7 @@ const PHASES: Record<TrainPhase, string> = {
 };
 
 function runLabel(run: TrainState): string {
-  switch (run.phase) {
-    case "starting":
-      return "Starting…";
-    case "running":
-      return run.step ? PHASES[run.step.phase] : "Starting…";
-    case "cancelling":
-      return "Cancelling…";
-    case "finished":
-      return "Done";
-    case "cancelled":
-      return "Cancelled";
-    case "failed":
-      return "Failed";
-    default:
-      return "";
-  }
+  return jobLabel(run.phase, run.step ? PHASES[run.step.phase] : "Starting…");
 }
 
 function RunView({ run }: { run: TrainState }) {
