@@ -234,15 +234,13 @@ fn import(cat: &mut Catalogue, pipeline: &Pipeline, items: &[Labelled]) {
     .unwrap();
 }
 
+/// A sync as `whaleid sync` runs it, not cancelled, progress unheard.
+fn sync_via(cat: &mut Catalogue, remote: &Remote, author: &str) -> whaleid::Result<SyncReport> {
+    sync(cat, remote, author, &CancelToken::new(), &mut |_, _| {})
+}
+
 fn run_sync(cat: &mut Catalogue, url: &str, token: &str, author: &str) -> SyncReport {
-    let report = sync(
-        cat,
-        &Remote::new(url, token).unwrap(),
-        author,
-        &CancelToken::new(),
-        &mut |_, _| {},
-    )
-    .unwrap();
+    let report = sync_via(cat, &Remote::new(url, token).unwrap(), author).unwrap();
     assert!(report.refused.is_empty(), "{author}: {:?}", report.refused);
     report
 }
@@ -427,12 +425,10 @@ fn refuse(dir: &Path, backend: &Backend) {
     cat.ensure_individual("W0", None).unwrap();
 
     // Wrong token.
-    let err = sync(
+    let err = sync_via(
         &mut cat,
         &Remote::new(&server.url, "not-a-token").unwrap(),
         "ana",
-        &CancelToken::new(),
-        &mut |_, _| {},
     )
     .unwrap_err()
     .to_string();
@@ -623,15 +619,9 @@ fn a_download_cut_midway_is_finished_by_the_next_sync_with_nothing_lost_or_doubl
     // Ben's first pull loses the connection 3 kB into the reply.
     let mut ben = Catalogue::create(dir.path().join("ben")).unwrap();
     let proxy = cutting_proxy(&server.url, 3_000);
-    let err = sync(
-        &mut ben,
-        &Remote::new(&proxy, &token).unwrap(),
-        "ben",
-        &CancelToken::new(),
-        &mut |_, _| {},
-    )
-    .unwrap_err()
-    .to_string();
+    let err = sync_via(&mut ben, &Remote::new(&proxy, &token).unwrap(), "ben")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("sync server"), "{err}");
     let photos = |c: &Catalogue| -> i64 {
         c.conn()
@@ -733,12 +723,10 @@ fn https_with_the_team_ca_syncs_and_an_unknown_certificate_is_refused() {
 
     // Trusting only the public CAs, the laptop refuses the team's
     // certificate, says why, and sends nothing.
-    let err = sync(
+    let err = sync_via(
         &mut ana,
         &Remote::new(&server.url, &token_a).unwrap(),
         "ana",
-        &CancelToken::new(),
-        &mut |_, _| {},
     )
     .unwrap_err()
     .to_string();
@@ -769,24 +757,10 @@ fn https_with_the_team_ca_syncs_and_an_unknown_certificate_is_refused() {
             .trusting(&ca)
             .unwrap()
     };
-    let sent = sync(
-        &mut ana,
-        &trusted(&token_a),
-        "ana",
-        &CancelToken::new(),
-        &mut |_, _| {},
-    )
-    .unwrap();
+    let sent = sync_via(&mut ana, &trusted(&token_a), "ana").unwrap();
     assert!(sent.pushed > 0 && sent.refused.is_empty(), "{sent:?}");
     let mut ben = Catalogue::create(dir.path().join("ben")).unwrap();
-    let got = sync(
-        &mut ben,
-        &trusted(&token_b),
-        "ben",
-        &CancelToken::new(),
-        &mut |_, _| {},
-    )
-    .unwrap();
+    let got = sync_via(&mut ben, &trusted(&token_b), "ben").unwrap();
     assert_eq!(got.pulled, sent.pushed);
     assert_eq!(canonical(&ben).unwrap(), canonical(&ana).unwrap());
     let missing = whaleid::sync::media::missing_crops(&ben).unwrap();
@@ -817,12 +791,10 @@ fn crash_child() {
     cat.conn()
         .execute_batch(&var("WHALEID_CRASH_WHEN"))
         .unwrap();
-    sync(
+    sync_via(
         &mut cat,
         &Remote::new(&var("WHALEID_CRASH_SERVER"), &var("WHALEID_CRASH_TOKEN")).unwrap(),
         "ben",
-        &CancelToken::new(),
-        &mut |_, _| {},
     )
     .unwrap();
 }
@@ -934,6 +906,12 @@ fn originals(dir: &Path, backend: &Backend) {
     use whaleid::sync::photos::sync_photos;
     // Small chunks, so these small photos take several.
     const CH: usize = 256;
+    fn photos_via(
+        cat: &mut Catalogue,
+        remote: &Remote,
+    ) -> whaleid::Result<whaleid::sync::photos::PhotoReport> {
+        sync_photos(cat, remote, CH, &CancelToken::new(), &mut |_| {})
+    }
     std::fs::create_dir_all(dir).unwrap();
     let token_a = backend.cmd(&["token", "add", "ana"]);
     let token_b = backend.cmd(&["token", "add", "ben"]);
@@ -1022,11 +1000,11 @@ fn originals(dir: &Path, backend: &Backend) {
     assert_eq!(remote_a.get_photo_chunk(other, 0, CH).unwrap(), None);
 
     // The sync sends every original, resuming the cut one.
-    let sent = sync_photos(&mut ana, &remote_a, CH, &CancelToken::new(), &mut |_| {}).unwrap();
+    let sent = photos_via(&mut ana, &remote_a).unwrap();
     assert_eq!(sent.sent, originals.len(), "{sent:?}");
     assert_eq!(sent.bytes_sent, total - 2 * CH as u64);
     assert!(sent.skipped.is_empty(), "{:?}", sent.skipped);
-    let again = sync_photos(&mut ana, &remote_a, CH, &CancelToken::new(), &mut |_| {}).unwrap();
+    let again = photos_via(&mut ana, &remote_a).unwrap();
     assert_eq!((again.sent, again.bytes_sent), (0, 0));
     // Which photos the server holds whole, asked a batch at a time.
     let unknown = "ab".repeat(32);
@@ -1047,29 +1025,16 @@ fn originals(dir: &Path, backend: &Backend) {
     let mut ben = Catalogue::create(dir.join("ben")).unwrap();
     run_sync(&mut ben, &server.url, &token_b, "ben");
     let proxy = cutting_proxy(&server.url, 3 * CH + 1_000);
-    let err = sync_photos(
-        &mut ben,
-        &Remote::new(&proxy, &token_b).unwrap(),
-        CH,
-        &CancelToken::new(),
-        &mut |_| {},
-    )
-    .unwrap_err()
-    .to_string();
+    let err = photos_via(&mut ben, &Remote::new(&proxy, &token_b).unwrap())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("sync server"), "{err}");
     let partial: u64 = std::fs::read_dir(ben.media_dir().join("originals"))
         .unwrap()
         .map(|e| e.unwrap().metadata().unwrap().len())
         .sum();
     assert!(partial > 0);
-    let got = sync_photos(
-        &mut ben,
-        &Remote::new(&server.url, &token_b).unwrap(),
-        CH,
-        &CancelToken::new(),
-        &mut |_| {},
-    )
-    .unwrap();
+    let got = photos_via(&mut ben, &Remote::new(&server.url, &token_b).unwrap()).unwrap();
     assert_eq!(got.fetched, originals.len(), "{got:?}");
     assert_eq!(got.bytes_fetched, total - partial);
     // Every photo now opens from Ben's catalogue, byte for byte Ana's.
@@ -1090,14 +1055,7 @@ fn originals(dir: &Path, backend: &Backend) {
         .filter(|e| e.as_ref().unwrap().path().extension().unwrap() == "part")
         .count();
     assert_eq!(parts, 0);
-    let again = sync_photos(
-        &mut ben,
-        &Remote::new(&server.url, &token_b).unwrap(),
-        CH,
-        &CancelToken::new(),
-        &mut |_| {},
-    )
-    .unwrap();
+    let again = photos_via(&mut ben, &Remote::new(&server.url, &token_b).unwrap()).unwrap();
     assert_eq!((again.fetched, again.sent, again.bytes_sent), (0, 0, 0));
     // Ben's records of the photos are not changes of his to send.
     assert_eq!(whaleid::sync::log::pending(&ben).unwrap(), 0);
