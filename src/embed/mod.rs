@@ -18,7 +18,7 @@ use crate::cancel::CancelToken;
 use crate::detect::BBox;
 use crate::error::{Error, Result};
 use crate::imageops;
-use crate::packs::{Backbone, Pack, ResizeMode};
+use crate::packs::{Backbone, BackboneSpec, Pack, ResizeMode};
 use crate::runtime::{InferenceWorker, SessionConfig, WorkerInfo};
 
 /// Crops per batch. Large enough to amortise ORT's per-run cost, small enough
@@ -104,37 +104,7 @@ impl Embedder {
 
     /// The exact tensor backbone `index` gets for `crop` (`[3, H, W]`).
     pub fn preprocess(&self, index: usize, crop: Crop<'_>, flip: bool) -> Array3<f32> {
-        let spec = &self.backbones[index].spec;
-        let [h, w] = spec.input_size;
-        let mut out = Array3::<f32>::zeros((3, h as usize, w as usize));
-        match spec.resize {
-            ResizeMode::Stretch => {
-                let img = imageops::resize_region(crop.image, crop.region, w, h);
-                imageops::write_chw(&img, out.view_mut(), 0, 0, spec.mean, spec.std, flip);
-            }
-            ResizeMode::Letterbox => {
-                let (cw, ch) = match crop.region {
-                    Some(b) => (b.width().max(1.0), b.height().max(1.0)),
-                    None => (crop.image.width() as f32, crop.image.height() as f32),
-                };
-                let r = (w as f32 / cw).min(h as f32 / ch);
-                let nw = ((cw * r).round() as u32).clamp(1, w);
-                let nh = ((ch * r).round() as u32).clamp(1, h);
-                let img = imageops::resize_region(crop.image, crop.region, nw, nh);
-                // Zeros are the mean colour after normalisation: the pad is neutral.
-                let (left, top) = ((w - nw) / 2, (h - nh) / 2);
-                imageops::write_chw(
-                    &img,
-                    out.view_mut(),
-                    left as usize,
-                    top as usize,
-                    spec.mean,
-                    spec.std,
-                    flip,
-                );
-            }
-        }
-        out
+        preprocess(&self.backbones[index].spec, crop, flip)
     }
 
     /// Embed every crop, in order.
@@ -230,6 +200,40 @@ impl Embedder {
             })
             .collect())
     }
+}
+
+/// The tensor a backbone described by `spec` gets for `crop` (`[3, H, W]`):
+/// resized with the pack's filter (stretched or letterboxed), normalised;
+/// `flip` mirrors it.
+pub fn preprocess(spec: &BackboneSpec, crop: Crop<'_>, flip: bool) -> Array3<f32> {
+    let [h, w] = spec.input_size;
+    let filter = spec.resize_filter;
+    let mut out = Array3::<f32>::zeros((3, h as usize, w as usize));
+    match spec.resize {
+        ResizeMode::Stretch => {
+            let img = imageops::resize_region_with(crop.image, crop.region, w, h, filter);
+            imageops::write_chw(&img, out.view_mut(), 0, 0, spec.mean, spec.std, flip);
+        }
+        ResizeMode::Letterbox => {
+            let (cw, ch) = imageops::region_size(crop.image, crop.region, filter);
+            let r = (w as f32 / cw).min(h as f32 / ch);
+            let nw = ((cw * r).round() as u32).clamp(1, w);
+            let nh = ((ch * r).round() as u32).clamp(1, h);
+            let img = imageops::resize_region_with(crop.image, crop.region, nw, nh, filter);
+            // Zeros are the mean colour after normalisation: the pad is neutral.
+            let (left, top) = ((w - nw) / 2, (h - nh) / 2);
+            imageops::write_chw(
+                &img,
+                out.view_mut(),
+                left as usize,
+                top as usize,
+                spec.mean,
+                spec.std,
+                flip,
+            );
+        }
+    }
+    out
 }
 
 /// The ensemble vector of per-backbone neck outputs: each L2-normalised,
@@ -332,4 +336,94 @@ pub fn digest(v: &[f32]) -> String {
         h.update(x.to_le_bytes());
     }
     hex::encode(h.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packs::ResizeFilter;
+
+    fn spec(resize: &str, filter: &str) -> BackboneSpec {
+        toml::from_str(&format!(
+            "name = \"a\"\nfile = \"a.onnx\"\ninput_size = [12, 16]\nresize = \"{resize}\"\n\
+             resize_filter = \"{filter}\"\nmean = [0.5, 0.4, 0.3]\nstd = [0.2, 0.25, 0.3]\n\
+             feature_dim = 8\n[neck]\nfile = \"a.neck.safetensors\"\n"
+        ))
+        .unwrap()
+    }
+
+    fn photo() -> RgbImage {
+        RgbImage::from_fn(41, 29, |x, y| {
+            image::Rgb([
+                ((x * 37 + y * 11) % 256) as u8,
+                ((x * x + 3 * y) % 256) as u8,
+                ((x * y * 7) % 256) as u8,
+            ])
+        })
+    }
+
+    /// `img` normalised into a zero `[3, 12, 16]` tensor at (`left`, `top`).
+    fn expected(spec: &BackboneSpec, img: &RgbImage, left: usize, top: usize) -> Array3<f32> {
+        let mut out = Array3::<f32>::zeros((3, 12, 16));
+        imageops::write_chw(img, out.view_mut(), left, top, spec.mean, spec.std, false);
+        out
+    }
+
+    #[test]
+    fn preprocess_uses_the_opencv_filter_when_stretching() {
+        let image = photo();
+        let region = Some(BBox {
+            x1: 3.7,
+            y1: 2.2,
+            x2: 30.9,
+            y2: 15.6,
+        });
+        let crop = Crop {
+            image: &image,
+            region,
+        };
+        let cv = spec("stretch", "opencv-linear");
+        let rect = imageops::pixel_crop(&image, region);
+        let want = imageops::resize_opencv_linear(&image, rect, 16, 12);
+        assert_eq!(preprocess(&cv, crop, false), expected(&cv, &want, 0, 0));
+        let aa = spec("stretch", "antialiased");
+        let want = imageops::resize_region(&image, region, 16, 12);
+        assert_eq!(preprocess(&aa, crop, false), expected(&aa, &want, 0, 0));
+        assert_ne!(preprocess(&aa, crop, false), preprocess(&cv, crop, false));
+    }
+
+    #[test]
+    fn preprocess_uses_the_opencv_filter_when_letterboxing() {
+        let image = photo();
+        // The integer crop is 27x13 (img[2:15, 3:30]): fitted into 16x12 it
+        // is 16x8 (the float box, 26.6x13.4, would give 16x8 as well), two rows
+        // of padding above and below.
+        let region = Some(BBox {
+            x1: 3.7,
+            y1: 2.2,
+            x2: 30.3,
+            y2: 15.6,
+        });
+        let crop = Crop {
+            image: &image,
+            region,
+        };
+        let cv = spec("letterbox", "opencv-linear");
+        let rect = imageops::pixel_crop(&image, region);
+        assert_eq!((rect.width, rect.height), (27, 13));
+        let want = imageops::resize_opencv_linear(&image, rect, 16, 8);
+        assert_eq!(preprocess(&cv, crop, false), expected(&cv, &want, 0, 2));
+        let whole = Crop {
+            image: &image,
+            region: None,
+        };
+        // 41x29 into 16x12: 16x11, top 0.
+        let want =
+            imageops::resize_opencv_linear(&image, imageops::pixel_crop(&image, None), 16, 11);
+        assert_eq!(preprocess(&cv, whole, false), expected(&cv, &want, 0, 0));
+        assert_eq!(
+            spec("letterbox", "antialiased").resize_filter,
+            ResizeFilter::Antialiased
+        );
+    }
 }

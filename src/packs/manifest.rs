@@ -86,6 +86,30 @@ pub enum ResizeMode {
     Letterbox,
 }
 
+/// How the crop is resampled to the backbone's input (both [`ResizeMode`]s).
+///
+/// A backbone sees best the pixels it was trained on: Kaggle Happywhale
+/// checkpoints were trained on crops resized with OpenCV's `INTER_LINEAR`,
+/// which does not antialias when it shrinks, so their packs say
+/// `opencv-linear`; everything else keeps the default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ResizeFilter {
+    /// Antialiased bilinear (a triangle filter widened when shrinking).
+    #[default]
+    Antialiased,
+    /// OpenCV `cv2.resize(..., interpolation=cv2.INTER_LINEAR)` on the crop
+    /// `img[int(y1):int(y2), int(x1):int(x2)]`, bit for bit
+    /// ([`crate::imageops::resize_opencv_linear`]).
+    OpencvLinear,
+}
+
+impl ResizeFilter {
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BackboneSpec {
@@ -94,6 +118,9 @@ pub struct BackboneSpec {
     /// `[height, width]`.
     pub input_size: [u32; 2],
     pub resize: ResizeMode,
+    /// Absent in packs written before it existed: those are antialiased.
+    #[serde(default, skip_serializing_if = "ResizeFilter::is_default")]
+    pub resize_filter: ResizeFilter,
     pub mean: [f32; 3],
     pub std: [f32; 3],
     pub feature_dim: usize,

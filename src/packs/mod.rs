@@ -17,7 +17,7 @@ use std::path::{Component, Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-pub use manifest::{BackboneSpec, DetectorSpec, Manifest, ResizeMode, TrainingInfo};
+pub use manifest::{BackboneSpec, DetectorSpec, Manifest, ResizeFilter, ResizeMode, TrainingInfo};
 pub use neck::{Head, Neck};
 
 use crate::error::{Error, Result};
@@ -104,7 +104,7 @@ impl Pack {
 
 /// sha256 over what a backbone's output depends on (see [`Backbone::feature_key`]).
 fn feature_key(onnx_sha256: &str, spec: &BackboneSpec, flip_tta: bool) -> String {
-    let described = format!(
+    let mut described = format!(
         "onnx={};input={:?};resize={:?};mean={:?};std={:?};flip={flip_tta}",
         onnx_sha256.trim().to_ascii_lowercase(),
         spec.input_size,
@@ -112,6 +112,11 @@ fn feature_key(onnx_sha256: &str, spec: &BackboneSpec, flip_tta: bool) -> String
         spec.mean,
         spec.std,
     );
+    // Only when not the default, so that the features cached before the
+    // filter existed keep their keys.
+    if !spec.resize_filter.is_default() {
+        described.push_str(&format!(";filter={:?}", spec.resize_filter));
+    }
     hex::encode(Sha256::digest(described.as_bytes()))
 }
 
@@ -333,5 +338,99 @@ impl Checker<'_> {
             neck,
             head,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A copy of the committed `tiny-nodetector` pack with `edit` applied to
+    /// its pack.toml (the manifest is not checksummed, the files it names are).
+    fn tiny_with(edit: impl Fn(&str) -> String) -> tempfile::TempDir {
+        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/packs/tiny-nodetector");
+        let dir = tempfile::tempdir().unwrap();
+        for entry in std::fs::read_dir(&from).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+        }
+        let toml = dir.path().join(MANIFEST_FILE);
+        let text = std::fs::read_to_string(&toml).unwrap();
+        std::fs::write(&toml, edit(&text)).unwrap();
+        dir
+    }
+
+    fn with_filter(value: &str) -> impl Fn(&str) -> String + '_ {
+        move |text: &str| {
+            assert!(text.contains("resize = \"stretch\"\n"));
+            text.replace(
+                "resize = \"stretch\"\n",
+                &format!("resize = \"stretch\"\nresize_filter = {value}\n"),
+            )
+        }
+    }
+
+    #[test]
+    fn resize_filter_absent_is_antialiased_and_keeps_the_feature_key() {
+        let dir = tiny_with(|t| t.to_string());
+        assert!(!std::fs::read_to_string(dir.path().join(MANIFEST_FILE))
+            .unwrap()
+            .contains("resize_filter"));
+        let pack = Pack::load(dir.path()).unwrap();
+        let b = &pack.backbones[0];
+        assert_eq!(b.spec.resize_filter, ResizeFilter::Antialiased);
+        // The key features were cached under before the filter existed.
+        let old = format!(
+            "onnx={};input={:?};resize={:?};mean={:?};std={:?};flip=false",
+            pack.manifest.checksums[&b.spec.file],
+            b.spec.input_size,
+            b.spec.resize,
+            b.spec.mean,
+            b.spec.std
+        );
+        assert_eq!(b.feature_key, hex::encode(Sha256::digest(old.as_bytes())));
+        // Written back (as `whaleid train` does), the default stays absent.
+        assert!(!toml::to_string(&pack.manifest)
+            .unwrap()
+            .contains("resize_filter"));
+    }
+
+    #[test]
+    fn resize_filter_opencv_linear_is_read_and_changes_the_feature_key() {
+        let plain = Pack::load(tiny_with(|t| t.to_string()).path()).unwrap();
+        let dir = tiny_with(with_filter("\"opencv-linear\""));
+        let pack = Pack::load(dir.path()).unwrap();
+        let b = &pack.backbones[0];
+        assert_eq!(b.spec.resize_filter, ResizeFilter::OpencvLinear);
+        assert_ne!(b.feature_key, plain.backbones[0].feature_key);
+        assert!(toml::to_string(&pack.manifest)
+            .unwrap()
+            .contains("resize_filter = \"opencv-linear\""));
+        let explicit = Pack::load(tiny_with(with_filter("\"antialiased\"")).path()).unwrap();
+        assert_eq!(
+            explicit.backbones[0].feature_key,
+            plain.backbones[0].feature_key
+        );
+    }
+
+    #[test]
+    fn resize_filter_unknown_is_refused_naming_the_file() {
+        let dir = tiny_with(with_filter("\"lanczos\""));
+        let err = Pack::load(dir.path()).unwrap_err();
+        match &err {
+            Error::Pack { file, reason, .. } => {
+                assert_eq!(file, MANIFEST_FILE);
+                assert!(
+                    reason.contains("lanczos")
+                        && reason.contains("antialiased")
+                        && reason.contains("opencv-linear"),
+                    "{reason}"
+                );
+            }
+            other => panic!("not a pack error: {other:?}"),
+        }
+        let shown = err.to_string();
+        assert!(shown.contains("pack.toml"), "{shown}");
+        assert!(shown.contains(&dir.path().display().to_string()), "{shown}");
     }
 }
