@@ -11,7 +11,10 @@ Sources (PyPI, Apache-2.0, installed offline-loadable):
 Backbone: the convolutional trunk (`extract_features`: stem, MBConv blocks,
 1x1 head conv to 1280 channels, BN, ReLU6) → GeM (p=3, eps=1e-6, as the Kaggle
 HappyWhaleModel) → [N, 1280]; input [N,3,224,224], RGB, ImageNet mean/std,
-resize "stretch". Exported with opset 17, dynamic batch, IR version 9.
+resize "stretch" with the default antialiased filter (no resize_filter in
+pack.toml: ImageNet weights are not tied to OpenCV's resize, unlike the Kaggle
+checkpoints of export_happywhale.py). Exported with opset 17, dynamic batch,
+IR version 9.
 
 Neck 1280 → 512: BatchNorm1d as the identity (weight 1, bias 0, mean 0,
 var 1 - eps, eps 1e-5) and Linear = a seeded random projection with orthonormal

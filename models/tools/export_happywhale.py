@@ -6,6 +6,7 @@
         --checkpoint fold1.pth --model-name eca_nfnet_l1     --image-size 448 448 \\
         [--backbone-name effb6_f0 --backbone-name nfl1_f1] [--classes classes.csv] \\
         [--s 30 --m 0.5] [--threshold 0.5] [--flip-tta] [--detector-from OTHER_PACK]
+        [--resize-filter {opencv-linear,antialiased}]
 
 Each `--checkpoint` is one backbone of the ensemble (models x folds), paired in
 order with a `--model-name` (timm name) and an `--image-size H W`. The
@@ -20,6 +21,14 @@ and the heads share `classes.txt` (from --classes: a CSV with columns index and
 individual_id in either order, a JSON list in index order, a JSON object
 {index: id} or {id: index}, or a text file with one id per line; without it,
 placeholder ids class_00000... are written and a warning printed).
+
+--resize-filter (written to every [[backbones]] of pack.toml) is how WhaleID
+resamples a crop to the input size. The default here is `opencv-linear`: the
+Kaggle Happywhale notebooks trained on crops cut as img[y1:y2, x1:x2] and
+resized with cv2.resize(..., interpolation=cv2.INTER_LINEAR), which does not
+antialias, and WhaleID reproduces that bit for bit. Use `antialiased` (the
+default of the pack format, and what export_generic.py's ImageNet pack keeps)
+only for checkpoints trained on antialiased resizes (PIL, torchvision).
 
     --random-init-demo OUTDIR
 builds randomly initialised HappyWhaleModels of three timm families
@@ -166,7 +175,7 @@ def export_backbone(hw: HappyWhaleModel, name: str, size: tuple[int, int], folde
 def export_pack(out: Path, pack_name: str, specs: list[dict], classes: Path | None, s: float, m: float,
                 threshold: float, flip_tta: bool, version: str = "1.0.0", description: str = "",
                 licence: str = "", resize: str = "stretch", detector_from: Path | None = None,
-                head: bool = True) -> dict:
+                head: bool = True, resize_filter: str = "opencv-linear") -> dict:
     """specs: [{checkpoint, model_name, image_size (h, w), name}] → pack in `out`."""
     if out.exists():
         shutil.rmtree(out)
@@ -189,6 +198,7 @@ def export_pack(out: Path, pack_name: str, specs: list[dict], classes: Path | No
             "file": f"{sp['name']}.onnx",
             "input_size": list(sp["image_size"]),
             "resize": resize,
+            "resize_filter": resize_filter,
             "mean": packlib.IMAGENET_MEAN,
             "std": packlib.IMAGENET_STD,
             "feature_dim": r["feature_dim"],
@@ -319,6 +329,11 @@ def main() -> None:
     ap.add_argument("--threshold", type=float, default=0.5, help="match.new_individual_threshold")
     ap.add_argument("--flip-tta", action="store_true")
     ap.add_argument("--resize", choices=["stretch", "letterbox"], default="stretch")
+    ap.add_argument("--resize-filter", choices=list(packlib.RESIZE_FILTERS), default="opencv-linear",
+                    help="how WhaleID resamples crops for these backbones (default opencv-linear: "
+                         "cv2.resize INTER_LINEAR, what the Kaggle notebooks trained on; "
+                         "antialiased is for checkpoints trained on antialiased resizes, and is what "
+                         "export_generic.py's pack keeps)")
     ap.add_argument("--detector-from", type=Path, help="copy [detector] and its file from this pack")
     ap.add_argument("--random-init-demo", type=Path, metavar="OUTDIR")
     args = ap.parse_args()
@@ -341,7 +356,8 @@ def main() -> None:
              for c, mn, sz, nm in zip(args.checkpoint, args.model_name, args.image_size, names)]
     export_pack(args.out, args.name, specs, args.classes, args.s, args.m, args.threshold, args.flip_tta,
                 version=args.version, description=args.description, licence=args.licence,
-                resize=args.resize, detector_from=args.detector_from, head=not args.no_head)
+                resize=args.resize, detector_from=args.detector_from, head=not args.no_head,
+                resize_filter=args.resize_filter)
 
 
 if __name__ == "__main__":

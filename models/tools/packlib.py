@@ -23,6 +23,11 @@ IR_VERSION = 9
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
 
+# [[backbones]] resize_filter values (PACK-FORMAT.md). The first is the default
+# and is left out of the manifests we write, as WhaleID does: packs written
+# before the field existed stay byte-identical when regenerated.
+RESIZE_FILTERS = ("antialiased", "opencv-linear")
+
 # Top-level tables, in the order PACK-FORMAT.md shows them.
 _TOP_ORDER = ["format", "pack", "detector", "backbones", "ensemble", "match", "checksums"]
 
@@ -159,6 +164,16 @@ def write_pack(folder: Path, manifest: dict) -> Path:
     folder = Path(folder)
     manifest = dict(manifest)
     manifest.pop("checksums", None)
+    backbones = []
+    for b in manifest["backbones"]:
+        b = dict(b)
+        f = b.get("resize_filter", RESIZE_FILTERS[0])
+        if f not in RESIZE_FILTERS:
+            raise ValueError(f"backbone {b.get('name')}: resize_filter {f!r} is not one of {RESIZE_FILTERS}")
+        if f == RESIZE_FILTERS[0]:
+            b.pop("resize_filter", None)
+        backbones.append(b)
+    manifest["backbones"] = backbones
     sums = {}
     for rel in manifest_files(manifest):
         p = Path(rel)
@@ -200,6 +215,7 @@ def check_pack(folder: Path) -> dict:
     assert len(set(names)) == len(names), "duplicate backbone names"
     assert sorted(m["ensemble"]["order"]) == sorted(names), "ensemble.order"
     for b in m["backbones"]:
+        assert b.get("resize_filter", RESIZE_FILTERS[0]) in RESIZE_FILTERS, b["resize_filter"]
         f, d = b["feature_dim"], b["neck"].get("embedding_dim", 512)
         t = load_file(str(folder / b["neck"]["file"]))
         want = {
