@@ -26,6 +26,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "sync_local",
         include_str!("migrations/0006_sync_local.sql"),
     ),
+    (
+        7,
+        "feature_views",
+        include_str!("migrations/0007_feature_views.sql"),
+    ),
 ];
 
 /// The newest schema this build knows.
@@ -134,6 +139,61 @@ mod tests {
             [],
         )
         .unwrap();
+    }
+
+    #[test]
+    fn the_view_cache_arrives_on_a_version_6_catalogue_and_is_not_synced() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, Some(6)).unwrap();
+        conn.execute_batch(
+            "INSERT INTO photos (uuid, sha256, original_path, byte_size, width, height)
+                VALUES ('p1', 'abc', '/a.jpg', 10, 100, 80);
+             INSERT INTO detections (uuid, photo_id, x1, y1, x2, y2, class)
+                VALUES ('d1', 1, 0, 0, 100, 80, 'whole');
+             INSERT INTO features (detection_id, feature_key, dim, vector)
+                VALUES (1, 'k', 1, x'0000803f');",
+        )
+        .unwrap();
+        let outbox = |c: &Connection| -> i64 {
+            c.query_row("SELECT count(*) FROM sync_outbox", [], |r| r.get(0))
+                .unwrap()
+        };
+        let logged = outbox(&conn);
+        migrate(&mut conn, None).unwrap();
+        // Two views of two half floats each.
+        conn.execute(
+            "INSERT INTO feature_views (detection_id, feature_key, recipe, views, dim, vector)
+             VALUES (1, 'k', 'r', 2, 2, x'003c003c00400040')",
+            [],
+        )
+        .unwrap();
+        assert!(conn
+            .execute(
+                "INSERT INTO feature_views (detection_id, feature_key, recipe, views, dim, vector)
+                 VALUES (1, 'k2', 'r', 2, 2, x'003c')",
+                [],
+            )
+            .is_err());
+        assert_eq!(outbox(&conn), logged, "views are a local cache");
+        let triggers: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'feature_views'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(triggers, 0);
+        let dim: i64 = conn
+            .query_row("SELECT dim FROM features WHERE detection_id = 1", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(dim, 1, "the plain features survive");
+        conn.execute("DELETE FROM detections", []).unwrap();
+        let left: i64 = conn
+            .query_row("SELECT count(*) FROM feature_views", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 0, "views go with their detection");
     }
 
     #[test]

@@ -162,6 +162,19 @@ pub(crate) fn blob_to_vector(b: &[u8]) -> Vec<f32> {
         .collect()
 }
 
+/// `v` as little-endian IEEE half floats (the view cache's storage).
+pub(crate) fn vector_to_f16_blob(v: &[f32]) -> Vec<u8> {
+    v.iter()
+        .flat_map(|&x| half::f16::from_f32(x).to_le_bytes())
+        .collect()
+}
+
+pub(crate) fn f16_blob_to_vector(b: &[u8]) -> Vec<f32> {
+    b.chunks_exact(2)
+        .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+        .collect()
+}
+
 /// Where cached features were computed from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FeatureOrigin {
@@ -289,6 +302,45 @@ impl<'c> Tx<'c> {
                 origin.as_str(),
                 values.len() as i64,
                 vector_to_blob(values)
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Cache a detection's augmented views made by `recipe`: `views[i]` (the
+    /// views of backbone `i`, view-major, `n · dim` values) under `keys[i]`.
+    /// Views of another recipe or fewer views are replaced.
+    pub fn insert_views(
+        &self,
+        detection_id: i64,
+        keys: &[String],
+        recipe: &str,
+        n: usize,
+        views: &[Vec<f32>],
+        origin: FeatureOrigin,
+    ) -> Result<()> {
+        let mut stmt = self.0.prepare_cached(
+            "INSERT INTO feature_views (detection_id, feature_key, recipe, origin, views, dim, vector)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (detection_id, feature_key) DO UPDATE SET
+                recipe = excluded.recipe, origin = excluded.origin, views = excluded.views,
+                dim = excluded.dim, vector = excluded.vector",
+        )?;
+        for (key, values) in keys.iter().zip(views) {
+            if n == 0 || values.len() % n != 0 {
+                return Err(Error::Invalid(format!(
+                    "{} view values are not {n} views of one width",
+                    values.len()
+                )));
+            }
+            stmt.execute(params![
+                detection_id,
+                key,
+                recipe,
+                origin.as_str(),
+                n as i64,
+                (values.len() / n) as i64,
+                vector_to_f16_blob(values)
             ])?;
         }
         Ok(())
