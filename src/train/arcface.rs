@@ -13,11 +13,23 @@ use candle_core::{DType, Device, Result, Tensor, Var};
 use crate::rng::SplitMix64;
 
 /// Dynamic margins, `m_c = a · n_c^(−λ) + b` for an individual with `n_c`
-/// training images: rare individuals get a larger margin. The defaults are
-/// the 1st-place Happywhale solution's (knshnb/kaggle-happywhale-1st-place,
-/// `config/default.yaml`: `margin_coef_id: 0.27126`, `margin_power_id:
-/// -0.364399`, `margin_cons_id: 0.05`; it trained with `s_id` ≈ 21 and two
-/// sub-centres per individual).
+/// training images: rare individuals get a larger margin.
+///
+/// The defaults are the 1st-place Happywhale solution's, checked in its
+/// code (github.com/knshnb/kaggle-happywhale-1st-place, commit `badb4b2`):
+/// `config/default.yaml` line 41 `margin_coef_id: 0.27126` (a), line 43
+/// `margin_power_id: -0.364399` (−λ), line 48 `margin_cons_id: 0.05` (b);
+/// `src/train.py`, `SphereClassifier.__init__`, computes
+/// `margins_id = np.power(id_class_nums, margin_power_id) * margin_coef_id +
+/// margin_cons_id` with `id_class_nums` the images per individual in the
+/// whole `train.csv` (before the fold split), and `src/metric_learning.py`
+/// `ArcFaceLossAdaptiveMargin` applies each row's own label's margin with
+/// the `th`/`mm` fallback, as [`ArcMarginProduct`] does. The same config
+/// trains it with `s_id: 20.9588` (line 45) and `n_center_id: 2` (line 50,
+/// sub-center ArcFace), not this head's s = 30, m = 0.5 defaults (the
+/// reference notebook's); those are not changed by turning dynamic margins
+/// on. Its per-individual margins run from 0.32 (one image) down to about
+/// 0.1 (hundreds).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DynamicMargin {
     pub a: f64,
