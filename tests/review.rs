@@ -21,6 +21,12 @@ use whaleid::{CancelToken, Error};
 /// Six individuals W000..W005 imported from labels, then a survey of five
 /// photos: individuals 0..=3 seen again (patch elsewhere) and a stranger.
 fn reviewed_catalogue(dir: &Path) -> Catalogue {
+    reviewed_catalogue_of(dir, None)
+}
+
+/// [`reviewed_catalogue`] with the survey ingested as one species (the even
+/// individuals are belugas, the odd ones humpbacks).
+fn reviewed_catalogue_of(dir: &Path, survey_species: Option<&str>) -> Catalogue {
     let config = SessionConfig {
         intra_threads: 1,
         ..SessionConfig::default()
@@ -63,6 +69,7 @@ fn reviewed_catalogue(dir: &Path) -> Catalogue {
         &files,
         &IngestOptions {
             settings: Some(MatchSettings::new(0.999)),
+            species: survey_species.map(str::to_owned),
             ..IngestOptions::default()
         },
         &mut |_| {},
@@ -362,4 +369,106 @@ fn exports_write_one_row_per_detection_and_kaggle_predictions() {
     let bad = dir.path().join("no such folder/out.csv");
     let err = cat.export_csv(&bad).unwrap_err().to_string();
     assert!(err.contains("no such folder"), "{err}");
+}
+
+#[test]
+fn a_survey_species_scopes_the_suggestions_and_names_new_individuals() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cat = reviewed_catalogue_of(dir.path(), Some("beluga"));
+    let queue = cat.review_queue(None).unwrap();
+    let codes = |item: &whaleid::catalogue::review::QueueItem| -> Vec<String> {
+        item.suggestions
+            .iter()
+            .filter_map(|s| s.individual.as_ref().map(|i| i.code.clone()))
+            .collect()
+    };
+    for k in 0..4 {
+        let item = item_for(&queue, &format!("seen{k}.png"));
+        assert_eq!(item.species.as_deref(), Some("beluga"));
+        assert_eq!(item.suggested_species.as_deref(), Some("beluga"));
+        let found = codes(item);
+        assert!(!found.is_empty());
+        // Only the belugas W000, W002, W004 are searched.
+        assert!(
+            found
+                .iter()
+                .all(|c| ["W000", "W002", "W004"].contains(&c.as_str())),
+            "seen{k}: {found:?}"
+        );
+        let first = item.suggestions[0]
+            .individual
+            .as_ref()
+            .map(|i| i.code.clone());
+        if k % 2 == 0 {
+            assert_eq!(first, Some(format!("W{k:03}")), "a beluga finds itself");
+        } else {
+            assert_eq!(first, None, "a humpback is new among belugas");
+        }
+    }
+    // Without a survey species, a humpback finds itself.
+    let plain_dir = tempfile::tempdir().unwrap();
+    let plain = reviewed_catalogue(plain_dir.path());
+    let plain_queue = plain.review_queue(None).unwrap();
+    let seen1 = item_for(&plain_queue, "seen1.png");
+    assert_eq!(seen1.species, None);
+    assert_eq!(codes(seen1)[0], "W001");
+    assert_eq!(seen1.suggested_species.as_deref(), Some("humpback_whale"));
+
+    // Named as new without a species given, it takes the survey's.
+    let stranger = item_for(&queue, "stranger.png").detection_id;
+    let out = cat
+        .review_new_individual(stranger, "BG-NEW", None, Some("ana"))
+        .unwrap();
+    assert_eq!(out.individual.unwrap().species.as_deref(), Some("beluga"));
+}
+
+#[test]
+fn changing_the_threshold_ranks_every_waiting_detection_again() {
+    use whaleid::matching::field::{set_threshold, threshold_in_use, ThresholdSource};
+    use whaleid::matching::rerank::rerank_waiting;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut cat = reviewed_catalogue(dir.path());
+    let first_is_new = |cat: &Catalogue, name: &str| {
+        let queue = cat.review_queue(None).unwrap();
+        item_for(&queue, name).suggestions[0].individual.is_none()
+    };
+    assert!(first_is_new(&cat, "stranger.png"));
+    assert!(!first_is_new(&cat, "seen0.png"));
+
+    // Nothing is below -1: "new" leaves first place everywhere.
+    set_threshold(&mut cat, -1.0).unwrap();
+    let in_use = threshold_in_use(&cat, 0.5).unwrap();
+    assert_eq!((in_use.value, in_use.source), (-1.0, ThresholdSource::Set));
+    let mut seen = Vec::new();
+    let r = rerank_waiting(&mut cat, 0.5, &CancelToken::new(), &mut |done, total| {
+        seen.push((done, total))
+    })
+    .unwrap();
+    assert_eq!((r.detections, r.new_first, r.threshold), (5, 0, -1.0));
+    assert_eq!(seen.last(), Some(&(5, 5)));
+    assert!(!first_is_new(&cat, "stranger.png"));
+
+    // At 1 the stranger is new again; the known animals match their
+    // catalogued position exactly (cosine 1 with the tiny pack) and stay.
+    set_threshold(&mut cat, 1.0).unwrap();
+    let r = rerank_waiting(&mut cat, 0.5, &CancelToken::new(), &mut |_, _| {}).unwrap();
+    assert_eq!((r.detections, r.new_first), (5, 1));
+    assert!(first_is_new(&cat, "stranger.png"));
+    assert!(!first_is_new(&cat, "seen0.png"));
+
+    // A decided detection leaves the queue and is not ranked again.
+    let queue = cat.review_queue(None).unwrap();
+    let seen0 = item_for(&queue, "seen0.png").detection_id;
+    cat.review_unidentifiable(seen0, Some("ana")).unwrap();
+    let r = rerank_waiting(&mut cat, 0.5, &CancelToken::new(), &mut |_, _| {}).unwrap();
+    assert_eq!(r.detections, 4);
+
+    // A cancelled run stops before its first batch.
+    let cancel = CancelToken::new();
+    cancel.cancel();
+    assert!(matches!(
+        rerank_waiting(&mut cat, 0.5, &cancel, &mut |_, _| {}),
+        Err(Error::Cancelled)
+    ));
 }

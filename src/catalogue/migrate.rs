@@ -31,6 +31,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "feature_views",
         include_str!("migrations/0007_feature_views.sql"),
     ),
+    (
+        8,
+        "detection_species",
+        include_str!("migrations/0008_detection_species.sql"),
+    ),
 ];
 
 /// The newest schema this build knows.

@@ -43,8 +43,20 @@ pub mod keys {
     pub const PACK_VERSION: &str = "pack.version";
     /// Where that pack was last loaded from (a hint for the CLI and app).
     pub const PACK_PATH: &str = "pack.path";
-    /// Calibrated new_individual threshold (overrides the pack's default).
+    /// The new_individual threshold in force (overrides the pack's default);
+    /// read it through `matching::field::threshold_in_use`.
     pub const THRESHOLD: &str = "match.new_individual_threshold";
+    /// `calibrated` or `set` (typed by a person): where THRESHOLD came from.
+    pub const THRESHOLD_SOURCE: &str = "match.threshold_source";
+    /// Expected share of new individuals among survey detections, used to
+    /// weigh calibration until the catalogue has review history of its own.
+    pub const NEW_SHARE: &str = "match.expected_new_share";
+
+    /// What the calibration for a pack version measured (JSON of
+    /// `matching::field::FieldCalibration`).
+    pub fn calibration(pack_name: &str, pack_version: &str) -> String {
+        format!("match.calibration.{pack_name}/{pack_version}")
+    }
     /// Weight of the ArcFace class-centre score in the identification blend.
     pub const HEAD_BLEND: &str = "match.head_blend";
     /// `f32` (default) or `f16`: how the search index holds vectors in memory.

@@ -86,6 +86,10 @@ pub struct GalleryItem {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Scope {
     pub species: Option<String>,
+    /// With `species`: also admit individuals whose species is not recorded
+    /// (they may be of that species). The scope of a detection whose survey
+    /// species is known ([`Scope::for_detection`]).
+    pub or_unknown_species: bool,
     /// Inclusive `YYYY-MM-DD` bounds on the photo's EXIF date.
     pub date_from: Option<String>,
     pub date_to: Option<String>,
@@ -95,7 +99,20 @@ pub struct Scope {
 
 impl Scope {
     pub fn is_everything(&self) -> bool {
-        *self == Scope::default()
+        self.species.is_none()
+            && self.date_from.is_none()
+            && self.date_to.is_none()
+            && self.region.is_none()
+    }
+
+    /// The default scope of a detection's suggestions: its survey species
+    /// (and individuals of unknown species) when known, else everything.
+    pub fn for_detection(species: Option<&str>) -> Self {
+        Scope {
+            species: species.map(str::to_owned),
+            or_unknown_species: species.is_some(),
+            ..Scope::default()
+        }
     }
 
     /// Whether a gallery item is inside the scope. Items without a date or
@@ -103,7 +120,8 @@ impl Scope {
     /// about what was searched.
     pub fn admits(&self, item: &GalleryItem) -> bool {
         if let Some(s) = &self.species {
-            if item.species.as_deref() != Some(s.as_str()) {
+            let unknown_ok = self.or_unknown_species && item.species.is_none();
+            if item.species.as_deref() != Some(s.as_str()) && !unknown_ok {
                 return false;
             }
         }
@@ -136,7 +154,11 @@ impl std::fmt::Display for Scope {
         }
         let mut parts = Vec::new();
         if let Some(s) = &self.species {
-            parts.push(format!("species {s}"));
+            if self.or_unknown_species {
+                parts.push(format!("species {s} (and individuals of unknown species)"));
+            } else {
+                parts.push(format!("species {s}"));
+            }
         }
         if self.date_from.is_some() || self.date_to.is_some() {
             parts.push(format!(
@@ -231,6 +253,16 @@ impl<'c> Tx<'c> {
             ],
         )?;
         Ok(self.0.last_insert_rowid())
+    }
+
+    /// Record the species a detection shows, as given for its survey or its
+    /// label (`None` leaves it unknown). Its suggestions are then scoped to it.
+    pub fn set_detection_species(&self, detection_id: i64, species: Option<&str>) -> Result<()> {
+        self.0.execute(
+            "UPDATE detections SET species = ?2 WHERE id = ?1",
+            params![detection_id, species],
+        )?;
+        Ok(())
     }
 
     pub fn insert_detection(

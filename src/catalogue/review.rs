@@ -68,6 +68,11 @@ pub struct QueueItem {
     pub taken_at: Option<String>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
+    /// The species given for the detection's survey, when one was; its
+    /// suggestions are scoped to it.
+    pub species: Option<String>,
+    /// The species to offer when a person names it as a new individual.
+    pub suggested_species: Option<String>,
     pub suggestions: Vec<ReviewSuggestion>,
 }
 
@@ -175,7 +180,7 @@ impl Catalogue {
             "SELECT d.id, p.id, p.encounter_id, e.started_at,
                     (SELECT count(*) FROM photos p2 WHERE p2.encounter_id = p.encounter_id),
                     p.original_path, p.sha256, d.crop_file, p.width, p.height,
-                    d.x1, d.y1, d.x2, d.y2, p.taken_at, p.latitude, p.longitude
+                    d.x1, d.y1, d.x2, d.y2, p.taken_at, p.latitude, p.longitude, d.species
              FROM detections d JOIN photos p ON p.id = d.photo_id
              LEFT JOIN encounters e ON e.id = p.encounter_id
              WHERE {QUEUE_WHERE}
@@ -202,12 +207,21 @@ impl Catalogue {
                 taken_at: r.get(14)?,
                 latitude: r.get(15)?,
                 longitude: r.get(16)?,
+                species: r.get(17)?,
+                suggested_species: None,
                 suggestions: Vec::new(),
             })
         })?;
         let mut items: Vec<QueueItem> = rows.collect::<rusqlite::Result<_>>()?;
         for item in &mut items {
             item.suggestions = self.review_suggestions(item.detection_id)?;
+            // A new individual's species: the survey's, else the nearest
+            // suggestion's (the person confirms it when naming the animal).
+            item.suggested_species = item.species.clone().or_else(|| {
+                item.suggestions
+                    .iter()
+                    .find_map(|s| s.individual.as_ref().and_then(|i| i.species.clone()))
+            });
         }
         Ok(items)
     }
@@ -417,7 +431,18 @@ impl Catalogue {
             )));
         }
         self.require_detection(detection_id)?;
-        let individual = self.with_tx(|tx| tx.ensure_individual(code, species))?;
+        // Without a species given, the survey's (when it had one).
+        let survey_species: Option<String> = self.conn().query_row(
+            "SELECT species FROM detections WHERE id = ?1",
+            [detection_id],
+            |r| r.get(0),
+        )?;
+        let species = species
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(crate::ingest::labels::normalise_species)
+            .or(survey_species);
+        let individual = self.with_tx(|tx| tx.ensure_individual(code, species.as_deref()))?;
         self.review_decide(
             detection_id,
             individual,

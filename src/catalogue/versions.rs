@@ -127,10 +127,15 @@ impl Tx<'_> {
         set(keys::PACK_VERSION, &to.pack_version)?;
         set(keys::PACK_PATH, &to.path)?;
         match to.threshold {
-            Some(t) => set(keys::THRESHOLD, &t.to_string())?,
+            Some(t) => {
+                set(keys::THRESHOLD, &t.to_string())?;
+                set(keys::THRESHOLD_SOURCE, "calibrated")?;
+            }
             None => {
-                self.conn()
-                    .execute("DELETE FROM settings WHERE key = ?1", [keys::THRESHOLD])?;
+                self.conn().execute(
+                    "DELETE FROM settings WHERE key IN (?1, ?2)",
+                    [keys::THRESHOLD, keys::THRESHOLD_SOURCE],
+                )?;
             }
         }
         self.conn().execute(

@@ -20,8 +20,20 @@
 //!
 //! Each query is `(ranked individuals, truth, species)`. Both kinds matter:
 //! with only (1) the best threshold is "never say new", with only (2) it is
-//! "always say new". To weigh them as in the field, the caller may subsample
-//! (2) to the expected share of new individuals.
+//! "always say new".
+//!
+//! # Weighing them as in the field
+//!
+//! Leave-one-out gives about as many "new" queries as known ones, as if half
+//! of a survey's animals were new; in the field far fewer are (roughly 15–20%
+//! of the Happywhale test set), and an even weighting pushes the threshold up
+//! until most known animals are shown "new" first. [`calibrate_for_share`]
+//! therefore weighs the two kinds to an expected share `s` of new
+//! individuals: each "new" query weighs `s / n_new` and each known one
+//! `(1 − s) / n_known`, so MAP@5 is the one a survey with that share would
+//! score. The same weights apply within each species. At the chosen
+//! threshold the calibration also reports what a reviewer will see: the share
+//! of known animals shown "new" first, and the share of new animals caught.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -64,6 +76,18 @@ pub struct Calibration {
     /// MAP@5 over all queries for each grid threshold, ascending.
     pub curve: Vec<CurvePoint>,
     pub per_species: BTreeMap<String, SpeciesCalibration>,
+    /// The expected share of new individuals the queries were weighed to
+    /// (`None`: unweighted, every query counts once).
+    #[serde(default)]
+    pub new_share: Option<f64>,
+    /// At `threshold`: the share of known-truth queries with `new_individual`
+    /// first (known animals a reviewer would be told are new).
+    #[serde(default)]
+    pub known_shown_new: f64,
+    /// At `threshold`: the share of new-truth queries with `new_individual`
+    /// first (new animals caught).
+    #[serde(default)]
+    pub new_caught: f64,
 }
 
 impl Calibration {
@@ -98,6 +122,25 @@ where
     K: Ord,
     S: AsRef<str>,
 {
+    calibrate_for_share(queries, grid, min_individuals, policy, None)
+}
+
+/// [`calibrate`] with the "new" and known queries weighed to an expected
+/// share `new_share` of new individuals (see the module docs); `None` counts
+/// every query once. A share outside `[0, 1]` is clamped. Where the queries
+/// (of a species) hold only one kind, that kind takes all the weight.
+pub fn calibrate_for_share<K, S>(
+    queries: &[CalibrationQuery<K, S>],
+    grid: &[f32],
+    min_individuals: usize,
+    policy: NewIndividualPolicy,
+    new_share: Option<f64>,
+) -> Option<Calibration>
+where
+    K: Ord,
+    S: AsRef<str>,
+{
+    let new_share = new_share.map(|s| if s.is_nan() { 0.0 } else { s.clamp(0.0, 1.0) });
     let mut grid: Vec<f32> = grid.iter().copied().filter(|t| t.is_finite()).collect();
     grid.sort_by(f32::total_cmp);
     grid.dedup();
@@ -109,19 +152,30 @@ where
         .iter()
         .map(|(ranked, ..)| best_five(ranked))
         .collect();
+    // MAP@5 over `members` at each threshold: the plain mean, or with a
+    // share, the known and "new" means weighed (1 - s) and s.
     let curve_over = |members: &[usize]| -> Vec<f64> {
+        let new = members.iter().filter(|&&q| queries[q].1.is_none()).count();
+        let known = members.len() - new;
         grid.iter()
             .map(|&t| {
-                let sum: f64 = members
-                    .iter()
-                    .map(|&q| {
-                        average_precision_at_5(
-                            &place_new(&best[q], t, policy),
-                            queries[q].1.as_ref().as_ref(),
-                        )
-                    })
-                    .sum();
-                sum / members.len() as f64
+                let (mut sum_known, mut sum_new) = (0.0, 0.0);
+                for &q in members {
+                    let truth = queries[q].1.as_ref();
+                    let ap =
+                        average_precision_at_5(&place_new(&best[q], t, policy), truth.as_ref());
+                    if truth.is_some() {
+                        sum_known += ap;
+                    } else {
+                        sum_new += ap;
+                    }
+                }
+                match new_share {
+                    Some(s) if new > 0 && known > 0 => {
+                        (1.0 - s) * (sum_known / known as f64) + s * (sum_new / new as f64)
+                    }
+                    _ => (sum_known + sum_new) / members.len() as f64,
+                }
             })
             .collect()
     };
@@ -160,8 +214,32 @@ where
         })
         .collect();
 
+    // What the reviewer sees at the chosen threshold.
+    let new_first_share = |known: bool| -> f64 {
+        let members: Vec<usize> = (0..queries.len())
+            .filter(|&q| queries[q].1.is_some() == known)
+            .collect();
+        let first_new = members
+            .iter()
+            .filter(|&&q| {
+                matches!(
+                    place_new(&best[q], grid[pick], policy).first(),
+                    Some(crate::matching::Prediction::NewIndividual)
+                )
+            })
+            .count();
+        if members.is_empty() {
+            0.0
+        } else {
+            first_new as f64 / members.len() as f64
+        }
+    };
+
     Some(Calibration {
         policy,
+        new_share,
+        known_shown_new: new_first_share(true),
+        new_caught: new_first_share(false),
         threshold: grid[pick],
         map_at_5: overall[pick],
         queries: queries.len(),
@@ -282,6 +360,66 @@ mod tests {
         assert_eq!(c.threshold_for("narwhal"), c.threshold);
         assert_eq!(beluga.queries, 2);
         assert_eq!(beluga.map_at_5, 1.0);
+    }
+
+    /// Three known animals and two new ones, worked by hand (Threshold
+    /// policy; a known query scores AP 1 when its animal clears the threshold
+    /// and 1/2 when `new` goes first; a new query 1 when `new` goes first and
+    /// 1/2 when it is appended after its one candidate):
+    ///
+    /// | thr  | known mean | new mean | share 0.1 | share 0.5 |
+    /// |------|------------|----------|-----------|-----------|
+    /// | 0.55 | 1          | 3/4      | 0.975     | 0.875     |
+    /// | 0.62 | 5/6        | 3/4      | 0.825     | 0.792     |
+    /// | 0.68 | 5/6        | 1        | 0.85      | 0.917     |
+    /// | 0.80 | 2/3        | 1        | 0.7       | 0.833     |
+    fn survey() -> Vec<Query> {
+        vec![
+            (vec![("a", 0.9)], Some("a"), "orca"),
+            (vec![("b", 0.7)], Some("b"), "orca"),
+            (vec![("c", 0.6), ("a", 0.2)], Some("c"), "orca"),
+            (vec![("a", 0.65)], None, "orca"),
+            (vec![("b", 0.5)], None, "orca"),
+        ]
+    }
+
+    #[test]
+    fn queries_are_weighed_to_the_expected_share_of_new_individuals() {
+        let grid = [0.55, 0.62, 0.68, 0.8];
+        let few_new = calibrate_for_share(&survey(), &grid, 1, Threshold, Some(0.1)).unwrap();
+        assert_eq!(few_new.threshold, 0.55);
+        assert!((few_new.map_at_5 - 0.975).abs() < 1e-12);
+        assert_eq!(few_new.new_share, Some(0.1));
+        assert_eq!(few_new.known_shown_new, 0.0);
+        assert_eq!(few_new.new_caught, 0.5);
+        let expected = [0.975, 0.825, 0.85, 0.7];
+        for (p, e) in few_new.curve.iter().zip(expected) {
+            assert!((p.map_at_5 - e).abs() < 1e-12, "{p:?} vs {e}");
+        }
+
+        let half_new = calibrate_for_share(&survey(), &grid, 1, Threshold, Some(0.5)).unwrap();
+        assert_eq!(half_new.threshold, 0.68);
+        assert!((half_new.map_at_5 - (0.5 * 5.0 / 6.0 + 0.5)).abs() < 1e-12);
+        assert!((half_new.known_shown_new - 1.0 / 3.0).abs() < 1e-12);
+        assert_eq!(half_new.new_caught, 1.0);
+        // The species' own threshold is weighed the same way.
+        assert_eq!(half_new.per_species["orca"].threshold, 0.68);
+
+        // Unweighted, every query counts once: 0.55 and 0.68 tie at 0.9,
+        // and the first of the best values is taken.
+        let plain = calibrate(&survey(), &grid, 1, Threshold).unwrap();
+        assert_eq!(plain.new_share, None);
+        assert_eq!(plain.threshold, 0.55);
+        assert!((plain.curve[2].map_at_5 - 0.9).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_share_with_only_one_kind_of_query_weighs_that_kind_alone() {
+        let known_only: Vec<Query> = survey().into_iter().filter(|q| q.1.is_some()).collect();
+        let c = calibrate_for_share(&known_only, &[0.55, 0.8], 1, Threshold, Some(0.9)).unwrap();
+        assert_eq!(c.threshold, 0.55);
+        assert!((c.map_at_5 - 1.0).abs() < 1e-12);
+        assert_eq!(c.new_caught, 0.0);
     }
 
     #[test]

@@ -15,7 +15,9 @@ pub mod run;
 mod split;
 
 pub use crate::rng::SplitMix64;
-pub use calibrate::{calibrate, Calibration, CalibrationQuery, CurvePoint, SpeciesCalibration};
+pub use calibrate::{
+    calibrate, calibrate_for_share, Calibration, CalibrationQuery, CurvePoint, SpeciesCalibration,
+};
 pub use metrics::{average_precision_at_5, is_correct, map_at_5, rank_of_truth, top_k_accuracy};
 pub use report::{evaluate, Metrics, NewIndividualStats, Outcome, Report};
 pub use split::{split, Split, SplitQuery};

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use image::RgbImage;
 use serde::Serialize;
 
-use super::{calibrate, evaluate, split, Calibration, Outcome, Report};
+use super::{calibrate_for_share, evaluate, split, Calibration, Outcome, Report};
 use crate::catalogue::{GalleryItem, Scope};
 use crate::error::Result;
 use crate::index::IndexConfig;
@@ -34,6 +34,9 @@ pub struct EvalOptions {
     pub grid: Vec<f32>,
     /// A species gets its own calibrated threshold from this many individuals.
     pub min_individuals: usize,
+    /// The share of new individuals the calibration weighs its queries to
+    /// (as `catalogue calibrate` does); `None` counts every query once.
+    pub new_share: Option<f64>,
 }
 
 impl EvalOptions {
@@ -46,6 +49,7 @@ impl EvalOptions {
             settings: MatchSettings::new(threshold),
             grid: (0..=100).map(|i| i as f32 / 100.0).collect(),
             min_individuals: 5,
+            new_share: Some(crate::matching::field::DEFAULT_NEW_SHARE),
         }
     }
 }
@@ -179,11 +183,12 @@ pub fn run(
     };
     let report = evaluate(&outcomes(&|_| options.settings.threshold)?);
     let queries = calibration_queries(&gallery, &gallery_items, options.settings.neighbours)?;
-    let calibration = calibrate(
+    let calibration = calibrate_for_share(
         &queries,
         &options.grid,
         options.min_individuals,
         options.settings.policy,
+        options.new_share,
     );
     let calibrated_report = match &calibration {
         Some(c) => Some(evaluate(&outcomes(&|sp| c.threshold_for(sp))?)),

@@ -200,6 +200,9 @@ pub fn import(
                     let crop = crop_names.next().flatten();
                     let det =
                         tx.insert_detection(photo_id, f.crop, &f.class, f.score, crop.as_deref())?;
+                    if item.species.is_some() {
+                        tx.set_detection_species(det, item.species.as_deref())?;
+                    }
                     tx.insert_embedding(det, &pack_id.0, &pack_id.1, &f.embedding.vector)?;
                     tx.insert_features(
                         det,

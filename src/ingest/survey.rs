@@ -30,6 +30,7 @@ use crate::catalogue::records::{FeatureOrigin, NewPhoto};
 use crate::catalogue::{Catalogue, Scope};
 use crate::error::{Error, Result};
 use crate::index::IndexConfig;
+use crate::matching::rerank::suggestion_rows;
 use crate::matching::{identify, Gallery, MatchSettings, Prediction};
 use crate::photo::{self, Meta};
 use crate::CancelToken;
@@ -42,6 +43,9 @@ pub struct IngestOptions {
     pub batch: usize,
     /// How suggestions are ranked; `None` stores none.
     pub settings: Option<MatchSettings>,
+    /// The survey's species, when known: recorded on every detection, whose
+    /// suggestions are then scoped to it ([`Scope::for_detection`]).
+    pub species: Option<String>,
     pub max_pixels: u64,
 }
 
@@ -51,6 +55,7 @@ impl Default for IngestOptions {
             decode_threads: 0,
             batch: 8,
             settings: None,
+            species: None,
             max_pixels: photo::DEFAULT_MAX_PIXELS,
         }
     }
@@ -341,6 +346,8 @@ impl Store<'_> {
             found,
         } = batch;
         let crops_dir = cat.media_dir().join("crops");
+        let species = options.species.as_deref();
+        let scope = Scope::for_detection(species);
         let mut rows = Vec::with_capacity(pending.len());
         for (d, found) in pending.iter().zip(&found) {
             let mut dets = Vec::new();
@@ -348,9 +355,7 @@ impl Store<'_> {
                 let name = format!("{}_{n}.jpg", &d.sha256[..16]);
                 save_region(&d.image, f.crop, CROP_SIDE, &crops_dir.join(&name))?;
                 let suggestions = match (gallery, &options.settings) {
-                    (Some(g), Some(s)) => {
-                        identify(g, &f.embedding.vector, &Scope::default(), s, None)?
-                    }
+                    (Some(g), Some(s)) => identify(g, &f.embedding.vector, &scope, s, None)?,
                     _ => Vec::new(),
                 };
                 dets.push((format!("crops/{name}"), suggestions));
@@ -370,6 +375,9 @@ impl Store<'_> {
                 for (f, (crop, suggestions)) in found.iter().zip(dets) {
                     let det =
                         tx.insert_detection(photo_id, f.crop, &f.class, f.score, Some(crop))?;
+                    if species.is_some() {
+                        tx.set_detection_species(det, species)?;
+                    }
                     tx.insert_embedding(det, &pack.0, &pack.1, &f.embedding.vector)?;
                     tx.insert_features(
                         det,
@@ -377,13 +385,7 @@ impl Store<'_> {
                         &f.embedding.features,
                         FeatureOrigin::Photo,
                     )?;
-                    let ranked: Vec<(Option<i64>, Option<f32>)> = suggestions
-                        .iter()
-                        .map(|p| match p {
-                            Prediction::Individual { key, score } => (Some(*key), Some(*score)),
-                            Prediction::NewIndividual => (None, None),
-                        })
-                        .collect();
+                    let ranked = suggestion_rows(suggestions);
                     if !ranked.is_empty() {
                         tx.set_suggestions(det, (&pack.0, &pack.1), &ranked)?;
                     }

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use crate::catalogue::{keys, Catalogue, GalleryItem, Scope};
 use crate::error::{Error, Result};
-use crate::eval::{calibrate, Calibration, CalibrationQuery};
+use crate::eval::{calibrate_for_share, Calibration, CalibrationQuery};
 use crate::index::{IndexConfig, LoadStatus, Precision, SearchIndex};
 use crate::packs::{Head, Pack};
 
@@ -253,22 +253,28 @@ pub fn calibrate_gallery(
     items: Vec<GalleryItem>,
     min_individuals: usize,
 ) -> Result<Option<Calibration>> {
+    calibrate_gallery_for_share(items, min_individuals, None)
+}
+
+/// [`calibrate_gallery`] with the queries weighed to an expected share of
+/// new individuals (see [`crate::eval::calibrate_for_share`]); `None`
+/// counts every query once.
+pub fn calibrate_gallery_for_share(
+    items: Vec<GalleryItem>,
+    min_individuals: usize,
+    new_share: Option<f64>,
+) -> Result<Option<Calibration>> {
     let dim = items.first().map_or(1, |i| i.vector.len());
     let gallery = Gallery::new(items.clone(), IndexConfig::new(dim))?;
     let queries = calibration_queries(&gallery, &items, CALIBRATION_NEIGHBOURS)?;
     let grid: Vec<f32> = (0..100).map(|i| i as f32 / 100.0).collect();
-    Ok(calibrate(
+    Ok(calibrate_for_share(
         &queries,
         &grid,
         min_individuals,
         NewIndividualPolicy::default(),
+        new_share,
     ))
-}
-
-/// [`calibrate_gallery`] over the catalogue's confirmed photos, with its pack.
-pub fn calibrate_catalogue(cat: &Catalogue, min_individuals: usize) -> Result<Option<Calibration>> {
-    let pack = catalogue_pack(cat)?;
-    calibrate_gallery(cat.gallery((&pack.0, &pack.1))?, min_individuals)
 }
 
 /// Neighbours each calibration query retrieves.

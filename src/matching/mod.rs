@@ -11,7 +11,9 @@
 //! The module is called `matching` rather than `match` so that callers can
 //! write `whaleid::matching::top5` without a raw identifier.
 
+pub mod field;
 pub mod identify;
+pub mod rerank;
 mod score;
 mod top5;
 

@@ -147,6 +147,7 @@ fn perform(
                 class,
                 score,
                 crop,
+                species,
                 ..
             } = &op(id).change
             {
@@ -156,8 +157,8 @@ fn perform(
                 // records (see `super::media`).
                 let crop_file = crop.as_ref().map(|sha| super::media::crop_path(sha));
                 c.execute(
-                    "INSERT INTO detections (uuid, photo_id, x1, y1, x2, y2, class, score, crop_file)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    "INSERT INTO detections (uuid, photo_id, x1, y1, x2, y2, class, score, crop_file, species)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                     params![
                         detection,
                         photo_id,
@@ -167,7 +168,8 @@ fn perform(
                         y2,
                         class,
                         score.map(f64::from),
-                        crop_file
+                        crop_file,
+                        species
                     ],
                 )?;
             }

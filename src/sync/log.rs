@@ -232,7 +232,7 @@ fn change_of(
         ("detections", _) => {
             let found = c
                 .query_row(
-                    "SELECT d.uuid, p.uuid, d.x1, d.y1, d.x2, d.y2, d.class, d.score, d.crop_file
+                    "SELECT d.uuid, p.uuid, d.x1, d.y1, d.x2, d.y2, d.class, d.score, d.crop_file, d.species
                      FROM detections d JOIN photos p ON p.id = d.photo_id WHERE d.id = ?1",
                     [row],
                     |r| {
@@ -245,6 +245,7 @@ fn change_of(
                                 class: r.get(6)?,
                                 score: f32_of(r.get(7)?),
                                 crop: None,
+                                species: r.get(9)?,
                             },
                             r.get::<_, Option<String>>(8)?,
                         ))

@@ -71,6 +71,9 @@ pub enum Change {
         /// separately (`/v1/media/SHA256`); absent when there is none.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         crop: Option<String>,
+        /// The species given for the detection's survey, when one was.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        species: Option<String>,
     },
     EmbeddingAdded {
         detection: String,
@@ -220,9 +223,13 @@ impl Change {
                 class,
                 score,
                 crop,
+                species,
             } => {
                 if let Some(c) = crop {
                     sha_ok("crop", c)?;
+                }
+                if let Some(s) = species {
+                    text_ok("species", s)?;
                 }
                 uuid_ok("detection", detection)?;
                 uuid_ok("photo", photo)?;

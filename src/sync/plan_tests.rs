@@ -70,6 +70,7 @@ impl Laptop {
             class: "fin".into(),
             score: Some(0.9),
             crop: None,
+            species: None,
         });
         (detection, op)
     }

@@ -24,12 +24,17 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::finetune::{embed_table, feature_keys, with_trained_necks, Finetuned};
+use crate::cancel::CancelToken;
 use crate::catalogue::versions::{PackVersion, SwitchAction};
-use crate::catalogue::{keys, Catalogue, Scope};
+use crate::catalogue::{keys, Catalogue};
 use crate::error::{Error, Result};
 use crate::index::IndexConfig;
-use crate::matching::identify::{calibrate_gallery, catalogue_pack};
-use crate::matching::{identify, Gallery, MatchSettings, Prediction};
+use crate::matching::field::{
+    expected_new_share, field_calibration_json, save_calibration_in, MIN_SPECIES_INDIVIDUALS,
+};
+use crate::matching::identify::{calibrate_gallery_for_share, catalogue_pack};
+use crate::matching::rerank::rerank_with;
+use crate::matching::Gallery;
 use crate::packs::manifest::HeadSpec;
 use crate::packs::{Pack, TrainingInfo, MANIFEST_FILE};
 
@@ -85,7 +90,12 @@ pub fn adopt(
     for item in &mut items {
         item.vector = by_detection[&item.detection_id].clone();
     }
-    let threshold = calibrate_gallery(items, 5)?.map(|c| c.threshold);
+    // Calibrated as `catalogue calibrate` does: weighed to the share of new
+    // individuals expected in the field.
+    let share = expected_new_share(cat)?;
+    let calibration =
+        calibrate_gallery_for_share(items, MIN_SPECIES_INDIVIDUALS, Some(share.share))?;
+    let threshold = calibration.as_ref().map(|c| c.threshold);
 
     let version = next_version(cat, pack)?;
     let dir = cat
@@ -145,7 +155,17 @@ pub fn adopt(
         for (detection, vector) in table.detection_ids.iter().zip(&vectors) {
             tx.insert_embedding(*detection, &current.0, &version, vector)?;
         }
-        tx.switch_pack(&current.1, &new_row, SwitchAction::Adopt, actor)
+        tx.switch_pack(&current.1, &new_row, SwitchAction::Adopt, actor)?;
+        if let Some(c) = &calibration {
+            let pack = (current.0.clone(), version.clone());
+            save_calibration_in(
+                tx.conn(),
+                &pack,
+                &c.threshold,
+                &field_calibration_json(c, share)?,
+            )?;
+        }
+        Ok(())
     })?;
     Ok(Adopted {
         version,
@@ -242,9 +262,8 @@ pub struct Refreshed {
 pub fn refresh(cat: &mut Catalogue) -> Result<Refreshed> {
     let (gallery, _) = Gallery::from_catalogue(cat, IndexConfig::new(0))?;
     let index = gallery.save_index(cat)?;
-    let pack = catalogue_pack(cat)?;
-    let threshold = match cat.threshold_setting()? {
-        Some(t) => t,
+    let pack_default = match cat.threshold_setting()? {
+        Some(_) => f32::NAN, // unused: the catalogue's own threshold is in force
         None => {
             let path = cat.setting(keys::PACK_PATH)?.unwrap_or_default();
             Pack::load(&path)?
@@ -253,46 +272,16 @@ pub fn refresh(cat: &mut Catalogue) -> Result<Refreshed> {
                 .new_individual_threshold
         }
     };
-    let settings = MatchSettings::new(threshold);
-    let queued: HashSet<i64> = cat.queued_detections()?.into_iter().collect();
-    let mut ranked = Vec::new();
-    {
-        let mut stmt = cat.conn().prepare(
-            "SELECT detection_id, vector FROM embeddings
-             WHERE pack_name = ?1 AND pack_version = ?2 ORDER BY detection_id",
-        )?;
-        let rows = stmt.query_map([&pack.0, &pack.1], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
-        })?;
-        for row in rows {
-            let (detection, blob) = row?;
-            if !queued.contains(&detection) {
-                continue;
-            }
-            let vector: Vec<f32> = blob
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
-            let suggestions = identify(&gallery, &vector, &Scope::default(), &settings, None)?;
-            let rows: Vec<(Option<i64>, Option<f32>)> = suggestions
-                .iter()
-                .map(|p| match p {
-                    Prediction::Individual { key, score } => (Some(*key), Some(*score)),
-                    Prediction::NewIndividual => (None, None),
-                })
-                .collect();
-            ranked.push((detection, rows));
-        }
-    }
-    cat.with_tx(|tx| {
-        for (detection, rows) in &ranked {
-            tx.set_suggestions(*detection, (&pack.0, &pack.1), rows)?;
-        }
-        Ok(())
-    })?;
+    let ranked = rerank_with(
+        cat,
+        &gallery,
+        pack_default,
+        &CancelToken::new(),
+        &mut |_, _| {},
+    )?;
     Ok(Refreshed {
         index,
-        suggestions: ranked.len(),
+        suggestions: ranked.detections,
     })
 }
 

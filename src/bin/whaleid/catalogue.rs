@@ -11,7 +11,7 @@ use clap::{Args, Subcommand};
 use whaleid::catalogue::{keys, Catalogue};
 use whaleid::index::IndexConfig;
 use whaleid::ingest::{self, labels, ImportOptions, Pipeline, Progress};
-use whaleid::matching::Gallery;
+use whaleid::matching::{field, Gallery};
 use whaleid::packs::Pack;
 
 use crate::{cancel_on_ctrl_c, ModelArgs};
@@ -86,9 +86,15 @@ pub enum CatalogueCommand {
     /// Change the catalogue's search settings.
     Config {
         dir: PathBuf,
-        /// new_individual threshold (what `calibrate` sets).
+        /// new_individual threshold (what `calibrate` sets); waiting
+        /// detections are ranked again with it.
         #[arg(long)]
         threshold: Option<f32>,
+        /// Expected share of new individuals among survey detections, in
+        /// [0, 1], until the catalogue has 30 review decisions of its own
+        /// (default 0.15); a calibrated threshold is recalibrated for it.
+        #[arg(long)]
+        new_share: Option<f64>,
         /// Weight of the pack's ArcFace head score, in [0, 1].
         #[arg(long)]
         head_weight: Option<f32>,
@@ -275,15 +281,35 @@ pub fn run(command: CatalogueCommand) -> Result<ExitCode> {
         CatalogueCommand::Config {
             dir,
             threshold,
+            new_share,
             head_weight,
             precision,
         } => {
             let mut cat = Catalogue::open(&dir)?;
+            if let Some(s) = new_share {
+                field::set_expected_new_share(&mut cat, s)?;
+                println!(
+                    "expected share of new individuals: {}",
+                    field::expected_new_share(&cat)?
+                );
+            }
             if let Some(t) = threshold {
-                if !(-1.0..=1.0).contains(&t) {
-                    bail!("--threshold {t} is not a cosine similarity in [-1, 1]");
+                field::set_threshold(&mut cat, t)?;
+            } else if new_share.is_some()
+                && field::threshold_in_use(&cat, f32::NAN)?.source
+                    == field::ThresholdSource::Calibrated
+            {
+                // The saved threshold was calibrated for the old share.
+                match field::calibrate_for_field(&cat, field::MIN_SPECIES_INDIVIDUALS)? {
+                    Some((c, share)) => {
+                        field::save_calibration(&mut cat, &c, share)?;
+                        crate::identify::print_calibration(&c);
+                    }
+                    None => eprintln!("nothing to recalibrate on: the threshold stays as it was"),
                 }
-                cat.set_setting(keys::THRESHOLD, &t.to_string())?;
+            }
+            if threshold.is_some() || new_share.is_some() {
+                crate::identify::rerank_cmd(&mut cat)?;
             }
             if let Some(w) = head_weight {
                 if !(0.0..=1.0).contains(&w) {
@@ -298,6 +324,8 @@ pub fn run(command: CatalogueCommand) -> Result<ExitCode> {
                 keys::PACK_NAME,
                 keys::PACK_VERSION,
                 keys::THRESHOLD,
+                keys::THRESHOLD_SOURCE,
+                keys::NEW_SHARE,
                 keys::HEAD_BLEND,
                 keys::INDEX_PRECISION,
             ] {

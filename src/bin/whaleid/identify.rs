@@ -14,7 +14,9 @@ use whaleid::eval::run::{self as eval_run, EvalOptions};
 use whaleid::eval::Calibration;
 use whaleid::index::{IndexConfig, LoadStatus};
 use whaleid::ingest::{labels, Pipeline, Region};
-use whaleid::matching::identify::{calibrate_catalogue, catalogue_pack};
+use whaleid::matching::field;
+use whaleid::matching::identify::catalogue_pack;
+use whaleid::matching::rerank::rerank_waiting;
 use whaleid::matching::{identify, Gallery, HeadScorer, MatchSettings, Prediction};
 use whaleid::packs::Pack;
 
@@ -41,6 +43,7 @@ impl ScopeArgs {
     fn scope(&self) -> Scope {
         Scope {
             species: self.species.as_deref().map(labels::normalise_species),
+            or_unknown_species: false,
             date_from: self.from.clone(),
             date_to: self.to.clone(),
             region: self.region.as_ref().map(|r| (r[0], r[1], r[2], r[3])),
@@ -93,12 +96,16 @@ pub fn identify_cmd(a: IdentifyArgs) -> Result<ExitCode> {
             pack.version()
         );
     }
-    let (threshold, threshold_from) = match (a.threshold, cat.setting(keys::THRESHOLD)?) {
-        (Some(t), _) => (t, "given"),
-        (None, Some(t)) => (t.parse()?, "calibrated"),
-        (None, None) => (
-            pack.manifest.matching.new_individual_threshold,
-            "pack default",
+    let in_use = field::threshold_in_use(&cat, pack.manifest.matching.new_individual_threshold)?;
+    let (threshold, threshold_from) = match a.threshold {
+        Some(t) => (t, "given"),
+        None => (
+            in_use.for_species(a.scope.species.as_deref()),
+            match in_use.source {
+                field::ThresholdSource::Calibrated => "calibrated",
+                field::ThresholdSource::Set => "set",
+                field::ThresholdSource::PackDefault => "pack default",
+            },
         ),
     };
     let head_weight = match (a.head_weight, cat.setting(keys::HEAD_BLEND)?) {
@@ -222,7 +229,9 @@ fn individual_codes(cat: &Catalogue) -> Result<HashMap<i64, (String, Option<Stri
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// `catalogue calibrate`: choose the threshold from confirmed identifications.
+/// `catalogue calibrate`: choose the threshold from confirmed identifications,
+/// weighed to the expected share of new individuals, save it, and rank the
+/// waiting detections again with it.
 pub fn calibrate_cmd(
     dir: PathBuf,
     min_individuals: usize,
@@ -230,28 +239,64 @@ pub fn calibrate_cmd(
     json_out: bool,
 ) -> Result<ExitCode> {
     let mut cat = Catalogue::open(&dir)?;
-    let Some(c) = calibrate_catalogue(&cat, min_individuals)? else {
+    let Some((c, share)) = field::calibrate_for_field(&cat, min_individuals)? else {
         bail!("nothing to calibrate on: the catalogue needs confirmed photos of at least two individuals");
     };
     if json_out {
         println!("{}", serde_json::to_string_pretty(&c)?);
     } else {
+        println!("  share of new individuals: {share}");
         print_calibration(&c);
     }
     if !dry_run {
-        cat.set_setting(keys::THRESHOLD, &c.threshold.to_string())?;
+        field::save_calibration(&mut cat, &c, share)?;
         println!(
-            "saved: identify now uses threshold {:.2} for this catalogue",
+            "saved: identify now uses threshold {:.2} for this catalogue (ingest and review too)",
             c.threshold
         );
+        rerank_cmd(&mut cat)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn print_calibration(c: &Calibration) {
+/// Rank the waiting detections again (after the threshold or share changed),
+/// with a progress line on stderr.
+pub fn rerank_cmd(cat: &mut Catalogue) -> Result<()> {
+    if cat.to_review()? == 0 {
+        return Ok(());
+    }
+    let pack = Pack::load(pack_hint(cat)?.unwrap_or_else(crate::generic_pack_dir))?;
+    let cancel = crate::cancel_on_ctrl_c();
+    let mut progress = |done: usize, total: usize| {
+        eprint!("\rranking waiting detections again: {done}/{total}   ")
+    };
+    let r = rerank_waiting(
+        cat,
+        pack.manifest.matching.new_individual_threshold,
+        &cancel,
+        &mut progress,
+    )?;
+    eprintln!();
     println!(
-        "calibrated threshold {:.2}: MAP@5 {:.4} over {} leave-one-out queries",
+        "ranked {} waiting detections again at threshold {:.2}: {} now have new_individual first",
+        r.detections, r.threshold, r.new_first
+    );
+    Ok(())
+}
+
+pub fn print_calibration(c: &Calibration) {
+    let weighed = c
+        .new_share
+        .map(|s| format!(", weighed to {:.0}% new individuals", s * 100.0))
+        .unwrap_or_default();
+    println!(
+        "calibrated threshold {:.2}: MAP@5 {:.4} over {} leave-one-out queries{weighed}",
         c.threshold, c.map_at_5, c.queries
+    );
+    println!(
+        "  expected at this threshold: {:.1}% of known animals shown new_individual first, {:.1}% of new animals caught",
+        c.known_shown_new * 100.0,
+        c.new_caught * 100.0
     );
     println!("  threshold  MAP@5");
     for p in c.curve.iter().step_by(5) {
@@ -312,6 +357,10 @@ pub struct EvalArgs {
     /// Share of each remaining individual's photos used as queries.
     #[arg(long, default_value_t = 0.2)]
     queries: f64,
+    /// Expected share of new individuals the calibration weighs its
+    /// leave-one-out queries to (as `catalogue calibrate`).
+    #[arg(long, default_value_t = whaleid::matching::field::DEFAULT_NEW_SHARE)]
+    new_share: f64,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
@@ -331,6 +380,7 @@ pub fn eval_cmd(a: EvalArgs) -> Result<ExitCode> {
     options.unseen_fraction = a.unseen;
     options.query_fraction = a.queries;
     options.use_boxes = !a.no_boxes;
+    options.new_share = Some(a.new_share);
     let cancel = crate::cancel_on_ctrl_c();
     let mut quiet = |_| {};
     let r = eval_run::run(&pipeline, &items, &options, &mut quiet, &cancel)?;

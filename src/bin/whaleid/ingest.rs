@@ -8,11 +8,10 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 
-use whaleid::catalogue::keys;
 use whaleid::ingest::encounters::EncounterRules;
 use whaleid::ingest::survey::{self, IngestOptions, IngestProgress};
-use whaleid::ingest::{scan, Pipeline};
-use whaleid::matching::MatchSettings;
+use whaleid::ingest::{labels, scan, Pipeline};
+use whaleid::matching::{field, MatchSettings};
 use whaleid::packs::Pack;
 
 use crate::catalogue::{bind, open_or_create, pack_hint};
@@ -35,6 +34,10 @@ pub struct IngestArgs {
     /// Do not match detections against the catalogue.
     #[arg(long)]
     no_suggestions: bool,
+    /// The survey's species: recorded on every detection, whose suggestions
+    /// are then limited to that species (and individuals of unknown species).
+    #[arg(long)]
+    species: Option<String>,
     /// A new encounter starts after this many minutes without a photo.
     #[arg(long, default_value_t = 30.0)]
     encounter_gap_minutes: f64,
@@ -54,15 +57,15 @@ pub fn ingest_cmd(a: IngestArgs) -> Result<ExitCode> {
     let pack_dir = a.models.pack_dir_or(pack_hint(&cat)?);
     let pack = Pack::load(&pack_dir)?;
     bind(&mut cat, &pack, &pack_dir)?;
-    let threshold = match cat.setting(keys::THRESHOLD)? {
-        Some(t) => t.parse()?,
-        None => pack.manifest.matching.new_individual_threshold,
-    };
+    let species = a.species.as_deref().map(labels::normalise_species);
+    let threshold = field::threshold_in_use(&cat, pack.manifest.matching.new_individual_threshold)?
+        .for_species(species.as_deref());
     let pipeline = Pipeline::open(pack, &a.models.session())?;
     let options = IngestOptions {
         decode_threads: a.decode_threads,
         batch: a.batch,
         settings: (!a.no_suggestions).then(|| MatchSettings::new(threshold)),
+        species,
         ..IngestOptions::default()
     };
     let cancel = crate::cancel_on_ctrl_c();

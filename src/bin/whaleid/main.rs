@@ -106,6 +106,11 @@ pub struct ModelArgs {
     threads: usize,
 }
 
+/// The bundled generic pack.
+pub fn generic_pack_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("models/generic")
+}
+
 impl ModelArgs {
     /// The pack folder: `--pack`, else `$WHALEID_PACK`, else `fallback` (a
     /// catalogue's own pack), else the bundled generic pack.
@@ -114,7 +119,7 @@ impl ModelArgs {
             .clone()
             .or_else(|| std::env::var_os("WHALEID_PACK").map(PathBuf::from))
             .or(fallback)
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("models/generic"))
+            .unwrap_or_else(generic_pack_dir)
     }
 
     pub fn pack_dir(&self) -> PathBuf {
