@@ -150,6 +150,12 @@ pub struct ReviewItem {
     pub taken_at: Option<String>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
+    /// The survey's species, when given at import: the suggestions are
+    /// limited to it (and to individuals of unknown species).
+    pub species: Option<String>,
+    /// What the new-individual prompt offers: the survey's species, else
+    /// the nearest suggestion's.
+    pub suggested_species: Option<String>,
     pub suggestions: Vec<Suggestion>,
 }
 
@@ -283,7 +289,35 @@ pub struct Settings {
     pub providers: ProviderInfo,
     /// Inference threads per model; 0 lets ONNX Runtime use every core.
     pub threads: usize,
+    /// The new-individual threshold in force.
     pub threshold: f32,
+    /// `calibrated`, `set` (typed by a person) or `pack_default`.
+    pub threshold_source: String,
+    /// What the calibration behind the threshold measured, when it is the
+    /// calibrated one and was saved for the pack version in use.
+    pub calibration: Option<CalibrationInfo>,
+    /// The expected share of new individuals calibration weighs to now.
+    pub new_share: f64,
+    /// Where that share comes from, in words.
+    pub new_share_source: String,
+    /// Waiting detections ranked again by the save that returned this.
+    pub reranked: Option<usize>,
+}
+
+/// A saved calibration, as Settings shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct CalibrationInfo {
+    /// The share of new individuals it was weighed to, and where that came from.
+    pub share: f64,
+    pub share_source: String,
+    /// Expected share of known animals shown "new individual" first.
+    pub known_shown_new: f64,
+    /// Expected share of new animals caught ("new individual" first).
+    pub new_caught: f64,
+    /// Leave-one-out queries it was measured on.
+    pub queries: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

@@ -27,6 +27,9 @@ pub struct IngestPlan {
     pub catalogue: PathBuf,
     pub pack: Pack,
     pub threshold: f32,
+    /// The survey's species, when given: recorded on each detection, whose
+    /// suggestions are scoped to it.
+    pub species: Option<String>,
     pub paths: Vec<PathBuf>,
     pub session: SessionConfig,
     pub batch: usize,
@@ -122,6 +125,7 @@ fn ingest(
     let options = IngestOptions {
         batch: plan.batch,
         settings: Some(MatchSettings::new(plan.threshold)),
+        species: plan.species.clone(),
         ..IngestOptions::default()
     };
     let mut progress = |p: survey::IngestProgress| {

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use whaleid::catalogue::{keys, Catalogue};
 use whaleid::ingest::import::bind_pack;
+use whaleid::matching::field::{threshold_in_use, ThresholdInUse};
 use whaleid::packs::Pack;
 
 use crate::dto::{CatalogueInfo, PackInfo};
@@ -94,19 +95,15 @@ fn canonical(path: &Path) -> AppResult<PathBuf> {
     })
 }
 
-/// The new-individual threshold in force: the catalogue's (calibrated or
-/// set by the user), else the pack's default.
-pub fn threshold(catalogue: &Catalogue, pack: Option<&Pack>) -> AppResult<Option<f32>> {
-    if let Some(t) = catalogue.setting(keys::THRESHOLD)? {
-        let t = t.parse::<f32>().map_err(|e| {
-            AppError::new(
-                crate::error::ErrorKind::Catalogue,
-                format!("setting {} = {t:?} is not a number: {e}", keys::THRESHOLD),
-            )
-        })?;
-        return Ok(Some(t));
-    }
-    Ok(pack.map(|p| p.manifest.matching.new_individual_threshold))
+/// The new-individual threshold in force, with where it came from (the
+/// engine's one rule: the catalogue's calibrated or typed value, else the
+/// pack's default). `None` with neither a saved value nor a pack.
+pub fn threshold(catalogue: &Catalogue, pack: Option<&Pack>) -> AppResult<Option<ThresholdInUse>> {
+    let in_use = threshold_in_use(
+        catalogue,
+        pack.map_or(f32::NAN, |p| p.manifest.matching.new_individual_threshold),
+    )?;
+    Ok((!in_use.value.is_nan()).then_some(in_use))
 }
 
 pub fn pack_info(pack: &Pack, threshold: f32) -> PackInfo {
@@ -127,8 +124,8 @@ pub fn info(open: &OpenCatalogue) -> AppResult<CatalogueInfo> {
     let stats = cat.stats()?;
     let pack = match &open.pack {
         Some(p) => {
-            let t =
-                threshold(cat, Some(p))?.unwrap_or(p.manifest.matching.new_individual_threshold);
+            let t = threshold(cat, Some(p))?
+                .map_or(p.manifest.matching.new_individual_threshold, |t| t.value);
             Some(pack_info(p, t))
         }
         None => None,

@@ -130,6 +130,7 @@ fn start_ingest(
         handle.clone(),
         handle.state::<AppState>(),
         paths,
+        None,
         channel,
     ));
     (id, rx)
@@ -408,6 +409,30 @@ fn settings_keep_the_threshold_in_the_catalogue_and_threads_in_the_preferences()
         .unwrap();
     assert_eq!(stored.as_deref(), Some("0.42"));
     assert_eq!(AppState::new(config).prefs().threads, 1);
+    // Typed by a person, so no calibration stands behind it; the (empty)
+    // review queue was ranked again.
+    assert_eq!(set["thresholdSource"], "set");
+    assert_eq!(set["calibration"], Value::Null);
+    assert_eq!(set["reranked"], 0);
+    assert!((set["newShare"].as_f64().unwrap() - 0.15).abs() < 1e-9);
+    assert!(set["newShareSource"].as_str().unwrap().contains("default"));
+    let set = invoke(
+        &window,
+        "settings_set",
+        json!({ "threads": null, "threshold": null, "newShare": 0.25 }),
+    )
+    .unwrap();
+    assert!((set["newShare"].as_f64().unwrap() - 0.25).abs() < 1e-9);
+    assert!(set["newShareSource"].as_str().unwrap().contains("as set"));
+    // A set threshold is left alone by a new share.
+    assert!((set["threshold"].as_f64().unwrap() - 0.42).abs() < 1e-6);
+    let err = invoke(
+        &window,
+        "settings_set",
+        json!({ "threads": null, "threshold": null, "newShare": 2.0 }),
+    )
+    .unwrap_err();
+    assert_eq!(err["kind"], "invalid");
 
     let err = invoke(
         &window,
@@ -436,6 +461,7 @@ fn a_cancel_before_any_photo_is_read_is_reported_as_cancelled_not_finished() {
         catalogue: cat.clone(),
         pack: whaleid::packs::Pack::load(tiny_pack()).unwrap(),
         threshold: 0.5,
+        species: None,
         paths: vec![root],
         session: whaleid::runtime::SessionConfig {
             intra_threads: 1,

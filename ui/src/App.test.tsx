@@ -30,7 +30,18 @@ const detail: IndividualDetail = {
   ],
   events: [{ id: 5, kind: "rename", otherId: null, createdAt: "2026-07-01T08:00:00", undone: false, summary: "HW-X → HW-001" }],
 };
-const settings: Settings = { cataloguePath: "/w/cat", pack, providers: { available: ["CPU", "CUDA"], used: ["CUDA"] }, threads: 4, threshold: 0.45 };
+const settings: Settings = {
+  cataloguePath: "/w/cat",
+  pack,
+  providers: { available: ["CPU", "CUDA"], used: ["CUDA"] },
+  threads: 4,
+  threshold: 0.45,
+  thresholdSource: "calibrated",
+  calibration: { share: 0.15, shareSource: "15% new, the default", knownShownNew: 0.2, newCaught: 0.6, queries: 280 },
+  newShare: 0.15,
+  newShareSource: "15% new, the default",
+  reranked: null,
+};
 
 const api = vi.hoisted(() => ({
   catalogueCurrent: vi.fn(),
@@ -74,7 +85,7 @@ describe("App", () => {
     api.individualGet.mockResolvedValue(detail);
     api.individualUndo.mockResolvedValue({ ...detail, events: [{ ...detail.events[0], undone: true }] });
     api.settingsGet.mockResolvedValue(settings);
-    api.settingsSet.mockResolvedValue({ ...settings, threads: 2, threshold: 0.5 });
+    api.settingsSet.mockResolvedValue({ ...settings, threads: 2, threshold: 0.5, thresholdSource: "set", reranked: 3 });
     api.exportCsv.mockResolvedValue({ path: "/tmp/x.csv", rows: 14 });
     render(<App />);
 
@@ -98,10 +109,16 @@ describe("App", () => {
     fireEvent.click(screen.getByTestId("nav-settings"));
     await waitFor(() => expect(screen.getByTestId("settings-pack").textContent).toContain("generic"));
     expect(screen.getByTestId("settings-providers").textContent).toMatch(/CUDA in use/);
+    expect(screen.getByTestId("settings-calibration").textContent).toContain(
+      '20% of known animals shown "new individual" first; 60% of new animals caught',
+    );
     fireEvent.input(screen.getByTestId("settings-threads"), { target: { value: "2" } });
     fireEvent.input(screen.getByTestId("settings-threshold"), { target: { value: "0.5" } });
     fireEvent.click(screen.getByTestId("settings-save"));
-    await waitFor(() => expect(api.settingsSet).toHaveBeenCalledWith(2, 0.5));
+    // The share was left as it was, so only the threshold is sent.
+    await waitFor(() => expect(api.settingsSet).toHaveBeenCalledWith(2, 0.5, null));
+    await waitFor(() => expect(screen.getByText(/3 detections waiting for review were ranked again/)).toBeTruthy());
+    expect(screen.getByTestId("settings-calibration").textContent).toContain("set by hand");
 
     fireEvent.click(screen.getByTestId("nav-export"));
     fireEvent.input(await screen.findByTestId("export-path"), { target: { value: "/tmp/x.csv" } });

@@ -23,10 +23,11 @@ pub async fn ingest_start<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
     paths: Vec<PathBuf>,
+    species: Option<String>,
     on_event: Channel<IngestEvent>,
 ) -> AppResult<u32> {
     ingest_job::check_paths(&paths)?;
-    let plan = plan(&state, paths)?;
+    let plan = plan(&state, paths, species)?;
     for dir in ingest_job::photo_folders(&plan.paths) {
         allow_assets(&app, &dir)?;
     }
@@ -70,7 +71,10 @@ pub async fn job_cancel(state: State<'_, AppState>, job_id: u32) -> AppResult<()
 
 /// What the job needs from the open catalogue, taken now so the job holds
 /// no lock.
-fn plan(state: &AppState, paths: Vec<PathBuf>) -> AppResult<IngestPlan> {
+fn plan(state: &AppState, paths: Vec<PathBuf>, species: Option<String>) -> AppResult<IngestPlan> {
+    let species = species
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| whaleid::ingest::labels::normalise_species(&s));
     let threads = state.prefs().threads;
     state.with_catalogue(|open| {
         let pack = open.pack.clone().ok_or_else(|| {
@@ -80,11 +84,14 @@ fn plan(state: &AppState, paths: Vec<PathBuf>) -> AppResult<IngestPlan> {
             )
         })?;
         let threshold = open::threshold(&open.catalogue, Some(&pack))?
-            .unwrap_or(pack.manifest.matching.new_individual_threshold);
+            .map_or(pack.manifest.matching.new_individual_threshold, |t| {
+                t.for_species(species.as_deref())
+            });
         Ok(IngestPlan {
             catalogue: open.path.clone(),
             pack,
             threshold,
+            species,
             paths,
             session: whaleid::runtime::SessionConfig {
                 intra_threads: threads,

@@ -165,6 +165,8 @@ fn item(i: QueueItem) -> ReviewItem {
         taken_at: i.taken_at,
         latitude: i.latitude,
         longitude: i.longitude,
+        species: i.species,
+        suggested_species: i.suggested_species,
         suggestions: i.suggestions.into_iter().map(suggestion).collect(),
     }
 }

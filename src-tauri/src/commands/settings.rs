@@ -3,44 +3,77 @@
 use std::path::PathBuf;
 
 use tauri::State;
-use whaleid::catalogue::keys;
+use whaleid::matching::field;
+use whaleid::matching::rerank::rerank_waiting;
 use whaleid::packs::Pack;
 
-use crate::dto::{PackInfo, ProviderInfo, Settings};
-use crate::error::{AppError, AppResult};
+use crate::dto::{CalibrationInfo, PackInfo, ProviderInfo, Settings};
+use crate::error::AppResult;
 use crate::open;
-use crate::state::AppState;
+use crate::state::{AppState, OpenCatalogue};
 
 #[tauri::command]
 pub async fn settings_get(state: State<'_, AppState>) -> AppResult<Settings> {
     settings(&state)
 }
 
-/// Change the inference threads (kept for the app) and the new-individual
-/// threshold (kept in the catalogue, where `whaleid catalogue config
-/// --threshold` puts it). `null` leaves a value as it is.
+/// Change the inference threads (kept for the app), the new-individual
+/// threshold, and the expected share of new individuals (both kept in the
+/// catalogue, where `whaleid catalogue config` puts them). A new share
+/// recalibrates a calibrated threshold; after either, every detection
+/// waiting for review is ranked again. `null` leaves a value as it is.
 #[tauri::command]
 pub async fn settings_set(
     state: State<'_, AppState>,
     threads: Option<usize>,
     threshold: Option<f32>,
+    new_share: Option<f64>,
 ) -> AppResult<Settings> {
-    if let Some(t) = threshold {
-        if !(-1.0..=1.0).contains(&t) {
-            return Err(AppError::invalid(format!(
-                "threshold {t} is not a cosine similarity in [-1, 1]"
-            )));
-        }
-        state.with_catalogue(|open| {
-            Ok(open
-                .catalogue
-                .set_setting(keys::THRESHOLD, &t.to_string())?)
+    let mut reranked = None;
+    if threshold.is_some() || new_share.is_some() {
+        reranked = state.with_catalogue(|open| {
+            let cat = &mut open.catalogue;
+            if let Some(s) = new_share {
+                field::set_expected_new_share(cat, s)?;
+            }
+            if let Some(t) = threshold {
+                field::set_threshold(cat, t)?;
+            } else if field::threshold_in_use(cat, f32::NAN)?.source
+                == field::ThresholdSource::Calibrated
+            {
+                if let Some((c, share)) =
+                    field::calibrate_for_field(cat, field::MIN_SPECIES_INDIVIDUALS)?
+                {
+                    field::save_calibration(cat, &c, share)?;
+                }
+            }
+            rerank(open).map(Some)
         })?;
     }
     if let Some(n) = threads {
         state.update_prefs(|p| p.threads = n)?;
     }
-    settings(&state)
+    let mut out = settings(&state)?;
+    out.reranked = reranked;
+    Ok(out)
+}
+
+/// Rank the open catalogue's waiting detections again; how many.
+fn rerank(open: &mut OpenCatalogue) -> AppResult<usize> {
+    if open.catalogue.bound_pack()?.is_none() {
+        return Ok(0);
+    }
+    let pack_default = open
+        .pack
+        .as_ref()
+        .map_or(f32::NAN, |p| p.manifest.matching.new_individual_threshold);
+    let r = rerank_waiting(
+        &mut open.catalogue,
+        pack_default,
+        &whaleid::CancelToken::new(),
+        &mut |_, _| {},
+    )?;
+    Ok(r.detections)
 }
 
 /// Validate the pack in `path` and bind it to the open catalogue (refused
@@ -51,7 +84,7 @@ pub async fn pack_import(state: State<'_, AppState>, path: PathBuf) -> AppResult
     state.with_catalogue(|open| {
         open::bind(&mut open.catalogue, &pack, &path)?;
         let threshold = open::threshold(&open.catalogue, Some(&pack))?
-            .unwrap_or(pack.manifest.matching.new_individual_threshold);
+            .map_or(pack.manifest.matching.new_individual_threshold, |t| t.value);
         let info = open::pack_info(&pack, threshold);
         open.pack = Some(pack);
         Ok(info)
@@ -68,35 +101,65 @@ fn settings(state: &AppState) -> AppResult<Settings> {
     };
     let threads = state.prefs().threads;
     let guard = state.catalogue();
-    let (catalogue_path, pack, threshold) = match guard.as_ref() {
+    let (catalogue_path, pack, threshold, share) = match guard.as_ref() {
         Some(open) => {
             let threshold = open::threshold(&open.catalogue, open.pack.as_ref())?;
             let pack = open.pack.as_ref().map(|p| {
                 open::pack_info(
                     p,
-                    threshold.unwrap_or(p.manifest.matching.new_individual_threshold),
+                    threshold
+                        .as_ref()
+                        .map_or(p.manifest.matching.new_individual_threshold, |t| t.value),
                 )
             });
             let path = Some(open.path.to_string_lossy().into_owned());
-            (path, pack, threshold)
+            let share = field::expected_new_share(&open.catalogue)?;
+            (path, pack, threshold, Some(share))
         }
-        None => (None, None, None),
+        None => (None, None, None, None),
     };
-    let threshold = match threshold {
-        Some(t) => t,
+    let (value, source, calibration) = match threshold {
+        Some(t) => {
+            let source = match t.source {
+                field::ThresholdSource::Calibrated => "calibrated",
+                field::ThresholdSource::Set => "set",
+                field::ThresholdSource::PackDefault => "pack_default",
+            };
+            let calibration = t.calibration.map(|c| CalibrationInfo {
+                share: c.share.share,
+                share_source: c.share.to_string(),
+                known_shown_new: c.known_shown_new,
+                new_caught: c.new_caught,
+                queries: c.queries,
+            });
+            (t.value, source, calibration)
+        }
         // No catalogue, or one whose pack is missing: the generic pack's default.
-        None => {
+        None => (
             Pack::load(open::generic_pack_dir())?
                 .manifest
                 .matching
-                .new_individual_threshold
-        }
+                .new_individual_threshold,
+            "pack_default",
+            None,
+        ),
     };
+    let share = share.unwrap_or(field::NewShare {
+        share: field::DEFAULT_NEW_SHARE,
+        source: field::ShareSource::Default,
+        new_decisions: 0,
+        known_decisions: 0,
+    });
     Ok(Settings {
         catalogue_path,
         pack,
         providers,
         threads,
-        threshold,
+        threshold: value,
+        threshold_source: source.to_string(),
+        calibration,
+        new_share: share.share,
+        new_share_source: share.to_string(),
+        reranked: None,
     })
 }

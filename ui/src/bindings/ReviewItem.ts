@@ -9,4 +9,14 @@ encounterLabel: string, photoPath: string, thumbPath: string | null, cropPath: s
 /**
  * x1, y1, x2, y2 in photo pixels.
  */
-box: [number, number, number, number], takenAt: string | null, latitude: number | null, longitude: number | null, suggestions: Array<Suggestion>, };
+box: [number, number, number, number], takenAt: string | null, latitude: number | null, longitude: number | null, 
+/**
+ * The survey's species, when given at import: the suggestions are
+ * limited to it (and to individuals of unknown species).
+ */
+species: string | null, 
+/**
+ * What the new-individual prompt offers: the survey's species, else
+ * the nearest suggestion's.
+ */
+suggestedSpecies: string | null, suggestions: Array<Suggestion>, };

@@ -64,7 +64,9 @@ describe("command wrappers", () => {
     await ipc.individualMerge(4, 5);
     expect(invoke).toHaveBeenLastCalledWith("individual_merge", { fromId: 4, intoId: 5 });
     await ipc.settingsSet(null, 0.4);
-    expect(invoke).toHaveBeenLastCalledWith("settings_set", { threads: null, threshold: 0.4 });
+    expect(invoke).toHaveBeenLastCalledWith("settings_set", { threads: null, threshold: 0.4, newShare: null });
+    await ipc.settingsSet(null, null, 0.2);
+    expect(invoke).toHaveBeenLastCalledWith("settings_set", { threads: null, threshold: null, newShare: 0.2 });
     await ipc.jobCancel(7);
     expect(invoke).toHaveBeenLastCalledWith("job_cancel", { jobId: 7 });
     await ipc.pickSaveFile("a.csv");
@@ -81,11 +83,12 @@ describe("command wrappers", () => {
   it("ingest_start passes a Channel whose messages reach the callback", async () => {
     invoke.mockResolvedValue(5);
     const got: unknown[] = [];
-    const id = await ipc.ingestStart(["/survey"], (e) => got.push(e));
+    const id = await ipc.ingestStart(["/survey"], "beluga", (e) => got.push(e));
     expect(id).toBe(5);
     const [cmd, args] = invoke.mock.calls[0];
     expect(cmd).toBe("ingest_start");
     expect(args.paths).toEqual(["/survey"]);
+    expect(args.species).toBe("beluga");
     expect(args.onEvent).toBe(sent[0]);
     sent[0].onmessage!({ event: "cancelled", done: 3 });
     expect(got).toEqual([{ event: "cancelled", done: 3 }]);

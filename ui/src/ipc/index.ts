@@ -134,11 +134,18 @@ export const catalogueCreate = (path: string) => call<CatalogueInfo>("catalogue_
 
 // ---- ingest -------------------------------------------------------------
 
-/** Starts an ingest job; events arrive on `onEvent` until finished/cancelled/failed. */
-export function ingestStart(paths: string[], onEvent: (e: IngestEvent) => void): Promise<number> {
+/**
+ * Starts an ingest job; events arrive on `onEvent` until finished/cancelled/failed.
+ * `species`, when given, is the survey's species: suggestions are limited to it.
+ */
+export function ingestStart(
+  paths: string[],
+  species: string | null,
+  onEvent: (e: IngestEvent) => void,
+): Promise<number> {
   const channel = new Channel<IngestEvent>();
   channel.onmessage = onEvent;
-  return call<number>("ingest_start", { paths, onEvent: channel });
+  return call<number>("ingest_start", { paths, species, onEvent: channel });
 }
 
 export const jobCancel = (jobId: number) => call<void>("job_cancel", { jobId });
@@ -219,8 +226,9 @@ export function syncStart(onEvent: (e: SyncEvent) => void): Promise<number> {
 // ---- settings, packs, export -------------------------------------------
 
 export const settingsGet = () => call<Settings>("settings_get");
-export const settingsSet = (threads: number | null, threshold: number | null) =>
-  call<Settings>("settings_set", { threads, threshold });
+/** `null` leaves a value as it is; a new threshold or share ranks the waiting detections again. */
+export const settingsSet = (threads: number | null, threshold: number | null, newShare: number | null = null) =>
+  call<Settings>("settings_set", { threads, threshold, newShare });
 export const packImport = (path: string) => call<PackInfo>("pack_import", { path });
 export const exportCsv = (path: string) => call<ExportResult>("export_csv", { path });
 export const exportKaggle = (path: string) => call<ExportResult>("export_kaggle", { path });

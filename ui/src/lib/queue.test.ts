@@ -17,6 +17,8 @@ function item(detectionId: number, encounterId: number | null, label = `enc ${en
     takenAt: null,
     latitude: null,
     longitude: null,
+    species: null,
+    suggestedSpecies: null,
     suggestions: [],
   };
 }

@@ -19,7 +19,7 @@ afterEach(() => {
 describe("ImportScreen", () => {
   it("runs a job from the typed path: progress, cancel, then a summary with problems", async () => {
     let emit: (e: IngestEvent) => void = () => {};
-    api.ingestStart.mockImplementation(async (_paths: string[], cb: (e: IngestEvent) => void) => {
+    api.ingestStart.mockImplementation(async (_paths: string[], _species: string | null, cb: (e: IngestEvent) => void) => {
       emit = cb;
       return 9;
     });
@@ -28,8 +28,11 @@ describe("ImportScreen", () => {
     render(<ImportScreen onReview={onReview} />);
 
     fireEvent.input(screen.getByTestId("import-path"), { target: { value: "/media/card" } });
+    fireEvent.input(screen.getByTestId("import-species"), { target: { value: " humpback_whale " } });
     fireEvent.click(screen.getByTestId("import-start"));
-    await waitFor(() => expect(api.ingestStart).toHaveBeenCalledWith(["/media/card"], expect.any(Function)));
+    await waitFor(() =>
+      expect(api.ingestStart).toHaveBeenCalledWith(["/media/card"], "humpback_whale", expect.any(Function)),
+    );
     await waitFor(() => expect((screen.getByTestId("import-cancel") as HTMLButtonElement).disabled).toBe(false));
 
     emit({ event: "scanned", files: 10, skipped: 1 });

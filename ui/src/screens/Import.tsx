@@ -25,6 +25,7 @@ import { useStore } from "../state/store";
 export function ImportScreen({ onReview }: { onReview: () => void }) {
   const job = useStore(ingestStore);
   const [path, setPath] = useState(job.paths[0] ?? "");
+  const [species, setSpecies] = useState("");
   const [error, setError] = useState<AppError | null>(null);
   const active = isActive(job.phase);
 
@@ -36,7 +37,7 @@ export function ImportScreen({ onReview }: { onReview: () => void }) {
     }
     setError(null);
     rememberImported(p);
-    void startIngest(p);
+    void startIngest(p, species.trim() || null);
   };
 
   const again = path.trim() !== "" && importedBefore(path);
@@ -58,6 +59,23 @@ export function ImportScreen({ onReview }: { onReview: () => void }) {
           disabled={active}
           placeholder="/media/card/DCIM"
         />
+        <div class="form-grid">
+          <label>
+            <span class="label">Survey species</span>
+            <input
+              type="text"
+              data-testid="import-species"
+              value={species}
+              disabled={active}
+              placeholder="optional, e.g. humpback_whale"
+              onInput={(e) => setSpecies((e.target as HTMLInputElement).value)}
+            />
+          </label>
+        </div>
+        <p class="hint">
+          With a species, suggestions come from that species (and individuals whose species is not recorded), and new
+          individuals are named with it. Leave it empty for a survey of several species.
+        </p>
         <div class="row">
           <button type="button" class="primary" data-testid="import-start" disabled={active} onClick={() => start()}>
             {again ? "Import again (resume)" : "Import"}

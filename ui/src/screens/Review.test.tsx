@@ -29,7 +29,12 @@ function sugg(rank: number, individualId: number | null, score = 0.9 - rank / 10
     strip: [],
   };
 }
-function item(detectionId: number, encounterId: number | null, suggestions: Suggestion[]): ReviewItem {
+function item(
+  detectionId: number,
+  encounterId: number | null,
+  suggestions: Suggestion[],
+  suggestedSpecies: string | null = null,
+): ReviewItem {
   return {
     detectionId,
     photoId: detectionId,
@@ -44,6 +49,8 @@ function item(detectionId: number, encounterId: number | null, suggestions: Sugg
     takenAt: "2026-06-30T14:05:00",
     latitude: null,
     longitude: null,
+    species: null,
+    suggestedSpecies,
     suggestions,
   };
 }
@@ -112,6 +119,20 @@ describe("ReviewScreen", () => {
     await waitFor(() => expect(api.reviewNewIndividual).toHaveBeenCalledWith(1, "HW-NEW1", null));
     await waitFor(() => expect(current()).toBe("2"));
     expect(screen.queryByTestId("new-individual-code")).toBeNull();
+  });
+
+  it("the new-individual prompt offers the suggested species, which the person may change", async () => {
+    queue[0] = item(1, 7, [sugg(1, 100)], "beluga");
+    render(<ReviewScreen onChanged={() => {}} />);
+    await waitFor(() => expect(current()).toBe("1"));
+    key("n");
+    const code = await screen.findByTestId("new-individual-code");
+    const species = screen.getByTestId("new-individual-species") as HTMLInputElement;
+    expect(species.value).toBe("beluga");
+    fireEvent.input(code, { target: { value: "BG-9" } });
+    fireEvent.input(species, { target: { value: "narwhal" } });
+    key("Enter", species);
+    await waitFor(() => expect(api.reviewNewIndividual).toHaveBeenCalledWith(1, "BG-9", "narwhal"));
   });
 
   it("Esc cancels the prompt without a decision", async () => {

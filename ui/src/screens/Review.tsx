@@ -44,12 +44,15 @@ const ACTION_WORDS: Record<ReviewOutcome["action"], string> = {
   unidentifiable: "not identifiable",
 };
 
+/** The new-individual prompt: the code typed, and the species offered. */
+type NewPrompt = { code: string; species: string };
+
 type ItemUi = {
   id: number | null;
   flip: boolean;
   view: View;
   selectedRank: number | null;
-  prompt: { code: string } | null;
+  prompt: NewPrompt | null;
 };
 
 /** A new item starts unzoomed, unmirrored, comparing against its best candidate. */
@@ -87,7 +90,9 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
     });
   };
   const { flip, view, selectedRank, prompt } = ui;
-  const setPrompt = (p: { code: string } | null) => patchUi(() => ({ prompt: p }));
+  const setPrompt = (p: NewPrompt | null) => patchUi(() => ({ prompt: p }));
+  // The prompt offers the survey's species, else the nearest suggestion's.
+  const openPrompt = () => setPrompt({ code: "", species: item?.suggestedSpecies ?? "" });
   const setFlip = (f: (v: boolean) => boolean) => patchUi((u) => ({ flip: f(u.flip) }));
   const setView = (f: (v: View) => View) => patchUi((u) => ({ view: f(u.view) }));
   const setSelectedRank = (rank: number) => patchUi(() => ({ selectedRank: rank }));
@@ -181,7 +186,7 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
       return;
     }
     if (s.individualId == null) {
-      setPrompt({ code: "" });
+      openPrompt();
       return;
     }
     const id = s.individualId;
@@ -194,7 +199,8 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
       setStatus("Type a code for the new individual");
       return;
     }
-    decide((it) => reviewNewIndividual(it.detectionId, code, null));
+    const species = prompt?.species.trim() || null;
+    decide((it) => reviewNewIndividual(it.detectionId, code, species));
   };
 
   const sameAsPrevious = () => {
@@ -241,7 +247,7 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
       case "accept":
         return accept(a.rank);
       case "newIndividual":
-        return setPrompt({ code: "" });
+        return openPrompt();
       case "unidentifiable":
         return decide((it) => reviewUnidentifiable(it.detectionId));
       case "skip":
@@ -337,7 +343,26 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
                     autoFocus
                     ref={(el) => el?.focus()}
                     value={prompt.code}
-                    onInput={(e) => setPrompt({ code: (e.currentTarget as HTMLInputElement).value })}
+                    onInput={(e) => setPrompt({ ...prompt, code: (e.currentTarget as HTMLInputElement).value })}
+                    onKeyDown={(e) => {
+                      if (e.key === "Enter") {
+                        e.preventDefault();
+                        confirmNew();
+                      } else if (e.key === "Escape") {
+                        e.preventDefault();
+                        setPrompt(null);
+                      }
+                    }}
+                  />
+                </label>
+                <label>
+                  <span class="label">Species</span>
+                  <input
+                    type="text"
+                    data-testid="new-individual-species"
+                    placeholder="unknown"
+                    value={prompt.species}
+                    onInput={(e) => setPrompt({ ...prompt, species: (e.currentTarget as HTMLInputElement).value })}
                     onKeyDown={(e) => {
                       if (e.key === "Enter") {
                         e.preventDefault();
@@ -365,7 +390,7 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
               disabled={busyShown}
             />
             <div class="actions">
-              <button type="button" onClick={() => setPrompt({ code: "" })}>
+              <button type="button" onClick={openPrompt}>
                 New individual <kbd>N</kbd>
               </button>
               <button type="button" onClick={() => run({ type: "sameAsPrevious" })} disabled={!pTarget}>

@@ -14,6 +14,7 @@ export function SettingsScreen({ onChanged }: { onChanged: () => void }) {
   const [settings, setSettings] = useState<Settings | null>(null);
   const [threads, setThreads] = useState("");
   const [threshold, setThreshold] = useState("");
+  const [share, setShare] = useState("");
   const [packPath, setPackPath] = useState("");
   const [error, setError] = useState<AppError | null>(null);
   const [note, setNote] = useState("");
@@ -23,6 +24,7 @@ export function SettingsScreen({ onChanged }: { onChanged: () => void }) {
     setSettings(s);
     setThreads(String(s.threads));
     setThreshold(String(s.threshold));
+    setShare(String(Math.round(s.newShare * 100)));
   };
 
   useEffect(() => {
@@ -42,11 +44,25 @@ export function SettingsScreen({ onChanged }: { onChanged: () => void }) {
       setError({ kind: "invalid", message: "threshold must be between 0 and 1" });
       return;
     }
+    const sh = parseFloat(share);
+    if (share.trim() !== "" && (!Number.isFinite(sh) || sh < 0 || sh > 100)) {
+      setError({ kind: "invalid", message: "the share of new individuals is a percentage between 0 and 100" });
+      return;
+    }
+    // Only what changed is sent: an unchanged threshold stays "calibrated".
+    const newThreshold = threshold.trim() === "" || th === settings?.threshold ? null : th;
+    const newShare =
+      share.trim() === "" || Math.round(sh) === Math.round((settings?.newShare ?? 0) * 100) ? null : sh / 100;
     setBusy(true);
     setError(null);
     try {
-      show(await settingsSet(threads.trim() === "" ? null : t, threshold.trim() === "" ? null : th));
-      setNote("Saved.");
+      const saved = await settingsSet(threads.trim() === "" ? null : t, newThreshold, newShare);
+      show(saved);
+      setNote(
+        saved.reranked != null
+          ? `Saved. ${saved.reranked} detections waiting for review were ranked again.`
+          : "Saved.",
+      );
       onChanged();
     } catch (e) {
       setError(toAppError(e));
@@ -161,10 +177,25 @@ export function SettingsScreen({ onChanged }: { onChanged: () => void }) {
             />
           </label>
         </div>
+        <div class="form-grid">
+          <label>
+            <span class="label">Expected new individuals (%)</span>
+            <input
+              type="number"
+              min={0}
+              max={100}
+              step={1}
+              data-testid="settings-new-share"
+              value={share}
+              onInput={(e) => setShare((e.currentTarget as HTMLInputElement).value)}
+            />
+          </label>
+        </div>
         <p class="muted">
-          Below the threshold, "new individual" is ranked above a catalogue match. It applies to photos imported after
-          saving.
+          Below the threshold, "new individual" is suggested before a catalogue match. Calibration chooses it for the
+          share of new animals you expect in a survey; saving either ranks every detection waiting for review again.
         </p>
+        {settings && <ThresholdView settings={settings} />}
         <div class="row">
           <button type="button" class="primary" data-testid="settings-save" disabled={busy || !settings} onClick={save}>
             Save
@@ -172,6 +203,39 @@ export function SettingsScreen({ onChanged }: { onChanged: () => void }) {
         </div>
       </div>
     </section>
+  );
+}
+
+function ThresholdView({ settings }: { settings: Settings }) {
+  const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+  const c = settings.calibration;
+  return (
+    <dl class="kv" data-testid="settings-calibration">
+      <dt>Threshold in use</dt>
+      <dd>
+        {settings.threshold.toFixed(2)}{" "}
+        <span class="muted">
+          {settings.thresholdSource === "calibrated"
+            ? "calibrated"
+            : settings.thresholdSource === "set"
+              ? "set by hand"
+              : "the pack's default (not calibrated yet)"}
+        </span>
+      </dd>
+      {c && (
+        <>
+          <dt>Calibrated for</dt>
+          <dd>{c.shareSource}</dd>
+          <dt>Expected</dt>
+          <dd>
+            {pct(c.knownShownNew)} of known animals shown "new individual" first; {pct(c.newCaught)} of new animals
+            caught <span class="muted">({c.queries} leave-one-out queries)</span>
+          </dd>
+        </>
+      )}
+      <dt>Share of new individuals</dt>
+      <dd>{settings.newShareSource}</dd>
+    </dl>
   );
 }
 

@@ -83,11 +83,12 @@ export function onIngestEnd(fn: () => void): () => void {
   return () => onEnd.delete(fn);
 }
 
-export async function startIngest(paths: string[]): Promise<void> {
+/** `species`: the survey's species, when known (suggestions are limited to it). */
+export async function startIngest(paths: string[], species: string | null = null): Promise<void> {
   if (isActive(ingestStore.get().phase)) return;
   ingestStore.set({ ...IDLE, phase: "starting", paths });
   try {
-    const jobId = await ingestStart(paths, (ev) => {
+    const jobId = await ingestStart(paths, species, (ev) => {
       ingestStore.set((s) => reduceIngest(s, ev));
       if (ev.event === "finished" || ev.event === "cancelled" || ev.event === "failed") onEnd.forEach((fn) => fn());
     });
