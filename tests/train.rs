@@ -27,6 +27,7 @@ use whaleid::train::finetune::{
 };
 use whaleid::train::job::{self, JobOptions};
 use whaleid::train::versions::{adopt, refresh, switch_version};
+use whaleid::train::views::{compute_missing_views, recipe, training_detections, views_missing};
 use whaleid::train::{ArcFaceConfig, FitConfig};
 use whaleid::CancelToken;
 
@@ -511,4 +512,192 @@ fn a_cancelled_run_adopts_nothing_and_keeps_the_features_it_computed() {
         Some("0.1.0")
     );
     assert!(cat.pack_versions("tiny").unwrap().is_empty());
+}
+
+/// Rows `from..to` of `block` as one flat vector.
+fn rows(block: &ndarray::Array2<f32>, from: usize, to: usize) -> Vec<f32> {
+    block
+        .slice(ndarray::s![from..to, ..])
+        .iter()
+        .copied()
+        .collect()
+}
+
+fn sync_outbox(cat: &Catalogue) -> i64 {
+    cat.conn()
+        .query_row("SELECT count(*) FROM sync_outbox", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn augmented_views_are_cached_once_deterministic_and_never_synced() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pipeline, mut cat) = imported(dir.path());
+    let pack = pipeline.pack().clone();
+    let keys = feature_keys(&pack);
+    let confirmed = training_detections(&cat).unwrap();
+    assert_eq!(confirmed.len(), 24);
+    let logged = sync_outbox(&cat);
+    // Ten detections, four views each; the photo of the tenth is gone, so
+    // its views come from its stored crop.
+    let some = &confirmed[..10];
+    let gone: String = cat
+        .conn()
+        .query_row(
+            "SELECT p.original_path FROM detections d JOIN photos p ON p.id = d.photo_id WHERE d.id = ?1",
+            [some[9]],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mut phases = Vec::new();
+    let compute = |cat: &mut Catalogue, phases: &mut Vec<(usize, usize)>| {
+        compute_missing_views(
+            cat,
+            &pack,
+            pipeline.embedder(),
+            some,
+            4,
+            9,
+            &CancelToken::new(),
+            &mut |p| {
+                if let whaleid::train::finetune::Progress::Phase { phase, done, total } = p {
+                    assert_eq!(phase, whaleid::train::finetune::Phase::Views);
+                    phases.push((done, total));
+                }
+            },
+        )
+        .unwrap()
+    };
+    std::fs::remove_file(&gone).unwrap();
+    let b = compute(&mut cat, &mut phases);
+    assert_eq!(
+        (b.computed, b.from_crops, b.failed.len()),
+        (10, 1, 0),
+        "{:?}",
+        b.failed
+    );
+    assert_eq!(phases.last(), Some(&(10, 10)));
+    let per_detection: u64 = pack
+        .backbones
+        .iter()
+        .map(|bb| 2 * 4 * bb.spec.feature_dim as u64)
+        .sum();
+    assert_eq!(b.cache.detections, 10);
+    assert_eq!(b.cache.bytes_per_detection(), per_detection, "half floats");
+    assert_eq!(sync_outbox(&cat), logged, "views are not in the sync log");
+
+    // Cached: nothing to do for those ten; more views or another seed redo them.
+    assert_eq!(views_missing(&cat, &pack, &confirmed, 4, 9).unwrap(), 14);
+    assert_eq!(views_missing(&cat, &pack, &confirmed, 3, 9).unwrap(), 14);
+    assert_eq!(views_missing(&cat, &pack, &confirmed, 5, 9).unwrap(), 24);
+    assert_eq!(views_missing(&cat, &pack, &confirmed, 4, 10).unwrap(), 24);
+    assert_eq!(compute(&mut cat, &mut phases).computed, 0);
+
+    let only: HashSet<i64> = some.iter().copied().collect();
+    let views = cat.load_views(&keys, &recipe(9), 4, &only).unwrap();
+    let plain = cat.load_features(&keys, Some(&only)).unwrap();
+    assert_eq!(views.detection_ids, some);
+    for (b, (block, bb)) in views.blocks.iter().zip(&pack.backbones).enumerate() {
+        assert_eq!(block.dim(), (40, bb.spec.feature_dim));
+        for (i, detection) in some.iter().enumerate() {
+            let p = rows(&plain.blocks[b], i, i + 1);
+            for v in 0..4 {
+                let view = rows(block, i * 4 + v, i * 4 + v + 1);
+                let far = view.iter().zip(&p).any(|(a, b)| (a - b).abs() > 1e-2);
+                assert!(far, "view {v} of detection {detection} is its plain crop");
+            }
+            // The tiny backbone pools 8 features over a small grid, so two
+            // views can pool alike (their pixels differ: see views.rs);
+            // they are not all one.
+            let first = rows(block, i * 4, i * 4 + 1);
+            assert!(
+                (1..4).any(|v| rows(block, i * 4 + v, i * 4 + v + 1) != first),
+                "the views of detection {detection} are all alike"
+            );
+        }
+    }
+    // The first views alone are the cache's prefix; a recomputation is identical.
+    let two = cat.load_views(&keys, &recipe(9), 2, &only).unwrap();
+    assert_eq!(rows(&two.blocks[0], 0, 2), rows(&views.blocks[0], 0, 2));
+    assert_eq!(rows(&two.blocks[0], 2, 4), rows(&views.blocks[0], 4, 6));
+    cat.conn().execute("DELETE FROM feature_views", []).unwrap();
+    compute(&mut cat, &mut phases);
+    let again = cat.load_views(&keys, &recipe(9), 4, &only).unwrap();
+    assert_eq!(again.blocks, views.blocks, "views are deterministic");
+    let origin: String = cat
+        .conn()
+        .query_row(
+            "SELECT origin FROM feature_views WHERE detection_id = ?1 LIMIT 1",
+            [some[9]],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(origin, "crop");
+}
+
+#[test]
+fn a_run_trains_over_views_of_training_photos_and_a_cancelled_one_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (pipeline, mut cat) = imported(dir.path());
+    let pack = pipeline.pack().clone();
+    let mut o = options(1, -1.0);
+    o.views = 3;
+    // Cancelled after the first committed batch of views.
+    let cancel = CancelToken::new();
+    let err = job::run(
+        &mut cat,
+        &pack,
+        &job_options(o.clone()),
+        &cancel,
+        &mut |p| {
+            if let whaleid::train::finetune::Progress::Phase { phase, done, .. } = p {
+                if phase == whaleid::train::finetune::Phase::Views && done > 0 {
+                    cancel.cancel();
+                }
+            }
+        },
+    )
+    .unwrap_err();
+    assert!(matches!(err, whaleid::Error::Cancelled), "{err:?}");
+    let confirmed = training_detections(&cat).unwrap();
+    let left = views_missing(&cat, &pack, &confirmed, 3, o.view_seed).unwrap();
+    assert!(left > 0 && left < 24, "{left} of 24 still missing");
+
+    let logged = sync_outbox(&cat);
+    let outcome = job::run(
+        &mut cat,
+        &pack,
+        &JobOptions {
+            adopt: false,
+            ..job_options(o.clone())
+        },
+        &CancelToken::new(),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(outcome.views.computed, left, "the rest, once");
+    assert_eq!(outcome.views.cache.detections, 24);
+    let r = &outcome.report;
+    assert_eq!(r.views, 3);
+    assert_eq!(r.train_detections_with_views, r.train_detections);
+    assert!(r.validation_photos > 0);
+    assert!(r.histories.iter().all(|(_, h)| h.len() == 4));
+    // Re-running computes nothing, and nothing went to the sync log.
+    let again = job::run(
+        &mut cat,
+        &pack,
+        &JobOptions {
+            adopt: false,
+            ..job_options(o)
+        },
+        &CancelToken::new(),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(again.views.computed, 0);
+    assert_eq!(
+        again.report.after, outcome.report.after,
+        "same seed, same run"
+    );
+    assert_eq!(sync_outbox(&cat), logged);
 }

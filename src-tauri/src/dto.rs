@@ -409,6 +409,8 @@ pub struct TrainOptions {
 pub enum TrainPhase {
     /// Computing backbone features of detections that have none cached.
     Features,
+    /// Computing the augmented views of confirmed detections that have none cached.
+    Views,
     Training,
     Evaluating,
     /// Writing the new pack version and re-embedding the catalogue.

@@ -107,20 +107,20 @@ fn train(
 ) -> AppResult<(TrainResult, Option<PathBuf>)> {
     let mut cat = Catalogue::open(&plan.catalogue)?;
     let o = &plan.options;
+    let defaults = FinetuneOptions::default();
     let options = JobOptions {
         finetune: FinetuneOptions {
             fit: FitConfig {
                 epochs: o.epochs,
                 seed: u64::from(o.seed),
-                patience: Some(5),
                 arcface: ArcFaceConfig {
                     k: o.subcenters,
                     dynamic: o.dynamic_margin.then(DynamicMargin::default),
                     ..ArcFaceConfig::default()
                 },
-                ..FitConfig::default()
+                ..defaults.fit.clone()
             },
-            ..FinetuneOptions::default()
+            ..defaults
         },
         session: plan.session,
         device: whaleid::train::device(true),
@@ -132,6 +132,7 @@ fn train(
             Progress::Phase { phase, done, total } => TrainEvent::Phase {
                 phase: match phase {
                     Phase::Features => TrainPhase::Features,
+                    Phase::Views => TrainPhase::Views,
                     Phase::Training => TrainPhase::Training,
                     Phase::Evaluating => TrainPhase::Evaluating,
                     Phase::Adopting => TrainPhase::Adopting,

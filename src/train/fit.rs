@@ -7,6 +7,14 @@
 //! accuracy is the argmax of the margin-free cosine: what retrieval sees.
 //! Nothing else is random, so a seed gives the same losses every run.
 //!
+//! With augmented views ([`Views`], cached by [`super::views`]), each
+//! training row stands for its plain features and its K views: every epoch
+//! draws one of those K + 1 for it, so an epoch costs what it costs without
+//! views and the neck sees a different view of a photo from epoch to epoch.
+//! The draw comes from the same seeded generator. Validation rows are never
+//! augmented, and the per-epoch validation matches them against the plain
+//! training rows.
+//!
 //! With a validation split, each epoch ends with its MAP@5
 //! ([`super::validate::knn_map_at_5`]); the best epoch's weights are kept and
 //! returned, and with `patience` training stops once that many epochs pass
@@ -59,13 +67,25 @@ impl Dataset<'_> {
     }
 }
 
-/// What to train on: training rows, optional held-out rows of the same
-/// individuals (for MAP@5 and early stopping), and how many classes there are.
+/// What to train on: training rows, optionally their augmented views,
+/// optional held-out rows of the same individuals (for MAP@5 and early
+/// stopping), and how many classes there are.
 #[derive(Debug, Clone, Copy)]
 pub struct TrainData<'a> {
     pub train: Dataset<'a>,
+    /// Augmented views of every training row, drawn in its place.
+    pub views: Option<Views<'a>>,
     pub val: Option<Dataset<'a>>,
     pub classes: usize,
+}
+
+/// `per_row` augmented views of each training row: `rows` is
+/// `train.len() · per_row · dim` values, the views of row `i` at rows
+/// `i · per_row ..` (its label is row `i`'s).
+#[derive(Debug, Clone, Copy)]
+pub struct Views<'a> {
+    pub rows: &'a [f32],
+    pub per_row: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -160,6 +180,18 @@ pub fn fit(
             ));
         }
     }
+    let per_row = input.views.map_or(0, |v| v.per_row);
+    if let Some(v) = &input.views {
+        if v.rows.len() != data.len() * v.per_row * data.dim {
+            return Err(Error::Invalid(format!(
+                "{} view values are not {} views of {} rows of {}",
+                v.rows.len(),
+                v.per_row,
+                data.len(),
+                data.dim
+            )));
+        }
+    }
     if data.len() < 2 || config.batch_size < 2 {
         return Err(Error::Invalid(
             "training needs at least 2 rows and batches of at least 2 (BatchNorm)".into(),
@@ -206,7 +238,17 @@ pub fn fit(
         },
     )?;
 
-    let all = Tensor::from_slice(data.rows, (data.len(), data.dim), device)?;
+    // Plain rows first, then the views: row `i`'s view `j` is at `n + i · per_row + j`.
+    let n = data.len();
+    let all = match &input.views {
+        Some(v) if v.per_row > 0 => {
+            let mut both = Vec::with_capacity(data.rows.len() + v.rows.len());
+            both.extend_from_slice(data.rows);
+            both.extend_from_slice(v.rows);
+            Tensor::from_vec(both, (n * (1 + v.per_row), data.dim), device)?
+        }
+        _ => Tensor::from_slice(data.rows, (n, data.dim), device)?,
+    };
     let steps_per_epoch = data.len().div_ceil(config.batch_size);
     let total = steps_per_epoch * config.epochs;
     let warmup = steps_per_epoch * config.warmup_epochs;
@@ -230,7 +272,18 @@ pub fn fit(
             }
             opt.set_learning_rate(lr_at(step - 1, total, warmup, config.lr, config.min_lr));
             let labels: Vec<u32> = batch.iter().map(|&i| data.labels[i as usize]).collect();
-            let index = Tensor::from_slice(batch, batch.len(), device)?;
+            let picked: Vec<u32> = if per_row == 0 {
+                batch.to_vec()
+            } else {
+                batch
+                    .iter()
+                    .map(|&i| match rng.below(per_row + 1) {
+                        0 => i,
+                        j => (n + i as usize * per_row + j - 1) as u32,
+                    })
+                    .collect()
+            };
+            let index = Tensor::from_slice(&picked, picked.len(), device)?;
             let x = all.index_select(&index, 0)?;
             let target = Tensor::from_slice(&labels, labels.len(), device)?;
             let (logits, cosine) = head.forward(&neck.forward_t(&x, true)?, &labels)?;
@@ -327,6 +380,7 @@ pub(crate) mod tests {
     pub(crate) fn only_train(data: Dataset<'_>, classes: usize) -> TrainData<'_> {
         TrainData {
             train: data,
+            views: None,
             val: None,
             classes,
         }
@@ -445,6 +499,7 @@ pub(crate) mod tests {
         };
         let input = TrainData {
             train,
+            views: None,
             val: Some(valid),
             classes: 20,
         };
@@ -463,6 +518,100 @@ pub(crate) mod tests {
         .unwrap();
         let map = knn_map_at_5(&t.neck, &train, &valid, &Device::Cpu).unwrap();
         (t, map)
+    }
+
+    /// `fit_with_val`'s data with `k` noisy views of every training row.
+    fn fit_with_views(k: usize, seed: u64) -> (Trained, f64) {
+        let (rows, labels) = clustered(20, 12, 32, 1.5, 9);
+        let ((tr, trl), (va, val)) = split(&rows, &labels, 32, 4);
+        let mut rng = SplitMix64::new(5);
+        let views: Vec<f32> = tr
+            .chunks(32)
+            .flat_map(|row| {
+                let mut out = Vec::new();
+                for _ in 0..k {
+                    out.extend(row.iter().map(|v| v + 0.5 * rng.normal() as f32));
+                }
+                out
+            })
+            .collect();
+        let train = Dataset {
+            rows: &tr,
+            dim: 32,
+            labels: &trl,
+        };
+        let valid = Dataset {
+            rows: &va,
+            dim: 32,
+            labels: &val,
+        };
+        let input = TrainData {
+            train,
+            views: (k > 0).then_some(Views {
+                rows: &views,
+                per_row: k,
+            }),
+            val: Some(valid),
+            classes: 20,
+        };
+        let t = fit(
+            &input,
+            None,
+            &small_config(6, seed),
+            &Device::Cpu,
+            &CancelToken::new(),
+            |_| {},
+        )
+        .unwrap();
+        // Validation is plain held-out rows against plain training rows.
+        let map = knn_map_at_5(&t.neck, &train, &valid, &Device::Cpu).unwrap();
+        (t, map)
+    }
+
+    #[test]
+    fn training_draws_views_and_validates_on_plain_rows() {
+        let (with, map) = fit_with_views(4, 2);
+        let (again, _) = fit_with_views(4, 2);
+        let (without, _) = fit_with_views(0, 2);
+        let losses = |t: &Trained| -> Vec<f64> { t.history.iter().map(|e| e.loss).collect() };
+        assert_eq!(
+            losses(&with),
+            losses(&again),
+            "views are drawn from the seed"
+        );
+        assert_ne!(losses(&with), losses(&without), "views are trained on");
+        assert_eq!(with.history.len(), 6, "an epoch is one draw per row");
+        // The reported validation MAP@5 is the plain one: the best epoch's
+        // equals what the returned neck scores on plain rows.
+        let best = with.best_epoch.unwrap();
+        assert_eq!(with.history[best].val_map5, Some(map));
+    }
+
+    #[test]
+    fn views_of_the_wrong_size_are_refused() {
+        let (rows, labels) = clustered(3, 4, 8, 0.1, 1);
+        let data = Dataset {
+            rows: &rows,
+            dim: 8,
+            labels: &labels,
+        };
+        let short = vec![0.0; rows.len()];
+        let input = TrainData {
+            views: Some(Views {
+                rows: &short,
+                per_row: 2,
+            }),
+            ..only_train(data, 3)
+        };
+        let got = fit(
+            &input,
+            None,
+            &small_config(1, 0),
+            &Device::Cpu,
+            &CancelToken::new(),
+            |_| {},
+        );
+        assert!(matches!(got, Err(Error::Invalid(_))), "{got:?}");
     }
 
     #[test]

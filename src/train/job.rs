@@ -1,6 +1,6 @@
 //! A whole fine-tuning run, as `whaleid train` and the app's Train screen
-//! start it: missing features, training, validation, and adoption with the
-//! index rebuilt when validation improved.
+//! start it: missing features, missing augmented views, training,
+//! validation, and adoption with the index rebuilt when validation improved.
 
 use candle_core::Device;
 use serde::Serialize;
@@ -10,6 +10,7 @@ use super::finetune::{
     Progress,
 };
 use super::versions::{adopt, refresh, Adopted, Refreshed};
+use super::views::{compute_missing_views, training_detections, views_missing, ViewBackfill};
 use crate::cancel::CancelToken;
 use crate::catalogue::Catalogue;
 use crate::embed::Embedder;
@@ -33,6 +34,8 @@ pub struct JobOptions {
 #[derive(Debug, Clone, Serialize)]
 pub struct JobOutcome {
     pub features: Backfill,
+    /// The augmented views computed now, and the size of their cache.
+    pub views: ViewBackfill,
     pub report: FinetuneReport,
     pub adopted: Option<Adopted>,
     /// The index rebuilt and the review queue re-ranked, after an adoption.
@@ -52,12 +55,38 @@ pub fn run(
     if let Some(reason) = before.reason {
         return Err(Error::Invalid(reason));
     }
-    let features = if before.missing_features > 0 {
-        let embedder = Embedder::open(pack, &options.session)?;
-        compute_missing_features(cat, pack, &embedder, cancel, progress)?
+    let o = &options.finetune;
+    let confirmed = training_detections(cat)?;
+    let need_views = views_missing(cat, pack, &confirmed, o.views, o.view_seed)? > 0;
+    let embedder = if before.missing_features > 0 || need_views {
+        Some(Embedder::open(pack, &options.session)?)
     } else {
-        Backfill::default()
+        None
     };
+    let features = match &embedder {
+        Some(e) if before.missing_features > 0 => {
+            compute_missing_features(cat, pack, e, cancel, progress)?
+        }
+        _ => Backfill::default(),
+    };
+    let views = match &embedder {
+        Some(e) if need_views => compute_missing_views(
+            cat,
+            pack,
+            e,
+            &confirmed,
+            o.views,
+            o.view_seed,
+            cancel,
+            progress,
+        )?,
+        _ => ViewBackfill {
+            views: o.views,
+            cache: cat.view_cache_size()?,
+            ..ViewBackfill::default()
+        },
+    };
+    drop(embedder);
     let trained = finetune(
         cat,
         pack,
@@ -93,6 +122,7 @@ pub fn run(
     };
     Ok(JobOutcome {
         features,
+        views,
         report: trained.report,
         adopted,
         refreshed,

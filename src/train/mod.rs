@@ -29,9 +29,10 @@ pub mod job;
 pub mod model;
 pub mod validate;
 pub mod versions;
+pub mod views;
 
 pub use arcface::{ArcFaceConfig, ArcMarginProduct, DynamicMargin};
-pub use fit::{fit, lr_at, Dataset, EpochStats, FitConfig, TrainData, Trained};
+pub use fit::{fit, lr_at, Dataset, EpochStats, FitConfig, TrainData, Trained, Views};
 pub use model::TrainNeck;
 pub use validate::knn_map_at_5;
 

@@ -25,18 +25,24 @@ pub struct TrainArgs {
     #[arg(long, short)]
     catalogue: PathBuf,
     /// Epochs per backbone (training stops earlier when validation stalls).
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 40)]
     epochs: usize,
     /// Stop after this many epochs without a better validation MAP@5 (0: never).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 10)]
     patience: usize,
     #[arg(long, default_value_t = 42)]
     seed: u64,
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
     /// Peak learning rate (AdamW, cosine schedule after one warm-up epoch).
-    #[arg(long, default_value_t = 3e-3)]
+    #[arg(long, default_value_t = 1e-3)]
     lr: f64,
+    /// Augmented views cached per confirmed detection (random crop of 80-100%
+    /// of its area, flip, brightness/contrast), computed once with the frozen
+    /// backbone; each epoch shows a photo as its plain crop or one of them
+    /// (0: plain crops only).
+    #[arg(long, default_value_t = whaleid::train::views::DEFAULT_VIEWS)]
+    views: usize,
     /// ArcFace sub-centres per individual (2: sub-center ArcFace).
     #[arg(long, default_value_t = 1)]
     subcenters: usize,
@@ -113,6 +119,8 @@ pub fn train_cmd(a: TrainArgs) -> Result<ExitCode> {
             val_photo_share: a.holdout_photos,
             val_individual_share: a.holdout_individuals,
             min_gain: a.min_gain,
+            views: a.views,
+            ..FinetuneOptions::default()
         },
         session: a.models.session(),
         device: whaleid::train::device(a.gpu),
@@ -129,7 +137,8 @@ pub fn train_cmd(a: TrainArgs) -> Result<ExitCode> {
     let outcome = job::run(&mut cat, &pack, &options, &cancel, &mut |p| {
         match p {
         Progress::Phase { phase, done, total } => {
-            if phase != Phase::Features || done == total || last.elapsed() > Duration::from_millis(500) {
+            let counted = matches!(phase, Phase::Features | Phase::Views);
+            if !counted || done == total || last.elapsed() > Duration::from_millis(500) {
                 last = Instant::now();
                 eprintln!("{phase:?}: {done}/{total}");
             }
@@ -161,9 +170,28 @@ pub fn train_cmd(a: TrainArgs) -> Result<ExitCode> {
             outcome.features.failed.len()
         );
     }
+    let v = &outcome.views;
+    if v.views > 0 {
+        println!(
+            "augmented views: {} per detection, computed now for {} detections ({} from stored crops, {} could not be read); cache {} detections, {:.1} KiB per detection ({:.1} MiB)",
+            v.views,
+            v.computed,
+            v.from_crops,
+            v.failed.len(),
+            v.cache.detections,
+            v.cache.bytes_per_detection() as f64 / 1024.0,
+            v.cache.vector_bytes as f64 / (1024.0 * 1024.0)
+        );
+    }
     println!(
-        "trained on {} detections of {} individuals; validated on {} held-out photos and {} held-out individuals ({:.1} s)",
-        r.train_detections, r.classes, r.validation_photos, r.validation_individuals, r.seconds
+        "trained on {} detections of {} individuals ({} with {} augmented views each); validated on {} held-out photos and {} held-out individuals ({:.1} s)",
+        r.train_detections,
+        r.classes,
+        r.train_detections_with_views,
+        r.views,
+        r.validation_photos,
+        r.validation_individuals,
+        r.seconds
     );
     print_scores(&r.before, &r.after);
     match &outcome.adopted {

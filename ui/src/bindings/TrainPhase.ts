@@ -3,4 +3,4 @@
 /**
  * Which step of a training run is under way.
  */
-export type TrainPhase = "features" | "training" | "evaluating" | "adopting" | "indexing";
+export type TrainPhase = "features" | "views" | "training" | "evaluating" | "adopting" | "indexing";

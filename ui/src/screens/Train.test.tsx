@@ -100,7 +100,7 @@ describe("TrainScreen", () => {
   it("streams a run into the phase line and both plots, then shows before/after and the adopted version", async () => {
     api.trainOverview.mockResolvedValueOnce(base).mockResolvedValueOnce(adoptedOverview);
     render(<TrainScreen onChanged={() => {}} />);
-    expect((screen.getByTestId("train-epochs") as HTMLInputElement).value).toBe("20");
+    expect((screen.getByTestId("train-epochs") as HTMLInputElement).value).toBe("40");
     expect((screen.getByTestId("train-seed") as HTMLInputElement).value).toBe("42");
     expect((screen.getByTestId("train-subcenters") as HTMLSelectElement).value).toBe("1");
     expect((screen.getByTestId("train-dynamic-margin") as HTMLInputElement).checked).toBe(false);
@@ -118,6 +118,10 @@ describe("TrainScreen", () => {
     const bar = screen.getByRole("progressbar");
     expect(bar.getAttribute("aria-valuenow")).toBe("4");
     expect(bar.getAttribute("aria-valuemax")).toBe("12");
+
+    emit({ event: "phase", phase: "views", done: 8, total: 20 });
+    await waitFor(() => expect(text("train-progress")).toContain("Computing augmented views"));
+    expect(text("train-progress")).toContain("8/20");
 
     emit({ event: "phase", phase: "training", done: 0, total: 6 });
     emit(epoch("effnet-b5", 1, 9.81, null));

@@ -213,6 +213,7 @@ function OverviewView({ o }: { o: TrainOverview }) {
 
 const PHASES: Record<TrainPhase, string> = {
   features: "Computing features",
+  views: "Computing augmented views",
   training: "Training",
   evaluating: "Evaluating",
   adopting: "Adopting the new version",

@@ -63,7 +63,7 @@ describe("epochSeries", () => {
 
 describe("parseOptions", () => {
   it("round-trips the defaults: 20 epochs, seed 42, one sub-centre, fixed margins", () => {
-    expect(parseOptions(optionsForm(DEFAULT_OPTIONS))).toEqual({ epochs: 20, seed: 42, subcenters: 1, dynamicMargin: false });
+    expect(parseOptions(optionsForm(DEFAULT_OPTIONS))).toEqual({ epochs: 40, seed: 42, subcenters: 1, dynamicMargin: false });
   });
   it("refuses what the engine cannot take", () => {
     const f = optionsForm(DEFAULT_OPTIONS);

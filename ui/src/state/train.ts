@@ -38,7 +38,7 @@ export const TRAIN_IDLE: TrainState = {
   error: null,
 };
 
-export const DEFAULT_OPTIONS: TrainOptions = { epochs: 20, seed: 42, subcenters: 1, dynamicMargin: false };
+export const DEFAULT_OPTIONS: TrainOptions = { epochs: 40, seed: 42, subcenters: 1, dynamicMargin: false };
 
 export function isTraining(phase: TrainRunPhase): boolean {
   return phase === "starting" || phase === "running" || phase === "cancelling";
