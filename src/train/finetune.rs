@@ -43,7 +43,8 @@ use crate::embed::{embed_features, Crop, Embedder};
 use crate::error::{Error, Result};
 use crate::eval::{evaluate, Metrics, Outcome};
 use crate::index::IndexConfig;
-use crate::matching::identify::calibrate_gallery;
+use crate::matching::field::{expected_new_share, MIN_SPECIES_INDIVIDUALS};
+use crate::matching::identify::calibrate_gallery_for_share;
 use crate::matching::{rank_individuals, top5_with, Gallery, NewIndividualPolicy};
 use crate::packs::{Backbone, Head, Neck, Pack};
 use crate::photo;
@@ -433,7 +434,10 @@ pub struct Scores {
     pub known: Metrics,
     /// Those plus the held-out individuals (truth: new), at `threshold`.
     pub open: Metrics,
-    /// Calibrated on the training photos (leave one out).
+    /// The validation's own threshold: calibrated on the training photos
+    /// (leave one out), weighed to the catalogue's expected share of new
+    /// individuals as the threshold in use is. Adoption then calibrates the
+    /// threshold in use on the whole re-embedded catalogue.
     pub threshold: f32,
 }
 
@@ -500,6 +504,9 @@ pub fn finetune(
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<Finetuned> {
     let started = Instant::now();
+    // Validation places "new" as the catalogue's threshold would: calibrated
+    // for the share of new individuals expected in the field.
+    let new_share = expected_new_share(cat)?.share;
     let keys = feature_keys(pack);
     let mut examples = cat.training_examples()?;
     let only: HashSet<i64> = examples.iter().map(|e| e.detection_id).collect();
@@ -655,7 +662,7 @@ pub fn finetune(
     });
     let views: Vec<ArrayView2<f32>> = table.blocks.iter().map(|b| b.view()).collect();
     let before_vectors = embed_features(&pack.backbones, &views)?;
-    let before = score(&before_vectors, &rows, &examples, &split)?;
+    let before = score(&before_vectors, &rows, &examples, &split, new_share)?;
     progress(Progress::Phase {
         phase: Phase::Evaluating,
         done: 1,
@@ -663,7 +670,7 @@ pub fn finetune(
     });
     let after_backbones = with_trained_necks(pack, &trained)?;
     let after_vectors = embed_features(&after_backbones, &views)?;
-    let after = score(&after_vectors, &rows, &examples, &split)?;
+    let after = score(&after_vectors, &rows, &examples, &split, new_share)?;
     progress(Progress::Phase {
         phase: Phase::Evaluating,
         done: 2,
@@ -751,6 +758,7 @@ fn score(
     rows: &[usize],
     examples: &[TrainingExample],
     split: &Split,
+    new_share: f64,
 ) -> Result<Scores> {
     let item = |i: usize| GalleryItem {
         embedding_id: examples[i].detection_id,
@@ -763,7 +771,9 @@ fn score(
         vector: vectors[rows[i]].clone(),
     };
     let items: Vec<GalleryItem> = split.train.iter().map(|&i| item(i)).collect();
-    let threshold = calibrate_gallery(items.clone(), 5)?.map_or(0.5, |c| c.threshold);
+    let threshold =
+        calibrate_gallery_for_share(items.clone(), MIN_SPECIES_INDIVIDUALS, Some(new_share))?
+            .map_or(0.5, |c| c.threshold);
     let gallery = Gallery::new(items, IndexConfig::new(vectors[0].len()))?;
     let ranked = |i: usize| -> Result<Vec<(i64, f32)>> {
         let nb = gallery.neighbours(&vectors[rows[i]], NEIGHBOURS, &|_| true)?;

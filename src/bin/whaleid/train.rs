@@ -196,7 +196,7 @@ pub fn train_cmd(a: TrainArgs) -> Result<ExitCode> {
     print_scores(&r.before, &r.after);
     match &outcome.adopted {
         Some(ad) => println!(
-            "adopted as {} {} ({}); re-embedded {} detections from cached features; threshold {}; index rebuilt; suggestions ranked again for {} detections awaiting review",
+            "adopted as {} {} ({}); re-embedded {} detections from cached features; threshold in use {} (calibrated on the whole catalogue, as `catalogue calibrate` does); index rebuilt; suggestions ranked again for {} detections awaiting review",
             pack.name(),
             ad.version,
             ad.path.display(),
@@ -249,7 +249,7 @@ fn print_scores(before: &Scores, after: &Scores) {
     }
     println!(
         "  {:<27} {:>6.2}  {:>6.2}",
-        "threshold (calibrated)", before.threshold, after.threshold
+        "validation threshold", before.threshold, after.threshold
     );
 }
 

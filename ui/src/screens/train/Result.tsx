@@ -59,7 +59,9 @@ export function TrainResultView({ r }: { r: TrainResult }) {
         ))}
         <tbody>
           <tr data-testid="score-threshold">
-            <th scope="row">New-individual threshold</th>
+            <th scope="row" title="Calibrated on the training photos for this check; adopting calibrates the threshold in use on the whole catalogue">
+              Validation threshold
+            </th>
             <td class="num">{formatScore(r.before.threshold)}</td>
             <td class="num">{formatScore(r.after.threshold)}</td>
             <td class="num delta">{formatDelta(r.before.threshold, r.after.threshold)}</td>
