@@ -371,6 +371,84 @@ fn exports_write_one_row_per_detection_and_kaggle_predictions() {
     assert!(err.contains("no such folder"), "{err}");
 }
 
+/// The predictions the Kaggle export writes for `image`, freshly exported.
+fn kaggle_predictions(cat: &Catalogue, path: &Path, image: &str) -> String {
+    cat.export_kaggle(path).unwrap();
+    let text = std::fs::read_to_string(path).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{image},")))
+        .unwrap_or_else(|| panic!("{image} not in\n{text}"));
+    line.split_once(',').unwrap().1.to_string()
+}
+
+/// `first`, then `model`'s ids without it, five in all.
+fn decided_first(first: &str, model: &str) -> String {
+    let mut ids = vec![first];
+    ids.extend(model.split(' ').filter(|id| *id != first));
+    ids.truncate(5);
+    ids.join(" ")
+}
+
+#[test]
+fn kaggle_export_puts_the_confirmed_individual_before_the_model_suggestions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cat = reviewed_catalogue(dir.path());
+    let kaggle = dir.path().join("submission.csv");
+    let model_seen2 = kaggle_predictions(&cat, &kaggle, "seen2.png");
+    let model_seen3 = kaggle_predictions(&cat, &kaggle, "seen3.png");
+    let model_stranger = kaggle_predictions(&cat, &kaggle, "stranger.png");
+    assert!(model_seen2.starts_with("W002 "), "{model_seen2}");
+    assert!(
+        model_stranger.starts_with("new_individual "),
+        "{model_stranger}"
+    );
+
+    // A person picks the model's second choice for seen2: it leads, once.
+    let queue = cat.review_queue(None).unwrap();
+    let seen2 = item_for(&queue, "seen2.png").clone();
+    let seen3 = item_for(&queue, "seen3.png").clone();
+    let stranger = item_for(&queue, "stranger.png").clone();
+    let other = seen2
+        .suggestions
+        .iter()
+        .filter_map(|s| s.individual.as_ref().map(|i| (s.rank, i)))
+        .find(|(_, i)| i.code != "W002")
+        .unwrap();
+    cat.review_accept(seen2.detection_id, other.1.id, None, Some(other.0), None)
+        .unwrap();
+    let decided = kaggle_predictions(&cat, &kaggle, "seen2.png");
+    assert_eq!(decided, decided_first(&other.1.code, &model_seen2));
+    assert_eq!(decided.split(' ').count(), 5, "{decided}");
+    assert_eq!(decided.matches(other.1.code.as_str()).count(), 1);
+
+    // The bug: a photo confirmed as an individual was exported with the
+    // model's "new_individual" first.
+    cat.review_new_individual(stranger.detection_id, "N001", None, None)
+        .unwrap();
+    let named = kaggle_predictions(&cat, &kaggle, "stranger.png");
+    assert_eq!(named, decided_first("N001", &model_stranger));
+    // Through merges, as the catalogue counts it now.
+    cat.merge("N001", "W004", None).unwrap();
+    let merged = kaggle_predictions(&cat, &kaggle, "stranger.png");
+    assert_eq!(merged, decided_first("W004", &model_stranger));
+    assert!(!merged.contains("N001"), "{merged}");
+
+    // Not identifiable: the model's list as it was.
+    cat.review_unidentifiable(seen3.detection_id, None).unwrap();
+    assert_eq!(kaggle_predictions(&cat, &kaggle, "seen3.png"), model_seen3);
+
+    // Undone decisions give the model's list back.
+    for _ in 0..3 {
+        cat.review_undo(None).unwrap().unwrap();
+    }
+    assert_eq!(kaggle_predictions(&cat, &kaggle, "seen2.png"), model_seen2);
+    assert_eq!(
+        kaggle_predictions(&cat, &kaggle, "stranger.png"),
+        model_stranger
+    );
+}
+
 #[test]
 fn a_survey_species_scopes_the_suggestions_and_names_new_individuals() {
     let dir = tempfile::tempdir().unwrap();

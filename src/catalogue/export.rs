@@ -1,8 +1,9 @@
 //! Exports for the world outside WhaleID: a CSV of identifications for the
 //! team's analyses (one row per detection: where, when, who decided what),
-//! and the Kaggle Happywhale submission format (`image,predictions` with the
-//! model's five ranked individual ids, `new_individual` where the threshold
-//! put it) for scoring a run against a labelled set.
+//! and the Kaggle Happywhale submission format (`image,predictions` with five
+//! ranked individual ids: the confirmed individual first where there is one,
+//! then the model's suggestions, `new_individual` where the threshold put it)
+//! for scoring a run against a labelled set.
 //!
 //! Both are written to a temporary file and renamed, so a failed export
 //! never leaves a half-written file under the name asked for.
@@ -10,12 +11,17 @@
 use std::io::Write;
 use std::path::Path;
 
+use rusqlite::OptionalExtension;
+
 use super::review::RESOLVED_CTE;
 use super::Catalogue;
 use crate::error::{Error, Result};
 
 /// The Kaggle token for "not in the catalogue".
 pub const NEW_INDIVIDUAL: &str = "new_individual";
+
+/// Ids per image in the Kaggle format (MAP@5 scores no more).
+const KAGGLE_PREDICTIONS: usize = 5;
 
 const CSV_HEADER: [&str; 16] = [
     "photo",
@@ -88,8 +94,12 @@ impl Catalogue {
     }
 
     /// One row per photo with a detection (its highest-scoring one): the
-    /// photo's file name and its stored top-5 suggestions as individual
-    /// codes, `new_individual` where it was ranked. Returns the rows written.
+    /// photo's file name and up to five individual codes. When that detection
+    /// has a current confirmed identification (a review decision or an
+    /// imported label), its individual as it is now (through merges) comes
+    /// first, followed by the model's stored suggestions without it;
+    /// otherwise (pending, or marked not identifiable) the suggestions alone,
+    /// `new_individual` where it was ranked. Returns the rows written.
     pub fn export_kaggle(&self, path: &Path) -> Result<usize> {
         let photos: Vec<(String, i64)> = {
             let mut stmt = self.conn().prepare(
@@ -107,6 +117,21 @@ impl Catalogue {
                 .file_name()
                 .map_or_else(|| original.clone(), |n| n.to_string_lossy().into_owned());
             let mut ids: Vec<String> = Vec::new();
+            // The decision stands before the model's guesses: a photo a
+            // person identified is scored as that individual.
+            let confirmed: Option<i64> = self
+                .conn()
+                .prepare_cached(
+                    "SELECT individual_id FROM identifications
+                     WHERE detection_id = ?1 AND superseded_by IS NULL
+                       AND withdrawn_at IS NULL AND verdict = 'confirmed'
+                     ORDER BY id DESC LIMIT 1",
+                )?
+                .query_row([detection], |r| r.get(0))
+                .optional()?;
+            if let Some(id) = confirmed {
+                ids.push(self.individual_by_id(self.resolve(id)?)?.code);
+            }
             let mut stmt = self.conn().prepare_cached(
                 "SELECT individual_id FROM suggestions WHERE detection_id = ?1 ORDER BY rank",
             )?;
@@ -123,6 +148,7 @@ impl Catalogue {
             if ids.is_empty() {
                 ids.push(NEW_INDIVIDUAL.to_string());
             }
+            ids.truncate(KAGGLE_PREDICTIONS);
             lines.push([image, ids.join(" ")]);
         }
         write_atomically(path, |out| {
