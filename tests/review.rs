@@ -340,6 +340,13 @@ fn exports_write_one_row_per_detection_and_kaggle_predictions() {
     assert_eq!(&row_of("seen2.png")[col("decision")], "pending");
     assert_eq!(&row_of("ind3_1.png")[col("decision")], "import");
     assert_eq!(&row_of("ind3_1.png")[col("individual")], "W003");
+    // The number the app shows (`#146`), appended after the old columns.
+    assert_eq!(header.len(), 17);
+    assert_eq!(col("detection_number"), header.len() - 1);
+    assert_eq!(
+        r[col("detection_number")].parse::<i64>().unwrap(),
+        seen0.detection_id
+    );
     assert!(!csv_path.with_extension("csv.part").exists());
 
     let kaggle = dir.path().join("submission.csv");

@@ -23,7 +23,7 @@ pub const NEW_INDIVIDUAL: &str = "new_individual";
 /// Ids per image in the Kaggle format (MAP@5 scores no more).
 const KAGGLE_PREDICTIONS: usize = 5;
 
-const CSV_HEADER: [&str; 16] = [
+const CSV_HEADER: [&str; 17] = [
     "photo",
     "photo_sha256",
     "taken_at",
@@ -40,13 +40,17 @@ const CSV_HEADER: [&str; 16] = [
     "decision",
     "decided_by",
     "score",
+    // Appended, so scripts reading columns by position keep working.
+    "detection_number",
 ];
 
 impl Catalogue {
     /// Every detection as one CSV row; returns the rows written. `decision`
     /// is the source of the current identification (`person`, `import`,
     /// `model`), `unidentifiable`, or `pending` (waiting for review);
-    /// `score` is the decision's score, else the top suggestion's.
+    /// `score` is the decision's score, else the top suggestion's;
+    /// `detection_number` is the detection's number in this catalogue, the
+    /// `#146` the app shows (`detection` is its UUID, the same everywhere).
     pub fn export_csv(&self, path: &Path) -> Result<usize> {
         let mut stmt = self.conn().prepare(&format!(
             "{RESOLVED_CTE}
@@ -56,7 +60,8 @@ impl Catalogue {
                          WHEN EXISTS (SELECT 1 FROM review_marks m WHERE m.detection_id = d.id AND m.withdrawn_at IS NULL)
                          THEN 'unidentifiable' ELSE 'pending' END,
                     idn.decided_by,
-                    coalesce(idn.score, (SELECT s.score FROM suggestions s WHERE s.detection_id = d.id AND s.rank = 1))
+                    coalesce(idn.score, (SELECT s.score FROM suggestions s WHERE s.detection_id = d.id AND s.rank = 1)),
+                    d.id
              FROM detections d
              JOIN photos p ON p.id = d.photo_id
              LEFT JOIN encounters e ON e.id = p.encounter_id
