@@ -467,7 +467,14 @@ fn manual_review_of_a_real_catalogue() {
         app.type_into("import-path", &photos.to_string_lossy())
             .await;
         app.click("import-start").await;
-        app.by_testid("import-summary").await;
+        // Real photos in a debug build take longer than the fixtures.
+        let long = std::time::Duration::from_secs(600);
+        app.wait_until_within(
+            "the import summary",
+            "return !!document.querySelector('[data-testid=\"import-summary\"]')",
+            long,
+        )
+        .await;
         app.screenshot("real-01-import").await;
         app.click("go-review").await;
         app.by_testid("suggestion").await;
@@ -475,14 +482,19 @@ fn manual_review_of_a_real_catalogue() {
         app.click("nav-catalogue").await;
         app.by_testid("individual-card").await;
         app.screenshot("real-03-catalogue").await;
+        // The threshold in use and what its calibration means for a reviewer.
+        app.click("nav-settings").await;
+        app.by_testid("settings-calibration").await;
+        app.screenshot("real-03b-settings").await;
         // Fine-tune on the confirmed photos from the Train screen.
         app.click("nav-train").await;
         app.by_testid("train-overview").await;
         app.screenshot("real-04-train").await;
         app.click("train-start").await;
-        app.wait_until(
+        app.wait_until_within(
             "the training verdict",
             "return !!document.querySelector('[data-testid=\"train-verdict\"]')",
+            long,
         )
         .await;
         app.screenshot("real-05-train-plots").await;

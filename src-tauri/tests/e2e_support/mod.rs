@@ -136,12 +136,17 @@ impl App {
 
     /// Poll a JavaScript expression (a `return ...` body) until it is true.
     pub async fn wait_until(&self, what: &str, script: &str) {
+        self.wait_until_within(what, script, WAIT).await
+    }
+
+    /// [`Self::wait_until`] for a job that takes longer (real photos).
+    pub async fn wait_until_within(&self, what: &str, script: &str, limit: Duration) {
         let started = Instant::now();
         loop {
             if self.client.execute(script, vec![]).await.ok() == Some(Value::Bool(true)) {
                 return;
             }
-            assert!(started.elapsed() < WAIT, "timed out waiting for {what}");
+            assert!(started.elapsed() < limit, "timed out waiting for {what}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

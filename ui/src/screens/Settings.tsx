@@ -104,24 +104,41 @@ export function SettingsScreen({ onChanged }: { onChanged: () => void }) {
       </div>
 
       <div class="panel">
-        <h2>Model pack</h2>
-        <div data-testid="settings-pack">
-          {settings?.pack ? <PackView pack={settings.pack} /> : <p class="muted">No model pack bound.</p>}
+        <h2>New individuals</h2>
+        <div class="form-grid">
+          <label>
+            <span class="label">New-individual threshold</span>
+            <input
+              type="number"
+              min={0}
+              max={1}
+              step={0.01}
+              data-testid="settings-threshold"
+              value={threshold}
+              onInput={(e) => setThreshold((e.currentTarget as HTMLInputElement).value)}
+            />
+          </label>
+          <label>
+            <span class="label">Expected new individuals (%)</span>
+            <input
+              type="number"
+              min={0}
+              max={100}
+              step={1}
+              data-testid="settings-new-share"
+              value={share}
+              onInput={(e) => setShare((e.currentTarget as HTMLInputElement).value)}
+            />
+          </label>
         </div>
-        <PathField
-          label="Import a pack folder"
-          value={packPath}
-          onInput={setPackPath}
-          onSubmit={() => void importPack()}
-          inputTestId="settings-pack-path"
-          pickTestId="settings-pack-pick"
-          pick="folder"
-          onPicked={(p) => void importPack(p)}
-          onError={setError}
-        />
+        <p class="muted">
+          Below the threshold, "new individual" is suggested before a catalogue match. Calibration chooses it for the
+          share of new animals you expect in a survey; saving either ranks every detection waiting for review again.
+        </p>
+        {settings && <ThresholdView settings={settings} />}
         <div class="row">
-          <button type="button" data-testid="settings-pack-import" disabled={busy} onClick={() => void importPack()}>
-            Import pack
+          <button type="button" class="primary" data-testid="settings-save" disabled={busy || !settings} onClick={save}>
+            Save
           </button>
         </div>
       </div>
@@ -164,41 +181,39 @@ export function SettingsScreen({ onChanged }: { onChanged: () => void }) {
               onInput={(e) => setThreads((e.currentTarget as HTMLInputElement).value)}
             />
           </label>
-          <label>
-            <span class="label">New-individual threshold</span>
-            <input
-              type="number"
-              min={0}
-              max={1}
-              step={0.01}
-              data-testid="settings-threshold"
-              value={threshold}
-              onInput={(e) => setThreshold((e.currentTarget as HTMLInputElement).value)}
-            />
-          </label>
         </div>
-        <div class="form-grid">
-          <label>
-            <span class="label">Expected new individuals (%)</span>
-            <input
-              type="number"
-              min={0}
-              max={100}
-              step={1}
-              data-testid="settings-new-share"
-              value={share}
-              onInput={(e) => setShare((e.currentTarget as HTMLInputElement).value)}
-            />
-          </label>
-        </div>
-        <p class="muted">
-          Below the threshold, "new individual" is suggested before a catalogue match. Calibration chooses it for the
-          share of new animals you expect in a survey; saving either ranks every detection waiting for review again.
-        </p>
-        {settings && <ThresholdView settings={settings} />}
         <div class="row">
-          <button type="button" class="primary" data-testid="settings-save" disabled={busy || !settings} onClick={save}>
+          <button
+            type="button"
+            class="primary"
+            data-testid="settings-save-inference"
+            disabled={busy || !settings}
+            onClick={save}
+          >
             Save
+          </button>
+        </div>
+      </div>
+
+      <div class="panel">
+        <h2>Model pack</h2>
+        <div data-testid="settings-pack">
+          {settings?.pack ? <PackView pack={settings.pack} /> : <p class="muted">No model pack bound.</p>}
+        </div>
+        <PathField
+          label="Import a pack folder"
+          value={packPath}
+          onInput={setPackPath}
+          onSubmit={() => void importPack()}
+          inputTestId="settings-pack-path"
+          pickTestId="settings-pack-pick"
+          pick="folder"
+          onPicked={(p) => void importPack(p)}
+          onError={setError}
+        />
+        <div class="row">
+          <button type="button" data-testid="settings-pack-import" disabled={busy} onClick={() => void importPack()}>
+            Import pack
           </button>
         </div>
       </div>
@@ -233,8 +248,12 @@ function ThresholdView({ settings }: { settings: Settings }) {
           </dd>
         </>
       )}
-      <dt>Share of new individuals</dt>
-      <dd>{settings.newShareSource}</dd>
+      {(!c || c.shareSource !== settings.newShareSource) && (
+        <>
+          <dt>{c ? "Share of new individuals now" : "Share of new individuals"}</dt>
+          <dd>{settings.newShareSource}</dd>
+        </>
+      )}
     </dl>
   );
 }
@@ -258,7 +277,7 @@ function PackView({ pack }: { pack: PackInfo }) {
         {pack.backbones.length ? pack.backbones.join(", ") : "no backbones"}
       </dd>
       <dt>Embedding</dt>
-      <dd>{pack.embeddingDim}-d · pack threshold {pack.threshold}</dd>
+      <dd>{pack.embeddingDim}-d · threshold in use {pack.threshold}</dd>
       <dt>Folder</dt>
       <dd class="path">{pack.path}</dd>
     </dl>
