@@ -122,9 +122,11 @@ describe("ReviewScreen", () => {
   });
 
   it("the new-individual prompt offers the suggested species, which the person may change", async () => {
-    queue[0] = item(1, 7, [sugg(1, 100)], "beluga");
+    queue[0] = { ...item(1, 7, [sugg(1, 100)], "beluga"), species: "beluga" };
     render(<ReviewScreen onChanged={() => {}} />);
     await waitFor(() => expect(current()).toBe("1"));
+    // The survey's species scopes the suggestions, and the review says so.
+    expect(screen.getByTestId("review-scope").textContent).toContain("suggestions from beluga");
     key("n");
     const code = await screen.findByTestId("new-individual-code");
     const species = screen.getByTestId("new-individual-species") as HTMLInputElement;

@@ -314,6 +314,11 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
                   : ""}{" "}
                 · #{item.detectionId} · {index + 1} of {items.length}
               </span>
+              {item.species && (
+                <span class="muted" data-testid="review-scope" title="Set as the survey's species at import">
+                  · suggestions from {item.species} (and individuals of unknown species)
+                </span>
+              )}
             </div>
             <div class="item-media">
               <PhotoBox item={item} />
