@@ -15,6 +15,10 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 [[ -e /etc/ssl/certs/ca-certificates.crt ]] || missing+=(ca-certificates)
 command -v file >/dev/null 2>&1 || missing+=(file)
+# libjpeg-turbo, cv2.imread's JPEG decoder, is built from the turbojpeg
+# crate's vendored source.
+command -v cmake >/dev/null 2>&1 || missing+=(cmake)
+command -v nasm >/dev/null 2>&1 || missing+=(nasm)
 # The desktop app (Tauri 2 on WebKitGTK 4.1), then its end-to-end tests
 # (a virtual display and the WebKit WebDriver).
 for pkg in libwebkit2gtk-4.1-dev libxdo-dev libssl-dev libayatana-appindicator3-dev librsvg2-dev \

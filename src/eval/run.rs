@@ -81,6 +81,7 @@ pub fn run(
     cancel: &CancelToken,
 ) -> Result<EvalResult> {
     let total = items.len();
+    let jpeg = pipeline.pack().jpeg_decoder();
     let mut embedded: Vec<(usize, Vec<f32>)> = Vec::with_capacity(total);
     let mut crops: BTreeMap<String, usize> = BTreeMap::new();
     let mut failed = Vec::new();
@@ -95,7 +96,7 @@ pub fn run(
         });
         let mut photos: Vec<(usize, RgbImage, Region)> = Vec::new();
         for (i, item) in chunk.iter().enumerate() {
-            match photo::open(&item.path, photo::DEFAULT_MAX_PIXELS) {
+            match photo::open_with(&item.path, photo::DEFAULT_MAX_PIXELS, jpeg) {
                 Ok(p) => {
                     let region = match item.bbox.filter(|_| options.use_boxes) {
                         Some(b) => Region::Box(b),

@@ -116,6 +116,7 @@ pub fn import(
     cancel: &CancelToken,
 ) -> Result<ImportReport> {
     let pack_id = bind_pack(cat, pipeline.pack())?;
+    let jpeg = pipeline.pack().jpeg_decoder();
     let feature_keys: Vec<String> = pipeline
         .pack()
         .backbones
@@ -140,7 +141,7 @@ pub fn import(
         let base = done;
         let mut ready = Vec::new();
         for (offset, item) in chunk.iter().enumerate() {
-            match prepare(cat, item, options, (&pack_id.0, &pack_id.1)) {
+            match prepare(cat, item, options, (&pack_id.0, &pack_id.1), jpeg) {
                 Ok(Some(mut r)) if seen.insert(r.sha256.clone()) => {
                     r.item = base + offset;
                     ready.push(r);
@@ -245,6 +246,7 @@ fn prepare(
     item: &Labelled,
     options: &ImportOptions,
     pack: (&str, &str),
+    jpeg: photo::JpegDecoder,
 ) -> Result<Option<Ready>> {
     let bytes = std::fs::read(&item.path).map_err(|e| Error::io(&item.path, e))?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
@@ -252,7 +254,7 @@ fn prepare(
         Some(id) if cat.photo_is_embedded(id, pack)? => return Ok(None),
         other => other,
     };
-    let photo = photo::decode(&item.path, &bytes, photo::DEFAULT_MAX_PIXELS)?;
+    let photo = photo::decode_with(&item.path, &bytes, photo::DEFAULT_MAX_PIXELS, jpeg)?;
     let meta = photo::meta::read(&bytes);
     let region = match item.bbox.filter(|_| options.use_boxes) {
         Some(b) => {

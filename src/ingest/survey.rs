@@ -183,13 +183,14 @@ pub fn ingest(
             let tx = tx.clone();
             let (next, read_count, known, media, stop) =
                 (&next, &read_count, &known, &media, &stop);
+            let jpeg = pipeline.pack().jpeg_decoder();
             scope.spawn(move || loop {
                 if cancel.is_cancelled() || stop.load(Ordering::Relaxed) {
                     break;
                 }
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(path) = files.get(i) else { break };
-                let item = read_one(path, known, options.max_pixels, media);
+                let item = read_one(path, known, options.max_pixels, jpeg, media);
                 read_count.fetch_add(1, Ordering::Relaxed);
                 if tx.send(item).is_err() {
                     break;
@@ -289,6 +290,7 @@ fn read_one(
     path: &std::path::Path,
     known: &HashSet<String>,
     max_pixels: u64,
+    jpeg: photo::JpegDecoder,
     media: &std::path::Path,
 ) -> Read {
     let bytes = match std::fs::read(path) {
@@ -299,7 +301,7 @@ fn read_one(
     if known.contains(&sha256) {
         return Read::Known;
     }
-    let photo = match photo::decode(path, &bytes, max_pixels) {
+    let photo = match photo::decode_with(path, &bytes, max_pixels, jpeg) {
         Ok(p) => p,
         Err(e) => return Read::Failed(path.to_path_buf(), e.to_string()),
     };

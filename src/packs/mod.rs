@@ -100,6 +100,21 @@ impl Pack {
     pub fn embedding_dim(&self) -> usize {
         self.backbones.iter().map(|b| b.neck.embedding_dim()).sum()
     }
+
+    /// How this pack's photos are decoded: libjpeg-turbo (cv2.imread's
+    /// pixels) when any backbone resizes with `opencv-linear`, since those
+    /// reproduce an OpenCV pipeline; zune-jpeg, as before, otherwise.
+    pub fn jpeg_decoder(&self) -> crate::photo::JpegDecoder {
+        let opencv = self
+            .backbones
+            .iter()
+            .any(|b| b.spec.resize_filter == ResizeFilter::OpencvLinear);
+        if opencv {
+            crate::photo::JpegDecoder::LibjpegTurbo
+        } else {
+            crate::photo::JpegDecoder::Zune
+        }
+    }
 }
 
 /// sha256 over what a backbone's output depends on (see [`Backbone::feature_key`]).
@@ -379,6 +394,7 @@ mod tests {
         let pack = Pack::load(dir.path()).unwrap();
         let b = &pack.backbones[0];
         assert_eq!(b.spec.resize_filter, ResizeFilter::Antialiased);
+        assert_eq!(pack.jpeg_decoder(), crate::photo::JpegDecoder::Zune);
         // The key features were cached under before the filter existed.
         let old = format!(
             "onnx={};input={:?};resize={:?};mean={:?};std={:?};flip=false",
@@ -403,6 +419,8 @@ mod tests {
         let b = &pack.backbones[0];
         assert_eq!(b.spec.resize_filter, ResizeFilter::OpencvLinear);
         assert_ne!(b.feature_key, plain.backbones[0].feature_key);
+        // Its photos decode as cv2.imread does.
+        assert_eq!(pack.jpeg_decoder(), crate::photo::JpegDecoder::LibjpegTurbo);
         assert!(toml::to_string(&pack.manifest)
             .unwrap()
             .contains("resize_filter = \"opencv-linear\""));

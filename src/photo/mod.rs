@@ -39,14 +39,43 @@ impl Photo {
     }
 }
 
+/// Which library turns JPEG data into pixels; other formats ignore it.
+///
+/// Decoders differ in chroma upsampling, IDCT rounding and colour conversion:
+/// on happywhale-sample zune-jpeg's RGB is up to 5 levels from cv2.imread's
+/// (12.6% of pixels differ), jpeg-decoder's up to 3 (9.8%), libjpeg-turbo's
+/// none. Packs that reproduce an OpenCV pipeline pick libjpeg-turbo; see
+/// [`crate::packs::Pack::jpeg_decoder`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum JpegDecoder {
+    /// zune-jpeg through `image`: what packs without `opencv-linear` were
+    /// measured, calibrated and cached with.
+    #[default]
+    Zune,
+    /// libjpeg-turbo 3.1 with its defaults (islow IDCT, fancy upsampling),
+    /// as `cv2.imread` decodes. CMYK/YCCK JPEGs, which OpenCV converts
+    /// itself, and those libjpeg-turbo warns about fall back to zune-jpeg.
+    LibjpegTurbo,
+}
+
 /// Read and decode the photo at `path`.
 pub fn open(path: &Path, max_pixels: u64) -> Result<Photo> {
+    open_with(path, max_pixels, JpegDecoder::default())
+}
+
+/// Read and decode the photo at `path`, JPEGs with `jpeg`.
+pub fn open_with(path: &Path, max_pixels: u64, jpeg: JpegDecoder) -> Result<Photo> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    decode(path, &bytes, max_pixels)
+    decode_with(path, &bytes, max_pixels, jpeg)
 }
 
 /// Decode photo bytes; `path` is only used in errors and the result.
 pub fn decode(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<Photo> {
+    decode_with(path, bytes, max_pixels, JpegDecoder::default())
+}
+
+/// [`decode`], JPEGs with `jpeg`.
+pub fn decode_with(path: &Path, bytes: &[u8], max_pixels: u64, jpeg: JpegDecoder) -> Result<Photo> {
     if bytes.is_empty() {
         return Err(Error::photo(path, "empty file (0 bytes)"));
     }
@@ -61,7 +90,8 @@ pub fn decode(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<Photo> {
             "unsupported or unrecognised image format (JPEG, PNG, TIFF and WebP are read)",
         ));
     }
-    if reader()?.format() == Some(image::ImageFormat::Jpeg) && !jpeg_has_end(bytes) {
+    let is_jpeg = reader()?.format() == Some(image::ImageFormat::Jpeg);
+    if is_jpeg && !jpeg_has_end(bytes) {
         // zune-jpeg fills a cut-off scan with grey and reports success; a
         // half-grey photo must not be embedded as if it were whole.
         return Err(Error::photo(
@@ -91,12 +121,53 @@ pub fn decode(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<Photo> {
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut image = DynamicImage::from_decoder(decoder)
-        .map_err(|e| Error::photo(path, format!("corrupt or truncated image data: {e}")))?;
+    let turbo = match jpeg {
+        JpegDecoder::LibjpegTurbo if is_jpeg => decode_libjpeg_turbo(bytes),
+        _ => None,
+    };
+    let mut image = match turbo {
+        Some(rgb) => DynamicImage::ImageRgb8(rgb),
+        None => DynamicImage::from_decoder(decoder)
+            .map_err(|e| Error::photo(path, format!("corrupt or truncated image data: {e}")))?,
+    };
     image.apply_orientation(orientation);
     Ok(Photo {
         path: path.to_path_buf(),
         image: image.into_rgb8(),
+    })
+}
+
+/// A JPEG's RGB through libjpeg-turbo, or `None` where zune-jpeg is to decode
+/// it instead: CMYK/YCCK, and anything libjpeg-turbo reports, warnings
+/// included (TurboJPEG fails on "extraneous bytes before marker", which
+/// cameras write and zune-jpeg and OpenCV accept). Size and truncation are
+/// checked by the caller.
+fn decode_libjpeg_turbo(bytes: &[u8]) -> Option<RgbImage> {
+    let run = || -> std::result::Result<Option<RgbImage>, turbojpeg::Error> {
+        let mut decompressor = turbojpeg::Decompressor::new()?;
+        let header = decompressor.read_header(bytes)?;
+        if matches!(
+            header.colorspace,
+            turbojpeg::Colorspace::CMYK | turbojpeg::Colorspace::YCCK
+        ) {
+            return Ok(None);
+        }
+        let format = turbojpeg::PixelFormat::RGB;
+        let pitch = header.width * format.size();
+        let mut out = turbojpeg::Image {
+            pixels: vec![0u8; pitch * header.height],
+            width: header.width,
+            pitch,
+            height: header.height,
+            format,
+        };
+        decompressor.decompress(bytes, out.as_deref_mut())?;
+        let (w, h) = (header.width as u32, header.height as u32);
+        Ok(RgbImage::from_raw(w, h, out.pixels))
+    };
+    run().unwrap_or_else(|e| {
+        tracing::debug!("libjpeg-turbo: {e}; decoding with zune-jpeg");
+        None
     })
 }
 
@@ -184,6 +255,84 @@ mod tests {
         )
         .unwrap();
         out
+    }
+
+    /// 13×7 (not a whole MCU), 4:2:0, saturated colour edges; written by
+    /// opencv-python-headless 5.1.0 (libjpeg-turbo 3.1.2):
+    /// ```python
+    /// y, x = np.mgrid[0:7, 0:13]
+    /// rgb = np.zeros((7, 13, 3), np.uint8)
+    /// rgb[..., 0] = np.where(x < 6, 230, 20)
+    /// rgb[..., 1] = (x * 19 + y * 31) % 256
+    /// rgb[..., 2] = np.where((x + y) % 4 < 2, 40, 210)
+    /// ok, buf = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
+    ///                        [cv2.IMWRITE_JPEG_QUALITY, 90])
+    /// ```
+    const OPENCV_420: &[u8] = include_bytes!("testdata/opencv-420.jpg");
+
+    /// [`OPENCV_420`] as cv2.imread decodes it, one row a line:
+    /// `cv2.cvtColor(cv2.imread("opencv-420.jpg"), cv2.COLOR_BGR2RGB).ravel()`.
+    #[rustfmt::skip]
+    const OPENCV_420_CV2_RGB: [u8; 13 * 7 * 3] = [
+        202, 5, 51, 215, 22, 89, 235, 47, 160, 236, 65, 157, 225, 80, 85, 174, 108, 86, 50, 109, 123, 16, 149, 146, 4, 148, 86, 9, 177, 92, 7, 203, 141, 33, 217, 153, 66, 190, 106,
+        218, 36, 87, 237, 59, 121, 238, 69, 150, 227, 75, 136, 222, 93, 97, 202, 150, 128, 68, 144, 132, 9, 151, 129, 21, 170, 115, 47, 203, 140, 47, 213, 165, 52, 201, 163, 0, 46, 13,
+        225, 76, 134, 243, 97, 144, 227, 94, 115, 216, 100, 103, 246, 152, 150, 204, 184, 160, 47, 153, 91, 13, 178, 112, 47, 203, 166, 72, 208, 188, 95, 196, 178, 0, 34, 47, 5, 64, 134,
+        221, 102, 130, 219, 107, 119, 218, 117, 99, 245, 162, 128, 235, 174, 143, 185, 186, 146, 69, 169, 115, 66, 212, 167, 86, 217, 211, 0, 40, 53, 0, 42, 56, 19, 67, 105, 23, 74, 157,
+        219, 130, 86, 209, 128, 85, 252, 184, 147, 237, 185, 135, 223, 196, 107, 204, 215, 146, 122, 186, 195, 0, 50, 91, 0, 44, 78, 0, 49, 84, 17, 75, 123, 23, 85, 124, 14, 93, 98,
+        213, 152, 98, 242, 187, 130, 241, 202, 135, 224, 185, 118, 255, 203, 145, 255, 233, 209, 18, 43, 83, 0, 39, 107, 0, 40, 102, 30, 83, 137, 39, 104, 146, 13, 94, 113, 19, 120, 102,
+        227, 187, 188, 240, 210, 174, 225, 213, 101, 255, 213, 131, 186, 51, 107, 183, 59, 157, 40, 28, 68, 12, 56, 91, 45, 94, 173, 30, 93, 160, 23, 109, 106, 19, 125, 103, 26, 148, 159,
+    ];
+
+    #[test]
+    fn libjpeg_turbo_decodes_as_cv2_imread_and_zune_does_not() {
+        let path = Path::new("opencv-420.jpg");
+        let turbo = decode_with(
+            path,
+            OPENCV_420,
+            DEFAULT_MAX_PIXELS,
+            JpegDecoder::LibjpegTurbo,
+        )
+        .unwrap();
+        assert_eq!((turbo.width(), turbo.height()), (13, 7));
+        assert_eq!(turbo.image.as_raw().as_slice(), OPENCV_420_CV2_RGB);
+        // The reason for the choice: zune-jpeg's pixels are close, not equal.
+        let zune = decode(path, OPENCV_420, DEFAULT_MAX_PIXELS).unwrap();
+        let diffs: Vec<u8> = zune
+            .image
+            .as_raw()
+            .iter()
+            .zip(OPENCV_420_CV2_RGB)
+            .map(|(a, b)| a.abs_diff(b))
+            .collect();
+        assert!(diffs.iter().any(|&d| d > 0), "zune-jpeg now matches cv2");
+        assert!(diffs.iter().all(|&d| d <= 8), "{diffs:?}");
+    }
+
+    #[test]
+    fn libjpeg_turbo_warnings_fall_back_to_zune() {
+        // Bytes between the scan and EOI: libjpeg-turbo warns ("extraneous
+        // bytes before marker 0xd9"), which TurboJPEG reports as failure;
+        // OpenCV and zune-jpeg decode the photo, and so must we.
+        let mut bytes = OPENCV_420.to_vec();
+        let eoi = bytes.len() - 2;
+        bytes.splice(eoi..eoi, [0x12, 0x34, 0x56]);
+        let path = Path::new("extraneous.jpg");
+        let got = decode_with(path, &bytes, DEFAULT_MAX_PIXELS, JpegDecoder::LibjpegTurbo).unwrap();
+        let zune = decode(path, &bytes, DEFAULT_MAX_PIXELS).unwrap();
+        assert_eq!(got.image, zune.image);
+    }
+
+    #[test]
+    fn libjpeg_turbo_is_only_for_jpeg() {
+        let img = DynamicImage::new_rgb8(5, 3);
+        let photo = decode_with(
+            Path::new("p.png"),
+            &png_bytes(&img),
+            DEFAULT_MAX_PIXELS,
+            JpegDecoder::LibjpegTurbo,
+        )
+        .unwrap();
+        assert_eq!((photo.width(), photo.height()), (5, 3));
     }
 
     #[test]

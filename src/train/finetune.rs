@@ -208,7 +208,7 @@ pub fn compute_missing_features(
     let tasks = cat.features_missing((pack.name(), pack.version()), &keys)?;
     let total = tasks.len();
     let mut out = Backfill::default();
-    let mut sources = Sources::default();
+    let mut sources = Sources::for_pack(pack);
     for (done, chunk) in tasks.chunks(FEATURE_BATCH).enumerate() {
         progress(Progress::Phase {
             phase: Phase::Features,
@@ -258,12 +258,21 @@ pub(super) struct Sources {
     expected: HashMap<String, Option<String>>,
     /// This batch's decoded photos, or why one could not be read.
     photos: HashMap<String, std::result::Result<image::RgbImage, String>>,
+    /// The pack's JPEG decoder, so features match those of ingest.
+    jpeg: photo::JpegDecoder,
 }
 
 /// A detection that can be read: where from, and the stored crop when that is it.
 pub(super) type Source = (FeatureOrigin, Option<image::RgbImage>);
 
 impl Sources {
+    pub(super) fn for_pack(pack: &Pack) -> Self {
+        Self {
+            jpeg: pack.jpeg_decoder(),
+            ..Self::default()
+        }
+    }
+
     /// Forget the previous batch's photos (memory stays flat).
     pub(super) fn next_batch(&mut self) {
         self.photos.clear();
@@ -287,7 +296,7 @@ impl Sources {
         let photo = self
             .photos
             .entry(task.photo_path.clone())
-            .or_insert_with(|| read_checked(&task.photo_path, want.as_deref()));
+            .or_insert_with(|| read_checked(&task.photo_path, want.as_deref(), self.jpeg));
         Ok(match photo {
             Ok(_) => Ok((FeatureOrigin::Photo, None)),
             Err(photo_err) => task
@@ -295,9 +304,13 @@ impl Sources {
                 .as_ref()
                 .ok_or_else(|| format!("{photo_err}; no stored crop"))
                 .and_then(|c| {
-                    photo::open(&cat.media_dir().join(c), photo::DEFAULT_MAX_PIXELS)
-                        .map(|p| p.image)
-                        .map_err(|e| format!("{photo_err}; crop: {e}"))
+                    photo::open_with(
+                        &cat.media_dir().join(c),
+                        photo::DEFAULT_MAX_PIXELS,
+                        self.jpeg,
+                    )
+                    .map(|p| p.image)
+                    .map_err(|e| format!("{photo_err}; crop: {e}"))
                 })
                 .map(|img| (FeatureOrigin::Crop, Some(img))),
         })
@@ -338,7 +351,11 @@ fn photo_sha256(cat: &Catalogue, path: &str) -> Result<Option<String>> {
 }
 
 /// The photo at `path`, decoded, when its bytes still hash to `sha256`.
-fn read_checked(path: &str, sha256: Option<&str>) -> std::result::Result<image::RgbImage, String> {
+fn read_checked(
+    path: &str,
+    sha256: Option<&str>,
+    jpeg: photo::JpegDecoder,
+) -> std::result::Result<image::RgbImage, String> {
     let path = PathBuf::from(path);
     let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     if let Some(want) = sha256 {
@@ -350,7 +367,7 @@ fn read_checked(path: &str, sha256: Option<&str>) -> std::result::Result<image::
             ));
         }
     }
-    photo::decode(&path, &bytes, photo::DEFAULT_MAX_PIXELS)
+    photo::decode_with(&path, &bytes, photo::DEFAULT_MAX_PIXELS, jpeg)
         .map(|p| p.image)
         .map_err(|e| e.to_string())
 }

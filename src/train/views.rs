@@ -226,7 +226,7 @@ pub fn compute_missing_views(
     let recipe = recipe(seed);
     let tasks = cat.views_missing(&keys, &recipe, views, detections)?;
     let (total, side) = (tasks.len(), view_side(pack));
-    let mut sources = Sources::default();
+    let mut sources = Sources::for_pack(pack);
     for (done, chunk) in tasks.chunks(VIEW_BATCH).enumerate() {
         progress(Progress::Phase {
             phase: Phase::Views,

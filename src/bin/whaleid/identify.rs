@@ -150,7 +150,7 @@ pub fn identify_cmd(a: IdentifyArgs) -> Result<ExitCode> {
             whole_if_none: false,
         }
     };
-    let (photos, mut failed) = open_photos(&a.images)?;
+    let (photos, mut failed) = open_photos(&a.images, pipeline.pack().jpeg_decoder())?;
     let cancel = crate::cancel_on_ctrl_c();
     for photo in &photos {
         let found = match pipeline.run(&[(&photo.image, region)], &cancel) {

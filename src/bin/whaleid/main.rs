@@ -228,12 +228,13 @@ pub fn error_line(file: &Path, e: &whaleid::Error) -> serde_json::Value {
     json!({"file": file, "error": {"kind": e.kind(), "message": e.to_string()}})
 }
 
-/// Decode photos, turning failures into JSON error lines.
-pub fn open_photos(images: &[PathBuf]) -> Result<(Vec<Photo>, bool)> {
+/// Decode photos (JPEGs with `jpeg`, the pack's choice), turning failures
+/// into JSON error lines.
+pub fn open_photos(images: &[PathBuf], jpeg: photo::JpegDecoder) -> Result<(Vec<Photo>, bool)> {
     let mut photos = Vec::new();
     let mut failed = false;
     for path in images {
-        match photo::open(path, photo::DEFAULT_MAX_PIXELS) {
+        match photo::open_with(path, photo::DEFAULT_MAX_PIXELS, jpeg) {
             Ok(p) => photos.push(p),
             Err(e) => {
                 failed = true;

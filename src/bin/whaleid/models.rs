@@ -67,7 +67,7 @@ pub fn detect(images: &[PathBuf], models: &ModelArgs) -> Result<ExitCode> {
         .as_ref()
         .with_context(|| format!("pack `{}` has no detector", pack.name()))?;
     let detector = Detector::open(spec, file, &models.session())?;
-    let (photos, failed) = open_photos(images)?;
+    let (photos, failed) = open_photos(images, pack.jpeg_decoder())?;
     let cancel = CancelToken::new();
     for photo in &photos {
         let found = detector.detect(&[&photo.image], &cancel)?;
@@ -105,7 +105,7 @@ pub fn embed_cmd(images: &[PathBuf], models: &ModelArgs, opts: EmbedOptions) -> 
         .workers()
         .map(|w| format!("{}", w.provider))
         .collect();
-    let (photos, mut failed) = open_photos(images)?;
+    let (photos, mut failed) = open_photos(images, pipeline.pack().jpeg_decoder())?;
     let cancel = CancelToken::new();
     if let Some(dir) = &opts.dump {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
