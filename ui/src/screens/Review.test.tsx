@@ -131,8 +131,13 @@ describe("ReviewScreen", () => {
     const code = await screen.findByTestId("new-individual-code");
     const species = screen.getByTestId("new-individual-species") as HTMLInputElement;
     expect(species.value).toBe("beluga");
+    await waitFor(() => expect(document.activeElement).toBe(code));
     fireEvent.input(code, { target: { value: "BG-9" } });
+    species.focus();
     fireEvent.input(species, { target: { value: "narwhal" } });
+    // Typing in the species field keeps the focus there.
+    await waitFor(() => expect(species.value).toBe("narwhal"));
+    expect(document.activeElement).toBe(species);
     key("Enter", species);
     await waitFor(() => expect(api.reviewNewIndividual).toHaveBeenCalledWith(1, "BG-9", "narwhal"));
   });

@@ -91,6 +91,13 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
   };
   const { flip, view, selectedRank, prompt } = ui;
   const setPrompt = (p: NewPrompt | null) => patchUi(() => ({ prompt: p }));
+  // The code field takes the focus when the prompt opens (not on every
+  // render, which would pull it out of the species field).
+  const codeInput = useRef<HTMLInputElement>(null);
+  const promptOpen = prompt != null;
+  useEffect(() => {
+    if (promptOpen) codeInput.current?.focus();
+  }, [promptOpen]);
   // The prompt offers the survey's species, else the nearest suggestion's.
   const openPrompt = () => setPrompt({ code: "", species: item?.suggestedSpecies ?? "" });
   const setFlip = (f: (v: boolean) => boolean) => patchUi((u) => ({ flip: f(u.flip) }));
@@ -191,6 +198,17 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
     }
     const id = s.individualId;
     decide((it) => reviewAccept(it.detectionId, id, s.score, s.rank));
+  };
+
+  // Enter confirms and Esc closes, in either field of the prompt.
+  const promptKeys = (e: KeyboardEvent) => {
+    if (e.key === "Enter") {
+      e.preventDefault();
+      confirmNew();
+    } else if (e.key === "Escape") {
+      e.preventDefault();
+      setPrompt(null);
+    }
   };
 
   const confirmNew = () => {
@@ -346,18 +364,10 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
                     type="text"
                     data-testid="new-individual-code"
                     autoFocus
-                    ref={(el) => el?.focus()}
+                    ref={codeInput}
                     value={prompt.code}
                     onInput={(e) => setPrompt({ ...prompt, code: (e.currentTarget as HTMLInputElement).value })}
-                    onKeyDown={(e) => {
-                      if (e.key === "Enter") {
-                        e.preventDefault();
-                        confirmNew();
-                      } else if (e.key === "Escape") {
-                        e.preventDefault();
-                        setPrompt(null);
-                      }
-                    }}
+                    onKeyDown={promptKeys}
                   />
                 </label>
                 <label>
@@ -368,15 +378,7 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
                     placeholder="unknown"
                     value={prompt.species}
                     onInput={(e) => setPrompt({ ...prompt, species: (e.currentTarget as HTMLInputElement).value })}
-                    onKeyDown={(e) => {
-                      if (e.key === "Enter") {
-                        e.preventDefault();
-                        confirmNew();
-                      } else if (e.key === "Escape") {
-                        e.preventDefault();
-                        setPrompt(null);
-                      }
-                    }}
+                    onKeyDown={promptKeys}
                   />
                 </label>
                 <button type="button" class="primary" data-testid="new-individual-ok" onClick={confirmNew}>
