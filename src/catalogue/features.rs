@@ -222,26 +222,7 @@ impl Catalogue {
             dims.push(dim.unwrap_or(0));
             per_key.push(map);
         }
-        let mut ids: Vec<i64> = match per_key.first() {
-            Some(first) => first
-                .keys()
-                .copied()
-                .filter(|id| per_key.iter().all(|m| m.contains_key(id)))
-                .collect(),
-            None => Vec::new(),
-        };
-        ids.sort_unstable();
-        let blocks = per_key
-            .iter_mut()
-            .zip(&dims)
-            .map(|(map, &dim)| {
-                let mut data = Vec::with_capacity(ids.len() * dim);
-                for id in &ids {
-                    data.extend(map.remove(id).expect("filtered to ids every key has"));
-                }
-                Array2::from_shape_vec((ids.len(), dim), data).expect("rows of one dimension")
-            })
-            .collect();
+        let (ids, blocks) = join_blocks(per_key, &dims, 1);
         Ok(FeatureTable {
             detection_ids: ids,
             blocks,
@@ -348,27 +329,7 @@ impl Catalogue {
             dims.push(dim.unwrap_or(0));
             per_key.push(map);
         }
-        let mut ids: Vec<i64> = match per_key.first() {
-            Some(first) => first
-                .keys()
-                .copied()
-                .filter(|id| per_key.iter().all(|m| m.contains_key(id)))
-                .collect(),
-            None => Vec::new(),
-        };
-        ids.sort_unstable();
-        let blocks = per_key
-            .iter_mut()
-            .zip(&dims)
-            .map(|(map, &dim)| {
-                let mut data = Vec::with_capacity(ids.len() * views * dim);
-                for id in &ids {
-                    data.extend(map.remove(id).expect("filtered to ids every key has"));
-                }
-                Array2::from_shape_vec((ids.len() * views, dim), data)
-                    .expect("rows of one dimension")
-            })
-            .collect();
+        let (ids, blocks) = join_blocks(per_key, &dims, views);
         Ok(ViewTable {
             detection_ids: ids,
             views,
@@ -388,4 +349,36 @@ impl Catalogue {
             vector_bytes: bytes as u64,
         })
     }
+}
+
+/// The detections every key has, in order, and one block per key of
+/// `rows_per_detection` rows of `dims[k]` values each (the maps hold each
+/// detection's rows back to back).
+fn join_blocks(
+    mut per_key: Vec<HashMap<i64, Vec<f32>>>,
+    dims: &[usize],
+    rows_per_detection: usize,
+) -> (Vec<i64>, Vec<Array2<f32>>) {
+    let mut ids: Vec<i64> = match per_key.first() {
+        Some(first) => first
+            .keys()
+            .copied()
+            .filter(|id| per_key.iter().all(|m| m.contains_key(id)))
+            .collect(),
+        None => Vec::new(),
+    };
+    ids.sort_unstable();
+    let rows = ids.len() * rows_per_detection;
+    let blocks = per_key
+        .iter_mut()
+        .zip(dims)
+        .map(|(map, &dim)| {
+            let mut data = Vec::with_capacity(rows * dim);
+            for id in &ids {
+                data.extend(map.remove(id).expect("filtered to ids every key has"));
+            }
+            Array2::from_shape_vec((rows, dim), data).expect("rows of one dimension")
+        })
+        .collect();
+    (ids, blocks)
 }
