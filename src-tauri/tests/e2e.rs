@@ -237,6 +237,16 @@ fn a_survey_goes_from_import_through_review_to_export() {
         let mut last = None;
         for _ in 0..3 {
             let (detection, photo) = app.current_photo().await;
+            // The photo is named by its file in the header and the queue.
+            assert_eq!(app.testid_text("review-file").await, photo);
+            let queue = app.all_by_testid("queue-item").await;
+            let mut names = Vec::new();
+            for q in &queue {
+                // The file name span ellipsises, so WebKit's WebDriver text
+                // leaves it out; its textContent is what is drawn.
+                names.push(q.prop("textContent").await.unwrap().unwrap_or_default());
+            }
+            assert!(names.iter().any(|n| n.starts_with(&photo)), "{photo} not in {names:?}");
             let suggestions = app.all_by_testid("suggestion").await;
             assert!(!suggestions.is_empty(), "{photo} has no suggestions");
             let top = suggestions[0].attr("data-rank").await.unwrap();

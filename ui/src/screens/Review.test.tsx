@@ -87,6 +87,10 @@ describe("ReviewScreen", () => {
   it("shows the suggestions in rank order with the new-individual entry where the backend put it", async () => {
     render(<ReviewScreen onChanged={() => {}} />);
     await waitFor(() => expect(current()).toBe("1"));
+    // Each photo is named by its file, in the queue and in the header.
+    expect(screen.getByTestId("review-file").textContent).toBe("1.jpg");
+    expect(screen.getAllByTestId("queue-item")[0].textContent).toContain("1.jpg");
+    expect(screen.getAllByTestId("queue-item")[0].getAttribute("title")).toContain("/s/1.jpg");
     const s = screen.getAllByTestId("suggestion");
     expect(s.map((e) => e.getAttribute("data-rank"))).toEqual(["1", "2", "3", "4", "5"]);
     expect(s.map((e) => e.getAttribute("data-individual-id"))).toEqual(["100", "200", "", "300", "400"]);

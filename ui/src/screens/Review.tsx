@@ -19,7 +19,7 @@ import {
   reviewUnidentifiable,
   toAppError,
 } from "../ipc";
-import { formatScore, formatTaken } from "../lib/format";
+import { baseName, formatScore, formatTaken } from "../lib/format";
 import { reviewKeyAction, type ReviewKeyAction } from "../lib/keys";
 import {
   forgetDecision,
@@ -324,7 +324,10 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
           <QueueList items={items} index={index} onJump={setIndex} />
           <div class="review-item" data-testid="review-item" data-detection-id={String(item.detectionId)}>
             <div class="item-head">
-              <strong>{item.encounterLabel}</strong>
+              <strong data-testid="review-file" title={item.photoPath}>
+                {baseName(item.photoPath)}
+              </strong>
+              <span class="muted">{item.encounterLabel}</span>
               <span class="muted">
                 {formatTaken(item.takenAt)}
                 {item.latitude != null && item.longitude != null

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef } from "preact/hooks";
 import type { ReviewItem } from "../../bindings/ReviewItem";
-import { formatTaken } from "../../lib/format";
+import { baseName, formatTaken } from "../../lib/format";
 import { groupByEncounter } from "../../lib/queue";
 
 /** The queue as encounters with their detections; click to jump. */
@@ -23,9 +23,11 @@ export function QueueList({ items, index, onJump }: { items: ReviewItem[]; index
                 key={it.detectionId}
                 ref={i === index ? current : undefined}
                 class={`queue-item ${i === index ? "current" : ""}`}
+                data-testid="queue-item"
+                title={`${it.photoPath}\n${formatTaken(it.takenAt)}`}
                 onClick={() => onJump(i)}
               >
-                <span>{formatTaken(it.takenAt)}</span>
+                <span class="queue-file">{baseName(it.photoPath)}</span>
                 <span class="muted">#{it.detectionId}</span>
               </button>
             );
