@@ -115,6 +115,14 @@ fn ingest(
     if cancel.is_cancelled() {
         return Err(whaleid::Error::Cancelled.into());
     }
+    if files.is_empty() {
+        let names: Vec<String> = plan.paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(AppError::invalid(format!(
+            "no photos found in {} ({} other files skipped): WhaleID reads JPEG, PNG, TIFF and WebP photos",
+            names.join(", "),
+            skipped.len()
+        )));
+    }
     send(IngestEvent::Scanned {
         files: files.len(),
         skipped: skipped.len(),

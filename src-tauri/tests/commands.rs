@@ -494,6 +494,48 @@ fn a_cancel_before_any_photo_is_read_is_reported_as_cancelled_not_finished() {
     assert_eq!(photos, 0);
 }
 
+/// A folder with no photo ends as a clear error, not "Done 0/0" with a
+/// button to review nothing.
+#[test]
+fn an_empty_folder_is_no_photos_found_not_an_empty_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let cat = dir.path().join("catalogue");
+    whaleid::catalogue::Catalogue::create(&cat).unwrap();
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(empty.join("notes.txt"), "not a photo").unwrap();
+    let plan = whaleid_app::ingest_job::IngestPlan {
+        catalogue: cat,
+        pack: whaleid::packs::Pack::load(tiny_pack()).unwrap(),
+        threshold: 0.5,
+        species: None,
+        paths: vec![empty.clone()],
+        session: whaleid::runtime::SessionConfig {
+            intra_threads: 1,
+            ..Default::default()
+        },
+        batch: 2,
+    };
+    let mut events = Vec::new();
+    let outcome =
+        whaleid_app::ingest_job::run(plan, &whaleid::CancelToken::new(), &mut |e| events.push(e));
+    let IngestEvent::Failed { error } = outcome.closing else {
+        panic!("an empty folder should fail: {:?}", outcome.closing);
+    };
+    assert_eq!(error.kind, whaleid_app::error::ErrorKind::Invalid);
+    assert!(
+        error.message.contains("no photos found"),
+        "{}",
+        error.message
+    );
+    assert!(
+        error.message.contains(&empty.display().to_string()),
+        "{}",
+        error.message
+    );
+    assert!(events.is_empty(), "{events:?}");
+}
+
 /// The review, catalogue and export commands through the IPC as the UI
 /// calls them: names, camelCase arguments, results and error kinds.
 #[test]

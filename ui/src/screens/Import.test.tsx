@@ -85,4 +85,44 @@ describe("ImportScreen", () => {
     fireEvent.input(screen.getByTestId("import-path"), { target: { value: "/survey/day1" } });
     expect(screen.getByTestId("import-start").textContent).toMatch(/resume/i);
   });
+
+  it("offers resume only for a run that started and did not finish", async () => {
+    // A path that does not exist: the start is refused, nothing to resume.
+    api.ingestStart.mockRejectedValueOnce({ kind: "io", message: "/nowhere: No such file or directory" });
+    const { unmount } = render(<ImportScreen onReview={() => {}} />);
+    fireEvent.input(screen.getByTestId("import-path"), { target: { value: "/nowhere" } });
+    fireEvent.click(screen.getByTestId("import-start"));
+    await waitFor(() => expect(screen.getByTestId("import-progress").getAttribute("data-phase")).toBe("failed"));
+    ingestStore.set(IDLE);
+    unmount();
+    // A run that finishes leaves nothing to resume either.
+    let emit: (e: IngestEvent) => void = () => {};
+    api.ingestStart.mockImplementation(async (_p: string[], _s: string | null, cb: (e: IngestEvent) => void) => {
+      emit = cb;
+      return 2;
+    });
+    render(<ImportScreen onReview={() => {}} />);
+    fireEvent.input(screen.getByTestId("import-path"), { target: { value: "/survey/day2" } });
+    fireEvent.click(screen.getByTestId("import-start"));
+    await waitFor(() => expect(screen.getByTestId("import-start").textContent).toMatch(/resume/i));
+    emit({
+      event: "finished",
+      summary: {
+        newPhotos: 1,
+        knownPhotos: 0,
+        failed: [],
+        skipped: [],
+        detections: 1,
+        noDetection: [],
+        encounters: 1,
+        newIndividualSuggestions: 0,
+        seconds: 1,
+        photosPerSecond: 1,
+      },
+    });
+    await screen.findByTestId("import-summary");
+    expect(screen.getByTestId("import-start").textContent).toBe("Import");
+    fireEvent.input(screen.getByTestId("import-path"), { target: { value: "/nowhere" } });
+    expect(screen.getByTestId("import-start").textContent).toBe("Import");
+  });
 });

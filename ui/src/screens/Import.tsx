@@ -12,12 +12,11 @@ import { PathField } from "../components/PathField";
 import { baseName, formatDuration, formatEta, formatPercent, formatRate, fraction, plural } from "../lib/format";
 import {
   cancelIngest,
-  importedBefore,
   ingestStore,
   isActive,
-  rememberImported,
   resetIngest,
   startIngest,
+  unfinishedImport,
   type IngestState,
 } from "../state/ingest";
 import { useStore } from "../state/store";
@@ -36,11 +35,10 @@ export function ImportScreen({ onReview }: { onReview: () => void }) {
       return;
     }
     setError(null);
-    rememberImported(p);
     void startIngest(p, species.trim() || null);
   };
 
-  const again = path.trim() !== "" && importedBefore(path);
+  const again = path.trim() !== "" && unfinishedImport(path);
 
   return (
     <section class="import">
@@ -91,8 +89,8 @@ export function ImportScreen({ onReview }: { onReview: () => void }) {
         </div>
         {again && !active && (
           <p class="hint">
-            This folder was imported before. Photos already in the catalogue are recognised and skipped, so the import
-            resumes where it stopped.
+            An earlier import of this folder did not finish. Photos already in the catalogue are recognised and skipped,
+            so importing it again resumes where it stopped.
           </p>
         )}
         <ErrorLine error={error} />

@@ -90,8 +90,12 @@ export async function startIngest(paths: string[], species: string | null = null
   try {
     const jobId = await ingestStart(paths, species, (ev) => {
       ingestStore.set((s) => reduceIngest(s, ev));
+      // A run that finished leaves nothing to resume.
+      if (ev.event === "finished") forgetUnfinished(paths);
       if (ev.event === "finished" || ev.event === "cancelled" || ev.event === "failed") onEnd.forEach((fn) => fn());
     });
+    // The job started (the paths exist): until it finishes, re-running it resumes.
+    rememberUnfinished(paths);
     // Events may already have moved us on; only record the id.
     ingestStore.set((s) => ({ ...s, jobId, phase: s.phase === "starting" ? "scanning" : s.phase }));
   } catch (e) {
@@ -114,24 +118,35 @@ export function resetIngest(): void {
   if (!isActive(ingestStore.get().phase)) ingestStore.set(IDLE);
 }
 
-/** Folders imported before (this machine), to say "re-running resumes". */
-const SEEN_KEY = "whaleid.importedFolders";
-export function importedBefore(path: string): boolean {
+/**
+ * Folders whose last import on this machine started and did not finish
+ * (cancelled, failed, or the app closed), to offer "resume". A finished run,
+ * or a path that never started (missing), is not listed.
+ */
+const UNFINISHED_KEY = "whaleid.unfinishedImports";
+function unfinished(): string[] {
   try {
-    const seen: string[] = JSON.parse(localStorage.getItem(SEEN_KEY) ?? "[]");
-    return seen.includes(normPath(path));
+    return JSON.parse(localStorage.getItem(UNFINISHED_KEY) ?? "[]");
   } catch {
-    return false;
+    return [];
   }
 }
-export function rememberImported(paths: string[]): void {
+function storeUnfinished(list: string[]): void {
   try {
-    const seen: string[] = JSON.parse(localStorage.getItem(SEEN_KEY) ?? "[]");
-    const next = [...new Set([...paths.map(normPath), ...seen])].slice(0, 200);
-    localStorage.setItem(SEEN_KEY, JSON.stringify(next));
+    localStorage.setItem(UNFINISHED_KEY, JSON.stringify(list.slice(0, 200)));
   } catch {
     /* storage unavailable: the hint is optional */
   }
+}
+export function unfinishedImport(path: string): boolean {
+  return unfinished().includes(normPath(path));
+}
+export function rememberUnfinished(paths: string[]): void {
+  storeUnfinished([...new Set([...paths.map(normPath), ...unfinished()])]);
+}
+export function forgetUnfinished(paths: string[]): void {
+  const done = new Set(paths.map(normPath));
+  storeUnfinished(unfinished().filter((p) => !done.has(p)));
 }
 function normPath(p: string): string {
   return p.trim().replace(/[\\/]+$/, "");
