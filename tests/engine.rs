@@ -28,6 +28,12 @@ fn runtime_reports_the_library_and_the_cpu_provider() {
     assert!(info.library.exists());
     assert!(info.version.starts_with("1."), "{}", info.version);
     assert!(info.providers_compiled.iter().any(|p| p == "cpu"));
+    // The wheel's remote Azure endpoint is no device to run models on.
+    assert!(
+        !info.providers_compiled.iter().any(|p| p == "azure"),
+        "{:?}",
+        info.providers_compiled
+    );
     let (_, detector, embedder) = tiny();
     // This build has no GPU feature enabled in CI: auto must land on the CPU
     // and say so.

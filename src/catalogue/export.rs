@@ -175,14 +175,47 @@ fn csv_err(path: &Path, e: csv::Error) -> Error {
 }
 
 fn write_atomically(path: &Path, f: impl FnOnce(&mut std::fs::File) -> Result<()>) -> Result<()> {
+    // Say what the person asked for, not the temporary file's name.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            return Err(Error::Invalid(format!(
+                "cannot write {}: the folder {} does not exist",
+                path.display(),
+                dir.display()
+            )));
+        }
+    }
     let mut name = path.as_os_str().to_owned();
     name.push(".part");
     let tmp = std::path::PathBuf::from(name);
-    let mut file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    let mut file = std::fs::File::create(&tmp).map_err(|e| Error::io(path, e))?;
     let written = f(&mut file).and_then(|()| file.flush().map_err(|e| Error::io(&tmp, e)));
     if let Err(e) = written {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exporting_into_a_missing_folder_names_the_folder_not_the_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing").join("out.csv");
+        let err = write_atomically(&path, |_| Ok(())).unwrap_err().to_string();
+        assert!(err.contains("missing"), "{err}");
+        assert!(err.contains("does not exist"), "{err}");
+        assert!(!err.contains(".part"), "{err}");
+        // Into a folder that exists, the file appears whole and no .part is left.
+        let path = dir.path().join("out.csv");
+        write_atomically(&path, |f| {
+            std::io::Write::write_all(f, b"a,b\n").map_err(|e| Error::io(&path, e))
+        })
+        .unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a,b\n");
+        assert!(!dir.path().join("out.csv.part").exists());
+    }
 }

@@ -287,6 +287,9 @@ fn compiled_providers() -> Vec<String> {
     };
     names
         .into_iter()
+        // The PyPI wheel lists Azure, a remote-inference endpoint, not a
+        // device: WhaleID runs its models on this machine and never uses it.
+        .filter(|n| n != "AzureExecutionProvider")
         .map(|n| match n.as_str() {
             "CPUExecutionProvider" => "cpu".to_string(),
             "CUDAExecutionProvider" => "cuda".to_string(),
