@@ -122,19 +122,7 @@ impl Catalogue {
              WHERE e.pack_name = ?1 AND e.pack_version = ?2
              ORDER BY d.id",
         )?;
-        let rows = stmt.query_map(params![pack.0, pack.1], |r| {
-            Ok(FeatureTask {
-                detection_id: r.get(0)?,
-                photo_path: r.get(1)?,
-                region: BBox {
-                    x1: r.get::<_, f64>(2)? as f32,
-                    y1: r.get::<_, f64>(3)? as f32,
-                    x2: r.get::<_, f64>(4)? as f32,
-                    y2: r.get::<_, f64>(5)? as f32,
-                },
-                crop_file: r.get(6)?,
-            })
-        })?;
+        let rows = stmt.query_map(params![pack.0, pack.1], feature_task)?;
         let mut out = Vec::new();
         for task in rows {
             let task = task?;
@@ -258,19 +246,7 @@ impl Catalogue {
              FROM detections d JOIN photos p ON p.id = d.photo_id
              ORDER BY d.id",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(FeatureTask {
-                detection_id: r.get(0)?,
-                photo_path: r.get(1)?,
-                region: BBox {
-                    x1: r.get::<_, f64>(2)? as f32,
-                    y1: r.get::<_, f64>(3)? as f32,
-                    x2: r.get::<_, f64>(4)? as f32,
-                    y2: r.get::<_, f64>(5)? as f32,
-                },
-                crop_file: r.get(6)?,
-            })
-        })?;
+        let rows = stmt.query_map([], feature_task)?;
         let mut out = Vec::new();
         for task in rows {
             let task = task?;
@@ -349,6 +325,22 @@ impl Catalogue {
             vector_bytes: bytes as u64,
         })
     }
+}
+
+/// A [`FeatureTask`] from a row of `d.id, p.original_path, d.x1, d.y1, d.x2,
+/// d.y2, d.crop_file`.
+fn feature_task(r: &rusqlite::Row<'_>) -> rusqlite::Result<FeatureTask> {
+    Ok(FeatureTask {
+        detection_id: r.get(0)?,
+        photo_path: r.get(1)?,
+        region: BBox {
+            x1: r.get::<_, f64>(2)? as f32,
+            y1: r.get::<_, f64>(3)? as f32,
+            x2: r.get::<_, f64>(4)? as f32,
+            y2: r.get::<_, f64>(5)? as f32,
+        },
+        crop_file: r.get(6)?,
+    })
 }
 
 /// The detections every key has, in order, and one block per key of
