@@ -557,3 +557,36 @@ fn changing_the_threshold_ranks_every_waiting_detection_again() {
         Err(Error::Cancelled)
     ));
 }
+
+#[test]
+fn a_new_share_recalibrates_a_calibrated_threshold_and_leaves_a_typed_one() {
+    use whaleid::matching::field::{
+        calibrate_for_field, save_calibration, set_expected_new_share, set_threshold,
+        threshold_in_use, ThresholdSource,
+    };
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut cat = reviewed_catalogue(dir.path());
+    let (c, share) = calibrate_for_field(&cat, 5)
+        .unwrap()
+        .expect("six individuals");
+    assert_eq!(c.new_share, Some(0.15));
+    save_calibration(&mut cat, &c, share).unwrap();
+    let in_use = threshold_in_use(&cat, 0.5).unwrap();
+    assert_eq!(in_use.source, ThresholdSource::Calibrated);
+    assert_eq!(in_use.calibration.as_ref().unwrap().share.share, 0.15);
+
+    let again = set_expected_new_share(&mut cat, 0.5)
+        .unwrap()
+        .expect("recalibrated");
+    assert_eq!(again.new_share, Some(0.5));
+    let in_use = threshold_in_use(&cat, 0.5).unwrap();
+    assert_eq!(in_use.value, again.threshold);
+    assert_eq!(in_use.calibration.unwrap().share.share, 0.5);
+
+    // A threshold typed by a person stays as it is.
+    set_threshold(&mut cat, 0.33).unwrap();
+    assert!(set_expected_new_share(&mut cat, 0.2).unwrap().is_none());
+    let in_use = threshold_in_use(&cat, 0.5).unwrap();
+    assert_eq!((in_use.value, in_use.source), (0.33, ThresholdSource::Set));
+}

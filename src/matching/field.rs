@@ -124,14 +124,26 @@ fn share_setting(cat: &Catalogue) -> Result<Option<f64>> {
 }
 
 /// Set the expected share of new individuals (used until the catalogue has
-/// enough review history of its own).
-pub fn set_expected_new_share(cat: &mut Catalogue, share: f64) -> Result<()> {
+/// enough review history of its own). A calibrated threshold was chosen for
+/// the old share, so it is calibrated again and saved; the new calibration
+/// is returned (`None` when the threshold was set by hand or is the pack's,
+/// or there is nothing to calibrate on). The caller ranks the waiting
+/// detections again.
+pub fn set_expected_new_share(cat: &mut Catalogue, share: f64) -> Result<Option<Calibration>> {
     if !(0.0..=1.0).contains(&share) {
         return Err(Error::Invalid(format!(
             "expected share of new individuals {share} is not between 0 and 1"
         )));
     }
-    cat.set_setting(keys::NEW_SHARE, &share.to_string())
+    cat.set_setting(keys::NEW_SHARE, &share.to_string())?;
+    if threshold_in_use(cat, f32::NAN)?.source != ThresholdSource::Calibrated {
+        return Ok(None);
+    }
+    let Some((c, share)) = calibrate_for_field(cat, MIN_SPECIES_INDIVIDUALS)? else {
+        return Ok(None);
+    };
+    save_calibration(cat, &c, share)?;
+    Ok(Some(c))
 }
 
 /// Where the threshold in force came from.
@@ -264,31 +276,23 @@ pub fn calibrate_for_field(
 /// the pack version in use.
 pub fn save_calibration(cat: &mut Catalogue, c: &Calibration, share: NewShare) -> Result<()> {
     let pack = catalogue_pack(cat)?;
-    let field = FieldCalibration::new(c, share);
-    let json = serde_json::to_string(&field).map_err(|e| Error::Invalid(e.to_string()))?;
-    cat.with_tx(|tx| {
-        save_calibration_in(tx.conn(), &pack, &field.threshold, &json)?;
-        Ok(())
-    })
+    cat.with_tx(|tx| save_calibration_in(tx.conn(), &pack, c, share))
 }
 
-/// [`save_calibration`] inside a transaction that already runs.
+/// [`save_calibration`] for `pack`, inside a transaction that already runs
+/// (adoption saves the new version's calibration with its switch).
 pub(crate) fn save_calibration_in(
     conn: &rusqlite::Connection,
     pack: &(String, String),
-    threshold: &f32,
-    field_json: &str,
+    c: &Calibration,
+    share: NewShare,
 ) -> Result<()> {
     use crate::catalogue::upsert_setting;
-    upsert_setting(conn, keys::THRESHOLD, &threshold.to_string())?;
+    let json = serde_json::to_string(&FieldCalibration::new(c, share))
+        .map_err(|e| Error::Invalid(e.to_string()))?;
+    upsert_setting(conn, keys::THRESHOLD, &c.threshold.to_string())?;
     upsert_setting(conn, keys::THRESHOLD_SOURCE, "calibrated")?;
-    upsert_setting(conn, &keys::calibration(&pack.0, &pack.1), field_json)
-}
-
-/// A trained version's calibration, as JSON to save when it is adopted.
-pub fn field_calibration_json(c: &Calibration, share: NewShare) -> Result<String> {
-    serde_json::to_string(&FieldCalibration::new(c, share))
-        .map_err(|e| Error::Invalid(e.to_string()))
+    upsert_setting(conn, &keys::calibration(&pack.0, &pack.1), &json)
 }
 
 #[cfg(test)]

@@ -29,9 +29,7 @@ use crate::catalogue::versions::{PackVersion, SwitchAction};
 use crate::catalogue::{keys, Catalogue};
 use crate::error::{Error, Result};
 use crate::index::IndexConfig;
-use crate::matching::field::{
-    expected_new_share, field_calibration_json, save_calibration_in, MIN_SPECIES_INDIVIDUALS,
-};
+use crate::matching::field::{expected_new_share, save_calibration_in, MIN_SPECIES_INDIVIDUALS};
 use crate::matching::identify::{calibrate_gallery_for_share, catalogue_pack};
 use crate::matching::rerank::rerank_with;
 use crate::matching::Gallery;
@@ -158,12 +156,7 @@ pub fn adopt(
         tx.switch_pack(&current.1, &new_row, SwitchAction::Adopt, actor)?;
         if let Some(c) = &calibration {
             let pack = (current.0.clone(), version.clone());
-            save_calibration_in(
-                tx.conn(),
-                &pack,
-                &c.threshold,
-                &field_calibration_json(c, share)?,
-            )?;
+            save_calibration_in(tx.conn(), &pack, c, share)?;
         }
         Ok(())
     })?;

@@ -38,14 +38,6 @@ pub async fn settings_set(
             }
             if let Some(t) = threshold {
                 field::set_threshold(cat, t)?;
-            } else if field::threshold_in_use(cat, f32::NAN)?.source
-                == field::ThresholdSource::Calibrated
-            {
-                if let Some((c, share)) =
-                    field::calibrate_for_field(cat, field::MIN_SPECIES_INDIVIDUALS)?
-                {
-                    field::save_calibration(cat, &c, share)?;
-                }
             }
             rerank(open).map(Some)
         })?;

@@ -287,26 +287,17 @@ pub fn run(command: CatalogueCommand) -> Result<ExitCode> {
         } => {
             let mut cat = Catalogue::open(&dir)?;
             if let Some(s) = new_share {
-                field::set_expected_new_share(&mut cat, s)?;
+                let recalibrated = field::set_expected_new_share(&mut cat, s)?;
                 println!(
                     "expected share of new individuals: {}",
                     field::expected_new_share(&cat)?
                 );
+                if let Some(c) = recalibrated {
+                    crate::identify::print_calibration(&c);
+                }
             }
             if let Some(t) = threshold {
                 field::set_threshold(&mut cat, t)?;
-            } else if new_share.is_some()
-                && field::threshold_in_use(&cat, f32::NAN)?.source
-                    == field::ThresholdSource::Calibrated
-            {
-                // The saved threshold was calibrated for the old share.
-                match field::calibrate_for_field(&cat, field::MIN_SPECIES_INDIVIDUALS)? {
-                    Some((c, share)) => {
-                        field::save_calibration(&mut cat, &c, share)?;
-                        crate::identify::print_calibration(&c);
-                    }
-                    None => eprintln!("nothing to recalibrate on: the threshold stays as it was"),
-                }
             }
             if threshold.is_some() || new_share.is_some() {
                 crate::identify::rerank_cmd(&mut cat)?;
