@@ -36,6 +36,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "detection_species",
         include_str!("migrations/0008_detection_species.sql"),
     ),
+    (
+        9,
+        "boxes_and_people",
+        include_str!("migrations/0009_boxes_and_people.sql"),
+    ),
 ];
 
 /// The newest schema this build knows.
