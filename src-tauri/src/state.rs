@@ -40,6 +40,9 @@ pub struct Prefs {
     /// The CA certificate (PEM path) trusted for a server, by URL, where a
     /// team signs its server's certificate itself.
     pub sync_ca_certs: std::collections::BTreeMap<String, String>,
+    /// The observer's name, recorded on every decision, merge, import and
+    /// sync made in the app (see `whaleid::catalogue::observer`).
+    pub observer: Option<String>,
 }
 
 /// The catalogue the app works on, with the pack bound to it.
@@ -133,6 +136,16 @@ impl AppState {
         let json =
             serde_json::to_vec_pretty(&*prefs).map_err(|e| AppError::internal(e.to_string()))?;
         std::fs::write(self.config_dir.join(PREFS_FILE), json).map_err(io)
+    }
+
+    /// Who the user is: the saved observer name first, then the engine's
+    /// rule (`whaleid::catalogue::observer::observer`).
+    pub fn observer(&self, cat: &Catalogue) -> AppResult<Option<String>> {
+        let saved = self.prefs().observer;
+        Ok(whaleid::catalogue::observer::observer(
+            cat,
+            saved.as_deref(),
+        )?)
     }
 
     /// The open catalogue, if any (locked while the guard lives).

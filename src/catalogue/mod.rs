@@ -24,6 +24,7 @@ pub mod export;
 pub mod features;
 pub mod individuals;
 pub mod migrate;
+pub mod observer;
 pub mod records;
 pub mod review;
 pub mod versions;

@@ -7,14 +7,11 @@ use whaleid::catalogue::review::{self as engine, QueueItem, ReviewSuggestion};
 
 use crate::dto::{ReviewAction, ReviewItem, ReviewOutcome, ReviewQueue, Suggestion, Undone};
 use crate::error::AppResult;
-use crate::state::AppState;
+use crate::state::{AppState, OpenCatalogue};
 
-/// Who decides: the person logged into this machine, as far as it says.
-fn reviewer() -> Option<String> {
-    std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .ok()
-        .filter(|u| !u.is_empty())
+/// Who decides: the observer name (see `AppState::observer`).
+fn reviewer(state: &AppState, open: &OpenCatalogue) -> AppResult<Option<String>> {
+    state.observer(&open.catalogue)
 }
 
 #[tauri::command]
@@ -40,7 +37,7 @@ pub async fn review_accept(
     rank: Option<u32>,
 ) -> AppResult<ReviewOutcome> {
     state.with_catalogue(|open| {
-        let by = reviewer();
+        let by = reviewer(&state, open)?;
         let out = open.catalogue.review_accept(
             detection_id,
             individual_id,
@@ -60,7 +57,7 @@ pub async fn review_new_individual(
     species: Option<String>,
 ) -> AppResult<ReviewOutcome> {
     state.with_catalogue(|open| {
-        let by = reviewer();
+        let by = reviewer(&state, open)?;
         let out = open.catalogue.review_new_individual(
             detection_id,
             &code,
@@ -77,7 +74,7 @@ pub async fn review_unidentifiable(
     detection_id: i64,
 ) -> AppResult<ReviewOutcome> {
     state.with_catalogue(|open| {
-        let by = reviewer();
+        let by = reviewer(&state, open)?;
         Ok(outcome(
             open.catalogue
                 .review_unidentifiable(detection_id, by.as_deref())?,
@@ -92,7 +89,7 @@ pub async fn review_same_as(
     individual_id: i64,
 ) -> AppResult<ReviewOutcome> {
     state.with_catalogue(|open| {
-        let by = reviewer();
+        let by = reviewer(&state, open)?;
         Ok(outcome(open.catalogue.review_same_as(
             detection_id,
             individual_id,
@@ -104,7 +101,7 @@ pub async fn review_same_as(
 #[tauri::command]
 pub async fn review_undo(state: State<'_, AppState>) -> AppResult<Option<Undone>> {
     state.with_catalogue(|open| {
-        let by = reviewer();
+        let by = reviewer(&state, open)?;
         Ok(open.catalogue.review_undo(by.as_deref())?.map(|u| Undone {
             detection_id: u.detection_id,
             action: action(u.action),
