@@ -74,6 +74,7 @@ impl Catalogue {
              JOIN detections d ON d.id = idn.detection_id
              JOIN photos p ON p.id = d.photo_id
              WHERE idn.superseded_by IS NULL AND idn.withdrawn_at IS NULL AND idn.verdict = 'confirmed'
+               AND d.removed_at IS NULL
              ORDER BY p.taken_at, d.id"
         ))?;
         let window = format!("-{NEW_SIGHTING_DAYS} days");

@@ -69,6 +69,7 @@ impl Catalogue {
                   AND idn.withdrawn_at IS NULL AND idn.verdict = 'confirmed'
              LEFT JOIN resolved r ON r.start = idn.individual_id
              LEFT JOIN individuals ind ON ind.id = r.id
+             WHERE d.removed_at IS NULL
              ORDER BY p.taken_at, p.id, d.id"
         ))?;
         let mut rows = stmt.query([])?;
@@ -109,7 +110,7 @@ impl Catalogue {
         let photos: Vec<(String, i64)> = {
             let mut stmt = self.conn().prepare(
                 "SELECT p.original_path,
-                        (SELECT d.id FROM detections d WHERE d.photo_id = p.id
+                        (SELECT d.id FROM detections d WHERE d.photo_id = p.id AND d.removed_at IS NULL
                          ORDER BY coalesce(d.score, 0) DESC, d.id LIMIT 1) AS det
                  FROM photos p WHERE det IS NOT NULL ORDER BY p.original_path",
             )?;

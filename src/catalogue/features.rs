@@ -119,7 +119,7 @@ impl Catalogue {
              FROM embeddings e
              JOIN detections d ON d.id = e.detection_id
              JOIN photos p ON p.id = d.photo_id
-             WHERE e.pack_name = ?1 AND e.pack_version = ?2
+             WHERE e.pack_name = ?1 AND e.pack_version = ?2 AND d.removed_at IS NULL
              ORDER BY d.id",
         )?;
         let rows = stmt.query_map(params![pack.0, pack.1], feature_task)?;
@@ -136,8 +136,9 @@ impl Catalogue {
     /// Detections embedded with `pack`, in detection order.
     pub fn embedded_detections(&self, pack: (&str, &str)) -> Result<Vec<i64>> {
         let mut stmt = self.conn().prepare(
-            "SELECT detection_id FROM embeddings
-             WHERE pack_name = ?1 AND pack_version = ?2 ORDER BY detection_id",
+            "SELECT e.detection_id FROM embeddings e JOIN detections d ON d.id = e.detection_id
+             WHERE e.pack_name = ?1 AND e.pack_version = ?2 AND d.removed_at IS NULL
+             ORDER BY e.detection_id",
         )?;
         let rows = stmt.query_map(params![pack.0, pack.1], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -154,7 +155,7 @@ impl Catalogue {
              JOIN resolved r ON r.start = idn.individual_id
              JOIN individuals ind ON ind.id = r.id
              WHERE idn.superseded_by IS NULL AND idn.withdrawn_at IS NULL
-               AND idn.verdict = 'confirmed'
+               AND idn.verdict = 'confirmed' AND d.removed_at IS NULL
              ORDER BY d.id"
         ))?;
         let rows = stmt.query_map([], |r| {
@@ -244,6 +245,7 @@ impl Catalogue {
         let mut stmt = self.conn().prepare(
             "SELECT d.id, p.original_path, d.x1, d.y1, d.x2, d.y2, d.crop_file
              FROM detections d JOIN photos p ON p.id = d.photo_id
+             WHERE d.removed_at IS NULL
              ORDER BY d.id",
         )?;
         let rows = stmt.query_map([], feature_task)?;

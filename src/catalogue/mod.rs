@@ -243,11 +243,12 @@ impl Catalogue {
                 "SELECT count(*) FROM individuals WHERE merged_into IS NOT NULL",
             )?,
             photos: count("SELECT count(*) FROM photos")?,
-            detections: count("SELECT count(*) FROM detections")?,
+            detections: count("SELECT count(*) FROM detections WHERE removed_at IS NULL")?,
             embeddings: count("SELECT count(*) FROM embeddings")?,
             confirmed_detections: count(
-                "SELECT count(DISTINCT detection_id) FROM identifications
-                 WHERE superseded_by IS NULL AND withdrawn_at IS NULL AND verdict = 'confirmed'",
+                "SELECT count(DISTINCT i.detection_id) FROM identifications i
+                 JOIN detections d ON d.id = i.detection_id AND d.removed_at IS NULL
+                 WHERE i.superseded_by IS NULL AND i.withdrawn_at IS NULL AND i.verdict = 'confirmed'",
             )?,
             species,
             pack,

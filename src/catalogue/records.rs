@@ -532,7 +532,7 @@ impl Catalogue {
                   AND idn.superseded_by IS NULL AND idn.withdrawn_at IS NULL AND idn.verdict = 'confirmed'
              JOIN resolved r ON r.start = idn.individual_id
              JOIN individuals ind ON ind.id = r.id
-             WHERE e.pack_name = ?1 AND e.pack_version = ?2
+             WHERE e.pack_name = ?1 AND e.pack_version = ?2 AND d.removed_at IS NULL
              ORDER BY e.id",
             super::review::RESOLVED_CTE
         ))?;

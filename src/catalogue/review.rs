@@ -147,7 +147,7 @@ pub struct Sighting {
     pub vector: Option<Vec<f32>>,
 }
 
-const QUEUE_WHERE: &str = "NOT EXISTS (
+const QUEUE_WHERE: &str = "d.removed_at IS NULL AND NOT EXISTS (
          SELECT 1 FROM identifications idn WHERE idn.detection_id = d.id
          AND idn.superseded_by IS NULL AND idn.withdrawn_at IS NULL AND idn.verdict = 'confirmed')
      AND NOT EXISTS (

@@ -2,6 +2,7 @@
 //! detect-and-embed path ([`pipeline`]), and the import into a catalogue
 //! ([`import`]) with progress, cancel and resume.
 
+pub mod boxes;
 pub mod encounters;
 pub mod import;
 pub mod labels;

@@ -133,7 +133,7 @@ fn waiting_embeddings(cat: &Catalogue, pack: &(String, String)) -> Result<Vec<Wa
     let mut stmt = cat.conn().prepare(
         "SELECT d.id, d.species, e.vector FROM embeddings e
          JOIN detections d ON d.id = e.detection_id
-         WHERE e.pack_name = ?1 AND e.pack_version = ?2 ORDER BY d.id",
+         WHERE e.pack_name = ?1 AND e.pack_version = ?2 AND d.removed_at IS NULL ORDER BY d.id",
     )?;
     let rows = stmt.query_map([&pack.0, &pack.1], |r| {
         Ok((

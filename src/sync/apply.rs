@@ -109,7 +109,26 @@ fn perform(
         | Action::Refuse { .. }
         | Action::EmbeddingPresent { .. }
         | Action::Rename { .. }
-        | Action::StaleRename { .. } => {}
+        | Action::StaleRename { .. }
+        | Action::StaleLiveness { .. } => {}
+        Action::RemoveDetection { detection, by, .. } => {
+            c.execute(
+                &format!(
+                    "UPDATE detections SET removed_at = {NOW}, removed_by = ?2, updated_at = {NOW}
+                     WHERE uuid = ?1 AND removed_at IS NULL"
+                ),
+                [detection, by],
+            )?;
+        }
+        Action::RestoreDetection { detection, .. } => {
+            c.execute(
+                &format!(
+                    "UPDATE detections SET removed_at = NULL, removed_by = NULL, updated_at = {NOW}
+                     WHERE uuid = ?1 AND removed_at IS NOT NULL"
+                ),
+                [detection],
+            )?;
+        }
         Action::AddPhoto { op: id, .. } => {
             if let Change::PhotoAdded {
                 photo,
@@ -148,17 +167,34 @@ fn perform(
                 score,
                 crop,
                 species,
+                drawn_by,
+                replaces,
                 ..
             } = &op(id).change
             {
                 let photo_id = id_of(c, "photos", photo)?;
+                let replaces = match replaces {
+                    Some(r) => {
+                        let local: String = c
+                            .query_row(
+                                "SELECT local FROM sync_aliases WHERE remote = ?1",
+                                [r],
+                                |row| row.get(0),
+                            )
+                            .optional()?
+                            .unwrap_or_else(|| r.clone());
+                        Some(id_of(c, "detections", &local)?)
+                    }
+                    None => None,
+                };
                 let [x1, y1, x2, y2] = bbox.map(f64::from);
                 // Named by content; the file itself is fetched after the
                 // records (see `super::media`).
                 let crop_file = crop.as_ref().map(|sha| super::media::crop_path(sha));
                 c.execute(
-                    "INSERT INTO detections (uuid, photo_id, x1, y1, x2, y2, class, score, crop_file, species)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    "INSERT INTO detections (uuid, photo_id, x1, y1, x2, y2, class, score, crop_file,
+                                             species, drawn_by, replaces)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                     params![
                         detection,
                         photo_id,
@@ -169,7 +205,9 @@ fn perform(
                         class,
                         score.map(f64::from),
                         crop_file,
-                        species
+                        species,
+                        drawn_by,
+                        replaces
                     ],
                 )?;
             }

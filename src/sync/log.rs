@@ -144,9 +144,10 @@ pub(crate) fn log_op(conn: &rusqlite::Connection, op: &Op, origin: &str) -> Resu
 pub fn record_of(c: &Change) -> &str {
     match c {
         Change::PhotoAdded { photo, .. } => photo,
-        Change::DetectionAdded { detection, .. } | Change::EmbeddingAdded { detection, .. } => {
-            detection
-        }
+        Change::DetectionAdded { detection, .. }
+        | Change::EmbeddingAdded { detection, .. }
+        | Change::DetectionRemoved { detection, .. }
+        | Change::DetectionRestored { detection } => detection,
         Change::IndividualCreated { individual, .. }
         | Change::IndividualRenamed { individual, .. } => individual,
         Change::IndividualsMerged { event, .. } | Change::MergeUndone { event } => event,
@@ -198,7 +199,8 @@ fn change_of(
     let found = match (tbl, what) {
         ("photos", _) => c
             .query_row(
-                "SELECT uuid, sha256, width, height, taken_at, latitude, longitude FROM photos WHERE id = ?1",
+                "SELECT uuid, sha256, width, height, taken_at, latitude, longitude, imported_by
+                 FROM photos WHERE id = ?1",
                 [row],
                 |r| {
                     Ok((
@@ -212,7 +214,7 @@ fn change_of(
                             longitude: r.get(6)?,
                             thumb: None,
                         },
-                        None,
+                        r.get::<_, Option<String>>(7)?.filter(|a| !a.trim().is_empty()),
                     ))
                 },
             )
@@ -229,11 +231,36 @@ fn change_of(
                 }
                 (change, author)
             }),
+        ("detections", "remove") => c
+            .query_row(
+                "SELECT d.uuid, d.removed_by,
+                        (SELECT n.uuid FROM detections n WHERE n.replaces = d.id AND n.removed_at IS NULL
+                         ORDER BY n.id DESC LIMIT 1)
+                 FROM detections d WHERE d.id = ?1",
+                [row],
+                |r| {
+                    Ok((
+                        Change::DetectionRemoved {
+                            detection: r.get(0)?,
+                            replaced_by: r.get(2)?,
+                        },
+                        r.get::<_, Option<String>>(1)?.filter(|a| !a.trim().is_empty()),
+                    ))
+                },
+            )
+            .optional()?,
+        ("detections", "restore") => c
+            .query_row("SELECT uuid FROM detections WHERE id = ?1", [row], |r| {
+                Ok((Change::DetectionRestored { detection: r.get(0)? }, None))
+            })
+            .optional()?,
         ("detections", _) => {
             let found = c
                 .query_row(
-                    "SELECT d.uuid, p.uuid, d.x1, d.y1, d.x2, d.y2, d.class, d.score, d.crop_file, d.species
-                     FROM detections d JOIN photos p ON p.id = d.photo_id WHERE d.id = ?1",
+                    "SELECT d.uuid, p.uuid, d.x1, d.y1, d.x2, d.y2, d.class, d.score, d.crop_file, d.species,
+                            d.drawn_by, o.uuid
+                     FROM detections d JOIN photos p ON p.id = d.photo_id
+                     LEFT JOIN detections o ON o.id = d.replaces WHERE d.id = ?1",
                     [row],
                     |r| {
                         let v = |i| r.get::<_, f64>(i).map(|x| x as f32);
@@ -246,6 +273,8 @@ fn change_of(
                                 score: f32_of(r.get(7)?),
                                 crop: None,
                                 species: r.get(9)?,
+                                drawn_by: r.get(10)?,
+                                replaces: r.get(11)?,
                             },
                             r.get::<_, Option<String>>(8)?,
                         ))
@@ -257,10 +286,12 @@ fn change_of(
                 let crop_sha = crop_file
                     .and_then(|f| std::fs::read(cat.media_dir().join(f)).ok())
                     .map(|bytes| hex::encode(sha2::Sha256::digest(&bytes)));
-                if let Change::DetectionAdded { crop, .. } = &mut change {
+                let mut by = None;
+                if let Change::DetectionAdded { crop, drawn_by, .. } = &mut change {
                     *crop = crop_sha;
+                    by = drawn_by.clone().filter(|a| !a.trim().is_empty());
                 }
-                (change, None)
+                (change, by)
             })
         }
         ("embeddings", _) => c

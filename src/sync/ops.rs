@@ -74,6 +74,25 @@ pub enum Change {
         /// The species given for the detection's survey, when one was.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         species: Option<String>,
+        /// Who drew the box by hand; absent for a detector's or an
+        /// import's box.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        drawn_by: Option<String>,
+        /// The detection this box was moved or resized from.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replaces: Option<String>,
+    },
+    /// A box was removed (by a person, or replaced by a moved one): it stays
+    /// with its decisions, and every live view skips it.
+    DetectionRemoved {
+        detection: String,
+        /// The box that replaced it, when it was moved or resized.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replaced_by: Option<String>,
+    },
+    /// A removed box is live again (its removal was undone).
+    DetectionRestored {
+        detection: String,
     },
     EmbeddingAdded {
         detection: String,
@@ -174,6 +193,8 @@ impl Op {
         match &self.change {
             Change::PhotoAdded { .. } => "photo_added",
             Change::DetectionAdded { .. } => "detection_added",
+            Change::DetectionRemoved { .. } => "detection_removed",
+            Change::DetectionRestored { .. } => "detection_restored",
             Change::EmbeddingAdded { .. } => "embedding_added",
             Change::IndividualCreated { .. } => "individual_created",
             Change::IndividualRenamed { .. } => "individual_renamed",
@@ -224,9 +245,20 @@ impl Change {
                 score,
                 crop,
                 species,
+                drawn_by,
+                replaces,
             } => {
                 if let Some(c) = crop {
                     sha_ok("crop", c)?;
+                }
+                if let Some(by) = drawn_by {
+                    text_ok("drawn_by", by)?;
+                }
+                if let Some(r) = replaces {
+                    uuid_ok("replaces", r)?;
+                    if r == detection {
+                        return Err("a box cannot replace itself".into());
+                    }
                 }
                 if let Some(s) = species {
                     text_ok("species", s)?;
@@ -243,6 +275,17 @@ impl Change {
                 }
                 Ok(())
             }
+            Change::DetectionRemoved {
+                detection,
+                replaced_by,
+            } => {
+                uuid_ok("detection", detection)?;
+                if let Some(r) = replaced_by {
+                    uuid_ok("replaced_by", r)?;
+                }
+                Ok(())
+            }
+            Change::DetectionRestored { detection } => uuid_ok("detection", detection),
             Change::EmbeddingAdded {
                 detection,
                 pack_name,

@@ -33,6 +33,27 @@
 //!   and a detection's current decision is its latest one that was not
 //!   withdrawn. Two different decisions about one detection by different
 //!   people are reported as a conflict (both kept, the later counts).
+//! * **Boxes drawn by hand** are their own records: a drawn box is never
+//!   taken for the same detection as another (two people drawing the same
+//!   rectangle drew two boxes), so both laptops adding boxes to one photo
+//!   keep both.
+//! * **Removed or live.** Removing a box and restoring it are events; a
+//!   box's state is that of its latest event (the greatest timestamp, so
+//!   every catalogue agrees whatever order they arrive in). An older event
+//!   arriving after a newer one is recorded, not applied.
+//! * **One box moved on two laptops.** Two boxes replacing the same box
+//!   that overlap (intersection over union at least [`SAME_ANIMAL_IOU`])
+//!   show the same animal: the one added later (greater timestamp, then
+//!   UUID) stays live, and the other is removed as of that later addition
+//!   (an event like any other, so a person can restore it). Both arrive and
+//!   the pair is reported. Replacements that do not overlap are two animals
+//!   (the first boxes drawn on one whole-frame photo on two laptops): both
+//!   stay.
+//! * **No decision is lost with a box.** A decision stays with its box when
+//!   the box is removed. A removal of a box whose current confirmed
+//!   decision is another person's (and was not carried to the box that
+//!   replaced it), and a decision arriving for a box removed here, are both
+//!   reported for a person to look at.
 //! * **References.** An operation naming a record that is neither here nor
 //!   earlier in the batch is refused with the reason; nothing of it is stored.
 
@@ -49,6 +70,31 @@ pub struct DetectionKey {
     pub photo: String,
     pub bbox: [f32; 4],
     pub class: String,
+    /// Drawn by a person: never the same detection as another.
+    pub drawn: bool,
+}
+
+/// Two boxes replacing one box show the same animal from this overlap
+/// (intersection over union) on.
+pub const SAME_ANIMAL_IOU: f32 = 0.5;
+
+/// A detection's latest removal or restoration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Liveness {
+    pub hlc: Hlc,
+    pub removed: bool,
+    pub by: String,
+}
+
+/// A box made by moving or resizing another.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replacement {
+    /// The box it replaced.
+    pub replaces: String,
+    /// When it was added.
+    pub hlc: Hlc,
+    pub bbox: [f32; 4],
+    pub author: String,
 }
 
 /// The code an individual claims (at creation or by its latest rename) and
@@ -94,6 +140,10 @@ pub struct LocalState {
     pub embeddings: HashSet<(String, String, String)>,
     /// A UUID from elsewhere → the record here it was recognised as.
     pub aliases: HashMap<String, String>,
+    /// Detections removed or restored at least once: the latest event.
+    pub liveness: HashMap<String, Liveness>,
+    /// Boxes made by moving or resizing another, by their UUID.
+    pub replacements: HashMap<String, Replacement>,
 }
 
 /// One step for the applier. `op` is the operation's id; record ids are
@@ -126,6 +176,23 @@ pub enum Action {
         local: String,
     },
     AddEmbedding {
+        op: String,
+        detection: String,
+    },
+    /// Mark a detection removed by `by`; `op` is the removal, or the
+    /// addition of the box that won it (one box moved on two laptops).
+    RemoveDetection {
+        op: String,
+        detection: String,
+        by: String,
+    },
+    RestoreDetection {
+        op: String,
+        detection: String,
+    },
+    /// A removal or restoration older than the detection's latest one:
+    /// recorded, not applied.
+    StaleLiveness {
         op: String,
         detection: String,
     },
@@ -207,6 +274,17 @@ pub enum Conflict {
         renamed: String,
         renamed_to: String,
     },
+    /// A box with a person's `decision` was removed elsewhere (or the
+    /// decision was taken on a box removed here): the decision is kept with
+    /// the removed box.
+    RemovedBox { detection: String, decision: String },
+    /// One box was moved on two laptops: `kept` stays live, `other` was
+    /// removed by the rule.
+    BoxMoves {
+        replaced: String,
+        kept: String,
+        other: String,
+    },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -278,6 +356,71 @@ pub fn resolve_codes(individuals: &HashMap<String, Named>) -> BTreeMap<String, S
 /// The code a clash's loser moves to.
 pub fn clash_code(code: &str, individual: &str) -> String {
     format!("{code}~{}", &individual[..8.min(individual.len())])
+}
+
+/// Intersection over union of two `[x1, y1, x2, y2]` boxes.
+pub fn iou(a: [f32; 4], b: [f32; 4]) -> f32 {
+    let w = (a[2].min(b[2]) - a[0].max(b[0])).max(0.0);
+    let h = (a[3].min(b[3]) - a[1].max(b[1])).max(0.0);
+    let inter = w * h;
+    let area = |x: [f32; 4]| (x[2] - x[0]) * (x[3] - x[1]);
+    let union = area(a) + area(b) - inter;
+    if union > 0.0 {
+        inter / union
+    } else {
+        0.0
+    }
+}
+
+/// Whether `detection` is removed (its latest event is a removal).
+pub fn is_removed(s: &LocalState, detection: &str) -> bool {
+    s.liveness.get(detection).is_some_and(|l| l.removed)
+}
+
+/// Record an event on a detection's liveness; whether it is now the latest.
+pub fn record_liveness(s: &mut LocalState, detection: &str, event: Liveness) -> bool {
+    match s.liveness.get(detection) {
+        Some(l) if l.hlc >= event.hlc => false,
+        _ => {
+            s.liveness.insert(detection.to_string(), event);
+            true
+        }
+    }
+}
+
+/// The pairs `(kept, other)` that the moved-twice rule settles for the
+/// replacement `new`: every other replacement of the same box that
+/// overlaps it, with the later addition kept.
+pub fn moved_twice(s: &LocalState, new: &str) -> Vec<(String, String)> {
+    let Some(r) = s.replacements.get(new) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, String)> = s
+        .replacements
+        .iter()
+        .filter(|(id, o)| {
+            id.as_str() != new && o.replaces == r.replaces && iou(o.bbox, r.bbox) >= SAME_ANIMAL_IOU
+        })
+        .map(|(id, o)| {
+            if (o.hlc, id.as_str()) > (r.hlc, new) {
+                (id.clone(), new.to_string())
+            } else {
+                (new.to_string(), id.clone())
+            }
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The removal the moved-twice rule makes of `other` (as of `kept`'s addition).
+pub fn moved_twice_removal(s: &LocalState, kept: &str) -> Liveness {
+    let k = &s.replacements[kept];
+    Liveness {
+        hlc: k.hlc,
+        removed: true,
+        by: k.author.clone(),
+    }
 }
 
 /// See the module docs.
@@ -406,21 +549,33 @@ fn step(s: &mut LocalState, op: &Op, conflicts: &mut Vec<Conflict>) -> Result<Ve
             photo,
             bbox,
             class,
+            drawn_by,
+            replaces,
             ..
         } => {
             let photo = resolve(s, photo).to_string();
             if !s.photos.contains_key(&photo) {
                 return Err(missing("photo", &photo));
             }
+            let replaces = replaces.as_ref().map(|r| resolve(s, r).to_string());
+            if let Some(r) = &replaces {
+                if !s.detections.contains_key(r) {
+                    return Err(missing("detection", r));
+                }
+            }
             let key = DetectionKey {
                 photo: photo.clone(),
                 bbox: *bbox,
                 class: class.clone(),
+                drawn: drawn_by.is_some(),
             };
+            if s.detections.contains_key(detection) {
+                return Ok(vec![Action::AlreadyApplied { op: id }]);
+            }
             if let Some(local) = s
                 .detections
                 .iter()
-                .find(|(_, k)| **k == key)
+                .find(|(_, k)| !key.drawn && **k == key)
                 .map(|(d, _)| d.clone())
             {
                 if local == *detection {
@@ -435,11 +590,91 @@ fn step(s: &mut LocalState, op: &Op, conflicts: &mut Vec<Conflict>) -> Result<Ve
                 }
             } else {
                 s.detections.insert(detection.clone(), key);
-                vec![Action::AddDetection {
+                let mut actions = vec![Action::AddDetection {
                     op: id,
                     detection: detection.clone(),
                     photo,
-                }]
+                }];
+                if let Some(replaces) = replaces {
+                    s.replacements.insert(
+                        detection.clone(),
+                        Replacement {
+                            replaces: replaces.clone(),
+                            hlc: op.hlc,
+                            bbox: *bbox,
+                            author: op.author.clone(),
+                        },
+                    );
+                    for (kept, other) in moved_twice(s, detection) {
+                        let removal = moved_twice_removal(s, &kept);
+                        if record_liveness(s, &other, removal.clone()) {
+                            actions.push(Action::RemoveDetection {
+                                op: op.id.clone(),
+                                detection: other.clone(),
+                                by: removal.by,
+                            });
+                        }
+                        conflicts.push(Conflict::BoxMoves {
+                            replaced: replaces.clone(),
+                            kept,
+                            other,
+                        });
+                    }
+                }
+                actions
+            }
+        }
+        Change::DetectionRemoved {
+            detection,
+            replaced_by,
+        } => {
+            let detection = resolve(s, detection).to_string();
+            if !s.detections.contains_key(&detection) {
+                return Err(missing("detection", &detection));
+            }
+            let event = Liveness {
+                hlc: op.hlc,
+                removed: true,
+                by: op.author.clone(),
+            };
+            if !record_liveness(s, &detection, event) {
+                return Ok(vec![Action::StaleLiveness { op: id, detection }]);
+            }
+            // A person's decision on the box, not carried to its replacement.
+            if let Some(current) = current_decision(s, &detection) {
+                let d = &s.decisions[&current];
+                let carried = replaced_by
+                    .as_ref()
+                    .map(|r| resolve(s, r).to_string())
+                    .and_then(|r| current_decision(s, &r))
+                    .is_some_and(|c| s.decisions[&c].individual == d.individual);
+                if d.verdict == Verdict::Confirmed && d.author != op.author && !carried {
+                    conflicts.push(Conflict::RemovedBox {
+                        detection: detection.clone(),
+                        decision: current,
+                    });
+                }
+            }
+            vec![Action::RemoveDetection {
+                op: id,
+                detection,
+                by: op.author.clone(),
+            }]
+        }
+        Change::DetectionRestored { detection } => {
+            let detection = resolve(s, detection).to_string();
+            if !s.detections.contains_key(&detection) {
+                return Err(missing("detection", &detection));
+            }
+            let event = Liveness {
+                hlc: op.hlc,
+                removed: false,
+                by: op.author.clone(),
+            };
+            if record_liveness(s, &detection, event) {
+                vec![Action::RestoreDetection { op: id, detection }]
+            } else {
+                vec![Action::StaleLiveness { op: id, detection }]
             }
         }
         Change::EmbeddingAdded {
@@ -566,6 +801,12 @@ fn step(s: &mut LocalState, op: &Op, conflicts: &mut Vec<Conflict>) -> Result<Ve
             );
             let after = current_decision(s, &detection);
             let current = after.as_deref() == Some(decision.as_str());
+            if current && *verdict == Verdict::Confirmed && is_removed(s, &detection) {
+                conflicts.push(Conflict::RemovedBox {
+                    detection: detection.clone(),
+                    decision: decision.clone(),
+                });
+            }
             if let Some(other) = before {
                 let (o, d) = (&s.decisions[&other], &s.decisions[decision]);
                 if o.author != d.author && (o.individual != d.individual || o.verdict != d.verdict)

@@ -71,6 +71,8 @@ impl Laptop {
             score: Some(0.9),
             crop: None,
             species: None,
+            drawn_by: None,
+            replaces: None,
         });
         (detection, op)
     }
@@ -528,6 +530,7 @@ fn three_laptops_converge_whatever_order_operations_arrive_in() {
                         match c {
                             Conflict::CodeClash { .. } => clashes += 1,
                             Conflict::Decisions { .. } => decision_conflicts += 1,
+                            Conflict::RemovedBox { .. } | Conflict::BoxMoves { .. } => {}
                         }
                     }
                     merges += plan
@@ -576,4 +579,317 @@ fn a_timestamp_orders_before_its_successors_in_text_too() {
     let a: Hlc = "000000000001-00000000-0000000000000002".parse().unwrap();
     let b: Hlc = "000000000001-00000001-0000000000000001".parse().unwrap();
     assert!(a < b && a.to_string() < b.to_string());
+}
+
+// Boxes drawn by hand.
+
+impl Laptop {
+    /// A box drawn by hand on `photo`, replacing `replaces` when it was
+    /// moved or resized from it.
+    fn drawn(&mut self, photo: &str, bbox: [f32; 4], replaces: Option<&str>) -> (String, Op) {
+        let detection = self.uuid();
+        let op = self.op(Change::DetectionAdded {
+            detection: detection.clone(),
+            photo: photo.into(),
+            bbox,
+            class: "box".into(),
+            score: None,
+            crop: None,
+            species: None,
+            drawn_by: Some(self.author.clone()),
+            replaces: replaces.map(String::from),
+        });
+        (detection, op)
+    }
+
+    fn remove(&mut self, detection: &str, replaced_by: Option<&str>) -> Op {
+        self.op(Change::DetectionRemoved {
+            detection: detection.into(),
+            replaced_by: replaced_by.map(String::from),
+        })
+    }
+
+    fn restore(&mut self, detection: &str) -> Op {
+        self.op(Change::DetectionRestored {
+            detection: detection.into(),
+        })
+    }
+
+    /// Move `old` to `bbox`: the replacement, the carried decision (when
+    /// `carry` names an individual) and the removal, as `set_box` logs them.
+    fn move_box(
+        &mut self,
+        photo: &str,
+        old: &str,
+        bbox: [f32; 4],
+        carry: Option<&str>,
+    ) -> (String, Vec<Op>) {
+        let (new, add) = self.drawn(photo, bbox, Some(old));
+        let mut ops = vec![add];
+        if let Some(individual) = carry {
+            ops.push(self.decide(&new, individual).1);
+        }
+        ops.push(self.remove(old, Some(&new)));
+        (new, ops)
+    }
+}
+
+/// The live detections of a state.
+fn live(s: &LocalState) -> BTreeSet<String> {
+    s.detections
+        .keys()
+        .filter(|d| !is_removed(s, d))
+        .cloned()
+        .collect()
+}
+
+/// A photo with a whole-frame detection, made on laptop `a`.
+fn whole_frame_photo(a: &mut Laptop) -> (String, String, Vec<Op>) {
+    let (p, op) = a.photo(7);
+    let whole = a.uuid();
+    let det = a.op(Change::DetectionAdded {
+        detection: whole.clone(),
+        photo: p.clone(),
+        bbox: [0.0, 0.0, 100.0, 80.0],
+        class: "whole".into(),
+        score: None,
+        crop: None,
+        species: None,
+        drawn_by: None,
+        replaces: None,
+    });
+    (p, whole, vec![op, det])
+}
+
+#[test]
+fn boxes_drawn_on_one_photo_on_two_laptops_are_both_kept_even_with_equal_rectangles() {
+    let (mut a, mut b) = (Laptop::new(1, "ana"), Laptop::new(2, "ben"));
+    let (p, _, base) = whole_frame_photo(&mut a);
+    let (da, oa) = a.drawn(&p, [10.0, 10.0, 40.0, 40.0], None);
+    let (db, ob) = b.drawn(&p, [10.0, 10.0, 40.0, 40.0], None);
+    let (_, s) = apply(&LocalState::default(), &base);
+    let (plan, s) = apply(&s, &[oa, ob]);
+    assert!(plan
+        .actions
+        .iter()
+        .all(|a| !matches!(a, Action::SameDetection { .. })));
+    assert!(live(&s).contains(&da) && live(&s).contains(&db));
+    // A detector's box seen twice is still one detection.
+    let (_, det) = a.detection(&p, 50.0);
+    let mut again = det.clone();
+    again.id = b.uuid();
+    if let Change::DetectionAdded { detection, .. } = &mut again.change {
+        *detection = b.uuid();
+    }
+    let (plan, _) = apply(&s, &[det, again]);
+    assert!(plan
+        .actions
+        .iter()
+        .any(|a| matches!(a, Action::SameDetection { .. })));
+}
+
+#[test]
+fn the_latest_removal_or_restoration_of_a_box_wins_whatever_order_they_arrive_in() {
+    let (mut a, mut b) = (Laptop::new(1, "ana"), Laptop::new(2, "ben"));
+    let (p, _, base) = whole_frame_photo(&mut a);
+    let (d, add) = a.drawn(&p, [10.0, 10.0, 40.0, 40.0], None);
+    let removed = a.remove(&d, None);
+    b.wall = a.wall + 10;
+    let restored = b.restore(&d);
+    let (_, s0) = apply(&LocalState::default(), &[base, vec![add]].concat());
+    // In order: removed, then live again.
+    let (_, s1) = apply(&s0, &[removed.clone()]);
+    assert!(!live(&s1).contains(&d));
+    let (plan, s1) = apply(&s1, &[restored.clone()]);
+    assert!(matches!(plan.actions[0], Action::RestoreDetection { .. }));
+    // The restoration first: the older removal arriving later is stale.
+    let (_, s2) = apply(&s0, &[restored]);
+    let (plan, s2) = apply(&s2, &[removed]);
+    assert!(
+        matches!(plan.actions[0], Action::StaleLiveness { .. }),
+        "{plan:?}"
+    );
+    assert_eq!(live(&s1), live(&s2));
+    assert!(live(&s2).contains(&d));
+    // A removal naming a box that is not here is refused.
+    let (plan, _) = apply(&s0, &[a.remove(&b.uuid(), None)]);
+    assert!(matches!(plan.actions[0], Action::Refuse { .. }));
+}
+
+#[test]
+fn one_box_moved_on_two_laptops_keeps_the_later_move_everywhere_and_is_reported() {
+    let (mut a, mut b) = (Laptop::new(1, "ana"), Laptop::new(2, "ben"));
+    let (p, whole, base) = whole_frame_photo(&mut a);
+    let (_, s0) = apply(&LocalState::default(), &base);
+    // Both box the same fin (overlapping), on their own laptops.
+    let (na, ops_a) = a.move_box(&p, &whole, [10.0, 10.0, 50.0, 50.0], None);
+    b.wall = a.wall + 5;
+    let (nb, ops_b) = b.move_box(&p, &whole, [12.0, 12.0, 52.0, 50.0], None);
+    let (_, at_a) = apply(&s0, &ops_a);
+    let (_, at_b) = apply(&s0, &ops_b);
+    let (plan_a, at_a) = apply(&at_a, &ops_b);
+    let (plan_b, at_b) = apply(&at_b, &ops_a);
+    let (_, all) = apply(&s0, &[ops_b.clone(), ops_a.clone()].concat());
+    let want: BTreeSet<String> = [nb.clone()].into();
+    assert_eq!(live(&at_a), want);
+    assert_eq!(live(&at_b), want);
+    assert_eq!(live(&all), want);
+    let moves = Conflict::BoxMoves {
+        replaced: whole.clone(),
+        kept: nb.clone(),
+        other: na.clone(),
+    };
+    assert!(plan_a.conflicts.contains(&moves), "{plan_a:?}");
+    assert!(plan_b.conflicts.contains(&moves), "{plan_b:?}");
+    // The rule's removal is an event like any other: restoring the loser
+    // later makes it live everywhere.
+    a.wall = b.wall + 5;
+    let back = a.restore(&na);
+    let (_, at_a) = apply(&at_a, &[back.clone()]);
+    let (_, at_b) = apply(&at_b, &[back]);
+    assert_eq!(live(&at_a), live(&at_b));
+    assert!(live(&at_a).contains(&na));
+}
+
+#[test]
+fn first_boxes_drawn_apart_on_a_whole_frame_photo_on_two_laptops_are_two_animals() {
+    let (mut a, mut b) = (Laptop::new(1, "ana"), Laptop::new(2, "ben"));
+    let (p, whole, base) = whole_frame_photo(&mut a);
+    let (_, s0) = apply(&LocalState::default(), &base);
+    let (na, ops_a) = a.move_box(&p, &whole, [0.0, 0.0, 30.0, 30.0], None);
+    let (nb, ops_b) = b.move_box(&p, &whole, [60.0, 40.0, 100.0, 80.0], None);
+    let (plan, s) = apply(&s0, &[ops_a, ops_b].concat());
+    assert!(plan.conflicts.is_empty(), "{plan:?}");
+    assert_eq!(live(&s), [na, nb].into());
+}
+
+#[test]
+fn a_decision_on_a_box_removed_elsewhere_is_kept_and_reported_on_both_laptops() {
+    let (mut a, mut b) = (Laptop::new(1, "ana"), Laptop::new(2, "ben"));
+    let (p, whole, mut base) = whole_frame_photo(&mut a);
+    let (x, ox) = a.individual("HW-1");
+    base.push(ox);
+    let (_, s0) = apply(&LocalState::default(), &base);
+    // Ana moves the whole frame to a box; Ben identifies the whole frame.
+    let (na, ops_a) = a.move_box(&p, &whole, [10.0, 10.0, 40.0, 40.0], None);
+    let (decision, ob) = b.decide(&whole, &x);
+    let (_, at_a) = apply(&s0, &ops_a);
+    let (_, at_b) = apply(&s0, &[ob.clone()]);
+    let (plan_a, at_a) = apply(&at_a, &[ob]);
+    let (plan_b, at_b) = apply(&at_b, &ops_a);
+    let report = Conflict::RemovedBox {
+        detection: whole.clone(),
+        decision: decision.clone(),
+    };
+    assert!(plan_a.conflicts.contains(&report), "{plan_a:?}");
+    assert!(plan_b.conflicts.contains(&report), "{plan_b:?}");
+    for s in [&at_a, &at_b] {
+        assert_eq!(live(s), [na.clone()].into());
+        assert_eq!(
+            s.decisions[&decision].detection, whole,
+            "the decision is kept"
+        );
+    }
+}
+
+#[test]
+fn moving_a_box_with_its_own_decision_carried_reports_nothing() {
+    let (mut a, mut b) = (Laptop::new(1, "ana"), Laptop::new(2, "ben"));
+    let (p, whole, mut base) = whole_frame_photo(&mut a);
+    let (x, ox) = a.individual("HW-1");
+    base.push(ox);
+    // Ben identified the frame; Ana, who has that decision, moves the box.
+    b.wall = a.wall;
+    let (_, ob) = b.decide(&whole, &x);
+    base.push(ob);
+    a.wall = b.wall + 1;
+    let (_, s0) = apply(&LocalState::default(), &base);
+    let (_, ops) = a.move_box(&p, &whole, [10.0, 10.0, 40.0, 40.0], Some(&x));
+    let (plan, _) = apply(&s0, &ops);
+    assert!(plan.conflicts.is_empty(), "{plan:?}");
+    // Without the carried decision, Ben's is reported.
+    let (_, ops) = a.move_box(&p, &whole, [10.0, 10.0, 40.0, 40.0], None);
+    let (plan, _) = apply(&s0, &ops);
+    assert!(
+        matches!(plan.conflicts.as_slice(), [Conflict::RemovedBox { .. }]),
+        "{plan:?}"
+    );
+}
+
+/// Three laptops drawing, moving, removing and restoring boxes on shared
+/// photos reach the same live boxes whatever order and batches the
+/// operations arrive in.
+#[test]
+fn boxes_converge_whatever_order_operations_arrive_in() {
+    let mut moved_twice = 0;
+    for seed in 0..40u64 {
+        let mut rng = SplitMix64::new(seed);
+        let mut laptops: Vec<Laptop> = (1..=3)
+            .map(|n| Laptop::new(n, ["ana", "ben", "cai"][n as usize - 1]))
+            .collect();
+        let (p, whole, base) = whole_frame_photo(&mut laptops[0]);
+        let mut made: Vec<Vec<Op>> = vec![Vec::new(); 3];
+        for (k, l) in laptops.iter_mut().enumerate() {
+            l.wall += rng.below(50) as u64;
+            let mut mine: Vec<String> = Vec::new();
+            for _ in 0..6 {
+                let x = 10.0 * rng.below(4) as f32;
+                let bbox = [x, 10.0, x + 30.0, 50.0];
+                match rng.below(4) {
+                    0 => {
+                        let (d, op) = l.drawn(&p, bbox, None);
+                        made[k].push(op);
+                        mine.push(d);
+                    }
+                    1 => {
+                        let (d, ops) = l.move_box(&p, &whole, bbox, None);
+                        made[k].extend(ops);
+                        mine.push(d);
+                    }
+                    2 if !mine.is_empty() => {
+                        let d = mine[rng.below(mine.len())].clone();
+                        made[k].push(l.remove(&d, None));
+                    }
+                    _ if !mine.is_empty() => {
+                        let d = mine[rng.below(mine.len())].clone();
+                        made[k].push(l.restore(&d));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let (_, s0) = apply(&LocalState::default(), &base);
+        let mut results = Vec::new();
+        for _ in 0..3 {
+            let mut queues: Vec<std::collections::VecDeque<Op>> =
+                made.iter().map(|m| m.iter().cloned().collect()).collect();
+            let mut s = s0.clone();
+            while queues.iter().any(|q| !q.is_empty()) {
+                let mut batch = Vec::new();
+                for _ in 0..=rng.below(4) {
+                    let k = rng.below(3);
+                    if let Some(op) = queues[k].pop_front() {
+                        batch.push(op);
+                    }
+                }
+                let (plan, next) = apply(&s, &batch);
+                assert!(
+                    plan.actions
+                        .iter()
+                        .all(|a| !matches!(a, Action::Refuse { .. })),
+                    "{plan:?}"
+                );
+                moved_twice += plan
+                    .conflicts
+                    .iter()
+                    .filter(|c| matches!(c, Conflict::BoxMoves { .. }))
+                    .count();
+                s = next;
+            }
+            results.push(live(&s));
+        }
+        assert_eq!(results[0], results[1], "seed {seed}");
+        assert_eq!(results[1], results[2], "seed {seed}");
+    }
+    assert!(moved_twice > 0, "no run moved one box twice");
 }

@@ -46,6 +46,13 @@ fn key_of(found: &Found) -> (&'static str, String) {
         Found::Conflict(Conflict::CodeClash { code, renamed, .. }) => {
             ("code_clash", format!("code_clash:{code}:{renamed}"))
         }
+        Found::Conflict(Conflict::RemovedBox {
+            detection,
+            decision,
+        }) => ("removed_box", format!("removed_box:{detection}:{decision}")),
+        Found::Conflict(Conflict::BoxMoves { kept, other, .. }) => {
+            ("box_moves", format!("box_moves:{kept}:{other}"))
+        }
         Found::Duplicate(d) => {
             let (a, b) = if d.individual < d.other {
                 (&d.individual, &d.other)

@@ -4,7 +4,10 @@
 //! their operations.
 
 use super::ops::{Change, Op, Verdict};
-use super::plan::{DecisionState, DetectionKey, LocalState, MergeEvent, Named};
+use super::plan::{
+    moved_twice, moved_twice_removal, record_liveness, DecisionState, DetectionKey, Liveness,
+    LocalState, MergeEvent, Named, Replacement,
+};
 use crate::catalogue::Catalogue;
 use crate::error::{Error, Result};
 
@@ -29,7 +32,7 @@ pub fn load(cat: &Catalogue) -> Result<LocalState> {
         s.photos.insert(u, sha);
     }
     let mut stmt = c.prepare(
-        "SELECT d.uuid, p.uuid, d.x1, d.y1, d.x2, d.y2, d.class
+        "SELECT d.uuid, p.uuid, d.x1, d.y1, d.x2, d.y2, d.class, d.drawn_by IS NOT NULL
          FROM detections d JOIN photos p ON p.id = d.photo_id",
     )?;
     let rows = stmt.query_map([], |r| {
@@ -40,6 +43,7 @@ pub fn load(cat: &Catalogue) -> Result<LocalState> {
                 photo: r.get(1)?,
                 bbox: [v(2)?, v(3)?, v(4)?, v(5)?],
                 class: r.get(6)?,
+                drawn: r.get(7)?,
             },
         ))
     })?;
@@ -65,7 +69,8 @@ pub fn load(cat: &Catalogue) -> Result<LocalState> {
     let mut stmt = c.prepare(
         "SELECT body FROM sync_ops
          WHERE kind IN ('individual_created', 'individual_renamed', 'individuals_merged',
-                        'merge_undone', 'decided', 'decision_withdrawn')
+                        'merge_undone', 'decided', 'decision_withdrawn',
+                        'detection_removed', 'detection_restored')
          ORDER BY hlc",
     )?;
     let ops: Vec<Op> = stmt
@@ -131,10 +136,69 @@ pub fn load(cat: &Catalogue) -> Result<LocalState> {
                     d.withdrawn = true;
                 }
             }
+            Change::DetectionRemoved { ref detection, .. }
+            | Change::DetectionRestored { ref detection } => {
+                let removed = matches!(op.change, Change::DetectionRemoved { .. });
+                let detection = resolve(&s, detection);
+                record_liveness(
+                    &mut s,
+                    &detection,
+                    Liveness {
+                        hlc: op.hlc,
+                        removed,
+                        by: op.author,
+                    },
+                );
+            }
             _ => {}
         }
     }
+    load_replacements(cat, &mut s)?;
     Ok(s)
+}
+
+/// The boxes made by moving or resizing another (with when they were added,
+/// from the log), and the removals the moved-twice rule made among them.
+fn load_replacements(cat: &Catalogue, s: &mut LocalState) -> Result<()> {
+    let mut stmt = cat.conn().prepare(
+        "SELECT d.uuid, o.uuid, d.x1, d.y1, d.x2, d.y2, op.hlc, op.author
+         FROM detections d JOIN detections o ON o.id = d.replaces
+         JOIN sync_ops op ON op.record = d.uuid AND op.kind = 'detection_added'",
+    )?;
+    let rows: Vec<(String, String, [f32; 4], String, String)> = stmt
+        .query_map([], |r| {
+            let v = |i| r.get::<_, f64>(i).map(|x| x as f32);
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                [v(2)?, v(3)?, v(4)?, v(5)?],
+                r.get(6)?,
+                r.get(7)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for (new, replaces, bbox, hlc, author) in rows {
+        let hlc = hlc
+            .parse()
+            .map_err(|e: String| bad(cat, format!("sync_ops: {e}")))?;
+        s.replacements.insert(
+            new,
+            Replacement {
+                replaces,
+                hlc,
+                bbox,
+                author,
+            },
+        );
+    }
+    let news: Vec<String> = s.replacements.keys().cloned().collect();
+    for new in news {
+        for (kept, other) in moved_twice(s, &new) {
+            let removal = moved_twice_removal(s, &kept);
+            record_liveness(s, &other, removal);
+        }
+    }
+    Ok(())
 }
 
 /// Used by tests and the applier: a verdict as stored.
@@ -168,8 +232,8 @@ pub fn canonical(cat: &Catalogue) -> Result<String> {
     let parts = [
         rows("SELECT sha256, width, height FROM photos")?,
         rows(
-            "SELECT p.sha256, d.x1, d.y1, d.x2, d.y2, d.class FROM detections d
-             JOIN photos p ON p.id = d.photo_id",
+            "SELECT p.sha256, d.x1, d.y1, d.x2, d.y2, d.class, d.drawn_by, d.removed_at IS NULL
+             FROM detections d JOIN photos p ON p.id = d.photo_id",
         )?,
         rows(
             "SELECT p.sha256, d.x1, d.y1, e.pack_name, e.pack_version, hex(e.vector) FROM embeddings e
@@ -216,6 +280,25 @@ pub fn describe(cat: &Catalogue, conflict: &super::plan::Conflict) -> Result<Str
         .optional()?
         .unwrap_or_else(|| format!("decision {uuid}")))
     };
+    let box_name = |uuid: &str| -> Result<String> {
+        Ok(c.query_row(
+            "SELECT CASE WHEN p.original_path = '' THEN substr(p.sha256, 1, 12)
+                         ELSE p.original_path END, d.id
+             FROM detections d JOIN photos p ON p.id = d.photo_id WHERE d.uuid = ?1",
+            [uuid],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)),
+        )
+        .optional()?
+        .map_or_else(
+            || format!("detection {uuid}"),
+            |(photo, id)| {
+                let name = std::path::Path::new(&photo)
+                    .file_name()
+                    .map_or(photo.clone(), |n| n.to_string_lossy().into_owned());
+                format!("{name} #{id}")
+            },
+        ))
+    };
     Ok(match conflict {
         Conflict::Decisions {
             detection,
@@ -241,6 +324,19 @@ pub fn describe(cat: &Catalogue, conflict: &super::plan::Conflict) -> Result<Str
                 decision(other)?
             )
         }
+        Conflict::RemovedBox {
+            detection,
+            decision: d,
+        } => format!(
+            "{}: a box identified as {} was removed on another laptop; the decision is kept with the removed box (restore the box, or decide on the box that replaced it)",
+            box_name(detection)?,
+            decision(d)?
+        ),
+        Conflict::BoxMoves { kept, other, .. } => format!(
+            "{}: one box was moved on two laptops; the later move stays and the other box ({}) was removed (restore it if both are right)",
+            box_name(kept)?,
+            box_name(other)?
+        ),
         Conflict::CodeClash {
             code, renamed_to, ..
         } => format!(

@@ -102,6 +102,8 @@ fn conflict_kind(c: &Conflict) -> &'static str {
         Conflict::CodeClash { .. } => "codeClash",
     }
 }
+        Conflict::RemovedBox { .. } => "removedBox",
+        Conflict::BoxMoves { .. } => "boxMoves",
 
 /// A person has looked at a conflict or duplicate suggestion.
 #[tauri::command]
