@@ -53,9 +53,10 @@ struct RenamePayload {
     new: String,
 }
 
-const INDIVIDUAL_COLUMNS: &str = "id, uuid, code, name, species, sex, notes, merged_into";
+pub(crate) const INDIVIDUAL_COLUMNS: &str =
+    "id, uuid, code, name, species, sex, notes, merged_into";
 
-fn individual_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Individual> {
+pub(crate) fn individual_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Individual> {
     Ok(Individual {
         id: r.get(0)?,
         uuid: r.get(1)?,

@@ -27,6 +27,7 @@ pub mod migrate;
 pub mod observer;
 pub mod records;
 pub mod review;
+pub mod search;
 pub mod versions;
 
 pub use individuals::{Event, Individual};
