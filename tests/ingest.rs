@@ -365,12 +365,129 @@ fn killed_mid_run_then_resumed_leaves_every_photo_once() {
         })
         .unwrap();
     assert_eq!(distinct, n as i64);
+    // The photos the killed run committed are grouped by the resumed one,
+    // with the rest: written seconds apart in one folder, one encounter.
+    let grouped: (i64, i64) = cat
+        .conn()
+        .query_row(
+            "SELECT count(*), count(DISTINCT encounter_id) FROM photos WHERE encounter_id IS NOT NULL",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(grouped, (n as i64, 1));
     assert!(cat.check().unwrap().is_empty());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains(&format!("| {} | {partial} |", n as i64 - partial)),
         "{stdout}"
     );
+}
+
+/// Set a file's modification time to `minutes` after a fixed moment.
+fn set_mtime(path: &Path, minutes: u64) {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_750_000_000 + minutes * 60);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+}
+
+/// Issue 13: the first ingest after a `catalogue import` grouped the 143
+/// imported photos too ("Encounters 164" for 21 photos), and each undated
+/// photo was an encounter of its own.
+#[test]
+fn an_ingest_groups_only_its_own_photos_and_undated_ones_by_folder_and_file_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let labels = common::labelled_folder(dir.path());
+    let images = dir.path().join("images");
+    let cat = dir.path().join("cat");
+    let pack = pack_dir("tiny");
+    let pack_args = ["--pack", s(&pack), "--threads", "1"];
+    let run = |args: &[&str]| {
+        let out = whaleid(&[args, &pack_args[..]].concat());
+        assert!(
+            out.status.success(),
+            "{args:?}\n{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&["catalogue", "create", s(&cat)]);
+    let out = run(&[
+        "catalogue",
+        "import",
+        s(&cat),
+        "--labels",
+        s(&labels),
+        "--images",
+        s(&images),
+        "--no-boxes",
+    ]);
+    assert!(out.contains("imported 24 photos"), "{out}");
+
+    // The survey lies in the same folder as the labelled photos, as in the
+    // README's walkthrough. No photo has an EXIF time. In boat A, file-name
+    // order is IMG_2, IMG_9, IMG_10 (25 min apart each: one encounter; in
+    // plain text order IMG_10 would come first, 50 min from IMG_2), then
+    // IMG_11 three hours later. Boat B's photos are as close in time as boat
+    // A's first, but another folder.
+    let survey = [
+        ("boat A/IMG_2.png", 0),
+        ("boat A/IMG_9.png", 25),
+        ("boat A/IMG_10.png", 50),
+        ("boat A/IMG_11.png", 230),
+        ("boat B/IMG_1.png", 1),
+        ("boat B/IMG_3.png", 2),
+    ];
+    for (i, (name, minutes)) in survey.iter().enumerate() {
+        let path = images.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        photo(i as u32 % 6, 130, 100).save(&path).unwrap();
+        set_mtime(&path, *minutes);
+    }
+    let out = run(&["ingest", s(&images), "-c", s(&cat)]);
+    // | new | known | failed | skipped | detections | no detection | encounters |
+    assert!(out.contains("| 6 | 24 | 0 | 0 | "), "{out}");
+    let row = out.lines().last().unwrap();
+    assert_eq!(row.split('|').nth(7).map(str::trim), Some("3"), "{out}");
+
+    let catalogue = Catalogue::open(&cat).unwrap();
+    let encounters = |like: &str| -> Vec<Option<i64>> {
+        let mut stmt = catalogue
+            .conn()
+            .prepare("SELECT encounter_id FROM photos WHERE original_path LIKE ?1 ORDER BY original_path")
+            .unwrap();
+        let rows = stmt.query_map([like], |r| r.get(0)).unwrap();
+        rows.collect::<rusqlite::Result<_>>().unwrap()
+    };
+    // The imported photos keep no encounter.
+    let imported = encounters("%/images/ind%");
+    assert_eq!(imported.len(), 24);
+    assert!(imported.iter().all(Option::is_none), "{imported:?}");
+    // Boat A by path: IMG_10, IMG_11, IMG_2, IMG_9.
+    let a = encounters("%/boat A/%");
+    assert!(a.iter().all(Option::is_some), "{a:?}");
+    assert_eq!(a[0], a[2]);
+    assert_eq!(a[0], a[3]);
+    assert_ne!(a[0], a[1]);
+    let b = encounters("%/boat B/%");
+    assert_eq!(b.len(), 2);
+    assert!(b[0].is_some() && b[0] == b[1], "{b:?}");
+    assert!(!a.contains(&b[0]));
+    let total: i64 = catalogue
+        .conn()
+        .query_row("SELECT count(*) FROM encounters", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(total, 3);
+
+    // Again: nothing new, and no encounter made or changed.
+    let out = run(&["ingest", s(&images), "-c", s(&cat)]);
+    assert!(out.contains("| 0 | 30 | 0 | 0 | 0 | 0 | 0 |"), "{out}");
+    assert_eq!(encounters("%/boat A/%"), a);
 }
 
 /// The engine as the app drives it: scan, then ingest with a progress sink

@@ -14,6 +14,22 @@
 //! which is right when a survey's cameras all record offsets or all do not,
 //! and at worst splits or joins an encounter across a time-zone difference
 //! when they are mixed.
+//!
+//! Photos without a readable EXIF time (scans, exports, cameras that strip
+//! it) are grouped by their files instead, with one rule: undated photos from
+//! ONE folder, taken in file-name order (natural order, so `IMG_2` comes
+//! before `IMG_10`), form one encounter while each file's modification time
+//! is within the same gap as dated photos (30 min by default) of the
+//! previous file's. Photos in different folders never share an undated
+//! encounter, and an undated photo never joins a dated one: a folder is what
+//! a team copied off one card, and file times say when a file was written,
+//! which is close for the shots of one sighting but says nothing across
+//! folders. The modification time is read when the file is ingested (it is
+//! on disk then); a photo whose file or file time is unknown stays an
+//! encounter of its own.
+
+use std::cmp::Ordering;
+use std::path::PathBuf;
 
 /// When one encounter ends and the next begins.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -43,6 +59,16 @@ pub struct PhotoTime {
     pub taken_at: Option<String>,
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
+    /// The file as ingested, which places a photo without `taken_at`.
+    pub file: Option<PhotoFile>,
+}
+
+/// Where a photo's file was found at ingest, and when it was last modified.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhotoFile {
+    pub path: PathBuf,
+    /// Seconds since 1970-01-01T00:00:00Z.
+    pub modified: f64,
 }
 
 /// Mean Earth radius in km. The IUGG mean radius is 6371.0088 km; the
@@ -59,18 +85,23 @@ pub const EARTH_RADIUS_KM: f64 = 6371.0;
 /// the current encounter are both positioned and further apart than
 /// `max_distance_km`. Encounters come out in time order.
 ///
-/// A photo without a readable date-time cannot be placed next to anything, so
-/// it becomes an encounter of its own; these follow the timed encounters, in
-/// input order. Guessing (by file name, by neighbour in the folder) would
-/// silently merge sightings, and a reviewer can join singletons by hand.
+/// A photo without a readable date-time is grouped by its file (see the
+/// module docs): per folder, in natural file-name order, a new encounter
+/// starting when the modification times of consecutive files are more than
+/// `max_gap_minutes` apart (either way) or, as for dated photos, when both
+/// are positioned and too far apart. These encounters follow the timed ones,
+/// by folder and then by first file name. A photo with neither a time nor a
+/// file is an encounter of its own; these come last, in input order.
 pub fn group(photos: &[PhotoTime], rules: &EncounterRules) -> Vec<Vec<i64>> {
     let max_gap_s = rules.max_gap_minutes * 60.0;
     let mut timed = Vec::new();
-    let mut untimed = Vec::new();
+    let mut undated = Vec::new();
+    let mut loose = Vec::new();
     for p in photos {
-        match p.taken_at.as_deref().and_then(timestamp_seconds) {
-            Some(t) => timed.push((t, p)),
-            None => untimed.push(vec![p.id]),
+        match (p.taken_at.as_deref().and_then(timestamp_seconds), &p.file) {
+            (Some(t), _) => timed.push((t, p)),
+            (None, Some(f)) => undated.push((f, p)),
+            (None, None) => loose.push(vec![p.id]),
         }
     }
     timed.sort_by_key(|&(t, p)| (t, p.id));
@@ -97,8 +128,86 @@ pub fn group(photos: &[PhotoTime], rules: &EncounterRules) -> Vec<Vec<i64>> {
         last_time = Some(t);
         last_position = position.or(last_position);
     }
-    groups.extend(untimed);
+    groups.extend(group_undated(undated, rules));
+    groups.extend(loose);
     groups
+}
+
+/// The undated photos' encounters: one folder at a time, in file-name order.
+fn group_undated(
+    mut photos: Vec<(&PhotoFile, &PhotoTime)>,
+    rules: &EncounterRules,
+) -> Vec<Vec<i64>> {
+    let name = |f: &PhotoFile| {
+        f.path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    };
+    photos.sort_by(|(fa, a), (fb, b)| {
+        fa.path
+            .parent()
+            .cmp(&fb.path.parent())
+            .then_with(|| natural_cmp(&name(fa), &name(fb)))
+            .then_with(|| fa.path.cmp(&fb.path))
+            .then(a.id.cmp(&b.id))
+    });
+    let max_gap_s = rules.max_gap_minutes * 60.0;
+    let mut groups: Vec<Vec<i64>> = Vec::new();
+    let mut last: Option<&PhotoFile> = None;
+    let mut last_position = None;
+    for (f, p) in photos {
+        let position = p.latitude.zip(p.longitude);
+        let split = match last {
+            None => true,
+            Some(prev) => {
+                prev.path.parent() != f.path.parent()
+                    || (f.modified - prev.modified).abs() > max_gap_s
+                    || matches!((last_position, position), (Some((lat1, lon1)), Some((lat2, lon2)))
+                        if haversine_km(lat1, lon1, lat2, lon2) > rules.max_distance_km)
+            }
+        };
+        if split {
+            groups.push(Vec::new());
+            last_position = None;
+        }
+        if let Some(g) = groups.last_mut() {
+            g.push(p.id);
+        }
+        last = Some(f);
+        last_position = position.or(last_position);
+    }
+    groups
+}
+
+/// File names in natural order: runs of digits compare by their value, so
+/// `IMG_2.JPG` < `IMG_10.JPG`; the rest compares as text. Names equal that
+/// way (`IMG_01`, `IMG_1`) fall back to plain text order.
+pub fn natural_cmp(a: &str, b: &str) -> Ordering {
+    fn chunk(s: &str) -> (&str, &str) {
+        let digits = s.starts_with(|c: char| c.is_ascii_digit());
+        let end = s
+            .find(|c: char| c.is_ascii_digit() != digits)
+            .unwrap_or(s.len());
+        s.split_at(end)
+    }
+    let (mut x, mut y) = (a, b);
+    while !x.is_empty() && !y.is_empty() {
+        let ((cx, rx), (cy, ry)) = (chunk(x), chunk(y));
+        let numbers = cx.starts_with(|c: char| c.is_ascii_digit())
+            && cy.starts_with(|c: char| c.is_ascii_digit());
+        let ord = if numbers {
+            let (nx, ny) = (cx.trim_start_matches('0'), cy.trim_start_matches('0'));
+            nx.len().cmp(&ny.len()).then_with(|| nx.cmp(ny))
+        } else {
+            cx.cmp(cy)
+        };
+        if ord != Ordering::Equal {
+            return ord;
+        }
+        (x, y) = (rx, ry);
+    }
+    x.len().cmp(&y.len()).then_with(|| a.cmp(b))
 }
 
 /// Great-circle distance in km between two points given in degrees, on a
@@ -187,6 +296,19 @@ mod tests {
             taken_at: taken_at.map(str::to_string),
             latitude: gps.map(|g| g.0),
             longitude: gps.map(|g| g.1),
+            file: None,
+        }
+    }
+
+    /// An undated photo from `path`, modified `minutes` after an arbitrary
+    /// moment.
+    fn undated(id: i64, path: &str, minutes: f64) -> PhotoTime {
+        PhotoTime {
+            file: Some(PhotoFile {
+                path: PathBuf::from(path),
+                modified: 1_700_000_000.0 + minutes * 60.0,
+            }),
+            ..photo(id, None, None)
         }
     }
 
@@ -379,6 +501,118 @@ mod tests {
             vec![vec![1, 2], vec![7], vec![5], vec![6]]
         );
         assert!(group(&[], &rules).is_empty());
+    }
+
+    #[test]
+    fn natural_order_puts_img_2_before_img_10() {
+        let mut names = vec![
+            "IMG_10.JPG",
+            "IMG_2.JPG",
+            "IMG_1.JPG",
+            "IMG_02b.JPG",
+            "DSC_0100.jpg",
+            "DSC_099.jpg",
+            "IMG_100.JPG",
+            "IMG_01.JPG",
+        ];
+        names.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            names,
+            vec![
+                "DSC_099.jpg",
+                "DSC_0100.jpg",
+                "IMG_01.JPG",
+                "IMG_1.JPG",
+                "IMG_2.JPG",
+                "IMG_02b.JPG",
+                "IMG_10.JPG",
+                "IMG_100.JPG",
+            ]
+        );
+        assert_eq!(natural_cmp("a", "a"), Ordering::Equal);
+        assert_eq!(natural_cmp("a", "a1"), Ordering::Less);
+        assert_eq!(natural_cmp("", "a"), Ordering::Less);
+    }
+
+    #[test]
+    fn undated_photos_of_one_folder_group_in_file_name_order_by_modification_time() {
+        let rules = EncounterRules::default();
+        // File-name order is 2, 9, 10, 11 whatever the input order; the
+        // times are 0, 20, 50, 81 minutes: 20 and 30 are within the gap
+        // (30 exactly stays), 31 splits.
+        let photos = [
+            undated(3, "/survey/day1/IMG_10.JPG", 50.0),
+            undated(1, "/survey/day1/IMG_2.JPG", 0.0),
+            undated(4, "/survey/day1/IMG_11.JPG", 81.0),
+            undated(2, "/survey/day1/IMG_9.JPG", 20.0),
+        ];
+        assert_eq!(group(&photos, &rules), vec![vec![1, 2, 3], vec![4]]);
+    }
+
+    #[test]
+    fn undated_gap_is_between_consecutive_files_in_name_order_either_way() {
+        let rules = EncounterRules::default();
+        // Copied in reverse: times fall as names rise, still close.
+        let photos = [
+            undated(1, "/s/a/P1.jpg", 60.0),
+            undated(2, "/s/a/P2.jpg", 45.0),
+            undated(3, "/s/a/P3.jpg", 30.0),
+            // Close in time to P1, but P3 comes before it and is 35 min away.
+            undated(4, "/s/a/P4.jpg", 65.0),
+        ];
+        assert_eq!(group(&photos, &rules), vec![vec![1, 2, 3], vec![4]]);
+    }
+
+    #[test]
+    fn undated_photos_in_different_folders_never_share_an_encounter() {
+        let rules = EncounterRules::default();
+        let photos = [
+            undated(1, "/s/boat A/IMG_1.jpg", 0.0),
+            undated(2, "/s/boat B/IMG_1.jpg", 0.0),
+            undated(3, "/s/boat A/IMG_2.jpg", 1.0),
+            undated(4, "/s/boat A/sub/IMG_3.jpg", 1.0),
+            undated(5, "/s/boat B/IMG_2.jpg", 2.0),
+        ];
+        assert_eq!(
+            group(&photos, &rules),
+            vec![vec![1, 3], vec![4], vec![2, 5]]
+        );
+    }
+
+    #[test]
+    fn undated_photos_follow_dated_ones_and_never_join_them() {
+        let rules = EncounterRules::default();
+        let mut dated = timed(1, "2023-11-14T22:13:20Z"); // 1_700_000_000
+        dated.file = Some(PhotoFile {
+            path: PathBuf::from("/s/a/IMG_1.jpg"),
+            modified: 1_700_000_000.0,
+        });
+        let photos = [
+            undated(2, "/s/a/IMG_2.jpg", 1.0),
+            dated,
+            undated(3, "/s/a/IMG_3.jpg", 2.0),
+            photo(4, None, None),
+        ];
+        assert_eq!(group(&photos, &rules), vec![vec![1], vec![2, 3], vec![4]]);
+    }
+
+    #[test]
+    fn undated_gap_follows_the_rules_and_gps_still_splits() {
+        let rules = EncounterRules {
+            max_gap_minutes: 5.0,
+            max_distance_km: 2.0,
+        };
+        let photos = [
+            undated(1, "/s/IMG_1.jpg", 0.0),
+            undated(2, "/s/IMG_2.jpg", 5.0),
+            undated(3, "/s/IMG_3.jpg", 10.5),
+        ];
+        assert_eq!(group(&photos, &rules), vec![vec![1, 2], vec![3]]);
+        let mut far = undated(2, "/s/IMG_2.jpg", 1.0);
+        (far.latitude, far.longitude) = (Some(48.0189), Some(-5.0));
+        let mut near = undated(1, "/s/IMG_1.jpg", 0.0);
+        (near.latitude, near.longitude) = (Some(48.0), Some(-5.0));
+        assert_eq!(group(&[near, far], &rules), vec![vec![1], vec![2]]);
     }
 
     #[test]

@@ -11,16 +11,26 @@
 //! symlink loop) is one line in `skipped`. Nothing here decodes an image: that
 //! is the pipeline's job, and a file with a photo extension that fails to
 //! decode is reported there.
+//!
+//! A card dump or a shared drive can take seconds to walk, so the walk
+//! reports [`ScanProgress`] as it goes (entries looked at, photos found, the
+//! folder being read), at most four times a second and once at the end, and
+//! stops at a cancel.
 
 use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::ingest::labels::IMAGE_EXTENSIONS;
+use crate::CancelToken;
+
+/// How often the walk reports, at most.
+const REPORT_EVERY: Duration = Duration::from_millis(250);
 
 /// Why a file with an unsupported extension was not read.
 const READS: &str = "WhaleID reads JPEG, PNG, TIFF, WebP";
@@ -34,19 +44,54 @@ pub struct Scan {
     pub skipped: Vec<(PathBuf, String)>,
 }
 
+/// Where a walk is, as it goes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScanProgress {
+    /// Entries looked at so far: every photo and every skipped entry (a
+    /// folder walked into is not counted; a hidden one is, once). At the end
+    /// it is `photos.len() + skipped.len()` of the [`Scan`].
+    pub seen: usize,
+    /// Photos found so far.
+    pub photos: usize,
+    /// The folder being read.
+    pub folder: PathBuf,
+}
+
 /// What the user dropped or named: folders are scanned, files are taken as
 /// given (decoding judges them). The CLI and the app both start an ingest here.
 pub fn scan_all(paths: &[PathBuf]) -> Result<Scan> {
+    scan_all_with_progress(paths, &mut |_| {}, &CancelToken::new())
+}
+
+/// [`scan_all`], reporting as it walks (counts run on across `paths`) and
+/// stopping with [`Error::Cancelled`] when `cancel` is set.
+pub fn scan_all_with_progress(
+    paths: &[PathBuf],
+    progress: &mut dyn FnMut(&ScanProgress),
+    cancel: &CancelToken,
+) -> Result<Scan> {
     let mut all = Scan::default();
+    let mut reporter = Reporter::new(progress, REPORT_EVERY);
     for p in paths {
         if p.is_dir() {
-            let s = scan(p)?;
+            reporter.base = (all.photos.len() + all.skipped.len(), all.photos.len());
+            let (s, r) = walk_root(p, reporter, cancel)?;
+            reporter = r;
             all.photos.extend(s.photos);
             all.skipped.extend(s.skipped);
         } else {
             all.photos.push(p.clone());
+            reporter.base = (0, 0);
+            let folder = p.parent().unwrap_or(Path::new(""));
+            reporter.send(&all, folder, false);
         }
     }
+    reporter.base = (0, 0);
+    let last = paths.last().map(|p| match p.is_dir() {
+        true => p.as_path(),
+        false => p.parent().unwrap_or(Path::new("")),
+    });
+    reporter.send(&all, last.unwrap_or(Path::new("")), true);
     Ok(all)
 }
 
@@ -55,6 +100,26 @@ pub fn scan_all(paths: &[PathBuf]) -> Result<Scan> {
 ///
 /// Fails only when `root` does not exist, cannot be read, or is not a folder.
 pub fn scan(root: &Path) -> Result<Scan> {
+    scan_with_progress(root, &mut |_| {}, &CancelToken::new())
+}
+
+/// [`scan`], reporting as it walks and stopping with [`Error::Cancelled`]
+/// when `cancel` is set.
+pub fn scan_with_progress(
+    root: &Path,
+    progress: &mut dyn FnMut(&ScanProgress),
+    cancel: &CancelToken,
+) -> Result<Scan> {
+    walk_root(root, Reporter::new(progress, REPORT_EVERY), cancel).map(|(s, _)| s)
+}
+
+/// Walk one root; the reporter is handed back so that counts and throttling
+/// run on into the next root.
+fn walk_root<'a>(
+    root: &Path,
+    reporter: Reporter<'a>,
+    cancel: &CancelToken,
+) -> Result<(Scan, Reporter<'a>)> {
     let meta = fs::metadata(root).map_err(|e| Error::io(root, e))?;
     if !meta.is_dir() {
         return Err(Error::io(
@@ -64,23 +129,86 @@ pub fn scan(root: &Path) -> Result<Scan> {
     }
     let canonical = fs::canonicalize(root).map_err(|e| Error::io(root, e))?;
     let entries = read_dir_sorted(root).map_err(|e| Error::io(root, e))?;
-    let mut walk = Walk::default();
+    let mut walk = Walk {
+        reporter,
+        cancel: Some(cancel.clone()),
+        folder: root.to_path_buf(),
+        ..Walk::default()
+    };
     walk.seen.insert(canonical.clone(), root.to_path_buf());
     walk.entries(entries, &mut vec![canonical]);
+    if cancel.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
+    walk.reporter.send(&walk.out, root, true);
     walk.out.photos.sort();
     walk.out.skipped.sort();
-    Ok(walk.out)
+    Ok((walk.out, walk.reporter))
+}
+
+/// Sends progress at most once per `every`, and always when forced.
+struct Reporter<'a> {
+    sink: Option<&'a mut dyn FnMut(&ScanProgress)>,
+    every: Duration,
+    last: Option<Instant>,
+    /// What the roots walked before this one found: (seen, photos).
+    base: (usize, usize),
+}
+
+impl<'a> Reporter<'a> {
+    fn new(sink: &'a mut dyn FnMut(&ScanProgress), every: Duration) -> Self {
+        Reporter {
+            sink: Some(sink),
+            every,
+            last: None,
+            base: (0, 0),
+        }
+    }
+
+    fn send(&mut self, found: &Scan, folder: &Path, force: bool) {
+        let Some(sink) = self.sink.as_mut() else {
+            return;
+        };
+        if !force && self.last.is_some_and(|t| t.elapsed() < self.every) {
+            return;
+        }
+        self.last = Some(Instant::now());
+        sink(&ScanProgress {
+            seen: self.base.0 + found.photos.len() + found.skipped.len(),
+            photos: self.base.1 + found.photos.len(),
+            folder: folder.to_path_buf(),
+        });
+    }
+}
+
+impl Default for Reporter<'_> {
+    fn default() -> Self {
+        Reporter {
+            sink: None,
+            every: REPORT_EVERY,
+            last: None,
+            base: (0, 0),
+        }
+    }
 }
 
 #[derive(Default)]
-struct Walk {
+struct Walk<'a> {
     out: Scan,
     /// Canonical folder → the path it was first scanned under, so a second
     /// link to the same folder does not import its photos twice.
     seen: HashMap<PathBuf, PathBuf>,
+    reporter: Reporter<'a>,
+    cancel: Option<CancelToken>,
+    /// The folder being read, as walked (not canonical), for progress.
+    folder: PathBuf,
 }
 
-impl Walk {
+impl Walk<'_> {
+    fn cancelled(&self) -> bool {
+        self.cancel.as_ref().is_some_and(CancelToken::is_cancelled)
+    }
+
     /// Scan one folder below the root. `ancestors` holds the canonical paths
     /// of the folders above it, which is what tells a loop from a duplicate.
     fn dir(&mut self, path: &Path, ancestors: &mut Vec<PathBuf>) {
@@ -99,7 +227,9 @@ impl Walk {
         match read_dir_sorted(path) {
             Ok(entries) => {
                 ancestors.push(canonical);
+                let parent = std::mem::replace(&mut self.folder, path.to_path_buf());
                 self.entries(entries, ancestors);
+                self.folder = parent;
                 ancestors.pop();
             }
             Err(e) => self.skip(path, e.to_string()),
@@ -108,6 +238,9 @@ impl Walk {
 
     fn entries(&mut self, entries: Vec<io::Result<PathBuf>>, ancestors: &mut Vec<PathBuf>) {
         for entry in entries {
+            if self.cancelled() {
+                return;
+            }
             match entry {
                 Ok(path) => self.entry(&path, ancestors),
                 // The folder's own path is the best we can name when the
@@ -117,6 +250,7 @@ impl Walk {
                     self.skip(&dir, e.to_string());
                 }
             }
+            self.reporter.send(&self.out, &self.folder, false);
         }
     }
 
@@ -254,6 +388,80 @@ mod tests {
         let mut sorted = s.skipped.clone();
         sorted.sort();
         assert_eq!(s.skipped, sorted);
+    }
+
+    #[test]
+    fn progress_counts_grow_to_the_final_totals() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for p in [
+            "a.jpg",
+            "day1/b.jpg",
+            "day1/c.txt",
+            "day1/deep/d.png",
+            "day2/e.jpg",
+            "day2/f.heic",
+            "day2/.DS_Store",
+        ] {
+            touch(&root.join(p));
+        }
+        let mut reports: Vec<ScanProgress> = Vec::new();
+        let mut sink = |p: &ScanProgress| reports.push(p.clone());
+        let (s, _) = walk_root(
+            root,
+            Reporter::new(&mut sink, Duration::ZERO),
+            &CancelToken::new(),
+        )
+        .unwrap();
+        assert_eq!((s.photos.len(), s.skipped.len()), (4, 3));
+        // Every entry looked at is reported (the throttle is off here).
+        let mut counts: Vec<usize> = reports.iter().map(|r| r.seen).collect();
+        counts.dedup();
+        assert_eq!(counts, (1..=7).collect::<Vec<_>>(), "{reports:#?}");
+        for pair in reports.windows(2) {
+            assert!(pair[1].seen >= pair[0].seen && pair[1].photos >= pair[0].photos);
+        }
+        assert_eq!((reports[0].seen, reports[0].photos), (1, 1));
+        let last = reports.last().unwrap();
+        assert_eq!((last.seen, last.photos), (7, 4));
+        assert_eq!(last.folder, root);
+        // The folder named is the one being read when the entry was seen.
+        let deep = reports.iter().find(|r| r.photos == 3).unwrap();
+        assert_eq!(deep.folder, root.join("day1/deep"));
+    }
+
+    #[test]
+    fn progress_runs_on_across_roots_and_ends_at_the_total() {
+        let dir = tempfile::tempdir().unwrap();
+        let (one, two) = (dir.path().join("one"), dir.path().join("two"));
+        for p in [one.join("a.jpg"), one.join("b.txt"), two.join("c.jpg")] {
+            touch(&p);
+        }
+        let single = dir.path().join("single.png");
+        touch(&single);
+        let mut reports: Vec<ScanProgress> = Vec::new();
+        let s = scan_all_with_progress(
+            &[one.clone(), single.clone(), two.clone()],
+            &mut |p| reports.push(p.clone()),
+            &CancelToken::new(),
+        )
+        .unwrap();
+        assert_eq!(s.photos, vec![one.join("a.jpg"), single, two.join("c.jpg")]);
+        for pair in reports.windows(2) {
+            assert!(pair[1].seen >= pair[0].seen && pair[1].photos >= pair[0].photos);
+        }
+        let last = reports.last().unwrap();
+        assert_eq!((last.seen, last.photos, &last.folder), (4, 3, &two));
+    }
+
+    #[test]
+    fn a_cancelled_scan_stops_with_cancelled() {
+        let dir = tempfile::tempdir().unwrap();
+        touch(&dir.path().join("a.jpg"));
+        let cancel = CancelToken::new();
+        cancel.cancel();
+        let err = scan_with_progress(dir.path(), &mut |_| {}, &cancel).unwrap_err();
+        assert!(matches!(err, Error::Cancelled), "{err:?}");
     }
 
     #[test]

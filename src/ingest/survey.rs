@@ -23,7 +23,7 @@ use image::RgbImage;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::encounters::{group as group_encounters, EncounterRules, PhotoTime};
+use super::encounters::{group as group_encounters, EncounterRules, PhotoFile, PhotoTime};
 use super::media::{save_region, save_thumbnail, CROP_SIDE};
 use super::pipeline::{Found, Pipeline, Region};
 use crate::catalogue::records::{FeatureOrigin, NewPhoto};
@@ -86,6 +86,20 @@ pub struct IngestReport {
     /// Detections whose first suggestion is `new_individual`.
     pub new_individual_suggestions: usize,
     pub seconds: f64,
+    /// The files of this run that are in the catalogue now (new, or known
+    /// from before), once each: what [`assign_encounters`] groups.
+    #[serde(skip)]
+    pub photos: Vec<IngestedFile>,
+}
+
+/// One file of an ingest that is in the catalogue, as read during it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IngestedFile {
+    pub path: PathBuf,
+    pub sha256: String,
+    /// The file's modification time when it was read, in seconds since
+    /// 1970-01-01T00:00:00Z (`None` where the system gives none).
+    pub modified: Option<f64>,
 }
 
 impl IngestReport {
@@ -101,10 +115,11 @@ struct Decoded {
     byte_size: u64,
     image: RgbImage,
     meta: Meta,
+    modified: Option<f64>,
 }
 
 enum Read {
-    Known,
+    Known(IngestedFile),
     New(Box<Decoded>),
     Failed(PathBuf, String),
 }
@@ -238,11 +253,21 @@ pub fn ingest(
         let result = (|| {
             for item in rx.iter() {
                 match item {
-                    Read::Known => report.known_photos += 1,
+                    Read::Known(file) => {
+                        report.known_photos += 1;
+                        report.photos.push(file);
+                    }
                     Read::Failed(path, reason) => report.failed.push((path, reason)),
                     // The same content twice in one folder: store it once.
                     Read::New(d) if !seen.insert(d.sha256.clone()) => report.known_photos += 1,
-                    Read::New(d) => pending.push(*d),
+                    Read::New(d) => {
+                        report.photos.push(IngestedFile {
+                            path: d.path.clone(),
+                            sha256: d.sha256.clone(),
+                            modified: d.modified,
+                        });
+                        pending.push(*d);
+                    }
                 }
                 if pending.len() >= batch {
                     infer(&mut pending)?;
@@ -298,8 +323,17 @@ fn read_one(
         Err(e) => return Read::Failed(path.to_path_buf(), Error::io(path, e).to_string()),
     };
     let sha256 = hex::encode(Sha256::digest(&bytes));
+    let modified = std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs_f64());
     if known.contains(&sha256) {
-        return Read::Known;
+        return Read::Known(IngestedFile {
+            path: path.to_path_buf(),
+            sha256,
+            modified,
+        });
     }
     let photo = match photo::decode_with(path, &bytes, max_pixels, jpeg) {
         Ok(p) => p,
@@ -315,6 +349,7 @@ fn read_one(
         byte_size: bytes.len() as u64,
         meta: photo::meta::read(&bytes),
         image: photo.image,
+        modified,
     }))
 }
 
@@ -410,22 +445,54 @@ impl Store<'_> {
     }
 }
 
-/// Group the catalogue's photos that have no encounter yet into encounters
-/// (by time gap and distance) and record them. Returns how many were made.
-pub fn assign_encounters(cat: &mut Catalogue, rules: &EncounterRules) -> Result<usize> {
+/// Group the photos of one ingest (its report's [`IngestReport::photos`])
+/// into encounters, by time gap and distance, and undated ones by folder,
+/// file-name order and file time (see [`super::encounters`]), and record
+/// them. Returns how many were made.
+///
+/// Only photos of `files` with no encounter yet are grouped, so photos that
+/// were in the catalogue before (a `catalogue import`, an earlier survey)
+/// keep theirs or stay without, and an ingest's encounters never take in
+/// another's. The one exception is a resume: photos that a cancelled or
+/// killed run of the same folder committed have no encounter and are known
+/// now, so they are grouped with the rest; a labelled photo of a catalogue
+/// import (its detections identified by `import`) found in the folder is
+/// not.
+pub fn assign_encounters(
+    cat: &mut Catalogue,
+    files: &[IngestedFile],
+    rules: &EncounterRules,
+) -> Result<usize> {
     let photos: Vec<PhotoTime> = {
         let mut stmt = cat.conn().prepare(
-            "SELECT id, taken_at, latitude, longitude FROM photos WHERE encounter_id IS NULL ORDER BY id",
+            "SELECT id, taken_at, latitude, longitude FROM photos p
+             WHERE sha256 = ?1 AND encounter_id IS NULL
+               AND NOT EXISTS (SELECT 1 FROM detections d JOIN identifications i ON i.detection_id = d.id
+                               WHERE d.photo_id = p.id AND i.source = 'import')",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(PhotoTime {
-                id: r.get(0)?,
-                taken_at: r.get(1)?,
-                latitude: r.get(2)?,
-                longitude: r.get(3)?,
-            })
-        })?;
-        rows.collect::<rusqlite::Result<_>>()?
+        let mut photos = Vec::with_capacity(files.len());
+        // The same content under two names is one photo, placed by the first.
+        let mut once = HashSet::new();
+        for f in files.iter().filter(|f| once.insert(&f.sha256)) {
+            let row = stmt.query_row([&f.sha256], |r| {
+                Ok(PhotoTime {
+                    id: r.get(0)?,
+                    taken_at: r.get(1)?,
+                    latitude: r.get(2)?,
+                    longitude: r.get(3)?,
+                    file: f.modified.map(|modified| PhotoFile {
+                        path: f.path.clone(),
+                        modified,
+                    }),
+                })
+            });
+            match row {
+                Ok(p) => photos.push(p),
+                Err(rusqlite::Error::QueryReturnedNoRows) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        photos
     };
     let groups = group_encounters(&photos, rules);
     let by_id: std::collections::HashMap<i64, &PhotoTime> =

@@ -49,10 +49,19 @@ pub struct IngestArgs {
 }
 
 pub fn ingest_cmd(a: IngestArgs) -> Result<ExitCode> {
+    let cancel = crate::cancel_on_ctrl_c();
+    let scanned = scan::scan_all_with_progress(&a.paths, &mut scan_line, &cancel);
+    eprint!("\r{:width$}\r", "", width = SCAN_LINE_WIDTH);
     let scan::Scan {
         photos: files,
         skipped,
-    } = scan::scan_all(&a.paths)?;
+    } = match scanned {
+        Err(whaleid::Error::Cancelled) => {
+            eprintln!("cancelled while scanning: nothing was imported");
+            return Ok(ExitCode::from(130));
+        }
+        other => other?,
+    };
     let mut cat = open_or_create(&a.catalogue)?;
     let pack_dir = a.models.pack_dir_or(pack_hint(&cat)?);
     let pack = Pack::load(&pack_dir)?;
@@ -68,7 +77,6 @@ pub fn ingest_cmd(a: IngestArgs) -> Result<ExitCode> {
         species,
         ..IngestOptions::default()
     };
-    let cancel = crate::cancel_on_ctrl_c();
     let mut bar = progress_bar;
     let report = match survey::ingest(&mut cat, &pipeline, &files, &options, &mut bar, &cancel) {
         Err(whaleid::Error::Cancelled) => {
@@ -84,7 +92,7 @@ pub fn ingest_cmd(a: IngestArgs) -> Result<ExitCode> {
         max_gap_minutes: a.encounter_gap_minutes,
         max_distance_km: a.encounter_km,
     };
-    let encounters = survey::assign_encounters(&mut cat, &rules)?;
+    let encounters = survey::assign_encounters(&mut cat, &report.photos, &rules)?;
     for (path, reason) in skipped.iter().chain(&report.failed) {
         println!("skipped: {}: {reason}", path.display());
     }
@@ -107,6 +115,44 @@ pub fn ingest_cmd(a: IngestArgs) -> Result<ExitCode> {
         report.photos_per_second()
     );
     Ok(crate::exit_code(!report.failed.is_empty()))
+}
+
+/// The scan's line is cleared before the bar takes its place.
+const SCAN_LINE_WIDTH: usize = 100;
+
+/// "scanning: 1,234 files, 1,100 photos  day 3" on one line, rewritten.
+fn scan_line(p: &scan::ScanProgress) {
+    let head = format!(
+        "scanning: {} files, {} photos  ",
+        thousands(p.seen),
+        thousands(p.photos)
+    );
+    let folder = p.folder.display().to_string();
+    // Keep the end of a long path: the day folder is what tells where it is.
+    let room = SCAN_LINE_WIDTH.saturating_sub(head.chars().count() + 1);
+    let skip = folder.chars().count().saturating_sub(room);
+    let folder: String = folder.chars().skip(skip).collect();
+    let mut err = std::io::stderr().lock();
+    let _ = write!(
+        err,
+        "\r{:width$}",
+        format!("{head}{folder}"),
+        width = SCAN_LINE_WIDTH
+    );
+    let _ = err.flush();
+}
+
+/// 1234567 → "1,234,567".
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn progress_bar(p: IngestProgress) {
