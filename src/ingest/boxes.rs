@@ -31,6 +31,7 @@ use std::path::Path;
 
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
+use sha2::Digest;
 
 use super::media::{save_region, CROP_SIDE};
 use crate::catalogue::records::{FeatureOrigin, Source};
@@ -274,8 +275,9 @@ fn prepare(
     let ranked = if gallery.is_empty() {
         Vec::new()
     } else {
+        // As ingest and `rerank_waiting` rank a detection of this species.
         let scope = Scope::for_detection(species.as_deref());
-        let settings = MatchSettings::new(threshold.value);
+        let settings = MatchSettings::new(threshold.for_species(species.as_deref()));
         suggestion_rows(&identify(
             &gallery,
             &embedding.vector,
@@ -547,6 +549,28 @@ pub fn boxes_of(cat: &Catalogue, photo_id: i64) -> Result<Vec<BoxRow>> {
         out.push(row);
     }
     Ok(out)
+}
+
+/// The photo a user names: its number (`12` or `#12`) or its file (found
+/// by content, so a moved or renamed file is still found).
+pub fn find_photo(cat: &Catalogue, name: &str) -> Result<i64> {
+    let n = name.trim();
+    let path = Path::new(n);
+    if !path.is_file() {
+        if let Ok(id) = n.strip_prefix('#').unwrap_or(n).parse::<i64>() {
+            return photo_row(cat, id).map(|p| p.id);
+        }
+        return Err(Error::NotFound(format!(
+            "{n} is neither a photo number nor a photo file"
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let sha = hex::encode(sha2::Sha256::digest(&bytes));
+    cat.photo_by_sha256(&sha)?.ok_or_else(|| {
+        Error::NotFound(format!(
+            "{n} is not a photo of this catalogue (ingest it first)"
+        ))
+    })
 }
 
 /// The detection a user names: its number (`146` or `#146`, as the app and

@@ -21,6 +21,7 @@ use whaleid::runtime::{Device, SessionConfig};
 use whaleid::CancelToken;
 
 mod catalogue;
+mod detection;
 mod identify;
 mod ingest;
 mod models;
@@ -89,6 +90,9 @@ enum Command {
     Train(train::TrainArgs),
     /// Push this catalogue's changes to the team's server and pull everyone else's.
     Sync(sync::SyncArgs),
+    /// Boxes by hand: draw, move, remove, list and undo.
+    #[command(subcommand)]
+    Detection(detection::DetectionCommand),
     /// Measure identification on a labelled collection (MAP@5, top-1, top-5, new-individual precision/recall).
     Eval(identify::EvalArgs),
 }
@@ -200,6 +204,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Eval(a) => identify::eval_cmd(a),
         Command::Train(a) => train::train_cmd(a),
         Command::Sync(a) => sync::sync_cmd(a),
+        Command::Detection(c) => detection::run(c),
     }
 }
 

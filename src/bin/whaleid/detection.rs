@@ -1,0 +1,205 @@
+//! `whaleid detection add|set|remove|list|undo`: boxes by hand from the
+//! command line, through the same engine calls as the app
+//! ([`whaleid::ingest::boxes`]). Each change prints one JSON line (what
+//! changed and how many detections wait for review); `list` prints one
+//! JSON line per live box.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use clap::{Args, Subcommand};
+
+use whaleid::catalogue::{observer, Catalogue};
+use whaleid::embed::Embedder;
+use whaleid::ingest::boxes::{self, BoxModels};
+use whaleid::packs::Pack;
+
+use crate::catalogue::pack_hint;
+use crate::ModelArgs;
+
+#[derive(Subcommand, Debug)]
+pub enum DetectionCommand {
+    /// Draw a box on a photo (another animal, or the first box on a photo
+    /// with no detection): cropped, embedded and given suggestions.
+    Add {
+        /// The photo: its number in the catalogue, or its file.
+        photo: String,
+        #[command(flatten)]
+        change: BoxArgs,
+        #[command(flatten)]
+        models: ModelArgs,
+    },
+    /// Move or resize a box: a new detection replaces it (a confirmed
+    /// identification carries over). On a whole-frame photo, set its
+    /// `whole` detection to draw the first box.
+    Set {
+        /// The detection: its number (#146, as the app and the CSV export
+        /// show it) or its UUID.
+        detection: String,
+        #[command(flatten)]
+        change: BoxArgs,
+        #[command(flatten)]
+        models: ModelArgs,
+    },
+    /// Remove a box (it is kept with its decisions; nothing lists it).
+    Remove {
+        /// The detection: its number or its UUID.
+        detection: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// The live boxes of a photo, one JSON line each.
+    List {
+        /// The photo: its number in the catalogue, or its file.
+        photo: String,
+        #[arg(long, short)]
+        catalogue: PathBuf,
+    },
+    /// Take back the latest box change (add, set or remove).
+    Undo {
+        #[command(flatten)]
+        who: Who,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct BoxArgs {
+    /// The box in the photo's pixels: x1,y1,x2,y2.
+    #[arg(long = "box", value_parser = parse_box, allow_hyphen_values = true)]
+    bbox: [f32; 4],
+    #[command(flatten)]
+    who: Who,
+}
+
+#[derive(Args, Debug)]
+pub struct Who {
+    /// The catalogue.
+    #[arg(long, short)]
+    catalogue: PathBuf,
+    /// Who draws [default: the observer: $WHALEID_OBSERVER, else
+    /// `catalogue config --observer`, else the login name].
+    #[arg(long = "author", visible_alias = "by")]
+    author: Option<String>,
+}
+
+impl Who {
+    fn open(&self) -> Result<(Catalogue, String)> {
+        let cat = Catalogue::open(&self.catalogue)?;
+        let by = author(&cat, self.author.as_deref())?;
+        Ok((cat, by))
+    }
+}
+
+/// Who the change is by: the one place the CLI decides it for boxes.
+fn author(cat: &Catalogue, given: Option<&str>) -> Result<String> {
+    match observer::observer(cat, given)? {
+        Some(name) => Ok(name),
+        None => bail!(
+            "no observer name: give --author NAME, or set one with `whaleid catalogue config -c DIR --observer NAME`"
+        ),
+    }
+}
+
+fn parse_box(s: &str) -> std::result::Result<[f32; 4], String> {
+    let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+    let values: Vec<f32> = parts
+        .iter()
+        .map(|p| p.parse::<f32>())
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|_| format!("`{s}` is not four numbers x1,y1,x2,y2"))?;
+    match values.as_slice() {
+        [x1, y1, x2, y2] => Ok([*x1, *y1, *x2, *y2]),
+        _ => Err(format!("`{s}` is not four numbers x1,y1,x2,y2")),
+    }
+}
+
+fn models(cat: &Catalogue, args: &ModelArgs) -> Result<(Pack, Embedder)> {
+    let pack = Pack::load(args.pack_dir_or(pack_hint(cat)?))?;
+    let embedder = Embedder::open(&pack, &args.session())?;
+    Ok((pack, embedder))
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
+    println!("{}", serde_json::to_string(v)?);
+    Ok(())
+}
+
+pub fn run(c: DetectionCommand) -> Result<std::process::ExitCode> {
+    let cancel = crate::cancel_on_ctrl_c();
+    match c {
+        DetectionCommand::Add {
+            photo,
+            change,
+            models: m,
+        } => {
+            let (mut cat, by) = change.who.open()?;
+            let photo = boxes::find_photo(&cat, &photo)?;
+            let (pack, embedder) = models(&cat, &m)?;
+            let models = BoxModels {
+                pack: &pack,
+                embedder: &embedder,
+            };
+            print_json(&boxes::add_box(
+                &mut cat,
+                models,
+                photo,
+                change.bbox,
+                &by,
+                &cancel,
+            )?)?;
+        }
+        DetectionCommand::Set {
+            detection,
+            change,
+            models: m,
+        } => {
+            let (mut cat, by) = change.who.open()?;
+            let detection = boxes::find_detection(&cat, &detection)?;
+            let (pack, embedder) = models(&cat, &m)?;
+            let models = BoxModels {
+                pack: &pack,
+                embedder: &embedder,
+            };
+            print_json(&boxes::set_box(
+                &mut cat,
+                models,
+                detection,
+                change.bbox,
+                &by,
+                &cancel,
+            )?)?;
+        }
+        DetectionCommand::Remove { detection, who } => {
+            let (mut cat, by) = who.open()?;
+            let detection = boxes::find_detection(&cat, &detection)?;
+            print_json(&boxes::remove_box(&mut cat, detection, &by)?)?;
+        }
+        DetectionCommand::List { photo, catalogue } => {
+            let cat = Catalogue::open(&catalogue)?;
+            let photo = boxes::find_photo(&cat, &photo)?;
+            for row in boxes::boxes_of(&cat, photo)? {
+                print_json(&row)?;
+            }
+        }
+        DetectionCommand::Undo { who } => {
+            let (mut cat, by) = who.open()?;
+            match boxes::undo_box(&mut cat, &by)? {
+                Some(change) => print_json(&change)?,
+                None => eprintln!("nothing to undo: no box was drawn, moved or removed here"),
+            }
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_box;
+
+    #[test]
+    fn a_box_is_four_numbers() {
+        assert_eq!(parse_box("1,2.5, 30,40").unwrap(), [1.0, 2.5, 30.0, 40.0]);
+        assert!(parse_box("1,2,3").unwrap_err().contains("four numbers"));
+        assert!(parse_box("1,2,x,4").is_err());
+    }
+}
