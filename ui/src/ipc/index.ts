@@ -30,6 +30,7 @@ import type { TrainEvent } from "../bindings/TrainEvent";
 import type { TrainOptions } from "../bindings/TrainOptions";
 import type { TrainOverview } from "../bindings/TrainOverview";
 import type { Undone } from "../bindings/Undone";
+import type { IndividualHit } from "../bindings/IndividualHit";
 
 export type ErrorKind = AppError["kind"];
 
@@ -271,3 +272,8 @@ export async function onDropPaths(h: DropHandlers): Promise<() => void> {
 }
 
 export type { AppError };
+
+// ---- assign to any individual -------------------------------------------
+/** Catalogued individuals matching `query` (code, name, species, alias), by similarity to the detection when given. */
+export const reviewSearch = (detectionId: number | null, query: string, limit?: number) =>
+  call<IndividualHit[]>("review_search", { detectionId, query, limit: limit ?? null });
