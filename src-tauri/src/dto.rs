@@ -105,6 +105,14 @@ pub enum IngestEvent {
     Failed {
         error: AppError,
     },
+    /// The folders are being walked: `seen` entries looked at so far, of
+    /// which `photos` are photos; `folder` is the one being read. At most
+    /// four a second, before `scanned`.
+    Scanning {
+        seen: usize,
+        photos: usize,
+        folder: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

@@ -81,7 +81,7 @@ pub struct Outcome {
     pub providers: Vec<String>,
 }
 
-/// Run the job to its end, sending `scanned` and `progress` events. The
+/// Run the job to its end, sending `scanning`, `scanned` and `progress` events. The
 /// closing event is returned, not sent, so the caller can mark the job over
 /// first: a UI that starts another ingest on `finished` must not find the
 /// old one still registered.
@@ -108,13 +108,17 @@ fn ingest(
     providers: &mut Vec<String>,
     send: &mut dyn FnMut(IngestEvent),
 ) -> AppResult<IngestSummary> {
+    let mut scanning = |p: &scan::ScanProgress| {
+        send(IngestEvent::Scanning {
+            seen: p.seen,
+            photos: p.photos,
+            folder: p.folder.to_string_lossy().into_owned(),
+        })
+    };
     let scan::Scan {
         photos: files,
         skipped,
-    } = scan::scan_all(&plan.paths)?;
-    if cancel.is_cancelled() {
-        return Err(whaleid::Error::Cancelled.into());
-    }
+    } = scan::scan_all_with_progress(&plan.paths, &mut scanning, cancel)?;
     if files.is_empty() {
         let names: Vec<String> = plan.paths.iter().map(|p| p.display().to_string()).collect();
         return Err(AppError::invalid(format!(
@@ -146,7 +150,8 @@ fn ingest(
         })
     };
     let report = survey::ingest(&mut cat, &pipeline, &files, &options, &mut progress, cancel)?;
-    let encounters = survey::assign_encounters(&mut cat, &EncounterRules::default())?;
+    let encounters =
+        survey::assign_encounters(&mut cat, &report.photos, &EncounterRules::default())?;
     Ok(summary(report, skipped, encounters))
 }
 

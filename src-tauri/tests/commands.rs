@@ -265,9 +265,22 @@ fn ingest_reports_scan_progress_and_a_summary_then_resumes_with_nothing_new() {
     let (id, rx) = start_ingest(&app, vec![root.clone()]);
     assert!(id.unwrap() > 0);
     let events = events_until_end(&rx);
+    // The walk is reported as it goes, ending at what it found: 14 entries,
+    // 13 of them photos (broken.png is judged by decoding).
+    let scanning: Vec<(usize, usize)> = events
+        .iter()
+        .map_while(|e| match e {
+            IngestEvent::Scanning { seen, photos, .. } => Some((*seen, *photos)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(scanning.last(), Some(&(14, 13)), "{events:?}");
+    assert!(scanning
+        .windows(2)
+        .all(|w| w[0].0 <= w[1].0 && w[0].1 <= w[1].1));
     // 12 photos and broken.png are read; notes.txt is skipped by the scan.
     assert_eq!(
-        events[0],
+        events[scanning.len()],
         IngestEvent::Scanned {
             files: 13,
             skipped: 1
@@ -479,6 +492,7 @@ fn a_cancel_before_any_photo_is_read_is_reported_as_cancelled_not_finished() {
         events.push(e);
     });
     assert_eq!(outcome.closing, IngestEvent::Cancelled { done: 0 });
+    events.retain(|e| !matches!(e, IngestEvent::Scanning { .. }));
     assert_eq!(
         events[0],
         IngestEvent::Scanned {
@@ -1088,4 +1102,91 @@ fn sync_is_configured_previewed_and_run_through_the_ipc_against_a_real_server() 
     assert_eq!(status["toReview"], json!([]));
     let again = invoke(&window, "sync_dismiss", json!({ "id": id })).unwrap_err();
     assert_eq!(again["kind"], "invalid", "{again}");
+}
+
+/// Issue 13: "Create new" in the survey folder went ahead silently.
+#[test]
+fn create_new_refuses_a_folder_that_holds_photos_or_files_and_accepts_an_empty_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&dir.path().join("config"));
+    let survey_dir = dir.path().join("survey");
+    survey(&survey_dir, 20);
+    // 20 photos in two day folders, broken.png (a photo by its name) and notes.txt.
+    let err = invoke(&window, "catalogue_create", json!({ "path": survey_dir })).unwrap_err();
+    assert_eq!(err["kind"], "catalogue");
+    assert_eq!(
+        err["message"],
+        format!(
+            "{} holds 21 photos; choose an empty folder for the new catalogue",
+            survey_dir.display()
+        )
+    );
+    assert!(!survey_dir.join(whaleid::catalogue::DB_FILE).exists());
+    assert!(!survey_dir.join("media").exists());
+
+    let notes = dir.path().join("notes");
+    std::fs::create_dir_all(notes.join("sub")).unwrap();
+    std::fs::write(notes.join("a.txt"), "x").unwrap();
+    std::fs::write(notes.join("sub/b.csv"), "x").unwrap();
+    let err = invoke(&window, "catalogue_create", json!({ "path": notes })).unwrap_err();
+    assert_eq!(
+        err["message"],
+        format!(
+            "{} holds 2 files; choose an empty folder for the new catalogue",
+            notes.display()
+        )
+    );
+
+    // Empty but for what a file manager leaves behind: accepted.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(empty.join(".DS_Store"), "x").unwrap();
+    let info = invoke(&window, "catalogue_create", json!({ "path": empty })).unwrap();
+    assert_eq!(info["name"], "empty");
+    // A folder that does not exist yet is made.
+    let fresh = dir.path().join("new one");
+    invoke(&window, "catalogue_create", json!({ "path": fresh })).unwrap();
+    assert!(fresh.join(whaleid::catalogue::DB_FILE).is_file());
+    // And a catalogue folder is pointed at the catalogue, not refused as full.
+    let again = invoke(&window, "catalogue_create", json!({ "path": fresh })).unwrap_err();
+    assert_eq!(
+        again["message"],
+        format!(
+            "{} already holds a catalogue: open it instead",
+            fresh.display()
+        )
+    );
+}
+
+/// Issue 13: the not-a-catalogue message said it twice and gave CLI advice.
+#[test]
+fn opening_a_folder_that_is_not_a_catalogue_says_so_once_in_app_terms() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, window) = app(&dir.path().join("config"));
+    let folder = dir.path().join("survey");
+    survey(&folder, 2);
+    let err = invoke(&window, "catalogue_open", json!({ "path": folder })).unwrap_err();
+    assert_eq!(err["kind"], "catalogue");
+    let message = err["message"].as_str().unwrap();
+    assert_eq!(
+        message,
+        format!(
+            "{} is not a WhaleID catalogue (no catalogue.sqlite). Open a catalogue folder, or create a new one.",
+            folder.display()
+        )
+    );
+    assert_eq!(message.matches("catalogue.sqlite").count(), 1);
+    // The CLI keeps its own advice.
+    let cli = whaleid::catalogue::Catalogue::open(&folder).unwrap_err();
+    assert!(
+        cli.to_string().contains("whaleid catalogue create"),
+        "{cli}"
+    );
+    // A folder that does not exist is a file-system error naming it.
+    let missing = dir.path().join("unplugged");
+    let err = invoke(&window, "catalogue_open", json!({ "path": missing })).unwrap_err();
+    assert!(
+        err["message"].as_str().unwrap().contains("unplugged"),
+        "{err}"
+    );
 }

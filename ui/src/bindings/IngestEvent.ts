@@ -5,4 +5,4 @@ import type { IngestSummary } from "./IngestSummary";
 /**
  * Sent on the per-job channel of `ingest_start`, tagged by `event`.
  */
-export type IngestEvent = { "event": "scanned", files: number, skipped: number, } | { "event": "progress", read: number, done: number, total: number, photosPerSecond: number, etaSeconds: number | null, } | { "event": "finished", summary: IngestSummary, } | { "event": "cancelled", done: number, } | { "event": "failed", error: AppError, };
+export type IngestEvent = { "event": "scanned", files: number, skipped: number, } | { "event": "progress", read: number, done: number, total: number, photosPerSecond: number, etaSeconds: number | null, } | { "event": "finished", summary: IngestSummary, } | { "event": "cancelled", done: number, } | { "event": "failed", error: AppError, } | { "event": "scanning", seen: number, photos: number, folder: string, };

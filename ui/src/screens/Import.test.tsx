@@ -72,6 +72,38 @@ describe("ImportScreen", () => {
     expect(onReview).toHaveBeenCalled();
   });
 
+  it("shows the folder walk as it goes, then the import's own progress", async () => {
+    let emit: (e: IngestEvent) => void = () => {};
+    api.ingestStart.mockImplementation(async (_p: string[], _s: string | null, cb: (e: IngestEvent) => void) => {
+      emit = cb;
+      return 4;
+    });
+    render(<ImportScreen onReview={() => {}} />);
+    fireEvent.input(screen.getByTestId("import-path"), { target: { value: "/media/card" } });
+    fireEvent.click(screen.getByTestId("import-start"));
+    await waitFor(() => expect(api.ingestStart).toHaveBeenCalled());
+    const progress = () => screen.getByTestId("import-progress");
+
+    emit({ event: "scanning", seen: 12, photos: 10, folder: "/media/card/DCIM/100CANON" });
+    await waitFor(() => expect(screen.getByTestId("import-scan").textContent).toBe("12 files, 10 photos"));
+    expect(progress().textContent).toContain("Scanning…");
+    expect(progress().textContent).toContain("100CANON");
+    // No "0/0" nor an ETA while nothing is known of the total.
+    expect(progress().textContent).not.toMatch(/0\/0|ETA/);
+
+    emit({ event: "scanning", seen: 1234, photos: 1100, folder: "/media/card/DCIM/101CANON" });
+    await waitFor(() => expect(screen.getByTestId("import-scan").textContent).toBe("1,234 files, 1,100 photos"));
+    expect(progress().textContent).toContain("101CANON");
+    expect(progress().getAttribute("data-phase")).toBe("scanning");
+
+    emit({ event: "scanned", files: 1100, skipped: 134 });
+    await waitFor(() => expect(progress().textContent).toContain("0/1100"));
+    expect(screen.queryByTestId("import-scan")).toBeNull();
+    expect(progress().textContent).toContain("134 files not photos");
+    emit({ event: "progress", read: 20, done: 10, total: 1100, photosPerSecond: 5, etaSeconds: 218 });
+    await waitFor(() => expect(progress().textContent).toContain("10/1100"));
+  });
+
   it("offers to resume a folder imported before", async () => {
     api.ingestStart.mockResolvedValue(1);
     const { unmount } = render(<ImportScreen onReview={() => {}} />);

@@ -104,6 +104,9 @@ function JobView({ job, onReview }: { job: IngestState; onReview: () => void }) 
   const p = job.progress;
   const done = p?.done ?? 0;
   const total = p?.total ?? job.scanned?.files ?? 0;
+  // While the folders are walked there is no total yet: show what the walk found.
+  const scan = job.scan;
+  const walking = scan != null && job.scanned == null && isActive(job.phase);
   return (
     <div class="panel job">
       <div class="job-paths muted" title={job.paths.join("\n")}>
@@ -119,17 +122,29 @@ function JobView({ job, onReview }: { job: IngestState; onReview: () => void }) 
         >
           <div class="fill" style={{ width: `${fraction(done, total) * 100}%` }} />
         </div>
-        <div class="progress-text">
-          <strong>{phaseLabel(job)}</strong>
-          <span class="num">
-            {done}/{total}
-          </span>
-          <span>{formatPercent(done, total)}</span>
-          {p && <span>read {p.read}</span>}
-          {p && <span>{formatRate(p.photosPerSecond)}</span>}
-          {isActive(job.phase) && p && <span>ETA {formatEta(p.etaSeconds)}</span>}
-          {job.scanned && job.scanned.skipped > 0 && <span>{plural(job.scanned.skipped, "file")} not photos</span>}
-        </div>
+        {walking ? (
+          <div class="progress-text">
+            <strong>{phaseLabel(job)}</strong>
+            <span class="num" data-testid="import-scan">
+              {count(scan.seen, "file")}, {count(scan.photos, "photo")}
+            </span>
+            <span class="path muted" title={scan.folder}>
+              {baseName(scan.folder)}
+            </span>
+          </div>
+        ) : (
+          <div class="progress-text">
+            <strong>{phaseLabel(job)}</strong>
+            <span class="num">
+              {done}/{total}
+            </span>
+            <span>{formatPercent(done, total)}</span>
+            {p && <span>read {p.read}</span>}
+            {p && <span>{formatRate(p.photosPerSecond)}</span>}
+            {isActive(job.phase) && p && <span>ETA {formatEta(p.etaSeconds)}</span>}
+            {job.scanned && job.scanned.skipped > 0 && <span>{plural(job.scanned.skipped, "file")} not photos</span>}
+          </div>
+        )}
       </div>
       {job.phase === "cancelled" && (
         <p class="hint">
@@ -144,7 +159,13 @@ function JobView({ job, onReview }: { job: IngestState; onReview: () => void }) 
 }
 
 function phaseLabel(job: IngestState): string {
-  return job.phase === "scanning" ? "Scanning folder…" : jobLabel(job.phase, "Importing");
+  if (job.phase === "scanning") return job.scan ? "Scanning…" : "Scanning folder…";
+  return jobLabel(job.phase, "Importing");
+}
+
+/** 1234, "file" → "1,234 files". */
+function count(n: number, one: string): string {
+  return `${n.toLocaleString("en-US")} ${n === 1 ? one : `${one}s`}`;
 }
 
 function Summary({ s, onReview }: { s: IngestSummary; onReview: () => void }) {

@@ -59,7 +59,8 @@ export function Welcome({ onOpened, onCancel }: { onOpened: (c: CatalogueInfo) =
           </button>
         )}
       </div>
-      <ErrorLine error={error} testId="welcome-error" />
+      {/* The message names the folder and says what is wrong with it; "Catalogue:" before it would say it twice. */}
+      <ErrorLine error={error} testId="welcome-error" labels={{ catalogue: "Cannot use this folder" }} />
     </section>
   );
 }

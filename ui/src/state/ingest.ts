@@ -13,10 +13,14 @@ export type IngestPhase = "idle" | "starting" | "scanning" | "running" | "cancel
 
 export type IngestProgress = { read: number; done: number; total: number; photosPerSecond: number; etaSeconds: number | null };
 
+/** The folder walk before any photo is read: entries looked at, photos among them, the folder being read. */
+export type ScanProgress = { seen: number; photos: number; folder: string };
+
 export type IngestState = {
   phase: IngestPhase;
   paths: string[];
   jobId: number | null;
+  scan: ScanProgress | null;
   scanned: { files: number; skipped: number } | null;
   progress: IngestProgress | null;
   summary: IngestSummary | null;
@@ -28,6 +32,7 @@ export const IDLE: IngestState = {
   phase: "idle",
   paths: [],
   jobId: null,
+  scan: null,
   scanned: null,
   progress: null,
   summary: null,
@@ -41,6 +46,12 @@ export function isActive(phase: IngestPhase): boolean {
 
 export function reduceIngest(s: IngestState, e: IngestEvent): IngestState {
   switch (e.event) {
+    case "scanning":
+      return {
+        ...s,
+        phase: s.phase === "cancelling" ? s.phase : "scanning",
+        scan: { seen: e.seen, photos: e.photos, folder: e.folder },
+      };
     case "scanned":
       return {
         ...s,
