@@ -625,3 +625,22 @@ pub enum SyncEvent {
         error: AppError,
     },
 }
+
+/// A catalogued individual found by `review_search`: any individual, not
+/// only the five suggestions, with how like the detection it looks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct IndividualHit {
+    #[ts(type = "number")]
+    pub individual_id: i64,
+    pub code: String,
+    pub name: Option<String>,
+    pub species: Option<String>,
+    pub sightings: usize,
+    /// Absolute path of its crop most like the detection (else its newest).
+    pub best_crop: Option<String>,
+    /// Best cosine between the detection and its sightings; `null` when
+    /// either side has no embedding for the catalogue's pack.
+    pub similarity: Option<f32>,
+}

@@ -73,6 +73,7 @@ pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> 
             commands::sync::sync_preview,
             commands::sync::sync_start,
             commands::sync::sync_dismiss,
+            commands::search::review_search,
         ])
 }
 

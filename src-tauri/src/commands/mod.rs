@@ -12,3 +12,4 @@ pub mod review;
 pub mod settings;
 pub mod sync;
 pub mod train;
+pub mod search;
