@@ -271,6 +271,10 @@ pub struct IndividualEvent {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
+    /// Whether Undo is offered: not for an undo itself, nor once undone.
+    pub undoable: bool,
+    /// The observer who made the edit, when known.
+    pub by: Option<String>,
 #[ts(export, export_to = "../../ui/src/bindings/")]
 pub struct IndividualDetail {
     pub summary: IndividualSummary,
@@ -631,6 +635,18 @@ pub enum SyncEvent {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export, export_to = "../../ui/src/bindings/")]
+/// The default direction of a merge: `from` is merged into `into` (the one
+/// with more sightings, or the older one).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
+pub struct MergeDirection {
+    #[ts(type = "number")]
+    pub from_id: i64,
+    #[ts(type = "number")]
+    pub into_id: i64,
+}
+
 pub struct IndividualHit {
     #[ts(type = "number")]
     pub individual_id: i64,

@@ -33,6 +33,8 @@ pub struct IngestPlan {
     pub paths: Vec<PathBuf>,
     pub session: SessionConfig,
     pub batch: usize,
+    /// Who imports (the observer name), recorded on each new photo.
+    pub observer: Option<String>,
 }
 
 /// Check that every path exists, so a mistyped or unplugged folder is an
@@ -138,6 +140,7 @@ fn ingest(
         batch: plan.batch,
         settings: Some(MatchSettings::new(plan.threshold)),
         species: plan.species.clone(),
+        imported_by: plan.observer.clone(),
         ..IngestOptions::default()
     };
     let mut progress = |p: survey::IngestProgress| {

@@ -481,6 +481,7 @@ fn a_cancel_before_any_photo_is_read_is_reported_as_cancelled_not_finished() {
             ..Default::default()
         },
         batch: 2,
+        observer: None,
     };
     let cancel = whaleid::CancelToken::new();
     let mut events = Vec::new();
@@ -529,6 +530,7 @@ fn an_empty_folder_is_no_photos_found_not_an_empty_success() {
             ..Default::default()
         },
         batch: 2,
+        observer: None,
     };
     let mut events = Vec::new();
     let outcome =
@@ -1266,4 +1268,155 @@ fn review_search_finds_any_individual_with_its_similarity_to_the_detection() {
         err["message"].as_str().unwrap().contains("detection 999"),
         "{err}"
     );
+}
+
+/// Issue 13's "names on everything": the observer name saved once in the
+/// app is on the import, the decisions (and the CSV's decided_by), the
+/// merge, the Sync screen's author; the default merge keeps the individual
+/// with more sightings; history names codes; an undo offers no Undo.
+#[test]
+fn the_observer_name_is_on_every_record_and_merges_default_to_the_bigger_individual() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, window) = app(&dir.path().join("config"));
+    std::env::remove_var(whaleid::catalogue::observer::ENV);
+    let cat_dir = open_with_tiny_pack(&window, dir.path());
+    assert_eq!(
+        invoke(&window, "observer_get", json!({})).unwrap(),
+        Value::Null
+    );
+    let err = invoke(&window, "observer_set", json!({ "name": " \n " })).unwrap_err();
+    assert_eq!(err["kind"], "invalid", "{err}");
+    assert!(err["message"].as_str().unwrap().contains("empty"), "{err}");
+    let saved = invoke(&window, "observer_set", json!({ "name": "  Kim Lee " })).unwrap();
+    assert_eq!(saved, "Kim Lee");
+    assert_eq!(
+        invoke(&window, "observer_get", json!({})).unwrap(),
+        "Kim Lee"
+    );
+
+    let first = dir.path().join("first");
+    std::fs::create_dir_all(&first).unwrap();
+    for (k, x, y, name) in [
+        (1, 20, 20, "a.png"),
+        (4, 30, 60, "b.png"),
+        (1, 60, 40, "c.png"),
+    ] {
+        photo(k, x, y).save(first.join(name)).unwrap();
+    }
+    let (id, rx) = start_ingest(&app, vec![first]);
+    id.unwrap();
+    assert_eq!(finished(&events_until_end(&rx)).new_photos, 3);
+    let cat = whaleid::catalogue::Catalogue::open(&cat_dir).unwrap();
+    let by: Vec<Option<String>> = cat
+        .conn()
+        .prepare("SELECT imported_by FROM photos")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(by, vec![Some("Kim Lee".to_string()); 3]);
+
+    let queue = invoke(&window, "review_queue", json!({ "limit": null })).unwrap();
+    let d: Vec<Value> = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["detectionId"].clone())
+        .collect();
+    let big = invoke(
+        &window,
+        "review_new_individual",
+        json!({ "detectionId": d[0], "code": "BEL-1", "species": "beluga" }),
+    )
+    .unwrap()["individualId"]
+        .clone();
+    invoke(
+        &window,
+        "review_accept",
+        json!({ "detectionId": d[1], "individualId": big, "score": 0.8, "rank": 1 }),
+    )
+    .unwrap();
+    let tmp = invoke(
+        &window,
+        "review_new_individual",
+        json!({ "detectionId": d[2], "code": "tmp-1", "species": null }),
+    )
+    .unwrap()["individualId"]
+        .clone();
+
+    // From the throwaway's page or the beluga's, the throwaway is merged away.
+    for (a, b) in [(&tmp, &big), (&big, &tmp)] {
+        let dir = invoke(
+            &window,
+            "individual_merge_direction",
+            json!({ "aId": a, "bId": b }),
+        )
+        .unwrap();
+        assert_eq!((&dir["fromId"], &dir["intoId"]), (&tmp, &big), "{dir}");
+    }
+    let detail = invoke(
+        &window,
+        "individual_merge",
+        json!({ "fromId": tmp, "intoId": big }),
+    )
+    .unwrap();
+    assert_eq!(detail["summary"]["species"], "beluga");
+    let merge = &detail["events"][0];
+    assert_eq!(merge["summary"], "tmp-1 merged into BEL-1", "{merge}");
+    assert_eq!(
+        (&merge["by"], &merge["undoable"]),
+        (&json!("Kim Lee"), &json!(true))
+    );
+    for s in detail["sightings"].as_array().unwrap() {
+        assert_eq!(s["decidedBy"], "Kim Lee", "{s}");
+    }
+    let detail = invoke(
+        &window,
+        "individual_undo",
+        json!({ "eventId": merge["id"] }),
+    )
+    .unwrap();
+    let events = detail["events"].as_array().unwrap();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(
+        (&events[0]["undone"], &events[0]["undoable"]),
+        (&json!(true), &json!(false))
+    );
+    assert_eq!(events[1]["summary"], "merge of tmp-1 into BEL-1 undone");
+    assert_eq!(events[1]["undoable"], false);
+    let err = invoke(
+        &window,
+        "individual_undo",
+        json!({ "eventId": events[1]["id"] }),
+    )
+    .unwrap_err();
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be undone"),
+        "{err}"
+    );
+
+    // The CSV's decided_by carries the name.
+    let csv = dir.path().join("out.csv");
+    invoke(&window, "export_csv", json!({ "path": csv })).unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let col = rows
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "decided_by")
+        .unwrap();
+    let names: Vec<String> = rows
+        .records()
+        .map(|r| r.unwrap()[col].to_string())
+        .collect();
+    assert_eq!(names, vec!["Kim Lee"; 3], "{text}");
+
+    // The Sync screen's author is the same name, and setting it there sets it.
+    let status = invoke(&window, "sync_status", json!({})).unwrap();
+    assert_eq!(status["author"], "Kim Lee");
 }

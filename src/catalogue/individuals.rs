@@ -51,6 +51,24 @@ struct SplitPayload {
 struct RenamePayload {
     old: String,
     new: String,
+    /// Set on the rename that undid another (which is not undone in turn).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    undo_of: Option<i64>,
+}
+
+/// Whether an event is the undo of another: `Some(the event it undid, when
+/// recorded)`. Only merges, splits and renames can be undone, not their undo.
+pub fn undo_of(e: &Event) -> Option<Option<i64>> {
+    let payload = || {
+        serde_json::from_str::<serde_json::Value>(&e.payload)
+            .ok()
+            .and_then(|v| v["undo_of"].as_i64())
+    };
+    match e.kind.as_str() {
+        "unmerge" | "unsplit" => Some(payload()),
+        "rename" => payload().map(Some),
+        _ => None,
+    }
 }
 
 pub(crate) const INDIVIDUAL_COLUMNS: &str =
@@ -113,7 +131,35 @@ impl Catalogue {
         self.with_tx(|tx| tx.ensure_individual(code, species))
     }
 
+    /// Which way to merge two individuals by default: `(from, into)`, where
+    /// `into` (the one kept) has more sightings, or on a tie is the older
+    /// (created first, then the lower id). Merging a throwaway code made
+    /// during review into the long-known animal is then the default, from
+    /// whichever of the two pages the merge starts.
+    pub fn merge_direction(&self, a_id: i64, b_id: i64) -> Result<(i64, i64)> {
+        let rank = |id: i64| -> Result<(usize, String, i64)> {
+            let id = self.resolve(self.individual_by_id(id)?.id)?;
+            let created: String = self.conn().query_row(
+                "SELECT created_at FROM individuals WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )?;
+            Ok((self.detections_of(id)?.len(), created, id))
+        };
+        let (a, b) = (rank(a_id)?, rank(b_id)?);
+        if a.2 == b.2 {
+            return Err(Error::Invalid(format!(
+                "#{a_id} and #{b_id} are already the same individual"
+            )));
+        }
+        // More sightings wins; then the earlier creation, then the lower id.
+        let a_keeps = a.0 > b.0 || (a.0 == b.0 && (&a.1, a.2) < (&b.1, b.2));
+        Ok(if a_keeps { (b.2, a.2) } else { (a.2, b.2) })
+    }
+
     /// Merge `from` into `into`: `from`'s photos count for `into` from now on.
+    /// When `into` has no species and `from` has one, `into` takes it (a
+    /// merge never loses what was known about the animal).
     pub fn merge(&mut self, from: &str, into: &str, actor: Option<&str>) -> Result<Event> {
         let a = self.individual(from)?;
         let b = self.individual(into)?;
@@ -134,6 +180,12 @@ impl Catalogue {
                 "UPDATE individuals SET merged_into = ?2,
                      updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
                 [a.id, b_id],
+            )?;
+            tx.conn().execute(
+                "UPDATE individuals SET species = ?2,
+                     updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                 WHERE id = ?1 AND species IS NULL AND ?2 IS NOT NULL",
+                params![b_id, a.species],
             )?;
             record_event(tx.conn(), "merge", a.id, Some(b_id), "{}", actor)
         })?;
@@ -202,6 +254,7 @@ impl Catalogue {
         let payload = serde_json::to_string(&RenamePayload {
             old: a.code.clone(),
             new: new_code.to_string(),
+            undo_of: None,
         })
         .expect("plain data");
         let id = self.with_tx(|tx| {
@@ -215,6 +268,18 @@ impl Catalogue {
     /// undone at most once, and only while what it did is still in place.
     pub fn undo(&mut self, event_id: i64, actor: Option<&str>) -> Result<Event> {
         let e = self.event(event_id)?;
+        if let Some(undone) = undo_of(&e) {
+            return Err(Error::Invalid(format!(
+                "event {event_id} ({}) is itself an undo{}; an undo cannot be undone: {} again instead",
+                e.kind,
+                undone.map(|u| format!(" of event {u}")).unwrap_or_default(),
+                match e.kind.as_str() {
+                    "unmerge" => "merge",
+                    "unsplit" => "split",
+                    _ => "rename",
+                }
+            )));
+        }
         if e.undone_at.is_some() {
             return Err(Error::Invalid(format!(
                 "event {event_id} was already undone"
@@ -242,7 +307,7 @@ impl Catalogue {
                         "unmerge",
                         e.individual_id,
                         Some(into),
-                        "{}",
+                        &format!("{{\"undo_of\":{event_id}}}"),
                         actor,
                     )
                 })?
@@ -295,6 +360,7 @@ impl Catalogue {
                 let payload = serde_json::to_string(&RenamePayload {
                     old: p.new.clone(),
                     new: p.old.clone(),
+                    undo_of: Some(event_id),
                 })
                 .expect("plain data");
                 self.with_tx(|tx| {
@@ -438,4 +504,164 @@ fn mark_undone(conn: &rusqlite::Connection, event_id: i64) -> Result<()> {
         [event_id],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::records::NewPhoto;
+    use crate::detect::BBox;
+    use crate::photo::Meta;
+
+    /// A catalogue whose individuals have the given codes, species and
+    /// sightings (one confirmed detection each), created in this order.
+    fn catalogue(dir: &std::path::Path, individuals: &[(&str, Option<&str>, usize)]) -> Catalogue {
+        let mut cat = Catalogue::create(dir.join("c")).unwrap();
+        let mut n = 0;
+        for &(code, species, sightings) in individuals {
+            cat.with_tx(|tx| {
+                let ind = tx.ensure_individual(code, species)?;
+                for _ in 0..sightings {
+                    n += 1;
+                    let photo = tx.insert_photo(&NewPhoto {
+                        sha256: &format!("{n:064x}"),
+                        original_path: &format!("/p/{n}.jpg"),
+                        byte_size: 1,
+                        width: 10,
+                        height: 10,
+                        meta: &Meta::default(),
+                    })?;
+                    let bbox = BBox {
+                        x1: 0.0,
+                        y1: 0.0,
+                        x2: 5.0,
+                        y2: 5.0,
+                    };
+                    let det = tx.insert_detection(photo, bbox, "fin", None, None)?;
+                    tx.decide(det, ind, true, Source::Person, Some("kim"), None)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        }
+        cat
+    }
+
+    fn id(cat: &Catalogue, code: &str) -> i64 {
+        cat.individual(code).unwrap().id
+    }
+
+    #[test]
+    fn the_default_merge_keeps_the_one_with_more_sightings_from_either_page() {
+        let dir = tempfile::tempdir().unwrap();
+        // The issue's case: a throwaway code (1 sighting) made after the
+        // beluga (11): from either page the throwaway goes into the beluga.
+        let cat = catalogue(
+            dir.path(),
+            &[("beluga-7", Some("beluga"), 11), ("tmp-1", None, 1)],
+        );
+        let (beluga, tmp) = (id(&cat, "beluga-7"), id(&cat, "tmp-1"));
+        assert_eq!(cat.merge_direction(tmp, beluga).unwrap(), (tmp, beluga));
+        assert_eq!(cat.merge_direction(beluga, tmp).unwrap(), (tmp, beluga));
+        // Even when the throwaway is the older one.
+        cat.conn()
+            .execute(
+                "UPDATE individuals SET created_at = '2000-01-01T00:00:00.000Z' WHERE id = ?1",
+                [tmp],
+            )
+            .unwrap();
+        assert_eq!(cat.merge_direction(beluga, tmp).unwrap(), (tmp, beluga));
+        let err = cat.merge_direction(tmp, tmp).unwrap_err().to_string();
+        assert!(err.contains("already the same"), "{err}");
+    }
+
+    #[test]
+    fn on_a_tie_the_default_merge_keeps_the_older_individual() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cat = catalogue(
+            dir.path(),
+            &[("A", None, 2), ("B", None, 2), ("C", None, 1)],
+        );
+        let (a, b, c) = (id(&cat, "A"), id(&cat, "B"), id(&cat, "C"));
+        // Same creation time (to the millisecond or not): the lower id is older.
+        cat.conn()
+            .execute(
+                "UPDATE individuals SET created_at = '2024-05-01T00:00:00.000Z'",
+                [],
+            )
+            .unwrap();
+        assert_eq!(cat.merge_direction(b, a).unwrap(), (b, a));
+        assert_eq!(cat.merge_direction(a, b).unwrap(), (b, a));
+        // An earlier creation wins over a lower id.
+        cat.conn()
+            .execute(
+                "UPDATE individuals SET created_at = '2020-01-01T00:00:00.000Z' WHERE id = ?1",
+                [b],
+            )
+            .unwrap();
+        assert_eq!(cat.merge_direction(a, b).unwrap(), (a, b));
+        // A merged individual counts as the one it joined: C into A leaves
+        // A with 3 sightings, so B (2) now goes into A whichever is named.
+        cat.merge("C", "A", None).unwrap();
+        assert_eq!(cat.merge_direction(b, c).unwrap(), (b, a));
+    }
+
+    #[test]
+    fn a_merge_keeps_the_species_when_the_kept_individual_has_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cat = catalogue(
+            dir.path(),
+            &[
+                ("beluga-7", Some("beluga"), 3),
+                ("tmp-1", None, 1),
+                ("hw-2", Some("humpback_whale"), 1),
+            ],
+        );
+        cat.merge("beluga-7", "tmp-1", Some("kim")).unwrap();
+        assert_eq!(
+            cat.individual("tmp-1").unwrap().species.as_deref(),
+            Some("beluga")
+        );
+        // A species already there is not overwritten.
+        cat.merge("hw-2", "tmp-1", None).unwrap();
+        assert_eq!(
+            cat.individual("tmp-1").unwrap().species.as_deref(),
+            Some("beluga")
+        );
+    }
+
+    #[test]
+    fn an_undo_cannot_itself_be_undone() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cat = catalogue(dir.path(), &[("A", None, 2), ("B", None, 1)]);
+        let merge = cat.merge("B", "A", Some("kim")).unwrap();
+        let unmerge = cat.undo(merge.id, Some("kim")).unwrap();
+        assert_eq!(unmerge.kind, "unmerge");
+        assert_eq!(unmerge.actor.as_deref(), Some("kim"));
+        let err = cat.undo(unmerge.id, None).unwrap_err().to_string();
+        assert!(
+            err.contains("cannot be undone")
+                && err.contains(&format!("undo of event {}", merge.id)),
+            "{err}"
+        );
+        assert_eq!(cat.individual("B").unwrap().merged_into, None);
+
+        let a_det = cat.detections_of(id(&cat, "A")).unwrap()[0];
+        let (_, split) = cat.split("A", &[a_det], "A2", None).unwrap();
+        let unsplit = cat.undo(split.id, None).unwrap();
+        let err = cat.undo(unsplit.id, None).unwrap_err().to_string();
+        assert!(err.contains("cannot be undone"), "{err}");
+
+        let rename = cat.rename("A", "Sputnik", None).unwrap();
+        let back = cat.undo(rename.id, None).unwrap();
+        assert_eq!(back.kind, "rename");
+        assert_eq!(undo_of(&back), Some(Some(rename.id)));
+        assert_eq!(undo_of(&rename), None);
+        let err = cat.undo(back.id, None).unwrap_err().to_string();
+        assert!(err.contains("cannot be undone"), "{err}");
+        assert_eq!(cat.individual("A").unwrap().code, "A");
+        // A merge made again after its undo is a merge like any other.
+        let again = cat.merge("B", "A", None).unwrap();
+        cat.undo(again.id, None).unwrap();
+    }
 }

@@ -154,7 +154,12 @@ mod tests {
 
     #[test]
     fn the_chosen_name_leaves_out_the_login() {
-        let none = resolve(None, |_| Some("login".into()), |_| Ok(None), false).unwrap();
+        let login = |k: &str| {
+            ["USER", "USERNAME"]
+                .contains(&k)
+                .then(|| "login".to_string())
+        };
+        let none = resolve(None, login, |_| Ok(None), false).unwrap();
         assert_eq!(none, None);
         let set = resolve(
             None,

@@ -255,6 +255,18 @@ impl<'c> Tx<'c> {
         Ok(self.0.last_insert_rowid())
     }
 
+    /// Record who imported a photo (the observer name; `None` leaves it
+    /// unknown).
+    pub fn set_photo_imported_by(&self, photo_id: i64, by: Option<&str>) -> Result<()> {
+        if by.is_some() {
+            self.0.execute(
+                "UPDATE photos SET imported_by = ?2 WHERE id = ?1",
+                params![photo_id, by],
+            )?;
+        }
+        Ok(())
+    }
+
     /// Record the species a detection shows, as given for its survey or its
     /// label (`None` leaves it unknown). Its suggestions are then scoped to it.
     pub fn set_detection_species(&self, detection_id: i64, species: Option<&str>) -> Result<()> {

@@ -50,6 +50,8 @@ pub struct ImportOptions {
     pub write_crops: bool,
     /// Recorded as who decided the imported identifications.
     pub source_name: String,
+    /// Who imports the photos (the observer name), recorded on each photo.
+    pub imported_by: Option<String>,
 }
 
 impl Default for ImportOptions {
@@ -59,6 +61,7 @@ impl Default for ImportOptions {
             use_boxes: true,
             write_crops: true,
             source_name: "import".into(),
+            imported_by: None,
         }
     }
 }
@@ -197,6 +200,7 @@ pub fn import(
                     height: r.photo.height(),
                     meta: &r.meta,
                 })?;
+                tx.set_photo_imported_by(photo_id, options.imported_by.as_deref())?;
                 for f in found {
                     let crop = crop_names.next().flatten();
                     let det =

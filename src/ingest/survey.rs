@@ -47,6 +47,9 @@ pub struct IngestOptions {
     /// suggestions are then scoped to it ([`Scope::for_detection`]).
     pub species: Option<String>,
     pub max_pixels: u64,
+    /// Who imports the photos (the observer name), recorded on each new
+    /// photo; `None` leaves it unknown.
+    pub imported_by: Option<String>,
 }
 
 impl Default for IngestOptions {
@@ -57,6 +60,7 @@ impl Default for IngestOptions {
             settings: None,
             species: None,
             max_pixels: photo::DEFAULT_MAX_PIXELS,
+            imported_by: None,
         }
     }
 }
@@ -409,6 +413,7 @@ impl Store<'_> {
                     height: d.image.height(),
                     meta: &d.meta,
                 })?;
+                tx.set_photo_imported_by(photo_id, options.imported_by.as_deref())?;
                 for (f, (crop, suggestions)) in found.iter().zip(dets) {
                     let det =
                         tx.insert_detection(photo_id, f.crop, &f.class, f.score, Some(crop))?;

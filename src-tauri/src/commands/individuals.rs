@@ -5,16 +5,18 @@
 use tauri::State;
 use whaleid::catalogue::browse::{self, IndividualFilter as EngineFilter};
 use whaleid::catalogue::review::Sighting as EngineSighting;
-use whaleid::catalogue::{Catalogue, Event};
+use whaleid::catalogue::{individuals, Catalogue, Event};
 
 use crate::dto::{
-    IndividualDetail, IndividualEvent, IndividualFilter, IndividualSummary, Sighting,
+    IndividualDetail, IndividualEvent, IndividualFilter, IndividualSummary, MergeDirection,
+    Sighting,
 };
 use crate::error::AppResult;
-use crate::state::AppState;
+use crate::state::{AppState, OpenCatalogue};
 
-fn actor() -> Option<String> {
-    std::env::var("USER").ok().filter(|u| !u.is_empty())
+/// Who makes the edit: the observer name (see `AppState::observer`).
+fn actor(state: &AppState, open: &OpenCatalogue) -> AppResult<Option<String>> {
+    state.observer(&open.catalogue)
 }
 
 fn key(id: i64) -> String {
@@ -51,9 +53,24 @@ pub async fn individual_merge(
     into_id: i64,
 ) -> AppResult<IndividualDetail> {
     state.with_catalogue(|open| {
+        let by = actor(&state, open)?;
         open.catalogue
-            .merge(&key(from_id), &key(into_id), actor().as_deref())?;
+            .merge(&key(from_id), &key(into_id), by.as_deref())?;
         detail(&open.catalogue, into_id)
+    })
+}
+
+/// The default direction to merge two individuals (the one with more
+/// sightings, or the older one, is kept), whichever page the merge starts on.
+#[tauri::command]
+pub async fn individual_merge_direction(
+    state: State<'_, AppState>,
+    a_id: i64,
+    b_id: i64,
+) -> AppResult<MergeDirection> {
+    state.with_catalogue(|open| {
+        let (from_id, into_id) = open.catalogue.merge_direction(a_id, b_id)?;
+        Ok(MergeDirection { from_id, into_id })
     })
 }
 
@@ -64,8 +81,9 @@ pub async fn individual_rename(
     code: String,
 ) -> AppResult<IndividualDetail> {
     state.with_catalogue(|open| {
+        let by = actor(&state, open)?;
         open.catalogue
-            .rename(&key(id), code.trim(), actor().as_deref())?;
+            .rename(&key(id), code.trim(), by.as_deref())?;
         detail(&open.catalogue, id)
     })
 }
@@ -78,12 +96,10 @@ pub async fn individual_split(
     new_code: String,
 ) -> AppResult<IndividualDetail> {
     state.with_catalogue(|open| {
-        let (new, _) = open.catalogue.split(
-            &key(id),
-            &detection_ids,
-            new_code.trim(),
-            actor().as_deref(),
-        )?;
+        let by = actor(&state, open)?;
+        let (new, _) =
+            open.catalogue
+                .split(&key(id), &detection_ids, new_code.trim(), by.as_deref())?;
         detail(&open.catalogue, new.id)
     })
 }
@@ -94,7 +110,8 @@ pub async fn individual_undo(
     event_id: i64,
 ) -> AppResult<IndividualDetail> {
     state.with_catalogue(|open| {
-        let event = open.catalogue.undo(event_id, actor().as_deref())?;
+        let by = actor(&state, open)?;
+        let event = open.catalogue.undo(event_id, by.as_deref())?;
         detail(&open.catalogue, event.individual_id)
     })
 }
@@ -104,7 +121,11 @@ fn detail(cat: &Catalogue, id: i64) -> AppResult<IndividualDetail> {
     Ok(IndividualDetail {
         summary: summary(d.summary),
         sightings: d.sightings.into_iter().map(sighting).collect(),
-        events: d.events.into_iter().map(event).collect(),
+        events: d
+            .events
+            .into_iter()
+            .map(|e| event(cat, e))
+            .collect::<AppResult<_>>()?,
     })
 }
 
@@ -142,31 +163,45 @@ fn sighting(s: EngineSighting) -> Sighting {
     }
 }
 
-/// A line a person can read: "merged #12 into this", "renamed A to B"...
-fn event(e: Event) -> IndividualEvent {
-    let other = e.other_id.map(|o| format!("#{o}")).unwrap_or_default();
+/// A line a person can read, naming individuals by code ("B12 merged
+/// into A3", "renamed A to B"...), never by internal number.
+fn event(cat: &Catalogue, e: Event) -> AppResult<IndividualEvent> {
+    let code = |id: i64| -> AppResult<String> { Ok(cat.individual_by_id(id)?.code) };
+    let this = code(e.individual_id)?;
+    let other = match e.other_id {
+        Some(o) => code(o)?,
+        None => String::new(),
+    };
     let payload: serde_json::Value = serde_json::from_str(&e.payload).unwrap_or_default();
+    let undoable = individuals::undo_of(&e).is_none() && e.undone_at.is_none();
     let summary = match e.kind.as_str() {
-        "merge" => format!("merged with {other}"),
-        "unmerge" => format!("merge with {other} undone"),
+        "merge" => format!("{this} merged into {other}"),
+        "unmerge" => format!("merge of {this} into {other} undone"),
         "rename" => format!(
-            "renamed {} to {}",
+            "renamed {} to {}{}",
             payload["old"].as_str().unwrap_or("?"),
-            payload["new"].as_str().unwrap_or("?")
+            payload["new"].as_str().unwrap_or("?"),
+            if payload["undo_of"].is_i64() {
+                " (rename undone)"
+            } else {
+                ""
+            }
         ),
         "split" => format!(
-            "split: {} sighting(s) moved to {other}",
+            "split: {} sighting(s) moved from {this} to {other}",
             payload["moved"].as_array().map_or(0, |m| m.len())
         ),
-        "unsplit" => format!("split with {other} undone"),
+        "unsplit" => format!("split of {this} into {other} undone"),
         other_kind => other_kind.to_string(),
     };
-    IndividualEvent {
+    Ok(IndividualEvent {
         id: e.id,
         kind: e.kind,
         other_id: e.other_id,
         created_at: e.created_at,
         undone: e.undone_at.is_some(),
+        undoable,
+        by: e.actor,
         summary,
-    }
+    })
 }

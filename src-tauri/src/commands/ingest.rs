@@ -98,6 +98,7 @@ fn plan(state: &AppState, paths: Vec<PathBuf>, species: Option<String>) -> AppRe
                 ..Default::default()
             },
             batch: BATCH,
+            observer: state.observer(&open.catalogue)?,
         })
     })
 }

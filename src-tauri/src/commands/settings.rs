@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use tauri::State;
+use whaleid::catalogue::observer;
 use whaleid::matching::field;
 use whaleid::matching::rerank::rerank_waiting;
 use whaleid::packs::Pack;
@@ -11,6 +12,29 @@ use crate::dto::{CalibrationInfo, PackInfo, ProviderInfo, Settings};
 use crate::error::AppResult;
 use crate::open;
 use crate::state::{AppState, OpenCatalogue};
+
+/// The observer name someone chose: saved in the app, else
+/// `$WHALEID_OBSERVER`, else the open catalogue's `observer.name` (or the
+/// legacy `sync.author`). `null` until one is chosen: the app then asks once.
+#[tauri::command]
+pub async fn observer_get(state: State<'_, AppState>) -> AppResult<Option<String>> {
+    let saved = state.prefs().observer;
+    let open = state.catalogue();
+    Ok(observer::chosen(
+        open.as_ref().map(|o| &o.catalogue),
+        saved.as_deref(),
+    )?)
+}
+
+/// Save the observer name (trimmed; refused when empty, too long or with
+/// control characters). Every decision, edit, import and sync made in the
+/// app from now on records it; the Sync screen's author is the same name.
+#[tauri::command]
+pub async fn observer_set(state: State<'_, AppState>, name: String) -> AppResult<String> {
+    let name = observer::validate(&name, "observer name")?;
+    state.update_prefs(|p| p.observer = Some(name.clone()))?;
+    Ok(name)
+}
 
 #[tauri::command]
 pub async fn settings_get(state: State<'_, AppState>) -> AppResult<Settings> {

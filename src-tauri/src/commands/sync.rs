@@ -3,9 +3,8 @@
 
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, Runtime, State};
-use whaleid::catalogue::Catalogue;
+use whaleid::catalogue::{observer, Catalogue};
 use whaleid::sync::client::{self, Remote, Stage, LAST_SYNC, PULLED};
-use whaleid::sync::log::keys;
 use whaleid::sync::photos::{sync_photos, PhotoReport, CHUNK};
 use whaleid::sync::plan::{Action, Conflict};
 use whaleid::sync::review::{self, Found};
@@ -26,11 +25,14 @@ const PHOTOS: &str = "sync.photos";
 /// Operations a preview looks at, at most.
 const PREVIEW_LIMIT: usize = 20_000;
 
-fn author_of(cat: &Catalogue) -> AppResult<String> {
-    Ok(cat
-        .setting(keys::AUTHOR)?
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "unknown".into()))
+/// The author of the operations sent: the observer name, the one every
+/// decision records (`AppState::observer`).
+fn author_of(state: &AppState, cat: &Catalogue) -> AppResult<String> {
+    state.observer(cat)?.ok_or_else(|| {
+        AppError::invalid(
+            "no observer name: enter your name (Settings, or the author field here) before syncing",
+        )
+    })
 }
 
 fn status(state: &AppState, cat: &Catalogue) -> AppResult<SyncStatus> {
@@ -44,7 +46,7 @@ fn status(state: &AppState, cat: &Catalogue) -> AppResult<SyncStatus> {
             .and_then(|s| state.prefs().sync_ca_certs.get(s).cloned()),
         photos: cat.setting(PHOTOS)?.as_deref() == Some("1"),
         server,
-        author: author_of(cat)?,
+        author: state.observer(cat)?.unwrap_or_default(),
         last_sync: cat.setting(LAST_SYNC)?,
         pending: whaleid::sync::log::pending(cat)?,
         position: cat
@@ -100,10 +102,10 @@ fn conflict_kind(c: &Conflict) -> &'static str {
     match c {
         Conflict::Decisions { .. } => "decisions",
         Conflict::CodeClash { .. } => "codeClash",
-    }
-}
         Conflict::RemovedBox { .. } => "removedBox",
         Conflict::BoxMoves { .. } => "boxMoves",
+    }
+}
 
 /// A person has looked at a conflict or duplicate suggestion.
 #[tauri::command]
@@ -135,13 +137,11 @@ pub async fn sync_configure(
         // not at the next sync.
         remote.trusting(std::path::Path::new(ca))?;
     }
-    let author = settings.author.trim();
-    if author.is_empty() {
-        return Err(AppError::invalid("the author must not be empty"));
-    }
+    let author = observer::validate(&settings.author, "sync author")?;
     let token = settings.token.filter(|t| !t.trim().is_empty());
     let key = server.clone();
     state.update_prefs(|p| {
+        p.observer = Some(author);
         if let Some(token) = token {
             p.sync_tokens.insert(key.clone(), token.trim().to_string());
         }
@@ -152,7 +152,6 @@ pub async fn sync_configure(
     })?;
     state.with_catalogue(|open| {
         open.catalogue.set_setting(SERVER, &server)?;
-        open.catalogue.set_setting(keys::AUTHOR, author)?;
         open.catalogue
             .set_setting(PHOTOS, if settings.photos { "1" } else { "0" })?;
         status(&state, &open.catalogue)
@@ -190,7 +189,7 @@ fn connection(state: &AppState) -> AppResult<Connection> {
         Ok(Connection {
             path: open.path.clone(),
             remote,
-            author: author_of(&open.catalogue)?,
+            author: author_of(state, &open.catalogue)?,
             photos: open.catalogue.setting(PHOTOS)?.as_deref() == Some("1"),
         })
     })

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 
-use whaleid::catalogue::{keys, Catalogue};
+use whaleid::catalogue::{keys, observer, Catalogue};
 use whaleid::index::IndexConfig;
 use whaleid::ingest::{self, labels, ImportOptions, Pipeline, Progress};
 use whaleid::matching::{field, Gallery};
@@ -46,6 +46,10 @@ pub enum CatalogueCommand {
         /// Do not save crop JPEGs under media/crops.
         #[arg(long)]
         no_crops: bool,
+        /// Who imports the photos [default: the observer: $WHALEID_OBSERVER,
+        /// else `catalogue config --observer`, else the login name].
+        #[arg(long)]
+        author: Option<String>,
         #[command(flatten)]
         models: ModelArgs,
     },
@@ -101,6 +105,11 @@ pub enum CatalogueCommand {
         /// How the index holds vectors: f32, or f16 for half the memory.
         #[arg(long, value_parser = ["f32", "f16"])]
         precision: Option<String>,
+        /// The observer name recorded on decisions, edits, imports and sync
+        /// made with this catalogue (unless --author or $WHALEID_OBSERVER
+        /// says otherwise).
+        #[arg(long)]
+        observer: Option<String>,
     },
 }
 
@@ -109,9 +118,19 @@ pub struct CatalogueArg {
     /// The catalogue folder.
     #[arg(long, short)]
     catalogue: PathBuf,
-    /// Recorded as who made the change.
-    #[arg(long)]
+    /// Who makes the change [default: the observer: $WHALEID_OBSERVER, else
+    /// `catalogue config --observer`, else the login name].
+    #[arg(long = "author", visible_alias = "by")]
     by: Option<String>,
+}
+
+impl CatalogueArg {
+    /// The catalogue and who makes the change (`--author`, else the observer).
+    fn open(&self) -> Result<(Catalogue, Option<String>)> {
+        let cat = Catalogue::open(&self.catalogue)?;
+        let by = observer::observer(&cat, self.by.as_deref())?;
+        Ok((cat, by))
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -178,6 +197,7 @@ pub fn run(command: CatalogueCommand) -> Result<ExitCode> {
             species,
             no_boxes,
             no_crops,
+            author,
             models,
         } => {
             let items = match (csv, images, folders) {
@@ -193,6 +213,7 @@ pub fn run(command: CatalogueCommand) -> Result<ExitCode> {
             let options = ImportOptions {
                 use_boxes: !no_boxes,
                 write_crops: !no_crops,
+                imported_by: observer::observer(&cat, author.as_deref())?,
                 ..ImportOptions::default()
             };
             let cancel = cancel_on_ctrl_c();
@@ -284,8 +305,12 @@ pub fn run(command: CatalogueCommand) -> Result<ExitCode> {
             new_share,
             head_weight,
             precision,
+            observer: name,
         } => {
             let mut cat = Catalogue::open(&dir)?;
+            if let Some(name) = name {
+                observer::set_observer(&mut cat, &name)?;
+            }
             if let Some(s) = new_share {
                 let recalibrated = field::set_expected_new_share(&mut cat, s)?;
                 println!(
@@ -319,6 +344,7 @@ pub fn run(command: CatalogueCommand) -> Result<ExitCode> {
                 keys::NEW_SHARE,
                 keys::HEAD_BLEND,
                 keys::INDEX_PRECISION,
+                observer::SETTING,
             ] {
                 println!(
                     "{key} = {}",
@@ -385,7 +411,8 @@ pub fn run_individual(command: IndividualCommand) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         IndividualCommand::Merge { cat: c, from, into } => {
-            Catalogue::open(&c.catalogue)?.merge(&from, &into, c.by.as_deref())?
+            let (mut cat, by) = c.open()?;
+            cat.merge(&from, &into, by.as_deref())?
         }
         IndividualCommand::Split {
             cat: c,
@@ -393,17 +420,21 @@ pub fn run_individual(command: IndividualCommand) -> Result<ExitCode> {
             detections,
             new_code,
         } => {
-            Catalogue::open(&c.catalogue)?
-                .split(&individual, &detections, &new_code, c.by.as_deref())?
+            let (mut cat, by) = c.open()?;
+            cat.split(&individual, &detections, &new_code, by.as_deref())?
                 .1
         }
         IndividualCommand::Rename {
             cat: c,
             individual,
             new_code,
-        } => Catalogue::open(&c.catalogue)?.rename(&individual, &new_code, c.by.as_deref())?,
+        } => {
+            let (mut cat, by) = c.open()?;
+            cat.rename(&individual, &new_code, by.as_deref())?
+        }
         IndividualCommand::Undo { cat: c, event } => {
-            Catalogue::open(&c.catalogue)?.undo(event, c.by.as_deref())?
+            let (mut cat, by) = c.open()?;
+            cat.undo(event, by.as_deref())?
         }
     };
     println!(

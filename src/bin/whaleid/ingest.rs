@@ -38,6 +38,10 @@ pub struct IngestArgs {
     /// are then limited to that species (and individuals of unknown species).
     #[arg(long)]
     species: Option<String>,
+    /// Who imports the photos [default: the observer: $WHALEID_OBSERVER,
+    /// else `catalogue config --observer`, else the login name].
+    #[arg(long)]
+    author: Option<String>,
     /// A new encounter starts after this many minutes without a photo.
     #[arg(long, default_value_t = 30.0)]
     encounter_gap_minutes: f64,
@@ -75,6 +79,7 @@ pub fn ingest_cmd(a: IngestArgs) -> Result<ExitCode> {
         batch: a.batch,
         settings: (!a.no_suggestions).then(|| MatchSettings::new(threshold)),
         species,
+        imported_by: whaleid::catalogue::observer::observer(&cat, a.author.as_deref())?,
         ..IngestOptions::default()
     };
     let mut bar = progress_bar;

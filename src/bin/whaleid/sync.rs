@@ -6,9 +6,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use clap::Args;
 
-use whaleid::catalogue::Catalogue;
+use whaleid::catalogue::{observer, Catalogue};
 use whaleid::sync::client::{sync, Remote, Stage};
-use whaleid::sync::log::keys;
 use whaleid::sync::photos::{sync_photos, CHUNK};
 use whaleid::sync::review::{self, Found};
 use whaleid::sync::state::describe;
@@ -34,7 +33,9 @@ pub struct SyncArgs {
     /// Your token [default: $WHALEID_TOKEN].
     #[arg(long)]
     token: Option<String>,
-    /// Who the changes made here are by (remembered) [default: the last one given, else $USER].
+    /// Who the changes made here are by, remembered as the catalogue's
+    /// observer [default: $WHALEID_OBSERVER, else the observer (`catalogue
+    /// config --observer`, or the last --author given), else the login name].
     #[arg(long)]
     author: Option<String>,
     /// Also send the original photos imported here, and fetch the ones
@@ -55,13 +56,12 @@ pub fn sync_cmd(a: SyncArgs) -> Result<ExitCode> {
         bail!("no token: pass --token or set WHALEID_TOKEN (an admin issues one with `whaleid-server token add NAME`)");
     };
     let mut cat = Catalogue::open(&a.catalogue)?;
-    if let Some(author) = &a.author {
-        cat.set_setting(keys::AUTHOR, author)?;
+    let Some(author) = observer::observer(&cat, a.author.as_deref())? else {
+        bail!("no observer name: pass --author NAME (remembered) or set WHALEID_OBSERVER");
+    };
+    if a.author.is_some() {
+        observer::set_observer(&mut cat, &author)?;
     }
-    let author = cat
-        .setting(keys::AUTHOR)?
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "unknown".into());
     let mut remote = Remote::new(&server, &token)?;
     if let Some(ca) = a
         .ca_cert
