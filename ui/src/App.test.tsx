@@ -1,6 +1,6 @@
 // @vitest-environment jsdom
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/preact";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { CatalogueInfo } from "./bindings/CatalogueInfo";
 import type { IndividualDetail } from "./bindings/IndividualDetail";
 import type { IndividualSummary } from "./bindings/IndividualSummary";
@@ -28,7 +28,7 @@ const detail: IndividualDetail = {
     { detectionId: 10, photoId: 1, cropPath: "/c/10.jpg", photoPath: "/p/1.jpg", takenAt: "2026-06-01T10:00:00", latitude: 44.1, longitude: -63.2, encounterId: 3, source: "review", decidedBy: "person", score: 0.8 },
     { detectionId: 11, photoId: 2, cropPath: "/c/11.jpg", photoPath: "/p/2.jpg", takenAt: "2026-06-30T09:00:00", latitude: 44.3, longitude: -63.0, encounterId: 4, source: "review", decidedBy: "person", score: 0.7 },
   ],
-  events: [{ id: 5, kind: "rename", otherId: null, createdAt: "2026-07-01T08:00:00", undone: false, summary: "HW-X → HW-001" }],
+  events: [{ id: 5, kind: "rename", otherId: null, createdAt: "2026-07-01T08:00:00", undone: false, undoable: true, by: "Kim", summary: "HW-X → HW-001" }],
 };
 const settings: Settings = {
   cataloguePath: "/w/cat",
@@ -56,6 +56,8 @@ const api = vi.hoisted(() => ({
   trainOverview: vi.fn(),
   syncStatus: vi.fn(),
   syncStart: vi.fn(),
+  observerGet: vi.fn(),
+  observerSet: vi.fn(),
 }));
 vi.mock("./ipc", async (orig) => ({ ...(await orig<typeof import("./ipc")>()), ...api }));
 const { App } = await import("./App");
@@ -65,6 +67,8 @@ afterEach(() => {
   cleanup();
   vi.clearAllMocks();
 });
+// Most tests run with an observer name already chosen (no first-run prompt).
+beforeEach(() => api.observerGet.mockResolvedValue("Kim"));
 
 describe("App", () => {
   it("without a catalogue shows the welcome screen, and opening one names it in the header", async () => {
@@ -190,5 +194,29 @@ describe("App", () => {
     });
     await waitFor(() => expect(document.querySelector(".counts")?.textContent).toContain("40 photos · 9 individuals"));
     syncStore.set(SYNC_IDLE);
+  });
+  it("asks for the observer name once when none was chosen, and not again once saved", async () => {
+    api.catalogueCurrent.mockResolvedValue(info);
+    api.individualsList.mockResolvedValue(inds);
+    api.observerGet.mockResolvedValue(null);
+    api.observerSet.mockImplementation(async (name: string) => name.trim());
+    render(<App />);
+    const input = await screen.findByTestId("observer-name");
+    fireEvent.click(screen.getByTestId("observer-save"));
+    expect((await screen.findByTestId("observer-error")).textContent).toContain("type your name");
+    expect(api.observerSet).not.toHaveBeenCalled();
+    fireEvent.input(input, { target: { value: " Kim Lee " } });
+    fireEvent.click(screen.getByTestId("observer-save"));
+    await waitFor(() => expect(screen.queryByTestId("observer-prompt")).toBeNull());
+    expect(api.observerSet).toHaveBeenCalledWith(" Kim Lee ");
+  });
+
+  it("shows no observer prompt when a name is chosen", async () => {
+    api.catalogueCurrent.mockResolvedValue(info);
+    api.individualsList.mockResolvedValue(inds);
+    render(<App />);
+    await waitFor(() => expect(api.observerGet).toHaveBeenCalled());
+    await screen.findByTestId("catalogue-name");
+    expect(screen.queryByTestId("observer-prompt")).toBeNull();
   });
 });

@@ -5,7 +5,8 @@
  */
 import { useCallback, useEffect, useState } from "preact/hooks";
 import type { CatalogueInfo } from "./bindings/CatalogueInfo";
-import { catalogueCurrent, onDropPaths } from "./ipc";
+import { catalogueCurrent, observerGet, onDropPaths } from "./ipc";
+import { ObserverPrompt } from "./components/ObserverPrompt";
 import { isActive, ingestStore, onIngestEnd, startIngest } from "./state/ingest";
 import { onSyncEnd } from "./state/sync";
 import { onTrainEnd } from "./state/train";
@@ -39,6 +40,10 @@ export function App() {
   const [screen, setScreen] = useState<Screen>("import");
   const [dragOver, setDragOver] = useState(false);
   const ingest = useStore(ingestStore);
+  /** Ask for the observer name once, when none was chosen (not even in
+   * the open catalogue); "Later" skips it for this session. */
+  const [askObserver, setAskObserver] = useState(false);
+  const [observerPutOff, setObserverPutOff] = useState(false);
 
   const refresh = useCallback(async () => {
     try {
@@ -54,6 +59,17 @@ export function App() {
       .catch(() => setInfo(null))
       .finally(() => setLoaded(true));
   }, []);
+
+  useEffect(() => {
+    if (!loaded || observerPutOff) return;
+    let stale = false;
+    observerGet()
+      .then((name) => !stale && setAskObserver(name == null))
+      .catch(() => !stale && setAskObserver(false));
+    return () => {
+      stale = true;
+    };
+  }, [loaded, info?.path, observerPutOff]);
 
   useEffect(() => onIngestEnd(() => void refresh()), [refresh]);
   // An adopted version changes the pack shown in the header.
@@ -149,6 +165,15 @@ export function App() {
         )}
       </main>
       {dragOver && hasCatalogue && <div class="drop-hint">Drop folders to import</div>}
+      {askObserver && !observerPutOff && (
+        <ObserverPrompt
+          onSaved={() => setAskObserver(false)}
+          onLater={() => {
+            setAskObserver(false);
+            setObserverPutOff(true);
+          }}
+        />
+      )}
     </div>
   );
 }

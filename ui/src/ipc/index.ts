@@ -33,6 +33,7 @@ import type { Undone } from "../bindings/Undone";
 import type { IndividualHit } from "../bindings/IndividualHit";
 
 export type ErrorKind = AppError["kind"];
+import type { MergeDirection } from "../bindings/MergeDirection";
 
 const KINDS: readonly ErrorKind[] = [
   "notFound",
@@ -277,3 +278,13 @@ export type { AppError };
 /** Catalogued individuals matching `query` (code, name, species, alias), by similarity to the detection when given. */
 export const reviewSearch = (detectionId: number | null, query: string, limit?: number) =>
   call<IndividualHit[]>("review_search", { detectionId, query, limit: limit ?? null });
+
+/** The observer name someone chose (saved in the app, `$WHALEID_OBSERVER` or
+ * the catalogue's); `null` until there is one, when the app asks once. */
+export const observerGet = () => call<string | null>("observer_get");
+/** Saves the observer name recorded on every decision, edit, import and sync. */
+export const observerSet = (name: string) => call<string>("observer_set", { name });
+/** The default way to merge two individuals: the one with more sightings
+ * (or the older) is kept, whichever page the merge started from. */
+export const individualMergeDirection = (aId: number, bId: number) =>
+  call<MergeDirection>("individual_merge_direction", { aId, bId });

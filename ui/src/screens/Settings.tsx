@@ -2,13 +2,13 @@
  * Settings: where the catalogue lives, which model pack it uses, how
  * inference runs (providers, threads) and the new-individual threshold.
  */
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { AppError } from "../bindings/AppError";
 import type { PackInfo } from "../bindings/PackInfo";
 import type { Settings } from "../bindings/Settings";
 import { ErrorLine } from "../components/ErrorLine";
 import { PathField } from "../components/PathField";
-import { packImport, settingsGet, settingsSet, toAppError } from "../ipc";
+import { observerGet, observerSet, packImport, settingsGet, settingsSet, toAppError } from "../ipc";
 
 export function SettingsScreen({ onChanged }: { onChanged: () => void }) {
   const [settings, setSettings] = useState<Settings | null>(null);
@@ -19,19 +19,53 @@ export function SettingsScreen({ onChanged }: { onChanged: () => void }) {
   const [error, setError] = useState<AppError | null>(null);
   const [note, setNote] = useState("");
   const [busy, setBusy] = useState(false);
+  const [observer, setObserver] = useState("");
+  /** Fields the user has typed in since they were last filled from Rust: the
+   * first load, which can land after the user started typing, leaves them be. */
+  const touched = useRef(new Set<"threads" | "threshold" | "share" | "observer">());
+  const edit =
+    (field: "threads" | "threshold" | "share" | "observer", set: (v: string) => void) => (e: Event) => {
+      touched.current.add(field);
+      set((e.currentTarget as HTMLInputElement).value);
+    };
 
-  const show = (s: Settings) => {
+  /** Fill the fields from `s`; `load` keeps what the user already typed. */
+  const show = (s: Settings, load = false) => {
     setSettings(s);
-    setThreads(String(s.threads));
-    setThreshold(String(s.threshold));
-    setShare(String(Math.round(s.newShare * 100)));
+    const fill = (field: "threads" | "threshold" | "share", set: (v: string) => void, v: string) => {
+      if (!load || !touched.current.has(field)) set(v);
+      if (!load) touched.current.delete(field);
+    };
+    fill("threads", setThreads, String(s.threads));
+    fill("threshold", setThreshold, String(s.threshold));
+    fill("share", setShare, String(Math.round(s.newShare * 100)));
   };
 
   useEffect(() => {
     settingsGet()
-      .then(show)
+      .then((s) => show(s, true))
+      .catch((e) => setError(toAppError(e)));
+    observerGet()
+      .then((name) => {
+        if (!touched.current.has("observer")) setObserver(name ?? "");
+      })
       .catch((e) => setError(toAppError(e)));
   }, []);
+
+  const saveObserver = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const saved = await observerSet(observer);
+      setObserver(saved);
+      touched.current.delete("observer");
+      setNote(`Saved. Decisions, edits, imports and syncs made here are recorded as ${saved}.`);
+    } catch (e) {
+      setError(toAppError(e));
+    } finally {
+      setBusy(false);
+    }
+  };
 
   const save = async () => {
     const t = parseInt(threads, 10);
@@ -115,7 +149,7 @@ export function SettingsScreen({ onChanged }: { onChanged: () => void }) {
               step={0.01}
               data-testid="settings-threshold"
               value={threshold}
-              onInput={(e) => setThreshold((e.currentTarget as HTMLInputElement).value)}
+              onInput={edit("threshold", setThreshold)}
             />
           </label>
           <label>
@@ -127,7 +161,7 @@ export function SettingsScreen({ onChanged }: { onChanged: () => void }) {
               step={1}
               data-testid="settings-new-share"
               value={share}
-              onInput={(e) => setShare((e.currentTarget as HTMLInputElement).value)}
+              onInput={edit("share", setShare)}
             />
           </label>
         </div>
@@ -139,6 +173,33 @@ export function SettingsScreen({ onChanged }: { onChanged: () => void }) {
         <div class="row">
           <button type="button" class="primary" data-testid="settings-save" disabled={busy || !settings} onClick={save}>
             Save
+          </button>
+        </div>
+      </div>
+
+      <div class="panel">
+        <h2>Observer</h2>
+        <div class="form-grid">
+          <label>
+            <span class="label">Your name</span>
+            <input
+              type="text"
+              maxLength={200}
+              data-testid="settings-observer"
+              placeholder="recorded on each decision"
+              value={observer}
+              onInput={edit("observer", setObserver)}
+              onKeyDown={(e) => e.key === "Enter" && void saveObserver()}
+            />
+          </label>
+        </div>
+        <p class="muted">
+          Recorded on every decision, merge, split, import and sync made here; the Sync screen's author is the same
+          name.
+        </p>
+        <div class="row">
+          <button type="button" class="primary" data-testid="settings-observer-save" disabled={busy} onClick={saveObserver}>
+            Save name
           </button>
         </div>
       </div>
@@ -178,7 +239,7 @@ export function SettingsScreen({ onChanged }: { onChanged: () => void }) {
               step={1}
               data-testid="settings-threads"
               value={threads}
-              onInput={(e) => setThreads((e.currentTarget as HTMLInputElement).value)}
+              onInput={edit("threads", setThreads)}
             />
           </label>
         </div>

@@ -173,7 +173,7 @@ export function SyncScreen() {
             />
           </label>
           <label>
-            <span class="label">Author (who makes the changes on this laptop)</span>
+            <span class="label">Author: your observer name (the same as in Settings)</span>
             <input
               type="text"
               data-testid="sync-author-input"

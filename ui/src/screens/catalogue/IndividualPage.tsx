@@ -192,7 +192,7 @@ export function IndividualPage({ id, onBack, onOpen, onChanged }: Props) {
                   </td>
                   <td>{x.encounterId ?? "—"}</td>
                   <td>{x.source}</td>
-                  <td>{x.decidedBy ?? "—"}</td>
+                  <td data-testid="sighting-by">{x.decidedBy ?? "—"}</td>
                   <td class="num">{formatScore(x.score)}</td>
                 </tr>
               ))}
@@ -228,14 +228,22 @@ export function IndividualPage({ id, onBack, onOpen, onChanged }: Props) {
               <li key={ev.id} class={ev.undone ? "undone" : ""} data-testid="individual-event">
                 <span class="muted">{formatTaken(ev.createdAt)}</span>
                 <span class="tag">{ev.kind}</span>
-                <span class="grow">{ev.summary}</span>
+                <span class="grow">
+                  {ev.summary}
+                  {ev.by && <span class="muted"> · by {ev.by}</span>}
+                </span>
                 {ev.undone ? (
                   <span class="muted">undone</span>
-                ) : (
-                  <button type="button" disabled={busy} onClick={() => void edit(() => individualUndo(ev.id))}>
+                ) : ev.undoable ? (
+                  <button
+                    type="button"
+                    data-testid="event-undo"
+                    disabled={busy}
+                    onClick={() => void edit(() => individualUndo(ev.id))}
+                  >
                     Undo
                   </button>
-                )}
+                ) : null}
               </li>
             ))}
           </ul>

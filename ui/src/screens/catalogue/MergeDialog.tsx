@@ -4,7 +4,7 @@ import type { IndividualDetail } from "../../bindings/IndividualDetail";
 import type { IndividualSummary } from "../../bindings/IndividualSummary";
 import { ErrorLine } from "../../components/ErrorLine";
 import { Img } from "../../components/Img";
-import { individualMerge, individualsList, toAppError } from "../../ipc";
+import { individualMerge, individualMergeDirection, individualsList, toAppError } from "../../ipc";
 import { formatDay, plural } from "../../lib/format";
 
 type Props = {
@@ -13,12 +13,19 @@ type Props = {
   onCancel: () => void;
 };
 
-/** Pick another individual, look at both side by side, then merge one into the other. */
+/**
+ * Pick another individual, look at both side by side, then merge one into
+ * the other. The direction starts as the engine's default (the individual
+ * with more sightings, or the older one, is kept), whichever of the two
+ * pages the dialog was opened from; "Swap direction" turns it round.
+ */
 export function MergeDialog({ self, onDone, onCancel }: Props) {
   const [search, setSearch] = useState("");
   const [options, setOptions] = useState<IndividualSummary[]>([]);
   const [other, setOther] = useState<IndividualSummary | null>(null);
   const [otherIntoSelf, setOtherIntoSelf] = useState(true);
+  /** The default direction is being asked for the picked individual. */
+  const [directing, setDirecting] = useState(false);
   const [error, setError] = useState<AppError | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -34,6 +41,20 @@ export function MergeDialog({ self, onDone, onCancel }: Props) {
       clearTimeout(t);
     };
   }, [search, self.id]);
+
+  const pick = async (o: IndividualSummary) => {
+    setOther(o);
+    setError(null);
+    setDirecting(true);
+    try {
+      const d = await individualMergeDirection(self.id, o.id);
+      setOtherIntoSelf(d.intoId === self.id);
+    } catch (e) {
+      setError(toAppError(e));
+    } finally {
+      setDirecting(false);
+    }
+  };
 
   const from = other && (otherIntoSelf ? other : self);
   const into = other && (otherIntoSelf ? self : other);
@@ -65,7 +86,7 @@ export function MergeDialog({ self, onDone, onCancel }: Props) {
           />
           <div class="merge-options">
             {options.map((o) => (
-              <button type="button" key={o.id} class="merge-option" onClick={() => setOther(o)}>
+              <button type="button" key={o.id} class="merge-option" onClick={() => void pick(o)}>
                 <Img path={o.representativeCrop} alt={o.code} class="thumb" />
                 <strong>{o.code}</strong>
                 <span class="muted">{plural(o.sightings, "sighting")}</span>
@@ -92,10 +113,10 @@ export function MergeDialog({ self, onDone, onCancel }: Props) {
             <strong>{into!.code}</strong>. The merge can be undone from the history.
           </p>
           <div class="row">
-            <button type="button" class="primary" data-testid="merge-confirm" disabled={busy} onClick={confirm}>
+            <button type="button" class="primary" data-testid="merge-confirm" disabled={busy || directing} onClick={confirm}>
               Merge {from!.code} into {into!.code}
             </button>
-            <button type="button" onClick={() => setOtherIntoSelf((v) => !v)}>
+            <button type="button" data-testid="merge-swap" onClick={() => setOtherIntoSelf((v) => !v)}>
               Swap direction
             </button>
             <button type="button" onClick={() => setOther(null)}>
