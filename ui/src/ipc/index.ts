@@ -31,9 +31,9 @@ import type { TrainOptions } from "../bindings/TrainOptions";
 import type { TrainOverview } from "../bindings/TrainOverview";
 import type { Undone } from "../bindings/Undone";
 import type { IndividualHit } from "../bindings/IndividualHit";
+import type { MergeDirection } from "../bindings/MergeDirection";
 
 export type ErrorKind = AppError["kind"];
-import type { MergeDirection } from "../bindings/MergeDirection";
 
 const KINDS: readonly ErrorKind[] = [
   "notFound",
