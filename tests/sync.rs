@@ -177,3 +177,118 @@ fn unpushed_all(cat: &mut Catalogue) -> Vec<whaleid::sync::ops::Op> {
         .map(|b| serde_json::from_str(&b.unwrap()).unwrap())
         .collect()
 }
+
+/// Two laptops ingest the same whole-frame survey photo (two animals on
+/// it), then box it offline: Ana and Ben each box the left animal (their
+/// boxes overlap: one box moved on two laptops), and Ben also boxes the
+/// right one. After syncing both ways, both have the same live boxes: the
+/// later of the two left boxes and Ben's right box, the whole frame removed.
+#[test]
+fn boxes_drawn_on_one_photo_on_two_laptops_end_the_same_on_both() {
+    use whaleid::embed::Embedder;
+    use whaleid::ingest::boxes::{self, BoxModels};
+    use whaleid::ingest::survey::{ingest, IngestOptions};
+
+    let dir = tempfile::tempdir().unwrap();
+    let pack = Pack::load(common::pack_dir("tiny-nodetector")).unwrap();
+    let config = SessionConfig {
+        intra_threads: 1,
+        ..SessionConfig::default()
+    };
+    let pipeline = Pipeline::open(pack.clone(), &config).unwrap();
+    let embedder = Embedder::open(&pack, &config).unwrap();
+    let models = BoxModels {
+        pack: &pack,
+        embedder: &embedder,
+    };
+    let mut img = image::RgbImage::from_pixel(200, 150, image::Rgb([238, 240, 236]));
+    image::imageops::replace(&mut img, &common::patch(3), 20, 30);
+    image::imageops::replace(&mut img, &common::patch(4), 120, 90);
+    let file = dir.path().join("survey.png");
+    img.save(&file).unwrap();
+    let cancel = CancelToken::new();
+    let laptop = |name: &str| {
+        let mut cat = Catalogue::create(dir.path().join(name)).unwrap();
+        ingest(
+            &mut cat,
+            &pipeline,
+            std::slice::from_ref(&file),
+            &IngestOptions::default(),
+            &mut |_| {},
+            &cancel,
+        )
+        .unwrap();
+        let photo = boxes::find_photo(&cat, file.to_str().unwrap()).unwrap();
+        let whole = boxes::boxes_of(&cat, photo).unwrap()[0].id;
+        (cat, photo, whole)
+    };
+    let (mut ana, ana_photo, ana_whole) = laptop("ana");
+    let (mut ben, ben_photo, ben_whole) = laptop("ben");
+    boxes::set_box(
+        &mut ana,
+        models,
+        ana_whole,
+        [20.0, 30.0, 80.0, 70.0],
+        "ana",
+        &cancel,
+    )
+    .unwrap();
+    // Later than Ana's (the clocks are the laptops' own).
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    boxes::set_box(
+        &mut ben,
+        models,
+        ben_whole,
+        [22.0, 31.0, 82.0, 72.0],
+        "ben",
+        &cancel,
+    )
+    .unwrap();
+    boxes::add_box(
+        &mut ben,
+        models,
+        ben_photo,
+        [120.0, 90.0, 180.0, 130.0],
+        "ben",
+        &cancel,
+    )
+    .unwrap();
+
+    // Ana syncs first, then Ben, then Ana again: as a server relays.
+    send(&mut ana, &mut ben, "ana", "ben");
+    let plan = send(&mut ben, &mut ana, "ben", "ana");
+    send(&mut ana, &mut ben, "ana", "ben");
+    assert!(plan
+        .conflicts
+        .iter()
+        .any(|c| matches!(c, Conflict::BoxMoves { .. })));
+    let live = |cat: &Catalogue, photo: i64| -> Vec<([f32; 4], Option<String>)> {
+        let mut out: Vec<_> = boxes::boxes_of(cat, photo)
+            .unwrap()
+            .into_iter()
+            .map(|b| (b.bbox, b.drawn_by))
+            .collect();
+        out.sort_by(|a, b| a.0[0].total_cmp(&b.0[0]));
+        out
+    };
+    let want = vec![
+        ([22.0, 31.0, 82.0, 72.0], Some("ben".to_string())),
+        ([120.0, 90.0, 180.0, 130.0], Some("ben".to_string())),
+    ];
+    assert_eq!(live(&ana, ana_photo), want);
+    assert_eq!(live(&ben, ben_photo), want);
+    assert_eq!(dump(&ana), dump(&ben));
+    // The removed boxes are still there, with who removed them.
+    let removed: i64 = ana
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM detections WHERE removed_at IS NOT NULL AND removed_by IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        removed, 2,
+        "the whole frame (one detection on both) and Ana's box"
+    );
+}

@@ -266,15 +266,15 @@ pub struct IndividualEvent {
     pub other_id: Option<i64>,
     pub created_at: String,
     pub undone: bool,
+    /// Whether Undo is offered: not for an undo itself, nor once undone.
+    pub undoable: bool,
+    /// The observer who made the edit, when known.
+    pub by: Option<String>,
     pub summary: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-    /// Whether Undo is offered: not for an undo itself, nor once undone.
-    pub undoable: bool,
-    /// The observer who made the edit, when known.
-    pub by: Option<String>,
 #[ts(export, export_to = "../../ui/src/bindings/")]
 pub struct IndividualDetail {
     pub summary: IndividualSummary,
@@ -630,11 +630,6 @@ pub enum SyncEvent {
     },
 }
 
-/// A catalogued individual found by `review_search`: any individual, not
-/// only the five suggestions, with how like the detection it looks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
 /// The default direction of a merge: `from` is merged into `into` (the one
 /// with more sightings, or the older one).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
@@ -647,6 +642,11 @@ pub struct MergeDirection {
     pub into_id: i64,
 }
 
+/// A catalogued individual found by `review_search`: any individual, not
+/// only the five suggestions, with how like the detection it looks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export, export_to = "../../ui/src/bindings/")]
 pub struct IndividualHit {
     #[ts(type = "number")]
     pub individual_id: i64,
