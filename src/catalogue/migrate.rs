@@ -41,6 +41,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "boxes_and_people",
         include_str!("migrations/0009_boxes_and_people.sql"),
     ),
+    (
+        10,
+        "six_suggestions",
+        include_str!("migrations/0010_six_suggestions.sql"),
+    ),
 ];
 
 /// The newest schema this build knows.

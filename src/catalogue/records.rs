@@ -444,16 +444,18 @@ impl<'c> Tx<'c> {
     }
 
     /// Replace the model's suggestions for a detection: `(individual or None
-    /// for new_individual, score)` in rank order, at most 5.
+    /// for new_individual, score)` in rank order, at most 6 (the five best
+    /// candidates and where new_individual ranks among them, see
+    /// [`crate::matching::suggest`]).
     pub fn set_suggestions(
         &self,
         detection_id: i64,
         pack: (&str, &str),
         ranked: &[(Option<i64>, Option<f32>)],
     ) -> Result<()> {
-        if ranked.len() > 5 {
+        if ranked.len() > crate::matching::TOP_K + 1 {
             return Err(Error::Invalid(format!(
-                "{} suggestions for detection {detection_id}; at most 5 are kept",
+                "{} suggestions for detection {detection_id}; at most 6 are kept",
                 ranked.len()
             )));
         }

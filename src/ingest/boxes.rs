@@ -42,7 +42,7 @@ use crate::error::{Error, Result};
 use crate::index::IndexConfig;
 use crate::matching::field::threshold_in_use;
 use crate::matching::rerank::suggestion_rows;
-use crate::matching::{identify, Gallery, MatchSettings};
+use crate::matching::{suggest, Gallery, MatchSettings};
 use crate::packs::Pack;
 use crate::{photo, CancelToken};
 
@@ -278,7 +278,7 @@ fn prepare(
         // As ingest and `rerank_waiting` rank a detection of this species.
         let scope = Scope::for_detection(species.as_deref());
         let settings = MatchSettings::new(threshold.for_species(species.as_deref()));
-        suggestion_rows(&identify(
+        suggestion_rows(&suggest(
             &gallery,
             &embedding.vector,
             &scope,

@@ -31,7 +31,7 @@ use crate::catalogue::{Catalogue, Scope};
 use crate::error::{Error, Result};
 use crate::index::IndexConfig;
 use crate::matching::rerank::suggestion_rows;
-use crate::matching::{identify, Gallery, MatchSettings, Prediction};
+use crate::matching::{suggest, Gallery, MatchSettings, Prediction};
 use crate::photo::{self, Meta};
 use crate::CancelToken;
 
@@ -396,7 +396,7 @@ impl Store<'_> {
                 let name = format!("{}_{n}.jpg", &d.sha256[..16]);
                 save_region(&d.image, f.crop, CROP_SIDE, &crops_dir.join(&name))?;
                 let suggestions = match (gallery, &options.settings) {
-                    (Some(g), Some(s)) => identify(g, &f.embedding.vector, &scope, s, None)?,
+                    (Some(g), Some(s)) => suggest(g, &f.embedding.vector, &scope, s, None)?,
                     _ => Vec::new(),
                 };
                 dets.push((format!("crops/{name}"), suggestions));

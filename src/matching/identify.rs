@@ -10,7 +10,8 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::{rank_individuals, top5_with, NewIndividualPolicy, Prediction};
+use super::top5::five_with_new;
+use super::{rank_individuals, NewIndividualPolicy, Prediction};
 use std::path::PathBuf;
 
 use crate::catalogue::{keys, Catalogue, GalleryItem, Scope};
@@ -212,8 +213,24 @@ impl HeadScorer {
     }
 }
 
-/// The five suggestions for one query embedding.
+/// The five suggestions for one query embedding (the Kaggle-style list:
+/// `new_individual` takes one of the five places when it ranks among them).
 pub fn identify(
+    gallery: &Gallery,
+    query: &[f32],
+    scope: &Scope,
+    settings: &MatchSettings,
+    head: Option<&HeadScorer>,
+) -> Result<Vec<Prediction<i64>>> {
+    let mut five = suggest(gallery, query, scope, settings, head)?;
+    five.truncate(super::top5::TOP_K);
+    Ok(five)
+}
+
+/// What the review stores for a detection: the five best catalogue
+/// candidates with `new_individual` placed among them (up to six entries,
+/// see [`five_with_new`]). Its first five are [`identify`]'s list.
+pub fn suggest(
     gallery: &Gallery,
     query: &[f32],
     scope: &Scope,
@@ -239,7 +256,7 @@ pub fn identify(
         _ => None,
     };
     let ranked = rank_individuals(&neighbours, head_scores.as_ref(), settings.head_weight);
-    Ok(top5_with(&ranked, settings.threshold, settings.policy))
+    Ok(five_with_new(&ranked, settings.threshold, settings.policy))
 }
 
 /// Calibrate the new-individual threshold on gallery items (leave one out,

@@ -17,9 +17,9 @@ pub mod rerank;
 mod score;
 mod top5;
 
-pub use identify::{calibration_queries, identify, Gallery, HeadScorer, MatchSettings};
+pub use identify::{calibration_queries, identify, suggest, Gallery, HeadScorer, MatchSettings};
 pub use score::rank_individuals;
-pub use top5::{top5, top5_with, NewIndividualPolicy, Prediction, TOP_K};
+pub use top5::{five_with_new, top5, top5_with, NewIndividualPolicy, Prediction, TOP_K};
 
 pub(crate) use top5::{best_five, place_new};
 

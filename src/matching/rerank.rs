@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use super::field::{threshold_in_use, ThresholdInUse};
 use super::identify::catalogue_pack;
-use super::{identify, Gallery, MatchSettings, Prediction};
+use super::{suggest, Gallery, MatchSettings, Prediction};
 use crate::cancel::CancelToken;
 use crate::catalogue::records::blob_to_vector;
 use crate::catalogue::{Catalogue, Scope};
@@ -106,7 +106,7 @@ pub fn rerank_with(
             let predictions = if gallery.is_empty() {
                 vec![Prediction::NewIndividual]
             } else {
-                identify(gallery, vector, &scope, &settings, None)?
+                suggest(gallery, vector, &scope, &settings, None)?
             };
             out.new_first +=
                 matches!(predictions.first(), Some(Prediction::NewIndividual)) as usize;

@@ -88,6 +88,27 @@ pub fn top5_with<K: Clone + Ord>(
         .collect()
 }
 
+/// The five best candidates with `new_individual` placed among them, not
+/// cut to five: up to six entries, whose first [`TOP_K`] are exactly
+/// [`top5_with`]'s list. The review keeps all five catalogue candidates
+/// (its keys 1–5) and shows where `new_individual` would rank.
+pub fn five_with_new<K: Clone + Ord>(
+    ranked: &[(K, f32)],
+    threshold: f32,
+    policy: NewIndividualPolicy,
+) -> Vec<Prediction<K>> {
+    place_new_uncut(&best_five(ranked), threshold, policy)
+        .into_iter()
+        .map(|p| match p {
+            Prediction::Individual { key, score } => Prediction::Individual {
+                key: key.clone(),
+                score,
+            },
+            Prediction::NewIndividual => Prediction::NewIndividual,
+        })
+        .collect()
+}
+
 /// The best five distinct candidates, sorted. Only these can appear in the
 /// list, whatever the threshold, which lets calibration sort once and try
 /// many thresholds.
@@ -116,6 +137,17 @@ pub(crate) fn place_new<K: Copy>(
     threshold: f32,
     policy: NewIndividualPolicy,
 ) -> Vec<Prediction<K>> {
+    let mut out = place_new_uncut(best, threshold, policy);
+    out.truncate(TOP_K);
+    out
+}
+
+/// [`place_new`] before the list is cut to [`TOP_K`].
+fn place_new_uncut<K: Copy>(
+    best: &[(K, f32)],
+    threshold: f32,
+    policy: NewIndividualPolicy,
+) -> Vec<Prediction<K>> {
     let individual = |&(key, score): &(K, f32)| Prediction::Individual { key, score };
     let mut out: Vec<Prediction<K>> = Vec::with_capacity(TOP_K + 1);
     match policy {
@@ -140,7 +172,6 @@ pub(crate) fn place_new<K: Copy>(
             }
         },
     }
-    out.truncate(TOP_K);
     out
 }
 
@@ -271,5 +302,33 @@ mod tests {
             r#"{"kind":"new_individual"}"#
         );
         assert_eq!(NewIndividualPolicy::default(), Threshold);
+    }
+
+    #[test]
+    fn five_with_new_keeps_all_five_candidates_and_starts_with_the_top5_list() {
+        for policy in [Threshold, KaggleNotebook] {
+            for thr in [0.0, 0.55, 0.65, 0.85, 0.95] {
+                let all = five_with_new(&SIX, thr, policy);
+                let individuals = all
+                    .iter()
+                    .filter(|p| matches!(p, Prediction::Individual { .. }))
+                    .count();
+                assert_eq!(individuals, 5, "{policy:?} at {thr}");
+                assert!(
+                    all.contains(&Prediction::NewIndividual),
+                    "{policy:?} at {thr}"
+                );
+                assert_eq!(
+                    all[..TOP_K],
+                    top5_with(&SIX, thr, policy)[..],
+                    "{policy:?} at {thr}"
+                );
+            }
+        }
+        // Where every candidate clears the threshold, "new" comes sixth.
+        assert_eq!(
+            labels(&five_with_new(&SIX, 0.0, Threshold)),
+            ["a", "b", "c", "d", "e", "new"]
+        );
     }
 }
