@@ -119,7 +119,7 @@ pub enum IngestEvent {
 #[serde(rename_all = "camelCase")]
 #[ts(export, export_to = "../../ui/src/bindings/")]
 pub struct Suggestion {
-    /// 1..5.
+    /// 1..6 (five candidates and "new individual").
     pub rank: u32,
     /// `null`: "new individual".
     #[ts(type = "number | null")]
@@ -164,7 +164,12 @@ pub struct ReviewItem {
     /// What the new-individual prompt offers: the survey's species, else
     /// the nearest suggestion's.
     pub suggested_species: Option<String>,
+    /// The five best catalogue candidates and, where the threshold puts
+    /// it among them, the "new individual" entry (up to six, in rank order).
     pub suggestions: Vec<Suggestion>,
+    /// The new-individual threshold in force for this detection (its
+    /// species' own where calibrated); `null` with no pack and no setting.
+    pub threshold: Option<f32>,
 }
 
 /// Ordered by encounter, then time.

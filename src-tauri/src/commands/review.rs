@@ -20,9 +20,17 @@ pub async fn review_queue(
     limit: Option<usize>,
 ) -> AppResult<ReviewQueue> {
     state.with_catalogue(|open| {
+        let in_use = crate::open::threshold(&open.catalogue, open.pack.as_ref())?;
         let cat = &open.catalogue;
         Ok(ReviewQueue {
-            items: cat.review_queue(limit)?.into_iter().map(item).collect(),
+            items: cat
+                .review_queue(limit)?
+                .into_iter()
+                .map(|i| {
+                    let threshold = in_use.as_ref().map(|t| t.for_species(i.species.as_deref()));
+                    item(i, threshold)
+                })
+                .collect(),
             total: cat.to_review()?,
         })
     })
@@ -147,8 +155,9 @@ fn encounter_label(i: &QueueItem) -> String {
     }
 }
 
-fn item(i: QueueItem) -> ReviewItem {
+fn item(i: QueueItem, threshold: Option<f32>) -> ReviewItem {
     ReviewItem {
+        threshold,
         encounter_label: encounter_label(&i),
         detection_id: i.detection_id,
         photo_id: i.photo_id,

@@ -19,4 +19,14 @@ species: string | null,
  * What the new-individual prompt offers: the survey's species, else
  * the nearest suggestion's.
  */
-suggestedSpecies: string | null, suggestions: Array<Suggestion>, };
+suggestedSpecies: string | null, 
+/**
+ * The five best catalogue candidates and, where the threshold puts
+ * it among them, the "new individual" entry (up to six, in rank order).
+ */
+suggestions: Array<Suggestion>, 
+/**
+ * The new-individual threshold in force for this detection (its
+ * species' own where calibrated); `null` with no pack and no setting.
+ */
+threshold: number | null, };

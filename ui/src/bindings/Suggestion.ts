@@ -2,7 +2,7 @@
 
 export type Suggestion = { 
 /**
- * 1..5.
+ * 1..6 (five candidates and "new individual").
  */
 rank: number, 
 /**

@@ -24,6 +24,8 @@ import type { ReviewQueue } from "../bindings/ReviewQueue";
 import type { Settings } from "../bindings/Settings";
 import type { SyncEvent } from "../bindings/SyncEvent";
 import type { SyncPreview } from "../bindings/SyncPreview";
+import type { BoxChanged } from "../bindings/BoxChanged";
+import type { PhotoBoxRow } from "../bindings/PhotoBoxRow";
 import type { SyncSettings } from "../bindings/SyncSettings";
 import type { SyncStatus } from "../bindings/SyncStatus";
 import type { TrainEvent } from "../bindings/TrainEvent";
@@ -168,6 +170,15 @@ export const reviewUnidentifiable = (detectionId: number) =>
 export const reviewSameAs = (detectionId: number, individualId: number) =>
   call<ReviewOutcome>("review_same_as", { detectionId, individualId });
 export const reviewUndo = () => call<Undone | null>("review_undo");
+
+// ---- boxes drawn by hand ------------------------------------------------
+/** x1, y1, x2, y2 in photo pixels. */
+export type BoxCoords = [number, number, number, number];
+export const boxList = (photoId: number) => call<PhotoBoxRow[]>("box_list", { photoId });
+export const boxAdd = (photoId: number, bbox: BoxCoords) => call<BoxChanged>("box_add", { photoId, bbox });
+export const boxSet = (detectionId: number, bbox: BoxCoords) => call<BoxChanged>("box_set", { detectionId, bbox });
+export const boxRemove = (detectionId: number) => call<BoxChanged>("box_remove", { detectionId });
+export const boxUndo = () => call<BoxChanged | null>("box_undo");
 
 // ---- individuals --------------------------------------------------------
 

@@ -77,6 +77,12 @@ export function baseName(path: string): string {
   return parts.length ? parts[parts.length - 1] : path;
 }
 
+/** The folder a file is in, by its own name ("survey-03" for ".../survey-03/IMG_1.jpg"); "" at the root. */
+export function folderName(path: string): string {
+  const parts = path.split(/[\\/]/).filter(Boolean);
+  return parts.length > 1 ? parts[parts.length - 2] : "";
+}
+
 /** A byte count for people: "812 B", "3.4 MB", "1.2 GB" (powers of 1000, as file managers show). */
 export function formatBytes(n: number): string {
   if (n < 1000) return `${n} B`;

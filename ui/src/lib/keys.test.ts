@@ -53,6 +53,13 @@ describe("isTypingTarget", () => {
     expect(isTypingTarget(null)).toBe(false);
     expect(isTypingTarget(window_like())).toBe(false);
   });
+  it("A and / search the catalogue, B draws a box, Delete removes the selected box", () => {
+    expect(reviewKeyAction({ key: "a" })).toEqual({ type: "search" });
+    expect(reviewKeyAction({ key: "/" })).toEqual({ type: "search" });
+    expect(reviewKeyAction({ key: "B" })).toEqual({ type: "drawBox" });
+    expect(reviewKeyAction({ key: "Delete" })).toEqual({ type: "deleteBox" });
+    expect(reviewKeyAction({ key: "6" })).toBeNull();
+  });
 });
 
 function window_like() {

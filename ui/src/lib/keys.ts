@@ -14,6 +14,9 @@ export type ReviewKeyAction =
   | { type: "next" }
   | { type: "sameAsPrevious" }
   | { type: "flip" }
+  | { type: "search" }
+  | { type: "drawBox" }
+  | { type: "deleteBox" }
   | { type: "cancel" };
 
 /** The subset of KeyboardEvent the mapping reads, so tests need no DOM. */
@@ -61,6 +64,13 @@ export function reviewKeyAction(e: KeyLike): ReviewKeyAction | null {
       return { type: "sameAsPrevious" };
     case "f":
       return { type: "flip" };
+    case "a":
+    case "/":
+      return { type: "search" };
+    case "b":
+      return { type: "drawBox" };
+    case "Delete":
+      return { type: "deleteBox" };
     case "ArrowLeft":
       return { type: "prev" };
     case "ArrowRight":

@@ -20,6 +20,7 @@ function item(detectionId: number, encounterId: number | null, label = `enc ${en
     species: null,
     suggestedSpecies: null,
     suggestions: [],
+    threshold: null,
   };
 }
 

@@ -12,6 +12,12 @@ const api = vi.hoisted(() => ({
   reviewUnidentifiable: vi.fn(),
   reviewSameAs: vi.fn(),
   reviewUndo: vi.fn(),
+  reviewSearch: vi.fn(),
+  boxList: vi.fn(),
+  boxAdd: vi.fn(),
+  boxSet: vi.fn(),
+  boxRemove: vi.fn(),
+  boxUndo: vi.fn(),
 }));
 vi.mock("../ipc", async (orig) => ({ ...(await orig<typeof import("../ipc")>()), ...api }));
 
@@ -52,6 +58,7 @@ function item(
     species: null,
     suggestedSpecies,
     suggestions,
+    threshold: 0.65,
   };
 }
 
@@ -74,6 +81,11 @@ beforeEach(() => {
   api.reviewUnidentifiable.mockImplementation(async (d: number) => outcome(d, "unidentifiable", null, null));
   api.reviewSameAs.mockImplementation(async (d: number, ind: number) => outcome(d, "accept", ind, `HW-${ind}`));
   api.reviewUndo.mockResolvedValue(null);
+  api.reviewSearch.mockResolvedValue([]);
+  api.boxList.mockImplementation(async (photoId: number) => [
+    { detectionId: photoId, box: [10, 20, 110, 120], class: "whole", drawnBy: null, createdAt: "", individual: null },
+  ]);
+  api.boxUndo.mockResolvedValue(null);
 });
 afterEach(() => {
   cleanup();
@@ -84,35 +96,57 @@ const current = () => screen.getByTestId("review-item").getAttribute("data-detec
 const key = (k: string, target: Element | Window = window) => fireEvent.keyDown(target, { key: k });
 
 describe("ReviewScreen", () => {
-  it("shows the suggestions in rank order with the new-individual entry where the backend put it", async () => {
+  it("keys 1–5 are always the five best catalogue candidates; new individual is the fixed N, suggested where the threshold puts it first", async () => {
+    queue[1] = { ...queue[1], threshold: 0.75 };
     render(<ReviewScreen onChanged={() => {}} />);
     await waitFor(() => expect(current()).toBe("1"));
     // Each photo is named by its file, in the queue and in the header.
     expect(screen.getByTestId("review-file").textContent).toBe("1.jpg");
     expect(screen.getAllByTestId("queue-item")[0].textContent).toContain("1.jpg");
     expect(screen.getAllByTestId("queue-item")[0].getAttribute("title")).toContain("/s/1.jpg");
+    // #1's stored list is [100, 200, new, 300, 400]: the keys skip "new".
     const s = screen.getAllByTestId("suggestion");
-    expect(s.map((e) => e.getAttribute("data-rank"))).toEqual(["1", "2", "3", "4", "5"]);
-    expect(s.map((e) => e.getAttribute("data-individual-id"))).toEqual(["100", "200", "", "300", "400"]);
+    expect(s.map((e) => e.getAttribute("data-rank"))).toEqual(["1", "2", "3", "4"]);
+    expect(s.map((e) => e.getAttribute("data-individual-id"))).toEqual(["100", "200", "300", "400"]);
+    expect(screen.getByTestId("review-new").className).not.toContain("suggested");
+    expect(screen.getByTestId("review-suggested").textContent).toContain("Suggested: 1 · HW-100");
     expect(screen.getByTestId("review-remaining").textContent).toBe("3");
+    // #2's list starts with "new": N is the suggested decision, with the reason and gap.
+    key("ArrowRight");
+    await waitFor(() => expect(current()).toBe("2"));
+    expect(screen.getByTestId("review-new").className).toContain("suggested");
+    const why = screen.getByTestId("review-suggested").textContent ?? "";
+    expect(why).toContain("new individual");
+    expect(why).toContain("best match HW-500 scores 0.700, 0.050 below the threshold 0.750");
+    expect(screen.getAllByTestId("suggestion").map((e) => e.getAttribute("data-individual-id"))).toEqual([
+      "500",
+      "600",
+      "700",
+      "800",
+    ]);
   });
 
-  it("2 accepts the second suggestion, then moves on to the next item", async () => {
+  it("3 accepts the third catalogue candidate even where new individual ranks above it, then moves on", async () => {
     const changed = vi.fn();
     render(<ReviewScreen onChanged={changed} />);
     await waitFor(() => expect(current()).toBe("1"));
-    key("2");
+    key("3");
     await waitFor(() => expect(current()).toBe("2"));
-    expect(api.reviewAccept).toHaveBeenCalledWith(1, 200, expect.closeTo(0.7, 5), 2);
-    expect(screen.getByTestId("review-status").textContent).toContain("HW-200");
+    expect(api.reviewAccept).toHaveBeenCalledWith(1, 300, expect.closeTo(0.5, 5), 4);
+    expect(screen.getByTestId("review-status").textContent).toContain("HW-300");
     expect(screen.getByTestId("review-remaining").textContent).toBe("2");
     expect(changed).toHaveBeenCalled();
+    // 1 on #2 (whose list starts with "new") accepts its best candidate, not "new".
+    key("1");
+    await waitFor(() => expect(current()).toBe("3"));
+    expect(api.reviewAccept).toHaveBeenLastCalledWith(2, 500, expect.closeTo(0.7, 5), 2);
+    expect(api.reviewNewIndividual).not.toHaveBeenCalled();
   });
 
-  it("a number on the new-individual entry opens the code prompt; typing there triggers no shortcuts; Enter confirms", async () => {
+  it("N opens the code prompt; typing there triggers no shortcuts; Enter confirms", async () => {
     render(<ReviewScreen onChanged={() => {}} />);
     await waitFor(() => expect(current()).toBe("1"));
-    key("3");
+    key("n");
     const input = await screen.findByTestId("new-individual-code");
     expect(api.reviewAccept).not.toHaveBeenCalled();
     fireEvent.input(input, { target: { value: "HW-NEW1" } });
@@ -123,6 +157,89 @@ describe("ReviewScreen", () => {
     await waitFor(() => expect(api.reviewNewIndividual).toHaveBeenCalledWith(1, "HW-NEW1", null));
     await waitFor(() => expect(current()).toBe("2"));
     expect(screen.queryByTestId("new-individual-code")).toBeNull();
+  });
+
+  it("N with a code the catalogue already has offers that individual, and Enter assigns the photo to it", async () => {
+    api.reviewSearch.mockImplementation(async (_d: number, q: string) =>
+      q.toLowerCase() === "hw-77"
+        ? [{ individualId: 77, code: "HW-77", name: null, species: "beluga", sightings: 11, bestCrop: null, similarity: 0.41 }]
+        : [],
+    );
+    render(<ReviewScreen onChanged={() => {}} />);
+    await waitFor(() => expect(current()).toBe("1"));
+    key("n");
+    const input = await screen.findByTestId("new-individual-code");
+    fireEvent.input(input, { target: { value: "hw-77" } });
+    const offer = await screen.findByTestId("new-individual-existing");
+    expect(offer.textContent).toContain("HW-77 is already in the catalogue");
+    expect(offer.textContent).toContain("11 sightings");
+    key("Enter", input);
+    await waitFor(() => expect(api.reviewAccept).toHaveBeenCalledWith(1, 77, 0.41, null));
+    expect(api.reviewNewIndividual).not.toHaveBeenCalled();
+  });
+
+  it("an error from N shows inside the prompt, next to the action", async () => {
+    api.reviewNewIndividual.mockRejectedValueOnce({ kind: "invalid", message: "code `X` is too long" });
+    render(<ReviewScreen onChanged={() => {}} />);
+    await waitFor(() => expect(current()).toBe("1"));
+    key("n");
+    const input = await screen.findByTestId("new-individual-code");
+    fireEvent.input(input, { target: { value: "X" } });
+    key("Enter", input);
+    const err = await screen.findByTestId("prompt-error");
+    expect(err.textContent).toContain("too long");
+    expect(current()).toBe("1");
+  });
+
+  it("B then a drag on a whole-frame photo replaces the whole frame by the box drawn", async () => {
+    api.boxSet.mockImplementation(async (d: number) => {
+      const fresh = { ...item(10, 7, [sugg(1, 100)]), photoId: 1 };
+      queue = [fresh, ...queue.filter((q) => q.detectionId !== d)];
+      return { action: "set", undone: false, photoId: 1, detectionId: 10, live: [10], removed: [d], toReview: queue.length };
+    });
+    render(<ReviewScreen onChanged={() => {}} />);
+    await waitFor(() => expect(current()).toBe("1"));
+    await waitFor(() => expect(screen.getByTestId("box-count").textContent).toContain("1 box"));
+    key("b");
+    await waitFor(() => expect(screen.getByTestId("review-draw-box").getAttribute("aria-pressed")).toBe("true"));
+    // jsdom has no SVG geometry: stand in for the SVG's screen transform.
+    const svg = screen.getByTestId("photo-box") as unknown as SVGSVGElement & Record<string, unknown>;
+    svg.getScreenCTM = () => ({ inverse: () => ({}) }) as unknown as DOMMatrix;
+    svg.createSVGPoint = () =>
+      ({
+        x: 0,
+        y: 0,
+        matrixTransform(this: { x: number; y: number }) {
+          return { x: this.x, y: this.y };
+        },
+      }) as unknown as DOMPoint;
+    fireEvent.pointerDown(svg, { clientX: 40, clientY: 50, pointerId: 1 });
+    fireEvent.pointerMove(svg, { clientX: 140, clientY: 130, pointerId: 1 });
+    fireEvent.pointerUp(svg, { clientX: 160, clientY: 150, pointerId: 1 });
+    await waitFor(() => expect(api.boxSet).toHaveBeenCalledWith(1, [40, 50, 160, 150]));
+    expect(api.boxAdd).not.toHaveBeenCalled();
+    await waitFor(() => expect(current()).toBe("10"));
+    expect(screen.getByTestId("review-status").textContent).toContain("suggestions ready");
+    // U takes the box back (not a review decision).
+    api.boxUndo.mockResolvedValueOnce({ action: "set", undone: true, photoId: 1, detectionId: 10, live: [1], removed: [10], toReview: 3 });
+    key("u");
+    await waitFor(() => expect(api.boxUndo).toHaveBeenCalled());
+    expect(api.reviewUndo).not.toHaveBeenCalled();
+  });
+
+  it("A opens the catalogue search; choosing an individual assigns the photo to it", async () => {
+    api.reviewSearch.mockResolvedValue([
+      { individualId: 900, code: "HW-900", name: "Notch", species: "humpback", sightings: 4, bestCrop: null, similarity: 0.33 },
+    ]);
+    render(<ReviewScreen onChanged={() => {}} />);
+    await waitFor(() => expect(current()).toBe("1"));
+    key("a");
+    const input = await screen.findByTestId("search-input");
+    fireEvent.input(input, { target: { value: "notch" } });
+    await screen.findByTestId("search-hit");
+    key("Enter", input);
+    await waitFor(() => expect(api.reviewAccept).toHaveBeenCalledWith(1, 900, 0.33, null));
+    await waitFor(() => expect(current()).toBe("2"));
   });
 
   it("the new-individual prompt offers the suggested species, which the person may change", async () => {

@@ -9,9 +9,17 @@ import type { AppError } from "../bindings/AppError";
 import type { ReviewItem } from "../bindings/ReviewItem";
 import type { ReviewOutcome } from "../bindings/ReviewOutcome";
 import { ErrorLine } from "../components/ErrorLine";
+import type { IndividualHit } from "../bindings/IndividualHit";
+import type { PhotoBoxRow } from "../bindings/PhotoBoxRow";
 import {
+  boxAdd,
+  boxList,
+  boxRemove,
+  boxSet,
+  boxUndo,
   imageSrc,
   reviewAccept,
+  reviewSearch,
   reviewNewIndividual,
   reviewQueue,
   reviewSameAs,
@@ -19,7 +27,7 @@ import {
   reviewUnidentifiable,
   toAppError,
 } from "../ipc";
-import { baseName, formatScore, formatTaken } from "../lib/format";
+import { baseName, folderName, formatScore, formatTaken } from "../lib/format";
 import { reviewKeyAction, type ReviewKeyAction } from "../lib/keys";
 import {
   forgetDecision,
@@ -28,12 +36,14 @@ import {
   sameAsPreviousTarget,
   type Decision,
 } from "../lib/queue";
+import type { Box } from "../lib/boxes";
 import { IDENTITY, type View } from "../lib/zoom";
 import { onIngestEnd } from "../state/ingest";
 import { Compare } from "./review/Compare";
-import { PhotoBox } from "./review/PhotoBox";
+import { PhotoBox, type PhotoBoxEntry } from "./review/PhotoBox";
 import { QueueList } from "./review/QueueList";
-import { Suggestions } from "./review/Suggestions";
+import { exactCodeMatch, SearchAssign } from "./review/SearchAssign";
+import { candidatesOf, newSuggested, suggestionReason, Suggestions } from "./review/Suggestions";
 
 /** Enough to work through a survey day; the rest arrives as items are decided. */
 export const QUEUE_LIMIT = 500;
@@ -44,25 +54,45 @@ const ACTION_WORDS: Record<ReviewOutcome["action"], string> = {
   unidentifiable: "not identifiable",
 };
 
-/** The new-individual prompt: the code typed, and the species offered. */
-type NewPrompt = { code: string; species: string };
+/**
+ * The new-individual prompt: the code typed, the species offered, and the
+ * catalogued individual that already has that code, if one does (N with an
+ * existing code offers that individual instead of failing).
+ */
+type NewPrompt = { code: string; species: string; existing: IndividualHit | null };
 
+/** Which panel is open under the photo: none, the N prompt, or the search (A). */
 type ItemUi = {
   id: number | null;
   flip: boolean;
   view: View;
-  selectedRank: number | null;
+  /** Key (1–5) of the candidate shown in the comparison. */
+  selectedKey: number | null;
   prompt: NewPrompt | null;
+  searching: boolean;
+  /** B was pressed: the next drag on the photo draws a box. */
+  drawing: boolean;
+  /** The box chosen on the photo for moving, resizing or deleting. */
+  selectedBox: number | null;
 };
 
 /** A new item starts unzoomed, unmirrored, comparing against its best candidate. */
 function freshUi(item: ReviewItem | null): ItemUi {
-  const first = item?.suggestions
-    .slice()
-    .sort((a, b) => a.rank - b.rank)
-    .find((s) => s.individualId != null);
-  return { id: item?.detectionId ?? null, flip: false, view: IDENTITY, selectedRank: first ? first.rank : null, prompt: null };
+  const first = item ? candidatesOf(item.suggestions).length : 0;
+  return {
+    id: item?.detectionId ?? null,
+    flip: false,
+    view: IDENTITY,
+    selectedKey: first ? 1 : null,
+    prompt: null,
+    searching: false,
+    drawing: false,
+    selectedBox: null,
+  };
 }
+
+/** What U takes back: the newest review decision or box change of this session. */
+type Undoable = "decision" | "box";
 
 export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
   const [items, setItems] = useState<ReviewItem[]>([]);
@@ -75,6 +105,11 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
   const [uiState, setUiState] = useState<ItemUi>(() => freshUi(null));
   const busy = useRef(false);
   const [busyShown, setBusyShown] = useState(false);
+  const [boxes, setBoxes] = useState<PhotoBoxRow[]>([]);
+  const undoStack = useRef<Undoable[]>([]);
+  // Each decision bumps this; a queue reload that started before it is
+  // stale (it may still list the item just decided) and is dropped.
+  const generation = useRef(0);
 
   const item = index >= 0 && index < items.length ? items[index] : null;
 
@@ -89,8 +124,13 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
       return { ...base, ...f(base) };
     });
   };
-  const { flip, view, selectedRank, prompt } = ui;
-  const setPrompt = (p: NewPrompt | null) => patchUi(() => ({ prompt: p }));
+  const { flip, view, selectedKey, prompt, searching, drawing, selectedBox } = ui;
+  const setPrompt = (p: NewPrompt | null) => patchUi(() => ({ prompt: p, searching: false }));
+  const setSearching = (on: boolean) => patchUi(() => ({ searching: on, prompt: null, drawing: false }));
+  const setDrawing = (on: boolean) => patchUi(() => ({ drawing: on, selectedBox: null }));
+  const setSelectedBox = (id: number | null) => patchUi(() => ({ selectedBox: id }));
+  const candidates = item ? candidatesOf(item.suggestions) : [];
+  const suggestNew = item ? newSuggested(item.suggestions) : false;
   // The code field takes the focus when the prompt opens (not on every
   // render, which would pull it out of the species field).
   const codeInput = useRef<HTMLInputElement>(null);
@@ -99,13 +139,45 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
     if (promptOpen) codeInput.current?.focus();
   }, [promptOpen]);
   // The prompt offers the survey's species, else the nearest suggestion's.
-  const openPrompt = () => setPrompt({ code: "", species: item?.suggestedSpecies ?? "" });
+  const openPrompt = () => setPrompt({ code: "", species: item?.suggestedSpecies ?? "", existing: null });
   const setFlip = (f: (v: boolean) => boolean) => patchUi((u) => ({ flip: f(u.flip) }));
   const setView = (f: (v: View) => View) => patchUi((u) => ({ view: f(u.view) }));
-  const setSelectedRank = (rank: number) => patchUi(() => ({ selectedRank: rank }));
+  const setSelectedKey = (key: number) => patchUi(() => ({ selectedKey: key }));
+
+  // The live boxes of the photo under review (others are other animals).
+  const photoId = item?.photoId ?? null;
+  const loadBoxes = useCallback(async (id: number | null) => {
+    setBoxes(id == null ? [] : await boxList(id));
+  }, []);
+  useEffect(() => {
+    loadBoxes(photoId).catch((e) => setError(toAppError(e)));
+  }, [photoId, loadBoxes]);
+
+  // N with a code the catalogue already has offers that individual.
+  const promptCode = prompt?.code.trim() ?? "";
+  const itemId = item?.detectionId ?? null;
+  useEffect(() => {
+    if (!promptCode || itemId == null) return;
+    let live = true;
+    const t = setTimeout(() => {
+      reviewSearch(itemId, promptCode, 5)
+        .then((hits) => {
+          if (!live) return;
+          const existing = exactCodeMatch(hits, promptCode);
+          setUiState((u) => (u.id === itemId && u.prompt ? { ...u, prompt: { ...u.prompt, existing } } : u));
+        })
+        .catch(() => undefined);
+    }, 120);
+    return () => {
+      live = false;
+      clearTimeout(t);
+    };
+  }, [promptCode, itemId]);
 
   const load = useCallback(async (place: (items: ReviewItem[]) => number) => {
+    const started = generation.current;
     const q = await reviewQueue(QUEUE_LIMIT);
+    if (started !== generation.current) return;
     setItems(q.items);
     setTotal(Math.max(q.total, q.items.length));
     setIndex(place(q.items));
@@ -159,11 +231,18 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
     }
   };
 
+  /**
+   * One decision: the backend writes it, then the decided item leaves the
+   * list here at once and the next photo shows; the queue is reloaded
+   * behind it (the database is the truth) without holding the keys.
+   */
   const decide = (call: (it: ReviewItem) => Promise<ReviewOutcome>) => {
     const it = item;
     if (!it) return;
     void guarded(async () => {
       const o = await call(it);
+      generation.current += 1;
+      undoStack.current.push("decision");
       setHistory((h) => [
         ...h,
         {
@@ -180,20 +259,72 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
       setPrompt(null);
       const oldItems = items;
       const at = index;
-      await load((fresh) => indexAfterReload(oldItems, at, fresh));
+      const rest = oldItems.filter((x) => x.detectionId !== it.detectionId);
+      const nextIndex = rest.length ? indexAfterReload(oldItems, at, rest) : -1;
+      setItems(rest);
+      setTotal(o.toReview);
+      setIndex(nextIndex);
+      const nextId = rest[nextIndex]?.detectionId ?? null;
+      void load((fresh) => (nextId == null ? (fresh.length ? 0 : -1) : indexOfDetection(fresh, nextId, nextIndex))).catch(
+        (e) => setError(toAppError(e)),
+      );
       onChanged();
     });
   };
 
-  const accept = (rank: number) => {
-    if (!item) return;
-    const s = item.suggestions.find((x) => x.rank === rank);
-    if (!s) {
-      setStatus(`No suggestion ${rank}`);
+  /** After a box change: reload, standing on `detectionId` (the box now under review). */
+  const afterBoxChange = async (detectionId: number, message: string) => {
+    generation.current += 1;
+    undoStack.current.push("box");
+    setStatus(message);
+    patchUi(() => ({ drawing: false, selectedBox: null }));
+    const at = index;
+    await load((fresh) => indexOfDetection(fresh, detectionId, at));
+    await loadBoxes(photoId);
+    onChanged();
+  };
+
+  const drawn = (box: Box) => {
+    const it = item;
+    if (!it) return;
+    // A photo the detector did not box is one whole-frame detection: the
+    // first box drawn replaces it; any further box is another animal.
+    const whole = boxes.find((b) => b.detectionId === it.detectionId && b.class === "whole");
+    void guarded(async () => {
+      const c = whole ? await boxSet(it.detectionId, box) : await boxAdd(it.photoId, box);
+      await afterBoxChange(c.detectionId, `Box #${c.detectionId} drawn: suggestions ready · ${c.toReview} left`);
+    });
+  };
+
+  const boxChanged = (detectionId: number, box: Box) =>
+    void guarded(async () => {
+      const c = await boxSet(detectionId, box);
+      await afterBoxChange(c.detectionId, `Box #${detectionId} moved: now #${c.detectionId}, suggestions ready`);
+    });
+
+  const deleteBox = () => {
+    const id = selectedBox;
+    if (id == null) {
+      setStatus("Click a box on the photo first, then press Delete to remove it");
       return;
     }
-    if (s.individualId == null) {
-      openPrompt();
+    void guarded(async () => {
+      const c = await boxRemove(id);
+      const next = items.find((x) => x.detectionId !== id && x.photoId === c.photoId)?.detectionId ?? item?.detectionId ?? id;
+      await afterBoxChange(next, `Box #${id} removed · ${c.toReview} left (U undoes)`);
+    });
+  };
+
+  const assign = (hit: IndividualHit) => {
+    decide((it) => reviewAccept(it.detectionId, hit.individualId, hit.similarity, null));
+  };
+
+  /** Key k: the k-th catalogue candidate, always. */
+  const accept = (key: number) => {
+    if (!item) return;
+    const s = candidatesOf(item.suggestions)[key - 1];
+    if (!s || s.individualId == null) {
+      setStatus(`No candidate ${key}: press N for a new individual or A to search the catalogue`);
       return;
     }
     const id = s.individualId;
@@ -217,6 +348,11 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
       setStatus("Type a code for the new individual");
       return;
     }
+    const existing = prompt?.existing ?? null;
+    if (existing) {
+      decide((it) => reviewAccept(it.detectionId, existing.individualId, existing.similarity, null));
+      return;
+    }
     const species = prompt?.species.trim() || null;
     decide((it) => reviewNewIndividual(it.detectionId, code, species));
   };
@@ -237,6 +373,23 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
 
   const undo = () =>
     void guarded(async () => {
+      generation.current += 1;
+      if (undoStack.current[undoStack.current.length - 1] === "box") {
+        undoStack.current.pop();
+        const c = await boxUndo();
+        if (!c) {
+          setStatus("Nothing to undo");
+          return;
+        }
+        setStatus(`Undone: box ${c.action} #${c.detectionId} · ${c.toReview} left`);
+        const back = c.live[0] ?? c.detectionId;
+        const at = index;
+        await load((fresh) => indexOfDetection(fresh, back, at));
+        await loadBoxes(photoId);
+        onChanged();
+        return;
+      }
+      undoStack.current.pop();
       const u = await reviewUndo();
       if (!u) {
         setStatus("Nothing to undo");
@@ -256,7 +409,7 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
 
   const run = (a: ReviewKeyAction) => {
     if (a.type === "cancel") {
-      setPrompt(null);
+      patchUi(() => ({ prompt: null, searching: false, drawing: false, selectedBox: null }));
       return;
     }
     if (a.type === "undo") return undo();
@@ -280,6 +433,13 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
         return sameAsPrevious();
       case "flip":
         return setFlip((f) => !f);
+      case "search":
+        return setSearching(true);
+      case "drawBox":
+        setStatus(drawing ? "" : "Drag on the photo to box the animal · Esc cancels");
+        return setDrawing(!drawing);
+      case "deleteBox":
+        return deleteBox();
     }
   };
 
@@ -299,8 +459,15 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
 
   if (!loaded) return <section class="review">Loading queue…</section>;
 
-  const selected = item?.suggestions.find((s) => s.rank === selectedRank) ?? null;
+  const selected = selectedKey != null ? (candidates[selectedKey - 1] ?? null) : null;
   const pTarget = item ? sameAsPreviousTarget(history, item) : null;
+  const reason = item ? suggestionReason(item.suggestions, item.threshold) : "";
+
+  const photoBoxes: PhotoBoxEntry[] = boxes.map((b) => ({
+    detectionId: b.detectionId,
+    box: b.box as Box,
+    drawnBy: b.drawnBy,
+  }));
 
   return (
     <section class="review">
@@ -313,12 +480,14 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
           {busyShown ? "Saving…" : status}
         </span>
       </div>
-      <ErrorLine error={error} />
       {!item ? (
-        <div class="empty panel" data-testid="review-empty">
-          <h2>Nothing left to review</h2>
-          <p class="muted">Import more photos, or press U to undo the last decision.</p>
-        </div>
+        <>
+          <ErrorLine error={error} />
+          <div class="empty panel" data-testid="review-empty">
+            <h2>Nothing left to review</h2>
+            <p class="muted">Import more photos, or press U to undo the last decision.</p>
+          </div>
+        </>
       ) : (
         <div class="review-grid">
           <QueueList items={items} index={index} onJump={setIndex} />
@@ -327,7 +496,9 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
               <strong data-testid="review-file" title={item.photoPath}>
                 {baseName(item.photoPath)}
               </strong>
-              <span class="muted">{item.encounterLabel}</span>
+              <span class="muted" title={item.photoPath}>
+                {folderName(item.photoPath)}
+              </span>
               <span class="muted">
                 {formatTaken(item.takenAt)}
                 {item.latitude != null && item.longitude != null
@@ -342,17 +513,48 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
               )}
             </div>
             <div class="item-media">
-              <PhotoBox item={item} />
+              <div class="photo-pane">
+                <PhotoBox
+                  item={item}
+                  boxes={photoBoxes}
+                  drawing={drawing}
+                  selected={selectedBox}
+                  onSelect={setSelectedBox}
+                  onDrawn={drawn}
+                  onChanged={boxChanged}
+                />
+                <div class="photo-tools">
+                  <button
+                    type="button"
+                    data-testid="review-draw-box"
+                    class={drawing ? "toggle on" : "toggle"}
+                    aria-pressed={drawing}
+                    onClick={() => run({ type: "drawBox" })}
+                    title="Draw a box around an animal (B), then drag on the photo"
+                  >
+                    Box <kbd>B</kbd>
+                  </button>
+                  <span class="muted" data-testid="box-count">
+                    {boxes.length} box{boxes.length === 1 ? "" : "es"}
+                    {selectedBox != null ? ` · #${selectedBox} selected: drag to move, corners to resize, Del removes` : ""}
+                  </span>
+                  {selectedBox != null && (
+                    <button type="button" data-testid="review-delete-box" onClick={() => run({ type: "deleteBox" })}>
+                      Remove box <kbd>Del</kbd>
+                    </button>
+                  )}
+                </div>
+              </div>
               <Compare
                 queryPath={item.cropPath}
+                queryRegion={{
+                  photoPath: item.photoPath,
+                  box: item.box as Box,
+                  width: item.photoWidth,
+                  height: item.photoHeight,
+                }}
                 candidatePath={selected?.bestCrop ?? null}
-                candidateLabel={
-                  selected
-                    ? selected.individualId == null
-                      ? "new individual"
-                      : `${selected.code ?? "?"} · ${formatScore(selected.score)}`
-                    : "no candidate"
-                }
+                candidateLabel={selected ? `${selected.code ?? "?"} · ${formatScore(selected.score)}` : "no candidate"}
                 flip={flip}
                 onFlip={() => setFlip((f) => !f)}
                 view={view}
@@ -369,7 +571,9 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
                     autoFocus
                     ref={codeInput}
                     value={prompt.code}
-                    onInput={(e) => setPrompt({ ...prompt, code: (e.currentTarget as HTMLInputElement).value })}
+                    onInput={(e) =>
+                      setPrompt({ ...prompt, code: (e.currentTarget as HTMLInputElement).value, existing: null })
+                    }
                     onKeyDown={promptKeys}
                   />
                 </label>
@@ -380,48 +584,103 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
                     data-testid="new-individual-species"
                     placeholder="unknown"
                     value={prompt.species}
+                    disabled={prompt.existing != null}
                     onInput={(e) => setPrompt({ ...prompt, species: (e.currentTarget as HTMLInputElement).value })}
                     onKeyDown={promptKeys}
                   />
                 </label>
-                <button type="button" class="primary" data-testid="new-individual-ok" onClick={confirmNew}>
-                  Create
-                </button>
+                {prompt.existing ? (
+                  <button type="button" class="primary" data-testid="new-individual-assign" onClick={confirmNew}>
+                    Assign to {prompt.existing.code} <kbd>Enter</kbd>
+                  </button>
+                ) : (
+                  <button type="button" class="primary" data-testid="new-individual-ok" onClick={confirmNew}>
+                    Create <kbd>Enter</kbd>
+                  </button>
+                )}
                 <button type="button" onClick={() => setPrompt(null)}>
                   Cancel <kbd>Esc</kbd>
                 </button>
+                {prompt.existing && (
+                  <p class="prompt-note" data-testid="new-individual-existing">
+                    {prompt.existing.code} is already in the catalogue
+                    {prompt.existing.species ? ` (${prompt.existing.species}` : " ("}
+                    {prompt.existing.sightings} sighting{prompt.existing.sightings === 1 ? "" : "s"}): Enter gives this photo to
+                    it.
+                  </p>
+                )}
+                <ErrorLine error={error} testId="prompt-error" />
               </div>
             )}
-            <Suggestions
-              suggestions={item.suggestions}
-              selectedRank={selectedRank}
-              onSelect={setSelectedRank}
-              onAccept={accept}
-              disabled={busyShown}
-            />
-            <div class="actions">
-              <button type="button" onClick={openPrompt}>
-                New individual <kbd>N</kbd>
-              </button>
-              <button type="button" onClick={() => run({ type: "sameAsPrevious" })} disabled={!pTarget}>
-                Same as previous{pTarget?.code ? ` (${pTarget.code})` : ""} <kbd>P</kbd>
-              </button>
-              <button type="button" onClick={() => run({ type: "unidentifiable" })}>
-                Not identifiable <kbd>X</kbd>
-              </button>
-              <button type="button" onClick={() => run({ type: "skip" })}>
-                Skip <kbd>S</kbd>
-              </button>
-              <button type="button" onClick={() => run({ type: "undo" })}>
-                Undo <kbd>U</kbd>
-              </button>
-              <span class="spacer" />
-              <button type="button" onClick={() => run({ type: "prev" })} disabled={index <= 0}>
-                <kbd>←</kbd> Previous
-              </button>
-              <button type="button" onClick={() => run({ type: "next" })} disabled={index >= items.length - 1}>
-                Next <kbd>→</kbd>
-              </button>
+            {searching && (
+              <SearchAssign
+                detectionId={item.detectionId}
+                onAssign={assign}
+                onClose={() => setSearching(false)}
+                busy={busyShown}
+                error={error}
+              />
+            )}
+            {!prompt && !searching && (
+              <Suggestions
+                candidates={candidates}
+                selected={selectedKey}
+                firstSuggested={!suggestNew}
+                onSelect={setSelectedKey}
+                onAccept={accept}
+                disabled={busyShown}
+              />
+            )}
+            <div class="decide-bar">
+              <p class={`suggested-line${suggestNew ? " new" : ""}`} data-testid="review-suggested">
+                <strong>Suggested: {suggestNew ? "new individual (N)" : `1 · ${candidates[0]?.code ?? "?"}`}</strong>
+                <span class="muted"> — {reason}</span>
+              </p>
+              {!prompt && !searching && <ErrorLine error={error} testId="review-error" />}
+              <div class="actions" data-testid="review-actions">
+                <button
+                  type="button"
+                  data-testid="review-new"
+                  class={suggestNew ? "suggested" : ""}
+                  onClick={openPrompt}
+                  title="Name a new individual (an existing code offers that individual)"
+                >
+                  New <kbd>N</kbd>
+                </button>
+                <button type="button" data-testid="review-search" onClick={() => setSearching(true)} title="Find any catalogued individual">
+                  Find <kbd>A</kbd>
+                </button>
+                <button
+                  type="button"
+                  data-testid="review-same"
+                  onClick={() => run({ type: "sameAsPrevious" })}
+                  disabled={!pTarget}
+                  title="Same individual as the previous decision in this encounter"
+                >
+                  Same{pTarget?.code ? ` (${pTarget.code})` : ""} <kbd>P</kbd>
+                </button>
+                <button type="button" data-testid="review-unidentifiable" onClick={() => run({ type: "unidentifiable" })}>
+                  Not identifiable <kbd>X</kbd>
+                </button>
+                <button type="button" data-testid="review-skip" onClick={() => run({ type: "skip" })}>
+                  Skip <kbd>S</kbd>
+                </button>
+                <button type="button" data-testid="review-undo" onClick={() => run({ type: "undo" })}>
+                  Undo <kbd>U</kbd>
+                </button>
+                <span class="spacer" />
+                <button type="button" data-testid="review-prev" onClick={() => run({ type: "prev" })} disabled={index <= 0}>
+                  <kbd>←</kbd>
+                </button>
+                <button
+                  type="button"
+                  data-testid="review-next"
+                  onClick={() => run({ type: "next" })}
+                  disabled={index >= items.length - 1}
+                >
+                  <kbd>→</kbd>
+                </button>
+              </div>
             </div>
           </div>
         </div>

@@ -7,8 +7,18 @@ import { useRef } from "preact/hooks";
 import { imageSrc } from "../../ipc";
 import { panBy, viewTransform, wheelFactor, zoomAt, IDENTITY, type View } from "../../lib/zoom";
 
+/**
+ * The query's region in its original photo: zoomed in, the query pane reads
+ * the original's pixels there instead of stretching the small stored crop.
+ */
+export type Region = { photoPath: string; box: [number, number, number, number]; width: number; height: number };
+
+/** From this zoom on, the query pane shows the original photo's region. */
+export const ORIGINAL_FROM = 1.5;
+
 type Props = {
   queryPath: string | null;
+  queryRegion?: Region | null;
   candidatePath: string | null;
   candidateLabel: string;
   flip: boolean;
@@ -36,7 +46,14 @@ export function Compare(p: Props) {
         </button>
       </div>
       <div class="compare-panes">
-        <Pane path={p.queryPath} label="query" flip={p.flip} view={p.view} setView={p.setView} />
+        <Pane
+          path={p.queryPath}
+          region={p.queryRegion ?? null}
+          label="query"
+          flip={p.flip}
+          view={p.view}
+          setView={p.setView}
+        />
         <Pane path={p.candidatePath} label={p.candidateLabel} flip={false} view={p.view} setView={p.setView} />
       </div>
       <div class="compare-foot">
@@ -49,17 +66,20 @@ export function Compare(p: Props) {
 
 function Pane({
   path,
+  region = null,
   label,
   flip,
   view,
   setView,
 }: {
   path: string | null;
+  region?: Region | null;
   label: string;
   flip: boolean;
   view: View;
   setView: (f: (v: View) => View) => void;
 }) {
+  const original = region != null && view.scale >= ORIGINAL_FROM;
   const drag = useRef<{ x: number; y: number; id: number } | null>(null);
 
   const onWheel = (e: WheelEvent) => {
@@ -98,7 +118,18 @@ function Pane({
       onDblClick={() => setView(() => IDENTITY)}
     >
       <div class="zoom" style={{ transform: viewTransform(view) }}>
-        {path ? (
+        {original && region ? (
+          <svg
+            class="original-region"
+            data-testid="query-original"
+            viewBox={`${region.box[0]} ${region.box[1]} ${Math.max(1, region.box[2] - region.box[0])} ${Math.max(1, region.box[3] - region.box[1])}`}
+            preserveAspectRatio="xMidYMid meet"
+            style={flip ? { transform: "scaleX(-1)" } : undefined}
+            aria-label={`${label} from the original photo`}
+          >
+            <image href={imageSrc(region.photoPath)} x={0} y={0} width={region.width} height={region.height} preserveAspectRatio="none" />
+          </svg>
+        ) : path ? (
           <img
             src={imageSrc(path)}
             alt={label}
