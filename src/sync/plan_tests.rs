@@ -698,9 +698,9 @@ fn the_latest_removal_or_restoration_of_a_box_wins_whatever_order_they_arrive_in
     let restored = b.restore(&d);
     let (_, s0) = apply(&LocalState::default(), &[base, vec![add]].concat());
     // In order: removed, then live again.
-    let (_, s1) = apply(&s0, &[removed.clone()]);
+    let (_, s1) = apply(&s0, std::slice::from_ref(&removed));
     assert!(!live(&s1).contains(&d));
-    let (plan, s1) = apply(&s1, &[restored.clone()]);
+    let (plan, s1) = apply(&s1, std::slice::from_ref(&restored));
     assert!(matches!(plan.actions[0], Action::RestoreDetection { .. }));
     // The restoration first: the older removal arriving later is stale.
     let (_, s2) = apply(&s0, &[restored]);
@@ -745,7 +745,7 @@ fn one_box_moved_on_two_laptops_keeps_the_later_move_everywhere_and_is_reported(
     // later makes it live everywhere.
     a.wall = b.wall + 5;
     let back = a.restore(&na);
-    let (_, at_a) = apply(&at_a, &[back.clone()]);
+    let (_, at_a) = apply(&at_a, std::slice::from_ref(&back));
     let (_, at_b) = apply(&at_b, &[back]);
     assert_eq!(live(&at_a), live(&at_b));
     assert!(live(&at_a).contains(&na));
@@ -774,7 +774,7 @@ fn a_decision_on_a_box_removed_elsewhere_is_kept_and_reported_on_both_laptops() 
     let (na, ops_a) = a.move_box(&p, &whole, [10.0, 10.0, 40.0, 40.0], None);
     let (decision, ob) = b.decide(&whole, &x);
     let (_, at_a) = apply(&s0, &ops_a);
-    let (_, at_b) = apply(&s0, &[ob.clone()]);
+    let (_, at_b) = apply(&s0, std::slice::from_ref(&ob));
     let (plan_a, at_a) = apply(&at_a, &[ob]);
     let (plan_b, at_b) = apply(&at_b, &ops_a);
     let report = Conflict::RemovedBox {
