@@ -611,8 +611,8 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("photo a.jpg (#3)") && e.contains("5×80"), "{e}");
-        let e = check_box([390.0, 10.0, 600.0, 90.0], 400, 300, "p").unwrap_err();
-        assert!(e.to_string().contains("10×80"), "{e}");
+        let e = check_box([395.0, 10.0, 600.0, 90.0], 400, 300, "p").unwrap_err();
+        assert!(e.to_string().contains("5×80"), "{e}");
         let e = check_box([50.0, 10.0, 20.0, 90.0], 400, 300, "p").unwrap_err();
         assert!(e.to_string().contains("empty"), "{e}");
         assert!(check_box([f32::NAN, 0.0, 1.0, 1.0], 400, 300, "p").is_err());
