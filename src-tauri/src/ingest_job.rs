@@ -124,9 +124,10 @@ fn ingest(
     if files.is_empty() {
         let names: Vec<String> = plan.paths.iter().map(|p| p.display().to_string()).collect();
         return Err(AppError::invalid(format!(
-            "no photos found in {} ({} other files skipped): WhaleID reads JPEG, PNG, TIFF and WebP photos",
+            "no photos found in {} ({} other {} skipped): WhaleID reads JPEG, PNG, TIFF and WebP photos",
             names.join(", "),
-            skipped.len()
+            skipped.len(),
+            if skipped.len() == 1 { "file" } else { "files" }
         )));
     }
     send(IngestEvent::Scanned {

@@ -130,7 +130,9 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
   const setDrawing = (on: boolean) => patchUi(() => ({ drawing: on, selectedBox: null }));
   const setSelectedBox = (id: number | null) => patchUi(() => ({ selectedBox: id }));
   const candidates = item ? candidatesOf(item.suggestions) : [];
-  const suggestNew = item ? newSuggested(item.suggestions) : false;
+  // "New individual" is the suggestion where the threshold ranks it first,
+  // and where the catalogue has no candidate at all.
+  const suggestNew = item ? newSuggested(item.suggestions) || candidates.length === 0 : false;
   // The code field takes the focus when the prompt opens (not on every
   // render, which would pull it out of the species field).
   const codeInput = useRef<HTMLInputElement>(null);

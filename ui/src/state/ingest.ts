@@ -98,15 +98,21 @@ export function onIngestEnd(fn: () => void): () => void {
 export async function startIngest(paths: string[], species: string | null = null): Promise<void> {
   if (isActive(ingestStore.get().phase)) return;
   ingestStore.set({ ...IDLE, phase: "starting", paths });
+  // A run that finished, or that found nothing to import (no photos in the
+  // folder), leaves nothing to resume; events may arrive before the start
+  // call returns, so this is decided here, once.
+  let settled = false;
   try {
     const jobId = await ingestStart(paths, species, (ev) => {
       ingestStore.set((s) => reduceIngest(s, ev));
-      // A run that finished leaves nothing to resume.
-      if (ev.event === "finished") forgetUnfinished(paths);
+      if (ev.event === "finished" || (ev.event === "failed" && ev.error.kind === "invalid")) {
+        settled = true;
+        forgetUnfinished(paths);
+      }
       if (ev.event === "finished" || ev.event === "cancelled" || ev.event === "failed") onEnd.forEach((fn) => fn());
     });
     // The job started (the paths exist): until it finishes, re-running it resumes.
-    rememberUnfinished(paths);
+    if (!settled) rememberUnfinished(paths);
     // Events may already have moved us on; only record the id.
     ingestStore.set((s) => ({ ...s, jobId, phase: s.phase === "starting" ? "scanning" : s.phase }));
   } catch (e) {

@@ -55,7 +55,11 @@ export function PhotoBox({ item, boxes, drawing, selected, onSelect, onDrawn, on
     if (!at) return;
     e.preventDefault();
     e.stopPropagation();
-    (e.currentTarget as Element).setPointerCapture?.(e.pointerId);
+    try {
+      (e.currentTarget as Element).setPointerCapture?.(e.pointerId);
+    } catch {
+      // A pointer the browser does not track (a synthetic event) cannot be captured.
+    }
     const first = d(at);
     setDrag({ d: first, target, now: dragged(first, at, w, h) });
   };
