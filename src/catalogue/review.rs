@@ -10,6 +10,7 @@
 //! and withdraws exactly that, re-asserting the decision it had replaced.
 //! Nothing is deleted: withdrawn decisions and marks stay in the history.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use rusqlite::{params, OptionalExtension};
@@ -19,6 +20,9 @@ use super::individuals::Individual;
 use super::records::Source;
 use super::{keys, new_uuid, Catalogue};
 use crate::error::{Error, Result};
+
+mod shown;
+use shown::Shown;
 
 /// Individuals resolved through merges: `resolved(start, id)` maps every
 /// individual to the one it now counts as.
@@ -178,11 +182,16 @@ impl Catalogue {
     pub fn review_queue(&self, limit: Option<usize>) -> Result<Vec<QueueItem>> {
         let mut stmt = self.conn().prepare(&format!(
             "SELECT d.id, p.id, p.encounter_id, e.started_at,
-                    (SELECT count(*) FROM photos p2 WHERE p2.encounter_id = p.encounter_id),
+                    coalesce(ec.photos, 0),
                     p.original_path, p.sha256, d.crop_file, p.width, p.height,
                     d.x1, d.y1, d.x2, d.y2, p.taken_at, p.latitude, p.longitude, d.species
              FROM detections d JOIN photos p ON p.id = d.photo_id
              LEFT JOIN encounters e ON e.id = p.encounter_id
+             -- Counted once for all encounters: photos has no index on
+             -- encounter_id, and a count per row scanned it per waiting row.
+             LEFT JOIN (SELECT encounter_id, count(*) AS photos FROM photos
+                        WHERE encounter_id IS NOT NULL GROUP BY encounter_id) ec
+                  ON ec.encounter_id = p.encounter_id
              WHERE {QUEUE_WHERE}
              ORDER BY e.started_at IS NULL, e.started_at, p.encounter_id, p.taken_at, p.id, d.id
              LIMIT ?1"
@@ -213,8 +222,10 @@ impl Catalogue {
             })
         })?;
         let mut items: Vec<QueueItem> = rows.collect::<rusqlite::Result<_>>()?;
+        let ids: Vec<i64> = items.iter().map(|i| i.detection_id).collect();
+        let mut shown = Shown::read(self, &ids)?;
         for item in &mut items {
-            item.suggestions = self.review_suggestions(item.detection_id)?;
+            item.suggestions = shown.suggestions(self, item.detection_id)?;
             // A new individual's species: the survey's, else the nearest
             // suggestion's (the person confirms it when naming the animal).
             item.suggested_species = item.species.clone().or_else(|| {
@@ -230,83 +241,7 @@ impl Catalogue {
     /// individual merged into another ranked above it is shown once), each
     /// with its best-matching crop and a strip of other crops.
     pub fn review_suggestions(&self, detection_id: i64) -> Result<Vec<ReviewSuggestion>> {
-        let pack = self.bound_pack()?;
-        let query: Option<Vec<f32>> = match &pack {
-            Some((name, version)) => self
-                .conn()
-                .query_row(
-                    "SELECT vector FROM embeddings WHERE detection_id = ?1 AND pack_name = ?2 AND pack_version = ?3",
-                    params![detection_id, name, version],
-                    |r| r.get::<_, Vec<u8>>(0),
-                )
-                .optional()?
-                .map(|b| super::records::blob_to_vector(&b)),
-            None => None,
-        };
-        let stored: Vec<(u32, Option<i64>, Option<f32>)> = {
-            let mut stmt = self.conn().prepare(
-                "SELECT rank, individual_id, score FROM suggestions WHERE detection_id = ?1 ORDER BY rank",
-            )?;
-            let rows = stmt.query_map([detection_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
-        let mut out: Vec<ReviewSuggestion> = Vec::new();
-        for (rank, individual, score) in stored {
-            let Some(id) = individual else {
-                out.push(ReviewSuggestion {
-                    rank,
-                    individual: None,
-                    score,
-                    best_crop: None,
-                    strip: Vec::new(),
-                });
-                continue;
-            };
-            let resolved = self.resolve(id)?;
-            if out
-                .iter()
-                .any(|s| s.individual.as_ref().is_some_and(|i| i.id == resolved))
-            {
-                continue;
-            }
-            let sightings = self.sightings(resolved, pack.as_ref())?;
-            let best = match &query {
-                Some(q) => sightings
-                    .iter()
-                    .filter(|s| s.crop.is_some())
-                    .filter_map(|s| Some((dot(q, s.vector.as_ref()?), s)))
-                    .max_by(|a, b| a.0.total_cmp(&b.0))
-                    .map(|(_, s)| s),
-                None => None,
-            }
-            .or_else(|| sightings.iter().find(|s| s.crop.is_some()));
-            let best_crop = best.and_then(|s| s.crop.clone());
-            let mut strip: Vec<&Sighting> = sightings
-                .iter()
-                .filter(|s| s.crop.is_some() && s.crop != best_crop)
-                .collect();
-            strip.sort_by(|a, b| {
-                b.taken_at
-                    .cmp(&a.taken_at)
-                    .then(b.detection_id.cmp(&a.detection_id))
-            });
-            out.push(ReviewSuggestion {
-                rank,
-                individual: Some(self.individual_by_id(resolved)?),
-                score,
-                best_crop,
-                strip: strip
-                    .into_iter()
-                    .take(STRIP_LEN)
-                    .filter_map(|s| s.crop.clone())
-                    .collect(),
-            });
-        }
-        // Ranks stay 1.. in order after merged duplicates were dropped.
-        for (i, s) in out.iter_mut().enumerate() {
-            s.rank = i as u32 + 1;
-        }
-        Ok(out)
+        Shown::read(self, &[detection_id])?.suggestions(self, detection_id)
     }
 
     /// The detections that currently show `individual_id` (resolved through
@@ -317,44 +252,9 @@ impl Catalogue {
         pack: Option<&(String, String)>,
     ) -> Result<Vec<Sighting>> {
         let target = self.resolve(individual_id)?;
-        let (name, version) = pack.map_or((None, None), |(n, v)| (Some(n), Some(v)));
-        let mut stmt = self.conn().prepare(&format!(
-            "{RESOLVED_CTE}
-             SELECT r.id, d.id, p.id, d.crop_file, p.original_path, p.taken_at, p.latitude,
-                    p.longitude, p.encounter_id, idn.source, idn.decided_by, idn.score,
-                    idn.created_at, emb.vector
-             FROM identifications idn
-             JOIN resolved r ON r.start = idn.individual_id
-             JOIN detections d ON d.id = idn.detection_id
-             JOIN photos p ON p.id = d.photo_id
-             LEFT JOIN embeddings emb ON emb.detection_id = d.id
-                  AND emb.pack_name = ?2 AND emb.pack_version = ?3
-             WHERE idn.superseded_by IS NULL AND idn.withdrawn_at IS NULL
-               AND idn.verdict = 'confirmed' AND r.id = ?1
-             ORDER BY p.taken_at, d.id"
-        ))?;
-        let media = self.media_dir();
-        let rows = stmt.query_map(params![target, name, version], |r| {
-            Ok(Sighting {
-                individual_id: r.get(0)?,
-                detection_id: r.get(1)?,
-                photo_id: r.get(2)?,
-                crop: r.get::<_, Option<String>>(3)?.map(|c| media.join(c)),
-                photo_path: PathBuf::from(r.get::<_, String>(4)?),
-                taken_at: r.get(5)?,
-                latitude: r.get(6)?,
-                longitude: r.get(7)?,
-                encounter_id: r.get(8)?,
-                source: r.get(9)?,
-                decided_by: r.get(10)?,
-                score: r.get(11)?,
-                decided_at: r.get(12)?,
-                vector: r
-                    .get::<_, Option<Vec<u8>>>(13)?
-                    .map(|b| super::records::blob_to_vector(&b)),
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let resolved = self.resolved_individuals()?;
+        let mut by = self.sightings_of(&HashSet::from([target]), &resolved, pack)?;
+        Ok(by.remove(&target).unwrap_or_default())
     }
 
     /// The pack the catalogue's embeddings were made with, if bound.
