@@ -861,7 +861,27 @@ fn manual_review_of_a_real_catalogue() {
         app.screenshot("real-01-import").await;
         app.click("go-review").await;
         app.by_testid("suggestion").await;
+        app.assert_review_fits("1280×800, real photos").await;
         app.screenshot("real-02-review").await;
+        // Search the whole catalogue, then box the middle of the photo by hand.
+        app.press_key('a').await;
+        app.type_into("search-input", "whale").await;
+        app.by_testid("search-hit").await;
+        app.screenshot("real-02b-search").await;
+        app.press_key(Key::Escape).await;
+        let size = app
+            .invoke("review_queue", json!({ "limit": 1 }))
+            .await
+            .unwrap();
+        let (w, h) = (
+            size["items"][0]["photoWidth"].as_f64().unwrap() as f32,
+            size["items"][0]["photoHeight"].as_f64().unwrap() as f32,
+        );
+        let boxes = app.all_by_testid("det-box").await.len();
+        app.draw_box([w * 0.3, h * 0.3, w * 0.7, h * 0.7], boxes.max(1))
+            .await;
+        app.by_testid("suggestion").await;
+        app.screenshot("real-02c-box").await;
         app.click("nav-catalogue").await;
         app.by_testid("individual-card").await;
         app.screenshot("real-03-catalogue").await;
