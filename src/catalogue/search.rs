@@ -60,7 +60,8 @@ struct Candidate {
     individual: Individual,
     group: Group,
     sightings: usize,
-    newest_crop: Option<String>,
+    /// `(taken_at, detection, crop)` of the newest sighting with a crop.
+    newest: Option<(Option<String>, i64, String)>,
     best: Option<(f32, Option<String>)>,
 }
 
@@ -97,7 +98,7 @@ impl Catalogue {
                         individual,
                         group,
                         sightings: 0,
-                        newest_crop: None,
+                        newest: None,
                         best: None,
                     },
                 );
@@ -112,7 +113,7 @@ impl Catalogue {
         };
         let mut stmt = self.conn().prepare(&format!(
             "{RESOLVED_CTE}
-             SELECT r.id, d.id, d.crop_file, emb.vector
+             SELECT r.id, d.id, d.crop_file, emb.vector, p.taken_at
              FROM identifications idn
              JOIN resolved r ON r.start = idn.individual_id
              JOIN detections d ON d.id = idn.detection_id
@@ -120,8 +121,7 @@ impl Catalogue {
              LEFT JOIN embeddings emb ON emb.detection_id = d.id
                   AND emb.pack_name = ?1 AND emb.pack_version = ?2
              WHERE idn.superseded_by IS NULL AND idn.withdrawn_at IS NULL
-               AND idn.verdict = 'confirmed' AND d.removed_at IS NULL
-             ORDER BY p.taken_at, d.id"
+               AND idn.verdict = 'confirmed' AND d.removed_at IS NULL"
         ))?;
         let mut rows = stmt.query(params![name, version])?;
         while let Some(row) = rows.next()? {
@@ -129,14 +129,23 @@ impl Catalogue {
                 continue;
             };
             c.sightings += 1;
+            let detection: i64 = row.get(1)?;
             let crop: Option<String> = row.get(2)?;
-            // Rows come oldest first (undated before dated).
-            if crop.is_some() {
-                c.newest_crop.clone_from(&crop);
+            if let Some(crop) = &crop {
+                // Newest by date, then id (undated counts as oldest). Kept
+                // here rather than by ORDER BY, which would sort the blobs.
+                let taken_at: Option<String> = row.get(4)?;
+                let newer = c
+                    .newest
+                    .as_ref()
+                    .is_none_or(|(t, d, _)| (&taken_at, detection) > (t, *d));
+                if newer {
+                    c.newest = Some((taken_at, detection, crop.clone()));
+                }
             }
             // The detection itself (when already assigned) is no evidence
             // of its own similarity.
-            if Some(row.get::<_, i64>(1)?) == detection_id {
+            if Some(detection) == detection_id {
                 continue;
             }
             let (Some(probe), ValueRef::Blob(blob)) = (&probe, row.get_ref(3)?) else {
@@ -161,10 +170,11 @@ impl Catalogue {
         let mut out: Vec<(Group, IndividualMatch)> = candidates
             .into_values()
             .map(|c| {
+                let newest = c.newest.map(|(_, _, crop)| crop);
                 let (similarity, best_crop) = match c.best {
                     Some((s, Some(crop))) => (Some(s), Some(crop)),
-                    Some((s, None)) => (Some(s), c.newest_crop),
-                    None => (None, c.newest_crop),
+                    Some((s, None)) => (Some(s), newest),
+                    None => (None, newest),
                 };
                 let found = IndividualMatch {
                     individual: c.individual,
