@@ -3,7 +3,9 @@
 //! A queue of 500 detections names a few hundred individuals, most of them
 //! many times. Reading each suggestion on its own (resolving merges with a
 //! recursive query over every individual, then that individual's sightings)
-//! cost about 1.5 s per queue of 500 on a 1,000-detection survey. [`Shown`]
+//! cost 1.6–2 s per queue of 500 on a 1,000-detection survey (release build,
+//! `benches/review.rs`; about 50 ms now, with the queue's encounter count
+//! grouped once). [`Shown`]
 //! reads once per call what every item shares: where each individual now
 //! resolves to, the detections' query embeddings and stored suggestions (one
 //! query each for all of them), and the sightings of every individual the
