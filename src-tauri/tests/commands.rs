@@ -1112,6 +1112,83 @@ fn sync_is_configured_previewed_and_run_through_the_ipc_against_a_real_server() 
     assert_eq!(again["kind"], "invalid", "{again}");
 }
 
+#[test]
+fn review_search_finds_any_individual_with_its_similarity_to_the_detection() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, window) = app(&dir.path().join("config"));
+    open_with_tiny_pack(&window, dir.path());
+    let first = dir.path().join("first");
+    std::fs::create_dir_all(&first).unwrap();
+    photo(1, 20, 20).save(first.join("a.png")).unwrap();
+    photo(1, 30, 60).save(first.join("b.png")).unwrap();
+    let (id, rx) = start_ingest(&app, vec![first]);
+    id.unwrap();
+    assert_eq!(finished(&events_until_end(&rx)).new_photos, 2);
+    let queue = invoke(&window, "review_queue", json!({ "limit": null })).unwrap();
+    let items = queue["items"].as_array().unwrap();
+    let (d0, d1) = (
+        items[0]["detectionId"].clone(),
+        items[1]["detectionId"].clone(),
+    );
+    let out = invoke(
+        &window,
+        "review_new_individual",
+        json!({ "detectionId": d0, "code": "HW-1", "species": "humpback_whale" }),
+    )
+    .unwrap();
+    let hw1 = out["individualId"].clone();
+
+    // By species, as typed, with the detection's similarity to HW-1's photo.
+    let hits = invoke(
+        &window,
+        "review_search",
+        json!({ "detectionId": d1, "query": "Humpback", "limit": null }),
+    )
+    .unwrap();
+    let hits = hits.as_array().unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    let hit = &hits[0];
+    assert_eq!(
+        (
+            hit["individualId"].clone(),
+            hit["code"].clone(),
+            hit["species"].clone(),
+            hit["sightings"].clone()
+        ),
+        (hw1, json!("HW-1"), json!("humpback_whale"), json!(1))
+    );
+    assert!(hit["bestCrop"].as_str().unwrap().ends_with(".jpg"), "{hit}");
+    let similarity = hit["similarity"].as_f64().unwrap();
+    assert!(similarity > 0.0 && similarity <= 1.0001, "{similarity}");
+    // No detection: no similarity; no match: nothing.
+    let hits = invoke(
+        &window,
+        "review_search",
+        json!({ "detectionId": null, "query": "hw-1", "limit": 5 }),
+    )
+    .unwrap();
+    assert_eq!(hits[0]["similarity"], Value::Null);
+    let hits = invoke(
+        &window,
+        "review_search",
+        json!({ "detectionId": d1, "query": "orca", "limit": 5 }),
+    )
+    .unwrap();
+    assert_eq!(hits, json!([]));
+    // An unknown detection is `notFound`, naming it.
+    let err = invoke(
+        &window,
+        "review_search",
+        json!({ "detectionId": 999, "query": "", "limit": null }),
+    )
+    .unwrap_err();
+    assert_eq!(err["kind"], "notFound", "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("detection 999"),
+        "{err}"
+    );
+}
+
 /// Issue 13: "Create new" in the survey folder went ahead silently.
 #[test]
 fn create_new_refuses_a_folder_that_holds_photos_or_files_and_accepts_an_empty_one() {
@@ -1195,83 +1272,6 @@ fn opening_a_folder_that_is_not_a_catalogue_says_so_once_in_app_terms() {
     let err = invoke(&window, "catalogue_open", json!({ "path": missing })).unwrap_err();
     assert!(
         err["message"].as_str().unwrap().contains("unplugged"),
-        "{err}"
-    );
-}
-
-#[test]
-fn review_search_finds_any_individual_with_its_similarity_to_the_detection() {
-    let dir = tempfile::tempdir().unwrap();
-    let (app, window) = app(&dir.path().join("config"));
-    open_with_tiny_pack(&window, dir.path());
-    let first = dir.path().join("first");
-    std::fs::create_dir_all(&first).unwrap();
-    photo(1, 20, 20).save(first.join("a.png")).unwrap();
-    photo(1, 30, 60).save(first.join("b.png")).unwrap();
-    let (id, rx) = start_ingest(&app, vec![first]);
-    id.unwrap();
-    assert_eq!(finished(&events_until_end(&rx)).new_photos, 2);
-    let queue = invoke(&window, "review_queue", json!({ "limit": null })).unwrap();
-    let items = queue["items"].as_array().unwrap();
-    let (d0, d1) = (
-        items[0]["detectionId"].clone(),
-        items[1]["detectionId"].clone(),
-    );
-    let out = invoke(
-        &window,
-        "review_new_individual",
-        json!({ "detectionId": d0, "code": "HW-1", "species": "humpback_whale" }),
-    )
-    .unwrap();
-    let hw1 = out["individualId"].clone();
-
-    // By species, as typed, with the detection's similarity to HW-1's photo.
-    let hits = invoke(
-        &window,
-        "review_search",
-        json!({ "detectionId": d1, "query": "Humpback", "limit": null }),
-    )
-    .unwrap();
-    let hits = hits.as_array().unwrap();
-    assert_eq!(hits.len(), 1, "{hits:?}");
-    let hit = &hits[0];
-    assert_eq!(
-        (
-            hit["individualId"].clone(),
-            hit["code"].clone(),
-            hit["species"].clone(),
-            hit["sightings"].clone()
-        ),
-        (hw1, json!("HW-1"), json!("humpback_whale"), json!(1))
-    );
-    assert!(hit["bestCrop"].as_str().unwrap().ends_with(".jpg"), "{hit}");
-    let similarity = hit["similarity"].as_f64().unwrap();
-    assert!(similarity > 0.0 && similarity <= 1.0001, "{similarity}");
-    // No detection: no similarity; no match: nothing.
-    let hits = invoke(
-        &window,
-        "review_search",
-        json!({ "detectionId": null, "query": "hw-1", "limit": 5 }),
-    )
-    .unwrap();
-    assert_eq!(hits[0]["similarity"], Value::Null);
-    let hits = invoke(
-        &window,
-        "review_search",
-        json!({ "detectionId": d1, "query": "orca", "limit": 5 }),
-    )
-    .unwrap();
-    assert_eq!(hits, json!([]));
-    // An unknown detection is `notFound`, naming it.
-    let err = invoke(
-        &window,
-        "review_search",
-        json!({ "detectionId": 999, "query": "", "limit": null }),
-    )
-    .unwrap_err();
-    assert_eq!(err["kind"], "notFound", "{err}");
-    assert!(
-        err["message"].as_str().unwrap().contains("detection 999"),
         "{err}"
     );
 }

@@ -10,7 +10,7 @@ pub mod export;
 pub mod individuals;
 pub mod ingest;
 pub mod review;
+pub mod search;
 pub mod settings;
 pub mod sync;
 pub mod train;
-pub mod search;
