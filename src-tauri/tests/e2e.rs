@@ -782,6 +782,14 @@ fn a_review_day_with_boxes_search_merge_and_names() {
         for b in &by {
             assert_eq!(b.text().await.unwrap(), "Ana Example");
         }
+        // Each sighting names its photo file (textContent: the cell ellipsises).
+        let mut files = Vec::new();
+        for f in app.all_by_testid("sighting-file").await {
+            let t = f.prop("textContent").await.unwrap().unwrap_or_default();
+            files.push(t.split(' ').next().unwrap_or_default().to_string());
+        }
+        files.sort();
+        assert_eq!(files, ["a1.png", "a9.png", "pair.png"]);
         app.screenshot("30-merged-individual").await;
 
         // The CSV names the observer on every decision, the photo's file and the box.

@@ -18,7 +18,7 @@ const detail: IndividualDetail = {
   },
   sightings: [
     {
-      detectionId: 146, photoId: 3, cropPath: null, photoPath: "/p/a.jpg", takenAt: "2024-06-01T10:00:00", latitude: null,
+      detectionId: 146, photoId: 3, cropPath: null, photoPath: "/surveys/day 3/a.jpg", takenAt: "2024-06-01T10:00:00", latitude: null,
       longitude: null, encounterId: null, source: "person", decidedBy: "Kim Lee", score: 0.8,
     },
   ],
@@ -50,5 +50,11 @@ describe("IndividualPage", () => {
     expect(unmerge.querySelector("[data-testid=event-undo]")).toBeNull();
     expect(rename.querySelector("[data-testid=event-undo]")).not.toBeNull();
     expect(screen.getByTestId("sighting-by").textContent).toBe("Kim Lee");
+    // Each sighting names its photo: file, folder and the detection's number.
+    const file = screen.getByTestId("sighting-file");
+    expect(file.textContent).toContain("a.jpg");
+    expect(file.textContent).toContain("day 3");
+    expect(file.textContent).toContain("#146");
+    expect(file.getAttribute("title")).toBe("/surveys/day 3/a.jpg");
   });
 });

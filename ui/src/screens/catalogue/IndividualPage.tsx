@@ -9,7 +9,7 @@ import type { Sighting } from "../../bindings/Sighting";
 import { ErrorLine } from "../../components/ErrorLine";
 import { Img } from "../../components/Img";
 import { individualGet, individualRename, individualSplit, individualUndo, toAppError } from "../../ipc";
-import { formatDay, formatScore, formatTaken, plural } from "../../lib/format";
+import { baseName, folderName, formatDay, formatScore, formatTaken, plural } from "../../lib/format";
 import { GpsChart } from "./GpsChart";
 import { MergeDialog } from "./MergeDialog";
 
@@ -164,6 +164,7 @@ export function IndividualPage({ id, onBack, onOpen, onChanged }: Props) {
               <tr>
                 <th aria-label="select" />
                 <th />
+                <th>Photo</th>
                 <th>Date</th>
                 <th>Position</th>
                 <th>Encounter</th>
@@ -185,6 +186,13 @@ export function IndividualPage({ id, onBack, onOpen, onChanged }: Props) {
                   </td>
                   <td>
                     <Img path={x.cropPath} alt="" class="thumb" />
+                  </td>
+                  <td class="sighting-file" data-testid="sighting-file" title={x.photoPath}>
+                    {baseName(x.photoPath)}
+                    <span class="muted">
+                      {" "}
+                      · {folderName(x.photoPath)} · #{x.detectionId}
+                    </span>
                   </td>
                   <td>{formatTaken(x.takenAt)}</td>
                   <td class="num">
