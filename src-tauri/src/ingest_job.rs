@@ -47,10 +47,17 @@ pub fn check_paths(paths: &[PathBuf]) -> AppResult<()> {
     }
     for p in paths {
         std::fs::metadata(p).map_err(|e| {
-            AppError::from(whaleid::Error::Io {
-                path: p.clone(),
-                source: e,
-            })
+            if e.kind() == std::io::ErrorKind::NotFound {
+                AppError::not_found(format!(
+                    "{} does not exist: check the path, or choose the folder again (was the card removed?)",
+                    p.display()
+                ))
+            } else {
+                AppError::from(whaleid::Error::Io {
+                    path: p.clone(),
+                    source: e,
+                })
+            }
         })?;
     }
     Ok(())

@@ -245,10 +245,10 @@ fn a_folder_that_is_not_a_catalogue_or_does_not_exist_is_an_error_with_kind_and_
     let missing = dir.path().join("card not plugged in");
     let (result, _) = start_ingest(&app, vec![missing.clone()]);
     let err = serde_json::to_value(result.unwrap_err()).unwrap();
-    assert_eq!(err["kind"], "io");
+    assert_eq!(err["kind"], "notFound");
     let message = err["message"].as_str().unwrap();
     assert!(message.contains(&*missing.to_string_lossy()), "{message}");
-    assert!(message.contains("No such file"), "{message}");
+    assert!(message.contains("does not exist"), "{message}");
 
     let err = invoke(&window, "job_cancel", json!({ "jobId": 77 })).unwrap_err();
     assert_eq!(err, json!({"kind": "notFound", "message": "no job 77"}));

@@ -619,7 +619,7 @@ fn a_review_day_with_boxes_search_merge_and_names() {
         app.click("import-start").await;
         app.wait_until(
             "the missing path to be refused",
-            "const e = document.querySelector('.error[role=alert]'); return !!e && e.textContent.includes('no such card')",
+            "const e = document.querySelector('.error[role=alert]'); return !!e && e.textContent.includes('no such card does not exist')",
         )
         .await;
         app.screenshot("21-import-missing-path").await;

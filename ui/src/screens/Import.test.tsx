@@ -124,7 +124,10 @@ describe("ImportScreen", () => {
     const { unmount } = render(<ImportScreen onReview={() => {}} />);
     fireEvent.input(screen.getByTestId("import-path"), { target: { value: "/nowhere" } });
     fireEvent.click(screen.getByTestId("import-start"));
-    await waitFor(() => expect(screen.getByTestId("import-progress").getAttribute("data-phase")).toBe("failed"));
+    // The reason alone, without an empty progress bar at 0/0.
+    const refused = await screen.findByTestId("import-refused");
+    expect(refused.textContent).toContain("No such file");
+    expect(screen.queryByTestId("import-progress")).toBeNull();
     ingestStore.set(IDLE);
     unmount();
     // A run that finishes leaves nothing to resume either.

@@ -107,6 +107,18 @@ function JobView({ job, onReview }: { job: IngestState; onReview: () => void }) 
   // While the folders are walked there is no total yet: show what the walk found.
   const scan = job.scan;
   const walking = scan != null && job.scanned == null && isActive(job.phase);
+  // Refused before any photo was read (a missing path, a folder without
+  // photos): the reason alone, not an empty progress bar at 0/0.
+  if (job.phase === "failed" && p == null && job.scanned == null && job.summary == null) {
+    return (
+      <div class="panel job" data-testid="import-refused">
+        <div class="job-paths muted" title={job.paths.join("\n")}>
+          {job.paths.map(baseName).join(", ")}
+        </div>
+        <ErrorLine error={job.error} />
+      </div>
+    );
+  }
   return (
     <div class="panel job">
       <div class="job-paths muted" title={job.paths.join("\n")}>
