@@ -76,16 +76,9 @@ pub fn top5_with<K: Clone + Ord>(
     threshold: f32,
     policy: NewIndividualPolicy,
 ) -> Vec<Prediction<K>> {
-    place_new(&best_five(ranked), threshold, policy)
-        .into_iter()
-        .map(|p| match p {
-            Prediction::Individual { key, score } => Prediction::Individual {
-                key: key.clone(),
-                score,
-            },
-            Prediction::NewIndividual => Prediction::NewIndividual,
-        })
-        .collect()
+    let mut five = five_with_new(ranked, threshold, policy);
+    five.truncate(TOP_K);
+    five
 }
 
 /// The five best candidates with `new_individual` placed among them, not

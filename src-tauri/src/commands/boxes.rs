@@ -106,10 +106,17 @@ fn drawer(state: &AppState, open: &OpenCatalogue) -> AppResult<String> {
     })
 }
 
-fn with_models<T>(
+/// Run a box change that crops, embeds and ranks: the catalogue, the
+/// catalogue's pack with its warm embedder, who draws, and a cancel token.
+fn with_models(
     state: &AppState,
-    f: impl FnOnce(&mut OpenCatalogue, BoxModels<'_>, &str) -> AppResult<T>,
-) -> AppResult<T> {
+    change: impl FnOnce(
+        &mut whaleid::catalogue::Catalogue,
+        BoxModels<'_>,
+        &str,
+        &CancelToken,
+    ) -> whaleid::Result<engine::BoxChange>,
+) -> AppResult<BoxChanged> {
     let threads = state.prefs().threads;
     state.with_catalogue(|open| {
         let by = drawer(state, open)?;
@@ -123,7 +130,7 @@ fn with_models<T>(
             pack: &pack,
             embedder: &embedder,
         };
-        f(open, models, &by)
+        Ok(change(&mut open.catalogue, models, &by, &CancelToken::new())?.into())
     })
 }
 
@@ -144,41 +151,28 @@ pub async fn box_list(state: State<'_, AppState>, photo_id: i64) -> AppResult<Ve
     })
 }
 
+/// A new box on photo `photo_id`: another animal, or the first box on a
+/// whole-frame photo's frame (then use `box_set` on the frame).
 #[tauri::command]
 pub async fn box_add(
     state: State<'_, AppState>,
     photo_id: i64,
     bbox: [f32; 4],
 ) -> AppResult<BoxChanged> {
-    with_models(&state, |open, models, by| {
-        let c = engine::add_box(
-            &mut open.catalogue,
-            models,
-            photo_id,
-            bbox,
-            by,
-            &CancelToken::new(),
-        )?;
-        Ok(c.into())
+    with_models(&state, |cat, models, by, cancel| {
+        engine::add_box(cat, models, photo_id, bbox, by, cancel)
     })
 }
 
+/// Box `detection_id` moved or resized to `bbox` (a new detection replaces it).
 #[tauri::command]
 pub async fn box_set(
     state: State<'_, AppState>,
     detection_id: i64,
     bbox: [f32; 4],
 ) -> AppResult<BoxChanged> {
-    with_models(&state, |open, models, by| {
-        let c = engine::set_box(
-            &mut open.catalogue,
-            models,
-            detection_id,
-            bbox,
-            by,
-            &CancelToken::new(),
-        )?;
-        Ok(c.into())
+    with_models(&state, |cat, models, by, cancel| {
+        engine::set_box(cat, models, detection_id, bbox, by, cancel)
     })
 }
 
