@@ -1,0 +1,452 @@
+//! The planner: what applying a batch of operations to a catalogue will do,
+//! computed without touching it.
+//!
+//! [`plan`] takes what the catalogue already holds ([`LocalState`]) and the
+//! incoming operations, and returns the [`Action`]s an applier performs and
+//! the [`Conflict`]s a person should look at. It is a pure function: the app
+//! shows the plan before anything is applied, and the same inputs always
+//! give the same plan. Operations are taken in timestamp order, each seeing
+//! what the earlier ones did, so a batch may create a photo, its detection
+//! and a decision about it together.
+//!
+//! The merge rules, in the order a reader meets them:
+//!
+//! * **Idempotence.** An operation whose id was already applied is skipped.
+//! * **Same photo, one photo.** A photo whose sha256 is already here under
+//!   another UUID is the same photo: its UUID becomes an alias of the one
+//!   here, and everything that names it lands on the one here.
+//! * **Same detection.** A detection on the same photo with the same class
+//!   and box (same pack, same detector, same pixels) is the same detection,
+//!   aliased likewise.
+//! * **Codes.** Each individual claims a code: the one it was created with,
+//!   or its latest rename (the latest timestamp wins, everywhere). Codes
+//!   shown are unique: of the individuals claiming one code, the earliest
+//!   claim keeps it and the others show `CODE~xxxxxxxx` (their UUID's first
+//!   eight digits). Codes are derived from all claims ([`resolve_codes`]),
+//!   so every catalogue shows the same ones whatever order the claims
+//!   arrived in, and a clash is reported.
+//! * **Merges** are events; the state they leave is recomputed from all of
+//!   them in timestamp order ([`resolve_merges`]), so every catalogue ends up
+//!   with the same individuals whatever order the merges arrived in. A merge
+//!   of two individuals that are already one is kept but does nothing.
+//! * **Decisions** are events, never overwritten: every decision is stored,
+//!   and a detection's current decision is its latest one that was not
+//!   withdrawn. Two different decisions about one detection by different
+//!   people are reported as a conflict (both kept, the later counts).
+//! * **Boxes drawn by hand** are their own records: a drawn box is never
+//!   taken for the same detection as another (two people drawing the same
+//!   rectangle drew two boxes), so both laptops adding boxes to one photo
+//!   keep both.
+//! * **Removed or live.** Removing a box and restoring it are events; a
+//!   box's state is that of its latest event (the greatest timestamp, so
+//!   every catalogue agrees whatever order they arrive in). An older event
+//!   arriving after a newer one is recorded, not applied.
+//! * **One box moved on two laptops.** Two boxes replacing the same box
+//!   that overlap (intersection over union at least [`SAME_ANIMAL_IOU`])
+//!   show the same animal: the one added later (greater timestamp, then
+//!   UUID) stays live, and the other is removed as of that later addition
+//!   (an event like any other, so a person can restore it). Both arrive and
+//!   the pair is reported. Replacements that do not overlap are two animals
+//!   (the first boxes drawn on one whole-frame photo on two laptops): both
+//!   stay.
+//! * **No decision is lost with a box.** A decision stays with its box when
+//!   the box is removed. A removal of a box whose current confirmed
+//!   decision is another person's (and was not carried to the box that
+//!   replaced it), and a decision arriving for a box removed here, are both
+//!   reported for a person to look at.
+//! * **References.** An operation naming a record that is neither here nor
+//!   earlier in the batch is refused with the reason; nothing of it is stored.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Serialize;
+
+use super::hlc::Hlc;
+use super::ops::{Op, Verdict};
+
+mod batch;
+mod boxes;
+mod decisions;
+mod individuals;
+
+use batch::Batch;
+pub use boxes::{iou, is_removed, moved_twice, moved_twice_removal, record_liveness};
+
+/// A detection as the planner knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetectionKey {
+    pub photo: String,
+    pub bbox: [f32; 4],
+    pub class: String,
+    /// Drawn by a person: never the same detection as another.
+    pub drawn: bool,
+}
+
+/// Two boxes replacing one box show the same animal from this overlap
+/// (intersection over union) on.
+pub const SAME_ANIMAL_IOU: f32 = 0.5;
+
+/// A detection's latest removal or restoration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Liveness {
+    pub hlc: Hlc,
+    pub removed: bool,
+    pub by: String,
+}
+
+/// A box made by moving or resizing another.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replacement {
+    /// The box it replaced.
+    pub replaces: String,
+    /// When it was added.
+    pub hlc: Hlc,
+    pub bbox: [f32; 4],
+    pub author: String,
+}
+
+/// The code an individual claims (at creation or by its latest rename) and
+/// when it claimed it; the code it shows is [`resolve_codes`]'s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Named {
+    pub code: String,
+    pub hlc: Hlc,
+}
+
+/// A merge event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergeEvent {
+    pub hlc: Hlc,
+    pub from: String,
+    pub into: String,
+    pub undone: bool,
+}
+
+/// A decision about a detection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecisionState {
+    pub hlc: Hlc,
+    pub detection: String,
+    pub individual: String,
+    pub verdict: Verdict,
+    pub author: String,
+    pub withdrawn: bool,
+}
+
+/// What the planner needs to know of the local catalogue.
+#[derive(Debug, Clone, Default)]
+pub struct LocalState {
+    /// Operations already applied here (made here or received before).
+    pub applied: HashSet<String>,
+    /// Photo → sha256.
+    pub photos: HashMap<String, String>,
+    pub detections: HashMap<String, DetectionKey>,
+    pub individuals: HashMap<String, Named>,
+    pub merges: HashMap<String, MergeEvent>,
+    pub decisions: HashMap<String, DecisionState>,
+    /// `(detection, pack name, pack version)` that have an embedding.
+    pub embeddings: HashSet<(String, String, String)>,
+    /// A UUID from elsewhere → the record here it was recognised as.
+    pub aliases: HashMap<String, String>,
+    /// Detections removed or restored at least once: the latest event.
+    pub liveness: HashMap<String, Liveness>,
+    /// Boxes made by moving or resizing another, by their UUID.
+    pub replacements: HashMap<String, Replacement>,
+}
+
+/// One step for the applier. `op` is the operation's id; record ids are
+/// already resolved through aliases.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// Applied before: nothing to do.
+    AlreadyApplied {
+        op: String,
+    },
+    AddPhoto {
+        op: String,
+        photo: String,
+    },
+    /// The same bytes are here as `local`: `remote` becomes its alias.
+    SamePhoto {
+        op: String,
+        remote: String,
+        local: String,
+    },
+    AddDetection {
+        op: String,
+        detection: String,
+        photo: String,
+    },
+    SameDetection {
+        op: String,
+        remote: String,
+        local: String,
+    },
+    AddEmbedding {
+        op: String,
+        detection: String,
+    },
+    /// Mark a detection removed by `by`; `op` is the removal, or the
+    /// addition of the box that won it (one box moved on two laptops).
+    RemoveDetection {
+        op: String,
+        detection: String,
+        by: String,
+    },
+    RestoreDetection {
+        op: String,
+        detection: String,
+    },
+    /// A removal or restoration older than the detection's latest one:
+    /// recorded, not applied.
+    StaleLiveness {
+        op: String,
+        detection: String,
+    },
+    /// That detection already has an embedding of that pack version.
+    EmbeddingPresent {
+        op: String,
+        detection: String,
+    },
+    /// Create an individual (its code follows from [`Action::ResolveCodes`]).
+    CreateIndividual {
+        op: String,
+        individual: String,
+    },
+    /// The latest claim of a code by an individual: record it.
+    Rename {
+        op: String,
+        individual: String,
+    },
+    /// A rename older than the claim in force: recorded, not applied.
+    StaleRename {
+        op: String,
+        individual: String,
+    },
+    /// Record a merge event (the state follows from [`Action::ResolveMerges`]).
+    RecordMerge {
+        op: String,
+        event: String,
+        from: String,
+        into: String,
+    },
+    UndoMerge {
+        op: String,
+        event: String,
+    },
+    /// Store a decision; `current` when it becomes its detection's current one.
+    Decide {
+        op: String,
+        decision: String,
+        detection: String,
+        individual: String,
+        current: bool,
+    },
+    /// Withdraw a decision; `current` names the decision current after it.
+    Withdraw {
+        op: String,
+        decision: String,
+        current: Option<String>,
+    },
+    /// Set every individual's `merged_into` from all merge events.
+    ResolveMerges {
+        merged_into: BTreeMap<String, String>,
+    },
+    /// Individuals (new ones among them) whose shown code is now this.
+    ResolveCodes {
+        codes: BTreeMap<String, String>,
+    },
+    /// Not applied, and why.
+    Refuse {
+        op: String,
+        reason: String,
+    },
+}
+
+/// What a person should look at after the sync.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(tag = "conflict", rename_all = "snake_case")]
+pub enum Conflict {
+    /// Different decisions about one detection by different people; both are
+    /// kept and `current` counts.
+    Decisions {
+        detection: String,
+        current: String,
+        other: String,
+    },
+    /// Individuals claim one code: `kept` shows it, `renamed` shows `renamed_to`.
+    CodeClash {
+        code: String,
+        kept: String,
+        renamed: String,
+        renamed_to: String,
+    },
+    /// A box with a person's `decision` was removed elsewhere (or the
+    /// decision was taken on a box removed here): the decision is kept with
+    /// the removed box.
+    RemovedBox { detection: String, decision: String },
+    /// One box was moved on two laptops: `kept` stays live, `other` was
+    /// removed by the rule.
+    BoxMoves {
+        replaced: String,
+        kept: String,
+        other: String,
+    },
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Plan {
+    pub actions: Vec<Action>,
+    pub conflicts: Vec<Conflict>,
+}
+
+impl Plan {
+    /// Actions that change the catalogue (everything but skips and refusals).
+    pub fn changes(&self) -> usize {
+        self.actions
+            .iter()
+            .filter(|a| !matches!(a, Action::AlreadyApplied { .. } | Action::Refuse { .. }))
+            .count()
+    }
+}
+
+/// The `merged_into` of every merged individual after the events not
+/// undone, taken in timestamp order: a merge of individuals that are
+/// already one (directly or through others) does nothing. Pointers go to
+/// the final individual, so no chain is left.
+pub fn resolve_merges(events: &HashMap<String, MergeEvent>) -> BTreeMap<String, String> {
+    let mut ordered: Vec<&MergeEvent> = events.values().filter(|e| !e.undone).collect();
+    ordered.sort_by_key(|e| e.hlc);
+    let mut parent: HashMap<String, String> = HashMap::new();
+    fn root(parent: &HashMap<String, String>, mut x: String) -> String {
+        while let Some(p) = parent.get(&x) {
+            x = p.clone();
+        }
+        x
+    }
+    for e in ordered {
+        let (a, b) = (root(&parent, e.from.clone()), root(&parent, e.into.clone()));
+        if a != b {
+            parent.insert(a, b);
+        }
+    }
+    parent
+        .keys()
+        .map(|k| (k.clone(), root(&parent, k.clone())))
+        .collect()
+}
+
+/// The code each individual shows: its claim, unless an earlier claim of
+/// the same code by another individual keeps it (then [`clash_code`]).
+pub fn resolve_codes(individuals: &HashMap<String, Named>) -> BTreeMap<String, String> {
+    let mut first: HashMap<&str, (Hlc, &str)> = HashMap::new();
+    for (id, n) in individuals {
+        let claim = (n.hlc, id.as_str());
+        first
+            .entry(n.code.as_str())
+            .and_modify(|f| *f = (*f).min(claim))
+            .or_insert(claim);
+    }
+    individuals
+        .iter()
+        .map(|(id, n)| {
+            let shown = if first[n.code.as_str()].1 == id {
+                n.code.clone()
+            } else {
+                clash_code(&n.code, id)
+            };
+            (id.clone(), shown)
+        })
+        .collect()
+}
+
+/// The code a clash's loser moves to.
+pub fn clash_code(code: &str, individual: &str) -> String {
+    format!("{code}~{}", &individual[..8.min(individual.len())])
+}
+
+/// See the module docs.
+pub fn plan(local: &LocalState, incoming: &[Op]) -> Plan {
+    simulate(local, incoming).0
+}
+
+/// [`plan`], and the state the catalogue will be in once it is applied.
+pub fn simulate(local: &LocalState, incoming: &[Op]) -> (Plan, LocalState) {
+    simulate_owned(local.clone(), incoming)
+}
+
+/// [`simulate`] on a state it may change (no copy): replaying a long log.
+pub fn simulate_owned(local: LocalState, incoming: &[Op]) -> (Plan, LocalState) {
+    let codes_before = resolve_codes(&local.individuals);
+    let mut batch = Batch::new(local);
+    let mut actions = Vec::new();
+    let mut ops: Vec<&Op> = incoming.iter().collect();
+    ops.sort_by(|a, b| a.hlc.cmp(&b.hlc).then_with(|| a.id.cmp(&b.id)));
+    let mut seen_in_batch: HashSet<&str> = HashSet::new();
+    for op in ops {
+        if batch.s.applied.contains(&op.id) || !seen_in_batch.insert(op.id.as_str()) {
+            actions.push(Action::AlreadyApplied { op: op.id.clone() });
+            continue;
+        }
+        match op.validate().and_then(|()| batch.step(op)) {
+            Ok(done) => {
+                actions.extend(done);
+                batch.s.applied.insert(op.id.clone());
+            }
+            Err(reason) => actions.push(Action::Refuse {
+                op: op.id.clone(),
+                reason,
+            }),
+        }
+    }
+    let mut out = Plan {
+        actions,
+        conflicts: std::mem::take(&mut batch.conflicts),
+    };
+    let s = batch.s;
+    let merges_touched = out
+        .actions
+        .iter()
+        .any(|a| matches!(a, Action::RecordMerge { .. } | Action::UndoMerge { .. }));
+    if merges_touched {
+        out.actions.push(Action::ResolveMerges {
+            merged_into: resolve_merges(&s.merges),
+        });
+    }
+    settle_codes(&mut out, &s, &codes_before);
+    (out, s)
+}
+
+/// The codes shown that the batch changed (from `before`), and a clash
+/// reported for each individual whose claim another keeps.
+fn settle_codes(out: &mut Plan, s: &LocalState, before: &BTreeMap<String, String>) {
+    let after = resolve_codes(&s.individuals);
+    let changed: BTreeMap<String, String> = after
+        .iter()
+        .filter(|(id, code)| before.get(*id) != Some(*code))
+        .map(|(id, code)| (id.clone(), code.clone()))
+        .collect();
+    if changed.is_empty() {
+        return;
+    }
+    // Who shows each code (the first in UUID order, should two show one).
+    let mut shown_by: HashMap<&str, &str> = HashMap::new();
+    for (id, code) in &after {
+        shown_by.entry(code.as_str()).or_insert(id.as_str());
+    }
+    for (id, shown) in &changed {
+        let claim = &s.individuals[id].code;
+        if shown != claim {
+            out.conflicts.push(Conflict::CodeClash {
+                code: claim.clone(),
+                kept: shown_by
+                    .get(claim.as_str())
+                    .map_or_else(String::new, |k| k.to_string()),
+                renamed: id.clone(),
+                renamed_to: shown.clone(),
+            });
+        }
+    }
+    out.actions.push(Action::ResolveCodes { codes: changed });
+}
