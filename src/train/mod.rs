@@ -23,10 +23,12 @@
 //! reproducible for a seed.
 
 pub mod arcface;
+pub mod backfill;
 pub mod finetune;
 pub mod fit;
 pub mod job;
 pub mod model;
+pub mod split;
 pub mod validate;
 pub mod versions;
 pub mod views;

@@ -28,7 +28,7 @@
 //! recipe string stored with the rows ([`recipe`]) names the augmentations'
 //! version and the seed: views of another recipe are recomputed.
 //!
-//! Pixels are read as for missing features ([`super::finetune::Sources`]):
+//! Pixels are read as for missing features ([`super::backfill::Sources`]):
 //! the photo checked against its sha256, else the stored crop. A view is
 //! resized once to at most twice the largest backbone input side before it
 //! goes to the embedder, so sixteen views of a 12-megapixel photo do not
@@ -39,7 +39,8 @@ use std::collections::HashSet;
 use image::RgbImage;
 use serde::Serialize;
 
-use super::finetune::{feature_keys, Phase, Progress, Sources};
+use super::backfill::Sources;
+use super::finetune::{feature_keys, Phase, Progress};
 use crate::cancel::CancelToken;
 use crate::catalogue::{Catalogue, FeatureOrigin};
 use crate::detect::BBox;
