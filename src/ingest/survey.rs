@@ -15,10 +15,11 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread::{self, ScopedJoinHandle};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::bounded;
+use crossbeam_channel::{bounded, Receiver, Sender};
 use image::RgbImage;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -146,15 +147,7 @@ pub fn ingest(
         .iter()
         .map(|b| b.feature_key.clone())
         .collect();
-    let media = cat.media_dir();
-    for dir in ["crops", "thumbs"] {
-        std::fs::create_dir_all(media.join(dir)).map_err(|e| Error::io(media.join(dir), e))?;
-    }
-    let known: HashSet<String> = {
-        let mut stmt = cat.conn().prepare("SELECT sha256 FROM photos")?;
-        let rows = stmt.query_map([], |r| r.get(0))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
+    let job = Job::prepare(cat, pipeline, files, options, cancel)?;
     let gallery = match options.settings {
         Some(_) => {
             let (g, _) = Gallery::from_catalogue(cat, IndexConfig::new(0))?;
@@ -162,133 +155,112 @@ pub fn ingest(
         }
         None => None,
     };
-    let threads = match options.decode_threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
-        n => n,
+    let store = Store {
+        pack: &pack_id,
+        feature_keys: &feature_keys,
+        gallery: gallery.as_ref(),
+        options,
     };
-    let batch = options.batch.max(1);
-    let total = files.len();
-    let next = AtomicUsize::new(0);
-    // Set when the inference side stops early (error or cancel).
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    let read_count = AtomicUsize::new(0);
-    // Photos committed by the store stage, for progress.
-    let committed = AtomicUsize::new(0);
-    let (tx, rx) = bounded::<Read>(batch);
-    // One inferred batch waits while the store stage commits the previous.
-    let (to_store, from_infer) = bounded::<Inferred>(1);
     let mut report = IngestReport::default();
-    let mut last_report = Instant::now() - Duration::from_secs(1);
-    let mut send_progress = |report: &IngestReport, read: usize, force: bool| {
-        if force || last_report.elapsed() >= Duration::from_millis(250) {
-            last_report = Instant::now();
-            // New photos count once committed (the report's own count is
-            // filled in at the end from the store stage).
-            let done =
-                committed.load(Ordering::Relaxed) + report.known_photos + report.failed.len();
-            let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
-            progress(IngestProgress {
-                read,
-                done,
-                total,
-                photos_per_second: rate,
-                eta_seconds: (done > 0).then(|| total.saturating_sub(done) as f64 / rate),
-            });
-        }
-    };
+    let mut reporter = Reporter::new(&job, started, progress);
+    let outcome =
+        std::thread::scope(|scope| job.run(scope, cat, &store, &mut report, &mut reporter));
+    report.seconds = started.elapsed().as_secs_f64();
+    reporter.send(&report, true);
+    outcome?;
+    // A cancel can land before any worker read a file: then nothing above
+    // saw it, but the job stopped short all the same.
+    let accounted = report.new_photos + report.known_photos + report.failed.len();
+    if cancel.is_cancelled() && accounted < files.len() {
+        return Err(Error::Cancelled);
+    }
+    Ok(report)
+}
 
-    let outcome = std::thread::scope(|scope| -> Result<()> {
-        for _ in 0..threads {
-            let tx = tx.clone();
-            let (next, read_count, known, media, stop) =
-                (&next, &read_count, &known, &media, &stop);
-            let jpeg = pipeline.pack().jpeg_decoder();
-            scope.spawn(move || loop {
-                if cancel.is_cancelled() || stop.load(Ordering::Relaxed) {
-                    break;
-                }
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(path) = files.get(i) else { break };
-                let item = read_one(path, known, options.max_pixels, jpeg, media);
-                read_count.fetch_add(1, Ordering::Relaxed);
-                if tx.send(item).is_err() {
-                    break;
-                }
-            });
+/// One ingest's inputs and the counters its stages share.
+struct Job<'a> {
+    pipeline: &'a Pipeline,
+    files: &'a [PathBuf],
+    options: &'a IngestOptions,
+    cancel: &'a CancelToken,
+    /// Content hashes the catalogue holds already.
+    known: HashSet<String>,
+    media: PathBuf,
+    /// The next file for a decode worker to take.
+    next: AtomicUsize,
+    /// Set when the inference side stops early (error or cancel).
+    stop: AtomicBool,
+    /// Files read and hashed, for progress.
+    read: AtomicUsize,
+    /// Photos committed by the store stage, for progress.
+    committed: AtomicUsize,
+}
+
+impl<'a> Job<'a> {
+    /// Make the media folders and read the known content hashes.
+    fn prepare(
+        cat: &Catalogue,
+        pipeline: &'a Pipeline,
+        files: &'a [PathBuf],
+        options: &'a IngestOptions,
+        cancel: &'a CancelToken,
+    ) -> Result<Self> {
+        let media = cat.media_dir();
+        for dir in ["crops", "thumbs"] {
+            std::fs::create_dir_all(media.join(dir)).map_err(|e| Error::io(media.join(dir), e))?;
         }
-        drop(tx);
-        // The store stage: crops, suggestions and the transaction of one
-        // batch overlap with inference on the next.
-        let store = Store {
-            pack: &pack_id,
-            feature_keys: &feature_keys,
-            gallery: gallery.as_ref(),
-            options,
+        let known: HashSet<String> = {
+            let mut stmt = cat.conn().prepare("SELECT sha256 FROM photos")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
         };
-        let committed = &committed;
+        Ok(Self {
+            pipeline,
+            files,
+            options,
+            cancel,
+            known,
+            media,
+            next: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+            read: AtomicUsize::new(0),
+            committed: AtomicUsize::new(0),
+        })
+    }
+
+    fn batch(&self) -> usize {
+        self.options.batch.max(1)
+    }
+
+    /// The three stages: decode workers feed the inference side (this
+    /// thread), which hands batches to the store stage, so the crops,
+    /// suggestions and transaction of one batch overlap with inference on
+    /// the next.
+    fn run<'scope>(
+        &'scope self,
+        scope: &'scope thread::Scope<'scope, '_>,
+        cat: &'scope mut Catalogue,
+        store: &'scope Store<'scope>,
+        report: &mut IngestReport,
+        reporter: &mut Reporter<'_, '_>,
+    ) -> Result<()> {
+        let (tx, rx) = bounded::<Read>(self.batch());
+        // One inferred batch waits while the store stage commits the previous.
+        let (to_store, from_infer) = bounded::<Inferred>(1);
+        self.spawn_readers(scope, tx);
         let storer = scope.spawn(move || -> Result<IngestReport> {
             let mut stored = IngestReport::default();
             for batch in from_infer.iter() {
                 let n = batch.photos.len();
                 store.store(cat, batch, &mut stored)?;
-                committed.fetch_add(n, Ordering::Relaxed);
+                self.committed.fetch_add(n, Ordering::Relaxed);
             }
             Ok(stored)
         });
-        let mut pending: Vec<Decoded> = Vec::with_capacity(batch);
-        let mut seen = HashSet::new();
-        let infer = |pending: &mut Vec<Decoded>| -> Result<()> {
-            if pending.is_empty() {
-                return Ok(());
-            }
-            let region = Region::Detect {
-                best_only: false,
-                whole_if_none: false,
-            };
-            let inputs: Vec<(&RgbImage, Region)> =
-                pending.iter().map(|d| (&d.image, region)).collect();
-            let found = pipeline.run(&inputs, cancel)?;
-            let photos = std::mem::take(pending);
-            // A closed channel means the store stage failed; its error is
-            // the one reported.
-            let _ = to_store.send(Inferred { photos, found });
-            Ok(())
-        };
-        let result = (|| {
-            for item in rx.iter() {
-                match item {
-                    Read::Known(file) => {
-                        report.known_photos += 1;
-                        report.photos.push(file);
-                    }
-                    Read::Failed(path, reason) => report.failed.push((path, reason)),
-                    // The same content twice in one folder: store it once.
-                    Read::New(d) if !seen.insert(d.sha256.clone()) => report.known_photos += 1,
-                    Read::New(d) => {
-                        report.photos.push(IngestedFile {
-                            path: d.path.clone(),
-                            sha256: d.sha256.clone(),
-                            modified: d.modified,
-                        });
-                        pending.push(*d);
-                    }
-                }
-                if pending.len() >= batch {
-                    infer(&mut pending)?;
-                }
-                send_progress(&report, read_count.load(Ordering::Relaxed), false);
-                if cancel.is_cancelled() {
-                    return Err(Error::Cancelled);
-                }
-                if storer.is_finished() {
-                    break;
-                }
-            }
-            infer(&mut pending)
-        })();
+        let result = self.infer_all(&rx, &to_store, &storer, report, reporter);
         drop(to_store);
         // Let the workers see the end, whatever happened here.
-        stop.store(true, Ordering::Relaxed);
+        self.stop.store(true, Ordering::Relaxed);
         drop(rx);
         let stored = storer
             .join()
@@ -301,17 +273,150 @@ pub fn ingest(
         report.no_detection = stored.no_detection;
         report.new_individual_suggestions = stored.new_individual_suggestions;
         Ok(())
-    });
-    report.seconds = started.elapsed().as_secs_f64();
-    send_progress(&report, read_count.load(Ordering::Relaxed), true);
-    outcome?;
-    // A cancel can land before any worker read a file: then nothing above
-    // saw it, but the job stopped short all the same.
-    let accounted = report.new_photos + report.known_photos + report.failed.len();
-    if cancel.is_cancelled() && accounted < total {
-        return Err(Error::Cancelled);
     }
-    Ok(report)
+
+    /// Decode workers: each takes the next file, reads, hashes and decodes
+    /// it, until the files run out or the job stops.
+    fn spawn_readers<'scope>(
+        &'scope self,
+        scope: &'scope thread::Scope<'scope, '_>,
+        tx: Sender<Read>,
+    ) {
+        let threads = match self.options.decode_threads {
+            0 => {
+                std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
+            }
+            n => n,
+        };
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let jpeg = self.pipeline.pack().jpeg_decoder();
+            scope.spawn(move || loop {
+                if self.cancel.is_cancelled() || self.stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let i = self.next.fetch_add(1, Ordering::Relaxed);
+                let Some(path) = self.files.get(i) else { break };
+                let item = read_one(
+                    path,
+                    &self.known,
+                    self.options.max_pixels,
+                    jpeg,
+                    &self.media,
+                );
+                self.read.fetch_add(1, Ordering::Relaxed);
+                if tx.send(item).is_err() {
+                    break;
+                }
+            });
+        }
+    }
+
+    /// The inference side: sort what the workers read into known, failed
+    /// and new, and send each full batch of new photos through the models
+    /// to the store stage. Stops early when the store stage has.
+    fn infer_all(
+        &self,
+        rx: &Receiver<Read>,
+        to_store: &Sender<Inferred>,
+        storer: &ScopedJoinHandle<'_, Result<IngestReport>>,
+        report: &mut IngestReport,
+        reporter: &mut Reporter<'_, '_>,
+    ) -> Result<()> {
+        let mut pending: Vec<Decoded> = Vec::with_capacity(self.batch());
+        let mut seen = HashSet::new();
+        for item in rx.iter() {
+            match item {
+                Read::Known(file) => {
+                    report.known_photos += 1;
+                    report.photos.push(file);
+                }
+                Read::Failed(path, reason) => report.failed.push((path, reason)),
+                // The same content twice in one folder: store it once.
+                Read::New(d) if !seen.insert(d.sha256.clone()) => report.known_photos += 1,
+                Read::New(d) => {
+                    report.photos.push(IngestedFile {
+                        path: d.path.clone(),
+                        sha256: d.sha256.clone(),
+                        modified: d.modified,
+                    });
+                    pending.push(*d);
+                }
+            }
+            if pending.len() >= self.batch() {
+                self.infer(&mut pending, to_store)?;
+            }
+            reporter.send(report, false);
+            if self.cancel.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
+            if storer.is_finished() {
+                break;
+            }
+        }
+        self.infer(&mut pending, to_store)
+    }
+
+    /// Detect and embed the pending photos and hand them to the store stage.
+    fn infer(&self, pending: &mut Vec<Decoded>, to_store: &Sender<Inferred>) -> Result<()> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let region = Region::Detect {
+            best_only: false,
+            whole_if_none: false,
+        };
+        let inputs: Vec<(&RgbImage, Region)> = pending.iter().map(|d| (&d.image, region)).collect();
+        let found = self.pipeline.run(&inputs, self.cancel)?;
+        let photos = std::mem::take(pending);
+        // A closed channel means the store stage failed; its error is the
+        // one reported.
+        let _ = to_store.send(Inferred { photos, found });
+        Ok(())
+    }
+}
+
+/// Sends [`IngestProgress`] at most four times a second, and when forced.
+struct Reporter<'j, 'p> {
+    job: &'j Job<'j>,
+    started: Instant,
+    last: Instant,
+    progress: &'p mut dyn FnMut(IngestProgress),
+}
+
+impl<'j, 'p> Reporter<'j, 'p> {
+    fn new(
+        job: &'j Job<'j>,
+        started: Instant,
+        progress: &'p mut dyn FnMut(IngestProgress),
+    ) -> Self {
+        Self {
+            job,
+            started,
+            last: Instant::now() - Duration::from_secs(1),
+            progress,
+        }
+    }
+
+    fn send(&mut self, report: &IngestReport, force: bool) {
+        if !force && self.last.elapsed() < Duration::from_millis(250) {
+            return;
+        }
+        self.last = Instant::now();
+        // New photos count once committed (the report's own count is filled
+        // in at the end from the store stage).
+        let done =
+            self.job.committed.load(Ordering::Relaxed) + report.known_photos + report.failed.len();
+        let total = self.job.files.len();
+        let rate = done as f64 / self.started.elapsed().as_secs_f64().max(1e-9);
+        (self.progress)(IngestProgress {
+            read: self.job.read.load(Ordering::Relaxed),
+            done,
+            total,
+            photos_per_second: rate,
+            eta_seconds: (done > 0).then(|| total.saturating_sub(done) as f64 / rate),
+        });
+    }
 }
 
 /// Read, hash, decode one file and write its thumbnail (decode worker side).
