@@ -1426,3 +1426,238 @@ fn the_observer_name_is_on_every_record_and_merges_default_to_the_bigger_individ
     let status = invoke(&window, "sync_status", json!({})).unwrap();
     assert_eq!(status["author"], "Kim Lee");
 }
+
+/// A catalogue made by the engine, opened in the app, with the tiny pack
+/// that has no detector: every photo comes in as one whole-frame box.
+fn open_with_nodetector_pack(window: &WebviewWindow<MockRuntime>, dir: &Path) -> PathBuf {
+    let cat = dir.join("catalogue");
+    whaleid::catalogue::Catalogue::create(&cat).unwrap();
+    invoke(window, "catalogue_open", json!({ "path": cat })).unwrap();
+    let pack = invoke(
+        window,
+        "pack_import",
+        json!({ "path": tiny_pack().with_file_name("tiny-nodetector") }),
+    )
+    .unwrap();
+    assert_eq!(pack["name"], "tiny-nodetector");
+    assert_eq!(pack["detector"], false);
+    cat
+}
+
+/// One sync run as the Sync screen runs it, to its closing event.
+fn sync_now(app: &App<MockRuntime>) -> whaleid_app::dto::SyncSummary {
+    let (tx, rx) = mpsc::channel();
+    let channel = Channel::new(move |body| {
+        let InvokeResponseBody::Json(json) = body else {
+            panic!("sync events are JSON");
+        };
+        let _ = tx.send(serde_json::from_str::<SyncEvent>(&json).expect("a SyncEvent"));
+        Ok(())
+    });
+    let handle = app.handle().clone();
+    tauri::async_runtime::block_on(whaleid_app::commands::sync::sync_start(
+        handle.clone(),
+        handle.state::<AppState>(),
+        channel,
+    ))
+    .unwrap();
+    loop {
+        match rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the sync ends")
+        {
+            SyncEvent::Progress { .. } => {}
+            SyncEvent::Finished { summary } => return summary,
+            other => panic!("the sync did not finish: {other:?}"),
+        }
+    }
+}
+
+/// The live boxes of a photo as `(box, drawnBy, class)`, sorted: local ids
+/// differ between laptops, coordinates and names do not.
+fn live_boxes(window: &WebviewWindow<MockRuntime>, photo: &Value) -> Vec<(String, Value, Value)> {
+    let mut out: Vec<(String, Value, Value)> =
+        invoke(window, "box_list", json!({ "photoId": photo }))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| {
+                (
+                    b["box"].to_string(),
+                    b["drawnBy"].clone(),
+                    b["class"].clone(),
+                )
+            })
+            .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[test]
+fn boxes_drawn_on_two_laptops_sync_through_the_real_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = whaleid_server::store::SqliteStore::open(&dir.path().join("server")).unwrap();
+    let (ana_token, ben_token) = (
+        store.add_user("ana").unwrap(),
+        store.add_user("ben").unwrap(),
+    );
+    let url = whaleid_server::spawn_local(store, 1 << 20).unwrap();
+    let configure = |window: &WebviewWindow<MockRuntime>, token: &str, author: &str| {
+        let status = invoke(
+            window,
+            "sync_configure",
+            json!({ "settings": { "server": url, "token": token, "author": author,
+                                  "caCert": "", "photos": true } }),
+        )
+        .unwrap();
+        assert_eq!(status["author"], author);
+    };
+
+    // Laptop A: one wide photo, two animals side by side, taken in whole.
+    let (app_a, win_a) = app(&dir.path().join("a").join("config"));
+    open_with_nodetector_pack(&win_a, &dir.path().join("a"));
+    assert_eq!(
+        invoke(&win_a, "observer_set", json!({ "name": "Ana" })).unwrap(),
+        "Ana"
+    );
+    let folder = dir.path().join("survey");
+    std::fs::create_dir_all(&folder).unwrap();
+    let mut img = RgbImage::from_pixel(640, 240, Rgb([238, 240, 236]));
+    for (x, y) in (60..220).flat_map(|x| (60..180).map(move |y| (x, y))) {
+        let v = if (y / 6) % 2 == 0 { 20 } else { 70 };
+        img.put_pixel(x, y, Rgb([v, v + 10, v]));
+    }
+    for (x, y) in (420..580).flat_map(|x| (60..180).map(move |y| (x, y))) {
+        let v = if (x / 11) % 2 == 0 { 40 } else { 5 };
+        img.put_pixel(x, y, Rgb([v + 30, v, v]));
+    }
+    img.save(folder.join("pair.png")).unwrap();
+    let (id, rx) = start_ingest(&app_a, vec![folder]);
+    id.unwrap();
+    assert_eq!(finished(&events_until_end(&rx)).new_photos, 1);
+    let item = |window: &WebviewWindow<MockRuntime>| {
+        let queue = invoke(window, "review_queue", json!({ "limit": null })).unwrap();
+        let items = queue["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{queue}");
+        (items[0]["photoId"].clone(), items[0]["detectionId"].clone())
+    };
+    let (photo_a, whole_a) = item(&win_a);
+    let whole = vec![(
+        json!([0.0, 0.0, 640.0, 240.0]).to_string(),
+        Value::Null,
+        json!("whole"),
+    )];
+    assert_eq!(live_boxes(&win_a, &photo_a), whole);
+    configure(&win_a, &ana_token, "Ana");
+    let pushed = sync_now(&app_a);
+    assert_eq!((pushed.pushed, pushed.photos_sent), (3, 1), "{pushed:?}");
+
+    // Laptop B pulls the photo, its original and its whole-frame box.
+    let (app_b, win_b) = app(&dir.path().join("b").join("config"));
+    open_with_nodetector_pack(&win_b, &dir.path().join("b"));
+    invoke(&win_b, "observer_set", json!({ "name": "Ben" })).unwrap();
+    configure(&win_b, &ben_token, "Ben");
+    let pulled = sync_now(&app_b);
+    assert_eq!((pulled.pulled, pulled.photos_fetched), (3, 1), "{pulled:?}");
+    let (photo_b, whole_b) = item(&win_b);
+    assert_eq!(live_boxes(&win_b, &photo_b), whole);
+
+    // Offline, both move the whole frame onto the left animal (Ben first,
+    // Ana a moment later, so Ana's move is the later one), and Ben also
+    // draws the right animal.
+    const LEFT_A: [f32; 4] = [60.0, 60.0, 220.0, 180.0];
+    const LEFT_B: [f32; 4] = [70.0, 66.0, 226.0, 184.0];
+    const RIGHT_B: [f32; 4] = [420.0, 60.0, 580.0, 180.0];
+    let set_b = invoke(
+        &win_b,
+        "box_set",
+        json!({ "detectionId": whole_b, "bbox": LEFT_B }),
+    )
+    .unwrap();
+    assert_eq!(set_b["removed"], json!([whole_b]), "{set_b}");
+    let left_b = set_b["detectionId"].clone();
+    invoke(
+        &win_b,
+        "box_add",
+        json!({ "photoId": photo_b, "bbox": RIGHT_B }),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(20));
+    let set_a = invoke(
+        &win_a,
+        "box_set",
+        json!({ "detectionId": whole_a, "bbox": LEFT_A }),
+    )
+    .unwrap();
+    assert_eq!(set_a["removed"], json!([whole_a]), "{set_a}");
+    let left_a = set_a["detectionId"].clone();
+    assert_eq!(live_boxes(&win_b, &photo_b).len(), 2);
+    assert_eq!(live_boxes(&win_a, &photo_a).len(), 1);
+
+    // A, then B, then A again.
+    let first = sync_now(&app_a);
+    assert!(first.conflicts.is_empty(), "{first:?}");
+    let second = sync_now(&app_b);
+    assert!(second.refused.is_empty(), "{second:?}");
+    assert_eq!(
+        second
+            .conflicts
+            .iter()
+            .filter(|c| c.kind == "boxMoves")
+            .count(),
+        1,
+        "{second:?}"
+    );
+    let third = sync_now(&app_a);
+    assert!(third.refused.is_empty(), "{third:?}");
+    assert_eq!(
+        third
+            .conflicts
+            .iter()
+            .filter(|c| c.kind == "boxMoves")
+            .count(),
+        1,
+        "{third:?}"
+    );
+
+    // The later move of the left box (Ana's) stays, Ben's is removed by the
+    // rule, and Ben's right box stays: the same two boxes on both laptops.
+    let key = |b: [f32; 4]| json!(b).to_string();
+    let expected = {
+        let mut e = vec![
+            (key(LEFT_A), json!("Ana"), json!("box")),
+            (key(RIGHT_B), json!("Ben"), json!("box")),
+        ];
+        e.sort_by(|a, b| a.0.cmp(&b.0));
+        e
+    };
+    assert_eq!(live_boxes(&win_a, &photo_a), expected);
+    assert_eq!(live_boxes(&win_b, &photo_b), expected);
+
+    // Both Sync screens list the double move for review, naming the box kept.
+    let kept_b = invoke(&win_b, "box_list", json!({ "photoId": photo_b }))
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["drawnBy"] == "Ana")
+        .unwrap()["detectionId"]
+        .clone();
+    for (window, kept, other) in [(&win_a, &left_a, None), (&win_b, &kept_b, Some(&left_b))] {
+        let status = invoke(window, "sync_status", json!({})).unwrap();
+        let moves: Vec<&Value> = status["toReview"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["kind"] == "boxMoves")
+            .collect();
+        assert_eq!(moves.len(), 1, "{status}");
+        let detail = moves[0]["detail"].as_str().unwrap();
+        assert!(detail.contains("moved on two laptops"), "{detail}");
+        assert!(detail.contains(&format!("#{kept}:")), "{detail}");
+        if let Some(other) = other {
+            assert!(detail.contains(&format!("#{other})")), "{detail}");
+        }
+    }
+}
