@@ -11,7 +11,7 @@
 //! is then set from their timestamps ([`rematerialize`]): the latest not
 //! withdrawn, the others chained behind it, as local decisions are.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -97,6 +97,8 @@ pub fn receive_with(
     Ok(plan)
 }
 
+/// Carry out one action of the plan. `ops` are the incoming operations by
+/// id; the detections whose decisions changed are added to `touched`.
 fn perform(
     c: &Connection,
     action: &Action,
@@ -110,270 +112,316 @@ fn perform(
         | Action::EmbeddingPresent { .. }
         | Action::Rename { .. }
         | Action::StaleRename { .. }
-        | Action::StaleLiveness { .. } => {}
-        Action::RemoveDetection { detection, by, .. } => {
-            c.execute(
-                &format!(
-                    "UPDATE detections SET removed_at = {NOW}, removed_by = ?2, updated_at = {NOW}
-                     WHERE uuid = ?1 AND removed_at IS NULL"
-                ),
-                [detection, by],
-            )?;
-        }
-        Action::RestoreDetection { detection, .. } => {
-            c.execute(
-                &format!(
-                    "UPDATE detections SET removed_at = NULL, removed_by = NULL, updated_at = {NOW}
-                     WHERE uuid = ?1 AND removed_at IS NOT NULL"
-                ),
-                [detection],
-            )?;
-        }
-        Action::AddPhoto { op: id, .. } => {
-            if let Change::PhotoAdded {
-                photo,
-                sha256,
-                width,
-                height,
-                taken_at,
-                latitude,
-                longitude,
-                ..
-            } = &op(id).change
-            {
-                // Only the record travels: the original file is not here.
-                c.execute(
-                    "INSERT INTO photos (uuid, sha256, original_path, byte_size, width, height,
-                                         taken_at, latitude, longitude)
-                     VALUES (?1, ?2, '', 0, ?3, ?4, ?5, ?6, ?7)",
-                    params![photo, sha256, width, height, taken_at, latitude, longitude],
-                )?;
-            }
-        }
-        Action::SamePhoto { remote, local, .. } => {
-            c.execute(
-                "INSERT OR IGNORE INTO sync_aliases (remote, local, kind) VALUES (?1, ?2, 'photo')",
-                [remote, local],
-            )?;
-        }
+        | Action::StaleLiveness { .. } => Ok(()),
+        Action::RemoveDetection { detection, by, .. } => remove_detection(c, detection, by),
+        Action::RestoreDetection { detection, .. } => restore_detection(c, detection),
+        Action::AddPhoto { op: id, .. } => add_photo(c, op(id)),
+        Action::SamePhoto { remote, local, .. } => alias(c, remote, local, "photo"),
         Action::AddDetection {
             op: id,
             detection,
             photo,
-        } => {
-            if let Change::DetectionAdded {
-                bbox,
-                class,
-                score,
-                crop,
-                species,
-                drawn_by,
-                replaces,
-                ..
-            } = &op(id).change
-            {
-                let photo_id = id_of(c, "photos", photo)?;
-                let replaces = match replaces {
-                    Some(r) => {
-                        let local: String = c
-                            .query_row(
-                                "SELECT local FROM sync_aliases WHERE remote = ?1",
-                                [r],
-                                |row| row.get(0),
-                            )
-                            .optional()?
-                            .unwrap_or_else(|| r.clone());
-                        Some(id_of(c, "detections", &local)?)
-                    }
-                    None => None,
-                };
-                let [x1, y1, x2, y2] = bbox.map(f64::from);
-                // Named by content; the file itself is fetched after the
-                // records (see `super::media`).
-                let crop_file = crop.as_ref().map(|sha| super::media::crop_path(sha));
-                c.execute(
-                    "INSERT INTO detections (uuid, photo_id, x1, y1, x2, y2, class, score, crop_file,
-                                             species, drawn_by, replaces)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                    params![
-                        detection,
-                        photo_id,
-                        x1,
-                        y1,
-                        x2,
-                        y2,
-                        class,
-                        score.map(f64::from),
-                        crop_file,
-                        species,
-                        drawn_by,
-                        replaces
-                    ],
-                )?;
-            }
-        }
-        Action::SameDetection { remote, local, .. } => {
-            c.execute(
-                "INSERT OR IGNORE INTO sync_aliases (remote, local, kind) VALUES (?1, ?2, 'detection')",
-                [remote, local],
-            )?;
-        }
-        Action::AddEmbedding { op: id, detection } => {
-            if let Change::EmbeddingAdded {
-                pack_name,
-                pack_version,
-                vector,
-                ..
-            } = &op(id).change
-            {
-                let detection_id = id_of(c, "detections", detection)?;
-                c.execute(
-                    "INSERT INTO embeddings (uuid, detection_id, pack_name, pack_version, dim, vector)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![
-                        crate::catalogue::new_uuid(),
-                        detection_id,
-                        pack_name,
-                        pack_version,
-                        vector.len() as i64,
-                        vector_to_blob(vector)
-                    ],
-                )?;
-            }
-        }
-        Action::CreateIndividual { op: id, individual } => {
-            if let Change::IndividualCreated { species, .. } = &op(id).change {
-                // The UUID holds the code's place until ResolveCodes sets it.
-                c.execute(
-                    "INSERT INTO individuals (uuid, code, species) VALUES (?1, ?1, ?2)",
-                    params![individual, species],
-                )?;
-            }
-        }
+        } => add_detection(c, op(id), detection, photo),
+        Action::SameDetection { remote, local, .. } => alias(c, remote, local, "detection"),
+        Action::AddEmbedding { op: id, detection } => add_embedding(c, op(id), detection),
+        Action::CreateIndividual { op: id, individual } => create_individual(c, op(id), individual),
         Action::RecordMerge {
             op: id,
             event,
             from,
             into,
-        } => {
-            let (a, b) = (
-                id_of(c, "individuals", from)?,
-                id_of(c, "individuals", into)?,
-            );
-            c.execute(
-                "INSERT INTO individual_events (uuid, kind, individual_id, other_id, actor)
-                 VALUES (?1, 'merge', ?2, ?3, ?4)",
-                params![event, a, b, op(id).author],
-            )?;
-        }
-        Action::UndoMerge { event, .. } => {
-            c.execute(
-                &format!(
-                    "UPDATE individual_events SET undone_at = {NOW}, updated_at = {NOW}
-                     WHERE uuid = ?1 AND undone_at IS NULL"
-                ),
-                [event],
-            )?;
-        }
-        Action::ResolveMerges { merged_into } => {
-            c.execute(
-                &format!(
-                    "UPDATE individuals SET merged_into = NULL, updated_at = {NOW}
-                     WHERE merged_into IS NOT NULL"
-                ),
-                [],
-            )?;
-            for (from, into) in merged_into {
-                let into = id_of(c, "individuals", into)?;
-                c.execute(
-                    &format!(
-                        "UPDATE individuals SET merged_into = ?2, updated_at = {NOW} WHERE uuid = ?1"
-                    ),
-                    params![from, into],
-                )?;
-            }
-        }
-        Action::ResolveCodes { codes } => {
-            // Through the UUIDs first, so no two rows share a code midway.
-            for individual in codes.keys() {
-                c.execute(
-                    "UPDATE individuals SET code = uuid WHERE uuid = ?1",
-                    [individual],
-                )?;
-            }
-            for (individual, code) in codes {
-                c.execute(
-                    &format!(
-                        "UPDATE individuals SET code = ?2, updated_at = {NOW} WHERE uuid = ?1"
-                    ),
-                    [individual, code],
-                )?;
-            }
-        }
+        } => record_merge(c, op(id), event, from, into),
+        Action::UndoMerge { event, .. } => undo_merge(c, event),
+        Action::ResolveMerges { merged_into } => resolve_merges(c, merged_into),
+        Action::ResolveCodes { codes } => resolve_codes(c, codes),
         Action::Decide {
             op: id,
             decision,
             detection,
             individual,
             ..
-        } => {
-            if let Change::Decided {
-                verdict,
-                source,
-                score,
-                ..
-            } = &op(id).change
-            {
-                let detection_id = id_of(c, "detections", detection)?;
-                let individual_id = id_of(c, "individuals", individual)?;
-                let source = serde_json::to_value(source)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_else(|| "person".into());
-                // Out of the "current" index until rematerialize places it.
-                let placeholder: Option<i64> = c
-                    .query_row(
-                        "SELECT id FROM identifications WHERE detection_id = ?1 LIMIT 1",
-                        [detection_id],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                c.execute(
-                    "INSERT INTO identifications (uuid, detection_id, individual_id, verdict, source,
-                                                  decided_by, score, superseded_by)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    params![
-                        decision,
-                        detection_id,
-                        individual_id,
-                        verdict_text(*verdict),
-                        source,
-                        op(id).author,
-                        score.map(f64::from),
-                        placeholder
-                    ],
-                )?;
-                touched.insert(detection.clone());
-            }
-        }
+        } => decide(c, op(id), decision, detection, individual, touched),
         Action::Withdraw { decision, .. } => {
-            c.execute(
-                &format!(
-                    "UPDATE identifications SET withdrawn_at = {NOW}, updated_at = {NOW}
-                     WHERE uuid = ?1 AND withdrawn_at IS NULL"
-                ),
-                [decision],
-            )?;
-            let detection: String = c.query_row(
-                "SELECT d.uuid FROM identifications i JOIN detections d ON d.id = i.detection_id
-                 WHERE i.uuid = ?1",
-                [decision],
-                |r| r.get(0),
-            )?;
-            touched.insert(detection);
+            touched.insert(withdraw(c, decision)?);
+            Ok(())
         }
     }
+}
+
+fn remove_detection(c: &Connection, detection: &str, by: &str) -> Result<()> {
+    c.execute(
+        &format!(
+            "UPDATE detections SET removed_at = {NOW}, removed_by = ?2, updated_at = {NOW}
+             WHERE uuid = ?1 AND removed_at IS NULL"
+        ),
+        [detection, by],
+    )?;
     Ok(())
+}
+
+fn restore_detection(c: &Connection, detection: &str) -> Result<()> {
+    c.execute(
+        &format!(
+            "UPDATE detections SET removed_at = NULL, removed_by = NULL, updated_at = {NOW}
+             WHERE uuid = ?1 AND removed_at IS NOT NULL"
+        ),
+        [detection],
+    )?;
+    Ok(())
+}
+
+/// `remote` (a photo or detection from elsewhere) is `local` here.
+fn alias(c: &Connection, remote: &str, local: &str, kind: &str) -> Result<()> {
+    c.execute(
+        "INSERT OR IGNORE INTO sync_aliases (remote, local, kind) VALUES (?1, ?2, ?3)",
+        [remote, local, kind],
+    )?;
+    Ok(())
+}
+
+fn add_photo(c: &Connection, op: &Op) -> Result<()> {
+    if let Change::PhotoAdded {
+        photo,
+        sha256,
+        width,
+        height,
+        taken_at,
+        latitude,
+        longitude,
+        ..
+    } = &op.change
+    {
+        // Only the record travels: the original file is not here.
+        c.execute(
+            "INSERT INTO photos (uuid, sha256, original_path, byte_size, width, height,
+                                 taken_at, latitude, longitude)
+             VALUES (?1, ?2, '', 0, ?3, ?4, ?5, ?6, ?7)",
+            params![photo, sha256, width, height, taken_at, latitude, longitude],
+        )?;
+    }
+    Ok(())
+}
+
+fn add_detection(c: &Connection, op: &Op, detection: &str, photo: &str) -> Result<()> {
+    let Change::DetectionAdded {
+        bbox,
+        class,
+        score,
+        crop,
+        species,
+        drawn_by,
+        replaces,
+        ..
+    } = &op.change
+    else {
+        return Ok(());
+    };
+    let photo_id = id_of(c, "photos", photo)?;
+    let replaces = match replaces {
+        Some(r) => Some(id_of(c, "detections", &local_of(c, r)?)?),
+        None => None,
+    };
+    let [x1, y1, x2, y2] = bbox.map(f64::from);
+    // Named by content; the file itself is fetched after the records (see
+    // `super::media`).
+    let crop_file = crop.as_ref().map(|sha| super::media::crop_path(sha));
+    c.execute(
+        "INSERT INTO detections (uuid, photo_id, x1, y1, x2, y2, class, score, crop_file,
+                                 species, drawn_by, replaces)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            detection,
+            photo_id,
+            x1,
+            y1,
+            x2,
+            y2,
+            class,
+            score.map(f64::from),
+            crop_file,
+            species,
+            drawn_by,
+            replaces
+        ],
+    )?;
+    Ok(())
+}
+
+/// The record here that a UUID from elsewhere was recognised as (itself
+/// when it was not).
+fn local_of(c: &Connection, remote: &str) -> Result<String> {
+    Ok(c.query_row(
+        "SELECT local FROM sync_aliases WHERE remote = ?1",
+        [remote],
+        |row| row.get(0),
+    )
+    .optional()?
+    .unwrap_or_else(|| remote.to_string()))
+}
+
+fn add_embedding(c: &Connection, op: &Op, detection: &str) -> Result<()> {
+    if let Change::EmbeddingAdded {
+        pack_name,
+        pack_version,
+        vector,
+        ..
+    } = &op.change
+    {
+        let detection_id = id_of(c, "detections", detection)?;
+        c.execute(
+            "INSERT INTO embeddings (uuid, detection_id, pack_name, pack_version, dim, vector)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                crate::catalogue::new_uuid(),
+                detection_id,
+                pack_name,
+                pack_version,
+                vector.len() as i64,
+                vector_to_blob(vector)
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+fn create_individual(c: &Connection, op: &Op, individual: &str) -> Result<()> {
+    if let Change::IndividualCreated { species, .. } = &op.change {
+        // The UUID holds the code's place until ResolveCodes sets it.
+        c.execute(
+            "INSERT INTO individuals (uuid, code, species) VALUES (?1, ?1, ?2)",
+            params![individual, species],
+        )?;
+    }
+    Ok(())
+}
+
+fn record_merge(c: &Connection, op: &Op, event: &str, from: &str, into: &str) -> Result<()> {
+    let (a, b) = (
+        id_of(c, "individuals", from)?,
+        id_of(c, "individuals", into)?,
+    );
+    c.execute(
+        "INSERT INTO individual_events (uuid, kind, individual_id, other_id, actor)
+         VALUES (?1, 'merge', ?2, ?3, ?4)",
+        params![event, a, b, op.author],
+    )?;
+    Ok(())
+}
+
+fn undo_merge(c: &Connection, event: &str) -> Result<()> {
+    c.execute(
+        &format!(
+            "UPDATE individual_events SET undone_at = {NOW}, updated_at = {NOW}
+             WHERE uuid = ?1 AND undone_at IS NULL"
+        ),
+        [event],
+    )?;
+    Ok(())
+}
+
+/// Set every individual's `merged_into` from the planner's resolution.
+fn resolve_merges(c: &Connection, merged_into: &BTreeMap<String, String>) -> Result<()> {
+    c.execute(
+        &format!(
+            "UPDATE individuals SET merged_into = NULL, updated_at = {NOW}
+             WHERE merged_into IS NOT NULL"
+        ),
+        [],
+    )?;
+    for (from, into) in merged_into {
+        let into = id_of(c, "individuals", into)?;
+        c.execute(
+            &format!("UPDATE individuals SET merged_into = ?2, updated_at = {NOW} WHERE uuid = ?1"),
+            params![from, into],
+        )?;
+    }
+    Ok(())
+}
+
+fn resolve_codes(c: &Connection, codes: &BTreeMap<String, String>) -> Result<()> {
+    // Through the UUIDs first, so no two rows share a code midway.
+    for individual in codes.keys() {
+        c.execute(
+            "UPDATE individuals SET code = uuid WHERE uuid = ?1",
+            [individual],
+        )?;
+    }
+    for (individual, code) in codes {
+        c.execute(
+            &format!("UPDATE individuals SET code = ?2, updated_at = {NOW} WHERE uuid = ?1"),
+            [individual, code],
+        )?;
+    }
+    Ok(())
+}
+
+/// Store a decision, out of the "current" chain: [`rematerialize`] places
+/// it once every action is done (`detection` is added to `touched`).
+fn decide(
+    c: &Connection,
+    op: &Op,
+    decision: &str,
+    detection: &str,
+    individual: &str,
+    touched: &mut BTreeSet<String>,
+) -> Result<()> {
+    let Change::Decided {
+        verdict,
+        source,
+        score,
+        ..
+    } = &op.change
+    else {
+        return Ok(());
+    };
+    let detection_id = id_of(c, "detections", detection)?;
+    let individual_id = id_of(c, "individuals", individual)?;
+    let source = serde_json::to_value(source)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_else(|| "person".into());
+    // Out of the "current" index until rematerialize places it.
+    let placeholder: Option<i64> = c
+        .query_row(
+            "SELECT id FROM identifications WHERE detection_id = ?1 LIMIT 1",
+            [detection_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    c.execute(
+        "INSERT INTO identifications (uuid, detection_id, individual_id, verdict, source,
+                                      decided_by, score, superseded_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            decision,
+            detection_id,
+            individual_id,
+            verdict_text(*verdict),
+            source,
+            op.author,
+            score.map(f64::from),
+            placeholder
+        ],
+    )?;
+    touched.insert(detection.to_string());
+    Ok(())
+}
+
+/// Withdraw a decision; returns its detection (to rematerialize).
+fn withdraw(c: &Connection, decision: &str) -> Result<String> {
+    c.execute(
+        &format!(
+            "UPDATE identifications SET withdrawn_at = {NOW}, updated_at = {NOW}
+             WHERE uuid = ?1 AND withdrawn_at IS NULL"
+        ),
+        [decision],
+    )?;
+    Ok(c.query_row(
+        "SELECT d.uuid FROM identifications i JOIN detections d ON d.id = i.detection_id
+         WHERE i.uuid = ?1",
+        [decision],
+        |r| r.get(0),
+    )?)
 }
 
 /// Chain a detection's decisions by timestamp: the latest not withdrawn is

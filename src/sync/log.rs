@@ -188,241 +188,284 @@ fn f32_of(v: Option<f64>) -> Option<f32> {
     v.map(|x| x as f32)
 }
 
+/// An operation and the author its row names; `None` when the row is gone.
+type Noted = Option<(Change, Option<String>)>;
+
 /// The operation a noted change is, with the author the row names.
-fn change_of(
-    cat: &Catalogue,
-    tbl: &str,
-    row: i64,
-    what: &str,
-) -> Result<Option<(Change, Option<String>)>> {
+fn change_of(cat: &Catalogue, tbl: &str, row: i64, what: &str) -> Result<Noted> {
     let c = cat.conn();
-    let found = match (tbl, what) {
-        ("photos", _) => c
-            .query_row(
-                "SELECT uuid, sha256, width, height, taken_at, latitude, longitude, imported_by
-                 FROM photos WHERE id = ?1",
-                [row],
-                |r| {
-                    Ok((
-                        Change::PhotoAdded {
-                            photo: r.get(0)?,
-                            sha256: r.get(1)?,
-                            width: r.get(2)?,
-                            height: r.get(3)?,
-                            taken_at: r.get(4)?,
-                            latitude: r.get(5)?,
-                            longitude: r.get(6)?,
-                            thumb: None,
-                        },
-                        r.get::<_, Option<String>>(7)?.filter(|a| !a.trim().is_empty()),
-                    ))
-                },
-            )
-            .optional()?
-            .map(|(mut change, author)| {
-                // The thumbnail travels by content too.
-                if let Change::PhotoAdded { sha256, thumb, .. } = &mut change {
-                    let file = cat
-                        .media_dir()
-                        .join(crate::ingest::media::thumb_file(sha256));
-                    *thumb = std::fs::read(file)
-                        .ok()
-                        .map(|bytes| hex::encode(sha2::Sha256::digest(&bytes)));
-                }
-                (change, author)
-            }),
-        ("detections", "remove") => c
-            .query_row(
-                "SELECT d.uuid, d.removed_by,
-                        (SELECT n.uuid FROM detections n WHERE n.replaces = d.id AND n.removed_at IS NULL
-                         ORDER BY n.id DESC LIMIT 1)
-                 FROM detections d WHERE d.id = ?1",
-                [row],
-                |r| {
-                    Ok((
-                        Change::DetectionRemoved {
-                            detection: r.get(0)?,
-                            replaced_by: r.get(2)?,
-                        },
-                        r.get::<_, Option<String>>(1)?.filter(|a| !a.trim().is_empty()),
-                    ))
-                },
-            )
-            .optional()?,
-        ("detections", "restore") => c
-            .query_row("SELECT uuid FROM detections WHERE id = ?1", [row], |r| {
-                Ok((Change::DetectionRestored { detection: r.get(0)? }, None))
-            })
-            .optional()?,
-        ("detections", _) => {
-            let found = c
-                .query_row(
-                    "SELECT d.uuid, p.uuid, d.x1, d.y1, d.x2, d.y2, d.class, d.score, d.crop_file, d.species,
-                            d.drawn_by, o.uuid
-                     FROM detections d JOIN photos p ON p.id = d.photo_id
-                     LEFT JOIN detections o ON o.id = d.replaces WHERE d.id = ?1",
-                    [row],
-                    |r| {
-                        let v = |i| r.get::<_, f64>(i).map(|x| x as f32);
-                        Ok((
-                            Change::DetectionAdded {
-                                detection: r.get(0)?,
-                                photo: r.get(1)?,
-                                bbox: [v(2)?, v(3)?, v(4)?, v(5)?],
-                                class: r.get(6)?,
-                                score: f32_of(r.get(7)?),
-                                crop: None,
-                                species: r.get(9)?,
-                                drawn_by: r.get(10)?,
-                                replaces: r.get(11)?,
-                            },
-                            r.get::<_, Option<String>>(8)?,
-                        ))
+    match (tbl, what) {
+        ("photos", _) => photo_added(cat, row),
+        ("detections", "remove") => detection_removed(c, row),
+        ("detections", "restore") => detection_restored(c, row),
+        ("detections", _) => detection_added(cat, row),
+        ("embeddings", _) => embedding_added(c, row),
+        ("individuals", "insert") => individual_created(c, row),
+        ("individuals", _) => individual_renamed(c, row),
+        ("identifications", "insert") => decided(c, row),
+        ("identifications", _) => decision_withdrawn(c, row),
+        ("individual_events", "insert") => individuals_merged(c, row),
+        ("individual_events", _) => merge_undone(c, row),
+        (other, _) => Err(Error::Catalogue {
+            path: cat.root().to_path_buf(),
+            reason: format!("sync_outbox names table {other}, which is not synced"),
+        }),
+    }
+}
+
+/// The author a row names in column `i`, unless it is blank.
+fn author_in(r: &rusqlite::Row, i: usize) -> rusqlite::Result<Option<String>> {
+    Ok(r.get::<_, Option<String>>(i)?
+        .filter(|a| !a.trim().is_empty()))
+}
+
+/// The sha256 of a media file's bytes, when it can be read.
+fn media_sha(cat: &Catalogue, file: impl AsRef<std::path::Path>) -> Option<String> {
+    std::fs::read(cat.media_dir().join(file))
+        .ok()
+        .map(|bytes| hex::encode(sha2::Sha256::digest(&bytes)))
+}
+
+fn photo_added(cat: &Catalogue, row: i64) -> Result<Noted> {
+    let found = cat
+        .conn()
+        .query_row(
+            "SELECT uuid, sha256, width, height, taken_at, latitude, longitude, imported_by
+             FROM photos WHERE id = ?1",
+            [row],
+            |r| {
+                Ok((
+                    Change::PhotoAdded {
+                        photo: r.get(0)?,
+                        sha256: r.get(1)?,
+                        width: r.get(2)?,
+                        height: r.get(3)?,
+                        taken_at: r.get(4)?,
+                        latitude: r.get(5)?,
+                        longitude: r.get(6)?,
+                        thumb: None,
                     },
-                )
-                .optional()?;
-            found.map(|(mut change, crop_file)| {
-                // The crop travels by content: name it by its sha256.
-                let crop_sha = crop_file
-                    .and_then(|f| std::fs::read(cat.media_dir().join(f)).ok())
-                    .map(|bytes| hex::encode(sha2::Sha256::digest(&bytes)));
-                let mut by = None;
-                if let Change::DetectionAdded { crop, drawn_by, .. } = &mut change {
-                    *crop = crop_sha;
-                    by = drawn_by.clone().filter(|a| !a.trim().is_empty());
-                }
-                (change, by)
-            })
+                    author_in(r, 7)?,
+                ))
+            },
+        )
+        .optional()?;
+    Ok(found.map(|(mut change, author)| {
+        // The thumbnail travels by content too.
+        if let Change::PhotoAdded { sha256, thumb, .. } = &mut change {
+            *thumb = media_sha(cat, crate::ingest::media::thumb_file(sha256));
         }
-        ("embeddings", _) => c
-            .query_row(
-                "SELECT d.uuid, e.pack_name, e.pack_version, e.vector
-                 FROM embeddings e JOIN detections d ON d.id = e.detection_id WHERE e.id = ?1",
-                [row],
-                |r| {
-                    Ok((
-                        Change::EmbeddingAdded {
-                            detection: r.get(0)?,
-                            pack_name: r.get(1)?,
-                            pack_version: r.get(2)?,
-                            vector: crate::catalogue::records::blob_to_vector(
-                                &r.get::<_, Vec<u8>>(3)?,
-                            ),
-                        },
-                        None,
-                    ))
+        (change, author)
+    }))
+}
+
+fn detection_removed(c: &rusqlite::Connection, row: i64) -> Result<Noted> {
+    Ok(c.query_row(
+        "SELECT d.uuid, d.removed_by,
+                (SELECT n.uuid FROM detections n WHERE n.replaces = d.id AND n.removed_at IS NULL
+                 ORDER BY n.id DESC LIMIT 1)
+         FROM detections d WHERE d.id = ?1",
+        [row],
+        |r| {
+            Ok((
+                Change::DetectionRemoved {
+                    detection: r.get(0)?,
+                    replaced_by: r.get(2)?,
                 },
-            )
-            .optional()?,
-        ("individuals", "insert") => c
-            .query_row(
-                "SELECT uuid, code, species FROM individuals WHERE id = ?1",
-                [row],
-                |r| {
-                    Ok((
-                        Change::IndividualCreated {
-                            individual: r.get(0)?,
-                            code: r.get(1)?,
-                            species: r.get(2)?,
-                        },
-                        None,
-                    ))
+                author_in(r, 1)?,
+            ))
+        },
+    )
+    .optional()?)
+}
+
+fn detection_restored(c: &rusqlite::Connection, row: i64) -> Result<Noted> {
+    Ok(
+        c.query_row("SELECT uuid FROM detections WHERE id = ?1", [row], |r| {
+            Ok((
+                Change::DetectionRestored {
+                    detection: r.get(0)?,
                 },
-            )
-            .optional()?,
-        ("individuals", _) => c
-            .query_row(
-                "SELECT uuid, code FROM individuals WHERE id = ?1",
-                [row],
-                |r| {
-                    Ok((
-                        Change::IndividualRenamed {
-                            individual: r.get(0)?,
-                            code: r.get(1)?,
-                        },
-                        None,
-                    ))
-                },
-            )
-            .optional()?,
-        ("identifications", "insert") => c
-            .query_row(
-                "SELECT idn.uuid, d.uuid, ind.uuid, idn.verdict, idn.source, idn.score, idn.decided_by
-                 FROM identifications idn
-                 JOIN detections d ON d.id = idn.detection_id
-                 JOIN individuals ind ON ind.id = idn.individual_id
-                 WHERE idn.id = ?1",
-                [row],
-                |r| {
-                    let verdict = match r.get::<_, String>(3)?.as_str() {
-                        "rejected" => Verdict::Rejected,
-                        _ => Verdict::Confirmed,
-                    };
-                    let source = match r.get::<_, String>(4)?.as_str() {
-                        "import" => DecisionSource::Import,
-                        "model" => DecisionSource::Model,
-                        _ => DecisionSource::Person,
-                    };
-                    Ok((
-                        Change::Decided {
-                            decision: r.get(0)?,
-                            detection: r.get(1)?,
-                            individual: r.get(2)?,
-                            verdict,
-                            source,
-                            score: f32_of(r.get(5)?),
-                        },
-                        r.get::<_, Option<String>>(6)?.filter(|a| !a.trim().is_empty()),
-                    ))
-                },
-            )
-            .optional()?,
-        ("identifications", _) => c
-            .query_row(
-                "SELECT uuid FROM identifications WHERE id = ?1",
-                [row],
-                |r| {
-                    Ok((
-                        Change::DecisionWithdrawn { decision: r.get(0)? },
-                        None,
-                    ))
-                },
-            )
-            .optional()?,
-        ("individual_events", "insert") => c
-            .query_row(
-                "SELECT e.uuid, a.uuid, b.uuid, e.actor FROM individual_events e
-                 JOIN individuals a ON a.id = e.individual_id
-                 JOIN individuals b ON b.id = e.other_id
-                 WHERE e.id = ?1",
-                [row],
-                |r| {
-                    Ok((
-                        Change::IndividualsMerged {
-                            event: r.get(0)?,
-                            from: r.get(1)?,
-                            into: r.get(2)?,
-                        },
-                        r.get::<_, Option<String>>(3)?.filter(|a| !a.trim().is_empty()),
-                    ))
-                },
-            )
-            .optional()?,
-        ("individual_events", _) => c
-            .query_row(
-                "SELECT uuid FROM individual_events WHERE id = ?1",
-                [row],
-                |r| Ok((Change::MergeUndone { event: r.get(0)? }, None)),
-            )
-            .optional()?,
-        (other, _) => {
-            return Err(Error::Catalogue {
-                path: cat.root().to_path_buf(),
-                reason: format!("sync_outbox names table {other}, which is not synced"),
-            })
+                None,
+            ))
+        })
+        .optional()?,
+    )
+}
+
+fn detection_added(cat: &Catalogue, row: i64) -> Result<Noted> {
+    let found = cat
+        .conn()
+        .query_row(
+            "SELECT d.uuid, p.uuid, d.x1, d.y1, d.x2, d.y2, d.class, d.score, d.crop_file, d.species,
+                    d.drawn_by, o.uuid
+             FROM detections d JOIN photos p ON p.id = d.photo_id
+             LEFT JOIN detections o ON o.id = d.replaces WHERE d.id = ?1",
+            [row],
+            |r| {
+                let v = |i| r.get::<_, f64>(i).map(|x| x as f32);
+                Ok((
+                    Change::DetectionAdded {
+                        detection: r.get(0)?,
+                        photo: r.get(1)?,
+                        bbox: [v(2)?, v(3)?, v(4)?, v(5)?],
+                        class: r.get(6)?,
+                        score: f32_of(r.get(7)?),
+                        crop: None,
+                        species: r.get(9)?,
+                        drawn_by: r.get(10)?,
+                        replaces: r.get(11)?,
+                    },
+                    r.get::<_, Option<String>>(8)?,
+                ))
+            },
+        )
+        .optional()?;
+    Ok(found.map(|(mut change, crop_file)| {
+        // The crop travels by content: name it by its sha256.
+        let crop_sha = crop_file.and_then(|f| media_sha(cat, f));
+        let mut by = None;
+        if let Change::DetectionAdded { crop, drawn_by, .. } = &mut change {
+            *crop = crop_sha;
+            by = drawn_by.clone().filter(|a| !a.trim().is_empty());
         }
-    };
-    Ok(found)
+        (change, by)
+    }))
+}
+
+fn embedding_added(c: &rusqlite::Connection, row: i64) -> Result<Noted> {
+    Ok(c.query_row(
+        "SELECT d.uuid, e.pack_name, e.pack_version, e.vector
+         FROM embeddings e JOIN detections d ON d.id = e.detection_id WHERE e.id = ?1",
+        [row],
+        |r| {
+            Ok((
+                Change::EmbeddingAdded {
+                    detection: r.get(0)?,
+                    pack_name: r.get(1)?,
+                    pack_version: r.get(2)?,
+                    vector: crate::catalogue::records::blob_to_vector(&r.get::<_, Vec<u8>>(3)?),
+                },
+                None,
+            ))
+        },
+    )
+    .optional()?)
+}
+
+fn individual_created(c: &rusqlite::Connection, row: i64) -> Result<Noted> {
+    Ok(c.query_row(
+        "SELECT uuid, code, species FROM individuals WHERE id = ?1",
+        [row],
+        |r| {
+            Ok((
+                Change::IndividualCreated {
+                    individual: r.get(0)?,
+                    code: r.get(1)?,
+                    species: r.get(2)?,
+                },
+                None,
+            ))
+        },
+    )
+    .optional()?)
+}
+
+fn individual_renamed(c: &rusqlite::Connection, row: i64) -> Result<Noted> {
+    Ok(c.query_row(
+        "SELECT uuid, code FROM individuals WHERE id = ?1",
+        [row],
+        |r| {
+            Ok((
+                Change::IndividualRenamed {
+                    individual: r.get(0)?,
+                    code: r.get(1)?,
+                },
+                None,
+            ))
+        },
+    )
+    .optional()?)
+}
+
+fn decided(c: &rusqlite::Connection, row: i64) -> Result<Noted> {
+    Ok(c.query_row(
+        "SELECT idn.uuid, d.uuid, ind.uuid, idn.verdict, idn.source, idn.score, idn.decided_by
+         FROM identifications idn
+         JOIN detections d ON d.id = idn.detection_id
+         JOIN individuals ind ON ind.id = idn.individual_id
+         WHERE idn.id = ?1",
+        [row],
+        |r| {
+            let verdict = match r.get::<_, String>(3)?.as_str() {
+                "rejected" => Verdict::Rejected,
+                _ => Verdict::Confirmed,
+            };
+            let source = match r.get::<_, String>(4)?.as_str() {
+                "import" => DecisionSource::Import,
+                "model" => DecisionSource::Model,
+                _ => DecisionSource::Person,
+            };
+            Ok((
+                Change::Decided {
+                    decision: r.get(0)?,
+                    detection: r.get(1)?,
+                    individual: r.get(2)?,
+                    verdict,
+                    source,
+                    score: f32_of(r.get(5)?),
+                },
+                author_in(r, 6)?,
+            ))
+        },
+    )
+    .optional()?)
+}
+
+fn decision_withdrawn(c: &rusqlite::Connection, row: i64) -> Result<Noted> {
+    Ok(c.query_row(
+        "SELECT uuid FROM identifications WHERE id = ?1",
+        [row],
+        |r| {
+            Ok((
+                Change::DecisionWithdrawn {
+                    decision: r.get(0)?,
+                },
+                None,
+            ))
+        },
+    )
+    .optional()?)
+}
+
+fn individuals_merged(c: &rusqlite::Connection, row: i64) -> Result<Noted> {
+    Ok(c.query_row(
+        "SELECT e.uuid, a.uuid, b.uuid, e.actor FROM individual_events e
+         JOIN individuals a ON a.id = e.individual_id
+         JOIN individuals b ON b.id = e.other_id
+         WHERE e.id = ?1",
+        [row],
+        |r| {
+            Ok((
+                Change::IndividualsMerged {
+                    event: r.get(0)?,
+                    from: r.get(1)?,
+                    into: r.get(2)?,
+                },
+                author_in(r, 3)?,
+            ))
+        },
+    )
+    .optional()?)
+}
+
+fn merge_undone(c: &rusqlite::Connection, row: i64) -> Result<Noted> {
+    Ok(c.query_row(
+        "SELECT uuid FROM individual_events WHERE id = ?1",
+        [row],
+        |r| Ok((Change::MergeUndone { event: r.get(0)? }, None)),
+    )
+    .optional()?)
 }
 
 /// Changes made here that the server has not received: logged and not
