@@ -12,7 +12,8 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::individuals::{Event, Individual};
-use super::review::{Sighting, RESOLVED_CTE};
+use super::review::Sighting;
+use super::sql::{NOW_SHIFTED, RESOLVED_CTE};
 use super::Catalogue;
 use crate::error::Result;
 
@@ -68,7 +69,7 @@ impl Catalogue {
         let mut stmt = self.conn().prepare(&format!(
             "{RESOLVED_CTE}
              SELECT r.id, d.crop_file, p.taken_at,
-                    idn.source = 'person' AND idn.created_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1)
+                    idn.source = 'person' AND idn.created_at >= {NOW_SHIFTED}
              FROM identifications idn
              JOIN resolved r ON r.start = idn.individual_id
              JOIN detections d ON d.id = idn.detection_id
@@ -138,7 +139,7 @@ impl Catalogue {
         let individual = self.individual_by_id(id)?;
         let sightings = self.sightings(id, None)?;
         let cutoff: String = self.conn().query_row(
-            "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1)",
+            &format!("SELECT {NOW_SHIFTED}"),
             [format!("-{NEW_SIGHTING_DAYS} days")],
             |r| r.get(0),
         )?;

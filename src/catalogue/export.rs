@@ -13,7 +13,7 @@ use std::path::Path;
 
 use rusqlite::OptionalExtension;
 
-use super::review::RESOLVED_CTE;
+use super::sql::RESOLVED_CTE;
 use super::Catalogue;
 use crate::error::{Error, Result};
 

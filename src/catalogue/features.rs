@@ -19,7 +19,7 @@ use ndarray::Array2;
 use rusqlite::params;
 
 use super::records::{blob_to_vector, f16_blob_to_vector};
-use super::review::RESOLVED_CTE;
+use super::sql::RESOLVED_CTE;
 use super::Catalogue;
 use crate::detect::BBox;
 use crate::error::{Error, Result};

@@ -12,6 +12,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use super::records::Source;
+use super::sql::NOW;
 use super::{new_uuid, Catalogue};
 use crate::error::{Error, Result};
 
@@ -177,14 +178,18 @@ impl Catalogue {
         }
         let id = self.with_tx(|tx| {
             tx.conn().execute(
-                "UPDATE individuals SET merged_into = ?2,
-                     updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+                &format!(
+                    "UPDATE individuals SET merged_into = ?2,
+                     updated_at = {NOW} WHERE id = ?1"
+                ),
                 [a.id, b_id],
             )?;
             tx.conn().execute(
-                "UPDATE individuals SET species = ?2,
-                     updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-                 WHERE id = ?1 AND species IS NULL AND ?2 IS NOT NULL",
+                &format!(
+                    "UPDATE individuals SET species = ?2,
+                     updated_at = {NOW}
+                 WHERE id = ?1 AND species IS NULL AND ?2 IS NOT NULL"
+                ),
                 params![b_id, a.species],
             )?;
             record_event(tx.conn(), "merge", a.id, Some(b_id), "{}", actor)
@@ -297,8 +302,10 @@ impl Catalogue {
                 }
                 self.with_tx(|tx| {
                     tx.conn().execute(
-                        "UPDATE individuals SET merged_into = NULL,
-                             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+                        &format!(
+                            "UPDATE individuals SET merged_into = NULL,
+                             updated_at = {NOW} WHERE id = ?1"
+                        ),
                         [e.individual_id],
                     )?;
                     mark_undone(tx.conn(), event_id)?;
@@ -471,7 +478,7 @@ fn set_code(conn: &rusqlite::Connection, id: i64, old: &str, new: &str) -> Resul
         params![id, new],
     )?;
     conn.execute(
-        "UPDATE individuals SET code = ?2, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+        &format!("UPDATE individuals SET code = ?2, updated_at = {NOW} WHERE id = ?1"),
         params![id, new],
     )?;
     conn.execute(
@@ -499,8 +506,10 @@ fn record_event(
 
 fn mark_undone(conn: &rusqlite::Connection, event_id: i64) -> Result<()> {
     conn.execute(
-        "UPDATE individual_events SET undone_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
-             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+        &format!(
+            "UPDATE individual_events SET undone_at = {NOW},
+             updated_at = {NOW} WHERE id = ?1"
+        ),
         [event_id],
     )?;
     Ok(())

@@ -8,6 +8,7 @@
 
 use rusqlite::Connection;
 
+use super::sql::NOW;
 use crate::error::Result;
 
 /// `(version, name, sql)`, in order; versions are 1, 2, 3... without gaps.
@@ -55,13 +56,13 @@ pub fn latest() -> u32 {
 
 /// The schema version of an open database (0 for an empty file).
 pub fn version(conn: &Connection) -> Result<u32> {
-    conn.execute_batch(
+    conn.execute_batch(&format!(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
             version    INTEGER PRIMARY KEY,
             name       TEXT NOT NULL,
-            applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-        ) STRICT;",
-    )?;
+            applied_at TEXT NOT NULL DEFAULT ({NOW})
+        ) STRICT;"
+    ))?;
     Ok(conn.query_row(
         "SELECT coalesce(max(version), 0) FROM schema_migrations",
         [],

@@ -18,6 +18,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use sql::NOW;
 
 pub mod browse;
 pub mod export;
@@ -28,6 +29,7 @@ pub mod observer;
 pub mod records;
 pub mod review;
 pub mod search;
+pub(crate) mod sql;
 pub mod versions;
 
 pub use individuals::{Event, Individual};
@@ -278,9 +280,11 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
 /// Insert or replace one setting.
 pub(crate) fn upsert_setting(conn: &Connection, key: &str, value: &str) -> Result<()> {
     conn.execute(
-        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+        &format!(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value,
-             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+             updated_at = {NOW}"
+        ),
         (key, value),
     )?;
     Ok(())

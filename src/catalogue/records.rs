@@ -8,6 +8,7 @@
 use rusqlite::{params, OptionalExtension, Transaction};
 use serde::Serialize;
 
+use super::sql::NOW;
 use super::{new_uuid, Catalogue};
 use crate::detect::BBox;
 use crate::error::{Error, Result};
@@ -415,8 +416,10 @@ impl<'c> Tx<'c> {
         // one enters it; it points at its successor right after.
         if let Some(prev) = previous {
             self.0.execute(
-                "UPDATE identifications SET superseded_by = ?1,
-                     updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+                &format!(
+                    "UPDATE identifications SET superseded_by = ?1,
+                     updated_at = {NOW} WHERE id = ?1"
+                ),
                 [prev],
             )?;
         }
@@ -548,7 +551,7 @@ impl Catalogue {
              JOIN individuals ind ON ind.id = r.id
              WHERE e.pack_name = ?1 AND e.pack_version = ?2 AND d.removed_at IS NULL
              ORDER BY e.id",
-            super::review::RESOLVED_CTE
+            super::sql::RESOLVED_CTE
         ))?;
         let rows = stmt.query_map(params![pack.0, pack.1], |r| {
             Ok(GalleryItem {

@@ -18,24 +18,12 @@ use serde::Serialize;
 
 use super::individuals::Individual;
 use super::records::Source;
+use super::sql::NOW;
 use super::{keys, new_uuid, Catalogue};
 use crate::error::{Error, Result};
 
 mod shown;
 use shown::Shown;
-
-/// Individuals resolved through merges: `resolved(start, id)` maps every
-/// individual to the one it now counts as.
-pub(crate) const RESOLVED_CTE: &str = "WITH RECURSIVE chain(start, id) AS (
-         SELECT id, id FROM individuals
-         UNION ALL
-         SELECT chain.start, i.merged_into FROM chain JOIN individuals i ON i.id = chain.id
-         WHERE i.merged_into IS NOT NULL
-     ),
-     resolved(start, id) AS (
-         SELECT chain.start, chain.id FROM chain JOIN individuals i ON i.id = chain.id
-         WHERE i.merged_into IS NULL
-     )";
 
 /// Crops of an individual shown beside each suggestion.
 pub const STRIP_LEN: usize = 8;
@@ -412,8 +400,8 @@ impl Catalogue {
                     )));
                 }
                 conn.execute(
-                    "UPDATE identifications SET withdrawn_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
-                         updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+                    &format!("UPDATE identifications SET withdrawn_at = {NOW},
+                         updated_at = {NOW} WHERE id = ?1"),
                     [id],
                 )?;
                 // The decision it had replaced holds again, as a new row.
@@ -438,14 +426,14 @@ impl Catalogue {
             }
             if let Some(m) = mark {
                 conn.execute(
-                    "UPDATE review_marks SET withdrawn_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
-                         updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+                    &format!("UPDATE review_marks SET withdrawn_at = {NOW},
+                         updated_at = {NOW} WHERE id = ?1"),
                     [m],
                 )?;
             }
             conn.execute(
-                "UPDATE review_log SET undone_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
-                     undone_by = ?2, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1",
+                &format!("UPDATE review_log SET undone_at = {NOW},
+                     undone_by = ?2, updated_at = {NOW} WHERE id = ?1"),
                 params![log, by],
             )?;
             Ok(())

@@ -27,7 +27,7 @@ use serde::Serialize;
 
 use super::individuals::{individual_row, Individual, INDIVIDUAL_COLUMNS};
 use super::records::blob_to_vector;
-use super::review::RESOLVED_CTE;
+use super::sql::RESOLVED_CTE;
 use super::Catalogue;
 use crate::error::{Error, Result};
 use crate::index::kernel::dot;

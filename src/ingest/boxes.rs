@@ -35,6 +35,7 @@ use sha2::Digest;
 
 use super::media::{save_region, CROP_SIDE};
 use crate::catalogue::records::{FeatureOrigin, Source};
+use crate::catalogue::sql::NOW;
 use crate::catalogue::{Catalogue, Scope, Tx};
 use crate::detect::BBox;
 use crate::embed::{Crop, Embedder};
@@ -49,8 +50,6 @@ use crate::{photo, CancelToken};
 /// The smallest side a box may have, in photo pixels (after clipping to
 /// the photo): below it there is nothing to identify.
 pub const MIN_BOX_SIDE: f32 = 8.0;
-
-const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
 /// What a box action did.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -28,6 +28,7 @@ use super::encounters::{group as group_encounters, EncounterRules, PhotoFile, Ph
 use super::media::{save_region, save_thumbnail, CROP_SIDE};
 use super::pipeline::{Found, Pipeline, Region};
 use crate::catalogue::records::{FeatureOrigin, NewPhoto};
+use crate::catalogue::sql::NOW;
 use crate::catalogue::{Catalogue, Scope};
 use crate::error::{Error, Result};
 use crate::index::IndexConfig;
@@ -631,7 +632,7 @@ pub fn assign_encounters(
             let encounter = tx.conn().last_insert_rowid();
             for id in group {
                 tx.conn().execute(
-                    "UPDATE photos SET encounter_id = ?1, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?2",
+                    &format!("UPDATE photos SET encounter_id = ?1, updated_at = {NOW} WHERE id = ?2"),
                     [encounter, *id],
                 )?;
             }

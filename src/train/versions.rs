@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 
 use super::finetune::{embed_table, feature_keys, with_trained_necks, Finetuned};
 use crate::cancel::CancelToken;
+use crate::catalogue::sql::NOW;
 use crate::catalogue::versions::{PackVersion, SwitchAction};
 use crate::catalogue::{keys, Catalogue};
 use crate::error::{Error, Result};
@@ -100,11 +101,9 @@ pub fn adopt(
         .root()
         .join(PACKS_DIR)
         .join(format!("{}-{}", pack.name(), version));
-    let trained_at: String =
-        cat.conn()
-            .query_row("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')", [], |r| {
-                r.get(0)
-            })?;
+    let trained_at: String = cat
+        .conn()
+        .query_row(&format!("SELECT {NOW}"), [], |r| r.get(0))?;
     let r = &trained.report;
     let info = TrainingInfo {
         parent_version: pack.version().to_string(),
