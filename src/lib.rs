@@ -36,4 +36,4 @@ pub mod sync;
 pub mod train;
 
 pub use cancel::CancelToken;
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};

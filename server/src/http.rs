@@ -19,6 +19,7 @@ use whaleid::sync::wire::{
     ErrorReply, Held, PushRequest, Refusal, UploadStatus, BATCH, CHUNK_SHA256, MAX_CHUNK,
     MAX_PHOTO, MEDIA, PHOTOS, PHOTOS_HELD, PHOTO_SIZE, PULL, PUSH,
 };
+use whaleid::ErrorKind;
 
 use crate::store::Store;
 
@@ -35,6 +36,34 @@ impl IntoResponse for Failure {
 
 fn internal(e: impl std::fmt::Display) -> Failure {
     Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
+}
+
+/// A store's failure: an engine error answers with the status of its kind
+/// (the one vocabulary the CLI and the app report too); anything else is
+/// the server's own failure.
+fn store_failure(e: anyhow::Error) -> Failure {
+    match e.downcast_ref::<whaleid::Error>() {
+        Some(engine) => Failure(status_of(engine.kind()), e.to_string()),
+        None => internal(e),
+    }
+}
+
+/// The HTTP status for an engine error kind. The client tells a failure by
+/// any status from 400 (`whaleid::sync::client`), and 404 means "not held"
+/// only on the routes that answer it themselves.
+fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Cancelled
+        | ErrorKind::Photo
+        | ErrorKind::Catalogue
+        | ErrorKind::Model
+        | ErrorKind::Io
+        | ErrorKind::Sync
+        | ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
 }
 
 /// The user the request's bearer token belongs to.
@@ -170,7 +199,7 @@ async fn with_store<T: Send + 'static>(
     tokio::task::spawn_blocking(move || f(&mut *store.lock().unwrap_or_else(|e| e.into_inner())))
         .await
         .map_err(internal)?
-        .map_err(internal)
+        .map_err(store_failure)
 }
 
 fn unknown_photo() -> Failure {
@@ -410,4 +439,27 @@ pub fn router(store: Shared, max_body: usize) -> Router {
         .route("/v1/health", get(health))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(store)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_failure_answers_with_its_engine_kind() {
+        let refused = store_failure(
+            whaleid::Error::Invalid("media x: the bytes received hash to y".into()).into(),
+        );
+        assert_eq!(refused.0, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(refused.1, "media x: the bytes received hash to y");
+        let missing = store_failure(
+            anyhow::Error::from(whaleid::Error::NotFound("photo p".into())).context("pulling"),
+        );
+        assert_eq!(missing.0, StatusCode::NOT_FOUND);
+        let db = store_failure(whaleid::Error::Sql(rusqlite::Error::QueryReturnedNoRows).into());
+        assert_eq!(db.0, StatusCode::INTERNAL_SERVER_ERROR);
+        let other = store_failure(anyhow::anyhow!("disk full"));
+        assert_eq!(other.0, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(other.1, "disk full");
+    }
 }

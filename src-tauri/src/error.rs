@@ -2,30 +2,18 @@
 //!
 //! `kind` is a closed set the frontend can switch on (a cancelled job is not
 //! a missing model); `message` is the engine's own sentence, which names the
-//! file or folder involved. Engine errors are mapped by variant in one place,
-//! so a new engine variant fails to compile here rather than reaching the UI
-//! as "internal".
+//! file or folder involved. Engine errors take the kind the engine gives them
+//! (`whaleid::Error::kind`, an exhaustive match there), so a new engine variant
+//! fails to compile rather than reaching the UI as "internal".
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-/// What went wrong, for the UI to choose a message or an action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
-pub enum ErrorKind {
-    NotFound,
-    Invalid,
-    Cancelled,
-    Photo,
-    Catalogue,
-    /// The model pack or ONNX Runtime (missing, invalid, or failing).
-    Model,
-    Io,
-    /// Another job of the same kind is running.
-    Busy,
-    Internal,
-}
+/// The engine's one vocabulary of kinds (`whaleid::ErrorKind`), so a sync
+/// failure is `sync` here as in the CLI and the server. The engine derives
+/// its TypeScript type (feature `ts`) rather than the app keeping a mirror
+/// enum: one list, and ui/src/bindings/ErrorKind.ts is generated from it.
+pub use whaleid::ErrorKind;
 
 /// A command's failure, serialised to the rejected `invoke` promise.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, thiserror::Error)]
@@ -64,25 +52,7 @@ impl AppError {
 
 impl From<whaleid::Error> for AppError {
     fn from(e: whaleid::Error) -> Self {
-        use whaleid::index::IndexError;
-        use whaleid::Error as E;
-        let kind = match &e {
-            // No ONNX Runtime library is, for the user, a model that cannot run.
-            E::Runtime(_)
-            | E::Pack { .. }
-            | E::Model { .. }
-            | E::ModelOutput { .. }
-            | E::WorkerGone { .. }
-            // A fine-tune that failed inside candle: the model cannot be trained.
-            | E::Train(_) => ErrorKind::Model,
-            E::Io { .. } | E::Sync { .. } => ErrorKind::Io,
-            E::Photo { .. } => ErrorKind::Photo,
-            E::Cancelled | E::Index(IndexError::Cancelled) => ErrorKind::Cancelled,
-            E::Sql(_) | E::Catalogue { .. } | E::Index(_) => ErrorKind::Catalogue,
-            E::NotFound(_) => ErrorKind::NotFound,
-            E::Labels { .. } | E::Invalid(_) => ErrorKind::Invalid,
-        };
-        Self::new(kind, e.to_string())
+        Self::new(e.kind(), e.to_string())
     }
 }
 
@@ -120,7 +90,7 @@ mod tests {
             ErrorKind::Cancelled
         );
         assert_eq!(
-            AppError::from(whaleid::Error::Runtime("no library".into())).kind,
+            AppError::from(whaleid::Error::runtime("no library")).kind,
             ErrorKind::Model
         );
         let cat = whaleid::Error::Catalogue {
@@ -130,5 +100,13 @@ mod tests {
         let e = AppError::from(cat);
         assert_eq!(e.kind, ErrorKind::Catalogue);
         assert!(e.message.contains("not a catalogue"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_sync_failure_is_sync_as_in_the_cli_not_io() {
+        let e = AppError::from(whaleid::Error::sync("http://s", "HTTP 401: unknown token"));
+        assert_eq!(e.kind, ErrorKind::Sync);
+        assert_eq!(e.message, "sync server http://s: HTTP 401: unknown token");
+        assert_eq!(serde_json::to_value(&e).unwrap()["kind"], "sync");
     }
 }

@@ -935,7 +935,7 @@ fn sync_is_configured_previewed_and_run_through_the_ipc_against_a_real_server() 
     )
     .unwrap();
     let refused = invoke(&window, "sync_preview", json!({})).unwrap_err();
-    assert_eq!(refused["kind"], "io", "{refused}");
+    assert_eq!(refused["kind"], "sync", "{refused}");
     assert!(
         refused["message"].as_str().unwrap().contains("401"),
         "{refused}"

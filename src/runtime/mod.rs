@@ -50,7 +50,11 @@ struct Loaded {
     info: RuntimeInfo,
 }
 
-static RUNTIME: OnceLock<std::result::Result<Loaded, String>> = OnceLock::new();
+static RUNTIME: OnceLock<std::result::Result<Loaded, LoadFailure>> = OnceLock::new();
+
+/// Why ONNX Runtime did not load: the sentence, and the loader's own error
+/// when there is one (kept once, reported on every later call).
+type LoadFailure = (String, Option<crate::error::Cause>);
 
 /// The execution device the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
@@ -178,7 +182,10 @@ fn library_files_in(dir: &Path) -> Vec<PathBuf> {
 pub fn init() -> Result<&'static RuntimeInfo> {
     match RUNTIME.get_or_init(load) {
         Ok(loaded) => Ok(&loaded.info),
-        Err(message) => Err(Error::Runtime(message.clone())),
+        Err((reason, source)) => Err(Error::Runtime {
+            reason: reason.clone(),
+            source: source.clone(),
+        }),
     }
 }
 
@@ -190,7 +197,7 @@ fn environment() -> Result<&'static Environment> {
     }
 }
 
-fn load() -> std::result::Result<Loaded, String> {
+fn load() -> std::result::Result<Loaded, LoadFailure> {
     let candidates = library_candidates();
     let Some(library) = candidates.iter().find(|p| p.is_file()).cloned() else {
         let looked = if candidates.is_empty() {
@@ -207,25 +214,32 @@ fn load() -> std::result::Result<Loaded, String> {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        return Err(format!(
-            "ONNX Runtime library not found (looked at {looked}): {SETUP_HINT}"
+        return Err((
+            format!("ONNX Runtime library not found (looked at {looked}): {SETUP_HINT}"),
+            None,
         ));
     };
-    let builder = ort::init_from(&library).map_err(|e| match e {
-        ort::LoadDynamicError::BadVersion { version_str, path } => format!(
-            "ONNX Runtime at {} is version {version_str}, too old: WhaleID needs 1.{MIN_ORT_MINOR} or newer ({PINNED_ORT_VERSION} is tested); {SETUP_HINT}",
-            path.display()
-        ),
-        other => format!(
-            "could not load ONNX Runtime from {}: {other}; {SETUP_HINT}",
-            library.display()
-        ),
+    let builder = ort::init_from(&library).map_err(|e| {
+        let reason = match &e {
+            ort::LoadDynamicError::BadVersion { version_str, path } => format!(
+                "ONNX Runtime at {} is version {version_str}, too old: WhaleID needs 1.{MIN_ORT_MINOR} or newer ({PINNED_ORT_VERSION} is tested); {SETUP_HINT}",
+                path.display()
+            ),
+            other => format!(
+                "could not load ONNX Runtime from {}: {other}; {SETUP_HINT}",
+                library.display()
+            ),
+        };
+        (reason, Some(std::sync::Arc::new(e) as crate::error::Cause))
     })?;
     let env = builder
         .with_name("whaleid")
         .with_telemetry(false)
         .build()
-        .map_err(|e| format!("could not start ONNX Runtime: {e}"))?;
+        .map_err(|e| {
+            let reason = format!("could not start ONNX Runtime: {e}");
+            (reason, Some(std::sync::Arc::new(e) as crate::error::Cause))
+        })?;
     let version = version_from_build_info(ort::info())
         .or_else(|| version_from_file_name(&library.canonicalize().unwrap_or(library.clone())))
         .unwrap_or_else(|| "unknown".into());
@@ -360,7 +374,7 @@ pub fn build_session(file: &Path, config: &SessionConfig) -> Result<(Session, Pr
             "directml"
         };
         if gpu_candidates(config.device).is_empty() {
-            return Err(Error::Runtime(format!(
+            return Err(Error::runtime(format!(
                 "device `{wanted}` requested, but this build of WhaleID was compiled without the `{wanted}` feature"
             )));
         }
@@ -382,10 +396,13 @@ pub fn build_session(file: &Path, config: &SessionConfig) -> Result<(Session, Pr
     }
     if config.device != Device::Auto {
         if let Some((provider, e)) = last_gpu_error {
-            return Err(Error::Runtime(format!(
-                "device `{provider}` could not be used for {}: {e}",
-                file.display()
-            )));
+            return Err(Error::runtime_from(
+                format!(
+                    "device `{provider}` could not be used for {}: {e}",
+                    file.display()
+                ),
+                std::sync::Arc::new(e),
+            ));
         }
     }
     let session = base_builder(file, config)?

@@ -97,10 +97,7 @@ impl Remote {
     }
 
     pub(crate) fn fail(&self, reason: impl Into<String>) -> Error {
-        Error::Sync {
-            server: self.url.clone(),
-            reason: reason.into(),
-        }
+        Error::sync(&self.url, reason)
     }
 
     /// Requests to the server, with the token.
@@ -135,7 +132,7 @@ impl Remote {
                 "the server's certificate is not trusted ({why:?}); if the team signs its \
                  own, pass its CA certificate (whaleid sync --ca-cert FILE)"
             )),
-            _ => self.fail(e.to_string()),
+            _ => Error::sync_from(&self.url, e),
         }
     }
 

@@ -168,10 +168,27 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("whaleid: {e:#}");
+            eprintln!("whaleid: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes on one line, each said once. Engine errors put
+/// their cause in their own sentence and keep it as their source too (`Io`,
+/// `Sync`, `Runtime`), so a cause already in the line is not repeated.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.is_empty() {
+            line = text;
+        } else if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+    }
+    line
 }
 
 fn run(cli: Cli) -> Result<ExitCode> {
@@ -229,6 +246,8 @@ pub fn print_line(value: serde_json::Value) -> Result<()> {
     Ok(())
 }
 
+/// `{"file", "error": {"kind", "message"}}`, the kind in the engine's one
+/// vocabulary (`whaleid::ErrorKind`, camelCase as the app has it).
 pub fn error_line(file: &Path, e: &whaleid::Error) -> serde_json::Value {
     json!({"file": file, "error": {"kind": e.kind(), "message": e.to_string()}})
 }
@@ -255,5 +274,50 @@ pub fn exit_code(failed: bool) -> ExitCode {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_line_says_each_cause_once() {
+        let missing = || std::io::Error::from(std::io::ErrorKind::NotFound);
+        let io = anyhow::Error::from(whaleid::Error::Io {
+            path: "/proc/nope/x".into(),
+            source: missing(),
+        });
+        assert_eq!(
+            one_line(&io),
+            format!("/proc/nope/x: {}", missing()),
+            "the io error is in the sentence and is its source"
+        );
+        let refused = anyhow::Error::from(whaleid::Error::sync_from(
+            "http://127.0.0.1:9",
+            std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "io: refused"),
+        ));
+        assert_eq!(
+            one_line(&refused),
+            "sync server http://127.0.0.1:9: io: refused"
+        );
+        // A cause the sentence does not hold is still said.
+        let context = anyhow::Error::from(whaleid::Error::NotFound("individual W9".into()))
+            .context("renaming W9");
+        assert_eq!(one_line(&context), "renaming W9: individual W9");
+    }
+
+    #[test]
+    fn a_json_error_line_uses_the_engine_kind() {
+        let e = whaleid::Error::Photo {
+            path: "a.jpg".into(),
+            reason: "not an image".into(),
+        };
+        assert_eq!(
+            error_line(Path::new("a.jpg"), &e),
+            json!({"file": "a.jpg", "error": {"kind": "photo", "message": "a.jpg: not an image"}})
+        );
+        let e = whaleid::Error::runtime("no library");
+        assert_eq!(error_line(Path::new("b.jpg"), &e)["error"]["kind"], "model");
     }
 }

@@ -155,6 +155,16 @@ describe("command wrappers", () => {
     expect(ipc.errorText({ kind: "io", message: "unreachable" }, { io: "Server" })).toBe("Server: unreachable");
     expect(ipc.errorText({ kind: "io", message: "unreachable" })).toBe("File system: unreachable");
   });
+  it("says a sync failure is the server's, with no renaming by the screen", () => {
+    expect(ipc.toAppError({ kind: "sync", message: "sync server http://s: HTTP 401" })).toEqual({
+      kind: "sync",
+      message: "sync server http://s: HTTP 401",
+    });
+    expect(ipc.errorText({ kind: "sync", message: "sync server http://s: HTTP 401" })).toBe(
+      "Server: sync server http://s: HTTP 401",
+    );
+    expect(ipc.errorText({ kind: "cancelled", message: "" })).toBe("Cancelled");
+  });
   it("imageSrc goes through the asset protocol and is empty for no path", () => {
     expect(ipc.imageSrc("/cat/media/c 1.jpg")).toBe("asset://localhost/%2Fcat%2Fmedia%2Fc%201.jpg");
     expect(ipc.imageSrc(null)).toBe("");

@@ -37,20 +37,26 @@ import type { MergeDirection } from "../bindings/MergeDirection";
 
 export type ErrorKind = AppError["kind"];
 
-const KINDS: readonly ErrorKind[] = [
-  "notFound",
-  "invalid",
-  "cancelled",
-  "photo",
-  "catalogue",
-  "model",
-  "io",
-  "busy",
-  "internal",
-];
+/**
+ * What each kind is called on screen. A `Record` over the generated
+ * `ErrorKind` (the engine's one vocabulary), so a kind added in Rust does not
+ * type-check here until it has a label; the kinds the UI accepts are its keys.
+ */
+const LABEL: Record<ErrorKind, string> = {
+  notFound: "Not found",
+  invalid: "Invalid",
+  cancelled: "Cancelled",
+  photo: "Photo",
+  catalogue: "Catalogue",
+  model: "Model",
+  io: "File system",
+  sync: "Server",
+  busy: "Busy",
+  internal: "Error",
+};
 
 function isKind(k: unknown): k is ErrorKind {
-  return typeof k === "string" && (KINDS as readonly string[]).includes(k);
+  return typeof k === "string" && Object.prototype.hasOwnProperty.call(LABEL, k);
 }
 
 /**
@@ -102,24 +108,14 @@ export function isAppError(e: unknown): e is AppError {
 
 /**
  * A line a person can read: "Model: pack has no detector". `labels` renames
- * kinds where a screen knows better what they mean (on the Sync screen an
- * `io` error is the connection to the server, not the file system).
+ * kinds where a screen knows better what they mean (on Welcome a `catalogue`
+ * error is a folder that cannot be used). A sync failure needs no renaming:
+ * the engine reports it as `sync`, "Server".
  */
 export function errorText(e: unknown, labels?: Partial<Record<ErrorKind, string>>): string {
   const err = isAppError(e) ? e : toAppError(e);
-  const label: Record<ErrorKind, string> = {
-    notFound: "Not found",
-    invalid: "Invalid",
-    cancelled: "Cancelled",
-    photo: "Photo",
-    catalogue: "Catalogue",
-    model: "Model",
-    io: "File system",
-    busy: "Busy",
-    internal: "Error",
-    ...labels,
-  };
-  return err.message ? `${label[err.kind]}: ${err.message}` : label[err.kind];
+  const label = labels?.[err.kind] ?? LABEL[err.kind];
+  return err.message ? `${label}: ${err.message}` : label;
 }
 
 async function call<T>(cmd: string, args?: Record<string, unknown>): Promise<T> {

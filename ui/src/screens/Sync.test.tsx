@@ -317,14 +317,14 @@ describe("SyncScreen", () => {
   it("shows a server that cannot be reached as a server error, not a file-system one", async () => {
     api.syncStatus.mockResolvedValue(configured);
     api.syncPreview.mockRejectedValueOnce({
-      kind: "io",
+      kind: "sync",
       message: "sync server http://10.0.0.5:8787: HTTP 401: unknown token",
     });
     render(<SyncScreen />);
     await waitFor(() => expect(button("sync-preview").disabled).toBe(false));
     fireEvent.click(screen.getByTestId("sync-preview"));
     await waitFor(() => expect(text("sync-preview-error")).toBe("Server: sync server http://10.0.0.5:8787: HTTP 401: unknown token"));
-    expect(screen.getByTestId("sync-preview-error").getAttribute("data-kind")).toBe("io");
+    expect(screen.getByTestId("sync-preview-error").getAttribute("data-kind")).toBe("sync");
     expect(screen.queryByTestId("sync-plan")).toBeNull();
     // The user can try again.
     expect(button("sync-preview").disabled).toBe(false);
@@ -414,7 +414,7 @@ describe("SyncScreen", () => {
     api.syncStatus.mockResolvedValue(configured);
     render(<SyncScreen />);
     const emit = await startSync();
-    emit({ event: "failed", error: { kind: "io", message: "sync server http://10.0.0.5:8787: connection reset" } });
+    emit({ event: "failed", error: { kind: "sync", message: "sync server http://10.0.0.5:8787: connection reset" } });
     await waitFor(() => expect(text("sync-error")).toBe("Server: sync server http://10.0.0.5:8787: connection reset"));
     expect(text("sync-progress")).toContain("Failed");
     expect(screen.queryByTestId("sync-summary")).toBeNull();

@@ -12,7 +12,7 @@ import type { SyncPreview } from "../bindings/SyncPreview";
 import type { SyncStatus } from "../bindings/SyncStatus";
 import { ErrorLine } from "../components/ErrorLine";
 import { JobControls, jobLabel } from "../components/JobControls";
-import { syncConfigure, syncPreview, syncStatus, toAppError, type ErrorKind } from "../ipc";
+import { syncConfigure, syncPreview, syncStatus, toAppError } from "../ipc";
 import { formatBytes, formatTaken } from "../lib/format";
 import { useStore } from "../state/store";
 import {
@@ -29,9 +29,6 @@ import {
 } from "../state/sync";
 import { PreviewView, SummaryView } from "./sync/Report";
 import { ToReview } from "./sync/ToReview";
-
-/** Here an `io` error is the server (unreachable, refused the token), not the disk. */
-const LABELS: Partial<Record<ErrorKind, string>> = { io: "Server" };
 
 const EMPTY_FORM: SettingsForm = { server: "", token: "", author: "", caCert: "", photos: false };
 
@@ -137,7 +134,7 @@ export function SyncScreen() {
         Sends the photos, identifications and merges made on this laptop to the team's server, and brings back everyone
         else's. Nothing is lost if the connection drops: what was done stays, and the next sync carries on.
       </p>
-      <ErrorLine error={statusError} testId="sync-status-error" labels={LABELS} />
+      <ErrorLine error={statusError} testId="sync-status-error" />
 
       <div class="panel" data-testid="sync-status">
         <h2>Status</h2>
@@ -225,7 +222,7 @@ export function SyncScreen() {
             </span>
           )}
         </div>
-        <ErrorLine error={formError} testId="sync-settings-error" labels={LABELS} />
+        <ErrorLine error={formError} testId="sync-settings-error" />
       </form>
 
       <div class="panel">
@@ -254,7 +251,7 @@ export function SyncScreen() {
             cancelTestId="sync-cancel"
           />
         </div>
-        <ErrorLine error={previewError} testId="sync-preview-error" labels={LABELS} />
+        <ErrorLine error={previewError} testId="sync-preview-error" />
         {preview && <PreviewView p={preview} />}
       </div>
 
@@ -343,7 +340,6 @@ function RunView({ run }: { run: SyncState }) {
       <ErrorLine
         error={run.phase === "cancelled" && run.error?.kind === "cancelled" ? null : run.error}
         testId="sync-error"
-        labels={LABELS}
       />
       {run.summary && <SummaryView s={run.summary} />}
     </div>
