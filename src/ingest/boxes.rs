@@ -258,7 +258,7 @@ fn prepare(
         cancel,
     )?;
     let embedding = embedded.pop().ok_or_else(|| {
-        Error::Runtime(format!("the embedder returned nothing for a box on {name}"))
+        Error::runtime(format!("the embedder returned nothing for a box on {name}"))
     })?;
     let crops = cat.media_dir().join("crops");
     std::fs::create_dir_all(&crops).map_err(|e| Error::io(&crops, e))?;

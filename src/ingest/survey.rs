@@ -265,7 +265,7 @@ impl<'a> Job<'a> {
         drop(rx);
         let stored = storer
             .join()
-            .map_err(|_| Error::Runtime("the ingest store stage panicked".into()))?;
+            .map_err(|_| Error::runtime("the ingest store stage panicked"))?;
         // A store error comes first: it is why inference stopped.
         let stored = stored?;
         result?;
