@@ -206,6 +206,51 @@ impl Op {
     }
 }
 
+/// `check` of an optional value, when present.
+fn opt<T: ?Sized>(
+    v: Option<&T>,
+    check: impl FnOnce(&T) -> Result<(), String>,
+) -> Result<(), String> {
+    v.map_or(Ok(()), check)
+}
+
+fn place_ok(latitude: Option<f64>, longitude: Option<f64>) -> Result<(), String> {
+    if latitude.is_some_and(|l| !(-90.0..=90.0).contains(&l))
+        || longitude.is_some_and(|l| !(-180.0..=180.0).contains(&l))
+    {
+        return Err("latitude/longitude out of range".into());
+    }
+    Ok(())
+}
+
+fn box_ok(bbox: &[f32; 4], score: Option<f32>) -> Result<(), String> {
+    let [x1, y1, x2, y2] = *bbox;
+    if !bbox.iter().all(|v| v.is_finite()) || x2 <= x1 || y2 <= y1 {
+        return Err(format!("box {bbox:?} is not x1 < x2, y1 < y2"));
+    }
+    score_ok(score)
+}
+
+fn score_ok(score: Option<f32>) -> Result<(), String> {
+    if score.is_some_and(|s| !s.is_finite()) {
+        return Err("score is not a number".into());
+    }
+    Ok(())
+}
+
+fn vector_ok(vector: &[f32]) -> Result<(), String> {
+    if vector.is_empty() || vector.len() > MAX_EMBEDDING_DIM {
+        return Err(format!(
+            "an embedding of {} values (1 to {MAX_EMBEDDING_DIM})",
+            vector.len()
+        ));
+    }
+    if !vector.iter().all(|v| v.is_finite()) {
+        return Err("the embedding has values that are not numbers".into());
+    }
+    Ok(())
+}
+
 impl Change {
     fn validate(&self) -> Result<(), String> {
         match self {
@@ -221,21 +266,12 @@ impl Change {
             } => {
                 uuid_ok("photo", photo)?;
                 sha_ok("sha256", sha256)?;
-                if let Some(t) = thumb {
-                    sha_ok("thumb", t)?;
-                }
+                opt(thumb.as_deref(), |t| sha_ok("thumb", t))?;
                 if *width == 0 || *height == 0 {
                     return Err("photo width and height must be positive".into());
                 }
-                if let Some(t) = taken_at {
-                    text_ok("taken_at", t)?;
-                }
-                if latitude.is_some_and(|l| !(-90.0..=90.0).contains(&l))
-                    || longitude.is_some_and(|l| !(-180.0..=180.0).contains(&l))
-                {
-                    return Err("latitude/longitude out of range".into());
-                }
-                Ok(())
+                opt(taken_at.as_deref(), |t| text_ok("taken_at", t))?;
+                place_ok(*latitude, *longitude)
             }
             Change::DetectionAdded {
                 detection,
@@ -248,42 +284,26 @@ impl Change {
                 drawn_by,
                 replaces,
             } => {
-                if let Some(c) = crop {
-                    sha_ok("crop", c)?;
-                }
-                if let Some(by) = drawn_by {
-                    text_ok("drawn_by", by)?;
-                }
+                opt(crop.as_deref(), |c| sha_ok("crop", c))?;
+                opt(drawn_by.as_deref(), |by| text_ok("drawn_by", by))?;
                 if let Some(r) = replaces {
                     uuid_ok("replaces", r)?;
                     if r == detection {
                         return Err("a box cannot replace itself".into());
                     }
                 }
-                if let Some(s) = species {
-                    text_ok("species", s)?;
-                }
+                opt(species.as_deref(), |s| text_ok("species", s))?;
                 uuid_ok("detection", detection)?;
                 uuid_ok("photo", photo)?;
                 text_ok("class", class)?;
-                let [x1, y1, x2, y2] = *bbox;
-                if !bbox.iter().all(|v| v.is_finite()) || x2 <= x1 || y2 <= y1 {
-                    return Err(format!("box {bbox:?} is not x1 < x2, y1 < y2"));
-                }
-                if score.is_some_and(|s| !s.is_finite()) {
-                    return Err("score is not a number".into());
-                }
-                Ok(())
+                box_ok(bbox, *score)
             }
             Change::DetectionRemoved {
                 detection,
                 replaced_by,
             } => {
                 uuid_ok("detection", detection)?;
-                if let Some(r) = replaced_by {
-                    uuid_ok("replaced_by", r)?;
-                }
-                Ok(())
+                opt(replaced_by.as_deref(), |r| uuid_ok("replaced_by", r))
             }
             Change::DetectionRestored { detection } => uuid_ok("detection", detection),
             Change::EmbeddingAdded {
@@ -295,16 +315,7 @@ impl Change {
                 uuid_ok("detection", detection)?;
                 text_ok("pack_name", pack_name)?;
                 text_ok("pack_version", pack_version)?;
-                if vector.is_empty() || vector.len() > MAX_EMBEDDING_DIM {
-                    return Err(format!(
-                        "an embedding of {} values (1 to {MAX_EMBEDDING_DIM})",
-                        vector.len()
-                    ));
-                }
-                if !vector.iter().all(|v| v.is_finite()) {
-                    return Err("the embedding has values that are not numbers".into());
-                }
-                Ok(())
+                vector_ok(vector)
             }
             Change::IndividualCreated {
                 individual,
@@ -313,10 +324,7 @@ impl Change {
             } => {
                 uuid_ok("individual", individual)?;
                 text_ok("code", code)?;
-                if let Some(s) = species {
-                    text_ok("species", s)?;
-                }
-                Ok(())
+                opt(species.as_deref(), |s| text_ok("species", s))
             }
             Change::IndividualRenamed { individual, code } => {
                 uuid_ok("individual", individual)?;
@@ -342,10 +350,7 @@ impl Change {
                 uuid_ok("decision", decision)?;
                 uuid_ok("detection", detection)?;
                 uuid_ok("individual", individual)?;
-                if score.is_some_and(|s| !s.is_finite()) {
-                    return Err("score is not a number".into());
-                }
-                Ok(())
+                score_ok(*score)
             }
             Change::DecisionWithdrawn { decision } => uuid_ok("decision", decision),
         }

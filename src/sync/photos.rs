@@ -84,59 +84,108 @@ pub fn sync_photos(
     cancel: &CancelToken,
     progress: &mut dyn FnMut(u64),
 ) -> Result<PhotoReport> {
-    let chunk = chunk.clamp(1, super::wire::MAX_CHUNK);
-    let mut report = PhotoReport::default();
-    let mut moved = 0u64;
-
-    let local: Vec<(String, String)> = {
-        let mut stmt = cat.conn().prepare(
-            "SELECT DISTINCT sha256, original_path FROM photos
-             WHERE original_path != '' AND sha256 NOT IN (SELECT sha256 FROM sync_photos)
-             ORDER BY id",
-        )?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<rusqlite::Result<_>>()?
+    let mut t = Transfer {
+        remote,
+        chunk: chunk.clamp(1, super::wire::MAX_CHUNK),
+        cancel,
+        progress,
+        moved: 0,
+        report: PhotoReport::default(),
     };
-    for (sha, path) in local {
-        let path = PathBuf::from(path);
-        match file_sha256(&path) {
-            Ok((got, _)) if got == sha => {}
-            Ok(_) => {
-                report
-                    .skipped
-                    .push(format!("{}: changed since it was imported", path.display()));
-                continue;
-            }
-            Err(e) => {
-                report.skipped.push(format!("{}: {e}", path.display()));
-                continue;
-            }
+    t.send_all(cat)?;
+    t.fetch_all(cat)?;
+    Ok(t.report)
+}
+
+/// One photo sync under way: where it sends and fetches, and what it did.
+struct Transfer<'a> {
+    remote: &'a Remote,
+    chunk: usize,
+    cancel: &'a CancelToken,
+    progress: &'a mut dyn FnMut(u64),
+    /// Bytes moved both ways so far.
+    moved: u64,
+    report: PhotoReport,
+}
+
+impl Transfer<'_> {
+    fn check_cancel(&self) -> Result<()> {
+        if self.cancel.is_cancelled() {
+            return Err(Error::Cancelled);
         }
-        let Some(mut status) = remote.upload_status(&sha)? else {
-            // The server has no record of it yet: the next sync sends it.
-            continue;
+        Ok(())
+    }
+
+    fn moved(&mut self, n: u64) {
+        self.moved += n;
+        (self.progress)(self.moved);
+    }
+
+    /// Send every local original the server has not acknowledged, unless
+    /// it moved or changed since it was imported.
+    fn send_all(&mut self, cat: &Catalogue) -> Result<()> {
+        let local: Vec<(String, String)> = {
+            let mut stmt = cat.conn().prepare(
+                "SELECT DISTINCT sha256, original_path FROM photos
+                 WHERE original_path != '' AND sha256 NOT IN (SELECT sha256 FROM sync_photos)
+                 ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
         };
-        let mut file = File::open(&path).map_err(|e| Error::io(&path, e))?;
-        let size = file.metadata().map_err(|e| Error::io(&path, e))?.len();
-        let mut buf = vec![0u8; chunk];
-        while !status.complete {
-            if cancel.is_cancelled() {
-                return Err(Error::Cancelled);
+        for (sha, path) in local {
+            let path = PathBuf::from(path);
+            match file_sha256(&path) {
+                Ok((got, _)) if got == sha => {}
+                Ok(_) => {
+                    self.report
+                        .skipped
+                        .push(format!("{}: changed since it was imported", path.display()));
+                    continue;
+                }
+                Err(e) => {
+                    self.report.skipped.push(format!("{}: {e}", path.display()));
+                    continue;
+                }
             }
+            let Some(status) = self.remote.upload_status(&sha)? else {
+                // The server has no record of it yet: the next sync sends it.
+                continue;
+            };
+            self.send(&sha, &path, status)?;
+            remember(cat, &sha, "sent")?;
+            self.report.sent += 1;
+        }
+        Ok(())
+    }
+
+    /// Send `path` from where the server's upload `status` stands until
+    /// the server holds it whole.
+    fn send(
+        &mut self,
+        sha: &str,
+        path: &Path,
+        mut status: super::wire::UploadStatus,
+    ) -> Result<()> {
+        let remote = self.remote;
+        let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        let mut buf = vec![0u8; self.chunk];
+        while !status.complete {
+            self.check_cancel()?;
             let offset = status.received;
-            let n = (size - offset).min(chunk as u64) as usize;
+            let n = (size - offset).min(self.chunk as u64) as usize;
             file.seek(SeekFrom::Start(offset))
                 .and_then(|_| file.read_exact(&mut buf[..n]))
-                .map_err(|e| Error::io(&path, e))?;
-            status = match remote.put_photo_chunk(&sha, offset, size, &buf[..n])? {
+                .map_err(|e| Error::io(path, e))?;
+            status = match remote.put_photo_chunk(sha, offset, size, &buf[..n])? {
                 Some(s) => {
-                    report.bytes_sent += n as u64;
-                    moved += n as u64;
-                    progress(moved);
+                    self.report.bytes_sent += n as u64;
+                    self.moved(n as u64);
                     s
                 }
                 // Someone else is sending it too: carry on from theirs.
-                None => remote.upload_status(&sha)?.ok_or_else(|| {
+                None => remote.upload_status(sha)?.ok_or_else(|| {
                     remote.fail(format!("photo {sha}: the server lost its record"))
                 })?,
             };
@@ -144,109 +193,124 @@ pub fn sync_photos(
                 return Err(remote.fail(format!("photo {sha}: the server kept nothing")));
             }
         }
-        remember(cat, &sha, "sent")?;
-        report.sent += 1;
+        Ok(())
     }
 
-    let wanted: Vec<String> = {
-        let mut stmt = cat.conn().prepare(
-            "SELECT DISTINCT sha256 FROM photos p WHERE original_path = ''
-               AND NOT EXISTS (SELECT 1 FROM photos q
-                               WHERE q.sha256 = p.sha256 AND q.original_path != '')
-             ORDER BY id",
-        )?;
-        let rows = stmt.query_map([], |r| r.get(0))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
-    // Ask which the server holds, a batch at a time, and fetch only those.
-    let mut held = Vec::new();
-    for batch in wanted.chunks(super::wire::BATCH) {
-        if cancel.is_cancelled() {
-            return Err(Error::Cancelled);
+    /// Fetch every original this catalogue holds only as a record and the
+    /// server holds.
+    fn fetch_all(&mut self, cat: &Catalogue) -> Result<()> {
+        let wanted: Vec<String> = {
+            let mut stmt = cat.conn().prepare(
+                "SELECT DISTINCT sha256 FROM photos p WHERE original_path = ''
+                   AND NOT EXISTS (SELECT 1 FROM photos q
+                                   WHERE q.sha256 = p.sha256 AND q.original_path != '')
+                 ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let held = self.held(&wanted)?;
+        self.report.not_on_server = wanted.len() - held.len();
+        let dir = cat.media_dir().join(ORIGINALS);
+        for sha in held {
+            let part = dir.join(format!("{sha}.part"));
+            let Some(size) = self.fetch(&dir, &part, &sha)? else {
+                self.report.not_on_server += 1;
+                continue;
+            };
+            self.keep(cat, &dir, &part, &sha, size)?;
+            remember(cat, &sha, "fetched")?;
+            self.report.fetched += 1;
         }
-        // Only names asked about: a reply's names become file names here.
-        let asked: std::collections::HashSet<&String> = batch.iter().collect();
-        held.extend(
-            remote
-                .photos_held(batch)?
-                .into_iter()
-                .filter(|s| asked.contains(s)),
-        );
+        Ok(())
     }
-    report.not_on_server = wanted.len() - held.len();
-    let dir = cat.media_dir().join(ORIGINALS);
-    for sha in held {
-        let part = dir.join(format!("{sha}.part"));
-        let mut have = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
+
+    /// Which of `wanted` the server holds, asked a batch at a time.
+    fn held(&self, wanted: &[String]) -> Result<Vec<String>> {
+        let mut held = Vec::new();
+        for batch in wanted.chunks(super::wire::BATCH) {
+            self.check_cancel()?;
+            // Only names asked about: a reply's names become file names here.
+            let asked: std::collections::HashSet<&String> = batch.iter().collect();
+            held.extend(
+                self.remote
+                    .photos_held(batch)?
+                    .into_iter()
+                    .filter(|s| asked.contains(s)),
+            );
+        }
+        Ok(held)
+    }
+
+    /// Grow `part` (in `dir`) until it holds the whole photo; its size, or
+    /// `None` when the server no longer has it.
+    fn fetch(&mut self, dir: &Path, part: &Path, sha: &str) -> Result<Option<u64>> {
+        let remote = self.remote;
+        let mut have = std::fs::metadata(part).map(|m| m.len()).unwrap_or(0);
         let mut out: Option<File> = None;
-        let size = loop {
-            if cancel.is_cancelled() {
-                return Err(Error::Cancelled);
-            }
-            let Some((bytes, size)) = remote.get_photo_chunk(&sha, have, chunk)? else {
-                break None;
+        loop {
+            self.check_cancel()?;
+            let Some((bytes, size)) = remote.get_photo_chunk(sha, have, self.chunk)? else {
+                return Ok(None);
             };
             if have > size {
                 // A part longer than the photo is not ours to resume.
-                std::fs::remove_file(&part).map_err(|e| Error::io(&part, e))?;
+                std::fs::remove_file(part).map_err(|e| Error::io(part, e))?;
                 have = 0;
                 out = None;
                 continue;
             }
             if have == size {
-                break Some(size);
+                return Ok(Some(size));
             }
             if bytes.is_empty() {
                 return Err(remote.fail(format!("photo {sha}: an empty chunk at {have}")));
             }
             if out.is_none() {
-                std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+                std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
                 let mut f = std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
-                    .open(&part)
-                    .map_err(|e| Error::io(&part, e))?;
-                f.seek(SeekFrom::End(0)).map_err(|e| Error::io(&part, e))?;
+                    .open(part)
+                    .map_err(|e| Error::io(part, e))?;
+                f.seek(SeekFrom::End(0)).map_err(|e| Error::io(part, e))?;
                 out = Some(f);
             }
             let f = out.as_mut().expect("opened above");
-            f.write_all(&bytes).map_err(|e| Error::io(&part, e))?;
-            f.flush().map_err(|e| Error::io(&part, e))?;
+            f.write_all(&bytes).map_err(|e| Error::io(part, e))?;
+            f.flush().map_err(|e| Error::io(part, e))?;
             have += bytes.len() as u64;
-            report.bytes_fetched += bytes.len() as u64;
-            moved += bytes.len() as u64;
-            progress(moved);
-        };
-        drop(out);
-        let Some(size) = size else {
-            report.not_on_server += 1;
-            continue;
-        };
-        let (got, _) = file_sha256(&part).map_err(|e| Error::io(&part, e))?;
+            self.report.bytes_fetched += bytes.len() as u64;
+            self.moved(bytes.len() as u64);
+        }
+    }
+
+    /// Check a fetched `part` whole, name it for its bytes and kind, and
+    /// point the photo's record at it.
+    fn keep(&self, cat: &Catalogue, dir: &Path, part: &Path, sha: &str, size: u64) -> Result<()> {
+        let (got, _) = file_sha256(part).map_err(|e| Error::io(part, e))?;
         if got != sha {
-            std::fs::remove_file(&part).map_err(|e| Error::io(&part, e))?;
-            return Err(remote.fail(format!(
+            std::fs::remove_file(part).map_err(|e| Error::io(part, e))?;
+            return Err(self.remote.fail(format!(
                 "photo {sha}: the bytes received hash to {got}; discarded, fetched again next time"
             )));
         }
-        let ext = std::fs::File::open(&part)
+        let ext = std::fs::File::open(part)
             .and_then(|mut f| {
                 let mut head = [0u8; 32];
                 let n = f.read(&mut head)?;
                 Ok(image::guess_format(&head[..n]).ok())
             })
-            .map_err(|e| Error::io(&part, e))?
+            .map_err(|e| Error::io(part, e))?
             .and_then(|f| f.extensions_str().first().copied())
             .unwrap_or("bin");
         let dest = dir.join(format!("{sha}.{ext}"));
-        std::fs::rename(&part, &dest).map_err(|e| Error::io(&dest, e))?;
+        std::fs::rename(part, &dest).map_err(|e| Error::io(&dest, e))?;
         cat.conn().execute(
             "UPDATE photos SET original_path = ?1, byte_size = ?2
              WHERE sha256 = ?3 AND original_path = ''",
             params![dest.to_string_lossy(), size as i64, sha],
         )?;
-        remember(cat, &sha, "fetched")?;
-        report.fetched += 1;
+        Ok(())
     }
-    Ok(report)
 }

@@ -20,8 +20,21 @@ fn bad(cat: &Catalogue, reason: String) -> Error {
 
 /// Read the catalogue's state for [`super::plan::plan`].
 pub fn load(cat: &Catalogue) -> Result<LocalState> {
-    let c = cat.conn();
     let mut s = LocalState::default();
+    load_records(cat, &mut s)?;
+    // Everything timed comes from the log: the latest claim of each
+    // individual, every merge and decision with when and by whom.
+    for op in timed_ops(cat)? {
+        replay(&mut s, op);
+    }
+    load_replacements(cat, &mut s)?;
+    Ok(s)
+}
+
+/// The operations applied, and the records as the tables hold them:
+/// photos, detections, embeddings and aliases.
+fn load_records(cat: &Catalogue, s: &mut LocalState) -> Result<()> {
+    let c = cat.conn();
     let mut stmt = c.prepare("SELECT id FROM sync_ops")?;
     for id in stmt.query_map([], |r| r.get::<_, String>(0))? {
         s.applied.insert(id?);
@@ -63,17 +76,19 @@ pub fn load(cat: &Catalogue) -> Result<LocalState> {
         let (remote, local) = row?;
         s.aliases.insert(remote, local);
     }
+    Ok(())
+}
 
-    // Everything timed comes from the log: the latest claim of each
-    // individual, every merge and decision with when and by whom.
-    let mut stmt = c.prepare(
+/// The logged operations whose time matters, in timestamp order.
+fn timed_ops(cat: &Catalogue) -> Result<Vec<Op>> {
+    let mut stmt = cat.conn().prepare(
         "SELECT body FROM sync_ops
          WHERE kind IN ('individual_created', 'individual_renamed', 'individuals_merged',
                         'merge_undone', 'decided', 'decision_withdrawn',
                         'detection_removed', 'detection_restored')
          ORDER BY hlc",
     )?;
-    let ops: Vec<Op> = stmt
+    let ops = stmt
         .query_map([], |r| r.get::<_, String>(0))?
         .map(|b| {
             let b = b?;
@@ -81,80 +96,81 @@ pub fn load(cat: &Catalogue) -> Result<LocalState> {
                 .map_err(|e| bad(cat, format!("sync_ops holds an unreadable operation: {e}")))
         })
         .collect::<Result<_>>()?;
+    Ok(ops)
+}
+
+/// Take one logged operation (in timestamp order) into the state.
+fn replay(s: &mut LocalState, op: Op) {
     let resolve = |s: &LocalState, id: &str| s.aliases.get(id).cloned().unwrap_or(id.to_string());
-    for op in ops {
-        match op.change {
-            Change::IndividualCreated {
-                individual, code, ..
-            } => {
-                s.individuals
-                    .entry(individual)
-                    .or_insert(Named { code, hlc: op.hlc });
-            }
-            Change::IndividualRenamed { individual, code } => {
-                s.individuals
-                    .insert(individual, Named { code, hlc: op.hlc });
-            }
-            Change::IndividualsMerged { event, from, into } => {
-                s.merges.insert(
-                    event,
-                    MergeEvent {
-                        hlc: op.hlc,
-                        from,
-                        into,
-                        undone: false,
-                    },
-                );
-            }
-            Change::MergeUndone { event } => {
-                if let Some(m) = s.merges.get_mut(&event) {
-                    m.undone = true;
-                }
-            }
-            Change::Decided {
-                decision,
-                detection,
-                individual,
-                verdict,
-                ..
-            } => {
-                let detection = resolve(&s, &detection);
-                s.decisions.insert(
-                    decision,
-                    DecisionState {
-                        hlc: op.hlc,
-                        detection,
-                        individual,
-                        verdict,
-                        author: op.author,
-                        withdrawn: false,
-                    },
-                );
-            }
-            Change::DecisionWithdrawn { decision } => {
-                if let Some(d) = s.decisions.get_mut(&decision) {
-                    d.withdrawn = true;
-                }
-            }
-            Change::DetectionRemoved { ref detection, .. }
-            | Change::DetectionRestored { ref detection } => {
-                let removed = matches!(op.change, Change::DetectionRemoved { .. });
-                let detection = resolve(&s, detection);
-                record_liveness(
-                    &mut s,
-                    &detection,
-                    Liveness {
-                        hlc: op.hlc,
-                        removed,
-                        by: op.author,
-                    },
-                );
-            }
-            _ => {}
+    match op.change {
+        Change::IndividualCreated {
+            individual, code, ..
+        } => {
+            s.individuals
+                .entry(individual)
+                .or_insert(Named { code, hlc: op.hlc });
         }
+        Change::IndividualRenamed { individual, code } => {
+            s.individuals
+                .insert(individual, Named { code, hlc: op.hlc });
+        }
+        Change::IndividualsMerged { event, from, into } => {
+            s.merges.insert(
+                event,
+                MergeEvent {
+                    hlc: op.hlc,
+                    from,
+                    into,
+                    undone: false,
+                },
+            );
+        }
+        Change::MergeUndone { event } => {
+            if let Some(m) = s.merges.get_mut(&event) {
+                m.undone = true;
+            }
+        }
+        Change::Decided {
+            decision,
+            detection,
+            individual,
+            verdict,
+            ..
+        } => {
+            let detection = resolve(s, &detection);
+            s.decisions.insert(
+                decision,
+                DecisionState {
+                    hlc: op.hlc,
+                    detection,
+                    individual,
+                    verdict,
+                    author: op.author,
+                    withdrawn: false,
+                },
+            );
+        }
+        Change::DecisionWithdrawn { decision } => {
+            if let Some(d) = s.decisions.get_mut(&decision) {
+                d.withdrawn = true;
+            }
+        }
+        Change::DetectionRemoved { ref detection, .. }
+        | Change::DetectionRestored { ref detection } => {
+            let removed = matches!(op.change, Change::DetectionRemoved { .. });
+            let detection = resolve(s, detection);
+            record_liveness(
+                s,
+                &detection,
+                Liveness {
+                    hlc: op.hlc,
+                    removed,
+                    by: op.author,
+                },
+            );
+        }
+        _ => {}
     }
-    load_replacements(cat, &mut s)?;
-    Ok(s)
 }
 
 /// The boxes made by moving or resizing another (with when they were added,
