@@ -21,10 +21,9 @@ use super::ops::{Change, Op};
 use super::plan::{simulate, Action, LocalState, Plan};
 use super::state::{self, verdict_text};
 use crate::catalogue::records::vector_to_blob;
+use crate::catalogue::sql::NOW;
 use crate::catalogue::Catalogue;
 use crate::error::{Error, Result};
-
-const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 
 fn id_of(c: &Connection, table: &str, uuid: &str) -> Result<i64> {
     c.query_row(

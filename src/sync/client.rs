@@ -326,6 +326,29 @@ pub fn sync(
 ) -> Result<SyncReport> {
     let mut report = SyncReport::default();
     collect(cat, author)?;
+    push_all(cat, remote, cancel, progress, &mut report)?;
+    let arrived = pull_all(cat, remote, author, cancel, progress, &mut report)?;
+    fetch_media(cat, remote, cancel, &mut report)?;
+    let now: String =
+        cat.conn()
+            .query_row(&format!("SELECT {}", crate::catalogue::sql::NOW), [], |r| {
+                r.get(0)
+            })?;
+    cat.set_setting(LAST_SYNC, &now)?;
+    report.duplicates = super::duplicates::suggest(cat, &arrived)?;
+    super::review::record(cat, &report.conflicts, &report.duplicates)?;
+    Ok(report)
+}
+
+/// Push the local operations not acknowledged yet, a batch at a time,
+/// until the server has taken or refused each.
+fn push_all(
+    cat: &mut Catalogue,
+    remote: &Remote,
+    cancel: &CancelToken,
+    progress: &mut dyn FnMut(Stage, usize),
+    report: &mut SyncReport,
+) -> Result<()> {
     let mut refused_ids = std::collections::HashSet::new();
     loop {
         let batch: Vec<_> = unpushed(cat, BATCH + refused_ids.len())?
@@ -334,40 +357,14 @@ pub fn sync(
             .take(BATCH)
             .collect();
         if batch.is_empty() {
-            break;
+            return Ok(());
         }
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
         // The crops and thumbnails first, so whoever pulls these records
         // finds them.
-        for op in &batch {
-            let (sha, path) = match &op.change {
-                super::ops::Change::DetectionAdded {
-                    detection,
-                    crop: Some(sha),
-                    ..
-                } => (sha, super::media::local_crop(cat, detection)?),
-                super::ops::Change::PhotoAdded {
-                    sha256,
-                    thumb: Some(sha),
-                    ..
-                } => (
-                    sha,
-                    Some(
-                        cat.media_dir()
-                            .join(crate::ingest::media::thumb_file(sha256)),
-                    ),
-                ),
-                _ => continue,
-            };
-            if let Some(bytes) = path.and_then(|p| std::fs::read(p).ok()) {
-                if hex::encode(sha2::Sha256::digest(&bytes)) == *sha {
-                    remote.put_media(sha, &bytes)?;
-                    report.media_sent += 1;
-                }
-            }
-        }
+        send_media(cat, remote, &batch, report)?;
         let reply = remote.push(batch)?;
         mark_pushed(cat, &reply.accepted)?;
         report.pushed += reply.accepted.len();
@@ -380,6 +377,56 @@ pub fn sync(
         }
         progress(Stage::Pushing, report.pushed);
     }
+}
+
+/// Upload the crops and thumbnails that `batch` names by content, where
+/// the file here still has those bytes.
+fn send_media(
+    cat: &Catalogue,
+    remote: &Remote,
+    batch: &[super::ops::Op],
+    report: &mut SyncReport,
+) -> Result<()> {
+    for op in batch {
+        let (sha, path) = match &op.change {
+            super::ops::Change::DetectionAdded {
+                detection,
+                crop: Some(sha),
+                ..
+            } => (sha, super::media::local_crop(cat, detection)?),
+            super::ops::Change::PhotoAdded {
+                sha256,
+                thumb: Some(sha),
+                ..
+            } => (
+                sha,
+                Some(
+                    cat.media_dir()
+                        .join(crate::ingest::media::thumb_file(sha256)),
+                ),
+            ),
+            _ => continue,
+        };
+        if let Some(bytes) = path.and_then(|p| std::fs::read(p).ok()) {
+            if hex::encode(sha2::Sha256::digest(&bytes)) == *sha {
+                remote.put_media(sha, &bytes)?;
+                report.media_sent += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Pull and apply until the server has nothing more; the individuals
+/// created by what arrived. `report.position` is where the pull ended.
+fn pull_all(
+    cat: &mut Catalogue,
+    remote: &Remote,
+    author: &str,
+    cancel: &CancelToken,
+    progress: &mut dyn FnMut(Stage, usize),
+    report: &mut SyncReport,
+) -> Result<std::collections::BTreeSet<String>> {
     let mut after: i64 = cat
         .setting(PULLED)?
         .and_then(|s| s.parse().ok())
@@ -407,9 +454,19 @@ pub fn sync(
         cat.set_setting(PULLED, &after.to_string())?;
         progress(Stage::Pulling, report.pulled);
         if !reply.more {
-            break;
+            report.position = after;
+            return Ok(arrived);
         }
     }
+}
+
+/// Fetch the crops and thumbnails of received records that are not here.
+fn fetch_media(
+    cat: &Catalogue,
+    remote: &Remote,
+    cancel: &CancelToken,
+    report: &mut SyncReport,
+) -> Result<()> {
     let mut missing = super::media::missing_crops(cat)?;
     missing.extend(super::media::missing_thumbs(cat)?);
     for (sha, path) in missing {
@@ -425,16 +482,7 @@ pub fn sync(
             None => report.media_missing += 1,
         }
     }
-    let now: String =
-        cat.conn()
-            .query_row("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')", [], |r| {
-                r.get(0)
-            })?;
-    cat.set_setting(LAST_SYNC, &now)?;
-    report.duplicates = super::duplicates::suggest(cat, &arrived)?;
-    super::review::record(cat, &report.conflicts, &report.duplicates)?;
-    report.position = after;
-    Ok(report)
+    Ok(())
 }
 
 /// What a sync would do, without changing the catalogue: how many local

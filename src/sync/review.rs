@@ -140,8 +140,11 @@ pub fn open_items(cat: &Catalogue) -> Result<Vec<ReviewItem>> {
 /// A person has looked at item `id`.
 pub fn dismiss(cat: &mut Catalogue, id: i64) -> Result<()> {
     let n = cat.conn().execute(
-        "UPDATE sync_review SET dismissed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-         WHERE id = ?1 AND dismissed_at IS NULL",
+        &format!(
+            "UPDATE sync_review SET dismissed_at = {}
+             WHERE id = ?1 AND dismissed_at IS NULL",
+            crate::catalogue::sql::NOW
+        ),
         [id],
     )?;
     if n == 0 {
