@@ -4,7 +4,8 @@
 //! gateway; their argument and result types are in [`dto`] and are exported
 //! to TypeScript by ts-rs. Every command returns `Result<T, AppError>`
 //! ([`error`]), which the UI receives as `{ kind, message }`. Long jobs run on
-//! blocking threads and report on a per-job `Channel` ([`ingest_job`]). The
+//! blocking threads and report on a per-job `Channel` ([`jobs`] runs them,
+//! [`ingest_job`] and [`train_job`] are their bodies). The
 //! state between commands (the open catalogue, jobs, preferences) is
 //! [`state::AppState`]; catalogues are opened and described as the CLI does
 //! ([`open`]).
@@ -17,6 +18,7 @@ pub mod commands;
 pub mod dto;
 pub mod error;
 pub mod ingest_job;
+pub mod jobs;
 pub mod open;
 pub mod state;
 pub mod train_job;

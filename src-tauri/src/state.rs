@@ -5,7 +5,8 @@
 //! and writes of commands. A long job (ingest) opens its own connection on
 //! its own thread instead of holding this one, so the UI can keep reading
 //! while photos are committed (SQLite WAL lets them run side by side). Jobs
-//! are cancel tokens by id; at most one ingest runs at a time.
+//! are cancel tokens by id; at most one job runs at a time, and a [`Job`]
+//! guard keeps it registered for exactly as long as it lives.
 //!
 //! Preferences (the last catalogue, inference threads) live in
 //! `prefs.json` in the app's config folder, or in `$WHALEID_CONFIG_DIR`
@@ -14,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 use whaleid::catalogue::Catalogue;
@@ -70,12 +71,45 @@ struct Jobs {
     running: HashMap<u32, (JobKind, CancelToken)>,
 }
 
+/// A registered job: its id, kind and cancel token. Dropping it finishes
+/// the job (unregisters it), whether the job ended, failed, panicked or
+/// never started.
+#[derive(Debug)]
+pub struct Job {
+    jobs: Arc<Mutex<Jobs>>,
+    id: u32,
+    kind: JobKind,
+    cancel: CancelToken,
+}
+
+impl Job {
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
+    pub fn kind(&self) -> JobKind {
+        self.kind
+    }
+
+    /// Cancelled by `AppState::cancel_job` with this job's id.
+    pub fn cancel_token(&self) -> &CancelToken {
+        &self.cancel
+    }
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        lock(&self.jobs).running.remove(&self.id);
+    }
+}
+
 #[derive(Debug)]
 pub struct AppState {
     config_dir: PathBuf,
     open: Mutex<Option<OpenCatalogue>>,
     prefs: Mutex<Prefs>,
-    jobs: Mutex<Jobs>,
+    /// Shared with each [`Job`] guard, which unregisters itself on drop.
+    jobs: Arc<Mutex<Jobs>>,
     /// Providers the models last opened actually run on.
     providers_used: Mutex<Vec<String>>,
 }
@@ -97,10 +131,10 @@ impl AppState {
             config_dir,
             open: Mutex::new(None),
             prefs: Mutex::new(prefs),
-            jobs: Mutex::new(Jobs {
+            jobs: Arc::new(Mutex::new(Jobs {
                 next: 1,
                 running: HashMap::new(),
-            }),
+            })),
             providers_used: Mutex::new(Vec::new()),
         }
     }
@@ -173,8 +207,10 @@ impl AppState {
         self.update_prefs(|p| p.last_catalogue = Some(path))
     }
 
-    /// Register a job; `busy` while another one runs.
-    pub fn start_job(&self, kind: JobKind) -> AppResult<(u32, CancelToken)> {
+    /// Register a job; `busy` while another one runs. The job stays
+    /// registered until the returned guard is dropped, so a job that
+    /// returns early or panics can never leave every later job `busy`.
+    pub fn start_job(&self, kind: JobKind) -> AppResult<Job> {
         let mut jobs = lock(&self.jobs);
         if let Some((running, _)) = jobs.running.values().next() {
             return Err(AppError::busy(format!(
@@ -189,13 +225,14 @@ impl AppState {
         }
         let id = jobs.next;
         jobs.next += 1;
-        let token = CancelToken::new();
-        jobs.running.insert(id, (kind, token.clone()));
-        Ok((id, token))
-    }
-
-    pub fn finish_job(&self, id: u32) {
-        lock(&self.jobs).running.remove(&id);
+        let cancel = CancelToken::new();
+        jobs.running.insert(id, (kind, cancel.clone()));
+        Ok(Job {
+            jobs: Arc::clone(&self.jobs),
+            id,
+            kind,
+            cancel,
+        })
     }
 
     /// Cancel a running job. A job that already ended is not an error (the
@@ -246,11 +283,12 @@ mod tests {
     #[test]
     fn a_second_ingest_is_busy_until_the_first_finishes() {
         let state = AppState::new(PathBuf::from("/nonexistent"));
-        let (first, _) = state.start_job(JobKind::Ingest).unwrap();
+        let job = state.start_job(JobKind::Ingest).unwrap();
+        let first = job.id();
         let err = state.start_job(JobKind::Ingest).unwrap_err();
         assert_eq!(err.kind, crate::error::ErrorKind::Busy);
-        state.finish_job(first);
-        let (second, _) = state.start_job(JobKind::Ingest).unwrap();
+        drop(job);
+        let second = state.start_job(JobKind::Ingest).unwrap().id();
         assert_ne!(first, second);
         // Cancelling the finished job is fine; an unknown id is not.
         state.cancel_job(first).unwrap();
@@ -258,5 +296,25 @@ mod tests {
             state.cancel_job(999).unwrap_err().kind,
             crate::error::ErrorKind::NotFound
         );
+    }
+
+    #[test]
+    fn a_job_that_panics_is_unregistered_as_its_guard_unwinds() {
+        let state = AppState::new(PathBuf::from("/nonexistent"));
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let job = state.start_job(JobKind::Train).unwrap();
+            assert_eq!(job.kind(), JobKind::Train);
+            panic!("job {} fails", job.id());
+        }));
+        assert!(unwound.is_err());
+        let next = state
+            .start_job(JobKind::Sync)
+            .expect("not busy after the panic");
+        // The unwound job's id is known (cancelling it is fine), and a new
+        // job's token is the one `cancel_job` reaches.
+        state.cancel_job(next.id() - 1).unwrap();
+        assert!(!next.cancel_token().is_cancelled());
+        state.cancel_job(next.id()).unwrap();
+        assert!(next.cancel_token().is_cancelled());
     }
 }

@@ -3,14 +3,14 @@
 use std::path::PathBuf;
 
 use tauri::ipc::Channel;
-use tauri::{AppHandle, Manager, Runtime, State};
+use tauri::{AppHandle, Runtime, State};
 
 use crate::commands::catalogue::allow_assets;
 use crate::dto::IngestEvent;
 use crate::error::{AppError, AppResult};
 use crate::ingest_job::{self, IngestPlan};
-use crate::open;
 use crate::state::{AppState, JobKind};
+use crate::{jobs, open};
 
 /// Photos per inference batch and per transaction (the CLI's default).
 const BATCH: usize = 8;
@@ -31,36 +31,18 @@ pub async fn ingest_start<R: Runtime>(
     for dir in ingest_job::photo_folders(&plan.paths) {
         allow_assets(&app, &dir)?;
     }
-    let (id, cancel) = state.start_job(JobKind::Ingest)?;
-    tauri::async_runtime::spawn_blocking(move || {
-        // A closed window drops the channel's receiver: events then go nowhere,
-        // and the job still finishes and commits.
-        let run = || {
-            ingest_job::run(plan, &cancel, &mut |event| {
-                let _ = on_event.send(event);
-            })
-        };
-        // A panic in the job must not leave it registered (every later
-        // ingest would be `busy`) nor the UI waiting for a closing event.
-        let outcome =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|_| {
-                ingest_job::Outcome {
-                    closing: IngestEvent::Failed {
-                        error: AppError::internal(
-                            "the ingest job stopped unexpectedly; committed photos are kept",
-                        ),
-                    },
-                    providers: Vec::new(),
-                }
-            });
-        let state = app.state::<AppState>();
-        if !outcome.providers.is_empty() {
-            state.set_providers_used(outcome.providers);
-        }
-        state.finish_job(id);
-        let _ = on_event.send(outcome.closing);
-    });
-    Ok(id)
+    jobs::spawn_job(
+        &app,
+        JobKind::Ingest,
+        on_event,
+        move |state, cancel, send| {
+            let outcome = ingest_job::run(plan, cancel, &mut |event| send(event));
+            if !outcome.providers.is_empty() {
+                state.set_providers_used(outcome.providers);
+            }
+            outcome.closing
+        },
+    )
 }
 
 /// Cancel a running job; committed photos are kept.

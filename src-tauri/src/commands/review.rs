@@ -2,11 +2,12 @@
 //! decision with its provenance ([`whaleid::catalogue::review`]); these
 //! commands only translate to and from the UI's types.
 
-use tauri::State;
+use tauri::{AppHandle, Runtime, State};
 use whaleid::catalogue::review::{self as engine, QueueItem, ReviewSuggestion};
 
 use crate::dto::{ReviewAction, ReviewItem, ReviewOutcome, ReviewQueue, Suggestion, Undone};
 use crate::error::AppResult;
+use crate::jobs;
 use crate::state::{AppState, OpenCatalogue};
 
 /// Who decides: the observer name (see `AppState::observer`).
@@ -14,26 +15,32 @@ fn reviewer(state: &AppState, open: &OpenCatalogue) -> AppResult<Option<String>>
     state.observer(&open.catalogue)
 }
 
+/// The queue ranks each detection's suggestions and draws their strips:
+/// seconds on a big catalogue, so off the async runtime.
 #[tauri::command]
-pub async fn review_queue(
-    state: State<'_, AppState>,
+pub async fn review_queue<R: Runtime>(
+    app: AppHandle<R>,
     limit: Option<usize>,
 ) -> AppResult<ReviewQueue> {
-    state.with_catalogue(|open| {
-        let in_use = crate::open::threshold(&open.catalogue, open.pack.as_ref())?;
-        let cat = &open.catalogue;
-        Ok(ReviewQueue {
-            items: cat
-                .review_queue(limit)?
-                .into_iter()
-                .map(|i| {
-                    let threshold = in_use.as_ref().map(|t| t.for_species(i.species.as_deref()));
-                    item(i, threshold)
-                })
-                .collect(),
-            total: cat.to_review()?,
+    jobs::blocking(app, move |state| {
+        state.with_catalogue(|open| {
+            let in_use = crate::open::threshold(&open.catalogue, open.pack.as_ref())?;
+            let cat = &open.catalogue;
+            Ok(ReviewQueue {
+                items: cat
+                    .review_queue(limit)?
+                    .into_iter()
+                    .map(|i| {
+                        let threshold =
+                            in_use.as_ref().map(|t| t.for_species(i.species.as_deref()));
+                        item(i, threshold)
+                    })
+                    .collect(),
+                total: cat.to_review()?,
+            })
         })
     })
+    .await
 }
 
 #[tauri::command]

@@ -2,7 +2,7 @@
 //! what a sync would do, and the sync itself as a cancellable job.
 
 use tauri::ipc::Channel;
-use tauri::{AppHandle, Manager, Runtime, State};
+use tauri::{AppHandle, Runtime, State};
 use whaleid::catalogue::{observer, Catalogue};
 use whaleid::sync::client::{self, Remote, Stage, LAST_SYNC, PULLED};
 use whaleid::sync::photos::{sync_photos, PhotoReport, CHUNK};
@@ -16,6 +16,7 @@ use crate::dto::{
     SyncSummary,
 };
 use crate::error::{AppError, AppResult, ErrorKind};
+use crate::jobs;
 use crate::state::{AppState, JobKind};
 
 /// The catalogue setting holding the server URL.
@@ -259,21 +260,12 @@ pub async fn sync_start<R: Runtime>(
     on_event: Channel<SyncEvent>,
 ) -> AppResult<u32> {
     let to = connection(&state)?;
-    let (id, cancel) = state.start_job(JobKind::Sync)?;
-    tauri::async_runtime::spawn_blocking(move || {
-        let closing = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            run(&to, &cancel, &on_event)
-        }))
-        .unwrap_or_else(|_| SyncEvent::Failed {
-            error: AppError::internal("the sync stopped unexpectedly; what was done is kept"),
-        });
-        app.state::<AppState>().finish_job(id);
-        let _ = on_event.send(closing);
-    });
-    Ok(id)
+    jobs::spawn_job(&app, JobKind::Sync, on_event, move |_, cancel, send| {
+        run(&to, cancel, send)
+    })
 }
 
-fn run(to: &Connection, cancel: &CancelToken, events: &Channel<SyncEvent>) -> SyncEvent {
+fn run(to: &Connection, cancel: &CancelToken, send: &dyn Fn(SyncEvent)) -> SyncEvent {
     let result = (|| -> AppResult<SyncSummary> {
         let mut cat = Catalogue::open(&to.path)?;
         let report = client::sync(
@@ -286,7 +278,7 @@ fn run(to: &Connection, cancel: &CancelToken, events: &Channel<SyncEvent>) -> Sy
                     Stage::Pushing => "pushing",
                     Stage::Pulling => "pulling",
                 };
-                let _ = events.send(SyncEvent::Progress {
+                send(SyncEvent::Progress {
                     stage: stage.into(),
                     done,
                 });
@@ -294,7 +286,7 @@ fn run(to: &Connection, cancel: &CancelToken, events: &Channel<SyncEvent>) -> Sy
         )?;
         let photos = if to.photos {
             sync_photos(&mut cat, &to.remote, CHUNK, cancel, &mut |moved| {
-                let _ = events.send(SyncEvent::Progress {
+                send(SyncEvent::Progress {
                     stage: "photos".into(),
                     done: moved as usize,
                 });

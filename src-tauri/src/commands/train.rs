@@ -1,12 +1,13 @@
 //! Fine-tuning as a cancellable background job, and switching versions.
 
 use tauri::ipc::Channel;
-use tauri::{AppHandle, Manager, Runtime, State};
+use tauri::{AppHandle, Runtime, State};
 use whaleid::packs::Pack;
 use whaleid::train::versions::{refresh, switch_version};
 
 use crate::dto::{TrainEvent, TrainOptions, TrainOverview};
 use crate::error::{AppError, AppResult, ErrorKind};
+use crate::jobs;
 use crate::state::{AppState, JobKind};
 use crate::train_job::{self, TrainPlan};
 
@@ -49,46 +50,34 @@ pub async fn train_start<R: Runtime>(
             },
         })
     })?;
-    let (id, cancel) = state.start_job(JobKind::Train)?;
-    tauri::async_runtime::spawn_blocking(move || {
-        let run = || {
-            train_job::run(plan, &cancel, &mut |event| {
-                let _ = on_event.send(event);
-            })
-        };
-        let (closing, adopted) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run))
-            .unwrap_or_else(|_| {
-                (
-                    TrainEvent::Failed {
-                        error: AppError::internal(
-                            "the training job stopped unexpectedly; the catalogue is unchanged",
-                        ),
-                    },
-                    None,
-                )
-            });
-        let state = app.state::<AppState>();
-        let closing = match adopted.map(|dir| use_pack(&state, &dir)) {
-            Some(Err(error)) => TrainEvent::Failed { error },
-            _ => closing,
-        };
-        state.finish_job(id);
-        let _ = on_event.send(closing);
-    });
-    Ok(id)
+    jobs::spawn_job(
+        &app,
+        JobKind::Train,
+        on_event,
+        move |state, cancel, send| {
+            let (closing, adopted) = train_job::run(plan, cancel, &mut |event| send(event));
+            match adopted.map(|dir| use_pack(state, &dir)) {
+                Some(Err(error)) => TrainEvent::Failed { error },
+                _ => closing,
+            }
+        },
+    )
 }
 
 /// Go back to the active version's parent (`version` null) or to a recorded
 /// version. Detections added since are embedded from their cached features,
 /// and the index is rebuilt before this returns.
 #[tauri::command]
-pub async fn train_rollback(
+pub async fn train_rollback<R: Runtime>(
+    app: AppHandle<R>,
     state: State<'_, AppState>,
     version: Option<String>,
 ) -> AppResult<TrainOverview> {
     // A switch while a job runs would change the pack under it.
-    let (id, _) = state.start_job(JobKind::Train)?;
-    let result = (|| {
+    let job = state.start_job(JobKind::Train)?;
+    // Switching re-embeds and rebuilds the index: seconds, off the runtime.
+    jobs::blocking(app, move |state| {
+        let _job = job; // registered until this returns, however it returns
         let dir = state.with_catalogue(|open| {
             switch_version(&mut open.catalogue, version.as_deref(), None)?;
             refresh(&mut open.catalogue)?;
@@ -97,14 +86,13 @@ pub async fn train_rollback(
                 .setting(whaleid::catalogue::keys::PACK_PATH)?
                 .unwrap_or_default())
         })?;
-        use_pack(&state, std::path::Path::new(&dir))?;
+        use_pack(state, std::path::Path::new(&dir))?;
         state.with_catalogue(|open| {
             let pack = open.pack.as_ref().ok_or_else(no_pack)?;
             train_job::overview(&open.catalogue, pack)
         })
-    })();
-    state.finish_job(id);
-    result
+    })
+    .await
 }
 
 /// Make the app use the pack in `dir` for the open catalogue.
