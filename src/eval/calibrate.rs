@@ -147,30 +147,74 @@ where
     if grid.is_empty() || queries.is_empty() {
         return None;
     }
-    // Only the best five candidates can be shown, whatever the threshold.
-    let best: Vec<_> = queries
-        .iter()
-        .map(|(ranked, ..)| best_five(ranked))
-        .collect();
-    // MAP@5 over `members` at each threshold: the plain mean, or with a
-    // share, the known and "new" means weighed (1 - s) and s.
-    let curve_over = |members: &[usize]| -> Vec<f64> {
-        let new = members.iter().filter(|&&q| queries[q].1.is_none()).count();
+    let scorer = Scorer {
+        queries,
+        // Only the best five candidates can be shown, whatever the threshold.
+        best: queries
+            .iter()
+            .map(|(ranked, ..)| best_five(ranked))
+            .collect(),
+        grid,
+        policy,
+        new_share,
+    };
+    let all: Vec<usize> = (0..queries.len()).collect();
+    let overall = scorer.curve(&all);
+    let pick = best_on_grid(&overall);
+    Some(Calibration {
+        policy,
+        new_share,
+        known_shown_new: scorer.new_first_share(true, pick),
+        new_caught: scorer.new_first_share(false, pick),
+        threshold: scorer.grid[pick],
+        map_at_5: overall[pick],
+        queries: queries.len(),
+        curve: scorer
+            .grid
+            .iter()
+            .zip(&overall)
+            .map(|(&threshold, &map_at_5)| CurvePoint {
+                threshold,
+                map_at_5,
+            })
+            .collect(),
+        per_species: scorer.per_species(min_individuals, pick),
+    })
+}
+
+/// The queries with their best five, scored over a finite, sorted grid.
+struct Scorer<'q, K, S> {
+    queries: &'q [CalibrationQuery<K, S>],
+    best: Vec<Vec<(&'q K, f32)>>,
+    grid: Vec<f32>,
+    policy: NewIndividualPolicy,
+    new_share: Option<f64>,
+}
+
+impl<K: Ord, S: AsRef<str>> Scorer<'_, K, S> {
+    /// MAP@5 over the queries `members` at each threshold: the plain mean,
+    /// or with a share, the known and "new" means weighed (1 - s) and s.
+    fn curve(&self, members: &[usize]) -> Vec<f64> {
+        let new = members
+            .iter()
+            .filter(|&&q| self.queries[q].1.is_none())
+            .count();
         let known = members.len() - new;
-        grid.iter()
+        self.grid
+            .iter()
             .map(|&t| {
                 let (mut sum_known, mut sum_new) = (0.0, 0.0);
                 for &q in members {
-                    let truth = queries[q].1.as_ref();
-                    let ap =
-                        average_precision_at_5(&place_new(&best[q], t, policy), truth.as_ref());
+                    let truth = self.queries[q].1.as_ref();
+                    let placed = place_new(&self.best[q], t, self.policy);
+                    let ap = average_precision_at_5(&placed, truth.as_ref());
                     if truth.is_some() {
                         sum_known += ap;
                     } else {
                         sum_new += ap;
                     }
                 }
-                match new_share {
+                match self.new_share {
                     Some(s) if new > 0 && known > 0 => {
                         (1.0 - s) * (sum_known / known as f64) + s * (sum_new / new as f64)
                     }
@@ -178,52 +222,57 @@ where
                 }
             })
             .collect()
-    };
-
-    let all: Vec<usize> = (0..queries.len()).collect();
-    let overall = curve_over(&all);
-    let pick = best_on_grid(&overall);
-
-    let mut species: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-    for (q, (_, _, s)) in queries.iter().enumerate() {
-        species.entry(s.as_ref()).or_default().push(q);
     }
-    let per_species = species
-        .into_iter()
-        .map(|(name, members)| {
-            let individuals = members
-                .iter()
-                .filter_map(|&q| queries[q].1.as_ref())
-                .collect::<BTreeSet<_>>()
-                .len();
-            let curve = curve_over(&members);
-            let own_threshold = individuals >= min_individuals;
-            let at = if own_threshold {
-                best_on_grid(&curve)
-            } else {
-                pick
-            };
-            let calibration = SpeciesCalibration {
-                threshold: grid[at],
-                map_at_5: curve[at],
-                queries: members.len(),
-                individuals,
-                own_threshold,
-            };
-            (name.to_owned(), calibration)
-        })
-        .collect();
 
-    // What the reviewer sees at the chosen threshold.
-    let new_first_share = |known: bool| -> f64 {
-        let members: Vec<usize> = (0..queries.len())
-            .filter(|&q| queries[q].1.is_some() == known)
+    /// Each species' threshold: its own best when its known-truth queries
+    /// name `min_individuals` individuals, else the overall one at `pick`.
+    fn per_species(
+        &self,
+        min_individuals: usize,
+        pick: usize,
+    ) -> BTreeMap<String, SpeciesCalibration> {
+        let mut species: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (q, (_, _, s)) in self.queries.iter().enumerate() {
+            species.entry(s.as_ref()).or_default().push(q);
+        }
+        species
+            .into_iter()
+            .map(|(name, members)| {
+                let individuals = members
+                    .iter()
+                    .filter_map(|&q| self.queries[q].1.as_ref())
+                    .collect::<BTreeSet<_>>()
+                    .len();
+                let curve = self.curve(&members);
+                let own_threshold = individuals >= min_individuals;
+                let at = if own_threshold {
+                    best_on_grid(&curve)
+                } else {
+                    pick
+                };
+                let calibration = SpeciesCalibration {
+                    threshold: self.grid[at],
+                    map_at_5: curve[at],
+                    queries: members.len(),
+                    individuals,
+                    own_threshold,
+                };
+                (name.to_owned(), calibration)
+            })
+            .collect()
+    }
+
+    /// What the reviewer sees at the threshold `grid[at]`: the share of the
+    /// known-truth (`known`) or new-truth queries with `new_individual` first.
+    fn new_first_share(&self, known: bool, at: usize) -> f64 {
+        let members: Vec<usize> = (0..self.queries.len())
+            .filter(|&q| self.queries[q].1.is_some() == known)
             .collect();
         let first_new = members
             .iter()
             .filter(|&&q| {
                 matches!(
-                    place_new(&best[q], grid[pick], policy).first(),
+                    place_new(&self.best[q], self.grid[at], self.policy).first(),
                     Some(crate::matching::Prediction::NewIndividual)
                 )
             })
@@ -233,26 +282,7 @@ where
         } else {
             first_new as f64 / members.len() as f64
         }
-    };
-
-    Some(Calibration {
-        policy,
-        new_share,
-        known_shown_new: new_first_share(true),
-        new_caught: new_first_share(false),
-        threshold: grid[pick],
-        map_at_5: overall[pick],
-        queries: queries.len(),
-        curve: grid
-            .iter()
-            .zip(&overall)
-            .map(|(&threshold, &map_at_5)| CurvePoint {
-                threshold,
-                map_at_5,
-            })
-            .collect(),
-        per_species,
-    })
+    }
 }
 
 /// Index of the middle of the first run of maximal values.

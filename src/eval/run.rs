@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use image::RgbImage;
 use serde::Serialize;
 
-use super::{calibrate_for_share, evaluate, split, Calibration, Outcome, Report};
+use super::{calibrate_for_share, evaluate, split, Calibration, Outcome, Report, Split};
 use crate::catalogue::{GalleryItem, Scope};
 use crate::error::Result;
 use crate::index::IndexConfig;
@@ -81,106 +81,25 @@ pub fn run(
     cancel: &CancelToken,
 ) -> Result<EvalResult> {
     let total = items.len();
-    let jpeg = pipeline.pack().jpeg_decoder();
-    let mut embedded: Vec<(usize, Vec<f32>)> = Vec::with_capacity(total);
-    let mut crops: BTreeMap<String, usize> = BTreeMap::new();
-    let mut failed = Vec::new();
-    for (c, chunk) in items.chunks(16).enumerate() {
-        if cancel.is_cancelled() {
-            return Err(crate::Error::Cancelled);
-        }
-        progress(Progress {
-            stage: Stage::Embedding,
-            done: c * 16,
-            total,
-        });
-        let mut photos: Vec<(usize, RgbImage, Region)> = Vec::new();
-        for (i, item) in chunk.iter().enumerate() {
-            match photo::open_with(&item.path, photo::DEFAULT_MAX_PIXELS, jpeg) {
-                Ok(p) => {
-                    let region = match item.bbox.filter(|_| options.use_boxes) {
-                        Some(b) => Region::Box(b),
-                        None => Region::Detect {
-                            best_only: true,
-                            whole_if_none: true,
-                        },
-                    };
-                    photos.push((c * 16 + i, p.image, region));
-                }
-                Err(e) => failed.push((item.path.clone(), e.to_string())),
-            }
-        }
-        let inputs: Vec<(&RgbImage, Region)> = photos.iter().map(|(_, img, r)| (img, *r)).collect();
-        for ((index, ..), found) in photos.iter().zip(pipeline.run(&inputs, cancel)?) {
-            if let Some(f) = found.into_iter().next() {
-                *crops.entry(f.class).or_default() += 1;
-                embedded.push((*index, f.embedding.vector));
-            }
-        }
-    }
+    let Embedded {
+        vectors: embedded,
+        crops,
+        failed,
+    } = embed_all(pipeline, items, options.use_boxes, progress, cancel)?;
     progress(Progress {
         stage: Stage::Saving,
         done: total,
         total,
     });
 
-    // Individuals get small integer keys; codes stay in `items`.
-    let mut keys: BTreeMap<&str, i64> = BTreeMap::new();
-    for item in items {
-        let next = keys.len() as i64;
-        keys.entry(item.individual.as_str()).or_insert(next);
-    }
-    let species_of = |i: usize| items[i].species.clone().unwrap_or_else(|| "unknown".into());
-    let records: Vec<(usize, String, i64)> = embedded
-        .iter()
-        .map(|(i, _)| (*i, species_of(*i), keys[items[*i].individual.as_str()]))
-        .collect();
-    let s = split(
-        &records,
-        options.seed,
-        options.unseen_fraction,
-        options.query_fraction,
-    );
+    let s = split_records(items, &embedded, options);
     let vectors: BTreeMap<usize, &Vec<f32>> = embedded.iter().map(|(i, v)| (*i, v)).collect();
-    let gallery_items: Vec<GalleryItem> = s
-        .gallery
-        .iter()
-        .map(|(i, species, key)| GalleryItem {
-            embedding_id: *i as i64,
-            detection_id: *i as i64,
-            individual_id: *key,
-            species: Some(species.clone()),
-            taken_at: None,
-            latitude: None,
-            longitude: None,
-            vector: vectors[i].clone(),
-        })
-        .collect();
+    let gallery_items = gallery_items(&s, &vectors);
     let dim = gallery_items.first().map_or(1, |g| g.vector.len());
     let gallery = Gallery::new(gallery_items.clone(), IndexConfig::new(dim))?;
 
-    let everything = Scope::default();
-    let outcomes = |threshold_for: &dyn Fn(&str) -> f32| -> Result<Vec<Outcome<i64, String>>> {
-        s.queries
-            .iter()
-            .map(|q| {
-                let settings = MatchSettings {
-                    threshold: threshold_for(&q.species),
-                    ..options.settings
-                };
-                Ok(Outcome {
-                    predictions: identify(
-                        &gallery,
-                        vectors[&q.image],
-                        &everything,
-                        &settings,
-                        None,
-                    )?,
-                    truth: q.truth,
-                    species: q.species.clone(),
-                })
-            })
-            .collect()
+    let outcomes = |threshold_for: &dyn Fn(&str) -> f32| {
+        identify_queries(&gallery, &s, &vectors, &options.settings, threshold_for)
     };
     let report = evaluate(&outcomes(&|_| options.settings.threshold)?);
     let queries = calibration_queries(&gallery, &gallery_items, options.settings.neighbours)?;
@@ -207,4 +126,137 @@ pub fn run(
         calibrated_report,
         failed,
     })
+}
+
+/// One crop's embedding per photo that gave one, keyed by the photo's place
+/// in the items; the crops by class; the photos that could not be opened.
+struct Embedded {
+    vectors: Vec<(usize, Vec<f32>)>,
+    crops: BTreeMap<String, usize>,
+    failed: Vec<(PathBuf, String)>,
+}
+
+/// Embed every photo's best crop, 16 photos at a time: the labels' box
+/// when `use_boxes` and one is given, else the detector's best, else the
+/// whole photo.
+fn embed_all(
+    pipeline: &Pipeline,
+    items: &[Labelled],
+    use_boxes: bool,
+    progress: &mut dyn FnMut(Progress),
+    cancel: &CancelToken,
+) -> Result<Embedded> {
+    let total = items.len();
+    let jpeg = pipeline.pack().jpeg_decoder();
+    let mut out = Embedded {
+        vectors: Vec::with_capacity(total),
+        crops: BTreeMap::new(),
+        failed: Vec::new(),
+    };
+    for (c, chunk) in items.chunks(16).enumerate() {
+        if cancel.is_cancelled() {
+            return Err(crate::Error::Cancelled);
+        }
+        progress(Progress {
+            stage: Stage::Embedding,
+            done: c * 16,
+            total,
+        });
+        let mut photos: Vec<(usize, RgbImage, Region)> = Vec::new();
+        for (i, item) in chunk.iter().enumerate() {
+            match photo::open_with(&item.path, photo::DEFAULT_MAX_PIXELS, jpeg) {
+                Ok(p) => {
+                    let region = match item.bbox.filter(|_| use_boxes) {
+                        Some(b) => Region::Box(b),
+                        None => Region::Detect {
+                            best_only: true,
+                            whole_if_none: true,
+                        },
+                    };
+                    photos.push((c * 16 + i, p.image, region));
+                }
+                Err(e) => out.failed.push((item.path.clone(), e.to_string())),
+            }
+        }
+        let inputs: Vec<(&RgbImage, Region)> = photos.iter().map(|(_, img, r)| (img, *r)).collect();
+        for ((index, ..), found) in photos.iter().zip(pipeline.run(&inputs, cancel)?) {
+            if let Some(f) = found.into_iter().next() {
+                *out.crops.entry(f.class).or_default() += 1;
+                out.vectors.push((*index, f.embedding.vector));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The embedded photos split into gallery and queries, by individual and by
+/// photo. Individuals get small integer keys; codes stay in `items`.
+fn split_records(
+    items: &[Labelled],
+    embedded: &[(usize, Vec<f32>)],
+    options: &EvalOptions,
+) -> Split<usize, String, i64> {
+    let mut keys: BTreeMap<&str, i64> = BTreeMap::new();
+    for item in items {
+        let next = keys.len() as i64;
+        keys.entry(item.individual.as_str()).or_insert(next);
+    }
+    let species_of = |i: usize| items[i].species.clone().unwrap_or_else(|| "unknown".into());
+    let records: Vec<(usize, String, i64)> = embedded
+        .iter()
+        .map(|(i, _)| (*i, species_of(*i), keys[items[*i].individual.as_str()]))
+        .collect();
+    split(
+        &records,
+        options.seed,
+        options.unseen_fraction,
+        options.query_fraction,
+    )
+}
+
+/// The split's gallery as the index takes it; a photo's place in the items
+/// stands for its embedding and detection.
+fn gallery_items(
+    s: &Split<usize, String, i64>,
+    vectors: &BTreeMap<usize, &Vec<f32>>,
+) -> Vec<GalleryItem> {
+    s.gallery
+        .iter()
+        .map(|(i, species, key)| GalleryItem {
+            embedding_id: *i as i64,
+            detection_id: *i as i64,
+            individual_id: *key,
+            species: Some(species.clone()),
+            taken_at: None,
+            latitude: None,
+            longitude: None,
+            vector: vectors[i].clone(),
+        })
+        .collect()
+}
+
+/// Every query identified against the whole gallery, as the CLI and the app
+/// would, with the threshold `threshold_for` gives its species.
+fn identify_queries(
+    gallery: &Gallery,
+    s: &Split<usize, String, i64>,
+    vectors: &BTreeMap<usize, &Vec<f32>>,
+    settings: &MatchSettings,
+    threshold_for: &dyn Fn(&str) -> f32,
+) -> Result<Vec<Outcome<i64, String>>> {
+    let everything = Scope::default();
+    s.queries
+        .iter()
+        .map(|q| {
+            let settings = MatchSettings {
+                threshold: threshold_for(&q.species),
+                ..*settings
+            };
+            Ok(Outcome {
+                predictions: identify(gallery, vectors[&q.image], &everything, &settings, None)?,
+                truth: q.truth,
+                species: q.species.clone(),
+            })
+        })
+        .collect()
 }
