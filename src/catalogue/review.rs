@@ -17,7 +17,7 @@ use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 
 use super::individuals::Individual;
-use super::records::Source;
+use super::records::{Source, Tx};
 use super::sql::NOW;
 use super::{keys, new_uuid, Catalogue};
 use crate::error::{Error, Result};
@@ -312,11 +312,13 @@ impl Catalogue {
         if code.is_empty() {
             return Err(Error::Invalid("a new individual needs a code".into()));
         }
-        if let Ok(existing) = self.individual(code) {
-            return Err(Error::Invalid(format!(
+        match self.individual(code) {
+            Ok(existing) => return Err(Error::Invalid(format!(
                 "{code:?} is already individual #{} ({}): accept it instead of creating a new one",
                 existing.id, existing.code
-            )));
+            ))),
+            Err(Error::NotFound(_)) => {}
+            Err(e) => return Err(e),
         }
         self.require_detection(detection_id)?;
         // Without a species given, the survey's (when it had one).
@@ -330,16 +332,27 @@ impl Catalogue {
             .filter(|s| !s.is_empty())
             .map(crate::ingest::labels::normalise_species)
             .or(survey_species);
-        let individual = self.with_tx(|tx| tx.ensure_individual(code, species.as_deref()))?;
-        self.review_decide(
+        // One transaction: a decision that fails leaves no individual behind.
+        let action = ReviewAction::NewIndividual;
+        let individual = self.with_tx(|tx| {
+            let individual = tx.ensure_individual(code, species.as_deref())?;
+            let decision = Decision {
+                detection_id,
+                individual,
+                score: None,
+                rank: None,
+                action,
+                created: Some(individual),
+            };
+            record_decision(tx, &decision, by)?;
+            Ok(individual)
+        })?;
+        Ok(ReviewOutcome {
             detection_id,
-            individual,
-            None,
-            None,
-            by,
-            ReviewAction::NewIndividual,
-            Some(individual),
-        )
+            action,
+            individual: Some(self.individual_by_id(self.resolve(individual)?)?),
+            to_review: self.to_review()?,
+        })
     }
 
     /// A person marks the detection as not identifiable.
@@ -459,15 +472,15 @@ impl Catalogue {
         self.require_detection(detection_id)?;
         self.individual_by_id(individual)?;
         let shown = self.individual_by_id(self.resolve(individual)?)?;
-        self.with_tx(|tx| {
-            let id = tx.decide(detection_id, individual, true, Source::Person, by, score)?;
-            tx.conn().execute(
-                "INSERT INTO review_log (uuid, detection_id, action, identification_id, created_individual, rank, decided_by)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![new_uuid(), detection_id, action.as_str(), id, created, rank, by],
-            )?;
-            Ok(())
-        })?;
+        let decision = Decision {
+            detection_id,
+            individual,
+            score,
+            rank,
+            action,
+            created,
+        };
+        self.with_tx(|tx| record_decision(tx, &decision, by))?;
         Ok(ReviewOutcome {
             detection_id,
             action,
@@ -490,6 +503,37 @@ impl Catalogue {
     }
 }
 
+/// A person's decision that a detection is `individual`, as the review log
+/// records it.
+struct Decision {
+    detection_id: i64,
+    individual: i64,
+    score: Option<f32>,
+    rank: Option<u32>,
+    action: ReviewAction,
+    /// The individual this action created (calibration counts these as new
+    /// animals).
+    created: Option<i64>,
+}
+
+/// Write the decision and the `review_log` row that says what it wrote.
+fn record_decision(tx: &Tx<'_>, d: &Decision, by: Option<&str>) -> Result<()> {
+    let id = tx.decide(
+        d.detection_id,
+        d.individual,
+        true,
+        Source::Person,
+        by,
+        d.score,
+    )?;
+    tx.conn().execute(
+        "INSERT INTO review_log (uuid, detection_id, action, identification_id, created_individual, rank, decided_by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![new_uuid(), d.detection_id, d.action.as_str(), id, d.created, d.rank, by],
+    )?;
+    Ok(())
+}
+
 /// `(log id, detection, action, identification, mark)` of a review_log row.
 type LogRow = (i64, i64, String, Option<i64>, Option<i64>);
 /// `(individual, verdict, source, decided_by, score)` of an identification.
@@ -497,4 +541,87 @@ type DecisionRow = (i64, String, String, Option<String>, Option<f32>);
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::records::NewPhoto;
+    use crate::detect::BBox;
+    use crate::photo::Meta;
+
+    /// A catalogue with one photo and one detection waiting for review.
+    fn one_detection(dir: &std::path::Path) -> (Catalogue, i64) {
+        let mut cat = Catalogue::create(dir.join("c")).unwrap();
+        let detection = cat
+            .with_tx(|tx| {
+                let photo = tx.insert_photo(&NewPhoto {
+                    sha256: &format!("{:064x}", 1),
+                    original_path: "/p/1.jpg",
+                    byte_size: 1,
+                    width: 10,
+                    height: 10,
+                    meta: &Meta::default(),
+                })?;
+                let bbox = BBox {
+                    x1: 0.0,
+                    y1: 0.0,
+                    x2: 5.0,
+                    y2: 5.0,
+                };
+                tx.insert_detection(photo, bbox, "fin", None, None)
+            })
+            .unwrap();
+        (cat, detection)
+    }
+
+    fn individuals(cat: &Catalogue) -> i64 {
+        cat.conn()
+            .query_row("SELECT count(*) FROM individuals", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_failing_new_individual_decision_leaves_no_orphan_individual() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut cat, detection) = one_detection(dir.path());
+        // The decision's write fails after the individual's.
+        cat.conn()
+            .execute_batch(
+                "CREATE TEMP TRIGGER refuse BEFORE INSERT ON review_log
+                 BEGIN SELECT RAISE(ABORT, 'review log refused'); END;",
+            )
+            .unwrap();
+        let err = cat
+            .review_new_individual(detection, "NEW-1", None, Some("ana"))
+            .unwrap_err();
+        assert!(err.to_string().contains("review log refused"), "{err}");
+        assert_eq!(individuals(&cat), 0);
+        assert!(matches!(cat.individual("NEW-1"), Err(Error::NotFound(_))));
+        assert_eq!(cat.to_review().unwrap(), 1);
+
+        // Once the log takes it, the same decision goes through whole.
+        cat.conn().execute_batch("DROP TRIGGER refuse").unwrap();
+        let out = cat
+            .review_new_individual(detection, "NEW-1", None, Some("ana"))
+            .unwrap();
+        assert_eq!(out.individual.unwrap().code, "NEW-1");
+        assert_eq!((individuals(&cat), out.to_review), (1, 0));
+    }
+
+    #[test]
+    fn a_new_individual_reports_a_failing_code_lookup_instead_of_creating_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut cat, detection) = one_detection(dir.path());
+        // The lookup of the code (aliases included) cannot run.
+        cat.conn()
+            .execute_batch("ALTER TABLE individual_aliases RENAME TO aliases_away")
+            .unwrap();
+        let err = cat
+            .review_new_individual(detection, "NEW-1", None, None)
+            .unwrap_err();
+        assert!(matches!(err, Error::Sql(_)), "{err:?}");
+        assert!(err.to_string().contains("individual_aliases"), "{err}");
+        assert_eq!(individuals(&cat), 0);
+    }
 }
