@@ -23,10 +23,7 @@ pub type Cause = Arc<dyn std::error::Error + Send + Sync + 'static>;
 /// itself), kept here so that there is one list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-#[cfg_attr(
-    feature = "ts",
-    ts(export, export_to = concat!(env!("CARGO_MANIFEST_DIR"), "/ui/src/bindings/"))
-)]
+#[cfg_attr(feature = "ts", ts(export))]
 #[serde(rename_all = "camelCase")]
 pub enum ErrorKind {
     NotFound,

@@ -1,11 +1,12 @@
-//! The IPC contract's types (`/work/contract.md`), as Rust structs that
-//! serialise to exactly what the frontend's TypeScript types say.
+//! The IPC contract's types: Rust structs that serialise to exactly what the
+//! frontend's TypeScript types say (the app's commands take and return
+//! these; events carry them too).
 //!
 //! ts-rs writes each type to `ui/src/bindings/<Type>.ts` when the test
 //! `export_bindings` runs (`cargo test --workspace`); the files are committed,
 //! and CI checks them with `git diff --exit-code ui/src/bindings`, so a Rust
-//! change that the UI has not seen fails the build. (`export_to` is relative
-//! to ts-rs' default export folder `src-tauri/bindings/`, hence `../../`.)
+//! change that the UI has not seen fails the build. (The folder is set once,
+//! as `TS_RS_EXPORT_DIR` in `.cargo/config.toml`.)
 //! Ids are SQLite `i64`s but `number` in TypeScript: catalogue ids stay far
 //! below 2^53.
 
@@ -17,7 +18,7 @@ use crate::error::AppError;
 /// A model pack as the settings and catalogue screens show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct PackInfo {
     pub name: String,
     pub version: String,
@@ -33,7 +34,7 @@ pub struct PackInfo {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct CatalogueInfo {
     pub path: String,
     /// The folder's name.
@@ -48,7 +49,7 @@ pub struct CatalogueInfo {
 /// A file that was not imported, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct FileProblem {
     pub path: String,
     pub reason: String,
@@ -56,7 +57,7 @@ pub struct FileProblem {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct IngestSummary {
     pub new_photos: usize,
     pub known_photos: usize,
@@ -80,7 +81,7 @@ pub struct IngestSummary {
     rename_all = "camelCase",
     rename_all_fields = "camelCase"
 )]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub enum IngestEvent {
     /// The folders were walked: `files` photos will be read.
     Scanned {
@@ -117,7 +118,7 @@ pub enum IngestEvent {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct Suggestion {
     /// 1..6 (five candidates and "new individual").
     pub rank: u32,
@@ -136,7 +137,7 @@ pub struct Suggestion {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct ReviewItem {
     #[ts(type = "number")]
     pub detection_id: i64,
@@ -175,7 +176,7 @@ pub struct ReviewItem {
 /// Ordered by encounter, then time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct ReviewQueue {
     pub items: Vec<ReviewItem>,
     pub total: usize,
@@ -183,7 +184,7 @@ pub struct ReviewQueue {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub enum ReviewAction {
     Accept,
     NewIndividual,
@@ -192,7 +193,7 @@ pub enum ReviewAction {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct ReviewOutcome {
     #[ts(type = "number")]
     pub detection_id: i64,
@@ -205,7 +206,7 @@ pub struct ReviewOutcome {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct Undone {
     #[ts(type = "number")]
     pub detection_id: i64,
@@ -215,7 +216,7 @@ pub struct Undone {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct IndividualFilter {
     pub search: Option<String>,
     pub species: Option<String>,
@@ -226,7 +227,7 @@ pub struct IndividualFilter {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct IndividualSummary {
     #[ts(type = "number")]
     pub id: i64,
@@ -242,7 +243,7 @@ pub struct IndividualSummary {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct Sighting {
     #[ts(type = "number")]
     pub detection_id: i64,
@@ -262,7 +263,7 @@ pub struct Sighting {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct IndividualEvent {
     #[ts(type = "number")]
     pub id: i64,
@@ -280,7 +281,7 @@ pub struct IndividualEvent {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct IndividualDetail {
     pub summary: IndividualSummary,
     pub sightings: Vec<Sighting>,
@@ -291,7 +292,7 @@ pub struct IndividualDetail {
 /// last opened models actually run on.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct ProviderInfo {
     pub available: Vec<String>,
     pub used: Vec<String>,
@@ -299,7 +300,7 @@ pub struct ProviderInfo {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct Settings {
     pub catalogue_path: Option<String>,
     pub pack: Option<PackInfo>,
@@ -324,7 +325,7 @@ pub struct Settings {
 /// A saved calibration, as Settings shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct CalibrationInfo {
     /// The share of new individuals it was weighed to, and where that came from.
     pub share: f64,
@@ -339,7 +340,7 @@ pub struct CalibrationInfo {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct ExportResult {
     pub path: String,
     pub rows: usize,
@@ -348,7 +349,7 @@ pub struct ExportResult {
 /// MAP@5 and top-k accuracy over a set of validation queries.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct EvalMetrics {
     pub count: usize,
     pub map5: f64,
@@ -359,7 +360,7 @@ pub struct EvalMetrics {
 /// One model (before or after training) on the validation splits.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct ValidationScores {
     /// Held-out photos of individuals the model trained on (plain nearest
     /// neighbours, no new-individual).
@@ -375,7 +376,7 @@ pub struct ValidationScores {
 /// every fine-tuned one adopted since.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct PackVersionInfo {
     pub version: String,
     /// The version it was trained from; `null` for the pack the catalogue started with.
@@ -390,7 +391,7 @@ pub struct PackVersionInfo {
 /// What the Train screen shows before a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct TrainOverview {
     /// Individuals with at least one confirmed detection.
     pub individuals: usize,
@@ -409,7 +410,7 @@ pub struct TrainOverview {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct TrainOptions {
     pub epochs: usize,
     pub seed: u32,
@@ -422,7 +423,7 @@ pub struct TrainOptions {
 /// Which step of a training run is under way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub enum TrainPhase {
     /// Computing backbone features of detections that have none cached.
     Features,
@@ -439,7 +440,7 @@ pub enum TrainPhase {
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct TrainResult {
     pub adopted: bool,
     /// The new pack version, when adopted.
@@ -463,7 +464,7 @@ pub struct TrainResult {
     rename_all = "camelCase",
     rename_all_fields = "camelCase"
 )]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub enum TrainEvent {
     Phase {
         phase: TrainPhase,
@@ -493,7 +494,7 @@ pub enum TrainEvent {
 /// Where the catalogue stands with the team's server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct SyncStatus {
     /// The server URL, once configured.
     pub server: Option<String>,
@@ -519,7 +520,7 @@ pub struct SyncStatus {
 /// A conflict a sync settled one way, or a possible duplicate individual.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct SyncReviewItem {
     #[ts(type = "number")]
     pub id: i64,
@@ -539,7 +540,7 @@ pub struct SyncReviewItem {
 /// What `sync_configure` takes. A `null` token keeps the stored one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct SyncSettings {
     pub server: String,
     pub token: Option<String>,
@@ -552,7 +553,7 @@ pub struct SyncSettings {
 /// Something a person should look at after a sync, in words.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct SyncConflict {
     /// `decisions` (two people decided differently about one detection),
     /// `codeClash` (two individuals were created with one code) or
@@ -564,7 +565,7 @@ pub struct SyncConflict {
 /// What a sync would do, before it is applied.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct SyncPreview {
     pub to_push: usize,
     pub to_pull: usize,
@@ -583,7 +584,7 @@ pub struct SyncPreview {
 /// An operation of this catalogue the server refused.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct SyncRefusal {
     pub op: String,
     pub reason: String,
@@ -591,7 +592,7 @@ pub struct SyncRefusal {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct SyncSummary {
     pub pushed: usize,
     pub pulled: usize,
@@ -617,7 +618,7 @@ pub struct SyncSummary {
     rename_all = "camelCase",
     rename_all_fields = "camelCase"
 )]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub enum SyncEvent {
     /// `stage` is `pushing` or `pulling` (`done`: operations so far) or
     /// `photos` (`done`: bytes of original photos moved so far).
@@ -639,7 +640,7 @@ pub enum SyncEvent {
 /// with more sightings, or the older one).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct MergeDirection {
     #[ts(type = "number")]
     pub from_id: i64,
@@ -651,7 +652,7 @@ pub struct MergeDirection {
 /// only the five suggestions, with how like the detection it looks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct IndividualHit {
     #[ts(type = "number")]
     pub individual_id: i64,

@@ -18,7 +18,7 @@ pub use whaleid::ErrorKind;
 /// A command's failure, serialised to the rejected `invoke` promise.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS, thiserror::Error)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 #[error("{message}")]
 pub struct AppError {
     pub kind: ErrorKind,

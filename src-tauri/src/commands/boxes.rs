@@ -21,7 +21,7 @@ use crate::state::{AppState, OpenCatalogue};
 /// A live box of a photo, as the photo in Review draws it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct PhotoBoxRow {
     #[ts(type = "number")]
     pub detection_id: i64,
@@ -41,7 +41,7 @@ pub struct PhotoBoxRow {
 /// What a box action did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
-#[ts(export, export_to = "../../ui/src/bindings/")]
+#[ts(export)]
 pub struct BoxChanged {
     /// `add`, `set` or `remove` (for an undo, the action taken back).
     pub action: String,
