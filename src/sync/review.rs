@@ -94,8 +94,9 @@ pub fn record(
     })
 }
 
-/// The local id of an individual's UUID, followed through merges.
-fn current_individual(cat: &Catalogue, uuid: &str) -> Result<Option<i64>> {
+/// The local id of an individual's UUID, followed through merges; `None`
+/// when the catalogue does not have it.
+pub fn current_individual(cat: &Catalogue, uuid: &str) -> Result<Option<i64>> {
     let id: Option<i64> = cat
         .conn()
         .query_row("SELECT id FROM individuals WHERE uuid = ?1", [uuid], |r| {

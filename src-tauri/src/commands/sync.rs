@@ -66,15 +66,8 @@ fn duplicate_detail(d: &whaleid::sync::duplicates::Duplicate) -> String {
 }
 
 fn to_review(cat: &Catalogue) -> AppResult<Vec<SyncReviewItem>> {
-    let local = |uuid: &str| -> AppResult<Option<i64>> {
-        let id: Option<i64> = cat
-            .conn()
-            .query_row("SELECT id FROM individuals WHERE uuid = ?1", [uuid], |r| {
-                r.get(0)
-            })
-            .ok();
-        Ok(id.map(|i| cat.resolve(i)).transpose()?)
-    };
+    let local =
+        |uuid: &str| -> AppResult<Option<i64>> { Ok(review::current_individual(cat, uuid)?) };
     review::open_items(cat)?
         .into_iter()
         .map(|item| {
