@@ -19,7 +19,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use rusqlite::types::ValueRef;
 use rusqlite::{params, OptionalExtension};
@@ -65,6 +65,63 @@ struct Candidate {
     best: Option<(f32, Option<String>)>,
 }
 
+/// The detection searched from and its embedding.
+struct Probe {
+    detection: Option<i64>,
+    vector: Vec<f32>,
+}
+
+impl Candidate {
+    /// Keep `crop` when its sighting is the newest yet: by date, then
+    /// detection id (undated counts as oldest). Kept here rather than by
+    /// ORDER BY, which would sort the blobs.
+    fn see_crop(&mut self, taken_at: Option<String>, detection: i64, crop: &str) {
+        let newer = self
+            .newest
+            .as_ref()
+            .is_none_or(|(t, d, _)| (&taken_at, detection) > (t, *d));
+        if newer {
+            self.newest = Some((taken_at, detection, crop.to_owned()));
+        }
+    }
+
+    /// Keep the sighting's cosine to the probe (and its crop) when it is the
+    /// best yet; an embedding of another width is skipped.
+    fn compare(&mut self, probe: &Probe, blob: &[u8], crop: Option<String>) {
+        let vector = blob_to_vector(blob);
+        if vector.len() != probe.vector.len() {
+            return;
+        }
+        let s = dot(&probe.vector, &vector);
+        let better = match &self.best {
+            None => true,
+            // A sighting with a crop to show wins a tie.
+            Some((b, b_crop)) => s > *b || (s == *b && b_crop.is_none() && crop.is_some()),
+        };
+        if better {
+            self.best = Some((s, crop));
+        }
+    }
+
+    /// The match to show, with its group: the best crop is the most similar
+    /// sighting's when that has one, else the newest.
+    fn into_match(self, media: &Path) -> (Group, IndividualMatch) {
+        let newest = self.newest.map(|(_, _, crop)| crop);
+        let (similarity, best_crop) = match self.best {
+            Some((s, Some(crop))) => (Some(s), Some(crop)),
+            Some((s, None)) => (Some(s), newest),
+            None => (None, newest),
+        };
+        let found = IndividualMatch {
+            individual: self.individual,
+            sightings: self.sightings,
+            best_crop: best_crop.map(|f| media.join(f)),
+            similarity,
+        };
+        (self.group, found)
+    }
+}
+
 impl Catalogue {
     /// Individuals (never merged-away ones) whose code, name, species or an
     /// alias contains `query` (case-insensitive), at most `limit`, ranked as
@@ -82,7 +139,35 @@ impl Catalogue {
             Some(id) => self.detection_vector(id, pack.as_ref())?,
             None => None,
         };
+        let mut candidates = self.candidates(&q)?;
+        // Vectors are read only when there is a probe to compare them with.
+        let (name, version) = match (&probe, &pack) {
+            (Some(_), Some((n, v))) => (Some(n.as_str()), Some(v.as_str())),
+            _ => (None, None),
+        };
+        let probe = probe.map(|vector| Probe {
+            detection: detection_id,
+            vector,
+        });
+        self.read_sightings(&mut candidates, probe.as_ref(), name, version)?;
 
+        let media = self.media_dir();
+        let mut out: Vec<(Group, IndividualMatch)> = candidates
+            .into_values()
+            .map(|c| c.into_match(&media))
+            .collect();
+        out.sort_by(|(ga, a), (gb, b)| {
+            ga.cmp(gb)
+                .then_with(|| by_similarity(a.similarity, b.similarity))
+                .then_with(|| a.individual.code.cmp(&b.individual.code))
+                .then_with(|| a.individual.id.cmp(&b.individual.id))
+        });
+        Ok(out.into_iter().take(limit).map(|(_, m)| m).collect())
+    }
+
+    /// Every individual not merged away that matches the lower-cased query
+    /// `q`, by id, with no sightings read yet.
+    fn candidates(&self, q: &str) -> Result<HashMap<i64, Candidate>> {
         let texts = self.resolved_texts()?;
         let mut candidates: HashMap<i64, Candidate> = HashMap::new();
         let mut stmt = self.conn().prepare(&format!(
@@ -91,7 +176,7 @@ impl Catalogue {
         for individual in stmt.query_map([], individual_row)? {
             let individual = individual?;
             let others = texts.get(&individual.id).map_or(&[][..], Vec::as_slice);
-            if let Some(group) = matches(&individual, others, &q) {
+            if let Some(group) = matches(&individual, others, q) {
                 candidates.insert(
                     individual.id,
                     Candidate {
@@ -104,13 +189,19 @@ impl Catalogue {
                 );
             }
         }
+        Ok(candidates)
+    }
 
-        // One pass over every current sighting; vectors are read only when
-        // there is a probe to compare them with.
-        let (name, version) = match (&probe, &pack) {
-            (Some(_), Some((n, v))) => (Some(n.as_str()), Some(v.as_str())),
-            _ => (None, None),
-        };
+    /// One pass over every current sighting, each counted for the candidate
+    /// it resolves to; embeddings of pack `name` `version` (none when
+    /// `None`) are compared with the probe.
+    fn read_sightings(
+        &self,
+        candidates: &mut HashMap<i64, Candidate>,
+        probe: Option<&Probe>,
+        name: Option<&str>,
+        version: Option<&str>,
+    ) -> Result<()> {
         let mut stmt = self.conn().prepare(&format!(
             "{RESOLVED_CTE}
              SELECT r.id, d.id, d.crop_file, emb.vector, p.taken_at
@@ -132,66 +223,18 @@ impl Catalogue {
             let detection: i64 = row.get(1)?;
             let crop: Option<String> = row.get(2)?;
             if let Some(crop) = &crop {
-                // Newest by date, then id (undated counts as oldest). Kept
-                // here rather than by ORDER BY, which would sort the blobs.
-                let taken_at: Option<String> = row.get(4)?;
-                let newer = c
-                    .newest
-                    .as_ref()
-                    .is_none_or(|(t, d, _)| (&taken_at, detection) > (t, *d));
-                if newer {
-                    c.newest = Some((taken_at, detection, crop.clone()));
-                }
+                c.see_crop(row.get(4)?, detection, crop);
             }
             // The detection itself (when already assigned) is no evidence
             // of its own similarity.
-            if Some(detection) == detection_id {
-                continue;
-            }
-            let (Some(probe), ValueRef::Blob(blob)) = (&probe, row.get_ref(3)?) else {
+            let Some(probe) = probe.filter(|p| p.detection != Some(detection)) else {
                 continue;
             };
-            let vector = blob_to_vector(blob);
-            if vector.len() != probe.len() {
-                continue;
-            }
-            let s = dot(probe, &vector);
-            let better = match &c.best {
-                None => true,
-                // A sighting with a crop to show wins a tie.
-                Some((b, b_crop)) => s > *b || (s == *b && b_crop.is_none() && crop.is_some()),
-            };
-            if better {
-                c.best = Some((s, crop));
+            if let ValueRef::Blob(blob) = row.get_ref(3)? {
+                c.compare(probe, blob, crop);
             }
         }
-
-        let media = self.media_dir();
-        let mut out: Vec<(Group, IndividualMatch)> = candidates
-            .into_values()
-            .map(|c| {
-                let newest = c.newest.map(|(_, _, crop)| crop);
-                let (similarity, best_crop) = match c.best {
-                    Some((s, Some(crop))) => (Some(s), Some(crop)),
-                    Some((s, None)) => (Some(s), newest),
-                    None => (None, newest),
-                };
-                let found = IndividualMatch {
-                    individual: c.individual,
-                    sightings: c.sightings,
-                    best_crop: best_crop.map(|f| media.join(f)),
-                    similarity,
-                };
-                (c.group, found)
-            })
-            .collect();
-        out.sort_by(|(ga, a), (gb, b)| {
-            ga.cmp(gb)
-                .then_with(|| by_similarity(a.similarity, b.similarity))
-                .then_with(|| a.individual.code.cmp(&b.individual.code))
-                .then_with(|| a.individual.id.cmp(&b.individual.id))
-        });
-        Ok(out.into_iter().take(limit).map(|(_, m)| m).collect())
+        Ok(())
     }
 
     /// The detection's embedding for `pack` (`None` when it has none or no

@@ -8,6 +8,7 @@
 //! A file that cannot be read or decoded is one line in the report; the job
 //! goes on.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use image::RgbImage;
@@ -15,9 +16,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::labels::Labelled;
-use super::pipeline::{Pipeline, Region};
+use super::pipeline::{Found, Pipeline, Region};
 use crate::catalogue::records::{FeatureOrigin, NewPhoto, Source};
-use crate::catalogue::{keys, Catalogue};
+use crate::catalogue::{keys, Catalogue, Tx};
 use crate::error::{Error, Result};
 use crate::packs::Pack;
 use crate::photo::{self, Photo};
@@ -118,112 +119,27 @@ pub fn import(
     progress: &mut dyn FnMut(Progress),
     cancel: &CancelToken,
 ) -> Result<ImportReport> {
-    let pack_id = bind_pack(cat, pipeline.pack())?;
-    let jpeg = pipeline.pack().jpeg_decoder();
-    let feature_keys: Vec<String> = pipeline
-        .pack()
-        .backbones
-        .iter()
-        .map(|b| b.feature_key.clone())
-        .collect();
-    let crops_dir = cat.media_dir().join("crops");
-    std::fs::create_dir_all(&crops_dir).map_err(|e| Error::io(&crops_dir, e))?;
+    let job = Job::new(cat, pipeline, options)?;
     let mut report = ImportReport::default();
     let total = items.len();
     let mut done = 0;
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     for chunk in items.chunks(options.chunk.max(1)) {
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
         }
-        progress(Progress {
-            stage: Stage::Reading,
-            done,
-            total,
-        });
-        let base = done;
-        let mut ready = Vec::new();
-        for (offset, item) in chunk.iter().enumerate() {
-            match prepare(cat, item, options, (&pack_id.0, &pack_id.1), jpeg) {
-                Ok(Some(mut r)) if seen.insert(r.sha256.clone()) => {
-                    r.item = base + offset;
-                    ready.push(r);
-                }
-                Ok(_) => report.skipped += 1,
-                Err(e) => report.failed.push((item.path.clone(), e.to_string())),
-            }
-        }
-        progress(Progress {
-            stage: Stage::Embedding,
-            done,
-            total,
-        });
+        let mut tell = |stage| progress(Progress { stage, done, total });
+        tell(Stage::Reading);
+        let ready = job.read(cat, chunk, done, &mut seen, &mut report);
+        tell(Stage::Embedding);
         let inputs: Vec<(&RgbImage, Region)> =
             ready.iter().map(|r| (&r.photo.image, r.region)).collect();
         let found = pipeline.run(&inputs, cancel)?;
-        progress(Progress {
-            stage: Stage::Saving,
-            done,
-            total,
-        });
-        let mut crops = Vec::new();
-        for (r, found) in ready.iter().zip(&found) {
-            for (n, f) in found.iter().enumerate() {
-                let name = format!("{}_{n}.jpg", &r.sha256[..16]);
-                if options.write_crops {
-                    super::media::save_region(
-                        &r.photo.image,
-                        f.crop,
-                        super::media::CROP_SIDE,
-                        &crops_dir.join(&name),
-                    )?;
-                    crops.push(Some(format!("crops/{name}")));
-                } else {
-                    crops.push(None);
-                }
-            }
-        }
-        let mut crop_names = crops.into_iter();
+        tell(Stage::Saving);
+        let mut crop_names = job.write_crops(&ready, &found)?.into_iter();
         cat.with_tx(|tx| {
             for (r, found) in ready.iter().zip(&found) {
-                let item = &items[r.item];
-                if let Some(old) = r.replace {
-                    tx.conn()
-                        .execute("DELETE FROM photos WHERE id = ?1", [old])?;
-                }
-                let individual = tx.ensure_individual(&item.individual, item.species.as_deref())?;
-                let photo_id = tx.insert_photo(&NewPhoto {
-                    sha256: &r.sha256,
-                    original_path: &absolute(&item.path),
-                    byte_size: r.byte_size,
-                    width: r.photo.width(),
-                    height: r.photo.height(),
-                    meta: &r.meta,
-                })?;
-                tx.set_photo_imported_by(photo_id, options.imported_by.as_deref())?;
-                for f in found {
-                    let crop = crop_names.next().flatten();
-                    let det =
-                        tx.insert_detection(photo_id, f.crop, &f.class, f.score, crop.as_deref())?;
-                    if item.species.is_some() {
-                        tx.set_detection_species(det, item.species.as_deref())?;
-                    }
-                    tx.insert_embedding(det, &pack_id.0, &pack_id.1, &f.embedding.vector)?;
-                    tx.insert_features(
-                        det,
-                        &feature_keys,
-                        &f.embedding.features,
-                        FeatureOrigin::Photo,
-                    )?;
-                    tx.decide(
-                        det,
-                        individual,
-                        true,
-                        Source::Import,
-                        Some(&options.source_name),
-                        None,
-                    )?;
-                }
+                job.save(tx, &items[r.item], r, found, &mut crop_names)?;
             }
             Ok(())
         })?;
@@ -241,6 +157,138 @@ pub fn import(
         total,
     });
     Ok(report)
+}
+
+/// What every chunk of one import shares: the bound pack, its decoder and
+/// feature keys, and where crops go.
+struct Job<'a> {
+    options: &'a ImportOptions,
+    pack_id: (String, String),
+    jpeg: photo::JpegDecoder,
+    feature_keys: Vec<String>,
+    crops_dir: PathBuf,
+}
+
+impl<'a> Job<'a> {
+    /// Bind `cat` to the pipeline's pack and make its crops folder.
+    fn new(cat: &mut Catalogue, pipeline: &Pipeline, options: &'a ImportOptions) -> Result<Self> {
+        let pack_id = bind_pack(cat, pipeline.pack())?;
+        let feature_keys = pipeline
+            .pack()
+            .backbones
+            .iter()
+            .map(|b| b.feature_key.clone())
+            .collect();
+        let crops_dir = cat.media_dir().join("crops");
+        std::fs::create_dir_all(&crops_dir).map_err(|e| Error::io(&crops_dir, e))?;
+        Ok(Self {
+            options,
+            pack_id,
+            jpeg: pipeline.pack().jpeg_decoder(),
+            feature_keys,
+            crops_dir,
+        })
+    }
+
+    /// The photos of `chunk` (which starts at item `base`) still to import;
+    /// the ones already in the catalogue or met earlier in this run count as
+    /// skipped, the unreadable ones as failed.
+    fn read(
+        &self,
+        cat: &Catalogue,
+        chunk: &[Labelled],
+        base: usize,
+        seen: &mut HashSet<String>,
+        report: &mut ImportReport,
+    ) -> Vec<Ready> {
+        let pack = (self.pack_id.0.as_str(), self.pack_id.1.as_str());
+        let mut ready = Vec::new();
+        for (offset, item) in chunk.iter().enumerate() {
+            match prepare(cat, item, self.options, pack, self.jpeg) {
+                Ok(Some(mut r)) if seen.insert(r.sha256.clone()) => {
+                    r.item = base + offset;
+                    ready.push(r);
+                }
+                Ok(_) => report.skipped += 1,
+                Err(e) => report.failed.push((item.path.clone(), e.to_string())),
+            }
+        }
+        ready
+    }
+
+    /// Save a JPEG of every crop found (when the options ask for it); its
+    /// name under `media/` for each, in order, `None` where none was saved.
+    fn write_crops(&self, ready: &[Ready], found: &[Vec<Found>]) -> Result<Vec<Option<String>>> {
+        let mut crops = Vec::new();
+        for (r, found) in ready.iter().zip(found) {
+            for (n, f) in found.iter().enumerate() {
+                let name = format!("{}_{n}.jpg", &r.sha256[..16]);
+                if self.options.write_crops {
+                    super::media::save_region(
+                        &r.photo.image,
+                        f.crop,
+                        super::media::CROP_SIDE,
+                        &self.crops_dir.join(&name),
+                    )?;
+                    crops.push(Some(format!("crops/{name}")));
+                } else {
+                    crops.push(None);
+                }
+            }
+        }
+        Ok(crops)
+    }
+
+    /// Record one photo (replacing a copy without this pack's embeddings),
+    /// its detections with their embeddings and features, and each one
+    /// confirmed as the item's individual; crop names come from `crops`.
+    fn save(
+        &self,
+        tx: &Tx<'_>,
+        item: &Labelled,
+        r: &Ready,
+        found: &[Found],
+        crops: &mut impl Iterator<Item = Option<String>>,
+    ) -> Result<()> {
+        if let Some(old) = r.replace {
+            tx.conn()
+                .execute("DELETE FROM photos WHERE id = ?1", [old])?;
+        }
+        let individual = tx.ensure_individual(&item.individual, item.species.as_deref())?;
+        let photo_id = tx.insert_photo(&NewPhoto {
+            sha256: &r.sha256,
+            original_path: &absolute(&item.path),
+            byte_size: r.byte_size,
+            width: r.photo.width(),
+            height: r.photo.height(),
+            meta: &r.meta,
+        })?;
+        tx.set_photo_imported_by(photo_id, self.options.imported_by.as_deref())?;
+        let (pack_name, pack_version) = &self.pack_id;
+        for f in found {
+            let crop = crops.next().flatten();
+            let det = tx.insert_detection(photo_id, f.crop, &f.class, f.score, crop.as_deref())?;
+            if item.species.is_some() {
+                tx.set_detection_species(det, item.species.as_deref())?;
+            }
+            tx.insert_embedding(det, pack_name, pack_version, &f.embedding.vector)?;
+            tx.insert_features(
+                det,
+                &self.feature_keys,
+                &f.embedding.features,
+                FeatureOrigin::Photo,
+            )?;
+            tx.decide(
+                det,
+                individual,
+                true,
+                Source::Import,
+                Some(&self.options.source_name),
+                None,
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// Read, hash and decode one labelled photo; `None` when the catalogue
