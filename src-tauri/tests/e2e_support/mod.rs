@@ -4,7 +4,7 @@
 //!
 //! `tauri-driver` is stopped with SIGTERM, never SIGKILL: killed hard it
 //! leaves WebKitWebDriver running, holding the test's stderr open, and a
-//! piped `cargo test` then never ends (shared DEPENDENCY-NOTES).
+//! piped `cargo test` then never ends.
 #![allow(dead_code)]
 
 use std::net::TcpListener;
@@ -221,7 +221,8 @@ impl App {
     }
 
     /// Save a screenshot of the window as `target/e2e-screenshots/<name>.png`,
-    /// after letting the last DOM change paint (~500 ms, DEPENDENCY-NOTES).
+    /// after letting the last DOM change paint (about 500 ms: a screenshot
+    /// taken sooner can miss it).
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let png = self.client.screenshot().await.expect("screenshot");
