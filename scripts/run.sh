@@ -17,4 +17,6 @@ for a in "${args[@]}"; do
         photos+=("$a")
     fi
 done
-exec target/release/whaleid embed "${photos[@]}"
+# Where cargo put the binary: CARGO_TARGET_DIR when set (relative to the
+# repository root, as cargo reads it here), else target/.
+exec "${CARGO_TARGET_DIR:-target}/release/whaleid" embed "${photos[@]}"
