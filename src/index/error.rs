@@ -67,14 +67,4 @@ impl IndexError {
             reason: reason.into(),
         }
     }
-
-    /// A short machine-readable kind, like the engine's `Error::kind`.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            IndexError::DimMismatch { .. } | IndexError::NonFinite { .. } => "vector",
-            IndexError::Io { .. } => "io",
-            IndexError::Encode { .. } | IndexError::BadSnapshot { .. } => "snapshot",
-            IndexError::Cancelled => "cancelled",
-        }
-    }
 }
