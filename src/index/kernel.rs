@@ -4,8 +4,8 @@
 //! loops are written for LLVM's auto-vectoriser: sixteen independent
 //! accumulators over fixed-size chunks break the serial dependency of a naive
 //! `sum += a * b` (6–10× faster: 24 ns against 225 ns for a 512-d pair)
-//! without `unsafe` or intrinsics, which the workspace denies. Vectors stored as
-//! `f16` are widened with a branch-free bit conversion that vectorises too.
+//! without `unsafe` or intrinsics, which the workspace denies. Vectors stored
+//! as `f16` are widened with a branch-free bit conversion that vectorises too.
 
 use half::f16;
 
