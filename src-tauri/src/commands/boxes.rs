@@ -7,7 +7,7 @@
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
-use tauri::State;
+use tauri::{AppHandle, Runtime, State};
 use ts_rs::TS;
 use whaleid::embed::Embedder;
 use whaleid::ingest::boxes::{self as engine, BoxModels};
@@ -16,6 +16,7 @@ use whaleid::runtime::SessionConfig;
 use whaleid::CancelToken;
 
 use crate::error::{AppError, AppResult};
+use crate::jobs;
 use crate::state::{AppState, OpenCatalogue};
 
 /// A live box of a photo, as the photo in Review draws it.
@@ -153,27 +154,36 @@ pub async fn box_list(state: State<'_, AppState>, photo_id: i64) -> AppResult<Ve
 
 /// A new box on photo `photo_id`: another animal, or the first box on a
 /// whole-frame photo's frame (then use `box_set` on the frame).
+///
+/// Cropping and embedding (and, the first time, opening the models) takes
+/// from a fraction of a second to seconds: off the async runtime.
 #[tauri::command]
-pub async fn box_add(
-    state: State<'_, AppState>,
+pub async fn box_add<R: Runtime>(
+    app: AppHandle<R>,
     photo_id: i64,
     bbox: [f32; 4],
 ) -> AppResult<BoxChanged> {
-    with_models(&state, |cat, models, by, cancel| {
-        engine::add_box(cat, models, photo_id, bbox, by, cancel)
+    jobs::blocking(app, move |state| {
+        with_models(state, |cat, models, by, cancel| {
+            engine::add_box(cat, models, photo_id, bbox, by, cancel)
+        })
     })
+    .await
 }
 
 /// Box `detection_id` moved or resized to `bbox` (a new detection replaces it).
 #[tauri::command]
-pub async fn box_set(
-    state: State<'_, AppState>,
+pub async fn box_set<R: Runtime>(
+    app: AppHandle<R>,
     detection_id: i64,
     bbox: [f32; 4],
 ) -> AppResult<BoxChanged> {
-    with_models(&state, |cat, models, by, cancel| {
-        engine::set_box(cat, models, detection_id, bbox, by, cancel)
+    jobs::blocking(app, move |state| {
+        with_models(state, |cat, models, by, cancel| {
+            engine::set_box(cat, models, detection_id, bbox, by, cancel)
+        })
     })
+    .await
 }
 
 #[tauri::command]

@@ -2,31 +2,36 @@
 //! ([`whaleid::catalogue::search`]), ranked by similarity to the detection
 //! under review.
 
-use tauri::State;
+use tauri::{AppHandle, Runtime};
 use whaleid::catalogue::search::IndividualMatch;
 
 use crate::dto::IndividualHit;
 use crate::error::AppResult;
-use crate::state::AppState;
+use crate::jobs;
 
 /// Hits shown when the UI does not say how many.
 const DEFAULT_LIMIT: usize = 20;
 
+/// Ranks every individual by similarity to the detection: off the async
+/// runtime.
 #[tauri::command]
-pub async fn review_search(
-    state: State<'_, AppState>,
+pub async fn review_search<R: Runtime>(
+    app: AppHandle<R>,
     detection_id: Option<i64>,
     query: String,
     limit: Option<usize>,
 ) -> AppResult<Vec<IndividualHit>> {
-    state.with_catalogue(|open| {
-        let found = open.catalogue.search_individuals(
-            &query,
-            detection_id,
-            limit.unwrap_or(DEFAULT_LIMIT),
-        )?;
-        Ok(found.into_iter().map(hit).collect())
+    jobs::blocking(app, move |state| {
+        state.with_catalogue(|open| {
+            let found = open.catalogue.search_individuals(
+                &query,
+                detection_id,
+                limit.unwrap_or(DEFAULT_LIMIT),
+            )?;
+            Ok(found.into_iter().map(hit).collect())
+        })
     })
+    .await
 }
 
 fn hit(m: IndividualMatch) -> IndividualHit {
