@@ -313,10 +313,12 @@ impl Catalogue {
             return Err(Error::Invalid("a new individual needs a code".into()));
         }
         match self.individual(code) {
-            Ok(existing) => return Err(Error::Invalid(format!(
+            Ok(existing) => {
+                return Err(Error::Invalid(format!(
                 "{code:?} is already individual #{} ({}): accept it instead of creating a new one",
                 existing.id, existing.code
-            ))),
+            )))
+            }
             Err(Error::NotFound(_)) => {}
             Err(e) => return Err(e),
         }
