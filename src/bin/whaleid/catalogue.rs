@@ -1,7 +1,7 @@
 //! Catalogue commands: `catalogue create|import|stats|backup|check` and
 //! `individual show|merge|split|rename|undo`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -177,18 +177,7 @@ pub enum IndividualCommand {
 
 pub fn run(command: CatalogueCommand) -> Result<ExitCode> {
     match command {
-        CatalogueCommand::Create { dir, models } => {
-            let pack = models.load_pack()?;
-            let mut cat = Catalogue::create(&dir)?;
-            bind(&mut cat, &pack, &models.pack_dir())?;
-            println!(
-                "created catalogue {} for pack {} {}",
-                dir.display(),
-                pack.name(),
-                pack.version()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        CatalogueCommand::Create { dir, models } => create_cmd(&dir, &models),
         CatalogueCommand::Import {
             dir,
             labels: csv,
@@ -205,88 +194,16 @@ pub fn run(command: CatalogueCommand) -> Result<ExitCode> {
                 (None, None, Some(root)) => labels::read_folders(&root, species.as_deref())?,
                 _ => bail!("give --labels CSV --images DIR, or --folders DIR"),
             };
-            let mut cat = open_or_create(&dir)?;
-            let pack_dir = models.pack_dir_or(pack_hint(&cat)?);
-            let pack = Pack::load(&pack_dir)?;
-            bind(&mut cat, &pack, &pack_dir)?;
-            let pipeline = Pipeline::open(pack, &models.session())?;
-            let options = ImportOptions {
-                use_boxes: !no_boxes,
-                write_crops: !no_crops,
-                imported_by: observer::observer(&cat, author.as_deref())?,
-                ..ImportOptions::default()
-            };
-            let cancel = cancel_on_ctrl_c();
-            let started = Instant::now();
-            let mut printer = progress_printer();
-            let report = match ingest::import(
-                &mut cat,
-                &pipeline,
+            import_cmd(
+                &dir,
                 &items,
-                &options,
-                &mut printer,
-                &cancel,
-            ) {
-                Err(whaleid::Error::Cancelled) => {
-                    eprintln!("cancelled: what was imported is kept; run the same command again to resume");
-                    return Ok(ExitCode::from(130));
-                }
-                other => other?,
-            };
-            for (path, reason) in &report.failed {
-                eprintln!("failed: {}: {reason}", path.display());
-            }
-            // Large catalogues search through the saved HNSW index: refresh it
-            // now rather than leave every later query to scan the new photos.
-            // (The confirmed-detection count is the gallery size, without
-            // loading a vector.)
-            let threshold = IndexConfig::new(0).exact_threshold as i64;
-            if report.imported > 0 && cat.stats()?.confirmed_detections >= threshold {
-                let (gallery, _) = Gallery::from_catalogue(&cat, IndexConfig::new(0))?;
-                eprintln!("Indexing {} embeddings...", gallery.len());
-                let path = gallery.save_index(&cat)?;
-                eprintln!("index saved: {}", path.display());
-            }
-            println!(
-                "imported {} photos, skipped {} already in the catalogue, {} failed, {} embedded whole (no detection), in {:.1} s",
-                report.imported,
-                report.skipped,
-                report.failed.len(),
-                report.whole_photo_fallbacks,
-                started.elapsed().as_secs_f64()
-            );
-            Ok(crate::exit_code(!report.failed.is_empty()))
+                !no_boxes,
+                !no_crops,
+                author.as_deref(),
+                &models,
+            )
         }
-        CatalogueCommand::Stats { dir, json } => {
-            let stats = Catalogue::open(&dir)?.stats()?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&stats)?);
-            } else {
-                println!(
-                    "catalogue {} (schema {})",
-                    dir.display(),
-                    stats.schema_version
-                );
-                println!(
-                    "pack          {}",
-                    stats.pack.as_deref().unwrap_or("(none yet)")
-                );
-                println!(
-                    "individuals   {} (+{} merged)",
-                    stats.individuals, stats.merged_individuals
-                );
-                println!("photos        {}", stats.photos);
-                println!(
-                    "detections    {} ({} confirmed)",
-                    stats.detections, stats.confirmed_detections
-                );
-                println!("embeddings    {}", stats.embeddings);
-                for (species, n) in &stats.species {
-                    println!("  {species:<28} {n:>6} individuals");
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        CatalogueCommand::Stats { dir, json } => stats_cmd(&dir, json),
         CatalogueCommand::Backup { dir, dest } => {
             Catalogue::open(&dir)?.backup(&dest)?;
             println!("backed up {} to {}", dir.display(), dest.display());
@@ -306,80 +223,218 @@ pub fn run(command: CatalogueCommand) -> Result<ExitCode> {
             head_weight,
             precision,
             observer: name,
-        } => {
-            let mut cat = Catalogue::open(&dir)?;
-            if let Some(name) = name {
-                observer::set_observer(&mut cat, &name)?;
-            }
-            if let Some(s) = new_share {
-                let recalibrated = field::set_expected_new_share(&mut cat, s)?;
-                println!(
-                    "expected share of new individuals: {}",
-                    field::expected_new_share(&cat)?
-                );
-                if let Some(c) = recalibrated {
-                    crate::identify::print_calibration(&c);
-                }
-            }
-            if let Some(t) = threshold {
-                field::set_threshold(&mut cat, t)?;
-            }
-            if threshold.is_some() || new_share.is_some() {
-                crate::identify::rerank_cmd(&mut cat)?;
-            }
-            if let Some(w) = head_weight {
-                if !(0.0..=1.0).contains(&w) {
-                    bail!("--head-weight {w} must be in [0, 1]");
-                }
-                cat.set_setting(keys::HEAD_BLEND, &w.to_string())?;
-            }
-            if let Some(p) = precision {
-                cat.set_setting(keys::INDEX_PRECISION, &p)?;
-            }
-            for key in [
-                keys::PACK_NAME,
-                keys::PACK_VERSION,
-                keys::THRESHOLD,
-                keys::THRESHOLD_SOURCE,
-                keys::NEW_SHARE,
-                keys::HEAD_BLEND,
-                keys::INDEX_PRECISION,
-                observer::SETTING,
-            ] {
-                println!(
-                    "{key} = {}",
-                    cat.setting(key)?.as_deref().unwrap_or("(default)")
-                );
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        } => config_cmd(
+            &dir,
+            ConfigChanges {
+                threshold,
+                new_share,
+                head_weight,
+                precision,
+                observer: name,
+            },
+        ),
         CatalogueCommand::Export { dir, csv, kaggle } => {
-            let cat = Catalogue::open(&dir)?;
-            if let Some(path) = csv {
-                let rows = cat.export_csv(&path)?;
-                println!("{}: {rows} detections", path.display());
-            }
-            if let Some(path) = kaggle {
-                let rows = cat.export_kaggle(&path)?;
-                println!("{}: {rows} photos", path.display());
-            }
-            Ok(ExitCode::SUCCESS)
+            export_cmd(&dir, csv.as_deref(), kaggle.as_deref())
         }
-        CatalogueCommand::Check { dir } => {
-            let problems = Catalogue::open(&dir)?.check()?;
-            if problems.is_empty() {
-                println!(
-                    "ok: {} passes the integrity and foreign-key checks",
-                    dir.display()
-                );
-                Ok(ExitCode::SUCCESS)
-            } else {
-                for p in &problems {
-                    println!("problem: {p}");
-                }
-                Ok(ExitCode::from(2))
-            }
+        CatalogueCommand::Check { dir } => check_cmd(&dir),
+    }
+}
+
+/// `catalogue create`: a new catalogue bound to the pack.
+fn create_cmd(dir: &Path, models: &ModelArgs) -> Result<ExitCode> {
+    let pack = models.load_pack()?;
+    let mut cat = Catalogue::create(dir)?;
+    bind(&mut cat, &pack, &models.pack_dir())?;
+    println!(
+        "created catalogue {} for pack {} {}",
+        dir.display(),
+        pack.name(),
+        pack.version()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `catalogue import`: the labelled items into the catalogue (created if
+/// missing), then the index refreshed if the gallery is large enough.
+fn import_cmd(
+    dir: &Path,
+    items: &[labels::Labelled],
+    use_boxes: bool,
+    write_crops: bool,
+    author: Option<&str>,
+    models: &ModelArgs,
+) -> Result<ExitCode> {
+    let mut cat = open_or_create(dir)?;
+    let pack_dir = models.pack_dir_or(pack_hint(&cat)?);
+    let pack = Pack::load(&pack_dir)?;
+    bind(&mut cat, &pack, &pack_dir)?;
+    let pipeline = Pipeline::open(pack, &models.session())?;
+    let options = ImportOptions {
+        use_boxes,
+        write_crops,
+        imported_by: observer::observer(&cat, author)?,
+        ..ImportOptions::default()
+    };
+    let cancel = cancel_on_ctrl_c();
+    let started = Instant::now();
+    let mut printer = progress_printer();
+    let report = match ingest::import(&mut cat, &pipeline, items, &options, &mut printer, &cancel) {
+        Err(whaleid::Error::Cancelled) => {
+            eprintln!("cancelled: what was imported is kept; run the same command again to resume");
+            return Ok(ExitCode::from(130));
         }
+        other => other?,
+    };
+    for (path, reason) in &report.failed {
+        eprintln!("failed: {}: {reason}", path.display());
+    }
+    if report.imported > 0 {
+        refresh_index(&cat)?;
+    }
+    println!(
+        "imported {} photos, skipped {} already in the catalogue, {} failed, {} embedded whole (no detection), in {:.1} s",
+        report.imported,
+        report.skipped,
+        report.failed.len(),
+        report.whole_photo_fallbacks,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(crate::exit_code(!report.failed.is_empty()))
+}
+
+/// Large catalogues search through the saved HNSW index: refresh it after an
+/// import rather than leave every later query to scan the new photos. (The
+/// confirmed-detection count is the gallery size, without loading a vector.)
+fn refresh_index(cat: &Catalogue) -> Result<()> {
+    let threshold = IndexConfig::new(0).exact_threshold as i64;
+    if cat.stats()?.confirmed_detections >= threshold {
+        let (gallery, _) = Gallery::from_catalogue(cat, IndexConfig::new(0))?;
+        eprintln!("Indexing {} embeddings...", gallery.len());
+        let path = gallery.save_index(cat)?;
+        eprintln!("index saved: {}", path.display());
+    }
+    Ok(())
+}
+
+/// `catalogue stats`: the counts, as JSON or as a table.
+fn stats_cmd(dir: &Path, json: bool) -> Result<ExitCode> {
+    let stats = Catalogue::open(dir)?.stats()?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&stats)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "catalogue {} (schema {})",
+        dir.display(),
+        stats.schema_version
+    );
+    println!(
+        "pack          {}",
+        stats.pack.as_deref().unwrap_or("(none yet)")
+    );
+    println!(
+        "individuals   {} (+{} merged)",
+        stats.individuals, stats.merged_individuals
+    );
+    println!("photos        {}", stats.photos);
+    println!(
+        "detections    {} ({} confirmed)",
+        stats.detections, stats.confirmed_detections
+    );
+    println!("embeddings    {}", stats.embeddings);
+    for (species, n) in &stats.species {
+        println!("  {species:<28} {n:>6} individuals");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The settings `catalogue config` was asked to change.
+struct ConfigChanges {
+    threshold: Option<f32>,
+    new_share: Option<f64>,
+    head_weight: Option<f32>,
+    precision: Option<String>,
+    observer: Option<String>,
+}
+
+/// `catalogue config`: apply the changes, re-rank waiting detections if the
+/// threshold moved, then print every search setting.
+fn config_cmd(dir: &Path, changes: ConfigChanges) -> Result<ExitCode> {
+    let mut cat = Catalogue::open(dir)?;
+    if let Some(name) = changes.observer {
+        observer::set_observer(&mut cat, &name)?;
+    }
+    if let Some(s) = changes.new_share {
+        let recalibrated = field::set_expected_new_share(&mut cat, s)?;
+        println!(
+            "expected share of new individuals: {}",
+            field::expected_new_share(&cat)?
+        );
+        if let Some(c) = recalibrated {
+            crate::identify::print_calibration(&c);
+        }
+    }
+    if let Some(t) = changes.threshold {
+        field::set_threshold(&mut cat, t)?;
+    }
+    if changes.threshold.is_some() || changes.new_share.is_some() {
+        crate::identify::rerank_cmd(&mut cat)?;
+    }
+    if let Some(w) = changes.head_weight {
+        if !(0.0..=1.0).contains(&w) {
+            bail!("--head-weight {w} must be in [0, 1]");
+        }
+        cat.set_setting(keys::HEAD_BLEND, &w.to_string())?;
+    }
+    if let Some(p) = changes.precision {
+        cat.set_setting(keys::INDEX_PRECISION, &p)?;
+    }
+    for key in [
+        keys::PACK_NAME,
+        keys::PACK_VERSION,
+        keys::THRESHOLD,
+        keys::THRESHOLD_SOURCE,
+        keys::NEW_SHARE,
+        keys::HEAD_BLEND,
+        keys::INDEX_PRECISION,
+        observer::SETTING,
+    ] {
+        println!(
+            "{key} = {}",
+            cat.setting(key)?.as_deref().unwrap_or("(default)")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `catalogue export`: the CSV and/or Kaggle files asked for.
+fn export_cmd(dir: &Path, csv: Option<&Path>, kaggle: Option<&Path>) -> Result<ExitCode> {
+    let cat = Catalogue::open(dir)?;
+    if let Some(path) = csv {
+        let rows = cat.export_csv(path)?;
+        println!("{}: {rows} detections", path.display());
+    }
+    if let Some(path) = kaggle {
+        let rows = cat.export_kaggle(path)?;
+        println!("{}: {rows} photos", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `catalogue check`: exit 2 and one line per problem, if any.
+fn check_cmd(dir: &Path) -> Result<ExitCode> {
+    let problems = Catalogue::open(dir)?.check()?;
+    if problems.is_empty() {
+        println!(
+            "ok: {} passes the integrity and foreign-key checks",
+            dir.display()
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        for p in &problems {
+            println!("problem: {p}");
+        }
+        Ok(ExitCode::from(2))
     }
 }
 
