@@ -2,7 +2,7 @@
 //! against a catalogue and measuring how well that works.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
@@ -13,7 +13,7 @@ use whaleid::catalogue::{keys, Catalogue, Scope};
 use whaleid::eval::run::{self as eval_run, EvalOptions};
 use whaleid::eval::Calibration;
 use whaleid::index::{IndexConfig, LoadStatus};
-use whaleid::ingest::{labels, Pipeline, Region};
+use whaleid::ingest::{labels, Found, Pipeline, Region};
 use whaleid::matching::field;
 use whaleid::matching::identify::catalogue_pack;
 use whaleid::matching::rerank::rerank_waiting;
@@ -79,35 +79,8 @@ pub struct IdentifyArgs {
 pub fn identify_cmd(a: IdentifyArgs) -> Result<ExitCode> {
     let cat = Catalogue::open(&a.catalogue)?;
     let pack = Pack::load(a.models.pack_dir_or(pack_hint(&cat)?))?;
-    let (gallery, status) = Gallery::from_catalogue(&cat, IndexConfig::new(pack.embedding_dim()))?;
-    if gallery.is_empty() {
-        bail!(
-            "catalogue {} has no confirmed photos to match against",
-            a.catalogue.display()
-        );
-    }
-    let bound = catalogue_pack(&cat)?;
-    if (pack.name(), pack.version()) != (bound.0.as_str(), bound.1.as_str()) {
-        bail!(
-            "catalogue holds embeddings of pack {} {}; --pack is {} {}",
-            bound.0,
-            bound.1,
-            pack.name(),
-            pack.version()
-        );
-    }
-    let in_use = field::threshold_in_use(&cat, pack.manifest.matching.new_individual_threshold)?;
-    let (threshold, threshold_from) = match a.threshold {
-        Some(t) => (t, "given"),
-        None => (
-            in_use.for_species(a.scope.species.as_deref()),
-            match in_use.source {
-                field::ThresholdSource::Calibrated => "calibrated",
-                field::ThresholdSource::Set => "set",
-                field::ThresholdSource::PackDefault => "pack default",
-            },
-        ),
-    };
+    let (gallery, status) = open_gallery(&cat, &pack, &a.catalogue)?;
+    let (threshold, threshold_from) = threshold_of(&a, &cat, &pack)?;
     let head_weight = match (a.head_weight, cat.setting(keys::HEAD_BLEND)?) {
         (Some(w), _) => w,
         (None, Some(w)) => w.parse()?,
@@ -126,19 +99,13 @@ pub fn identify_cmd(a: IdentifyArgs) -> Result<ExitCode> {
             .collect(),
     );
     let scope = a.scope.scope();
-    let search = match &status {
-        LoadStatus::Loaded { .. } if gallery.len() >= gallery.index().config().exact_threshold => {
-            "HNSW + exact re-rank"
-        }
-        _ => "exact scan",
-    };
-    let search = format!("{search}, {:?}", gallery.index().config().precision).to_lowercase();
     if !a.json {
         println!(
-            "scope: {scope} | threshold {threshold:.3} ({threshold_from}) | head weight {head_weight} | pack {} {} | {} gallery photos, {search}",
+            "scope: {scope} | threshold {threshold:.3} ({threshold_from}) | head weight {head_weight} | pack {} {} | {} gallery photos, {}",
             pack.name(),
             pack.version(),
-            gallery.len()
+            gallery.len(),
+            search_label(&gallery, &status)
         );
     }
     let pipeline = Pipeline::open(pack, &a.models.session())?;
@@ -152,6 +119,14 @@ pub fn identify_cmd(a: IdentifyArgs) -> Result<ExitCode> {
     };
     let (photos, mut failed) = open_photos(&a.images, pipeline.pack().jpeg_decoder())?;
     let cancel = crate::cancel_on_ctrl_c();
+    let matcher = Matcher {
+        gallery: &gallery,
+        scope: &scope,
+        settings: &settings,
+        head: head.as_ref(),
+        codes: &codes,
+        json: a.json,
+    };
     for photo in &photos {
         let found = match pipeline.run(&[(&photo.image, region)], &cancel) {
             Ok(mut f) => f.remove(0),
@@ -169,55 +144,123 @@ pub fn identify_cmd(a: IdentifyArgs) -> Result<ExitCode> {
             continue;
         }
         for f in &found {
-            let predictions = identify(
-                &gallery,
-                &f.embedding.vector,
-                &scope,
-                &settings,
-                head.as_ref(),
-            )?;
-            let named: Vec<serde_json::Value> = predictions
-                .iter()
-                .map(|p| match p {
-                    Prediction::Individual { key, score } => {
-                        let (code, species) = &codes[key];
-                        json!({"individual": code, "species": species, "score": score})
-                    }
-                    Prediction::NewIndividual => json!({"individual": "new_individual"}),
-                })
-                .collect();
-            if a.json {
-                print_line(
-                    json!({"file": photo.path, "crop": f.crop, "class": f.class, "score": f.score, "scope": scope.to_string(), "threshold": threshold, "top5": named}),
-                )?;
-            } else {
-                println!(
-                    "{}  [{} {:.0},{:.0},{:.0},{:.0}{}]",
-                    photo.path.display(),
-                    f.class,
-                    f.crop.x1,
-                    f.crop.y1,
-                    f.crop.x2,
-                    f.crop.y2,
-                    f.score.map(|s| format!(" {s:.2}")).unwrap_or_default()
-                );
-                for (rank, p) in named.iter().enumerate() {
-                    let score = p["score"]
-                        .as_f64()
-                        .map(|s| format!("{s:.3}"))
-                        .unwrap_or_default();
-                    let species = p["species"].as_str().unwrap_or("");
-                    println!(
-                        "  {}. {:<24} {:<24} {score}",
-                        rank + 1,
-                        p["individual"].as_str().unwrap_or(""),
-                        species
-                    );
-                }
-            }
+            matcher.print_matches(&photo.path, f)?;
         }
     }
     Ok(exit_code(failed))
+}
+
+/// The catalogue's gallery, refused if it is empty or holds embeddings of
+/// another pack than `pack`.
+fn open_gallery(cat: &Catalogue, pack: &Pack, dir: &Path) -> Result<(Gallery, LoadStatus)> {
+    let (gallery, status) = Gallery::from_catalogue(cat, IndexConfig::new(pack.embedding_dim()))?;
+    if gallery.is_empty() {
+        bail!(
+            "catalogue {} has no confirmed photos to match against",
+            dir.display()
+        );
+    }
+    let bound = catalogue_pack(cat)?;
+    if (pack.name(), pack.version()) != (bound.0.as_str(), bound.1.as_str()) {
+        bail!(
+            "catalogue holds embeddings of pack {} {}; --pack is {} {}",
+            bound.0,
+            bound.1,
+            pack.name(),
+            pack.version()
+        );
+    }
+    Ok((gallery, status))
+}
+
+/// The new_individual threshold to use and where it came from: `--threshold`,
+/// else the catalogue's (for the scope's species), else the pack's.
+fn threshold_of(a: &IdentifyArgs, cat: &Catalogue, pack: &Pack) -> Result<(f32, &'static str)> {
+    let in_use = field::threshold_in_use(cat, pack.manifest.matching.new_individual_threshold)?;
+    Ok(match a.threshold {
+        Some(t) => (t, "given"),
+        None => (
+            in_use.for_species(a.scope.species.as_deref()),
+            match in_use.source {
+                field::ThresholdSource::Calibrated => "calibrated",
+                field::ThresholdSource::Set => "set",
+                field::ThresholdSource::PackDefault => "pack default",
+            },
+        ),
+    })
+}
+
+/// How queries will search the gallery, for the header line.
+fn search_label(gallery: &Gallery, status: &LoadStatus) -> String {
+    let search = match status {
+        LoadStatus::Loaded { .. } if gallery.len() >= gallery.index().config().exact_threshold => {
+            "HNSW + exact re-rank"
+        }
+        _ => "exact scan",
+    };
+    format!("{search}, {:?}", gallery.index().config().precision).to_lowercase()
+}
+
+/// What one detection is matched against, and how the result is printed.
+struct Matcher<'a> {
+    gallery: &'a Gallery,
+    scope: &'a Scope,
+    settings: &'a MatchSettings,
+    head: Option<&'a HeadScorer>,
+    codes: &'a HashMap<i64, (String, Option<String>)>,
+    json: bool,
+}
+
+impl Matcher<'_> {
+    /// Match one detection and print its top five, as a JSON line or a table.
+    fn print_matches(&self, path: &Path, f: &Found) -> Result<()> {
+        let predictions = identify(
+            self.gallery,
+            &f.embedding.vector,
+            self.scope,
+            self.settings,
+            self.head,
+        )?;
+        let named: Vec<serde_json::Value> = predictions
+            .iter()
+            .map(|p| match p {
+                Prediction::Individual { key, score } => {
+                    let (code, species) = &self.codes[key];
+                    json!({"individual": code, "species": species, "score": score})
+                }
+                Prediction::NewIndividual => json!({"individual": "new_individual"}),
+            })
+            .collect();
+        if self.json {
+            return print_line(
+                json!({"file": path, "crop": f.crop, "class": f.class, "score": f.score, "scope": self.scope.to_string(), "threshold": self.settings.threshold, "top5": named}),
+            );
+        }
+        println!(
+            "{}  [{} {:.0},{:.0},{:.0},{:.0}{}]",
+            path.display(),
+            f.class,
+            f.crop.x1,
+            f.crop.y1,
+            f.crop.x2,
+            f.crop.y2,
+            f.score.map(|s| format!(" {s:.2}")).unwrap_or_default()
+        );
+        for (rank, p) in named.iter().enumerate() {
+            let score = p["score"]
+                .as_f64()
+                .map(|s| format!("{s:.3}"))
+                .unwrap_or_default();
+            let species = p["species"].as_str().unwrap_or("");
+            println!(
+                "  {}. {:<24} {:<24} {score}",
+                rank + 1,
+                p["individual"].as_str().unwrap_or(""),
+                species
+            );
+        }
+        Ok(())
+    }
 }
 
 /// id → (code, species) of every individual (merged ones too: they resolve elsewhere).
