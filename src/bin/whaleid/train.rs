@@ -12,7 +12,7 @@ use whaleid::catalogue::Catalogue;
 use whaleid::matching::identify::catalogue_pack;
 use whaleid::packs::Pack;
 use whaleid::train::finetune::{self, FinetuneOptions, Phase, Progress, Scores};
-use whaleid::train::job::{self, JobOptions};
+use whaleid::train::job::{self, JobOptions, JobOutcome};
 use whaleid::train::versions::{refresh, switch_version};
 use whaleid::train::DynamicMargin;
 
@@ -87,21 +87,46 @@ pub fn train_cmd(a: TrainArgs) -> Result<ExitCode> {
         return list(&cat);
     }
     if a.rollback || a.use_version.is_some() {
-        let s = switch_version(&mut cat, a.use_version.as_deref(), None)?;
-        let r = refresh(&mut cat)?;
-        println!(
-            "now using {} (was {}); embedded {} detections from cached features; index {}; suggestions ranked again for {} detections awaiting review",
-            s.to,
-            s.from,
-            s.reembedded,
-            r.index.display(),
-            r.suggestions
-        );
-        return Ok(ExitCode::SUCCESS);
+        return switch(&mut cat, a.use_version.as_deref());
     }
     let pack_dir = a.models.pack_dir_or(pack_hint(&cat)?);
     let pack = Pack::load(&pack_dir)?;
-    let options = JobOptions {
+    let options = job_options(&a);
+    let ov = finetune::overview(&cat, &pack)?;
+    eprintln!(
+        "{} confirmed detections of {} individuals ({} seen on 2+ photos); {} detections need features",
+        ov.detections, ov.individuals, ov.individuals_with_repeats, ov.missing_features
+    );
+    let cancel = cancel_on_ctrl_c();
+    let mut printer = progress_printer();
+    let outcome = job::run(&mut cat, &pack, &options, &cancel, &mut printer)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&outcome)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    print_outcome(&outcome, &pack, a.dry_run);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--rollback` / `--use VERSION`: switch the active version and refresh
+/// embeddings, index and suggestions for it.
+fn switch(cat: &mut Catalogue, version: Option<&str>) -> Result<ExitCode> {
+    let s = switch_version(cat, version, None)?;
+    let r = refresh(cat)?;
+    println!(
+        "now using {} (was {}); embedded {} detections from cached features; index {}; suggestions ranked again for {} detections awaiting review",
+        s.to,
+        s.from,
+        s.reembedded,
+        r.index.display(),
+        r.suggestions
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The training job the arguments ask for.
+fn job_options(a: &TrainArgs) -> JobOptions {
+    JobOptions {
         finetune: FinetuneOptions {
             fit: whaleid::train::FitConfig {
                 epochs: a.epochs,
@@ -126,15 +151,14 @@ pub fn train_cmd(a: TrainArgs) -> Result<ExitCode> {
         device: whaleid::train::device(a.gpu),
         adopt: !a.dry_run,
         actor: None,
-    };
-    let ov = finetune::overview(&cat, &pack)?;
-    eprintln!(
-        "{} confirmed detections of {} individuals ({} seen on 2+ photos); {} detections need features",
-        ov.detections, ov.individuals, ov.individuals_with_repeats, ov.missing_features
-    );
-    let cancel = cancel_on_ctrl_c();
+    }
+}
+
+/// Training progress on stderr: every epoch, and counted phases at most
+/// twice a second (and at their end).
+fn progress_printer() -> impl FnMut(Progress<'_>) {
     let mut last = Instant::now() - Duration::from_secs(1);
-    let outcome = job::run(&mut cat, &pack, &options, &cancel, &mut |p| {
+    move |p| {
         match p {
         Progress::Phase { phase, done, total } => {
             let counted = matches!(phase, Phase::Features | Phase::Views);
@@ -156,11 +180,12 @@ pub fn train_cmd(a: TrainArgs) -> Result<ExitCode> {
             stats.seconds
         ),
     }
-    })?;
-    if a.json {
-        println!("{}", serde_json::to_string_pretty(&outcome)?);
-        return Ok(ExitCode::SUCCESS);
     }
+}
+
+/// The job's report as text: features and views computed, the data trained
+/// and validated on, the scores, and whether the version was adopted.
+fn print_outcome(outcome: &JobOutcome, pack: &Pack, dry_run: bool) {
     let r = &outcome.report;
     if outcome.features.computed > 0 || !outcome.features.failed.is_empty() {
         println!(
@@ -204,10 +229,9 @@ pub fn train_cmd(a: TrainArgs) -> Result<ExitCode> {
             ad.threshold.map_or("unchanged".into(), |t| format!("{t:.2}")),
             outcome.refreshed.as_ref().map_or(0, |r| r.suggestions)
         ),
-        None if a.dry_run => println!("dry run: {}; nothing adopted", r.reason),
+        None if dry_run => println!("dry run: {}; nothing adopted", r.reason),
         None => println!("not adopted: {}", r.reason),
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 fn print_scores(before: &Scores, after: &Scores) {
