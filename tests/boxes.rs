@@ -5,12 +5,10 @@
 //! real SQLite; each box must be cropped, embedded and ranked, and a removed
 //! box must leave the queue, the export and the gallery.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use whaleid_testkit as kit;
 
-use common::{labelled_folder, pack_dir, patch};
 use image::{Rgb, RgbImage};
 use whaleid::catalogue::records::Source;
 use whaleid::catalogue::Catalogue;
@@ -22,6 +20,7 @@ use whaleid::matching::MatchSettings;
 use whaleid::packs::Pack;
 use whaleid::runtime::SessionConfig;
 use whaleid::CancelToken;
+use whaleid_testkit::{labelled_folder, pack_dir, patch};
 
 const PACK: &str = "tiny-nodetector";
 /// Where the two animals are on the survey photo.
@@ -94,7 +93,7 @@ fn gallery_detections(cat: &Catalogue) -> Vec<i64> {
 }
 
 fn uuid_of(cat: &Catalogue, detection: i64) -> String {
-    cat.conn()
+    kit::sql(&cat)
         .query_row(
             "SELECT uuid FROM detections WHERE id = ?1",
             [detection],
@@ -150,8 +149,7 @@ fn drawn_boxes_are_ranked_and_removed_ones_leave_the_queue_the_export_and_the_ga
     let b2 = right.detection_id;
     assert_eq!(right.to_review, 2);
     assert_eq!(top_individual(&cat, b2).as_deref(), Some("W004"));
-    let features: i64 = cat
-        .conn()
+    let features: i64 = kit::sql(&cat)
         .query_row(
             "SELECT count(*) FROM features WHERE detection_id = ?1",
             [b2],
@@ -197,8 +195,7 @@ fn drawn_boxes_are_ranked_and_removed_ones_leave_the_queue_the_export_and_the_ga
     assert!(cat.review_queue(None).unwrap().is_empty());
     let csv = export(&cat, dir.path());
     assert!(!csv.contains(&uuid_of(&cat, b1)) && csv.contains(&uuid_of(&cat, b3)));
-    let (at, by): (Option<String>, Option<String>) = cat
-        .conn()
+    let (at, by): (Option<String>, Option<String>) = kit::sql(&cat)
         .query_row(
             "SELECT removed_at, removed_by FROM detections WHERE id = ?1",
             [b1],

@@ -5,6 +5,7 @@ use whaleid::catalogue::{keys, migrate, Catalogue, Scope, DB_FILE};
 use whaleid::detect::BBox;
 use whaleid::photo::Meta;
 use whaleid::Error;
+use whaleid_testkit as kit;
 
 const PACK: (&str, &str) = ("tiny", "1.0.0");
 
@@ -82,7 +83,7 @@ fn create_then_open_keeps_records_and_settings() {
         cat.set_setting(keys::PACK_NAME, "tiny2").unwrap();
     }
     assert!(dir.path().join("media").is_dir());
-    let cat = Catalogue::open(dir.path()).unwrap();
+    let mut cat = Catalogue::open(dir.path()).unwrap();
     assert_eq!(
         cat.setting(keys::PACK_NAME).unwrap().as_deref(),
         Some("tiny2")
@@ -94,19 +95,28 @@ fn create_then_open_keeps_records_and_settings() {
     );
     assert_eq!(stats.confirmed_detections, 4);
     assert_eq!(stats.schema_version, migrate::latest());
-    let mode: String = cat
-        .conn()
+    let mode: String = kit::sql(&cat)
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
         .unwrap();
     assert_eq!(mode, "wal");
-    let fk: i64 = cat
-        .conn()
+    let fk: i64 = kit::sql(&cat)
         .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
         .unwrap();
     assert_eq!(fk, 1);
+    // That was the kit's connection; the engine's own enforces foreign keys
+    // too: a detection of a photo that does not exist is refused.
+    let orphan = cat.with_tx(|tx| {
+        let bbox = BBox {
+            x1: 1.0,
+            y1: 2.0,
+            x2: 30.0,
+            y2: 40.0,
+        };
+        tx.insert_detection(999_999, bbox, "fin", None, None)
+    });
+    assert!(orphan.is_err(), "{orphan:?}");
     // Stable UUIDs on every record.
-    let uuids: i64 = cat
-        .conn()
+    let uuids: i64 = kit::sql(&cat)
         .query_row("SELECT count(DISTINCT uuid) FROM photos", [], |r| r.get(0))
         .unwrap();
     assert_eq!(uuids, 4);
@@ -336,7 +346,7 @@ fn backup_is_a_consistent_openable_copy_and_check_finds_nothing_wrong() {
 fn check_reports_a_dangling_reference() {
     let dir = tempfile::tempdir().unwrap();
     let (cat, _) = sample(dir.path());
-    cat.conn()
+    kit::sql(&cat)
         .execute_batch(
             "PRAGMA foreign_keys = OFF; DELETE FROM photos WHERE id = 1; PRAGMA foreign_keys = ON;",
         )

@@ -1,11 +1,10 @@
 //! The `whaleid` binary end to end: photos written to disk, JSON lines out.
 
-mod common;
-
 use std::path::Path;
 use std::process::{Command, Output};
+use whaleid_testkit as kit;
 
-use common::{dark_shape, pack_dir, texture};
+use whaleid_testkit::{dark_shape, pack_dir, texture};
 
 fn whaleid(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_whaleid"))
@@ -175,7 +174,7 @@ fn explicit_gpu_device_without_the_feature_is_a_clear_error() {
 #[test]
 fn catalogue_import_identify_eval_and_merge_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
-    let labels = common::labelled_folder(dir.path());
+    let labels = kit::labelled_folder(dir.path());
     let images = dir.path().join("images");
     let cat = dir.path().join("cat");
     let pack = pack_dir("tiny");
@@ -224,7 +223,7 @@ fn catalogue_import_identify_eval_and_merge_from_the_command_line() {
     // recognised by hash): the detector finds the same crop, so W004 scores
     // 1.0; the catalogue's own pack is used without --pack.
     let query = dir.path().join("query.tif");
-    common::photo(4, 40, 33).save(&query).unwrap();
+    kit::photo(4, 40, 33).save(&query).unwrap();
     let identify = || {
         whaleid(&[
             "identify",
@@ -312,7 +311,7 @@ fn catalogue_import_identify_eval_and_merge_from_the_command_line() {
 #[test]
 fn train_measures_adopts_lists_and_rolls_back_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
-    let labels = common::labelled_folder(dir.path());
+    let labels = kit::labelled_folder(dir.path());
     let images = dir.path().join("images");
     let cat = dir.path().join("cat");
     let pack = pack_dir("tiny");
@@ -401,7 +400,7 @@ fn sync_review_lists_what_syncs_left_and_dismiss_takes_it_off() {
     cat.ensure_individual("HW-1", None).unwrap();
     cat.ensure_individual("HW-9", None).unwrap();
     let uuid = |code: &str| -> String {
-        cat.conn()
+        kit::sql(&cat)
             .query_row(
                 "SELECT uuid FROM individuals WHERE code = ?1",
                 [code],

@@ -1,14 +1,12 @@
 //! Detect and embed through the real ONNX Runtime with the committed test
 //! packs, as the CLI and the app drive the engine.
 
-mod common;
-
-use common::{copy_pack, dark_shape, edit_manifest, pack_dir, texture};
 use whaleid::detect::{BBox, Detector};
 use whaleid::embed::{Crop, Embedder};
 use whaleid::packs::Pack;
 use whaleid::runtime::{self, Provider, SessionConfig};
 use whaleid::{CancelToken, Error};
+use whaleid_testkit::{copy_pack, dark_shape, edit_manifest, pack_dir, texture};
 
 fn tiny() -> (Pack, Detector, Embedder) {
     let pack = Pack::load(pack_dir("tiny")).unwrap();

@@ -2,15 +2,13 @@
 //! unit-length 512-d embedding that tells different photos apart, because it
 //! is what a fresh install runs.
 
-mod common;
-
 use std::path::Path;
 
-use common::{dark_shape, texture};
 use whaleid::embed::{Crop, Embedder};
 use whaleid::packs::Pack;
 use whaleid::runtime::SessionConfig;
 use whaleid::CancelToken;
+use whaleid_testkit::{dark_shape, texture};
 
 #[test]
 fn generic_pack_embeds_real_features() {

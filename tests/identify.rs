@@ -8,54 +8,16 @@
 //! pixel-identical wherever the patch sits, so a seen query must score 1.0
 //! and come first, and an unseen one must not reach a 0.999 threshold.
 
-mod common;
-
-use common::{labelled_folder, photo, PATCH};
 use image::RgbImage;
 use whaleid::catalogue::{Catalogue, Scope};
 use whaleid::eval::run::{run as run_eval, EvalOptions};
 use whaleid::index::IndexConfig;
-use whaleid::ingest::{self, labels, ImportOptions, Pipeline};
+use whaleid::ingest::{self, labels, ImportOptions};
 use whaleid::matching::{identify, Gallery, MatchSettings, Prediction};
 use whaleid::packs::Pack;
-use whaleid::runtime::SessionConfig;
 use whaleid::CancelToken;
-
-fn pipeline() -> Pipeline {
-    let pack = Pack::load(common::pack_dir("tiny")).unwrap();
-    let config = SessionConfig {
-        intra_threads: 1,
-        ..SessionConfig::default()
-    };
-    Pipeline::open(pack, &config).unwrap()
-}
-
-/// `import(cat, items)` with default options, as the CLI does.
-fn import_all(
-    cat: &mut Catalogue,
-    pipeline: &Pipeline,
-    items: &[ingest::Labelled],
-) -> ingest::ImportReport {
-    ingest::import(
-        cat,
-        pipeline,
-        items,
-        &ImportOptions::default(),
-        &mut |_| {},
-        &CancelToken::new(),
-    )
-    .unwrap()
-}
-
-/// The labelled folder imported into a new catalogue in `dir`.
-fn imported(dir: &std::path::Path) -> (Pipeline, Catalogue) {
-    let labels_csv = labelled_folder(dir);
-    let items = labels::read_csv(&labels_csv, &dir.join("images")).unwrap();
-    let pipeline = pipeline();
-    let mut cat = Catalogue::create(dir.join("cat")).unwrap();
-    import_all(&mut cat, &pipeline, &items);
-    (pipeline, cat)
-}
+use whaleid_testkit as kit;
+use whaleid_testkit::{import_all, imported, labelled_folder, photo, pipeline, PATCH};
 
 #[test]
 fn import_resumes_and_reports_bad_files_by_name() {
@@ -267,7 +229,7 @@ fn eval_on_a_labelled_folder_scores_a_perfect_split_perfectly() {
 
 #[test]
 fn head_blend_scores_individuals_by_their_class_centres() {
-    let pack = Pack::load(common::pack_dir("tiny")).unwrap();
+    let pack = Pack::load(kit::pack_dir("tiny")).unwrap();
     let pipeline = pipeline();
     // Three individuals named as the heads' classes, one photo each.
     let dir = tempfile::tempdir().unwrap();

@@ -2,14 +2,13 @@
 //! hold: good photos in every colour type, broken and hostile files, odd
 //! names, a symlink loop. Then a kill -9 in the middle of a run and a resume.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use whaleid_testkit as kit;
 
-use common::{dark_shape, pack_dir, photo};
 use image::{DynamicImage, ImageBuffer, Luma, Rgba};
 use whaleid::catalogue::Catalogue;
+use whaleid_testkit::{dark_shape, pack_dir, photo};
 
 fn whaleid(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_whaleid"))
@@ -255,8 +254,7 @@ fn a_hostile_survey_folder_is_ingested_with_every_bad_file_named() {
         std::fs::read_dir(cat.join("media/thumbs")).unwrap().count(),
         good
     );
-    let in_encounters: i64 = catalogue
-        .conn()
+    let in_encounters: i64 = kit::sql(&catalogue)
         .query_row(
             "SELECT count(*) FROM photos WHERE encounter_id IS NOT NULL",
             [],
@@ -266,8 +264,7 @@ fn a_hostile_survey_folder_is_ingested_with_every_bad_file_named() {
     assert_eq!(in_encounters as usize, good);
     assert!(catalogue.check().unwrap().is_empty());
     // The portrait photo is stored upright, as its EXIF says.
-    let portrait: (u32, u32, Option<u32>) = catalogue
-        .conn()
+    let portrait: (u32, u32, Option<u32>) = kit::sql(&catalogue)
         .query_row(
             "SELECT width, height, orientation FROM photos WHERE original_path LIKE '%portrait.jpg'",
             [],
@@ -358,8 +355,7 @@ fn killed_mid_run_then_resumed_leaves_every_photo_once() {
     assert_eq!(stats.photos, n as i64);
     assert_eq!(stats.detections, n as i64);
     assert_eq!(stats.embeddings, n as i64);
-    let distinct: i64 = cat
-        .conn()
+    let distinct: i64 = kit::sql(&cat)
         .query_row("SELECT count(DISTINCT sha256) FROM photos", [], |r| {
             r.get(0)
         })
@@ -367,8 +363,7 @@ fn killed_mid_run_then_resumed_leaves_every_photo_once() {
     assert_eq!(distinct, n as i64);
     // The photos the killed run committed are grouped by the resumed one,
     // with the rest: written seconds apart in one folder, one encounter.
-    let grouped: (i64, i64) = cat
-        .conn()
+    let grouped: (i64, i64) = kit::sql(&cat)
         .query_row(
             "SELECT count(*), count(DISTINCT encounter_id) FROM photos WHERE encounter_id IS NOT NULL",
             [],
@@ -401,7 +396,7 @@ fn set_mtime(path: &Path, minutes: u64) {
 #[test]
 fn an_ingest_groups_only_its_own_photos_and_undated_ones_by_folder_and_file_time() {
     let dir = tempfile::tempdir().unwrap();
-    let labels = common::labelled_folder(dir.path());
+    let labels = kit::labelled_folder(dir.path());
     let images = dir.path().join("images");
     let cat = dir.path().join("cat");
     let pack = pack_dir("tiny");
@@ -457,8 +452,8 @@ fn an_ingest_groups_only_its_own_photos_and_undated_ones_by_folder_and_file_time
 
     let catalogue = Catalogue::open(&cat).unwrap();
     let encounters = |like: &str| -> Vec<Option<i64>> {
-        let mut stmt = catalogue
-            .conn()
+        let db = kit::sql(&catalogue);
+        let mut stmt = db
             .prepare("SELECT encounter_id FROM photos WHERE original_path LIKE ?1 ORDER BY original_path")
             .unwrap();
         let rows = stmt.query_map([like], |r| r.get(0)).unwrap();
@@ -478,8 +473,7 @@ fn an_ingest_groups_only_its_own_photos_and_undated_ones_by_folder_and_file_time
     assert_eq!(b.len(), 2);
     assert!(b[0].is_some() && b[0] == b[1], "{b:?}");
     assert!(!a.contains(&b[0]));
-    let total: i64 = catalogue
-        .conn()
+    let total: i64 = kit::sql(&catalogue)
         .query_row("SELECT count(*) FROM encounters", [], |r| r.get(0))
         .unwrap();
     assert_eq!(total, 3);
@@ -494,19 +488,10 @@ fn an_ingest_groups_only_its_own_photos_and_undated_ones_by_folder_and_file_time
 /// and a cancel token.
 mod engine {
     use super::*;
+    use whaleid::ingest::scan;
     use whaleid::ingest::survey::{ingest, IngestOptions, IngestProgress};
-    use whaleid::ingest::{scan, Pipeline};
-    use whaleid::packs::Pack;
-    use whaleid::runtime::SessionConfig;
     use whaleid::{CancelToken, Error};
-
-    fn pipeline() -> Pipeline {
-        let config = SessionConfig {
-            intra_threads: 1,
-            ..SessionConfig::default()
-        };
-        Pipeline::open(Pack::load(pack_dir("tiny")).unwrap(), &config).unwrap()
-    }
+    use whaleid_testkit::pipeline;
 
     fn folder(root: &Path, n: u32) {
         for i in 0..n {

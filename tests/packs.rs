@@ -1,13 +1,11 @@
 //! Pack validation: every way a pack can be wrong gives an error that names
 //! the file and says what is wrong, before any model runs.
 
-mod common;
-
-use common::{copy_pack, edit_manifest, pack_dir, refresh_checksum};
 use whaleid::detect::Detector;
 use whaleid::embed::Embedder;
 use whaleid::packs::Pack;
 use whaleid::runtime::SessionConfig;
+use whaleid_testkit::{copy_pack, edit_manifest, pack_dir, refresh_checksum};
 
 fn load_err(dir: &std::path::Path) -> String {
     Pack::load(dir).unwrap_err().to_string()

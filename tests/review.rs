@@ -3,11 +3,9 @@
 //! animals, marking one not identifiable, undoing, browsing the individuals
 //! and exporting. Real tiny ONNX pack, real SQLite file.
 
-mod common;
-
 use std::path::Path;
+use whaleid_testkit as kit;
 
-use common::{labelled_folder, pack_dir, photo};
 use whaleid::catalogue::browse::IndividualFilter;
 use whaleid::catalogue::review::ReviewAction;
 use whaleid::catalogue::Catalogue;
@@ -17,6 +15,7 @@ use whaleid::matching::MatchSettings;
 use whaleid::packs::Pack;
 use whaleid::runtime::SessionConfig;
 use whaleid::{CancelToken, Error};
+use whaleid_testkit::{labelled_folder, pack_dir, photo};
 
 /// Six individuals W000..W005 imported from labels, then a survey of five
 /// photos: individuals 0..=3 seen again (patch elsewhere) and a stranger.
@@ -201,8 +200,7 @@ fn decisions_leave_the_queue_and_undo_takes_them_back_in_order() {
     assert!(!cat.history(seen0.detection_id).unwrap()[0].current);
     assert!(cat.review_undo(None).unwrap().is_none());
     // Each undo records who took the decision back.
-    let undone_by: Vec<Option<String>> = cat
-        .conn()
+    let undone_by: Vec<Option<String>> = kit::sql(&cat)
         .prepare("SELECT undone_by FROM review_log ORDER BY id")
         .unwrap()
         .query_map([], |r| r.get(0))

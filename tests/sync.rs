@@ -4,39 +4,17 @@
 //! offline, then synced both ways. They must end in the same state, and
 //! receiving the same operations again must change nothing.
 
-mod common;
-
-use common::{labelled_folder, photo, PATCH};
 use whaleid::catalogue::records::Source;
 use whaleid::catalogue::Catalogue;
-use whaleid::ingest::{self, labels, ImportOptions, Labelled, Pipeline};
+use whaleid::ingest::{labels, Labelled, Pipeline};
 use whaleid::packs::Pack;
 use whaleid::runtime::SessionConfig;
 use whaleid::sync::apply::receive;
 use whaleid::sync::log::{collect, mark_pushed, unpushed};
 use whaleid::sync::plan::{Action, Conflict};
 use whaleid::CancelToken;
-
-fn pipeline() -> Pipeline {
-    let pack = Pack::load(common::pack_dir("tiny")).unwrap();
-    let config = SessionConfig {
-        intra_threads: 1,
-        ..SessionConfig::default()
-    };
-    Pipeline::open(pack, &config).unwrap()
-}
-
-fn import(cat: &mut Catalogue, pipeline: &Pipeline, items: &[Labelled]) {
-    ingest::import(
-        cat,
-        pipeline,
-        items,
-        &ImportOptions::default(),
-        &mut |_| {},
-        &CancelToken::new(),
-    )
-    .unwrap();
-}
+use whaleid_testkit as kit;
+use whaleid_testkit::{import_all, labelled_folder, photo, pipeline, PATCH};
 
 fn dump(cat: &Catalogue) -> String {
     whaleid::sync::state::canonical(cat).unwrap()
@@ -66,7 +44,7 @@ fn two_laptops_that_worked_offline_converge_and_a_resent_batch_changes_nothing()
 
     // Ana imports the whole labelled set.
     let mut ana = Catalogue::create(dir.path().join("ana")).unwrap();
-    import(&mut ana, &pipeline, &items);
+    import_all(&mut ana, &pipeline, &items);
     // Ben imports the photos of W000..W002 too (the same files) and a photo
     // of his own, then works: a merge, a rename, a decision against Ana's.
     let mut ben = Catalogue::create(dir.path().join("ben")).unwrap();
@@ -75,10 +53,10 @@ fn two_laptops_that_worked_offline_converge_and_a_resent_batch_changes_nothing()
         .filter(|i| ["W000", "W001", "W002"].contains(&i.individual.as_str()))
         .cloned()
         .collect();
-    import(&mut ben, &pipeline, &shared);
+    import_all(&mut ben, &pipeline, &shared);
     let own = dir.path().join("ben-own.png");
     photo(9, 50, 40).save(&own).unwrap();
-    import(
+    import_all(
         &mut ben,
         &pipeline,
         &[Labelled {
@@ -95,8 +73,7 @@ fn two_laptops_that_worked_offline_converge_and_a_resent_batch_changes_nothing()
     );
     ben.merge("W001", "W002", Some("ben")).unwrap();
     ben.rename("W000", "Notch", Some("ben")).unwrap();
-    let first_detection: i64 = ben
-        .conn()
+    let first_detection: i64 = kit::sql(&ben)
         .query_row("SELECT min(id) FROM detections", [], |r| r.get(0))
         .unwrap();
     let b_new = ben.individual("B-NEW").unwrap().id;
@@ -138,8 +115,7 @@ fn two_laptops_that_worked_offline_converge_and_a_resent_batch_changes_nothing()
         .any(|c| matches!(c, Conflict::CodeClash { code, .. } if code == "W001")));
 
     assert_eq!(dump(&ana), dump(&ben));
-    let photos: i64 = ana
-        .conn()
+    let photos: i64 = kit::sql(&ana)
         .query_row("SELECT count(*) FROM photos", [], |r| r.get(0))
         .unwrap();
     assert_eq!(photos, 25, "24 shared or Ana's, one Ben's own");
@@ -168,8 +144,8 @@ fn two_laptops_that_worked_offline_converge_and_a_resent_batch_changes_nothing()
 
 /// Every operation Ben ever made, as a resend would carry them.
 fn unpushed_all(cat: &mut Catalogue) -> Vec<whaleid::sync::ops::Op> {
-    let mut stmt = cat
-        .conn()
+    let db = kit::sql(&cat);
+    let mut stmt = db
         .prepare("SELECT body FROM sync_ops WHERE origin = 'local' ORDER BY seq")
         .unwrap();
     stmt.query_map([], |r| r.get::<_, String>(0))
@@ -190,7 +166,7 @@ fn boxes_drawn_on_one_photo_on_two_laptops_end_the_same_on_both() {
     use whaleid::ingest::survey::{ingest, IngestOptions};
 
     let dir = tempfile::tempdir().unwrap();
-    let pack = Pack::load(common::pack_dir("tiny-nodetector")).unwrap();
+    let pack = Pack::load(kit::pack_dir("tiny-nodetector")).unwrap();
     let config = SessionConfig {
         intra_threads: 1,
         ..SessionConfig::default()
@@ -202,8 +178,8 @@ fn boxes_drawn_on_one_photo_on_two_laptops_end_the_same_on_both() {
         embedder: &embedder,
     };
     let mut img = image::RgbImage::from_pixel(200, 150, image::Rgb([238, 240, 236]));
-    image::imageops::replace(&mut img, &common::patch(3), 20, 30);
-    image::imageops::replace(&mut img, &common::patch(4), 120, 90);
+    image::imageops::replace(&mut img, &kit::patch(3), 20, 30);
+    image::imageops::replace(&mut img, &kit::patch(4), 120, 90);
     let file = dir.path().join("survey.png");
     img.save(&file).unwrap();
     let cancel = CancelToken::new();
@@ -279,8 +255,7 @@ fn boxes_drawn_on_one_photo_on_two_laptops_end_the_same_on_both() {
     assert_eq!(live(&ben, ben_photo), want);
     assert_eq!(dump(&ana), dump(&ben));
     // The removed boxes are still there, with who removed them.
-    let removed: i64 = ana
-        .conn()
+    let removed: i64 = kit::sql(&ana)
         .query_row(
             "SELECT count(*) FROM detections WHERE removed_at IS NOT NULL AND removed_by IS NOT NULL",
             [],

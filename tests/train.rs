@@ -11,17 +11,14 @@
 //! Whether training helps on real photos is the closing note's check on the
 //! Happywhale sample.
 
-mod common;
-
 use std::collections::HashSet;
+use whaleid_testkit as kit;
 
-use common::{labelled_folder, photo, PATCH};
 use ndarray::ArrayView2;
 use whaleid::catalogue::{keys, Catalogue};
 use whaleid::embed::embed_features;
-use whaleid::ingest::{self, labels, ImportOptions, Pipeline, Region};
+use whaleid::ingest::{self, Pipeline, Region};
 use whaleid::packs::Pack;
-use whaleid::runtime::SessionConfig;
 use whaleid::train::finetune::{
     compute_missing_features, feature_keys, finetune, overview, FinetuneOptions,
 };
@@ -30,35 +27,7 @@ use whaleid::train::versions::{adopt, refresh, switch_version};
 use whaleid::train::views::{compute_missing_views, recipe, training_detections, views_missing};
 use whaleid::train::{ArcFaceConfig, FitConfig};
 use whaleid::CancelToken;
-
-fn session() -> SessionConfig {
-    SessionConfig {
-        intra_threads: 1,
-        ..SessionConfig::default()
-    }
-}
-
-fn import_all(cat: &mut Catalogue, pipeline: &Pipeline, items: &[ingest::Labelled]) {
-    ingest::import(
-        cat,
-        pipeline,
-        items,
-        &ImportOptions::default(),
-        &mut |_| {},
-        &CancelToken::new(),
-    )
-    .unwrap();
-}
-
-fn imported(dir: &std::path::Path) -> (Pipeline, Catalogue) {
-    let labels_csv = labelled_folder(dir);
-    let items = labels::read_csv(&labels_csv, &dir.join("images")).unwrap();
-    let pack = Pack::load(common::pack_dir("tiny")).unwrap();
-    let pipeline = Pipeline::open(pack, &session()).unwrap();
-    let mut cat = Catalogue::create(dir.join("cat")).unwrap();
-    import_all(&mut cat, &pipeline, &items);
-    (pipeline, cat)
-}
+use whaleid_testkit::{import_all, imported, photo, session, PATCH};
 
 fn options(subcenters: usize, min_gain: f64) -> FinetuneOptions {
     FinetuneOptions {
@@ -92,8 +61,8 @@ fn job_options(finetune: FinetuneOptions) -> JobOptions {
 
 /// Stored embeddings of a pack version, by detection.
 fn stored(cat: &Catalogue, version: &str) -> Vec<(i64, Vec<f32>)> {
-    let mut stmt = cat
-        .conn()
+    let db = kit::sql(&cat);
+    let mut stmt = db
         .prepare(
             "SELECT detection_id, vector FROM embeddings WHERE pack_version = ?1 ORDER BY detection_id",
         )
@@ -157,12 +126,11 @@ fn ingest_caches_features_and_missing_ones_are_computed_from_the_photos() {
     // two are computed from their photos, one from its stored crop.
     let lost: Vec<i64> = embedded.iter().take(3).map(|(d, _)| *d).collect();
     for d in &lost {
-        cat.conn()
+        kit::sql(&cat)
             .execute("DELETE FROM features WHERE detection_id = ?1", [d])
             .unwrap();
     }
-    let gone: String = cat
-        .conn()
+    let gone: String = kit::sql(&cat)
         .query_row(
             "SELECT p.original_path FROM detections d JOIN photos p ON p.id = d.photo_id WHERE d.id = ?1",
             [lost[2]],
@@ -198,8 +166,7 @@ fn ingest_caches_features_and_missing_ones_are_computed_from_the_photos() {
         let (_, v) = again.iter().find(|(x, _)| x == d).unwrap();
         assert_close(v, original, "recomputed from the photo");
     }
-    let origin: String = cat
-        .conn()
+    let origin: String = kit::sql(&cat)
         .query_row(
             "SELECT origin FROM features WHERE detection_id = ?1 LIMIT 1",
             [lost[2]],
@@ -394,8 +361,8 @@ fn an_adopted_version_is_a_pack_the_catalogue_uses_and_can_roll_back() {
     assert!(err.contains("no version 9.9"), "{err}");
 
     let switches: Vec<(String, String, String, Option<String>)> = {
-        let mut stmt = cat
-            .conn()
+        let db = kit::sql(&cat);
+        let mut stmt = db
             .prepare(
                 "SELECT from_version, to_version, action, actor FROM pack_switches ORDER BY id",
             )
@@ -451,8 +418,8 @@ fn an_adopted_version_is_a_pack_the_catalogue_uses_and_can_roll_back() {
     let queued = cat.queued_detections().unwrap();
     assert_eq!(queued.len(), 1);
     let suggested_by = |cat: &Catalogue| -> Vec<String> {
-        let mut stmt = cat
-            .conn()
+        let db = kit::sql(&cat);
+        let mut stmt = db
             .prepare("SELECT DISTINCT pack_version FROM suggestions WHERE detection_id = ?1")
             .unwrap();
         stmt.query_map([queued[0]], |r| r.get(0))
@@ -474,7 +441,7 @@ fn a_cancelled_run_adopts_nothing_and_keeps_the_features_it_computed() {
     let (pipeline, mut cat) = imported(dir.path());
     let pack = pipeline.pack().clone();
     // Some features to compute first, so the run has a first phase to pass.
-    cat.conn()
+    kit::sql(&cat)
         .execute(
             "DELETE FROM features WHERE detection_id IN (SELECT id FROM detections LIMIT 20)",
             [],
@@ -524,7 +491,7 @@ fn rows(block: &ndarray::Array2<f32>, from: usize, to: usize) -> Vec<f32> {
 }
 
 fn sync_outbox(cat: &Catalogue) -> i64 {
-    cat.conn()
+    kit::sql(&cat)
         .query_row("SELECT count(*) FROM sync_outbox", [], |r| r.get(0))
         .unwrap()
 }
@@ -541,8 +508,7 @@ fn augmented_views_are_cached_once_deterministic_and_never_synced() {
     // Ten detections, four views each; the photo of the tenth is gone, so
     // its views come from its stored crop.
     let some = &confirmed[..10];
-    let gone: String = cat
-        .conn()
+    let gone: String = kit::sql(&cat)
         .query_row(
             "SELECT p.original_path FROM detections d JOIN photos p ON p.id = d.photo_id WHERE d.id = ?1",
             [some[9]],
@@ -620,12 +586,13 @@ fn augmented_views_are_cached_once_deterministic_and_never_synced() {
     let two = cat.load_views(&keys, &recipe(9), 2, &only).unwrap();
     assert_eq!(rows(&two.blocks[0], 0, 2), rows(&views.blocks[0], 0, 2));
     assert_eq!(rows(&two.blocks[0], 2, 4), rows(&views.blocks[0], 4, 6));
-    cat.conn().execute("DELETE FROM feature_views", []).unwrap();
+    kit::sql(&cat)
+        .execute("DELETE FROM feature_views", [])
+        .unwrap();
     compute(&mut cat, &mut phases);
     let again = cat.load_views(&keys, &recipe(9), 4, &only).unwrap();
     assert_eq!(again.blocks, views.blocks, "views are deterministic");
-    let origin: String = cat
-        .conn()
+    let origin: String = kit::sql(&cat)
         .query_row(
             "SELECT origin FROM feature_views WHERE detection_id = ?1 LIMIT 1",
             [some[9]],
