@@ -178,8 +178,8 @@ fn main() {
     .unwrap();
     let pull_s = t.elapsed().as_secs_f64();
     let wire: usize = {
-        let mut stmt = ana
-            .conn()
+        let db = whaleid_testkit::sql(&ana);
+        let mut stmt = db
             .prepare("SELECT sum(length(body)) FROM sync_ops")
             .unwrap();
         stmt.query_row([], |r| r.get::<_, i64>(0)).unwrap() as usize
