@@ -93,7 +93,7 @@ fn gallery_detections(cat: &Catalogue) -> Vec<i64> {
 }
 
 fn uuid_of(cat: &Catalogue, detection: i64) -> String {
-    kit::sql(&cat)
+    kit::sql(cat)
         .query_row(
             "SELECT uuid FROM detections WHERE id = ?1",
             [detection],

@@ -144,7 +144,7 @@ fn two_laptops_that_worked_offline_converge_and_a_resent_batch_changes_nothing()
 
 /// Every operation Ben ever made, as a resend would carry them.
 fn unpushed_all(cat: &mut Catalogue) -> Vec<whaleid::sync::ops::Op> {
-    let db = kit::sql(&cat);
+    let db = kit::sql(cat);
     let mut stmt = db
         .prepare("SELECT body FROM sync_ops WHERE origin = 'local' ORDER BY seq")
         .unwrap();

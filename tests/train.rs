@@ -61,7 +61,7 @@ fn job_options(finetune: FinetuneOptions) -> JobOptions {
 
 /// Stored embeddings of a pack version, by detection.
 fn stored(cat: &Catalogue, version: &str) -> Vec<(i64, Vec<f32>)> {
-    let db = kit::sql(&cat);
+    let db = kit::sql(cat);
     let mut stmt = db
         .prepare(
             "SELECT detection_id, vector FROM embeddings WHERE pack_version = ?1 ORDER BY detection_id",
@@ -418,7 +418,7 @@ fn an_adopted_version_is_a_pack_the_catalogue_uses_and_can_roll_back() {
     let queued = cat.queued_detections().unwrap();
     assert_eq!(queued.len(), 1);
     let suggested_by = |cat: &Catalogue| -> Vec<String> {
-        let db = kit::sql(&cat);
+        let db = kit::sql(cat);
         let mut stmt = db
             .prepare("SELECT DISTINCT pack_version FROM suggestions WHERE detection_id = ?1")
             .unwrap();
@@ -491,7 +491,7 @@ fn rows(block: &ndarray::Array2<f32>, from: usize, to: usize) -> Vec<f32> {
 }
 
 fn sync_outbox(cat: &Catalogue) -> i64 {
-    kit::sql(&cat)
+    kit::sql(cat)
         .query_row("SELECT count(*) FROM sync_outbox", [], |r| r.get(0))
         .unwrap()
 }

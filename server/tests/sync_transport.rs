@@ -102,7 +102,7 @@ fn a_download_cut_midway_is_finished_by_the_next_sync_with_nothing_lost_or_doubl
         .to_string();
     assert!(err.contains("sync server"), "{err}");
     let photos = |c: &Catalogue| -> i64 {
-        kit::sql(&c)
+        kit::sql(c)
             .query_row("SELECT count(*) FROM photos", [], |r| r.get(0))
             .unwrap()
     };

@@ -171,5 +171,5 @@ pub fn run_sync(cat: &mut Catalogue, url: &str, token: &str, author: &str) -> Sy
 }
 
 pub fn count(cat: &Catalogue, sql: &str) -> i64 {
-    kit::sql(&cat).query_row(sql, [], |r| r.get(0)).unwrap()
+    kit::sql(cat).query_row(sql, [], |r| r.get(0)).unwrap()
 }
