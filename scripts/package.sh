@@ -26,9 +26,10 @@ scripts/setup.sh >&2
 target="${CARGO_TARGET_DIR:-target}"
 [[ $target == /* ]] || target="$root/$target"
 export CARGO_TARGET_DIR="$target"
-# The package's binaries carry symbols but no debug info: that halves them,
-# and the release profile's line tables are for developers' own builds.
-# (Only the link step differs, so nothing is compiled twice for it.)
+# The package's binaries carry symbols but no debug info (the release
+# profile's line tables are for developers' own builds). Cargo leaves
+# `strip` out of its fingerprints, so this recompiles nothing; a binary that
+# another release build already linked is packaged as it is.
 export CARGO_PROFILE_RELEASE_STRIP="${CARGO_PROFILE_RELEASE_STRIP:-debuginfo}"
 
 lib=.ort/lib/libonnxruntime.so.1.31.1
