@@ -18,27 +18,19 @@ use whaleid::ingest::survey::{ingest, IngestOptions};
 use whaleid::ingest::{import, labels, ImportOptions, Pipeline};
 use whaleid::matching::MatchSettings;
 use whaleid::packs::Pack;
-use whaleid::runtime::SessionConfig;
 use whaleid::CancelToken;
-use whaleid_testkit::{labelled_folder, pack_dir, patch};
+use whaleid_testkit::{labelled_folder, pack_dir, patch, session};
 
 const PACK: &str = "tiny-nodetector";
 /// Where the two animals are on the survey photo.
 const LEFT: [f32; 4] = [20.0, 30.0, 80.0, 70.0];
 const RIGHT: [f32; 4] = [120.0, 90.0, 180.0, 130.0];
 
-fn config() -> SessionConfig {
-    SessionConfig {
-        intra_threads: 1,
-        ..SessionConfig::default()
-    }
-}
-
 /// W000..W005 imported from labelled boxes, then `survey.png` (W003 on the
 /// left, W004 on the right) ingested whole. Returns the catalogue, the
 /// survey photo's file and its number.
 fn catalogue_with_survey(dir: &Path) -> (Catalogue, PathBuf, i64) {
-    let pipeline = Pipeline::open(Pack::load(pack_dir(PACK)).unwrap(), &config()).unwrap();
+    let pipeline = Pipeline::open(Pack::load(pack_dir(PACK)).unwrap(), &session()).unwrap();
     let labels_csv = labelled_folder(dir);
     let items = labels::read_csv(&labels_csv, &dir.join("images")).unwrap();
     let mut cat = Catalogue::create(dir.join("cat")).unwrap();
@@ -113,7 +105,7 @@ fn drawn_boxes_are_ranked_and_removed_ones_leave_the_queue_the_export_and_the_ga
     let dir = tempfile::tempdir().unwrap();
     let (mut cat, file, photo) = catalogue_with_survey(dir.path());
     let pack = Pack::load(pack_dir(PACK)).unwrap();
-    let embedder = Embedder::open(&pack, &config()).unwrap();
+    let embedder = Embedder::open(&pack, &session()).unwrap();
     let models = BoxModels {
         pack: &pack,
         embedder: &embedder,

@@ -6,14 +6,11 @@ use whaleid::embed::{Crop, Embedder};
 use whaleid::packs::Pack;
 use whaleid::runtime::{self, Provider, SessionConfig};
 use whaleid::{CancelToken, Error};
-use whaleid_testkit::{copy_pack, dark_shape, edit_manifest, pack_dir, texture};
+use whaleid_testkit::{copy_pack, dark_shape, edit_manifest, pack_dir, session, texture};
 
 fn tiny() -> (Pack, Detector, Embedder) {
     let pack = Pack::load(pack_dir("tiny")).unwrap();
-    let config = SessionConfig {
-        intra_threads: 1,
-        ..SessionConfig::default()
-    };
+    let config = session();
     let (spec, file) = pack.detector.clone().unwrap();
     let detector = Detector::open(&spec, &file, &config).unwrap();
     let embedder = Embedder::open(&pack, &config).unwrap();

@@ -10,12 +10,10 @@ use whaleid::catalogue::browse::IndividualFilter;
 use whaleid::catalogue::review::ReviewAction;
 use whaleid::catalogue::Catalogue;
 use whaleid::ingest::survey::{ingest, IngestOptions};
-use whaleid::ingest::{import, labels, ImportOptions, Pipeline};
+use whaleid::ingest::{import, labels, ImportOptions};
 use whaleid::matching::MatchSettings;
-use whaleid::packs::Pack;
-use whaleid::runtime::SessionConfig;
 use whaleid::{CancelToken, Error};
-use whaleid_testkit::{labelled_folder, pack_dir, photo};
+use whaleid_testkit::{labelled_folder, photo, pipeline};
 
 /// Six individuals W000..W005 imported from labels, then a survey of five
 /// photos: individuals 0..=3 seen again (patch elsewhere) and a stranger.
@@ -26,11 +24,7 @@ fn reviewed_catalogue(dir: &Path) -> Catalogue {
 /// [`reviewed_catalogue`] with the survey ingested as one species (the even
 /// individuals are belugas, the odd ones humpbacks).
 fn reviewed_catalogue_of(dir: &Path, survey_species: Option<&str>) -> Catalogue {
-    let config = SessionConfig {
-        intra_threads: 1,
-        ..SessionConfig::default()
-    };
-    let pipeline = Pipeline::open(Pack::load(pack_dir("tiny")).unwrap(), &config).unwrap();
+    let pipeline = pipeline();
     // Without boxes, so the catalogue's crops come from the same detector as
     // the survey's.
     let labels_csv = labelled_folder(dir);

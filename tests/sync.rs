@@ -8,13 +8,12 @@ use whaleid::catalogue::records::Source;
 use whaleid::catalogue::Catalogue;
 use whaleid::ingest::{labels, Labelled, Pipeline};
 use whaleid::packs::Pack;
-use whaleid::runtime::SessionConfig;
 use whaleid::sync::apply::receive;
 use whaleid::sync::log::{collect, mark_pushed, unpushed};
 use whaleid::sync::plan::{Action, Conflict};
 use whaleid::CancelToken;
 use whaleid_testkit as kit;
-use whaleid_testkit::{import_all, labelled_folder, photo, pipeline, PATCH};
+use whaleid_testkit::{import_all, labelled_folder, photo, pipeline, session, PATCH};
 
 fn dump(cat: &Catalogue) -> String {
     whaleid::sync::state::canonical(cat).unwrap()
@@ -167,10 +166,7 @@ fn boxes_drawn_on_one_photo_on_two_laptops_end_the_same_on_both() {
 
     let dir = tempfile::tempdir().unwrap();
     let pack = Pack::load(kit::pack_dir("tiny-nodetector")).unwrap();
-    let config = SessionConfig {
-        intra_threads: 1,
-        ..SessionConfig::default()
-    };
+    let config = session();
     let pipeline = Pipeline::open(pack.clone(), &config).unwrap();
     let embedder = Embedder::open(&pack, &config).unwrap();
     let models = BoxModels {

@@ -161,10 +161,7 @@ fn a_cancel_before_any_photo_is_read_is_reported_as_cancelled_not_finished() {
         threshold: 0.5,
         species: None,
         paths: vec![root],
-        session: whaleid::runtime::SessionConfig {
-            intra_threads: 1,
-            ..Default::default()
-        },
+        session: whaleid_testkit::session(),
         batch: 2,
         observer: None,
     };
@@ -210,10 +207,7 @@ fn an_empty_folder_is_no_photos_found_not_an_empty_success() {
         threshold: 0.5,
         species: None,
         paths: vec![empty.clone()],
-        session: whaleid::runtime::SessionConfig {
-            intra_threads: 1,
-            ..Default::default()
-        },
+        session: whaleid_testkit::session(),
         batch: 2,
         observer: None,
     };
