@@ -14,13 +14,13 @@
 //! `WHALEID_E2E_APP` names another installed app binary (default
 //! `/usr/bin/whaleid-app`).
 
+mod e2e_steps;
 mod e2e_support;
 
 use std::path::{Path, PathBuf};
 
-use e2e_support::{App, Driver};
-use fantoccini::key::Key;
-use image::{Rgb, RgbImage};
+use e2e_steps::{animal, session_with};
+use e2e_support::App;
 use serde_json::json;
 
 /// The source checkout this test was built in.
@@ -75,73 +75,6 @@ fn assert_outside(checkout: &Path, app: &Path) {
     }
 }
 
-/// Animal `k` as a drawn photo: its own stripe direction, period and
-/// colours on a sea-grey background; `variant` changes one pixel, so a
-/// second photo of the same animal is a new file that embeds almost the same.
-fn animal(k: u32, variant: u8) -> RgbImage {
-    let period = 7 + 9 * k;
-    let mut img = RgbImage::from_fn(320, 240, |x, y| {
-        let (cx, cy) = (x as i32 - 160, y as i32 - 120);
-        if cx * cx / 4 + cy * cy < 75 * 75 {
-            let along = if k == 0 { x } else { y + x / 2 };
-            let dark = (along / period).is_multiple_of(2);
-            let base = [(k * 97) % 200, (k * 53 + 40) % 200, (k * 151 + 20) % 200];
-            let lift = if dark { 0 } else { 60 };
-            Rgb([
-                (base[0] + lift) as u8,
-                (base[1] + lift) as u8,
-                (base[2] + lift) as u8,
-            ])
-        } else {
-            Rgb([180, 196, 204])
-        }
-    });
-    img.put_pixel(0, 0, Rgb([variant, variant, variant]));
-    img
-}
-
-impl App {
-    /// Import a folder through the Import screen and wait for its summary.
-    async fn import_folder(&self, folder: &Path, new_photos: usize) {
-        self.click("nav-import").await;
-        self.type_into("import-path", folder.to_str().unwrap())
-            .await;
-        self.click("import-start").await;
-        self.wait_for_testid_text("summary-new", &new_photos.to_string())
-            .await;
-    }
-
-    /// The review's current detection and its photo's file name.
-    async fn current_item(&self) -> (i64, String) {
-        let item = self.by_testid("review-item").await;
-        let id: i64 = item
-            .attr("data-detection-id")
-            .await
-            .unwrap()
-            .expect("data-detection-id")
-            .parse()
-            .unwrap();
-        let file = self
-            .by_testid("review-file")
-            .await
-            .prop("textContent")
-            .await
-            .unwrap()
-            .unwrap_or_default();
-        (id, file)
-    }
-
-    async fn wait_decided(&self, detection: i64) {
-        self.wait_until(
-            "the decision to be stored",
-            &format!(
-                "return !document.querySelector('[data-testid=\"review-item\"][data-detection-id=\"{detection}\"]')"
-            ),
-        )
-        .await;
-    }
-}
-
 /// The smoke scenario on the installed app: create a catalogue (bound to
 /// the pack the package installed), import two photos and name the two
 /// animals, import one new photo of each, and see each one's animal as the
@@ -171,14 +104,10 @@ fn the_installed_app_creates_imports_and_suggests() {
     animal(1, 2).save(day2.join("b2.png")).unwrap();
     let cat_dir = work.path().join("Installed catalogue");
 
-    let driver = Driver::start(&[
+    let (driver, runtime) = session_with(&[
         ("WHALEID_CONFIG_DIR", config.path()),
         ("WHALEID_OBSERVER", Path::new("Package Check")),
     ]);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
     runtime.block_on(async {
         let app = App::connect(&driver, &app_binary).await;
         let title = app.client.title().await.expect("the page title");
@@ -203,25 +132,23 @@ fn the_installed_app_creates_imports_and_suggests() {
         );
 
         // Two photos, two animals, nothing known yet: both named new.
-        app.import_folder(&day1, 2).await;
+        app.import(&day1, 2).await;
         app.click("go-review").await;
         app.wait_for_testid_text("review-remaining", "2").await;
         for _ in 0..2 {
-            let (detection, file) = app.current_item().await;
-            let code = if file == "a1.png" { "PKG-A" } else { "PKG-B" };
-            app.press_key('n').await;
-            app.type_into("new-individual-code", code).await;
-            app.press_key(Key::Enter).await;
+            let (detection, file) = app.current_photo().await;
+            app.name_new(if file == "a1.png" { "PKG-A" } else { "PKG-B" })
+                .await;
             app.wait_decided(detection).await;
         }
         app.by_testid("review-empty").await;
 
         // One new photo of each: Review suggests the animal named above first.
-        app.import_folder(&day2, 2).await;
+        app.import(&day2, 2).await;
         app.click("go-review").await;
         app.wait_for_testid_text("review-remaining", "2").await;
         for _ in 0..2 {
-            let (detection, file) = app.current_item().await;
+            let (detection, file) = app.current_photo().await;
             app.by_testid("suggestion").await;
             let suggestions = app.all_by_testid("suggestion").await;
             assert!(!suggestions.is_empty(), "{file} has no suggestions");
