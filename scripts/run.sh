@@ -6,6 +6,11 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 scripts/setup.sh >&2
+# What an installed WhaleID finds beside its executable (src/install.rs),
+# taken from the checkout: the ONNX Runtime set up by scripts/setup-ort.sh and
+# the committed generic pack. Values already in the environment win.
+export ORT_DYLIB_PATH="${ORT_DYLIB_PATH:-$root/.ort/lib/libonnxruntime.so}"
+export WHALEID_GENERIC_PACK="${WHALEID_GENERIC_PACK:-$root/models/generic}"
 cargo build --release --locked >&2
 args=("$@")
 ((${#args[@]})) || args=("$root/../shared/data/happywhale-sample/images")

@@ -26,6 +26,7 @@ pub mod eval;
 mod imageops;
 pub mod index;
 pub mod ingest;
+pub mod install;
 pub mod matching;
 pub mod npy;
 pub mod packs;

@@ -36,6 +36,10 @@ use crate::state::AppState;
 pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder
         .setup(|app| {
+            // Where the installer put ONNX Runtime and the generic pack.
+            if let Ok(dir) = app.path().resource_dir() {
+                whaleid::install::set_resource_dir(dir);
+            }
             if app.try_state::<AppState>().is_none() {
                 let dir = AppState::config_dir_for(|| app.path().app_config_dir().ok());
                 app.manage(AppState::new(dir));

@@ -24,6 +24,7 @@ use super::identify::{calibrate_gallery_for_share, catalogue_pack};
 use crate::catalogue::{keys, Catalogue};
 use crate::error::{Error, Result};
 use crate::eval::Calibration;
+use crate::packs::Pack;
 
 /// The expected share of new individuals when the catalogue has no history
 /// and no setting: the Happywhale test set had roughly 15–20% new.
@@ -203,6 +204,15 @@ pub struct ThresholdInUse {
     pub calibration: Option<FieldCalibration>,
 }
 
+/// [`threshold_in_use`] where the pack may be missing (a catalogue whose
+/// pack is not on this machine): the pack's default stands in when there is
+/// a pack; `None` with neither a saved threshold nor a pack.
+pub fn threshold_with(cat: &Catalogue, pack: Option<&Pack>) -> Result<Option<ThresholdInUse>> {
+    let default = pack.map_or(f32::NAN, |p| p.manifest.matching.new_individual_threshold);
+    let in_use = threshold_in_use(cat, default)?;
+    Ok((!in_use.value.is_nan()).then_some(in_use))
+}
+
 /// The threshold the catalogue's searches use; `pack_default` is the pack's
 /// `new_individual_threshold` (used when the catalogue saved none).
 pub fn threshold_in_use(cat: &Catalogue, pack_default: f32) -> Result<ThresholdInUse> {
@@ -298,6 +308,28 @@ pub(crate) fn save_calibration_in(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_a_pack_only_a_saved_threshold_is_in_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cat = Catalogue::create(dir.path()).unwrap();
+        assert!(threshold_with(&cat, None).unwrap().is_none());
+        let pack =
+            Pack::load(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/packs/tiny"))
+                .unwrap();
+        let t = threshold_with(&cat, Some(&pack)).unwrap().unwrap();
+        assert_eq!(
+            (t.value, t.source),
+            (
+                pack.manifest.matching.new_individual_threshold,
+                ThresholdSource::PackDefault
+            )
+        );
+        cat.set_setting(keys::THRESHOLD, "0.61").unwrap();
+        cat.set_setting(keys::THRESHOLD_SOURCE, "set").unwrap();
+        let t = threshold_with(&cat, None).unwrap().unwrap();
+        assert_eq!((t.value, t.source), (0.61, ThresholdSource::Set));
+    }
 
     #[test]
     fn the_share_comes_from_history_then_the_setting_then_the_default() {

@@ -9,6 +9,7 @@
 //! when the models are opened ([`crate::detect::Detector`],
 //! [`crate::embed::Embedder`]).
 
+pub mod binding;
 pub mod manifest;
 mod neck;
 

@@ -1,10 +1,10 @@
 //! ONNX Runtime: finding the library, the one environment, and sessions.
 //!
 //! WhaleID never downloads ONNX Runtime. `ort` is built with `load-dynamic`, and
-//! the shared library is looked up, in order, at `ORT_DYLIB_PATH`, in the
-//! project-local folder that `scripts/setup-ort.sh` fills (`.ort/lib/`), and
-//! beside the executable (and its `lib/` sibling), so an installed app carries
-//! its own copy. ORT allows one environment per process, so it lives in a
+//! the shared library is looked up at `ORT_DYLIB_PATH`, else in the install's
+//! own folders ([`crate::install`]), so an installed app carries its own copy;
+//! a source checkout points `ORT_DYLIB_PATH` at `.ort/lib/`, which
+//! `scripts/setup-ort.sh` fills. ORT allows one environment per process, so it lives in a
 //! `OnceLock` and every model shares it.
 //!
 //! Sessions are built per model with a [`SessionConfig`]: the device the user
@@ -27,13 +27,14 @@ use ort::session::builder::{GraphOptimizationLevel, SessionBuilder};
 use ort::session::Session;
 
 use crate::error::{Error, Result};
+use crate::install;
 
 /// Oldest ONNX Runtime accepted (the `api-24` feature of `ort`).
 pub const MIN_ORT_MINOR: u32 = 24;
 /// The version `scripts/setup-ort.sh` installs.
 pub const PINNED_ORT_VERSION: &str = "1.31.1";
 
-const SETUP_HINT: &str = "run `scripts/setup-ort.sh` (it takes libonnxruntime from the onnxruntime wheel on PyPI into .ort/lib/), or set ORT_DYLIB_PATH to a libonnxruntime shared library";
+const SETUP_HINT: &str = "reinstall WhaleID, or set ORT_DYLIB_PATH to a libonnxruntime shared library (in a source checkout, run `scripts/setup-ort.sh`: it takes libonnxruntime from the onnxruntime wheel on PyPI into .ort/lib/)";
 
 /// Where the library was found and what it is.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -135,47 +136,9 @@ impl std::fmt::Display for Provider {
     }
 }
 
-/// Candidate library paths, in lookup order.
+/// Candidate library paths, in lookup order (see [`crate::install`]).
 pub fn library_candidates() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Some(p) = std::env::var_os("ORT_DYLIB_PATH").filter(|p| !p.is_empty()) {
-        out.push(PathBuf::from(p));
-        // An explicit choice is final: do not silently load another library.
-        return out;
-    }
-    let project = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(".ort")
-        .join("lib");
-    out.extend(library_files_in(&project));
-    if let Some(dir) = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(Path::to_path_buf))
-    {
-        out.extend(library_files_in(&dir));
-        out.extend(library_files_in(&dir.join("lib")));
-    }
-    out
-}
-
-/// `libonnxruntime.so` and versioned siblings (`.so.1.31.1`) in a folder,
-/// unversioned name first.
-fn library_files_in(dir: &Path) -> Vec<PathBuf> {
-    let base = format!(
-        "{}onnxruntime{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    );
-    let mut found = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name == base || name.starts_with(&format!("{base}.")) {
-                found.push(entry.path());
-            }
-        }
-    }
-    found.sort_by_key(|p| p.file_name().map(|n| n.len()));
-    found
+    install::library_candidates()
 }
 
 /// Load ONNX Runtime once per process and return what was loaded.
@@ -200,20 +163,7 @@ fn environment() -> Result<&'static Environment> {
 fn load() -> std::result::Result<Loaded, LoadFailure> {
     let candidates = library_candidates();
     let Some(library) = candidates.iter().find(|p| p.is_file()).cloned() else {
-        let looked = if candidates.is_empty() {
-            format!(
-                "{} and beside the executable",
-                Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join(".ort/lib")
-                    .display()
-            )
-        } else {
-            candidates
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let looked = install::said(&install::library_places());
         return Err((
             format!("ONNX Runtime library not found (looked at {looked}): {SETUP_HINT}"),
             None,

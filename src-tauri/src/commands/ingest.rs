@@ -9,8 +9,8 @@ use crate::commands::catalogue::allow_assets;
 use crate::dto::IngestEvent;
 use crate::error::{AppError, AppResult};
 use crate::ingest_job::{self, IngestPlan};
+use crate::jobs;
 use crate::state::{AppState, JobKind};
-use crate::{jobs, open};
 
 /// Photos per inference batch and per transaction (the CLI's default).
 const BATCH: usize = 8;
@@ -65,7 +65,7 @@ fn plan(state: &AppState, paths: Vec<PathBuf>, species: Option<String>) -> AppRe
                 "the model pack this catalogue was made with is not on this machine: import it (Settings → pack)",
             )
         })?;
-        let threshold = open::threshold(&open.catalogue, Some(&pack))?
+        let threshold = whaleid::matching::field::threshold_with(&open.catalogue, Some(&pack))?
             .map_or(pack.manifest.matching.new_individual_threshold, |t| {
                 t.for_species(species.as_deref())
             });

@@ -24,7 +24,8 @@ pub async fn review_queue<R: Runtime>(
 ) -> AppResult<ReviewQueue> {
     jobs::blocking(app, move |state| {
         state.with_catalogue(|open| {
-            let in_use = crate::open::threshold(&open.catalogue, open.pack.as_ref())?;
+            let in_use =
+                whaleid::matching::field::threshold_with(&open.catalogue, open.pack.as_ref())?;
             let cat = &open.catalogue;
             Ok(ReviewQueue {
                 items: cat

@@ -98,8 +98,8 @@ fn rerank(open: &mut OpenCatalogue) -> AppResult<usize> {
 pub async fn pack_import(state: State<'_, AppState>, path: PathBuf) -> AppResult<PackInfo> {
     let pack = Pack::load(&path)?;
     state.with_catalogue(|open| {
-        open::bind(&mut open.catalogue, &pack, &path)?;
-        let threshold = open::threshold(&open.catalogue, Some(&pack))?
+        whaleid::packs::binding::bind(&mut open.catalogue, &pack, &path)?;
+        let threshold = whaleid::matching::field::threshold_with(&open.catalogue, Some(&pack))?
             .map_or(pack.manifest.matching.new_individual_threshold, |t| t.value);
         let info = open::pack_info(&pack, threshold);
         open.pack = Some(pack);
@@ -119,7 +119,8 @@ fn settings(state: &AppState) -> AppResult<Settings> {
     let guard = state.catalogue();
     let (catalogue_path, pack, threshold, share) = match guard.as_ref() {
         Some(open) => {
-            let threshold = open::threshold(&open.catalogue, open.pack.as_ref())?;
+            let threshold =
+                whaleid::matching::field::threshold_with(&open.catalogue, open.pack.as_ref())?;
             let pack = open.pack.as_ref().map(|p| {
                 open::pack_info(
                     p,
@@ -152,7 +153,7 @@ fn settings(state: &AppState) -> AppResult<Settings> {
         }
         // No catalogue, or one whose pack is missing: the generic pack's default.
         None => (
-            Pack::load(open::generic_pack_dir())?
+            Pack::load(whaleid::install::generic_pack_dir()?)?
                 .manifest
                 .matching
                 .new_individual_threshold,

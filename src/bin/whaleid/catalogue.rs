@@ -5,13 +5,14 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 
 use whaleid::catalogue::{keys, observer, Catalogue};
 use whaleid::index::IndexConfig;
 use whaleid::ingest::{self, labels, ImportOptions, Pipeline, Progress};
 use whaleid::matching::{field, Gallery};
+use whaleid::packs::binding::{bind, remembered_dir};
 use whaleid::packs::Pack;
 
 use crate::{cancel_on_ctrl_c, ModelArgs};
@@ -244,7 +245,7 @@ pub fn run(command: CatalogueCommand) -> Result<ExitCode> {
 fn create_cmd(dir: &Path, models: &ModelArgs) -> Result<ExitCode> {
     let pack = models.load_pack()?;
     let mut cat = Catalogue::create(dir)?;
-    bind(&mut cat, &pack, &models.pack_dir())?;
+    bind(&mut cat, &pack, &models.pack_dir()?)?;
     println!(
         "created catalogue {} for pack {} {}",
         dir.display(),
@@ -265,7 +266,7 @@ fn import_cmd(
     models: &ModelArgs,
 ) -> Result<ExitCode> {
     let mut cat = open_or_create(dir)?;
-    let pack_dir = models.pack_dir_or(pack_hint(&cat)?);
+    let pack_dir = models.pack_dir_or(remembered_dir(&cat)?)?;
     let pack = Pack::load(&pack_dir)?;
     bind(&mut cat, &pack, &pack_dir)?;
     let pipeline = Pipeline::open(pack, &models.session())?;
@@ -505,23 +506,6 @@ pub fn open_or_create(dir: &std::path::Path) -> Result<Catalogue> {
     } else {
         Ok(Catalogue::create(dir)?)
     }
-}
-
-/// The pack folder a catalogue was last used with, if it still exists.
-pub fn pack_hint(cat: &Catalogue) -> Result<Option<PathBuf>> {
-    Ok(cat
-        .setting(keys::PACK_PATH)?
-        .map(PathBuf::from)
-        .filter(|p| p.join("pack.toml").is_file()))
-}
-
-pub fn bind(cat: &mut Catalogue, pack: &Pack, dir: &std::path::Path) -> Result<()> {
-    ingest::import::bind_pack(cat, pack)?;
-    let dir = dir
-        .canonicalize()
-        .with_context(|| format!("{}", dir.display()))?;
-    cat.set_setting(keys::PACK_PATH, &dir.to_string_lossy())?;
-    Ok(())
 }
 
 /// Progress on stderr, at most four lines a second.

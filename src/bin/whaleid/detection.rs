@@ -14,8 +14,8 @@ use whaleid::embed::Embedder;
 use whaleid::ingest::boxes::{self, BoxModels};
 use whaleid::packs::Pack;
 
-use crate::catalogue::pack_hint;
 use crate::ModelArgs;
+use whaleid::packs::binding::remembered_dir;
 
 #[derive(Subcommand, Debug)]
 pub enum DetectionCommand {
@@ -114,7 +114,7 @@ fn parse_box(s: &str) -> std::result::Result<[f32; 4], String> {
 }
 
 fn models(cat: &Catalogue, args: &ModelArgs) -> Result<(Pack, Embedder)> {
-    let pack = Pack::load(args.pack_dir_or(pack_hint(cat)?))?;
+    let pack = Pack::load(args.pack_dir_or(remembered_dir(cat)?)?)?;
     let embedder = Embedder::open(&pack, &args.session())?;
     Ok((pack, embedder))
 }

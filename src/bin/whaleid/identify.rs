@@ -20,8 +20,8 @@ use whaleid::matching::rerank::rerank_waiting;
 use whaleid::matching::{identify, Gallery, HeadScorer, MatchSettings, Prediction};
 use whaleid::packs::Pack;
 
-use crate::catalogue::pack_hint;
 use crate::{error_line, exit_code, open_photos, print_line, ModelArgs};
+use whaleid::packs::binding::remembered_dir;
 
 #[derive(Args, Debug)]
 pub struct ScopeArgs {
@@ -78,7 +78,7 @@ pub struct IdentifyArgs {
 
 pub fn identify_cmd(a: IdentifyArgs) -> Result<ExitCode> {
     let cat = Catalogue::open(&a.catalogue)?;
-    let pack = Pack::load(a.models.pack_dir_or(pack_hint(&cat)?))?;
+    let pack = Pack::load(a.models.pack_dir_or(remembered_dir(&cat)?)?)?;
     let (gallery, status) = open_gallery(&cat, &pack, &a.catalogue)?;
     let (threshold, threshold_from) = threshold_of(&a, &cat, &pack)?;
     let head_weight = match (a.head_weight, cat.setting(keys::HEAD_BLEND)?) {
@@ -308,7 +308,7 @@ pub fn rerank_cmd(cat: &mut Catalogue) -> Result<()> {
     if cat.to_review()? == 0 {
         return Ok(());
     }
-    let pack = Pack::load(pack_hint(cat)?.unwrap_or_else(crate::generic_pack_dir))?;
+    let pack = Pack::load(whaleid::packs::binding::require_pack_dir(cat)?)?;
     let cancel = crate::cancel_on_ctrl_c();
     let mut progress = |done: usize, total: usize| {
         eprint!("\rranking waiting detections again: {done}/{total}   ")

@@ -14,8 +14,9 @@ use whaleid::ingest::{labels, scan, Pipeline};
 use whaleid::matching::{field, MatchSettings};
 use whaleid::packs::Pack;
 
-use crate::catalogue::{bind, open_or_create, pack_hint};
+use crate::catalogue::open_or_create;
 use crate::ModelArgs;
+use whaleid::packs::binding::{bind, remembered_dir};
 
 #[derive(Args, Debug)]
 pub struct IngestArgs {
@@ -67,7 +68,7 @@ pub fn ingest_cmd(a: IngestArgs) -> Result<ExitCode> {
         other => other?,
     };
     let mut cat = open_or_create(&a.catalogue)?;
-    let pack_dir = a.models.pack_dir_or(pack_hint(&cat)?);
+    let pack_dir = a.models.pack_dir_or(remembered_dir(&cat)?)?;
     let pack = Pack::load(&pack_dir)?;
     bind(&mut cat, &pack, &pack_dir)?;
     let species = a.species.as_deref().map(labels::normalise_species);

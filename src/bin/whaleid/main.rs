@@ -99,7 +99,7 @@ enum Command {
 
 #[derive(Args, Debug, Clone)]
 pub struct ModelArgs {
-    /// Model pack folder [default: $WHALEID_PACK, else the bundled generic pack].
+    /// Model pack folder [default: $WHALEID_PACK, else the generic pack installed with WhaleID].
     #[arg(long)]
     pack: Option<PathBuf>,
     /// Execution device: auto, cpu, cuda or directml.
@@ -110,23 +110,22 @@ pub struct ModelArgs {
     threads: usize,
 }
 
-/// The bundled generic pack.
-pub fn generic_pack_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("models/generic")
-}
-
 impl ModelArgs {
     /// The pack folder: `--pack`, else `$WHALEID_PACK`, else `fallback` (a
-    /// catalogue's own pack), else the bundled generic pack.
-    pub fn pack_dir_or(&self, fallback: Option<PathBuf>) -> PathBuf {
-        self.pack
+    /// catalogue's own pack), else the generic pack installed with WhaleID.
+    pub fn pack_dir_or(&self, fallback: Option<PathBuf>) -> Result<PathBuf> {
+        match self
+            .pack
             .clone()
             .or_else(|| std::env::var_os("WHALEID_PACK").map(PathBuf::from))
             .or(fallback)
-            .unwrap_or_else(generic_pack_dir)
+        {
+            Some(dir) => Ok(dir),
+            None => Ok(whaleid::install::generic_pack_dir()?),
+        }
     }
 
-    pub fn pack_dir(&self) -> PathBuf {
+    pub fn pack_dir(&self) -> Result<PathBuf> {
         self.pack_dir_or(None)
     }
 
@@ -139,7 +138,7 @@ impl ModelArgs {
     }
 
     pub fn load_pack(&self) -> Result<Pack> {
-        Ok(Pack::load(self.pack_dir())?)
+        Ok(Pack::load(self.pack_dir()?)?)
     }
 }
 

@@ -33,7 +33,7 @@ pub fn doctor(models: &ModelArgs) -> Result<ExitCode> {
         .chain(cfg!(feature = "directml").then_some("directml"))
         .collect();
     println!("providers in this build: {}", built.join(", "));
-    let dir = models.pack_dir();
+    let dir = models.pack_dir()?;
     let pack = Pack::load(&dir)?;
     println!(
         "pack {} {} at {}: valid ({} backbone(s), {}-d embedding, detector: {})",

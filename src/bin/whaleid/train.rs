@@ -16,8 +16,8 @@ use whaleid::train::job::{self, JobOptions, JobOutcome};
 use whaleid::train::versions::{refresh, switch_version};
 use whaleid::train::DynamicMargin;
 
-use crate::catalogue::pack_hint;
 use crate::{cancel_on_ctrl_c, ModelArgs};
+use whaleid::packs::binding::remembered_dir;
 
 #[derive(Args, Debug)]
 pub struct TrainArgs {
@@ -89,7 +89,7 @@ pub fn train_cmd(a: TrainArgs) -> Result<ExitCode> {
     if a.rollback || a.use_version.is_some() {
         return switch(&mut cat, a.use_version.as_deref());
     }
-    let pack_dir = a.models.pack_dir_or(pack_hint(&cat)?);
+    let pack_dir = a.models.pack_dir_or(remembered_dir(&cat)?)?;
     let pack = Pack::load(&pack_dir)?;
     let options = job_options(&a);
     let ov = finetune::overview(&cat, &pack)?;

@@ -1,0 +1,128 @@
+//! The CLI finds ONNX Runtime and the generic pack relative to its own
+//! install, never in the source folder it was built from: a copy of the
+//! built binary in a temporary "prefix" (`bin/whaleid`, resources in
+//! `lib/WhaleID/`, as the Linux package lays them out), run with no variable
+//! pointing into the checkout.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The built CLI, copied (hard-linked when the file system allows) to
+/// `prefix/bin/whaleid`.
+fn installed_cli(prefix: &Path) -> PathBuf {
+    let bin = prefix.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let exe = bin.join("whaleid");
+    let built = Path::new(env!("CARGO_BIN_EXE_whaleid"));
+    if std::fs::hard_link(built, &exe).is_err() {
+        std::fs::copy(built, &exe).unwrap();
+    }
+    exe
+}
+
+/// `whaleid doctor` from `prefix`, with HOME there too and neither lookup
+/// variable set (cargo sets both for tests, pointing into the checkout).
+fn doctor(exe: &Path, prefix: &Path) -> Output {
+    Command::new(exe)
+        .arg("doctor")
+        .current_dir(prefix)
+        .env("HOME", prefix)
+        .env_remove("ORT_DYLIB_PATH")
+        .env_remove("WHALEID_GENERIC_PACK")
+        .env_remove("WHALEID_PACK")
+        .output()
+        .expect("run the installed whaleid")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The library the tests run with (cargo's `ORT_DYLIB_PATH`, from
+/// `.cargo/config.toml`), resolved to its real file.
+fn built_library() -> PathBuf {
+    let path = std::env::var_os("ORT_DYLIB_PATH").expect("cargo sets ORT_DYLIB_PATH for tests");
+    std::fs::canonicalize(path).unwrap()
+}
+
+#[cfg(unix)]
+fn link(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(from, to).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn an_installed_cli_looks_only_beside_its_install_and_names_every_path_tried() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path();
+    let exe = installed_cli(prefix);
+    let checkout = env!("CARGO_MANIFEST_DIR");
+
+    // Nothing installed beside it: the library is missing, and the error
+    // names the folders tried, none of them in the checkout.
+    let out = doctor(&exe, prefix);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    for tried in [
+        prefix.join("bin/lib"),
+        prefix.join("bin"),
+        prefix.join("lib/WhaleID/lib"),
+        prefix.join("lib/WhaleID"),
+    ] {
+        assert!(
+            err.contains(&tried.display().to_string()),
+            "{} not named in: {err}",
+            tried.display()
+        );
+    }
+    assert!(!err.contains(checkout), "the checkout is named in: {err}");
+    assert!(err.contains("ORT_DYLIB_PATH"), "{err}");
+
+    // The library installed as the package puts it, the pack still missing:
+    // the pack's error names its folders tried.
+    let library = built_library();
+    link(
+        &library,
+        &prefix
+            .join("lib/WhaleID/lib")
+            .join(library.file_name().unwrap()),
+    );
+    let out = doctor(&exe, prefix);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    for tried in [
+        prefix.join("bin/models/generic"),
+        prefix.join("lib/WhaleID/models/generic"),
+    ] {
+        assert!(
+            err.contains(&tried.display().to_string()),
+            "{} not named in: {err}",
+            tried.display()
+        );
+    }
+    assert!(!err.contains(checkout), "the checkout is named in: {err}");
+    assert!(err.contains("WHALEID_GENERIC_PACK"), "{err}");
+
+    // Both installed: doctor runs, on the installed files.
+    link(
+        &Path::new(checkout).join("models/generic"),
+        &prefix.join("lib/WhaleID/models/generic"),
+    );
+    let out = doctor(&exe, prefix);
+    let said = text(&out.stdout);
+    assert!(out.status.success(), "{said}{}", text(&out.stderr));
+    assert!(
+        said.contains(&prefix.join("lib/WhaleID/lib").display().to_string()),
+        "{said}"
+    );
+    assert!(
+        said.contains(
+            &prefix
+                .join("lib/WhaleID/models/generic")
+                .display()
+                .to_string()
+        ),
+        "{said}"
+    );
+}
