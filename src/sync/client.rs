@@ -43,6 +43,17 @@ fn agent(roots: ureq::tls::RootCerts) -> ureq::Agent {
 /// The most a reply may hold (a pull of embeddings is the largest).
 const REPLY_LIMIT: u64 = 256 * 1024 * 1024;
 
+/// `url` without trailing slashes, if it is an `http://` or `https://` one.
+pub(crate) fn checked_url(url: &str) -> Result<String> {
+    let url = url.trim_end_matches('/').to_string();
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(Error::Invalid(format!(
+            "server `{url}` must start with http:// or https://"
+        )));
+    }
+    Ok(url)
+}
+
 /// A server and the token to talk to it with.
 #[derive(Debug, Clone)]
 pub struct Remote {
@@ -55,14 +66,8 @@ impl Remote {
     /// A server (`http://` or `https://`); HTTPS trusts the public CAs
     /// (Mozilla's roots, built in) unless [`Remote::trusting`] says otherwise.
     pub fn new(url: &str, token: &str) -> Result<Self> {
-        let url = url.trim_end_matches('/').to_string();
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(Error::Invalid(format!(
-                "server `{url}` must start with http:// or https://"
-            )));
-        }
         Ok(Self {
-            url,
+            url: checked_url(url)?,
             token: token.to_string(),
             agent: agent(ureq::tls::RootCerts::WebPki),
         })
@@ -427,10 +432,7 @@ fn pull_all(
     progress: &mut dyn FnMut(Stage, usize),
     report: &mut SyncReport,
 ) -> Result<std::collections::BTreeSet<String>> {
-    let mut after: i64 = cat
-        .setting(PULLED)?
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let mut after = super::settings::position(cat)?;
     let mut cache = None;
     let mut arrived = std::collections::BTreeSet::new();
     loop {
@@ -511,10 +513,7 @@ pub fn preview(
         [],
         |r| r.get(0),
     )?;
-    let mut after: i64 = cat
-        .setting(PULLED)?
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+    let mut after = super::settings::position(cat)?;
     let mut ops = Vec::new();
     let mut more = false;
     while ops.len() < limit {

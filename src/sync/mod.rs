@@ -23,6 +23,7 @@ pub mod ops;
 pub mod photos;
 pub mod plan;
 pub mod review;
+pub mod settings;
 pub mod state;
 pub mod wire;
 

@@ -4,10 +4,11 @@
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Runtime, State};
 use whaleid::catalogue::{observer, Catalogue};
-use whaleid::sync::client::{self, Remote, Stage, LAST_SYNC, PULLED};
+use whaleid::sync::client::{self, Remote, Stage};
 use whaleid::sync::photos::{sync_photos, PhotoReport, CHUNK};
-use whaleid::sync::plan::{Action, Conflict};
+use whaleid::sync::plan::Conflict;
 use whaleid::sync::review::{self, Found};
+use whaleid::sync::settings as remembered;
 use whaleid::sync::state::describe;
 use whaleid::CancelToken;
 
@@ -19,10 +20,6 @@ use crate::error::{AppError, AppResult, ErrorKind};
 use crate::jobs;
 use crate::state::{AppState, JobKind};
 
-/// The catalogue setting holding the server URL.
-const SERVER: &str = "sync.server";
-/// The catalogue setting saying original photos are synced too ("1").
-const PHOTOS: &str = "sync.photos";
 /// Operations a preview looks at, at most.
 const PREVIEW_LIMIT: usize = 20_000;
 
@@ -37,7 +34,7 @@ fn author_of(state: &AppState, cat: &Catalogue) -> AppResult<String> {
 }
 
 fn status(state: &AppState, cat: &Catalogue) -> AppResult<SyncStatus> {
-    let server = cat.setting(SERVER)?;
+    let server = remembered::server(cat)?;
     Ok(SyncStatus {
         has_token: server
             .as_ref()
@@ -45,15 +42,12 @@ fn status(state: &AppState, cat: &Catalogue) -> AppResult<SyncStatus> {
         ca_cert: server
             .as_ref()
             .and_then(|s| state.prefs().sync_ca_certs.get(s).cloned()),
-        photos: cat.setting(PHOTOS)?.as_deref() == Some("1"),
+        photos: remembered::photos(cat)?,
         server,
         author: state.observer(cat)?.unwrap_or_default(),
-        last_sync: cat.setting(LAST_SYNC)?,
+        last_sync: remembered::last_sync(cat)?,
         pending: whaleid::sync::log::pending(cat)?,
-        position: cat
-            .setting(PULLED)?
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0),
+        position: remembered::position(cat)?,
         to_review: to_review(cat)?,
     })
 }
@@ -120,7 +114,7 @@ pub async fn sync_configure(
     state: State<'_, AppState>,
     settings: SyncSettings,
 ) -> AppResult<SyncStatus> {
-    let server = settings.server.trim().trim_end_matches('/').to_string();
+    let server = remembered::server_url(&settings.server)?;
     let remote = Remote::new(&server, "")?;
     let ca_cert = settings
         .ca_cert
@@ -145,9 +139,8 @@ pub async fn sync_configure(
         };
     })?;
     state.with_catalogue(|open| {
-        open.catalogue.set_setting(SERVER, &server)?;
-        open.catalogue
-            .set_setting(PHOTOS, if settings.photos { "1" } else { "0" })?;
+        remembered::set_server(&mut open.catalogue, &server)?;
+        remembered::set_photos(&mut open.catalogue, settings.photos)?;
         status(&state, &open.catalogue)
     })
 }
@@ -163,7 +156,7 @@ struct Connection {
 
 fn connection(state: &AppState) -> AppResult<Connection> {
     state.with_catalogue(|open| {
-        let server = open.catalogue.setting(SERVER)?.ok_or_else(|| {
+        let server = remembered::server(&open.catalogue)?.ok_or_else(|| {
             AppError::invalid("no server yet: enter the server's address and your token first")
         })?;
         let token = state
@@ -184,7 +177,7 @@ fn connection(state: &AppState) -> AppResult<Connection> {
             path: open.path.clone(),
             remote,
             author: author_of(state, &open.catalogue)?,
-            photos: open.catalogue.setting(PHOTOS)?.as_deref() == Some("1"),
+            photos: remembered::photos(&open.catalogue)?,
         })
     })
 }
@@ -212,32 +205,16 @@ pub async fn sync_preview(state: State<'_, AppState>) -> AppResult<SyncPreview> 
     tauri::async_runtime::spawn_blocking(move || -> AppResult<SyncPreview> {
         let mut cat = Catalogue::open(&path)?;
         let p = client::preview(&mut cat, &remote, &author, PREVIEW_LIMIT)?;
-        let count = |f: &dyn Fn(&Action) -> bool| p.plan.actions.iter().filter(|a| f(a)).count();
+        let summary = p.plan.summary();
         Ok(SyncPreview {
             to_push: p.to_push,
             to_pull: p.to_pull,
             more: p.more,
-            additions: count(&|a| {
-                matches!(
-                    a,
-                    Action::AddPhoto { .. }
-                        | Action::AddDetection { .. }
-                        | Action::AddEmbedding { .. }
-                        | Action::CreateIndividual { .. }
-                )
-            }),
-            decisions: count(&|a| matches!(a, Action::Decide { .. } | Action::Withdraw { .. })),
-            merges: count(&|a| matches!(a, Action::RecordMerge { .. } | Action::UndoMerge { .. })),
-            already_here: count(&|a| {
-                matches!(
-                    a,
-                    Action::AlreadyApplied { .. }
-                        | Action::SamePhoto { .. }
-                        | Action::SameDetection { .. }
-                        | Action::EmbeddingPresent { .. }
-                )
-            }),
-            refused: count(&|a| matches!(a, Action::Refuse { .. })),
+            additions: summary.additions,
+            decisions: summary.decisions,
+            merges: summary.merges,
+            already_here: summary.already_here,
+            refused: summary.refused,
             conflicts: conflicts(&cat, &p.plan.conflicts)?,
         })
     })

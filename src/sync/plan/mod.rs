@@ -68,9 +68,11 @@ mod batch;
 mod boxes;
 mod decisions;
 mod individuals;
+mod summary;
 
 use batch::Batch;
 pub use boxes::{iou, is_removed, moved_twice, moved_twice_removal, record_liveness};
+pub use summary::PlanSummary;
 
 /// A detection as the planner knows it.
 #[derive(Debug, Clone, PartialEq)]
