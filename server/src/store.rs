@@ -162,14 +162,7 @@ impl Store for SqliteStore {
     }
 
     fn knows_photo(&mut self, sha256: &str) -> Result<bool> {
-        Ok(self
-            .catalogue
-            .conn()
-            .query_row("SELECT 1 FROM photos WHERE sha256 = ?1", [sha256], |_| {
-                Ok(())
-            })
-            .optional()?
-            .is_some())
+        Ok(self.catalogue.photo_by_sha256(sha256)?.is_some())
     }
 
     fn photo_size(&mut self, sha256: &str) -> Result<Option<u64>> {
@@ -261,27 +254,11 @@ impl Store for SqliteStore {
     }
 
     fn pull(&mut self, after: i64, limit: usize) -> Result<PullReply> {
-        let mut stmt = self
-            .catalogue
-            .conn()
-            .prepare("SELECT seq, body FROM sync_ops WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
-        let rows: Vec<(i64, String)> = stmt
-            .query_map(params![after, limit as i64 + 1], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        let more = rows.len() > limit;
-        let mut ops = Vec::with_capacity(rows.len().min(limit));
-        let mut last_seq = after;
-        for (seq, body) in rows.into_iter().take(limit) {
-            ops.push(serde_json::from_str(&body).context("an unreadable stored operation")?);
-            last_seq = seq;
-        }
-        Ok(PullReply {
-            ops,
-            last_seq,
-            more,
-        })
+        Ok(whaleid::sync::log::page_after(
+            &self.catalogue,
+            after,
+            limit,
+        )?)
     }
 }
 
@@ -306,10 +283,6 @@ impl SqliteStore {
     }
 
     fn last_seq(&self) -> Result<i64> {
-        Ok(self.catalogue.conn().query_row(
-            "SELECT coalesce(max(seq), 0) FROM sync_ops",
-            [],
-            |r| r.get(0),
-        )?)
+        Ok(whaleid::sync::log::last_seq(&self.catalogue)?)
     }
 }

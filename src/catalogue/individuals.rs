@@ -8,6 +8,8 @@
 //! detections to a new individual by recording new decisions (the old ones
 //! stay in the history); undoing it records decisions back.
 
+use std::collections::HashMap;
+
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
@@ -125,6 +127,17 @@ impl Catalogue {
         Err(Error::Invalid(format!(
             "individual #{id}: merge chain does not end"
         )))
+    }
+
+    /// Every individual's code and species by id, merged ones included:
+    /// a gallery or a trained head may still name a merged individual's id,
+    /// and it has to be shown by its code.
+    pub fn individual_codes(&self) -> Result<HashMap<i64, (String, Option<String>)>> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT id, code, species FROM individuals")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Create an individual, or return the existing one with this code.
@@ -672,5 +685,23 @@ mod tests {
         // A merge made again after its undo is a merge like any other.
         let again = cat.merge("B", "A", None).unwrap();
         cat.undo(again.id, None).unwrap();
+    }
+
+    #[test]
+    fn individual_codes_name_every_individual_merged_ones_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cat = catalogue(
+            dir.path(),
+            &[("A-001", Some("humpback"), 2), ("tmp-1", None, 1)],
+        );
+        let (a, tmp) = (id(&cat, "A-001"), id(&cat, "tmp-1"));
+        cat.merge("tmp-1", "A-001", Some("kim")).unwrap();
+        let codes = cat.individual_codes().unwrap();
+        assert_eq!(codes.len(), 2);
+        assert_eq!(
+            codes[&a],
+            ("A-001".to_string(), Some("humpback".to_string()))
+        );
+        assert_eq!(codes[&tmp], ("tmp-1".to_string(), None));
     }
 }

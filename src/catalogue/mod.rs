@@ -149,8 +149,9 @@ impl Catalogue {
         self.root.join(MEDIA_DIR)
     }
 
-    /// Read-only access for queries.
-    pub fn conn(&self) -> &Connection {
+    /// The connection, for the engine's own queries; outside the engine,
+    /// ask for what is meant through a function named for it.
+    pub(crate) fn conn(&self) -> &Connection {
         &self.conn
     }
 

@@ -14,6 +14,7 @@ use sha2::Digest;
 
 use super::hlc::{wall_millis, Clock, Hlc};
 use super::ops::{Change, DecisionSource, Op, Verdict};
+use super::wire::PullReply;
 use crate::catalogue::{new_uuid, Catalogue};
 use crate::error::{Error, Result};
 
@@ -169,6 +170,45 @@ pub fn unpushed(cat: &Catalogue, limit: usize) -> Result<Vec<Op>> {
         })?);
     }
     Ok(out)
+}
+
+/// The operations logged after position `after` (the `seq` a pull reply
+/// reports), oldest first, at most `limit`: what the server sends a laptop
+/// that has applied up to `after`.
+pub fn page_after(cat: &Catalogue, after: i64, limit: usize) -> Result<PullReply> {
+    let mut stmt = cat
+        .conn()
+        .prepare("SELECT seq, body FROM sync_ops WHERE seq > ?1 ORDER BY seq LIMIT ?2")?;
+    // One more than asked for says whether more wait.
+    let rows: Vec<(i64, String)> = stmt
+        .query_map(params![after, limit as i64 + 1], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let more = rows.len() > limit;
+    let mut ops = Vec::with_capacity(rows.len().min(limit));
+    let mut last_seq = after;
+    for (seq, body) in rows.into_iter().take(limit) {
+        ops.push(serde_json::from_str(&body).map_err(|e| Error::Catalogue {
+            path: cat.root().to_path_buf(),
+            reason: format!("sync_ops holds an unreadable operation at seq {seq}: {e}"),
+        })?);
+        last_seq = seq;
+    }
+    Ok(PullReply {
+        ops,
+        last_seq,
+        more,
+    })
+}
+
+/// The position of the latest operation logged here; 0 when none is.
+pub fn last_seq(cat: &Catalogue) -> Result<i64> {
+    Ok(cat
+        .conn()
+        .query_row("SELECT coalesce(max(seq), 0) FROM sync_ops", [], |r| {
+            r.get(0)
+        })?)
 }
 
 /// The server acknowledged these operations.
@@ -478,4 +518,73 @@ pub fn pending(cat: &Catalogue) -> Result<usize> {
         |r| r.get(0),
     )?;
     Ok(n as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A catalogue with `n` individuals created and logged as operations.
+    fn logged(n: usize) -> (tempfile::TempDir, Catalogue) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cat = Catalogue::create(dir.path().join("c")).unwrap();
+        for i in 0..n {
+            cat.ensure_individual(&format!("A-{i:03}"), Some("humpback"))
+                .unwrap();
+        }
+        assert_eq!(collect(&mut cat, "ana").unwrap(), n);
+        (dir, cat)
+    }
+
+    #[test]
+    fn pages_follow_each_other_until_nothing_more_waits() {
+        let (_dir, cat) = logged(5);
+        let first = page_after(&cat, 0, 2).unwrap();
+        assert_eq!(first.ops.len(), 2);
+        assert!(first.more);
+        let second = page_after(&cat, first.last_seq, 2).unwrap();
+        let third = page_after(&cat, second.last_seq, 2).unwrap();
+        assert_eq!((second.ops.len(), second.more), (2, true));
+        assert_eq!((third.ops.len(), third.more), (1, false));
+        assert_eq!(third.last_seq, last_seq(&cat).unwrap());
+        // The pages hold every operation once, in the order logged.
+        let ids: Vec<String> = [&first, &second, &third]
+            .iter()
+            .flat_map(|p| p.ops.iter().map(|o| o.id.clone()))
+            .collect();
+        let all = unpushed(&cat, 100).unwrap();
+        assert_eq!(ids, all.iter().map(|o| o.id.clone()).collect::<Vec<_>>());
+        // Past the end: nothing, and the position stays.
+        let past = page_after(&cat, third.last_seq, 2).unwrap();
+        assert!(past.ops.is_empty() && !past.more);
+        assert_eq!(past.last_seq, third.last_seq);
+    }
+
+    #[test]
+    fn an_empty_log_is_at_position_zero() {
+        let (_dir, cat) = logged(0);
+        assert_eq!(last_seq(&cat).unwrap(), 0);
+        let page = page_after(&cat, 0, 10).unwrap();
+        assert!(page.ops.is_empty() && !page.more);
+        assert_eq!(page.last_seq, 0);
+    }
+
+    #[test]
+    fn an_unreadable_logged_operation_is_named_by_its_position() {
+        let (_dir, cat) = logged(2);
+        let seq = last_seq(&cat).unwrap();
+        cat.conn()
+            .execute(
+                "UPDATE sync_ops SET body = '{not json' WHERE seq = ?1",
+                [seq],
+            )
+            .unwrap();
+        let text = page_after(&cat, 0, 10).unwrap_err().to_string();
+        assert!(
+            text.contains("unreadable operation") && text.contains(&format!("seq {seq}")),
+            "{text}"
+        );
+        // The readable ones before it are still served.
+        assert_eq!(page_after(&cat, 0, 1).unwrap().ops.len(), 1);
+    }
 }

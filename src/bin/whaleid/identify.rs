@@ -90,7 +90,7 @@ pub fn identify_cmd(a: IdentifyArgs) -> Result<ExitCode> {
         head_weight,
         ..MatchSettings::new(threshold)
     };
-    let codes = individual_codes(&cat)?;
+    let codes = cat.individual_codes()?;
     let head = HeadScorer::new(
         &pack,
         codes
@@ -261,15 +261,6 @@ impl Matcher<'_> {
         }
         Ok(())
     }
-}
-
-/// id → (code, species) of every individual (merged ones too: they resolve elsewhere).
-fn individual_codes(cat: &Catalogue) -> Result<HashMap<i64, (String, Option<String>)>> {
-    let mut stmt = cat
-        .conn()
-        .prepare("SELECT id, code, species FROM individuals")?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// `catalogue calibrate`: choose the threshold from confirmed identifications,
