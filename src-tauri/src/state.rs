@@ -112,6 +112,9 @@ pub struct AppState {
     jobs: Arc<Mutex<Jobs>>,
     /// Providers the models last opened actually run on.
     providers_used: Mutex<Vec<String>>,
+    /// The embedder boxes drawn by hand are embedded with, kept open
+    /// between boxes while the pack stays the same.
+    box_embedder: crate::commands::boxes::WarmEmbedder,
 }
 
 /// A poisoned lock means a command panicked mid-way; the data it guards
@@ -136,6 +139,7 @@ impl AppState {
                 running: HashMap::new(),
             })),
             providers_used: Mutex::new(Vec::new()),
+            box_embedder: Default::default(),
         }
     }
 
@@ -255,6 +259,10 @@ impl AppState {
 
     pub fn set_providers_used(&self, used: Vec<String>) {
         *lock(&self.providers_used) = used;
+    }
+
+    pub(crate) fn box_embedder(&self) -> &crate::commands::boxes::WarmEmbedder {
+        &self.box_embedder
     }
 }
 

@@ -74,30 +74,51 @@ impl From<engine::BoxChange> for BoxChanged {
     }
 }
 
-/// The embedder of the last pack a box was drawn with: `(pack folder,
-/// version, threads)` and the open models.
-type Warm = Option<((String, String, usize), Arc<Embedder>)>;
-static EMBEDDER: Mutex<Warm> = Mutex::new(None);
+/// The open models kept for the last key they were opened for: opening
+/// again only when the key changes. One lives in [`AppState`], so it lives
+/// and dies with the app's state.
+#[derive(Debug)]
+pub struct Warm<K, V>(Mutex<Option<(K, Arc<V>)>>);
 
-fn embedder(pack: &Pack, threads: usize) -> AppResult<Arc<Embedder>> {
+impl<K, V> Default for Warm<K, V> {
+    fn default() -> Self {
+        Self(Mutex::new(None))
+    }
+}
+
+impl<K: PartialEq, V> Warm<K, V> {
+    /// The value kept for `key`, else a new one from `open`, which is then
+    /// kept instead of the old (kept as it was when `open` fails).
+    fn get_or_open<E>(&self, key: K, open: impl FnOnce() -> Result<V, E>) -> Result<Arc<V>, E> {
+        let mut warm = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((k, v)) = warm.as_ref() {
+            if *k == key {
+                return Ok(v.clone());
+            }
+        }
+        let v = Arc::new(open()?);
+        *warm = Some((key, v.clone()));
+        Ok(v)
+    }
+}
+
+/// The embedder of the last pack a box was drawn with, by `(pack folder,
+/// version, threads)`.
+pub type WarmEmbedder = Warm<(String, String, usize), Embedder>;
+
+fn embedder(state: &AppState, pack: &Pack, threads: usize) -> AppResult<Arc<Embedder>> {
     let key = (
         pack.root.to_string_lossy().into_owned(),
         pack.version().to_string(),
         threads,
     );
-    let mut warm = EMBEDDER.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some((k, e)) = warm.as_ref() {
-        if *k == key {
-            return Ok(e.clone());
-        }
-    }
-    let config = SessionConfig {
-        intra_threads: threads,
-        ..Default::default()
-    };
-    let e = Arc::new(Embedder::open(pack, &config)?);
-    *warm = Some((key, e.clone()));
-    Ok(e)
+    state.box_embedder().get_or_open(key, || {
+        let config = SessionConfig {
+            intra_threads: threads,
+            ..Default::default()
+        };
+        Embedder::open(pack, &config).map_err(AppError::from)
+    })
 }
 
 /// Who draws: the observer name; a box must name someone.
@@ -126,7 +147,7 @@ fn with_models(
                 "the catalogue's model pack is not on this machine: import it in Settings to draw boxes",
             )
         })?;
-        let embedder = embedder(&pack, threads)?;
+        let embedder = embedder(state, &pack, threads)?;
         let models = BoxModels {
             pack: &pack,
             embedder: &embedder,
@@ -200,4 +221,34 @@ pub async fn box_undo(state: State<'_, AppState>) -> AppResult<Option<BoxChanged
         let by = drawer(&state, open)?;
         Ok(engine::undo_box(&mut open.catalogue, &by)?.map(Into::into))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_warm_value_is_reused_while_the_key_stays_and_replaced_when_it_changes() {
+        let warm: Warm<(&str, usize), String> = Warm::default();
+        let opened = std::cell::Cell::new(0);
+        let open = |what: &str| {
+            opened.set(opened.get() + 1);
+            Ok::<_, AppError>(what.to_string())
+        };
+        let a = warm.get_or_open(("pack-a", 2), || open("a")).unwrap();
+        let again = warm.get_or_open(("pack-a", 2), || open("a2")).unwrap();
+        assert!(Arc::ptr_eq(&a, &again));
+        assert_eq!(opened.get(), 1);
+        // Another thread count is another key.
+        let b = warm.get_or_open(("pack-a", 4), || open("b")).unwrap();
+        assert_eq!((b.as_str(), opened.get()), ("b", 2));
+        // A failed open keeps what was warm.
+        let err = warm
+            .get_or_open(("pack-c", 4), || Err(AppError::invalid("no models")))
+            .unwrap_err();
+        assert!(err.message.contains("no models"), "{}", err.message);
+        let still = warm.get_or_open(("pack-a", 4), || open("b2")).unwrap();
+        assert!(Arc::ptr_eq(&b, &still));
+        assert_eq!(opened.get(), 2);
+    }
 }
