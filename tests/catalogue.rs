@@ -173,6 +173,60 @@ fn a_catalogue_from_a_newer_whaleid_is_refused() {
 }
 
 #[test]
+fn a_catalogue_from_an_older_whaleid_is_backed_up_beside_itself_before_it_is_upgraded() {
+    let dir = tempfile::tempdir().unwrap();
+    let older = migrate::latest() - 1;
+    let mut conn = rusqlite::Connection::open(dir.path().join(DB_FILE)).unwrap();
+    migrate::migrate(&mut conn, Some(older)).unwrap();
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES ('kept', 'as it was')",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+
+    let cat = Catalogue::open(dir.path()).unwrap();
+    let upgrade = cat.upgraded().expect("an upgrade").clone();
+    assert_eq!((upgrade.from, upgrade.to), (older, migrate::latest()));
+    assert_eq!(upgrade.backup.parent(), Some(dir.path()));
+    let name = upgrade.backup.file_name().unwrap().to_string_lossy();
+    assert!(
+        name.starts_with(&format!("catalogue.schema-v{older}-backup-")),
+        "{name}"
+    );
+    assert_eq!(cat.setting("kept").unwrap().as_deref(), Some("as it was"));
+    drop(cat);
+
+    // The backup is the catalogue as it was: the older schema, its rows.
+    let backup = rusqlite::Connection::open(&upgrade.backup).unwrap();
+    assert_eq!(migrate::version(&backup).unwrap(), older);
+    let kept: String = backup
+        .query_row("SELECT value FROM settings WHERE key = 'kept'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(kept, "as it was");
+    drop(backup);
+
+    // Opening it again upgrades nothing and copies nothing.
+    assert_eq!(Catalogue::open(dir.path()).unwrap().upgraded(), None);
+    let backups = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .contains("-backup-")
+        })
+        .count();
+    assert_eq!(backups, 1);
+    // A new catalogue is not an upgrade.
+    let fresh = tempfile::tempdir().unwrap();
+    assert_eq!(Catalogue::create(fresh.path()).unwrap().upgraded(), None);
+}
+
+#[test]
 fn decisions_keep_their_history() {
     let dir = tempfile::tempdir().unwrap();
     let (mut cat, dets) = sample(dir.path());

@@ -6,10 +6,12 @@
 //! written by a newer WhaleID (a version we do not know) is refused rather
 //! than half-understood.
 
+use std::path::{Path, PathBuf};
+
 use rusqlite::Connection;
 
 use super::sql::NOW;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// `(version, name, sql)`, in order; versions are 1, 2, 3... without gaps.
 pub const MIGRATIONS: &[(u32, &str, &str)] = &[
@@ -70,6 +72,43 @@ pub fn version(conn: &Connection) -> Result<u32> {
     )?)
 }
 
+/// Copy the database at `db` (open as `conn`, at schema version `from`)
+/// beside itself before it is migrated, through SQLite's online backup (a
+/// consistent copy, WAL included): `catalogue.schema-v{from}-backup-{UTC
+/// time}.sqlite`. Returns the copy's path.
+pub fn backup_before_upgrade(conn: &Connection, db: &Path, from: u32) -> Result<PathBuf> {
+    let stamp: String =
+        conn.query_row("SELECT strftime('%Y%m%d-%H%M%S', 'now')", [], |r| r.get(0))?;
+    let stem = db.file_stem().unwrap_or_default().to_string_lossy();
+    let name = |n: u32| {
+        let again = if n > 1 {
+            format!("-{n}")
+        } else {
+            String::new()
+        };
+        db.with_file_name(format!(
+            "{stem}.schema-v{from}-backup-{stamp}{again}.sqlite"
+        ))
+    };
+    let backup = (1..).map(name).find(|p| !p.exists()).expect("a free name");
+    let failed = |e: rusqlite::Error| {
+        Error::Catalogue {
+        path: backup.clone(),
+        reason: format!("could not back up the catalogue before upgrading its schema from version {from}, so it was left as it is: {e}"),
+    }
+    };
+    let mut target = Connection::open(&backup).map_err(failed)?;
+    rusqlite::backup::Backup::new(conn, &mut target)
+        .map_err(failed)?
+        .run_to_completion(256, std::time::Duration::from_millis(5), None)
+        .map_err(failed)?;
+    // One self-contained file (the copy took the catalogue's WAL mode).
+    target
+        .pragma_update(None, "journal_mode", "DELETE")
+        .map_err(failed)?;
+    Ok(backup)
+}
+
 /// Apply every migration above the current version, up to `target`
 /// (the latest when `None`). Returns the version reached.
 pub fn migrate(conn: &mut Connection, target: Option<u32>) -> Result<u32> {
@@ -86,7 +125,7 @@ pub fn migrate(conn: &mut Connection, target: Option<u32>) -> Result<u32> {
             (v, name),
         )?;
         tx.commit()?;
-        tracing::info!(version = v, name, "catalogue migrated");
+        tracing::debug!(version = v, name, "catalogue migrated");
         current = v;
     }
     Ok(current)

@@ -72,6 +72,16 @@ pub mod keys {
 pub struct Catalogue {
     root: PathBuf,
     conn: Connection,
+    upgraded: Option<Upgrade>,
+}
+
+/// A catalogue whose schema this open migrated forward, and where the file
+/// as it was is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Upgrade {
+    pub from: u32,
+    pub to: u32,
+    pub backup: PathBuf,
 }
 
 /// Counts for `whaleid catalogue stats`.
@@ -137,8 +147,39 @@ impl Catalogue {
                 migrate::latest()
             )));
         }
+        // An existing catalogue about to be migrated is copied first, so a
+        // migration that goes wrong (or a user who must go back to the older
+        // WhaleID) loses nothing.
+        let upgraded = match found {
+            0 => None,
+            v if v < migrate::latest() => Some(Upgrade {
+                from: v,
+                to: migrate::latest(),
+                backup: migrate::backup_before_upgrade(&conn, &path, v)?,
+            }),
+            _ => None,
+        };
         migrate::migrate(&mut conn, None)?;
-        Ok(Catalogue { root, conn })
+        if let Some(u) = &upgraded {
+            tracing::warn!(
+                "catalogue {} upgraded from schema version {} to {}; the file as it was is kept at {}",
+                root.display(),
+                u.from,
+                u.to,
+                u.backup.display()
+            );
+        }
+        Ok(Catalogue {
+            root,
+            conn,
+            upgraded,
+        })
+    }
+
+    /// Set when this open migrated the catalogue to a newer schema: the
+    /// versions and the backup made before.
+    pub fn upgraded(&self) -> Option<&Upgrade> {
+        self.upgraded.as_ref()
     }
 
     pub fn root(&self) -> &Path {
