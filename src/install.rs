@@ -153,6 +153,43 @@ pub fn generic_pack_dir() -> Result<PathBuf> {
         })
 }
 
+/// The desktop app's identifier (`src-tauri/tauri.conf.json`): its
+/// preferences and log folders are named after it.
+pub const APP_IDENTIFIER: &str = "org.whaleid.app";
+/// Moves the app's preferences, and its log (in `logs/` there), to another
+/// folder: tests and portable set-ups.
+pub const CONFIG_DIR_ENV: &str = "WHALEID_CONFIG_DIR";
+/// The log file's name in [`log_dir`].
+pub const LOG_FILE: &str = "whaleid.log";
+
+fn config_override() -> Option<PathBuf> {
+    explicit(CONFIG_DIR_ENV)
+}
+
+/// Where the app keeps its preferences: `$WHALEID_CONFIG_DIR`, else the
+/// platform's config folder for the app, the one Tauri's `app_config_dir`
+/// resolves (`~/.config/org.whaleid.app` on Linux, `%APPDATA%` on Windows).
+/// `None` when the platform has no home folder to put it in.
+pub fn config_dir() -> Option<PathBuf> {
+    config_override().or_else(|| dirs::config_dir().map(|d| d.join(APP_IDENTIFIER)))
+}
+
+/// Where the app writes its log: `logs/` in `$WHALEID_CONFIG_DIR`, else the
+/// platform's log folder for the app, the one Tauri's `app_log_dir`
+/// resolves (`~/.local/share/org.whaleid.app/logs` on Linux,
+/// `%LOCALAPPDATA%` on Windows, `~/Library/Logs` on macOS). An install
+/// never writes there, so upgrading the package keeps it.
+pub fn log_dir() -> Option<PathBuf> {
+    if let Some(dir) = config_override() {
+        return Some(dir.join("logs"));
+    }
+    if cfg!(target_os = "macos") {
+        dirs::home_dir().map(|h| h.join("Library/Logs").join(APP_IDENTIFIER))
+    } else {
+        dirs::data_local_dir().map(|d| d.join(APP_IDENTIFIER).join("logs"))
+    }
+}
+
 /// Paths as a list in a sentence.
 pub fn said(paths: &[PathBuf]) -> String {
     if paths.is_empty() {

@@ -17,6 +17,7 @@
 //! it with the Happywhale metric and calibrates the threshold; [`train`] fine-tunes the necks and ArcFace heads
 //! on the catalogue's own individuals, over cached backbone features.
 
+pub mod about;
 pub mod cancel;
 pub mod catalogue;
 pub mod detect;
@@ -27,6 +28,7 @@ mod imageops;
 pub mod index;
 pub mod ingest;
 pub mod install;
+pub mod logfile;
 pub mod matching;
 pub mod npy;
 pub mod packs;

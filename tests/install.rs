@@ -30,6 +30,9 @@ fn doctor(exe: &Path, prefix: &Path) -> Output {
         .env_remove("ORT_DYLIB_PATH")
         .env_remove("WHALEID_GENERIC_PACK")
         .env_remove("WHALEID_PACK")
+        .env_remove("WHALEID_CONFIG_DIR")
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_DATA_HOME")
         .output()
         .expect("run the installed whaleid")
 }
@@ -125,4 +128,19 @@ fn an_installed_cli_looks_only_beside_its_install_and_names_every_path_tried() {
         ),
         "{said}"
     );
+    // And where the app keeps its preferences and log, under HOME.
+    for folder in [
+        format!(
+            "app preferences: {}",
+            prefix.join(".config/org.whaleid.app").display()
+        ),
+        format!(
+            "app log: {}",
+            prefix
+                .join(".local/share/org.whaleid.app/logs/whaleid.log")
+                .display()
+        ),
+    ] {
+        assert!(said.contains(&folder), "{folder} not in: {said}");
+    }
 }

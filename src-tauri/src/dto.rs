@@ -44,6 +44,8 @@ pub struct CatalogueInfo {
     pub individuals: usize,
     pub to_review: usize,
     pub pack: Option<PackInfo>,
+    /// Set when opening it migrated it to a newer schema (after a backup).
+    pub upgraded: Option<CatalogueUpgrade>,
 }
 
 /// A file that was not imported, and why.
@@ -665,4 +667,40 @@ pub struct IndividualHit {
     /// Best cosine between the detection and its sightings; `null` when
     /// either side has no embedding for the catalogue's pack.
     pub similarity: Option<f32>,
+}
+
+/// The About panel: this WhaleID, the ONNX Runtime it loaded, the providers,
+/// the pack in use and where the catalogue, preferences and log are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct AboutInfo {
+    pub version: String,
+    /// The loaded library's version and file, or why it did not load.
+    pub onnx_runtime: Option<String>,
+    pub onnx_runtime_path: Option<String>,
+    pub onnx_runtime_error: Option<String>,
+    /// Execution providers in the library, in this build, and those the
+    /// models last ran on.
+    pub providers_in_library: Vec<String>,
+    pub providers_in_build: Vec<String>,
+    pub providers_used: Vec<String>,
+    /// "name version" of the open catalogue's pack, and its folder.
+    pub pack: Option<String>,
+    pub pack_path: Option<String>,
+    pub catalogue: Option<String>,
+    pub preferences: String,
+    /// `None` when the app could not open its log file.
+    pub log_file: Option<String>,
+}
+
+/// A catalogue that this open migrated to a newer schema, and where the file
+/// as it was is kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct CatalogueUpgrade {
+    pub from: u32,
+    pub to: u32,
+    pub backup: String,
 }

@@ -26,11 +26,16 @@ pub struct AppError {
 }
 
 impl AppError {
+    /// Every error made for the UI is also written to the log file (a
+    /// warning; an `internal` one, a bug, as an error).
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            message: message.into(),
+        let message = message.into();
+        if kind == ErrorKind::Internal {
+            tracing::error!(?kind, "{message}");
+        } else {
+            tracing::warn!(?kind, "{message}");
         }
+        Self { kind, message }
     }
 
     pub fn busy(message: impl Into<String>) -> Self {

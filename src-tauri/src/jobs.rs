@@ -25,15 +25,49 @@ use crate::dto::{IngestEvent, SyncEvent, TrainEvent};
 use crate::error::{AppError, AppResult};
 use crate::state::{AppState, Job, JobKind};
 
-/// A job's event type, which can say that the job failed.
+/// A job's event type, which can say that the job failed, and sum up its
+/// closing event for the log.
 pub trait Closing: Sized {
     /// The closing event of a job that ended with `error`.
     fn failed(error: AppError) -> Self;
+
+    /// The error, when this is the `failed` event.
+    fn error(&self) -> Option<&AppError>;
+
+    /// One line for the log: counts, times and paths, never names.
+    fn summary(&self) -> String;
 }
 
 impl Closing for IngestEvent {
     fn failed(error: AppError) -> Self {
         IngestEvent::Failed { error }
+    }
+
+    fn error(&self) -> Option<&AppError> {
+        match self {
+            IngestEvent::Failed { error } => Some(error),
+            _ => None,
+        }
+    }
+
+    fn summary(&self) -> String {
+        match self {
+            IngestEvent::Finished { summary: s } => format!(
+                "finished: {} new photo(s), {} known, {} failed, {} skipped, {} detection(s), {} without one, {} encounter(s), {:.1} s ({:.1} photos/s){}",
+                s.new_photos,
+                s.known_photos,
+                s.failed.len(),
+                s.skipped.len(),
+                s.detections,
+                s.no_detection.len(),
+                s.encounters,
+                s.seconds,
+                s.photos_per_second,
+                problems(&s.failed)
+            ),
+            IngestEvent::Cancelled { done } => format!("cancelled after {done} photo(s)"),
+            other => other.error().map_or_else(String::new, failure),
+        }
     }
 }
 
@@ -41,11 +75,94 @@ impl Closing for TrainEvent {
     fn failed(error: AppError) -> Self {
         TrainEvent::Failed { error }
     }
+
+    fn error(&self) -> Option<&AppError> {
+        match self {
+            TrainEvent::Failed { error } => Some(error),
+            _ => None,
+        }
+    }
+
+    fn summary(&self) -> String {
+        match self {
+            TrainEvent::Finished { result: r } => format!(
+                "finished: {} ({}), {} training detection(s), {} validation photo(s), {:.1} s",
+                if r.adopted { "adopted" } else { "not adopted" },
+                r.version.as_deref().unwrap_or("no new version"),
+                r.train_detections,
+                r.validation_photos,
+                r.seconds
+            ),
+            TrainEvent::Cancelled {} => "cancelled".into(),
+            other => other.error().map_or_else(String::new, failure),
+        }
+    }
 }
 
 impl Closing for SyncEvent {
     fn failed(error: AppError) -> Self {
         SyncEvent::Failed { error }
+    }
+
+    fn error(&self) -> Option<&AppError> {
+        match self {
+            SyncEvent::Failed { error } => Some(error),
+            _ => None,
+        }
+    }
+
+    fn summary(&self) -> String {
+        match self {
+            SyncEvent::Finished { summary: s } => format!(
+                "finished: {} pushed, {} pulled, {} applied, {} refused, {} conflict(s), position {}, photos {} sent / {} fetched / {} waiting / {} skipped",
+                s.pushed,
+                s.pulled,
+                s.applied,
+                s.refused.len(),
+                s.conflicts.len(),
+                s.position,
+                s.photos_sent,
+                s.photos_fetched,
+                s.photos_waiting,
+                s.photos_skipped.len()
+            ),
+            SyncEvent::Cancelled {} => "cancelled; what was sent or applied stays".into(),
+            other => other.error().map_or_else(String::new, failure),
+        }
+    }
+}
+
+fn failure(e: &AppError) -> String {
+    format!("failed ({:?}): {}", e.kind, e.message)
+}
+
+/// The first few files that failed, with why, for the log line.
+fn problems(failed: &[crate::dto::FileProblem]) -> String {
+    const SHOWN: usize = 5;
+    if failed.is_empty() {
+        return String::new();
+    }
+    let named: Vec<String> = failed
+        .iter()
+        .take(SHOWN)
+        .map(|p| format!("{}: {}", p.path, p.reason))
+        .collect();
+    let more = failed.len().saturating_sub(SHOWN);
+    let more = if more > 0 {
+        format!("; and {more} more")
+    } else {
+        String::new()
+    };
+    format!("; failed: {}{more}", named.join("; "))
+}
+
+/// Log how a job ended: a warning when it failed, else an info line.
+fn log_end(kind: JobKind, seconds: f64, closing: &impl Closing) {
+    let line = closing.summary();
+    if closing.error().is_some() {
+        tracing::warn!(job = ?kind, seconds, "{line}");
+    } else {
+        tracing::info!(job = ?kind, seconds, "{line}");
     }
 }
 
@@ -94,8 +211,10 @@ fn run_to_end<E: Closing>(
     send: &dyn Fn(E),
     run: impl FnOnce(&AppState, &CancelToken, &dyn Fn(E)) -> E,
 ) {
+    let started = std::time::Instant::now();
     let closing = catch_unwind(AssertUnwindSafe(|| run(state, job.cancel_token(), send)))
         .unwrap_or_else(|_| E::failed(AppError::internal(stopped(job.kind()))));
+    log_end(job.kind(), started.elapsed().as_secs_f64(), &closing);
     drop(job);
     send(closing);
 }

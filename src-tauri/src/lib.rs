@@ -19,6 +19,7 @@ pub mod dto;
 pub mod error;
 pub mod ingest_job;
 pub mod jobs;
+pub mod logging;
 pub mod open;
 pub mod state;
 pub mod train_job;
@@ -88,11 +89,15 @@ pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> 
             commands::sync::sync_start,
             commands::sync::sync_dismiss,
             commands::search::review_search,
+            commands::about::about_get,
+            commands::about::diagnostics_get,
+            commands::about::diagnostics_copy,
         ])
 }
 
 /// Start the app (the `whaleid-app` binary).
 pub fn run() {
+    logging::init();
     app_builder(tauri::Builder::default())
         .run(tauri::generate_context!())
         .expect("error while running WhaleID");

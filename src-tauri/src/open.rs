@@ -19,7 +19,7 @@ use whaleid::install;
 use whaleid::matching::field;
 use whaleid::packs::{binding, Pack};
 
-use crate::dto::{CatalogueInfo, PackInfo};
+use crate::dto::{CatalogueInfo, CatalogueUpgrade, PackInfo};
 use crate::error::{AppError, AppResult, ErrorKind};
 use crate::state::OpenCatalogue;
 
@@ -215,5 +215,10 @@ pub fn info(open: &OpenCatalogue) -> AppResult<CatalogueInfo> {
         individuals: cat.list_individuals(&Default::default())?.len(),
         to_review: cat.to_review()?,
         pack,
+        upgraded: cat.upgraded().map(|u| CatalogueUpgrade {
+            from: u.from,
+            to: u.to,
+            backup: u.backup.to_string_lossy().into_owned(),
+        }),
     })
 }

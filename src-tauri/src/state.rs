@@ -156,6 +156,11 @@ impl AppState {
         &self.config_dir
     }
 
+    /// The preferences file (it exists once something was saved).
+    pub fn prefs_file(&self) -> PathBuf {
+        self.config_dir.join(PREFS_FILE)
+    }
+
     pub fn prefs(&self) -> Prefs {
         lock(&self.prefs).clone()
     }

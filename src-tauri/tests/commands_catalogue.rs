@@ -264,3 +264,74 @@ fn opening_a_folder_that_is_not_a_catalogue_says_so_once_in_app_terms() {
         "{err}"
     );
 }
+
+#[test]
+fn about_names_the_version_runtime_pack_catalogue_and_files_and_the_diagnostics_copy_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    let (_app, window) = app(&config);
+    let cat = open_with_tiny_pack(&window, dir.path());
+
+    let about = invoke(&window, "about_get", json!({})).unwrap();
+    assert_eq!(about["version"], whaleid::about::VERSION);
+    assert!(
+        about["onnxRuntime"].as_str().unwrap().starts_with("1."),
+        "{about}"
+    );
+    assert!(
+        about["onnxRuntimePath"]
+            .as_str()
+            .unwrap()
+            .contains("libonnxruntime"),
+        "{about}"
+    );
+    assert_eq!(about["onnxRuntimeError"], Value::Null);
+    assert_eq!(about["providersInBuild"][0], "cpu");
+    assert_eq!(about["pack"], "tiny 0.1.0");
+    assert_eq!(about["catalogue"], cat.to_str().unwrap());
+    assert_eq!(
+        about["preferences"],
+        config.join("prefs.json").to_str().unwrap()
+    );
+
+    let text = invoke(&window, "diagnostics_get", json!({})).unwrap();
+    let text = text.as_str().unwrap();
+    assert!(
+        text.starts_with(&format!("WhaleID {}\n", whaleid::about::VERSION)),
+        "{text}"
+    );
+    for line in [
+        format!("catalogue: {}", cat.display()),
+        format!("pack tiny 0.1.0 at {}", about["packPath"].as_str().unwrap()),
+        format!("app preferences: {}", config.join("prefs.json").display()),
+    ] {
+        assert!(text.contains(&line), "{line} not in: {text}");
+    }
+}
+
+#[test]
+fn opening_a_catalogue_from_an_older_whaleid_backs_it_up_and_says_where() {
+    let dir = tempfile::tempdir().unwrap();
+    let cat = dir.path().join("old");
+    std::fs::create_dir_all(&cat).unwrap();
+    let older = whaleid::catalogue::migrate::latest() - 1;
+    let mut conn = rusqlite_connection(&cat);
+    whaleid::catalogue::migrate::migrate(&mut conn, Some(older)).unwrap();
+    drop(conn);
+    let (_app, window) = app(&dir.path().join("config"));
+
+    let info = invoke(&window, "catalogue_open", json!({ "path": cat })).unwrap();
+    let upgraded = &info["upgraded"];
+    assert_eq!(upgraded["from"], older);
+    assert_eq!(upgraded["to"], whaleid::catalogue::migrate::latest());
+    let backup = Path::new(upgraded["backup"].as_str().unwrap());
+    assert_eq!(backup.parent(), Some(cat.as_path()));
+    assert!(backup.is_file(), "{}", backup.display());
+    // Still said while it stays open (the header's notice), and only then.
+    let current = invoke(&window, "catalogue_current", json!({})).unwrap();
+    assert_eq!(current["upgraded"], *upgraded);
+}
+
+fn rusqlite_connection(cat: &Path) -> whaleid_testkit::rusqlite::Connection {
+    whaleid_testkit::rusqlite::Connection::open(cat.join(whaleid::catalogue::DB_FILE)).unwrap()
+}

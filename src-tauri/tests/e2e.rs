@@ -67,6 +67,30 @@ fn the_app_starts_in_its_window() {
         assert_eq!(err["kind"], "catalogue", "{err}");
         let prefs = std::fs::read_to_string(config.path().join("prefs.json")).unwrap();
         assert!(prefs.contains("catalogue"), "{prefs}");
+
+        // About, at the foot of Settings: the version, the runtime the app
+        // loaded, and its log file (in the config folder it was given),
+        // which holds the start and the refused open above.
+        app.click("nav-settings").await;
+        app.wait_for_testid_text("about-version", whaleid::about::VERSION)
+            .await;
+        let log = config.path().join("logs/whaleid.log");
+        app.wait_for_testid_text("about-log", log.to_str().unwrap())
+            .await;
+        let about = app.invoke("about_get", json!({})).await.unwrap();
+        assert!(about["onnxRuntime"].as_str().is_some(), "{about}");
+        app.click("about-copy").await;
+        app.by_testid("about-copied").await;
+        app.screenshot("01-about").await;
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(
+            text.contains(&format!("WhaleID {} started", whaleid::about::VERSION)),
+            "{text}"
+        );
+        assert!(
+            text.contains("WARN") && text.contains(config.path().to_str().unwrap()),
+            "the refused open is not in the log: {text}"
+        );
         app.close().await;
     });
     drop(driver);

@@ -165,7 +165,28 @@ fn the_installed_app_creates_imports_and_suggests() {
             app.wait_decided(detection).await;
         }
         app.by_testid("review-empty").await;
+
+        // About names the installed runtime and pack, and the log holds the
+        // two imports' summaries.
+        app.click("nav-settings").await;
+        app.wait_for_testid_text("about-version", whaleid::about::VERSION)
+            .await;
+        let about = app.invoke("about_get", json!({})).await.unwrap();
+        let runtime = PathBuf::from(about["onnxRuntimePath"].as_str().unwrap_or_default());
+        assert!(
+            runtime.starts_with(prefix.join("lib/WhaleID")),
+            "the runtime in use is not the installed one: {about}"
+        );
+        assert_eq!(about["pack"], "generic 1.0.0", "{about}");
+        app.click("about-copy").await;
+        app.by_testid("about-copied").await;
         app.close().await;
+        let log = std::fs::read_to_string(config.path().join("logs/whaleid.log")).unwrap();
+        assert_eq!(
+            log.matches("job=Ingest").count(),
+            2,
+            "two import summaries expected in: {log}"
+        );
     });
     drop(driver);
 }

@@ -25,3 +25,6 @@ pub use packs::{copy_pack, edit_manifest, pack_dir, refresh_checksum, tiny_pack}
 pub use photos::{
     dark_shape, labelled, labelled_folder, patch, photo, straight_stripe_photo, texture, PATCH,
 };
+/// The SQLite crate the kit opens catalogues with, for tests that build a
+/// database by hand (an older schema, a damaged file).
+pub use rusqlite;

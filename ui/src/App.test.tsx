@@ -1,6 +1,7 @@
 // @vitest-environment jsdom
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/preact";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { AboutInfo } from "./bindings/AboutInfo";
 import type { CatalogueInfo } from "./bindings/CatalogueInfo";
 import type { IndividualDetail } from "./bindings/IndividualDetail";
 import type { IndividualSummary } from "./bindings/IndividualSummary";
@@ -17,7 +18,16 @@ const pack = {
   embeddingDim: 1024,
   threshold: 0.45,
 };
-const info: CatalogueInfo = { path: "/w/cat", name: "cat", photos: 12, detections: 14, individuals: 2, toReview: 0, pack };
+const info: CatalogueInfo = {
+  path: "/w/cat",
+  name: "cat",
+  photos: 12,
+  detections: 14,
+  individuals: 2,
+  toReview: 0,
+  pack,
+  upgraded: null,
+};
 const inds: IndividualSummary[] = [
   { id: 1, code: "HW-001", name: "Salt", species: "humpback", sightings: 2, firstSeen: "2026-06-01", lastSeen: "2026-06-30", representativeCrop: "/w/cat/c1.jpg", newSightings: 1 },
   { id: 2, code: "HW-002", name: null, species: "humpback", sightings: 1, firstSeen: null, lastSeen: null, representativeCrop: null, newSightings: 0 },
@@ -43,6 +53,21 @@ const settings: Settings = {
   reranked: null,
 };
 
+const about: AboutInfo = {
+  version: "0.1.0",
+  onnxRuntime: "1.31.1",
+  onnxRuntimePath: "/usr/lib/WhaleID/lib/libonnxruntime.so.1.31.1",
+  onnxRuntimeError: null,
+  providersInLibrary: ["cpu"],
+  providersInBuild: ["cpu"],
+  providersUsed: ["cpu"],
+  pack: "generic 1.0",
+  packPath: "/packs/generic",
+  catalogue: "/w/cat",
+  preferences: "/home/r/.config/org.whaleid.app/prefs.json",
+  logFile: "/home/r/.local/share/org.whaleid.app/logs/whaleid.log",
+};
+
 const api = vi.hoisted(() => ({
   catalogueCurrent: vi.fn(),
   catalogueOpen: vi.fn(),
@@ -58,6 +83,9 @@ const api = vi.hoisted(() => ({
   syncStart: vi.fn(),
   observerGet: vi.fn(),
   observerSet: vi.fn(),
+  aboutGet: vi.fn(),
+  diagnosticsGet: vi.fn(),
+  diagnosticsCopy: vi.fn(),
 }));
 vi.mock("./ipc", async (orig) => ({ ...(await orig<typeof import("./ipc")>()), ...api }));
 const { App } = await import("./App");
@@ -68,7 +96,10 @@ afterEach(() => {
   vi.clearAllMocks();
 });
 // Most tests run with an observer name already chosen (no first-run prompt).
-beforeEach(() => api.observerGet.mockResolvedValue("Kim"));
+beforeEach(() => {
+  api.observerGet.mockResolvedValue("Kim");
+  api.aboutGet.mockResolvedValue(about);
+});
 
 describe("App", () => {
   it("without a catalogue shows the welcome screen, and opening one names it in the header", async () => {
@@ -129,6 +160,49 @@ describe("App", () => {
     fireEvent.click(screen.getByTestId("export-csv"));
     await waitFor(() => expect(screen.getByTestId("export-result").textContent).toContain("14 rows"));
     expect(api.exportCsv).toHaveBeenCalledWith("/tmp/x.csv");
+  });
+
+  it("says once that an older catalogue was upgraded, and where its backup is", async () => {
+    const backup = "/w/cat/catalogue.schema-v9-backup-20261203-101500.sqlite";
+    api.catalogueCurrent.mockResolvedValue({ ...info, upgraded: { from: 9, to: 10, backup } });
+    api.individualsList.mockResolvedValue(inds);
+    render(<App />);
+    const notice = await screen.findByTestId("upgrade-notice");
+    expect(notice.textContent).toContain("schema 9 → 10");
+    expect(notice.textContent).toContain(backup);
+    fireEvent.click(screen.getByText("OK"));
+    await waitFor(() => expect(screen.queryByTestId("upgrade-notice")).toBeNull());
+  });
+
+  it("shows About in Settings and copies the diagnostics, showing them when no clipboard takes them", async () => {
+    api.catalogueCurrent.mockResolvedValue(info);
+    api.individualsList.mockResolvedValue(inds);
+    api.settingsGet.mockResolvedValue(settings);
+    const text = "WhaleID 0.1.0\nlast 1 line(s) of the log:\nstarted\n";
+    api.diagnosticsCopy.mockResolvedValue(text);
+    render(<App />);
+    fireEvent.click(await screen.findByTestId("nav-settings"));
+    await waitFor(() => expect(screen.getByTestId("about-version").textContent).toBe("0.1.0"));
+    const panel = screen.getByTestId("about");
+    expect(panel.textContent).toContain("1.31.1");
+    expect(panel.textContent).toContain("/usr/lib/WhaleID/lib/libonnxruntime.so.1.31.1");
+    expect(panel.textContent).toContain("generic 1.0");
+    expect(screen.getByTestId("about-log").textContent).toBe(about.logFile);
+    fireEvent.click(screen.getByTestId("about-copy"));
+    await screen.findByTestId("about-copied");
+    expect(api.diagnosticsCopy).toHaveBeenCalledTimes(1);
+    expect(screen.queryByTestId("about-text")).toBeNull();
+
+    // No clipboard from Rust nor the page: the text is shown to copy by hand.
+    api.diagnosticsCopy.mockRejectedValue({ kind: "invalid", message: "no clipboard" });
+    api.diagnosticsGet.mockResolvedValue(text);
+    Object.defineProperty(navigator, "clipboard", {
+      value: { writeText: vi.fn().mockRejectedValue(new Error("denied")) },
+      configurable: true,
+    });
+    fireEvent.click(screen.getByTestId("about-copy"));
+    await waitFor(() => expect((screen.getByTestId("about-text") as HTMLTextAreaElement).value).toBe(text));
+    expect(screen.queryByTestId("about-copied")).toBeNull();
   });
 
   it("has a Train screen in the nav that loads the training overview", async () => {

@@ -44,6 +44,8 @@ export function App() {
    * the open catalogue); "Later" skips it for this session. */
   const [askObserver, setAskObserver] = useState(false);
   const [observerPutOff, setObserverPutOff] = useState(false);
+  /** The backup of the upgrade notice the user dismissed. */
+  const [upgradeSeen, setUpgradeSeen] = useState<string | null>(null);
 
   const refresh = useCallback(async () => {
     try {
@@ -146,6 +148,18 @@ export function App() {
         ))}
       </nav>
       <main class="content">
+        {info?.upgraded && !switching && upgradeSeen !== info.upgraded.backup && (
+          <div class="notice upgraded" role="status" data-testid="upgrade-notice">
+            <span>
+              This catalogue was made by an older WhaleID and has been upgraded (schema {info.upgraded.from} →{" "}
+              {info.upgraded.to}). The file as it was is kept at{" "}
+              <span class="path">{info.upgraded.backup}</span>.
+            </span>
+            <button type="button" onClick={() => setUpgradeSeen(info.upgraded?.backup ?? null)}>
+              OK
+            </button>
+          </div>
+        )}
         {!loaded ? null : showWelcome ? (
           <Welcome onOpened={opened} onCancel={info && switching ? () => setSwitching(false) : undefined} />
         ) : screen === "import" ? (

@@ -3,6 +3,7 @@
 //! `#[tauri::command]` functions live here, not in `lib.rs`, because the
 //! macro's generated `__cmd__` items collide at the crate root (E0255).
 
+pub mod about;
 pub mod boxes;
 pub mod catalogue;
 pub mod dialogs;

@@ -32,6 +32,10 @@ mod train;
 #[command(
     name = "whaleid",
     version,
+    long_version = concat!(
+        env!("CARGO_PKG_VERSION"),
+        "\n`whaleid doctor` shows the ONNX Runtime in use, the providers, the pack and the app's folders"
+    ),
     about = "Offline photo-identification of whales and dolphins"
 )]
 struct Cli {
@@ -41,7 +45,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Show the ONNX Runtime library, its providers, and validate a pack.
+    /// Show WhaleID's version, the ONNX Runtime library in use and its providers, the pack
+    /// (validated), and where the app keeps its preferences and log.
     Doctor {
         #[command(flatten)]
         models: ModelArgs,

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use serde_json::json;
 
+use whaleid::about::{About, PackInUse};
 use whaleid::detect::{BBox, Detector};
 use whaleid::embed::{self, Crop, Embedder};
 use whaleid::ingest::{Pipeline, Region};
@@ -17,29 +18,20 @@ use whaleid::CancelToken;
 use crate::{exit_code, open_photos, print_line, ModelArgs};
 
 pub fn doctor(models: &ModelArgs) -> Result<ExitCode> {
-    let info = runtime::init()?;
+    // What a bug report needs first (the same lines as the app's About),
+    // printed even when the runtime or the pack is missing.
+    let mut about = About::gather();
+    let pack = models.pack_dir().and_then(|dir| Ok(Pack::load(dir)?));
+    if let Ok(pack) = &pack {
+        about.pack = Some(PackInUse::of(pack));
+    }
+    for line in about.lines() {
+        println!("{line}");
+    }
+    runtime::init()?;
+    let pack = pack?;
     println!(
-        "ONNX Runtime {} at {}",
-        info.version,
-        info.library.display()
-    );
-    println!(
-        "providers in the library: {}",
-        info.providers_compiled.join(", ")
-    );
-    let built: Vec<&str> = ["cpu"]
-        .into_iter()
-        .chain(cfg!(feature = "cuda").then_some("cuda"))
-        .chain(cfg!(feature = "directml").then_some("directml"))
-        .collect();
-    println!("providers in this build: {}", built.join(", "));
-    let dir = models.pack_dir()?;
-    let pack = Pack::load(&dir)?;
-    println!(
-        "pack {} {} at {}: valid ({} backbone(s), {}-d embedding, detector: {})",
-        pack.name(),
-        pack.version(),
-        dir.display(),
+        "pack valid: {} backbone(s), {}-d embedding, detector: {}",
         pack.backbones.len(),
         pack.embedding_dim(),
         if pack.detector.is_some() { "yes" } else { "no" }

@@ -11,6 +11,7 @@
 import { Channel, convertFileSrc, invoke, isTauri } from "@tauri-apps/api/core";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
 
+import type { AboutInfo } from "../bindings/AboutInfo";
 import type { AppError } from "../bindings/AppError";
 import type { CatalogueInfo } from "../bindings/CatalogueInfo";
 import type { ExportResult } from "../bindings/ExportResult";
@@ -295,3 +296,13 @@ export const observerSet = (name: string) => call<string>("observer_set", { name
  * (or the older) is kept, whichever page the merge started from. */
 export const individualMergeDirection = (aId: number, bId: number) =>
   call<MergeDirection>("individual_merge_direction", { aId, bId });
+
+// ---- about ----------------------------------------------------------------
+
+/** This WhaleID: version, ONNX Runtime, providers, pack, and where the
+ * catalogue, preferences and log are (what `whaleid doctor` prints). */
+export const aboutGet = () => call<AboutInfo>("about_get");
+/** The About facts plus the log's last lines, as text for a bug report. */
+export const diagnosticsGet = () => call<string>("diagnostics_get");
+/** Puts the diagnostics on the desktop clipboard (from Rust) and returns them. */
+export const diagnosticsCopy = () => call<string>("diagnostics_copy");

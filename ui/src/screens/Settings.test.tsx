@@ -8,6 +8,9 @@ const api = vi.hoisted(() => ({
   settingsSet: vi.fn(),
   observerGet: vi.fn(),
   observerSet: vi.fn(),
+  aboutGet: vi.fn(() => new Promise(() => {})),
+  diagnosticsGet: vi.fn(),
+  diagnosticsCopy: vi.fn(),
 }));
 vi.mock("../ipc", async (orig) => ({ ...(await orig<typeof import("../ipc")>()), ...api }));
 const { SettingsScreen } = await import("./Settings");

@@ -1,6 +1,7 @@
 /**
  * Settings: where the catalogue lives, which model pack it uses, how
- * inference runs (providers, threads) and the new-individual threshold.
+ * inference runs (providers, threads), the new-individual threshold, and
+ * About (versions, files, diagnostics).
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { AppError } from "../bindings/AppError";
@@ -8,6 +9,7 @@ import type { PackInfo } from "../bindings/PackInfo";
 import type { Settings } from "../bindings/Settings";
 import { ErrorLine } from "../components/ErrorLine";
 import { PathField } from "../components/PathField";
+import { AboutPanel } from "./About";
 import { observerGet, observerSet, packImport, settingsGet, settingsSet, toAppError } from "../ipc";
 
 export function SettingsScreen({ onChanged }: { onChanged: () => void }) {
@@ -278,6 +280,8 @@ export function SettingsScreen({ onChanged }: { onChanged: () => void }) {
           </button>
         </div>
       </div>
+
+      <AboutPanel />
     </section>
   );
 }
