@@ -9,7 +9,10 @@
 #     another: the first two must embed closer to each other than to the third);
 #   - the installed app under Xvfb, through the WebDriver harness
 #     (src-tauri/tests/e2e_installed.rs, run as its compiled executable):
-#     create a catalogue, import two photos, see suggestions in Review.
+#     create a catalogue, import two photos, see suggestions in Review;
+#   - a reinstall over itself (what an upgrade does to the user's files):
+#     a catalogue the installed CLI filled and everything under HOME stay
+#     byte for byte the same.
 # The package is removed afterwards, also when a step fails. Needs root (or
 # sudo) for apt-get. Prints how long each step took.
 set -euo pipefail
@@ -199,6 +202,27 @@ check_app() {
         "$tmp/bin/e2e_installed" --ignored --nocapture --test-threads=1)
 }
 
+# Reinstalling the package, as an upgrade does, leaves the user's files
+# alone: a catalogue the installed CLI filled, and everything under HOME
+# (the app's preferences and log), are byte for byte the same after.
+user_files_digest() {
+    (cd "$tmp" && find work/cat home -type f -print0 | sort -z | xargs -0 sha256sum)
+}
+check_reinstall() {
+    outside whaleid ingest --catalogue cat fin-a.png fin-a2.png fin-b.png >/dev/null
+    outside whaleid catalogue stats cat | tee "$tmp/stats.before" >&2
+    user_files_digest >"$tmp/files.before"
+    $sudo_cmd apt-get install -y -qq --reinstall "$deb" >&2
+    user_files_digest >"$tmp/files.after"
+    if ! diff "$tmp/files.before" "$tmp/files.after" >&2; then
+        echo "reinstalling the package changed the user's files" >&2
+        return 1
+    fi
+    outside whaleid catalogue stats cat >"$tmp/stats.after"
+    diff "$tmp/stats.before" "$tmp/stats.after" >&2 || { echo "the catalogue reads differently after a reinstall" >&2; return 1; }
+    echo "reinstalled: $(wc -l <"$tmp/files.after") user file(s) unchanged" >&2
+}
+
 step "build the package (scripts/package.sh)" build_package
 step "build the smoke test" build_smoke_test
 step "install $pkg" install_package
@@ -206,4 +230,5 @@ step "check the clean environment" check_clean_environment
 step "whaleid doctor (installed)" check_doctor
 step "whaleid embed (installed)" check_embed
 step "the installed app under Xvfb" check_app
+step "reinstall keeps the user's files" check_reinstall
 echo "package-check: $deb installed and checked from outside the checkout" >&2
