@@ -6,9 +6,9 @@
 mod support;
 
 use serde_json::{json, Value};
-use whaleid_testkit::{self as kit, straight_stripe_photo};
+use whaleid_testkit as kit;
 
-use support::{app, events_until_end, finished, invoke, open_with_tiny_pack, start_ingest};
+use support::{app, ingest_drawn, invoke, open_with_tiny_pack};
 
 /// The review, catalogue and export commands through the IPC as the UI
 /// calls them: names, camelCase arguments, results and error kinds.
@@ -17,17 +17,9 @@ fn review_catalogue_and_export_commands_work_through_the_ipc() {
     let dir = tempfile::tempdir().unwrap();
     let (app, window) = app(&dir.path().join("config"));
     open_with_tiny_pack(&window, dir.path());
-    let first = dir.path().join("first");
-    std::fs::create_dir_all(&first).unwrap();
-    straight_stripe_photo(1, 20, 20)
-        .save(first.join("a.png"))
-        .unwrap();
-    straight_stripe_photo(4, 30, 60)
-        .save(first.join("b.png"))
-        .unwrap();
-    let (id, rx) = start_ingest(&app, vec![first]);
-    id.unwrap();
-    assert_eq!(finished(&events_until_end(&rx)).new_photos, 2);
+    let drawn = [(1, 20, 20, "a.png"), (4, 30, 60, "b.png")];
+    let summary = ingest_drawn(&app, &dir.path().join("first"), &drawn);
+    assert_eq!(summary.new_photos, 2);
 
     let queue = invoke(&window, "review_queue", json!({ "limit": null })).unwrap();
     assert_eq!(queue["total"], 2);
@@ -131,17 +123,9 @@ fn review_search_finds_any_individual_with_its_similarity_to_the_detection() {
     let dir = tempfile::tempdir().unwrap();
     let (app, window) = app(&dir.path().join("config"));
     open_with_tiny_pack(&window, dir.path());
-    let first = dir.path().join("first");
-    std::fs::create_dir_all(&first).unwrap();
-    straight_stripe_photo(1, 20, 20)
-        .save(first.join("a.png"))
-        .unwrap();
-    straight_stripe_photo(1, 30, 60)
-        .save(first.join("b.png"))
-        .unwrap();
-    let (id, rx) = start_ingest(&app, vec![first]);
-    id.unwrap();
-    assert_eq!(finished(&events_until_end(&rx)).new_photos, 2);
+    let drawn = [(1, 20, 20, "a.png"), (1, 30, 60, "b.png")];
+    let summary = ingest_drawn(&app, &dir.path().join("first"), &drawn);
+    assert_eq!(summary.new_photos, 2);
     let queue = invoke(&window, "review_queue", json!({ "limit": null })).unwrap();
     let items = queue["items"].as_array().unwrap();
     let (d0, d1) = (
@@ -231,20 +215,13 @@ fn the_observer_name_is_on_every_record_and_merges_default_to_the_bigger_individ
         "Kim Lee"
     );
 
-    let first = dir.path().join("first");
-    std::fs::create_dir_all(&first).unwrap();
-    for (k, x, y, name) in [
+    let drawn = [
         (1, 20, 20, "a.png"),
         (4, 30, 60, "b.png"),
         (1, 60, 40, "c.png"),
-    ] {
-        straight_stripe_photo(k, x, y)
-            .save(first.join(name))
-            .unwrap();
-    }
-    let (id, rx) = start_ingest(&app, vec![first]);
-    id.unwrap();
-    assert_eq!(finished(&events_until_end(&rx)).new_photos, 3);
+    ];
+    let summary = ingest_drawn(&app, &dir.path().join("first"), &drawn);
+    assert_eq!(summary.new_photos, 3);
     let cat = whaleid::catalogue::Catalogue::open(&cat_dir).unwrap();
     let by: Vec<Option<String>> = kit::sql(&cat)
         .prepare("SELECT imported_by FROM photos")

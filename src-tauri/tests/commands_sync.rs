@@ -16,9 +16,11 @@ use tauri::test::MockRuntime;
 use tauri::{App, Manager, WebviewWindow};
 use whaleid_app::dto::SyncEvent;
 use whaleid_app::state::AppState;
-use whaleid_testkit::{self as kit, straight_stripe_photo, tiny_pack};
+use whaleid_testkit::{self as kit, tiny_pack};
 
-use support::{app, events_until_end, finished, invoke, open_with_tiny_pack, start_ingest};
+use support::{
+    app, events_until_end, finished, ingest_drawn, invoke, open_with_tiny_pack, start_ingest,
+};
 
 /// A real sync server on loopback, in this process; its URL and a token.
 fn sync_server(data: &Path) -> (String, String) {
@@ -48,17 +50,9 @@ fn sync_is_configured_previewed_and_run_through_the_ipc_against_a_real_server() 
     assert_eq!(bad["kind"], "invalid");
 
     // Some work to send: two photos ingested through the app.
-    let folder = dir.path().join("survey");
-    std::fs::create_dir_all(&folder).unwrap();
-    straight_stripe_photo(1, 20, 20)
-        .save(folder.join("a.png"))
-        .unwrap();
-    straight_stripe_photo(4, 30, 60)
-        .save(folder.join("b.png"))
-        .unwrap();
-    let (id, rx) = start_ingest(&app, vec![folder]);
-    id.unwrap();
-    assert_eq!(finished(&events_until_end(&rx)).new_photos, 2);
+    let drawn = [(1, 20, 20, "a.png"), (4, 30, 60, "b.png")];
+    let summary = ingest_drawn(&app, &dir.path().join("survey"), &drawn);
+    assert_eq!(summary.new_photos, 2);
 
     // A wrong token reaches the server and is refused, in words.
     invoke(
@@ -106,33 +100,7 @@ fn sync_is_configured_previewed_and_run_through_the_ipc_against_a_real_server() 
     assert_eq!(preview["toPush"], 6, "{preview}");
     assert_eq!(preview["toPull"], 0);
 
-    let (tx, rx) = mpsc::channel();
-    let channel = Channel::new(move |body| {
-        let InvokeResponseBody::Json(json) = body else {
-            panic!("sync events are JSON");
-        };
-        let event: SyncEvent = serde_json::from_str(&json).expect("a SyncEvent");
-        let _ = tx.send(event);
-        Ok(())
-    });
-    let handle = app.handle().clone();
-    tauri::async_runtime::block_on(whaleid_app::commands::sync::sync_start(
-        handle.clone(),
-        handle.state::<AppState>(),
-        channel,
-    ))
-    .unwrap();
-    let mut events = Vec::new();
-    loop {
-        let e = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("the sync ends");
-        let end = !matches!(e, SyncEvent::Progress { .. });
-        events.push(e);
-        if end {
-            break;
-        }
-    }
+    let events = sync_events(&app);
     let Some(SyncEvent::Finished { summary }) = events.last() else {
         panic!("{events:?}");
     };
@@ -262,8 +230,9 @@ fn open_with_nodetector_pack(window: &WebviewWindow<MockRuntime>, dir: &Path) ->
     cat
 }
 
-/// One sync run as the Sync screen runs it, to its closing event.
-fn sync_now(app: &App<MockRuntime>) -> whaleid_app::dto::SyncSummary {
+/// One sync run as the Sync screen starts it: every event up to and
+/// including the closing one.
+fn sync_events(app: &App<MockRuntime>) -> Vec<SyncEvent> {
     let (tx, rx) = mpsc::channel();
     let channel = Channel::new(move |body| {
         let InvokeResponseBody::Json(json) = body else {
@@ -279,15 +248,24 @@ fn sync_now(app: &App<MockRuntime>) -> whaleid_app::dto::SyncSummary {
         channel,
     ))
     .unwrap();
+    let mut events = Vec::new();
     loop {
-        match rx
+        let e = rx
             .recv_timeout(Duration::from_secs(60))
-            .expect("the sync ends")
-        {
-            SyncEvent::Progress { .. } => {}
-            SyncEvent::Finished { summary } => return summary,
-            other => panic!("the sync did not finish: {other:?}"),
+            .expect("the sync ends");
+        let end = !matches!(e, SyncEvent::Progress { .. });
+        events.push(e);
+        if end {
+            return events;
         }
+    }
+}
+
+/// One sync run, which must finish: its summary.
+fn sync_now(app: &App<MockRuntime>) -> whaleid_app::dto::SyncSummary {
+    match sync_events(app).pop() {
+        Some(SyncEvent::Finished { summary }) => summary,
+        other => panic!("the sync did not finish: {other:?}"),
     }
 }
 

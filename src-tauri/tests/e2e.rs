@@ -178,13 +178,7 @@ fn manual_review_of_a_real_catalogue() {
         )
         .await;
         app.screenshot("real-05-train-plots").await;
-        app.client
-            .execute(
-                "document.querySelector('[data-testid=\"train-result\"]').scrollIntoView()",
-                vec![],
-            )
-            .await
-            .unwrap();
+        app.scroll_to("train-result").await;
         app.screenshot("real-06-train-result").await;
         app.close().await;
     });

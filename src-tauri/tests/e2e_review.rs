@@ -256,10 +256,7 @@ fn a_review_day_with_boxes_search_merge_and_names() {
 
         // The CSV names the observer on every decision, the photo's file and the box.
         let csv_path = work.path().join("day.csv");
-        app.click("nav-export").await;
-        app.type_into("export-path", csv_path.to_str().unwrap()).await;
-        app.click("export-csv").await;
-        app.wait_for_testid_text("export-result", "5").await;
+        app.export_csv(&csv_path, "5").await;
         let mut reader = csv::Reader::from_path(&csv_path).unwrap();
         let header = reader.headers().unwrap().clone();
         let col = |n: &str| header.iter().position(|h| h == n).unwrap_or_else(|| panic!("{n} in {header:?}"));

@@ -189,10 +189,7 @@ fn a_survey_goes_from_import_through_review_to_export() {
 
         // Export the identifications and read the file back.
         let csv_path = work.path().join("identifications.csv");
-        app.click("nav-export").await;
-        app.type_into("export-path", csv_path.to_str().unwrap()).await;
-        app.click("export-csv").await;
-        app.wait_for_testid_text("export-result", "5").await;
+        app.export_csv(&csv_path, "5").await;
         app.screenshot("10-export").await;
         let mut reader = csv::Reader::from_path(&csv_path).unwrap();
         let header = reader.headers().unwrap().clone();
@@ -241,13 +238,7 @@ fn a_survey_goes_from_import_through_review_to_export() {
         assert!(points.as_u64().unwrap_or(0) >= 1, "the loss plot has a line: {points}");
         let map5 = app.testid_text("score-open-map5").await;
         assert!(map5.contains('.'), "before and after MAP@5: {map5:?}");
-        app.client
-            .execute(
-                "document.querySelector('[data-testid=\"train-result\"]').scrollIntoView()",
-                vec![],
-            )
-            .await
-            .unwrap();
+        app.scroll_to("train-result").await;
         app.screenshot("12-train-result").await;
         if adopted.as_deref() == Some("true") {
             // An adopted version can be rolled back from the list.

@@ -180,6 +180,27 @@ impl App {
         self.by_testid(id).await.click().await.expect("click");
     }
 
+    /// Scroll the element with that test id into view (for a screenshot).
+    pub async fn scroll_to(&self, id: &str) {
+        let script = format!(
+            "document.querySelector({}).scrollIntoView()",
+            Value::String(Self::testid(id))
+        );
+        self.client
+            .execute(&script, vec![])
+            .await
+            .expect("scroll into view");
+    }
+
+    /// Export the identifications as CSV to `path` from the Export screen,
+    /// and wait until it says it wrote `rows` rows.
+    pub async fn export_csv(&self, path: &Path, rows: &str) {
+        self.click("nav-export").await;
+        self.type_into("export-path", path.to_str().unwrap()).await;
+        self.click("export-csv").await;
+        self.wait_for_testid_text("export-result", rows).await;
+    }
+
     /// Type `text` into the element (an input) with that test id.
     pub async fn type_into(&self, id: &str, text: &str) {
         let e = self.by_testid(id).await;

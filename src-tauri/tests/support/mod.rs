@@ -121,6 +121,25 @@ pub fn events_until_end(rx: &mpsc::Receiver<IngestEvent>) -> Vec<IngestEvent> {
     }
 }
 
+/// Draw `photos` (`(animal, x, y, file name)`, see
+/// `straight_stripe_photo`) into a new folder `folder`, ingest it as the UI
+/// does, and wait for the job: its summary.
+pub fn ingest_drawn(
+    app: &App<MockRuntime>,
+    folder: &Path,
+    photos: &[(u32, u32, u32, &str)],
+) -> IngestSummary {
+    std::fs::create_dir_all(folder).unwrap();
+    for &(k, x, y, name) in photos {
+        straight_stripe_photo(k, x, y)
+            .save(folder.join(name))
+            .unwrap();
+    }
+    let (id, rx) = start_ingest(app, vec![folder.to_path_buf()]);
+    id.unwrap();
+    finished(&events_until_end(&rx)).clone()
+}
+
 pub fn finished(events: &[IngestEvent]) -> &IngestSummary {
     match events.last() {
         Some(IngestEvent::Finished { summary }) => summary,
