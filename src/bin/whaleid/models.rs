@@ -1,5 +1,6 @@
 //! Model commands: `doctor`, `detect`, `embed`.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -19,35 +20,45 @@ use crate::{exit_code, open_photos, print_line, ModelArgs};
 
 pub fn doctor(models: &ModelArgs) -> Result<ExitCode> {
     // What a bug report needs first (the same lines as the app's About),
-    // printed even when the runtime or the pack is missing.
+    // printed even when the runtime or the pack is missing. Written, not
+    // `println!`ed: `whaleid doctor | head -1` is then an error (broken
+    // pipe), not a panic.
+    let mut out = std::io::stdout().lock();
     let mut about = About::gather();
     let pack = models.pack_dir().and_then(|dir| Ok(Pack::load(dir)?));
     if let Ok(pack) = &pack {
         about.pack = Some(PackInUse::of(pack));
     }
     for line in about.lines() {
-        println!("{line}");
+        writeln!(out, "{line}")?;
     }
     runtime::init()?;
     let pack = pack?;
-    println!(
+    writeln!(
+        out,
         "pack valid: {} backbone(s), {}-d embedding, detector: {}",
         pack.backbones.len(),
         pack.embedding_dim(),
         if pack.detector.is_some() { "yes" } else { "no" }
-    );
+    )?;
     let config = models.session();
     if let Some((spec, file)) = &pack.detector {
         let d = Detector::open(spec, file, &config)?;
-        println!(
+        writeln!(
+            out,
             "  detector {}: runs on {}",
             file.display(),
             d.info().provider
-        );
+        )?;
     }
     let e = Embedder::open(&pack, &config)?;
     for w in e.workers() {
-        println!("  backbone {}: runs on {}", w.file.display(), w.provider);
+        writeln!(
+            out,
+            "  backbone {}: runs on {}",
+            w.file.display(),
+            w.provider
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
