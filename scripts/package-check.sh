@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CI's check of the Linux package (after scripts/test.sh): build the .deb
-# (scripts/package.sh), install it on this machine, then, from a temporary
+# and the .rpm (scripts/package.sh), check that the .rpm holds the same
+# files, install the .deb on this machine, then, from a temporary
 # working directory with a temporary HOME and an environment that names
 # nothing in this checkout, run what was installed:
 #   - `whaleid doctor`, which must find the bundled ONNX Runtime library and
@@ -223,7 +224,24 @@ check_reinstall() {
     echo "reinstalled: $(wc -l <"$tmp/files.after") user file(s) unchanged" >&2
 }
 
+# The .rpm is built by the same bundler but cannot be installed on this
+# Debian machine: check that it holds what the .deb holds (rpm's own query
+# tool, from Debian's rpm package).
+check_rpm() {
+    local rpm_file
+    rpm_file="$(ls "$(dirname "$deb")"/../rpm/*.rpm)"
+    command -v rpm >/dev/null || $sudo_cmd apt-get install -y -qq rpm >&2
+    rpm -qpl "$rpm_file" >"$tmp/rpm.files"
+    local want
+    for want in /usr/bin/whaleid /usr/bin/whaleid-app /usr/lib/WhaleID/lib/libonnxruntime.so.1.31.1 \
+        /usr/lib/WhaleID/models/generic/pack.toml /usr/share/applications/WhaleID.desktop; do
+        grep -qxF "$want" "$tmp/rpm.files" || { echo "$rpm_file lacks $want" >&2; return 1; }
+    done
+    echo "$(basename "$rpm_file"): $(wc -l <"$tmp/rpm.files") paths, the CLI, app, runtime, pack and desktop entry among them" >&2
+}
+
 step "build the package (scripts/package.sh)" build_package
+step "the .rpm's contents" check_rpm
 step "build the smoke test" build_smoke_test
 step "install $pkg" install_package
 step "check the clean environment" check_clean_environment

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Build WhaleID's Linux package: a .deb holding the desktop app
+# Build WhaleID's Linux packages: a .deb (Debian, Ubuntu) and an .rpm
+# (Fedora, openSUSE; built by the same bundler, offline, but not installed or
+# tested here), each holding the desktop app
 # (/usr/bin/whaleid-app), the `whaleid` CLI (/usr/bin/whaleid), and, as the
 # app's resources in /usr/lib/WhaleID/, the ONNX Runtime library
 # (lib/libonnxruntime.so.1.31.1) and the generic pack (models/generic/). Both
@@ -9,8 +11,8 @@
 # Sets up what it needs first (scripts/setup.sh: the ORT library, the
 # frontend and its packages, the Tauri CLI from ui/package-lock.json), then
 # builds the release CLI and the release app through the Tauri bundler.
-# Prints the package's path, size and contents; the last line on stdout is
-# the path alone (scripts/package-check.sh reads it).
+# Prints each package's path, size and contents; the last line on stdout is
+# the .deb's path alone (scripts/package-check.sh reads it).
 #
 # The packaging-only configuration (resources, the CLI's place) lives in
 # src-tauri/tauri.package.conf.json, merged by `tauri build --config`: in
@@ -56,10 +58,11 @@ cp -f "$target/release/whaleid" src-tauri/binaries/whaleid
 
 echo "Building the release app and the .deb (Tauri bundler)..." >&2
 bundle_dir="$target/release/bundle/deb"
-rm -f "$bundle_dir"/*.deb
+rpm_dir="$target/release/bundle/rpm"
+rm -f "$bundle_dir"/*.deb "$rpm_dir"/*.rpm
 (
     cd src-tauri
-    ../ui/node_modules/.bin/tauri build --ci --bundles deb \
+    ../ui/node_modules/.bin/tauri build --ci --bundles deb,rpm \
         --config tauri.package.conf.json -- --locked
 ) >&2
 
@@ -75,4 +78,16 @@ echo "Size: $(du -h "$deb" | cut -f1) ($(stat -c %s "$deb") bytes)"
 dpkg-deb --field "$deb" Package Version Installed-Size Depends
 echo "Contents (dpkg -c):"
 dpkg -c "$deb"
+rpms=("$rpm_dir"/*.rpm)
+if [[ -f ${rpms[0]} ]]; then
+    echo
+    echo "Package: ${rpms[0]}"
+    echo "Size: $(du -h "${rpms[0]}" | cut -f1) ($(stat -c %s "${rpms[0]}") bytes)"
+    if command -v rpm >/dev/null; then
+        echo "Requires (rpm -qpR):"
+        rpm -qpR "${rpms[0]}" | grep -v '^rpmlib('
+        echo "Contents (rpm -qpl):"
+        rpm -qpl "${rpms[0]}"
+    fi
+fi
 echo "$deb"
