@@ -73,19 +73,16 @@ fn explicit(var: &str) -> Option<PathBuf> {
 }
 
 /// Candidate ONNX Runtime library files, in lookup order: only
-/// `$ORT_DYLIB_PATH` when it is set; else, in each install folder, the
-/// library in `lib/` and then beside it, unversioned name first.
+/// `$ORT_DYLIB_PATH` when it is set; else the library files in each of
+/// [`library_places`] (an install folder's `lib/`, then the folder itself),
+/// unversioned name first.
 pub fn library_candidates() -> Vec<PathBuf> {
     if let Some(path) = explicit(LIBRARY_ENV) {
         return vec![path];
     }
-    install_dirs()
+    library_places()
         .iter()
-        .flat_map(|d| {
-            let mut found = library_files_in(&d.join("lib"));
-            found.extend(library_files_in(d));
-            found
-        })
+        .flat_map(|d| library_files_in(d))
         .collect()
 }
 
@@ -104,11 +101,7 @@ pub fn library_places() -> Vec<PathBuf> {
 /// `libonnxruntime.so` and versioned siblings (`.so.1.31.1`) in a folder,
 /// unversioned name first.
 fn library_files_in(dir: &Path) -> Vec<PathBuf> {
-    let base = format!(
-        "{}onnxruntime{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    );
+    let base = library_name();
     let mut found = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {
@@ -120,6 +113,15 @@ fn library_files_in(dir: &Path) -> Vec<PathBuf> {
     }
     found.sort_by_key(|p| p.file_name().map(|n| n.len()));
     found
+}
+
+/// `libonnxruntime.so` (`onnxruntime.dll`, `libonnxruntime.dylib`).
+fn library_name() -> String {
+    format!(
+        "{}onnxruntime{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    )
 }
 
 /// Candidate generic pack folders, in lookup order: only
@@ -233,11 +235,7 @@ mod tests {
     #[test]
     fn versioned_library_names_are_found_unversioned_first() {
         let dir = tempfile::tempdir().unwrap();
-        let base = format!(
-            "{}onnxruntime{}",
-            std::env::consts::DLL_PREFIX,
-            std::env::consts::DLL_SUFFIX
-        );
+        let base = library_name();
         for name in [format!("{base}.1.31.1"), base.clone(), "notes.txt".into()] {
             std::fs::write(dir.path().join(name), b"").unwrap();
         }

@@ -41,6 +41,23 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// `out` failed with an error that names every path in `tried` and the
+/// variable that would override them, and nothing in the checkout.
+fn assert_fails_naming(out: &Output, tried: &[PathBuf], variable: &str) {
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    for path in tried {
+        assert!(
+            err.contains(&path.display().to_string()),
+            "{} not named in: {err}",
+            path.display()
+        );
+    }
+    let checkout = env!("CARGO_MANIFEST_DIR");
+    assert!(!err.contains(checkout), "the checkout is named in: {err}");
+    assert!(err.contains(variable), "{err}");
+}
+
 /// The library the tests run with (cargo's `ORT_DYLIB_PATH`, from
 /// `.cargo/config.toml`), resolved to its real file.
 fn built_library() -> PathBuf {
@@ -64,23 +81,16 @@ fn an_installed_cli_looks_only_beside_its_install_and_names_every_path_tried() {
 
     // Nothing installed beside it: the library is missing, and the error
     // names the folders tried, none of them in the checkout.
-    let out = doctor(&exe, prefix);
-    assert!(!out.status.success());
-    let err = text(&out.stderr);
-    for tried in [
-        prefix.join("bin/lib"),
-        prefix.join("bin"),
-        prefix.join("lib/WhaleID/lib"),
-        prefix.join("lib/WhaleID"),
-    ] {
-        assert!(
-            err.contains(&tried.display().to_string()),
-            "{} not named in: {err}",
-            tried.display()
-        );
-    }
-    assert!(!err.contains(checkout), "the checkout is named in: {err}");
-    assert!(err.contains("ORT_DYLIB_PATH"), "{err}");
+    assert_fails_naming(
+        &doctor(&exe, prefix),
+        &[
+            prefix.join("bin/lib"),
+            prefix.join("bin"),
+            prefix.join("lib/WhaleID/lib"),
+            prefix.join("lib/WhaleID"),
+        ],
+        "ORT_DYLIB_PATH",
+    );
 
     // The library installed as the package puts it, the pack still missing:
     // the pack's error names its folders tried.
@@ -91,21 +101,14 @@ fn an_installed_cli_looks_only_beside_its_install_and_names_every_path_tried() {
             .join("lib/WhaleID/lib")
             .join(library.file_name().unwrap()),
     );
-    let out = doctor(&exe, prefix);
-    assert!(!out.status.success());
-    let err = text(&out.stderr);
-    for tried in [
-        prefix.join("bin/models/generic"),
-        prefix.join("lib/WhaleID/models/generic"),
-    ] {
-        assert!(
-            err.contains(&tried.display().to_string()),
-            "{} not named in: {err}",
-            tried.display()
-        );
-    }
-    assert!(!err.contains(checkout), "the checkout is named in: {err}");
-    assert!(err.contains("WHALEID_GENERIC_PACK"), "{err}");
+    assert_fails_naming(
+        &doctor(&exe, prefix),
+        &[
+            prefix.join("bin/models/generic"),
+            prefix.join("lib/WhaleID/models/generic"),
+        ],
+        "WHALEID_GENERIC_PACK",
+    );
 
     // Both installed: doctor runs, on the installed files.
     link(

@@ -72,21 +72,11 @@ pub fn bind(cat: &mut Catalogue, pack: &Pack, dir: &Path) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn tiny_copy(into: &Path) -> PathBuf {
-        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/packs/tiny");
-        let dir = into.join("tiny");
-        std::fs::create_dir_all(&dir).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
-        }
-        dir
-    }
-
     #[test]
     fn a_bound_pack_is_found_where_it_was_and_not_replaced_once_gone() {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = tiny_copy(tmp.path());
+        let copy = whaleid_testkit::copy_pack("tiny");
+        let dir = copy.path().to_path_buf();
         let pack = Pack::load(&dir).unwrap();
         let mut cat = Catalogue::create(tmp.path().join("cat")).unwrap();
         bind(&mut cat, &pack, &dir).unwrap();
@@ -110,7 +100,8 @@ mod tests {
     #[test]
     fn binding_another_pack_is_refused_and_the_folder_kept() {
         let tmp = tempfile::tempdir().unwrap();
-        let dir = tiny_copy(tmp.path());
+        let copy = whaleid_testkit::copy_pack("tiny");
+        let dir = copy.path().to_path_buf();
         let pack = Pack::load(&dir).unwrap();
         let mut cat = Catalogue::create(tmp.path().join("cat")).unwrap();
         bind(&mut cat, &pack, &dir).unwrap();
