@@ -7,6 +7,15 @@
 //!
 //! Both are written to a temporary file and renamed, so a failed export
 //! never leaves a half-written file under the name asked for.
+//!
+//! The identifications CSV is opened in spreadsheets, and its text cells
+//! hold what people typed (codes, species, names, file paths): a text cell
+//! that starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a
+//! leading apostrophe (`'=HYPERLINK(...)`), so a spreadsheet shows it as
+//! text instead of running it as a formula. Numbers (coordinates, box
+//! corners, scores, detection numbers) are written as numbers, negative
+//! ones included. The Kaggle file is left exact: it is read by scoring
+//! scripts, which match its names and codes character for character.
 
 use std::io::Write;
 use std::path::Path;
@@ -51,6 +60,8 @@ impl Catalogue {
     /// `score` is the decision's score, else the top suggestion's;
     /// `detection_number` is the detection's number in this catalogue, the
     /// `#146` the app shows (`detection` is its UUID, the same everywhere).
+    /// A text cell that would start a spreadsheet formula (`=`, `+`, `-`,
+    /// `@`) is written with a leading apostrophe; numbers stay numbers.
     pub fn export_csv(&self, path: &Path) -> Result<usize> {
         let mut stmt = self.conn().prepare(&format!(
             "{RESOLVED_CTE}
@@ -85,7 +96,7 @@ impl Catalogue {
                         rusqlite::types::ValueRef::Integer(v) => v.to_string(),
                         rusqlite::types::ValueRef::Real(v) => format!("{v}"),
                         rusqlite::types::ValueRef::Text(t) => {
-                            String::from_utf8_lossy(t).into_owned()
+                            as_text_cell(String::from_utf8_lossy(t).into_owned())
                         }
                         rusqlite::types::ValueRef::Blob(_) => String::new(),
                     });
@@ -171,6 +182,16 @@ impl Catalogue {
     }
 }
 
+/// A text cell that a spreadsheet would take for a formula (see the
+/// module's note), with a leading apostrophe; any other as it is.
+fn as_text_cell(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text
+    }
+}
+
 fn csv_err(path: &Path, e: csv::Error) -> Error {
     Error::Invalid(format!("{}: cannot write CSV: {e}", path.display()))
 }
@@ -201,6 +222,22 @@ fn write_atomically(path: &Path, f: impl FnOnce(&mut std::fs::File) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_text_that_starts_a_formula_gets_an_apostrophe() {
+        for (cell, written) in [
+            ("=1+2", "'=1+2"),
+            ("+ana", "'+ana"),
+            ("-2", "'-2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("W1=2", "W1=2"),
+            ("HW-001", "HW-001"),
+            ("", ""),
+        ] {
+            assert_eq!(as_text_cell(cell.into()), written);
+        }
+    }
 
     #[test]
     fn exporting_into_a_missing_folder_names_the_folder_not_the_temporary_file() {

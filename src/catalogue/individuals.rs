@@ -219,6 +219,7 @@ impl Catalogue {
         new_code: &str,
         actor: Option<&str>,
     ) -> Result<(Individual, Event)> {
+        let new_code = super::codes::normalise_code(new_code)?;
         let a = self.individual(from)?;
         let a_id = self.resolve(a.id)?;
         if detections.is_empty() {
@@ -263,6 +264,7 @@ impl Catalogue {
 
     /// Give an individual a new code; the old one stays findable as an alias.
     pub fn rename(&mut self, key: &str, new_code: &str, actor: Option<&str>) -> Result<Event> {
+        let new_code = super::codes::normalise_code(new_code)?;
         let a = self.individual(key)?;
         if let Ok(other) = self.individual(new_code) {
             if other.id != a.id || other.code == new_code {
@@ -464,12 +466,7 @@ pub(crate) fn ensure_individual(
     code: &str,
     species: Option<&str>,
 ) -> Result<i64> {
-    let code = code.trim();
-    if code.is_empty() {
-        return Err(Error::Invalid(
-            "an individual needs a non-empty code".into(),
-        ));
-    }
+    let code = super::codes::normalise_code(code)?;
     if let Some(id) = conn
         .query_row("SELECT id FROM individuals WHERE code = ?1", [code], |r| {
             r.get(0)

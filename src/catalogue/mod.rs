@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use sql::NOW;
 
 pub mod browse;
+pub mod codes;
 pub mod export;
 pub mod features;
 pub mod individuals;

@@ -300,6 +300,9 @@ fn prepare(
     pack: (&str, &str),
     jpeg: photo::JpegDecoder,
 ) -> Result<Option<Ready>> {
+    // A label made elsewhere than the CSV or folder readers (which refuse
+    // it whole) fails alone, before its photo is read.
+    crate::catalogue::codes::normalise_code(&item.individual)?;
     let bytes = std::fs::read(&item.path).map_err(|e| Error::io(&item.path, e))?;
     let sha256 = hex::encode(Sha256::digest(&bytes));
     let replace = match cat.photo_by_sha256(&sha256)? {

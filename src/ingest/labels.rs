@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use crate::catalogue::codes::check_code;
 use crate::detect::BBox;
 use crate::error::{Error, Result};
 
@@ -79,6 +80,7 @@ pub fn read_csv(csv_path: &Path, images: &Path) -> Result<Vec<Labelled>> {
         if image.is_empty() || individual.is_empty() {
             return Err(bad(line, "empty image or individual_id".into()));
         }
+        check_code(individual).map_err(|why| bad(line, format!("individual_id {why}")))?;
         let given = box_col
             .map(field)
             .filter(|s| !s.is_empty())
@@ -125,11 +127,13 @@ pub fn read_folders(root: &Path, species: Option<&str>) -> Result<Vec<Labelled>>
         .collect();
     dirs.sort();
     for dir in dirs {
-        let individual = dir
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .to_string();
+        let name = dir.file_name().unwrap_or_default().to_string_lossy();
+        let individual = name.trim().to_string();
+        // The root names the place; the folder's own name is shown escaped.
+        check_code(&individual).map_err(|why| Error::Labels {
+            path: root.to_path_buf(),
+            reason: format!("a folder's name is its individual's code, and the code {why}"),
+        })?;
         for path in image_files(&dir)? {
             out.push(Labelled {
                 path,

@@ -172,9 +172,15 @@ fn sha_ok(field: &str, v: &str) -> Result<(), String> {
     }
 }
 
-/// At most 40 characters of an untrusted value, for error messages.
+/// At most 40 characters of an untrusted value, for error messages,
+/// escaped: a refusal travels to terminals and logs.
 fn clip(v: &str) -> String {
-    v.chars().take(40).collect()
+    crate::catalogue::codes::clipped(v)
+}
+
+/// An individual's code, by the one rule every catalogue applies.
+fn code_ok(v: &str) -> Result<(), String> {
+    crate::catalogue::codes::check_code(v).map_err(|why| format!("code {why}"))
 }
 
 impl Op {
@@ -323,12 +329,12 @@ impl Change {
                 species,
             } => {
                 uuid_ok("individual", individual)?;
-                text_ok("code", code)?;
+                code_ok(code)?;
                 opt(species.as_deref(), |s| text_ok("species", s))
             }
             Change::IndividualRenamed { individual, code } => {
                 uuid_ok("individual", individual)?;
-                text_ok("code", code)
+                code_ok(code)
             }
             Change::IndividualsMerged { event, from, into } => {
                 uuid_ok("event", event)?;

@@ -207,7 +207,7 @@ pub fn run(command: CatalogueCommand) -> Result<ExitCode> {
         CatalogueCommand::Stats { dir, json } => stats_cmd(&dir, json),
         CatalogueCommand::Backup { dir, dest } => {
             Catalogue::open(&dir)?.backup(&dest)?;
-            println!("backed up {} to {}", dir.display(), dest.display());
+            say!("backed up {} to {}", dir.display(), dest.display());
             Ok(ExitCode::SUCCESS)
         }
         CatalogueCommand::Calibrate {
@@ -246,7 +246,7 @@ fn create_cmd(dir: &Path, models: &ModelArgs) -> Result<ExitCode> {
     let pack = models.load_pack()?;
     let mut cat = Catalogue::create(dir)?;
     bind(&mut cat, &pack, &models.pack_dir()?)?;
-    println!(
+    say!(
         "created catalogue {} for pack {} {}",
         dir.display(),
         pack.name(),
@@ -281,18 +281,18 @@ fn import_cmd(
     let mut printer = progress_printer();
     let report = match ingest::import(&mut cat, &pipeline, items, &options, &mut printer, &cancel) {
         Err(whaleid::Error::Cancelled) => {
-            eprintln!("cancelled: what was imported is kept; run the same command again to resume");
+            tell!("cancelled: what was imported is kept; run the same command again to resume");
             return Ok(ExitCode::from(130));
         }
         other => other?,
     };
     for (path, reason) in &report.failed {
-        eprintln!("failed: {}: {reason}", path.display());
+        tell!("failed: {}: {reason}", path.display());
     }
     if report.imported > 0 {
         refresh_index(&cat)?;
     }
-    println!(
+    say!(
         "imported {} photos, skipped {} already in the catalogue, {} failed, {} embedded whole (no detection), in {:.1} s",
         report.imported,
         report.skipped,
@@ -310,9 +310,9 @@ fn refresh_index(cat: &Catalogue) -> Result<()> {
     let threshold = IndexConfig::new(0).exact_threshold as i64;
     if cat.stats()?.confirmed_detections >= threshold {
         let (gallery, _) = Gallery::from_catalogue(cat, IndexConfig::new(0))?;
-        eprintln!("Indexing {} embeddings...", gallery.len());
+        tell!("Indexing {} embeddings...", gallery.len());
         let path = gallery.save_index(cat)?;
-        eprintln!("index saved: {}", path.display());
+        tell!("index saved: {}", path.display());
     }
     Ok(())
 }
@@ -321,30 +321,32 @@ fn refresh_index(cat: &Catalogue) -> Result<()> {
 fn stats_cmd(dir: &Path, json: bool) -> Result<ExitCode> {
     let stats = Catalogue::open(dir)?.stats()?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&stats)?);
+        crate::print_pretty(&stats)?;
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    say!(
         "catalogue {} (schema {})",
         dir.display(),
         stats.schema_version
     );
-    println!(
+    say!(
         "pack          {}",
         stats.pack.as_deref().unwrap_or("(none yet)")
     );
-    println!(
+    say!(
         "individuals   {} (+{} merged)",
-        stats.individuals, stats.merged_individuals
+        stats.individuals,
+        stats.merged_individuals
     );
-    println!("photos        {}", stats.photos);
-    println!(
+    say!("photos        {}", stats.photos);
+    say!(
         "detections    {} ({} confirmed)",
-        stats.detections, stats.confirmed_detections
+        stats.detections,
+        stats.confirmed_detections
     );
-    println!("embeddings    {}", stats.embeddings);
+    say!("embeddings    {}", stats.embeddings);
     for (species, n) in &stats.species {
-        println!("  {species:<28} {n:>6} individuals");
+        say!("  {species:<28} {n:>6} individuals");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -367,7 +369,7 @@ fn config_cmd(dir: &Path, changes: ConfigChanges) -> Result<ExitCode> {
     }
     if let Some(s) = changes.new_share {
         let recalibrated = field::set_expected_new_share(&mut cat, s)?;
-        println!(
+        say!(
             "expected share of new individuals: {}",
             field::expected_new_share(&cat)?
         );
@@ -400,7 +402,7 @@ fn config_cmd(dir: &Path, changes: ConfigChanges) -> Result<ExitCode> {
         keys::INDEX_PRECISION,
         observer::SETTING,
     ] {
-        println!(
+        say!(
             "{key} = {}",
             cat.setting(key)?.as_deref().unwrap_or("(default)")
         );
@@ -413,11 +415,11 @@ fn export_cmd(dir: &Path, csv: Option<&Path>, kaggle: Option<&Path>) -> Result<E
     let cat = Catalogue::open(dir)?;
     if let Some(path) = csv {
         let rows = cat.export_csv(path)?;
-        println!("{}: {rows} detections", path.display());
+        say!("{}: {rows} detections", path.display());
     }
     if let Some(path) = kaggle {
         let rows = cat.export_kaggle(path)?;
-        println!("{}: {rows} photos", path.display());
+        say!("{}: {rows} photos", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -426,14 +428,14 @@ fn export_cmd(dir: &Path, csv: Option<&Path>, kaggle: Option<&Path>) -> Result<E
 fn check_cmd(dir: &Path) -> Result<ExitCode> {
     let problems = Catalogue::open(dir)?.check()?;
     if problems.is_empty() {
-        println!(
+        say!(
             "ok: {} passes the integrity and foreign-key checks",
             dir.display()
         );
         Ok(ExitCode::SUCCESS)
     } else {
         for p in &problems {
-            println!("problem: {p}");
+            say!("problem: {p}");
         }
         Ok(ExitCode::from(2))
     }
@@ -444,14 +446,14 @@ pub fn run_individual(command: IndividualCommand) -> Result<ExitCode> {
         IndividualCommand::Show { cat, individual } => {
             let cat = Catalogue::open(&cat.catalogue)?;
             let ind = cat.individual(&individual)?;
-            println!("{}", serde_json::to_string_pretty(&ind)?);
+            crate::print_pretty(&ind)?;
             let resolved = cat.resolve(ind.id)?;
             if resolved != ind.id {
-                println!("merged into {}", cat.individual_by_id(resolved)?.code);
+                say!("merged into {}", cat.individual_by_id(resolved)?.code);
             }
-            println!("detections: {:?}", cat.detections_of(ind.id)?);
+            say!("detections: {:?}", cat.detections_of(ind.id)?);
             for e in cat.events(ind.id)? {
-                println!(
+                say!(
                     "event {} {} #{} -> {:?} by {} at {}{}",
                     e.id,
                     e.kind,
@@ -493,9 +495,12 @@ pub fn run_individual(command: IndividualCommand) -> Result<ExitCode> {
             cat.undo(event, by.as_deref())?
         }
     };
-    println!(
+    say!(
         "event {}: {} #{} (undo with `whaleid individual undo {}`)",
-        event.id, event.kind, event.individual_id, event.id
+        event.id,
+        event.kind,
+        event.individual_id,
+        event.id
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -514,7 +519,7 @@ fn progress_printer() -> impl FnMut(Progress) {
     move |p: Progress| {
         if last.elapsed() >= Duration::from_millis(250) || p.done == p.total {
             last = Instant::now();
-            eprintln!("{:?}: {}/{} photos", p.stage, p.done, p.total);
+            tell!("{:?}: {}/{} photos", p.stage, p.done, p.total);
         }
     }
 }

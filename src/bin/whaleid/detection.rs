@@ -120,7 +120,7 @@ fn models(cat: &Catalogue, args: &ModelArgs) -> Result<(Pack, Embedder)> {
 }
 
 fn print_json<T: serde::Serialize>(v: &T) -> Result<()> {
-    println!("{}", serde_json::to_string(v)?);
+    println!("{}", crate::json_safe(&serde_json::to_string(v)?));
     Ok(())
 }
 
@@ -185,7 +185,7 @@ pub fn run(c: DetectionCommand) -> Result<std::process::ExitCode> {
             let (mut cat, by) = who.open()?;
             match boxes::undo_box(&mut cat, &by)? {
                 Some(change) => print_json(&change)?,
-                None => eprintln!("nothing to undo: no box was drawn, moved or removed here"),
+                None => tell!("nothing to undo: no box was drawn, moved or removed here"),
             }
         }
     }

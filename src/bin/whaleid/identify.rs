@@ -100,7 +100,7 @@ pub fn identify_cmd(a: IdentifyArgs) -> Result<ExitCode> {
     );
     let scope = a.scope.scope();
     if !a.json {
-        println!(
+        say!(
             "scope: {scope} | threshold {threshold:.3} ({threshold_from}) | head weight {head_weight} | pack {} {} | {} gallery photos, {}",
             pack.name(),
             pack.version(),
@@ -236,7 +236,7 @@ impl Matcher<'_> {
                 json!({"file": path, "crop": f.crop, "class": f.class, "score": f.score, "scope": self.scope.to_string(), "threshold": self.settings.threshold, "top5": named}),
             );
         }
-        println!(
+        say!(
             "{}  [{} {:.0},{:.0},{:.0},{:.0}{}]",
             path.display(),
             f.class,
@@ -252,7 +252,7 @@ impl Matcher<'_> {
                 .map(|s| format!("{s:.3}"))
                 .unwrap_or_default();
             let species = p["species"].as_str().unwrap_or("");
-            println!(
+            say!(
                 "  {}. {:<24} {:<24} {score}",
                 rank + 1,
                 p["individual"].as_str().unwrap_or(""),
@@ -277,14 +277,14 @@ pub fn calibrate_cmd(
         bail!("nothing to calibrate on: the catalogue needs confirmed photos of at least two individuals");
     };
     if json_out {
-        println!("{}", serde_json::to_string_pretty(&c)?);
+        crate::print_pretty(&c)?;
     } else {
-        println!("  share of new individuals: {share}");
+        say!("  share of new individuals: {share}");
         print_calibration(&c);
     }
     if !dry_run {
         field::save_calibration(&mut cat, &c, share)?;
-        println!(
+        say!(
             "saved: identify now uses threshold {:.2} for this catalogue (ingest and review too)",
             c.threshold
         );
@@ -311,9 +311,11 @@ pub fn rerank_cmd(cat: &mut Catalogue) -> Result<()> {
         &mut progress,
     )?;
     eprintln!();
-    println!(
+    say!(
         "ranked {} waiting detections again at threshold {:.2}: {} now have new_individual first",
-        r.detections, r.threshold, r.new_first
+        r.detections,
+        r.threshold,
+        r.new_first
     );
     Ok(())
 }
@@ -323,26 +325,28 @@ pub fn print_calibration(c: &Calibration) {
         .new_share
         .map(|s| format!(", weighed to {:.0}% new individuals", s * 100.0))
         .unwrap_or_default();
-    println!(
+    say!(
         "calibrated threshold {:.2}: MAP@5 {:.4} over {} leave-one-out queries{weighed}",
-        c.threshold, c.map_at_5, c.queries
+        c.threshold,
+        c.map_at_5,
+        c.queries
     );
-    println!(
+    say!(
         "  expected at this threshold: {:.1}% of known animals shown new_individual first, {:.1}% of new animals caught",
         c.known_shown_new * 100.0,
         c.new_caught * 100.0
     );
-    println!("  threshold  MAP@5");
+    say!("  threshold  MAP@5");
     for p in c.curve.iter().step_by(5) {
         let mark = if (p.threshold - c.threshold).abs() < 1e-6 {
             " <"
         } else {
             ""
         };
-        println!("  {:>9.2}  {:.4}{mark}", p.threshold, p.map_at_5);
+        say!("  {:>9.2}  {:.4}{mark}", p.threshold, p.map_at_5);
     }
     for (species, s) in &c.per_species {
-        println!(
+        say!(
             "  {species:<26} threshold {:.2} ({}), MAP@5 {:.4}, {} queries, {} individuals",
             s.threshold,
             if s.own_threshold { "own" } else { "overall" },
@@ -360,7 +364,7 @@ pub fn index_cmd(dir: PathBuf) -> Result<ExitCode> {
     // The dimension comes from the catalogue's embeddings.
     let (gallery, _) = Gallery::from_catalogue(&cat, IndexConfig::new(0))?;
     let path = gallery.save_index(&cat)?;
-    println!(
+    say!(
         "indexed {} embeddings in {:.1} s: {}",
         gallery.len(),
         started.elapsed().as_secs_f64(),
@@ -419,9 +423,9 @@ pub fn eval_cmd(a: EvalArgs) -> Result<ExitCode> {
     let mut quiet = |_| {};
     let r = eval_run::run(&pipeline, &items, &options, &mut quiet, &cancel)?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&r)?);
+        crate::print_pretty(&r)?;
     } else {
-        println!(
+        say!(
             "{} photos ({} failed), crops {:?}; gallery {} photos, {} queries, {} unseen individuals (seed {})",
             r.photos,
             r.failed.len(),
@@ -431,15 +435,22 @@ pub fn eval_cmd(a: EvalArgs) -> Result<ExitCode> {
             r.unseen_individuals,
             a.seed
         );
-        println!("\nthreshold {:.2} (fixed):\n{}", r.threshold, r.report);
+        println!(
+            "\nthreshold {:.2} (fixed):\n{}",
+            r.threshold,
+            crate::shown_lines(&r.report.to_string())
+        );
         if let (Some(c), Some(report)) = (&r.calibration, &r.calibrated_report) {
             println!();
             print_calibration(c);
-            println!("\nthreshold calibrated on the gallery:\n{report}");
+            println!(
+                "\nthreshold calibrated on the gallery:\n{}",
+                crate::shown_lines(&report.to_string())
+            );
         }
     }
     for (path, reason) in &r.failed {
-        eprintln!("failed: {}: {reason}", path.display());
+        tell!("failed: {}: {reason}", path.display());
     }
     Ok(exit_code(!r.failed.is_empty()))
 }

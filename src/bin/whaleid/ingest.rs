@@ -62,7 +62,7 @@ pub fn ingest_cmd(a: IngestArgs) -> Result<ExitCode> {
         skipped,
     } = match scanned {
         Err(whaleid::Error::Cancelled) => {
-            eprintln!("cancelled while scanning: nothing was imported");
+            tell!("cancelled while scanning: nothing was imported");
             return Ok(ExitCode::from(130));
         }
         other => other?,
@@ -86,9 +86,8 @@ pub fn ingest_cmd(a: IngestArgs) -> Result<ExitCode> {
     let mut bar = progress_bar;
     let report = match survey::ingest(&mut cat, &pipeline, &files, &options, &mut bar, &cancel) {
         Err(whaleid::Error::Cancelled) => {
-            eprintln!(
-                "\ncancelled: committed photos are kept; run the same command again to resume"
-            );
+            eprintln!();
+            tell!("cancelled: committed photos are kept; run the same command again to resume");
             return Ok(ExitCode::from(130));
         }
         other => other?,
@@ -100,14 +99,14 @@ pub fn ingest_cmd(a: IngestArgs) -> Result<ExitCode> {
     };
     let encounters = survey::assign_encounters(&mut cat, &report.photos, &rules)?;
     for (path, reason) in skipped.iter().chain(&report.failed) {
-        println!("skipped: {}: {reason}", path.display());
+        say!("skipped: {}: {reason}", path.display());
     }
     for path in &report.no_detection {
-        println!("no detection (kept, box it by hand): {}", path.display());
+        say!("no detection (kept, box it by hand): {}", path.display());
     }
-    println!("| photos new | known | failed | skipped files | detections | no detection | encounters | new-individual suggestions | seconds | photos/s |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-    println!(
+    say!("| photos new | known | failed | skipped files | detections | no detection | encounters | new-individual suggestions | seconds | photos/s |");
+    say!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    say!(
         "| {} | {} | {} | {} | {} | {} | {} | {} | {:.1} | {:.1} |",
         report.new_photos,
         report.known_photos,
@@ -133,7 +132,7 @@ fn scan_line(p: &scan::ScanProgress) {
         thousands(p.seen),
         thousands(p.photos)
     );
-    let folder = p.folder.display().to_string();
+    let folder = whaleid::catalogue::codes::shown(&p.folder.display().to_string()).into_owned();
     // Keep the end of a long path: the day folder is what tells where it is.
     let room = SCAN_LINE_WIDTH.saturating_sub(head.chars().count() + 1);
     let skip = folder.chars().count().saturating_sub(room);

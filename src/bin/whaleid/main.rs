@@ -4,6 +4,13 @@
 //! and prints JSON lines (one per photo or crop) or a table, so scripts can
 //! consume the output; per-file failures are lines with an `error`, never a
 //! stopped run. Ctrl-C cancels a long job cleanly; running it again resumes.
+//!
+//! Output carries what people wrote (codes, names, species, file names,
+//! a server's refusals), so nothing is printed raw: text lines go through
+//! [`say!`] and [`tell!`], which escape control and invisible formatting
+//! characters (`whaleid::catalogue::codes::shown`), and JSON through
+//! [`json_safe`]. No escape sequence in a catalogue or a file name ever
+//! reaches the terminal.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,12 +20,28 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
+use whaleid::catalogue::codes::{is_hidden_char, shown};
 use whaleid::detect::BBox;
 use whaleid::embed;
 use whaleid::packs::Pack;
 use whaleid::photo::{self, Photo};
 use whaleid::runtime::{Device, SessionConfig};
 use whaleid::CancelToken;
+
+/// `println!` of a line that may hold user-written text: the whole line
+/// is escaped ([`shown`]), so it must not hold tabs or line breaks of its own.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        println!("{}", whaleid::catalogue::codes::shown(&format!($($arg)*)))
+    };
+}
+
+/// [`say!`] on stderr.
+macro_rules! tell {
+    ($($arg:tt)*) => {
+        eprintln!("{}", whaleid::catalogue::codes::shown(&format!($($arg)*)))
+    };
+}
 
 mod catalogue;
 mod detection;
@@ -172,7 +195,7 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("whaleid: {}", one_line(&e));
+            eprintln!("whaleid: {}", shown(&one_line(&e)));
             ExitCode::FAILURE
         }
     }
@@ -246,8 +269,44 @@ pub fn cancel_on_ctrl_c() -> CancelToken {
 
 pub fn print_line(value: serde_json::Value) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{value}")?;
+    writeln!(out, "{}", json_safe(&value.to_string()))?;
     Ok(())
+}
+
+/// `value` as indented JSON on stdout, [`json_safe`].
+pub fn print_pretty(value: &impl serde::Serialize) -> Result<()> {
+    println!("{}", json_safe(&serde_json::to_string_pretty(value)?));
+    Ok(())
+}
+
+/// JSON text (as serde_json writes it) with the characters a terminal
+/// would act on that JSON leaves raw (DEL, C1 controls such as the 8-bit
+/// CSI, bidirectional overrides and other invisible formatting) written as
+/// `\uXXXX` escapes: the same JSON value, safe to print. serde_json escapes
+/// every C0 control inside strings, so a raw newline here is layout.
+pub fn json_safe(json: &str) -> std::borrow::Cow<'_, str> {
+    let hidden = |c: char| is_hidden_char(c) && !matches!(c, '\n' | '\t' | '\r');
+    if !json.chars().any(hidden) {
+        return json.into();
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if hidden(c) {
+            // Every hidden character is in the Basic Multilingual Plane.
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
+/// Each line of a multi-line text [`shown`], its line breaks kept.
+pub fn shown_lines(text: &str) -> String {
+    text.lines()
+        .map(|l| shown(l))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `{"file", "error": {"kind", "message"}}`, the kind in the engine's one
@@ -309,6 +368,30 @@ mod tests {
         let context = anyhow::Error::from(whaleid::Error::NotFound("individual W9".into()))
             .context("renaming W9");
         assert_eq!(one_line(&context), "renaming W9: individual W9");
+    }
+
+    #[test]
+    fn json_is_printed_with_nothing_raw_a_terminal_acts_on_and_means_the_same() {
+        let value = json!({"code": "W\u{1b}[31m\u{9b}2J\u{202e}1", "n": [1, 2]});
+        for text in [
+            value.to_string(),
+            serde_json::to_string_pretty(&value).unwrap(),
+        ] {
+            let safe = json_safe(&text);
+            assert!(
+                !safe.chars().any(|c| is_hidden_char(c) && c != '\n'),
+                "{safe:?}"
+            );
+            assert_eq!(
+                serde_json::from_str::<serde_json::Value>(&safe).unwrap(),
+                value
+            );
+        }
+        assert!(matches!(
+            json_safe("{\"a\":\"W1\"}"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(shown_lines("a\u{1b}\nb\tc"), "a\\u{1b}\nb\\tc");
     }
 
     #[test]

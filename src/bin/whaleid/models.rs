@@ -30,7 +30,7 @@ pub fn doctor(models: &ModelArgs) -> Result<ExitCode> {
         about.pack = Some(PackInUse::of(pack));
     }
     for line in about.lines() {
-        writeln!(out, "{line}")?;
+        writeln!(out, "{}", whaleid::catalogue::codes::shown(&line))?;
     }
     runtime::init()?;
     let pack = pack?;
@@ -47,7 +47,7 @@ pub fn doctor(models: &ModelArgs) -> Result<ExitCode> {
         writeln!(
             out,
             "  detector {}: runs on {}",
-            file.display(),
+            whaleid::catalogue::codes::shown(&file.display().to_string()),
             d.info().provider
         )?;
     }
@@ -56,7 +56,7 @@ pub fn doctor(models: &ModelArgs) -> Result<ExitCode> {
         writeln!(
             out,
             "  backbone {}: runs on {}",
-            w.file.display(),
+            whaleid::catalogue::codes::shown(&w.file.display().to_string()),
             w.provider
         )?;
     }

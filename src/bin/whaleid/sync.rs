@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Result};
 use clap::Args;
 
+use whaleid::catalogue::codes::shown;
 use whaleid::catalogue::{observer, Catalogue};
 use whaleid::sync::client::{sync, Remote, Stage};
 use whaleid::sync::photos::{sync_photos, CHUNK};
@@ -75,7 +76,7 @@ pub fn sync_cmd(a: SyncArgs) -> Result<ExitCode> {
             Stage::Pushing => "pushed",
             Stage::Pulling => "pulled",
         };
-        eprintln!("{what} {n} operations");
+        tell!("{what} {n} operations");
     })?;
     let photos = if a.photos {
         let mut last = 0u64;
@@ -87,7 +88,7 @@ pub fn sync_cmd(a: SyncArgs) -> Result<ExitCode> {
             &mut |moved| {
                 if moved >= last + (64 << 20) {
                     last = moved;
-                    eprintln!("photos: {} MiB moved", moved >> 20);
+                    tell!("photos: {} MiB moved", moved >> 20);
                 }
             },
         )?)
@@ -95,21 +96,23 @@ pub fn sync_cmd(a: SyncArgs) -> Result<ExitCode> {
         None
     };
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({ "sync": report, "photos": photos }))?
-        );
+        crate::print_pretty(&serde_json::json!({ "sync": report, "photos": photos }))?;
     } else {
-        println!(
+        say!(
             "pushed {} operations, pulled {} ({} changes here); server position {}",
-            report.pushed, report.pulled, report.applied, report.position
+            report.pushed,
+            report.pulled,
+            report.applied,
+            report.position
         );
-        println!(
+        say!(
             "crops: {} sent, {} fetched, {} not on the server yet",
-            report.media_sent, report.media_fetched, report.media_missing
+            report.media_sent,
+            report.media_fetched,
+            report.media_missing
         );
         if let Some(p) = &photos {
-            println!(
+            say!(
                 "photos: {} sent ({} MiB), {} fetched ({} MiB), {} not on the server yet",
                 p.sent,
                 p.bytes_sent >> 20,
@@ -118,17 +121,20 @@ pub fn sync_cmd(a: SyncArgs) -> Result<ExitCode> {
                 p.not_on_server
             );
             for s in &p.skipped {
-                println!("photo not sent: {s}");
+                say!("photo not sent: {s}");
             }
         }
         for d in &report.duplicates {
-            println!("{}", duplicate_line(d));
+            say!("{}", duplicate_line(d));
         }
         for r in &report.refused {
-            println!("refused by the server: {} ({})", r.op, r.reason);
+            say!("refused by the server: {} ({})", r.op, r.reason);
         }
         for c in &report.conflicts {
-            println!("to review: {}", serde_json::to_string(c)?);
+            println!(
+                "to review: {}",
+                crate::json_safe(&serde_json::to_string(c)?)
+            );
         }
     }
     Ok(if report.refused.is_empty() {
@@ -150,23 +156,23 @@ fn review_cmd(a: &SyncArgs) -> Result<ExitCode> {
     let mut cat = Catalogue::open(&a.catalogue)?;
     if let Some(id) = a.dismiss {
         review::dismiss(&mut cat, id)?;
-        println!("dismissed {id}");
+        say!("dismissed {id}");
         return Ok(ExitCode::SUCCESS);
     }
     let items = review::open_items(&cat)?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&items)?);
+        crate::print_pretty(&items)?;
         return Ok(ExitCode::SUCCESS);
     }
     if items.is_empty() {
-        println!("nothing from earlier syncs to review");
+        say!("nothing from earlier syncs to review");
     }
     for item in &items {
         let text = match &item.what {
             Found::Conflict(c) => describe(&cat, c)?,
             Found::Duplicate(d) => duplicate_line(d),
         };
-        println!("{}\t{}\t{text}", item.id, item.found_at);
+        println!("{}\t{}\t{}", item.id, shown(&item.found_at), shown(&text));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -93,7 +93,7 @@ pub fn train_cmd(a: TrainArgs) -> Result<ExitCode> {
     let pack = Pack::load(&pack_dir)?;
     let options = job_options(&a);
     let ov = finetune::overview(&cat, &pack)?;
-    eprintln!(
+    tell!(
         "{} confirmed detections of {} individuals ({} seen on 2+ photos); {} detections need features",
         ov.detections, ov.individuals, ov.individuals_with_repeats, ov.missing_features
     );
@@ -101,7 +101,7 @@ pub fn train_cmd(a: TrainArgs) -> Result<ExitCode> {
     let mut printer = progress_printer();
     let outcome = job::run(&mut cat, &pack, &options, &cancel, &mut printer)?;
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&outcome)?);
+        crate::print_pretty(&outcome)?;
         return Ok(ExitCode::SUCCESS);
     }
     print_outcome(&outcome, &pack, a.dry_run);
@@ -113,7 +113,7 @@ pub fn train_cmd(a: TrainArgs) -> Result<ExitCode> {
 fn switch(cat: &mut Catalogue, version: Option<&str>) -> Result<ExitCode> {
     let s = switch_version(cat, version, None)?;
     let r = refresh(cat)?;
-    println!(
+    say!(
         "now using {} (was {}); embedded {} detections from cached features; index {}; suggestions ranked again for {} detections awaiting review",
         s.to,
         s.from,
@@ -164,14 +164,14 @@ fn progress_printer() -> impl FnMut(Progress<'_>) {
             let counted = matches!(phase, Phase::Features | Phase::Views);
             if !counted || done == total || last.elapsed() > Duration::from_millis(500) {
                 last = Instant::now();
-                eprintln!("{phase:?}: {done}/{total}");
+                tell!("{phase:?}: {done}/{total}");
             }
         }
         Progress::Epoch {
             backbone,
             epochs,
             stats,
-        } => eprintln!(
+        } => tell!(
             "{backbone} epoch {:>3}/{epochs}: loss {:.4}, train accuracy {:.3}, validation MAP@5 {}, {:.1} s",
             stats.epoch + 1,
             stats.loss,
@@ -188,7 +188,7 @@ fn progress_printer() -> impl FnMut(Progress<'_>) {
 fn print_outcome(outcome: &JobOutcome, pack: &Pack, dry_run: bool) {
     let r = &outcome.report;
     if outcome.features.computed > 0 || !outcome.features.failed.is_empty() {
-        println!(
+        say!(
             "features computed for {} detections ({} from stored crops); {} could not be read",
             outcome.features.computed,
             outcome.features.from_crops,
@@ -197,7 +197,7 @@ fn print_outcome(outcome: &JobOutcome, pack: &Pack, dry_run: bool) {
     }
     let v = &outcome.views;
     if v.views > 0 {
-        println!(
+        say!(
             "augmented views: {} per detection, computed now for {} detections ({} from stored crops, {} could not be read); cache {} detections, {:.1} KiB per detection ({:.1} MiB)",
             v.views,
             v.computed,
@@ -208,7 +208,7 @@ fn print_outcome(outcome: &JobOutcome, pack: &Pack, dry_run: bool) {
             v.cache.vector_bytes as f64 / (1024.0 * 1024.0)
         );
     }
-    println!(
+    say!(
         "trained on {} detections of {} individuals ({} with {} augmented views each); validated on {} held-out photos and {} held-out individuals ({:.1} s)",
         r.train_detections,
         r.classes,
@@ -220,7 +220,7 @@ fn print_outcome(outcome: &JobOutcome, pack: &Pack, dry_run: bool) {
     );
     print_scores(&r.before, &r.after);
     match &outcome.adopted {
-        Some(ad) => println!(
+        Some(ad) => say!(
             "adopted as {} {} ({}); re-embedded {} detections from cached features; threshold in use {} (calibrated on the whole catalogue, as `catalogue calibrate` does); index rebuilt; suggestions ranked again for {} detections awaiting review",
             pack.name(),
             ad.version,
@@ -229,13 +229,13 @@ fn print_outcome(outcome: &JobOutcome, pack: &Pack, dry_run: bool) {
             ad.threshold.map_or("unchanged".into(), |t| format!("{t:.2}")),
             outcome.refreshed.as_ref().map_or(0, |r| r.suggestions)
         ),
-        None if dry_run => println!("dry run: {}; nothing adopted", r.reason),
-        None => println!("not adopted: {}", r.reason),
+        None if dry_run => say!("dry run: {}; nothing adopted", r.reason),
+        None => say!("not adopted: {}", r.reason),
     }
 }
 
 fn print_scores(before: &Scores, after: &Scores) {
-    println!("                               before   after");
+    say!("                               before   after");
     let rows = [
         (
             "known individuals  MAP@5",
@@ -269,11 +269,13 @@ fn print_scores(before: &Scores, after: &Scores) {
         ),
     ];
     for (label, b, a) in rows {
-        println!("  {label:<27} {b:>6.3}  {a:>6.3}");
+        say!("  {label:<27} {b:>6.3}  {a:>6.3}");
     }
-    println!(
+    say!(
         "  {:<27} {:>6.2}  {:>6.2}",
-        "validation threshold", before.threshold, after.threshold
+        "validation threshold",
+        before.threshold,
+        after.threshold
     );
 }
 
@@ -281,7 +283,7 @@ fn list(cat: &Catalogue) -> Result<ExitCode> {
     let (name, active) = catalogue_pack(cat)?;
     let versions = cat.pack_versions(&name)?;
     if versions.is_empty() {
-        println!("{name} {active} (active): no trained versions yet");
+        say!("{name} {active} (active): no trained versions yet");
         return Ok(ExitCode::SUCCESS);
     }
     for v in versions {
@@ -294,9 +296,11 @@ fn list(cat: &Catalogue) -> Result<ExitCode> {
             .parent_version
             .as_deref()
             .map_or(String::new(), |p| format!(" from {p}"));
-        println!(
+        say!(
             "{name} {}{from}{mark}  {}  {}",
-            v.pack_version, v.created_at, v.path
+            v.pack_version,
+            v.created_at,
+            v.path
         );
     }
     Ok(ExitCode::SUCCESS)
