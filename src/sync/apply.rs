@@ -9,7 +9,17 @@
 //!
 //! Decisions are stored as they come; which one is current for a detection
 //! is then set from their timestamps ([`rematerialize`]): the latest not
-//! withdrawn, the others chained behind it, as local decisions are.
+//! withdrawn, the others chained behind it, as local decisions are. The
+//! codes individuals show are set from all claims after every batch
+//! ([`settle_codes`]), so a row whose code drifted (a clash code of an
+//! earlier WhaleID) cannot collide with the codes the planner gives.
+//!
+//! An operation that the planner lets through but that breaks a rule of the
+//! database (a unique key) cannot fail the whole batch: the batch is then
+//! applied one operation at a time, and each one that breaks a rule is
+//! refused with SQLite's reason, like any other refusal. A server never
+//! answers such a push with an error the laptop would meet on every retry,
+//! and a laptop never stops pulling at it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -18,7 +28,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::hlc::Hlc;
 use super::log::log_op;
 use super::ops::{Change, Op};
-use super::plan::{simulate, Action, LocalState, Plan};
+use super::plan::{batch_order, resolve_codes, simulate, Action, LocalState, Plan};
 use super::state::{self, verdict_text};
 use crate::catalogue::records::vector_to_blob;
 use crate::catalogue::sql::NOW;
@@ -61,7 +71,67 @@ pub fn receive_with(
         Some(s) => s,
         None => state::load(cat)?,
     };
-    let (plan, next) = simulate(&local, ops);
+    match apply_plan(cat, &local, ops) {
+        Ok((plan, next)) => {
+            *cache = Some(next);
+            Ok(plan)
+        }
+        // Rolled back: the catalogue is still what `local` says.
+        Err(e) if breaks_a_rule(&e) => one_at_a_time(cat, local, ops, cache),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether applying failed because of what an operation holds (a unique
+/// key taken, a record the plan expected and the database lacks), not
+/// because of the machine (a full disk, a locked file): refusing the
+/// operation is then the answer, not failing the sync.
+fn breaks_a_rule(e: &Error) -> bool {
+    use rusqlite::ErrorCode;
+    match e {
+        Error::Sql(rusqlite::Error::SqliteFailure(f, _)) => matches!(
+            f.code,
+            ErrorCode::ConstraintViolation | ErrorCode::TypeMismatch | ErrorCode::TooBig
+        ),
+        Error::Invalid(_) | Error::NotFound(_) => true,
+        _ => false,
+    }
+}
+
+/// Apply `ops` one at a time in the planner's order, refusing each one
+/// that breaks a rule of the database (with the reason) and applying the
+/// others; what depends on a refused one is then refused by the planner.
+fn one_at_a_time(
+    cat: &mut Catalogue,
+    mut state: LocalState,
+    ops: &[Op],
+    cache: &mut Option<LocalState>,
+) -> Result<Plan> {
+    let mut ordered: Vec<&Op> = ops.iter().collect();
+    ordered.sort_by(|a, b| batch_order(a, b));
+    let mut out = Plan::default();
+    for op in ordered {
+        match apply_plan(cat, &state, std::slice::from_ref(op)) {
+            Ok((plan, next)) => {
+                out.actions.extend(plan.actions);
+                out.conflicts.extend(plan.conflicts);
+                state = next;
+            }
+            Err(e) if breaks_a_rule(&e) => out.actions.push(Action::Refuse {
+                op: op.id.clone(),
+                reason: format!("it cannot be stored in this catalogue: {e}"),
+            }),
+            Err(e) => return Err(e),
+        }
+    }
+    *cache = Some(state);
+    Ok(out)
+}
+
+/// Plan `ops` against `local` and carry the plan out in one transaction;
+/// the plan and the state after it.
+fn apply_plan(cat: &mut Catalogue, local: &LocalState, ops: &[Op]) -> Result<(Plan, LocalState)> {
+    let (plan, next) = simulate(local, ops);
     let by_id: HashMap<&str, &Op> = ops.iter().map(|o| (o.id.as_str(), o)).collect();
     let times: HashMap<String, Hlc> = next
         .decisions
@@ -76,6 +146,7 @@ pub fn receive_with(
             _ => None,
         })
         .collect();
+    let codes = resolve_codes(&next.individuals);
     cat.with_tx(|tx| {
         let c = tx.conn();
         c.execute("INSERT INTO sync_applying (applying) VALUES (1)", [])?;
@@ -83,17 +154,24 @@ pub fn receive_with(
         for action in &plan.actions {
             perform(c, action, &by_id, &mut touched)?;
         }
+        settle_codes(c, &codes)?;
         for detection in &touched {
             rematerialize(c, detection, &times)?;
         }
-        for op in ops.iter().filter(|o| !refused.contains(o.id.as_str())) {
+        // In the planner's order: of two operations sent under one id, the
+        // one it took is the one logged.
+        let mut ordered: Vec<&Op> = ops.iter().collect();
+        ordered.sort_by(|a, b| batch_order(a, b));
+        for op in ordered
+            .into_iter()
+            .filter(|o| !refused.contains(o.id.as_str()))
+        {
             log_op(c, op, "remote")?;
         }
         c.execute("DELETE FROM sync_applying", [])?;
         Ok(())
     })?;
-    *cache = Some(next);
-    Ok(plan)
+    Ok((plan, next))
 }
 
 /// Carry out one action of the plan. `ops` are the incoming operations by
@@ -132,7 +210,8 @@ fn perform(
         } => record_merge(c, op(id), event, from, into),
         Action::UndoMerge { event, .. } => undo_merge(c, event),
         Action::ResolveMerges { merged_into } => resolve_merges(c, merged_into),
-        Action::ResolveCodes { codes } => resolve_codes(c, codes),
+        // Settled from every claim once all actions are done (settle_codes).
+        Action::ResolveCodes { .. } => Ok(()),
         Action::Decide {
             op: id,
             decision,
@@ -283,12 +362,17 @@ fn add_embedding(c: &Connection, op: &Op, detection: &str) -> Result<()> {
     Ok(())
 }
 
+/// A code no claim can take (claims are printable), holding an
+/// individual's place until [`settle_codes`] gives it its own.
+fn placeholder(individual: &str) -> String {
+    format!("\u{1}{individual}")
+}
+
 fn create_individual(c: &Connection, op: &Op, individual: &str) -> Result<()> {
     if let Change::IndividualCreated { species, .. } = &op.change {
-        // The UUID holds the code's place until ResolveCodes sets it.
         c.execute(
-            "INSERT INTO individuals (uuid, code, species) VALUES (?1, ?1, ?2)",
-            params![individual, species],
+            "INSERT INTO individuals (uuid, code, species) VALUES (?1, ?2, ?3)",
+            params![individual, placeholder(individual), species],
         )?;
     }
     Ok(())
@@ -337,19 +421,31 @@ fn resolve_merges(c: &Connection, merged_into: &BTreeMap<String, String>) -> Res
     Ok(())
 }
 
-fn resolve_codes(c: &Connection, codes: &BTreeMap<String, String>) -> Result<()> {
-    // Through the UUIDs first, so no two rows share a code midway.
-    for individual in codes.keys() {
-        c.execute(
-            "UPDATE individuals SET code = uuid WHERE uuid = ?1",
-            [individual],
-        )?;
+/// Give every individual the code [`resolve_codes`] says it shows, where
+/// its row says otherwise: first all of those out of the way (under
+/// placeholders), so no two rows share a code midway.
+fn settle_codes(c: &Connection, codes: &BTreeMap<String, String>) -> Result<()> {
+    let differ: Vec<(String, &String)> = {
+        let mut stmt = c.prepare("SELECT uuid, code FROM individuals")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (uuid, code) = row?;
+            if let Some(want) = codes.get(&uuid).filter(|w| **w != code) {
+                out.push((uuid, want));
+            }
+        }
+        out
+    };
+    let mut stmt = c.prepare("UPDATE individuals SET code = ?2 WHERE uuid = ?1")?;
+    for (uuid, _) in &differ {
+        stmt.execute([uuid.as_str(), placeholder(uuid).as_str()])?;
     }
-    for (individual, code) in codes {
-        c.execute(
-            &format!("UPDATE individuals SET code = ?2, updated_at = {NOW} WHERE uuid = ?1"),
-            [individual, code],
-        )?;
+    let mut stmt = c.prepare(&format!(
+        "UPDATE individuals SET code = ?2, updated_at = {NOW} WHERE uuid = ?1"
+    ))?;
+    for (uuid, code) in &differ {
+        stmt.execute([uuid.as_str(), code.as_str()])?;
     }
     Ok(())
 }
@@ -444,7 +540,12 @@ pub(crate) fn rematerialize(
         counter: 0,
         node: 0,
     };
-    rows.sort_by_key(|(id, uuid, _)| (times.get(uuid).copied().unwrap_or(zero), *id));
+    // Timestamp, then UUID, as the planner orders them: never the local row
+    // id, which differs between catalogues.
+    rows.sort_by(|(_, a, _), (_, b, _)| {
+        let at = |u: &String| times.get(u).copied().unwrap_or(zero);
+        (at(a), a).cmp(&(at(b), b))
+    });
     let current = rows.iter().rposition(|r| !r.2);
     // Everyone out of the unique "current" index first.
     c.execute(
@@ -478,3 +579,7 @@ pub(crate) fn rematerialize(
     }
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "apply_tests.rs"]
+mod tests;

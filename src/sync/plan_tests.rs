@@ -128,14 +128,27 @@ fn canonical(s: &LocalState) -> String {
             .decisions
             .iter()
             .filter(|(_, o)| o.detection == d.detection && !o.withdrawn)
-            .all(|(_, o)| o.hlc <= d.hlc);
+            .all(|(oid, o)| (o.hlc, oid) <= (d.hlc, id));
         if better {
             current.insert(key, id.clone());
         }
     }
     let decisions: BTreeSet<(&String, bool)> =
         s.decisions.iter().map(|(i, d)| (i, d.withdrawn)).collect();
-    format!("{photos:?}\n{detections:?}\n{codes:?}\n{merged:?}\n{current:?}\n{decisions:?}")
+    let removed: BTreeSet<String> = s
+        .detections
+        .keys()
+        .filter(|d| is_removed(s, d))
+        .map(|d| detection_key(d))
+        .collect();
+    let embeddings: BTreeSet<(String, &String, &String)> = s
+        .embeddings
+        .iter()
+        .map(|(d, name, version)| (detection_key(d), name, version))
+        .collect();
+    format!(
+        "{photos:?}\n{detections:?}\n{codes:?}\n{merged:?}\n{current:?}\n{decisions:?}\n{removed:?}\n{embeddings:?}"
+    )
 }
 
 #[test]
@@ -892,4 +905,104 @@ fn boxes_converge_whatever_order_operations_arrive_in() {
         assert_eq!(results[1], results[2], "seed {seed}");
     }
     assert!(moved_twice > 0, "no run moved one box twice");
+}
+
+/// Issue 19 item 3: two merges with the same timestamp (A into B and B into
+/// A, from a node whose clock repeated itself) must leave the same survivor
+/// on every catalogue, whatever order they arrived in and however each
+/// catalogue's maps happen to iterate.
+#[test]
+fn tied_merges_of_a_into_b_and_b_into_a_leave_the_same_survivor_everywhere() {
+    let mut a = Laptop::new(1, "ana");
+    let (x, ox) = a.individual("A");
+    let (y, oy) = a.individual("B");
+    let merge = |l: &mut Laptop, from: &str, into: &str| {
+        let event = l.uuid();
+        l.op(Change::IndividualsMerged {
+            event,
+            from: from.into(),
+            into: into.into(),
+        })
+    };
+    let xy = merge(&mut a, &x, &y);
+    let mut yx = merge(&mut a, &y, &x);
+    yx.hlc = xy.hlc;
+    let mut survivors = BTreeSet::new();
+    for round in 0..20 {
+        let ops = if round % 2 == 0 {
+            [xy.clone(), yx.clone()]
+        } else {
+            [yx.clone(), xy.clone()]
+        };
+        // Each catalogue is its own (its maps hash with their own keys).
+        let base = apply(&LocalState::default(), &[ox.clone(), oy.clone()]).1;
+        // One batch, or one merge per batch.
+        let state = if round % 4 < 2 {
+            apply(&base, &ops).1
+        } else {
+            apply(&apply(&base, &ops[..1]).1, &ops[1..]).1
+        };
+        let merged = resolve_merges(&state.merges);
+        assert_eq!(merged.len(), 1, "{merged:?}");
+        survivors.extend(merged.values().cloned());
+    }
+    assert_eq!(survivors.len(), 1, "survivors differ: {survivors:?}");
+}
+
+/// Two renames of one individual with the same timestamp: the same code
+/// wins everywhere (timestamp, then operation UUID).
+#[test]
+fn tied_renames_give_the_same_code_everywhere() {
+    let mut a = Laptop::new(1, "ana");
+    let (x, ox) = a.individual("A");
+    let (_, base) = apply(&LocalState::default(), &[ox]);
+    let r1 = a.op(Change::IndividualRenamed {
+        individual: x.clone(),
+        code: "Scar".into(),
+    });
+    let mut r2 = a.op(Change::IndividualRenamed {
+        individual: x.clone(),
+        code: "Notch".into(),
+    });
+    r2.hlc = r1.hlc;
+    let one = apply(
+        &apply(&base, std::slice::from_ref(&r1)).1,
+        std::slice::from_ref(&r2),
+    )
+    .1;
+    let two = apply(
+        &apply(&base, std::slice::from_ref(&r2)).1,
+        std::slice::from_ref(&r1),
+    )
+    .1;
+    assert_eq!(
+        resolve_codes(&one.individuals)[&x],
+        resolve_codes(&two.individuals)[&x]
+    );
+    // The greater operation UUID wins the tie.
+    assert_eq!(resolve_codes(&one.individuals)[&x], "Notch");
+}
+
+/// A removal and a restoration of one box with the same timestamp: the
+/// same state everywhere.
+#[test]
+fn tied_removal_and_restoration_give_the_same_state_everywhere() {
+    let mut a = Laptop::new(1, "ana");
+    let (photo, p) = a.photo(1);
+    let (det, d) = a.detection(&photo, 5.0);
+    let (_, base) = apply(&LocalState::default(), &[p, d]);
+    let removal = a.remove(&det, None);
+    let mut restore = a.restore(&det);
+    restore.hlc = removal.hlc;
+    let one = apply(
+        &apply(&base, std::slice::from_ref(&removal)).1,
+        std::slice::from_ref(&restore),
+    )
+    .1;
+    let two = apply(
+        &apply(&base, std::slice::from_ref(&restore)).1,
+        std::slice::from_ref(&removal),
+    )
+    .1;
+    assert_eq!(is_removed(&one, &det), is_removed(&two, &det));
 }

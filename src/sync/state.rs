@@ -86,7 +86,7 @@ fn timed_ops(cat: &Catalogue) -> Result<Vec<Op>> {
          WHERE kind IN ('individual_created', 'individual_renamed', 'individuals_merged',
                         'merge_undone', 'decided', 'decision_withdrawn',
                         'detection_removed', 'detection_restored')
-         ORDER BY hlc",
+         ORDER BY hlc, id",
     )?;
     let ops = stmt
         .query_map([], |r| r.get::<_, String>(0))?
@@ -106,19 +106,35 @@ fn replay(s: &mut LocalState, op: Op) {
         Change::IndividualCreated {
             individual, code, ..
         } => {
-            s.individuals
-                .entry(individual)
-                .or_insert(Named { code, hlc: op.hlc });
+            s.individuals.entry(individual).or_insert(Named {
+                code,
+                hlc: op.hlc,
+                op: op.id,
+            });
         }
         Change::IndividualRenamed { individual, code } => {
-            s.individuals
-                .insert(individual, Named { code, hlc: op.hlc });
+            // The latest claim, ties broken by operation UUID (as the planner).
+            let newer = s
+                .individuals
+                .get(&individual)
+                .is_none_or(|n| (n.hlc, n.op.as_str()) < (op.hlc, op.id.as_str()));
+            if newer {
+                s.individuals.insert(
+                    individual,
+                    Named {
+                        code,
+                        hlc: op.hlc,
+                        op: op.id,
+                    },
+                );
+            }
         }
         Change::IndividualsMerged { event, from, into } => {
             s.merges.insert(
                 event,
                 MergeEvent {
                     hlc: op.hlc,
+                    op: op.id,
                     from,
                     into,
                     undone: false,
@@ -164,6 +180,7 @@ fn replay(s: &mut LocalState, op: Op) {
                 &detection,
                 Liveness {
                     hlc: op.hlc,
+                    event: op.id,
                     removed,
                     by: op.author,
                 },

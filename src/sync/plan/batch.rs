@@ -115,7 +115,7 @@ impl Batch {
     /// or why it is refused.
     pub(super) fn step(&mut self, op: &Op) -> Result<Vec<Action>, String> {
         match &op.change {
-            Change::PhotoAdded { photo, sha256, .. } => Ok(self.photo_added(op, photo, sha256)),
+            Change::PhotoAdded { photo, sha256, .. } => self.photo_added(op, photo, sha256),
             Change::DetectionAdded {
                 detection,
                 photo,

@@ -26,10 +26,11 @@ pub fn is_removed(s: &LocalState, detection: &str) -> bool {
     s.liveness.get(detection).is_some_and(|l| l.removed)
 }
 
-/// Record an event on a detection's liveness; whether it is now the latest.
+/// Record an event on a detection's liveness; whether it is now the latest
+/// (by timestamp, then [`Liveness::event`]: one order everywhere, ties too).
 pub fn record_liveness(s: &mut LocalState, detection: &str, event: Liveness) -> bool {
     match s.liveness.get(detection) {
-        Some(l) if l.hlc >= event.hlc => false,
+        Some(l) if (l.hlc, &l.event) >= (event.hlc, &event.event) => false,
         _ => {
             s.liveness.insert(detection.to_string(), event);
             true
@@ -77,15 +78,28 @@ pub fn moved_twice_removal(s: &LocalState, kept: &str) -> Liveness {
     let k = &s.replacements[kept];
     Liveness {
         hlc: k.hlc,
+        event: kept.to_string(),
         removed: true,
         by: k.author.clone(),
     }
 }
 
 impl Batch {
-    pub(super) fn photo_added(&mut self, op: &Op, photo: &str, sha256: &str) -> Vec<Action> {
+    pub(super) fn photo_added(
+        &mut self,
+        op: &Op,
+        photo: &str,
+        sha256: &str,
+    ) -> Result<Vec<Action>, String> {
         let id = op.id.clone();
-        match self.photo_with(sha256) {
+        // A UUID here (or recognised as one here) names those bytes only.
+        let here = self.resolve(photo);
+        if let Some(held) = self.s.photos.get(&here).filter(|held| *held != sha256) {
+            return Err(format!(
+                "photo {photo} is already in this catalogue with other bytes (sha256 {held}, not {sha256})"
+            ));
+        }
+        Ok(match self.photo_with(sha256) {
             Some(local) if local == photo => vec![Action::AlreadyApplied { op: id }],
             Some(local) => {
                 self.s.aliases.insert(photo.to_string(), local.clone());
@@ -102,7 +116,7 @@ impl Batch {
                     photo: photo.to_string(),
                 }]
             }
-        }
+        })
     }
 
     /// `key` names the photo here; `replaces`, the box here it replaces.
@@ -114,7 +128,8 @@ impl Batch {
         replaces: Option<String>,
     ) -> Vec<Action> {
         let id = op.id.clone();
-        if self.s.detections.contains_key(detection) {
+        // Here, or received before and recognised as a detection here.
+        if self.s.detections.contains_key(detection) || self.s.aliases.contains_key(detection) {
             return vec![Action::AlreadyApplied { op: id }];
         }
         match self.same_detection(&key) {
@@ -183,6 +198,7 @@ impl Batch {
         let detection = self.known_detection(detection)?;
         let event = Liveness {
             hlc: op.hlc,
+            event: op.id.clone(),
             removed: true,
             by: op.author.clone(),
         };
@@ -221,6 +237,7 @@ impl Batch {
         let detection = self.known_detection(detection)?;
         let event = Liveness {
             hlc: op.hlc,
+            event: op.id.clone(),
             removed: false,
             by: op.author.clone(),
         };

@@ -22,6 +22,7 @@ impl Batch {
             Named {
                 code: code.to_string(),
                 hlc: op.hlc,
+                op: op.id.clone(),
             },
         );
         vec![Action::CreateIndividual {
@@ -40,7 +41,7 @@ impl Batch {
             return Err(missing("individual", individual));
         };
         let (id, individual) = (op.id.clone(), individual.to_string());
-        if op.hlc <= current.hlc {
+        if (op.hlc, op.id.as_str()) <= (current.hlc, current.op.as_str()) {
             return Ok(vec![Action::StaleRename { op: id, individual }]);
         }
         self.s.individuals.insert(
@@ -48,6 +49,7 @@ impl Batch {
             Named {
                 code: code.to_string(),
                 hlc: op.hlc,
+                op: op.id.clone(),
             },
         );
         Ok(vec![Action::Rename { op: id, individual }])
@@ -73,6 +75,7 @@ impl Batch {
             event.to_string(),
             MergeEvent {
                 hlc: op.hlc,
+                op: op.id.clone(),
                 from: from.to_string(),
                 into: into.to_string(),
                 undone: false,

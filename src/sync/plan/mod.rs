@@ -20,11 +20,15 @@
 //!   aliased likewise.
 //! * **Codes.** Each individual claims a code: the one it was created with,
 //!   or its latest rename (the latest timestamp wins, everywhere). Codes
-//!   shown are unique: of the individuals claiming one code, the earliest
-//!   claim keeps it and the others show `CODE~xxxxxxxx` (their UUID's first
-//!   eight digits). Codes are derived from all claims ([`resolve_codes`]),
-//!   so every catalogue shows the same ones whatever order the claims
-//!   arrived in, and a clash is reported.
+//!   shown are unique by construction: of the individuals claiming one
+//!   code, the earliest claim keeps it and the others show `CODE~xxxxxxxx`
+//!   (the last, random, eight hex digits of their UUID; longer when that is
+//!   taken too). Codes are derived from all claims ([`resolve_codes`]), so
+//!   every catalogue shows the same ones whatever order the claims arrived
+//!   in, and a clash is reported.
+//! * **Ties.** Every order the rules take is total: timestamp, then the
+//!   operation's UUID, so two events with one timestamp (a node whose clock
+//!   repeated itself) are taken in the same order everywhere.
 //! * **Merges** are events; the state they leave is recomputed from all of
 //!   them in timestamp order ([`resolve_merges`]), so every catalogue ends up
 //!   with the same individuals whatever order the merges arrived in. A merge
@@ -92,6 +96,9 @@ pub const SAME_ANIMAL_IOU: f32 = 0.5;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Liveness {
     pub hlc: Hlc,
+    /// What breaks a tie of timestamps: the operation's UUID (for a removal
+    /// by the moved-twice rule, the kept box's UUID).
+    pub event: String,
     pub removed: bool,
     pub by: String,
 }
@@ -113,12 +120,16 @@ pub struct Replacement {
 pub struct Named {
     pub code: String,
     pub hlc: Hlc,
+    /// The claiming operation's UUID: the tie-break after the timestamp.
+    pub op: String,
 }
 
 /// A merge event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MergeEvent {
     pub hlc: Hlc,
+    /// The merging operation's UUID: the tie-break after the timestamp.
+    pub op: String,
     pub from: String,
     pub into: String,
     pub undone: bool,
@@ -314,12 +325,14 @@ impl Plan {
 }
 
 /// The `merged_into` of every merged individual after the events not
-/// undone, taken in timestamp order: a merge of individuals that are
-/// already one (directly or through others) does nothing. Pointers go to
-/// the final individual, so no chain is left.
+/// undone, taken in timestamp order (then operation UUID, then event UUID:
+/// two merges with one timestamp are taken in the same order everywhere): a
+/// merge of individuals that are already one (directly or through others)
+/// does nothing. Pointers go to the final individual, so no chain is left.
 pub fn resolve_merges(events: &HashMap<String, MergeEvent>) -> BTreeMap<String, String> {
-    let mut ordered: Vec<&MergeEvent> = events.values().filter(|e| !e.undone).collect();
-    ordered.sort_by_key(|e| e.hlc);
+    let mut ordered: Vec<(&String, &MergeEvent)> =
+        events.iter().filter(|(_, e)| !e.undone).collect();
+    ordered.sort_by(|(a, x), (b, y)| (x.hlc, &x.op, a).cmp(&(y.hlc, &y.op, b)));
     let mut parent: HashMap<String, String> = HashMap::new();
     fn root(parent: &HashMap<String, String>, mut x: String) -> String {
         while let Some(p) = parent.get(&x) {
@@ -327,7 +340,7 @@ pub fn resolve_merges(events: &HashMap<String, MergeEvent>) -> BTreeMap<String, 
         }
         x
     }
-    for e in ordered {
+    for (_, e) in ordered {
         let (a, b) = (root(&parent, e.from.clone()), root(&parent, e.into.clone()));
         if a != b {
             parent.insert(a, b);
@@ -339,33 +352,91 @@ pub fn resolve_merges(events: &HashMap<String, MergeEvent>) -> BTreeMap<String, 
         .collect()
 }
 
-/// The code each individual shows: its claim, unless an earlier claim of
-/// the same code by another individual keeps it (then [`clash_code`]).
-pub fn resolve_codes(individuals: &HashMap<String, Named>) -> BTreeMap<String, String> {
-    let mut first: HashMap<&str, (Hlc, &str)> = HashMap::new();
-    for (id, n) in individuals {
-        let claim = (n.hlc, id.as_str());
-        first
-            .entry(n.code.as_str())
-            .and_modify(|f| *f = (*f).min(claim))
-            .or_insert(claim);
-    }
-    individuals
-        .iter()
-        .map(|(id, n)| {
-            let shown = if first[n.code.as_str()].1 == id {
-                n.code.clone()
-            } else {
-                clash_code(&n.code, id)
-            };
-            (id.clone(), shown)
-        })
-        .collect()
+/// The order claims of a code are taken in: timestamp, then the claiming
+/// operation's UUID, then the individual's (a total order, the same on
+/// every catalogue).
+fn claim_key<'a>((id, n): &(&'a String, &'a Named)) -> (Hlc, &'a str, &'a str) {
+    (n.hlc, n.op.as_str(), id.as_str())
 }
 
-/// The code a clash's loser moves to.
+/// The code each individual shows, unique by construction: every code
+/// claimed is shown by its first claimant (in [`claim_key`] order); each
+/// later claimant of a taken code moves to the first of its
+/// [`clash_codes`] that no individual claims and no earlier loser was
+/// given. The result follows from the claims alone, so every catalogue
+/// shows the same codes whatever order the claims arrived in.
+pub fn resolve_codes(individuals: &HashMap<String, Named>) -> BTreeMap<String, String> {
+    let mut claims: Vec<(&String, &Named)> = individuals.iter().collect();
+    claims.sort_by(|a, b| claim_key(a).cmp(&claim_key(b)));
+    let mut taken: HashSet<String> = HashSet::with_capacity(claims.len());
+    let mut shown = BTreeMap::new();
+    let mut losers = Vec::new();
+    for (id, n) in claims {
+        if taken.insert(n.code.clone()) {
+            shown.insert(id.clone(), n.code.clone());
+        } else {
+            losers.push((id, n));
+        }
+    }
+    for (id, n) in losers {
+        let code = clash_codes(&n.code, id)
+            .find(|c| !taken.contains(c))
+            .expect("clash_codes never ends");
+        taken.insert(code.clone());
+        shown.insert(id.clone(), code);
+    }
+    shown
+}
+
+/// The code a clash's loser moves to when nothing else holds it:
+/// `CODE~xxxxxxxx`, the last eight hex digits of its UUID (the random ones
+/// of a v4 or v7 UUID; the first ones of a v7 are its creation time, which
+/// individuals made within a minute share).
 pub fn clash_code(code: &str, individual: &str) -> String {
-    format!("{code}~{}", &individual[..8.min(individual.len())])
+    clash_codes(code, individual)
+        .next()
+        .expect("clash_codes never ends")
+}
+
+/// The codes a clash's loser may move to, in order: `CODE~` and the last 8,
+/// 12, 16 ... 32 hex digits of its UUID, then those 32 followed by `~2`,
+/// `~3`... Endless, so a free one is always found.
+pub fn clash_codes<'a>(code: &'a str, individual: &str) -> impl Iterator<Item = String> + 'a {
+    let hex = match uuid::Uuid::parse_str(individual) {
+        Ok(u) => u.simple().to_string(),
+        // Ids are checked to be UUIDs before they get here; anything else
+        // still gets a suffix made of its own letters and digits.
+        Err(_) => individual
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect(),
+    };
+    let hex = if hex.is_empty() { "0".to_string() } else { hex };
+    let tails: Vec<String> = (8..hex.len())
+        .step_by(4)
+        .chain([hex.len()])
+        .map(|n| hex[hex.len() - n..].to_string())
+        .collect();
+    let whole = hex.clone();
+    tails
+        .into_iter()
+        .map(move |t| format!("{code}~{t}"))
+        .chain((2u64..).map(move |n| format!("{code}~{whole}~{n}")))
+}
+
+/// The order a batch is taken in: timestamp, then operation UUID, then (for
+/// two different operations sent under one UUID and timestamp) their
+/// content, so the plan follows from the operations, not the order they
+/// came in.
+pub fn batch_order(a: &Op, b: &Op) -> std::cmp::Ordering {
+    a.hlc
+        .cmp(&b.hlc)
+        .then_with(|| a.id.cmp(&b.id))
+        .then_with(|| {
+            let text = |o: &Op| serde_json::to_string(o).unwrap_or_default();
+            text(a).cmp(&text(b))
+        })
 }
 
 /// See the module docs.
@@ -384,7 +455,7 @@ pub fn simulate_owned(local: LocalState, incoming: &[Op]) -> (Plan, LocalState) 
     let mut batch = Batch::new(local);
     let mut actions = Vec::new();
     let mut ops: Vec<&Op> = incoming.iter().collect();
-    ops.sort_by(|a, b| a.hlc.cmp(&b.hlc).then_with(|| a.id.cmp(&b.id)));
+    ops.sort_by(|a, b| batch_order(a, b));
     let mut seen_in_batch: HashSet<&str> = HashSet::new();
     for op in ops {
         if batch.s.applied.contains(&op.id) || !seen_in_batch.insert(op.id.as_str()) {
