@@ -23,6 +23,10 @@ use crate::imageops;
 use crate::packs::DetectorSpec;
 use crate::runtime::{InferenceWorker, SessionConfig, WorkerInfo};
 
+/// The largest fixed batch a detector may declare: 64 photos at the
+/// largest input (2048²) are 3 GiB of input tensor.
+pub const MAX_FIXED_BATCH: usize = 64;
+
 /// An axis-aligned box in pixels, corners inclusive of x1/y1, exclusive of x2/y2.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BBox {
@@ -115,6 +119,12 @@ pub struct Detector {
 impl Detector {
     /// Open the detector and check the ONNX file against the manifest.
     pub fn open(spec: &DetectorSpec, file: &Path, config: &SessionConfig) -> Result<Self> {
+        // A spec built in code gets the bounds a loaded pack has: each size
+        // here is an allocation per batch.
+        crate::packs::validate::check_detector(spec).map_err(|reason| Error::ModelOutput {
+            file: file.to_path_buf(),
+            reason: format!("pack.toml: {reason}"),
+        })?;
         let worker = InferenceWorker::spawn(file, config)?;
         let info = worker.info();
         let bad = |reason: String| Error::ModelOutput {
@@ -146,7 +156,14 @@ impl Detector {
                 spec.classes.len()
             )));
         }
-        // Exports with a fixed batch of one are common; honour them.
+        // Exports with a fixed batch of one are common; honour them, up to
+        // a batch whose input still fits in memory.
+        if input[0] > MAX_FIXED_BATCH as i64 {
+            return Err(bad(format!(
+                "input `{}` has a fixed batch of {}, more than the {MAX_FIXED_BATCH} WhaleID runs at once",
+                info.input, input[0]
+            )));
+        }
         let max_batch = if input[0] > 0 { input[0] as usize } else { 8 };
         Ok(Self {
             spec: spec.clone(),

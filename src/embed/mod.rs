@@ -10,6 +10,12 @@
 //! Work is batched, and batch `k + 1` is prepared while batch `k` runs: the
 //! workers of all backbones run at once. Batch size never changes a result:
 //! every row is computed independently (tested for 1 vs 32).
+//!
+//! No embedding that is not a finite number leaves here: opening the
+//! embedder runs a probe image through every backbone and refuses a pack
+//! whose embedding of it is not finite or is zero, and a batch whose
+//! features or embeddings are not finite is an error naming the model, so
+//! NaN never reaches a catalogue.
 
 use image::RgbImage;
 use ndarray::{s, Array2, Array3, Array4, ArrayView2};
@@ -69,12 +75,62 @@ impl Embedder {
             }
             workers.push(worker);
         }
-        Ok(Self {
+        let embedder = Self {
             backbones: pack.backbones.clone(),
             workers,
             flip_tta: pack.manifest.ensemble.flip_tta,
             batch,
-        })
+        };
+        embedder.probe(pack)?;
+        Ok(embedder)
+    }
+
+    /// Embed a drawn probe image: each backbone's embedding of it must be
+    /// finite and of non-zero length, else the pack is refused, naming the
+    /// backbone's file.
+    fn probe(&self, pack: &Pack) -> Result<()> {
+        let image = RgbImage::from_fn(61, 47, |x, y| {
+            image::Rgb([(x * 4) as u8, (y * 5) as u8, ((x * 7 + y * 3) % 256) as u8])
+        });
+        let crop = Crop {
+            image: &image,
+            region: None,
+        };
+        let who = |i: usize| {
+            format!(
+                "backbone `{}` of pack {} {}",
+                self.backbones[i].spec.name,
+                pack.name(),
+                pack.version()
+            )
+        };
+        let embedded = self
+            .embed(&[crop], &CancelToken::new())
+            .map_err(|e| match e {
+                Error::ModelOutput { file, reason } => {
+                    let i = self.workers.iter().position(|w| w.info().file == file);
+                    Error::ModelOutput {
+                        reason: format!(
+                            "{}: a probe image: {reason}",
+                            i.map_or_else(|| format!("pack {}", pack.name()), who)
+                        ),
+                        file,
+                    }
+                }
+                other => other,
+            })?;
+        for (i, part) in embedded[0].parts.iter().enumerate() {
+            if part.iter().all(|v| *v == 0.0) {
+                return Err(Error::ModelOutput {
+                    file: self.workers[i].info().file.clone(),
+                    reason: format!(
+                        "{}: the embedding of a probe image is zero, so every pair would score 0.000",
+                        who(i)
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Change the batch size (at least 1, at most what the models accept).
@@ -179,7 +235,18 @@ impl Embedder {
             } else {
                 features
             };
-            parts_per_backbone.push(backbone.neck.forward(features.view()));
+            let parts = backbone.neck.forward(features.view());
+            for (what, block) in [("features", &features), ("embedding", &parts)] {
+                if let Some(((row, _), v)) = block.indexed_iter().find(|(_, v)| !v.is_finite()) {
+                    return Err(Error::ModelOutput {
+                        file: worker.info().file.clone(),
+                        reason: format!(
+                            "the {what} of crop {row} of the batch are not finite ({v}): the model or its neck is broken"
+                        ),
+                    });
+                }
+            }
+            parts_per_backbone.push(parts);
             features_per_backbone.push(features);
         }
         Ok((0..n)

@@ -1,27 +1,35 @@
 //! Model packs: a folder with `pack.toml` and the files it names.
 //!
 //! A pack is loaded and validated as one unit before any model runs: the
-//! manifest parses, every path stays inside the folder, every file is listed
-//! in `[checksums]` and matches its sha256, the neck and head tensors have the
-//! shapes the manifest promises, and the ensemble names each backbone once.
-//! Each failure names the file and the field. Checking the ONNX files against
-//! the manifest (input size, feature dimension) needs ONNX Runtime and happens
-//! when the models are opened ([`crate::detect::Detector`],
-//! [`crate::embed::Embedder`]).
+//! manifest parses, every name that becomes a path is a plain name and every
+//! size is within its bound ([`validate`]), every file it names is listed in
+//! `[checksums]`, really inside the folder, a regular file within its size
+//! cap ([`files`]) and matches its sha256, the neck and head tensors have the
+//! shapes the manifest promises and hold finite numbers, a probe through each
+//! neck gives a usable embedding, and the ensemble names each backbone once.
+//! Each failure names the pack, the file and the field. Checking the ONNX
+//! files against the manifest (input size, feature dimension, a probe image
+//! giving a finite embedding) needs ONNX Runtime and happens when the models
+//! are opened ([`crate::detect::Detector`], [`crate::embed::Embedder`]).
 
 pub mod binding;
+pub mod files;
 pub mod manifest;
 mod neck;
+pub mod validate;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+pub use files::{FileKind, MAX_MANIFEST_BYTES, MAX_MODEL_BYTES, MAX_TENSOR_BYTES, MAX_TEXT_BYTES};
 pub use manifest::{BackboneSpec, DetectorSpec, Manifest, ResizeFilter, ResizeMode, TrainingInfo};
 pub use neck::{Head, Neck};
+pub use validate::{check_name, check_pack_name, check_version};
 
 use crate::error::{Error, Result};
+use files::{Folder, PackFile};
 
 pub const MANIFEST_FILE: &str = "pack.toml";
 
@@ -46,6 +54,9 @@ pub struct Pack {
     /// In `ensemble.order`.
     pub backbones: Vec<Backbone>,
     pub detector: Option<(DetectorSpec, PathBuf)>,
+    /// Each file of `[checksums]` and where it really is (links resolved,
+    /// inside the pack): what was hashed is what gets opened or copied.
+    pub files: BTreeMap<String, PathBuf>,
 }
 
 impl Pack {
@@ -57,16 +68,21 @@ impl Pack {
             file: file.to_string(),
             reason,
         };
-        let text = std::fs::read_to_string(root.join(MANIFEST_FILE))
-            .map_err(|e| err(MANIFEST_FILE, format!("cannot read: {e}")))?;
+        let folder = Folder::open(&root).map_err(|reason| err(MANIFEST_FILE, reason))?;
+        let text = folder
+            .open_file(Path::new(MANIFEST_FILE), FileKind::Manifest)
+            .and_then(PackFile::read)
+            .and_then(|bytes| String::from_utf8(bytes).map_err(|_| "is not UTF-8 text".into()))
+            .map_err(|reason| err(MANIFEST_FILE, format!("cannot read: {reason}")))?;
         let manifest: Manifest =
             toml::from_str(&text).map_err(|e| err(MANIFEST_FILE, e.to_string()))?;
         let checker = Checker {
             root: &root,
+            folder,
             manifest: &manifest,
         };
-        checker.structure()?;
-        let hashed = checker.checksums()?;
+        validate::structure(&manifest).map_err(|reason| err(MANIFEST_FILE, reason))?;
+        let checked = checker.checksums()?;
 
         let mut by_name: BTreeMap<&str, &BackboneSpec> = BTreeMap::new();
         for spec in &manifest.backbones {
@@ -75,10 +91,10 @@ impl Pack {
         let mut backbones = Vec::new();
         for name in &manifest.ensemble.order {
             let spec = by_name[name.as_str()];
-            backbones.push(checker.backbone(spec, &hashed)?);
+            backbones.push(checker.backbone(spec, &checked)?);
         }
         let detector = match &manifest.detector {
-            Some(d) => Some((d.clone(), checker.file(&d.file, "detector.file", &hashed)?)),
+            Some(d) => Some((d.clone(), checker.file(&d.file, "detector.file", &checked)?)),
             None => None,
         };
         Ok(Self {
@@ -86,6 +102,7 @@ impl Pack {
             manifest,
             backbones,
             detector,
+            files: checked.paths,
         })
     }
 
@@ -136,8 +153,17 @@ fn feature_key(onnx_sha256: &str, spec: &BackboneSpec, flip_tta: bool) -> String
     hex::encode(Sha256::digest(described.as_bytes()))
 }
 
+/// The files of `[checksums]`, checked: where each really is, and the
+/// bytes of those parsed here (necks, heads, class lists), read once so that
+/// what is parsed is what was hashed.
+struct Checked {
+    paths: BTreeMap<String, PathBuf>,
+    contents: BTreeMap<String, Vec<u8>>,
+}
+
 struct Checker<'a> {
     root: &'a Path,
+    folder: Folder,
     manifest: &'a Manifest,
 }
 
@@ -150,131 +176,65 @@ impl Checker<'_> {
         }
     }
 
-    /// Everything that can be checked without reading the model files.
-    fn structure(&self) -> Result<()> {
+    /// What each file is read as, from the fields that name it (a file no
+    /// field names is capped as a model file).
+    fn kinds(&self) -> BTreeMap<&str, FileKind> {
+        let mut kinds = BTreeMap::new();
         let m = self.manifest;
-        let bad = |reason: String| self.err(MANIFEST_FILE, reason);
-        if m.format != manifest::FORMAT_VERSION {
-            return Err(bad(format!(
-                "format = {} is not supported (this WhaleID reads format {})",
-                m.format,
-                manifest::FORMAT_VERSION
-            )));
-        }
-        let name_ok = !m.pack.name.is_empty()
-            && m.pack
-                .name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-        if !name_ok {
-            return Err(bad(format!(
-                "pack.name `{}` must be lowercase letters, digits, - and _",
-                m.pack.name
-            )));
-        }
-        if m.backbones.is_empty() {
-            return Err(bad("backbones: a pack needs at least one backbone".into()));
-        }
-        let mut names = BTreeSet::new();
-        for (i, b) in m.backbones.iter().enumerate() {
-            let at = format!("backbones[{i}] (`{}`)", b.name);
-            if !names.insert(b.name.as_str()) {
-                return Err(bad(format!("{at}: name is used twice")));
+        for b in &m.backbones {
+            kinds.insert(b.file.as_str(), FileKind::Model);
+            kinds.insert(b.neck.file.as_str(), FileKind::Tensors);
+            if let Some(h) = &b.head {
+                kinds.insert(h.file.as_str(), FileKind::Tensors);
+                kinds.insert(h.classes.as_str(), FileKind::Text);
             }
-            if b.input_size.contains(&0) {
-                return Err(bad(format!("{at}.input_size must be positive")));
-            }
-            if let Some(j) = b.std.iter().position(|s| s.is_nan() || *s <= 0.0) {
-                return Err(bad(format!("{at}.std[{j}] must be positive")));
-            }
-            if b.feature_dim == 0 || b.neck.embedding_dim == 0 {
-                return Err(bad(format!(
-                    "{at}: feature_dim and neck.embedding_dim must be positive"
-                )));
-            }
-            if b.neck.bn_eps.is_nan() || b.neck.bn_eps < 0.0 {
-                return Err(bad(format!("{at}.neck.bn_eps must not be negative")));
-            }
-        }
-        let order: BTreeSet<&str> = m.ensemble.order.iter().map(String::as_str).collect();
-        if order.len() != m.ensemble.order.len() || order != names {
-            return Err(bad(format!(
-                "ensemble.order {:?} must name every backbone exactly once (backbones: {:?})",
-                m.ensemble.order, names
-            )));
-        }
-        let t = m.matching.new_individual_threshold;
-        if !(-1.0..=1.0).contains(&t) {
-            return Err(bad(format!(
-                "match.new_individual_threshold = {t} is not a cosine similarity in [-1, 1]"
-            )));
-        }
-        let w = m.matching.head_weight;
-        if !(0.0..=1.0).contains(&w) {
-            return Err(bad(format!("match.head_weight = {w} must be in [0, 1]")));
-        }
-        if w > 0.0 && m.backbones.iter().all(|b| b.head.is_none()) {
-            return Err(bad(format!(
-                "match.head_weight = {w} blends ArcFace head scores, but no backbone has a [backbones.head]"
-            )));
         }
         if let Some(d) = &m.detector {
-            if d.stride == 0 || d.input_size == 0 || d.input_size % d.stride != 0 {
-                return Err(bad(format!(
-                    "detector.input_size {} must be a positive multiple of detector.stride {}",
-                    d.input_size, d.stride
-                )));
-            }
-            if d.classes.is_empty() {
-                return Err(bad("detector.classes is empty".into()));
-            }
-            if let Some(c) = d.crop_classes.iter().find(|c| !d.classes.contains(c)) {
-                return Err(bad(format!(
-                    "detector.crop_classes names `{c}`, which is not in detector.classes"
-                )));
-            }
-            for (field, v) in [("confidence", d.confidence), ("iou", d.iou)] {
-                if !(v > 0.0 && v <= 1.0) {
-                    return Err(bad(format!("detector.{field} = {v} must be in (0, 1]")));
-                }
-            }
-            if !(0.0..=1.0).contains(&d.crop_margin) {
-                return Err(bad(format!(
-                    "detector.crop_margin = {} must be in [0, 1]",
-                    d.crop_margin
-                )));
-            }
+            kinds.insert(d.file.as_str(), FileKind::Model);
         }
-        Ok(())
+        kinds
     }
 
-    /// Hash every listed file; returns the set of files that matched.
-    fn checksums(&self) -> Result<BTreeSet<String>> {
-        let mut ok = BTreeSet::new();
+    /// Open, bound and hash every listed file; keep the bytes of those
+    /// parsed here. Nothing outside the pack is read, so no error shows a
+    /// foreign file's hash.
+    fn checksums(&self) -> Result<Checked> {
+        let kinds = self.kinds();
+        let mut checked = Checked {
+            paths: BTreeMap::new(),
+            contents: BTreeMap::new(),
+        };
         for (rel, want) in &self.manifest.checksums {
-            let path = self.resolve(rel, "checksums")?;
-            let bytes = std::fs::read(&path).map_err(|e| {
-                self.err(
-                    rel,
-                    format!(
-                        "listed in [checksums] but cannot be read ({})",
-                        e.kind().to_string().to_lowercase()
-                    ),
-                )
-            })?;
-            let got = hex::encode(Sha256::digest(&bytes));
+            let kind = kinds.get(rel.as_str()).copied().unwrap_or(FileKind::Model);
+            let file = self
+                .folder
+                .open_file(&self.resolve(rel, "checksums")?, kind)
+                .map_err(|reason| self.err(rel, format!("listed in [checksums] but {reason}")))?;
+            let path = file.path.clone();
+            let got = match kind {
+                FileKind::Model | FileKind::Manifest => {
+                    file.sha256().map_err(|reason| self.err(rel, reason))?
+                }
+                FileKind::Tensors | FileKind::Text => {
+                    let bytes = file.read().map_err(|reason| self.err(rel, reason))?;
+                    let got = hex::encode(Sha256::digest(&bytes));
+                    checked.contents.insert(rel.clone(), bytes);
+                    got
+                }
+            };
             if !got.eq_ignore_ascii_case(want.trim()) {
                 return Err(self.err(
                     rel,
                     format!("sha256 mismatch: pack.toml says {want}, the file is {got}"),
                 ));
             }
-            ok.insert(rel.clone());
+            checked.paths.insert(rel.clone(), path);
         }
-        Ok(ok)
+        Ok(checked)
     }
 
-    /// A path inside the pack folder, refusing escapes.
+    /// A path inside the pack folder, as text: relative, no `..`. (Where it
+    /// really leads is checked when it is opened: [`Folder::open_file`].)
     fn resolve(&self, rel: &str, field: &str) -> Result<PathBuf> {
         let p = Path::new(rel);
         let inside = !rel.is_empty()
@@ -286,31 +246,41 @@ impl Checker<'_> {
                 format!("{field}: `{rel}` must be a relative path inside the pack folder"),
             ));
         }
-        Ok(self.root.join(p))
+        Ok(p.to_path_buf())
     }
 
-    /// A file a field names: inside the pack and checksummed.
-    fn file(&self, rel: &str, field: &str, hashed: &BTreeSet<String>) -> Result<PathBuf> {
+    /// A file a field names: inside the pack and checksummed; its real path.
+    fn file(&self, rel: &str, field: &str, checked: &Checked) -> Result<PathBuf> {
         let path = self.resolve(rel, field)?;
-        if !hashed.contains(rel) {
-            if !path.exists() {
-                return Err(self.err(rel, format!("named by {field} but the file is missing")));
+        match checked.paths.get(rel) {
+            Some(real) => Ok(real.clone()),
+            None if !self.root.join(&path).exists() => {
+                Err(self.err(rel, format!("named by {field} but the file is missing")))
             }
-            return Err(self.err(
+            None => Err(self.err(
                 rel,
                 format!("named by {field} but has no sha256 in [checksums]"),
-            ));
+            )),
         }
-        Ok(path)
     }
 
-    fn backbone(&self, spec: &BackboneSpec, hashed: &BTreeSet<String>) -> Result<Backbone> {
+    /// The bytes of a checksummed file parsed here.
+    fn contents<'c>(&self, rel: &str, field: &str, checked: &'c Checked) -> Result<&'c [u8]> {
+        self.file(rel, field, checked)?;
+        checked.contents.get(rel).map(Vec::as_slice).ok_or_else(|| {
+            self.err(
+                rel,
+                format!("named by {field}, but read as another kind of file"),
+            )
+        })
+    }
+
+    fn backbone(&self, spec: &BackboneSpec, checked: &Checked) -> Result<Backbone> {
         let field = |f: &str| format!("backbones.{}.{f}", spec.name);
-        let onnx = self.file(&spec.file, &field("file"), hashed)?;
-        let neck_path = self.file(&spec.neck.file, &field("neck.file"), hashed)?;
-        let bytes = std::fs::read(&neck_path).map_err(|e| Error::io(&neck_path, e))?;
+        let onnx = self.file(&spec.file, &field("file"), checked)?;
+        let bytes = self.contents(&spec.neck.file, &field("neck.file"), checked)?;
         let neck = Neck::from_safetensors(
-            &bytes,
+            bytes,
             spec.feature_dim,
             spec.neck.embedding_dim,
             spec.neck.bn_eps,
@@ -319,26 +289,32 @@ impl Checker<'_> {
         let head = match &spec.head {
             None => None,
             Some(h) => {
-                let head_path = self.file(&h.file, &field("head.file"), hashed)?;
-                let classes_path = self.file(&h.classes, &field("head.classes"), hashed)?;
-                let classes: Vec<String> = std::fs::read_to_string(&classes_path)
-                    .map_err(|e| Error::io(&classes_path, e))?
+                let text = self.contents(&h.classes, &field("head.classes"), checked)?;
+                let text = std::str::from_utf8(text)
+                    .map_err(|_| self.err(&h.classes, "is not UTF-8 text"))?;
+                let classes: Vec<String> = text
                     .lines()
                     .map(str::trim)
                     .filter(|l| !l.is_empty())
                     .map(String::from)
                     .collect();
-                let bytes = std::fs::read(&head_path).map_err(|e| Error::io(&head_path, e))?;
+                let bytes = self.contents(&h.file, &field("head.file"), checked)?;
+                let count = classes.len();
                 Some(
                     Head::from_safetensors(
-                        &bytes,
+                        bytes,
                         classes,
                         spec.neck.embedding_dim,
                         h.subcenters,
                         h.s,
                         h.m,
                     )
-                    .map_err(|reason| self.err(&h.file, reason))?,
+                    .map_err(|reason| {
+                        self.err(
+                            &h.file,
+                            format!("{reason} ({count} classes in {})", h.classes),
+                        )
+                    })?,
                 )
             }
         };

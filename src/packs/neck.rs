@@ -4,6 +4,11 @@
 //! embedding with `BatchNorm1d` (eval mode: running statistics) then `Linear`.
 //! Both are affine, so at load time the BatchNorm is folded into the Linear
 //! weights (in f64, then rounded once): one matrix product per batch.
+//!
+//! Every tensor must hold finite numbers, and so must the folded weights; a
+//! probe through the neck must give a finite embedding of non-zero length
+//! that depends on its input. A NaN neck would store NaN embeddings, a zero
+//! one would score every pair 0.000, a constant one every pair 1.000.
 
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use safetensors::{Dtype, SafeTensors};
@@ -39,11 +44,18 @@ impl<'a> TensorFile<'a> {
                 shape
             ));
         }
-        Ok(view
+        let values: Vec<f32> = view
             .data()
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect())
+            .collect();
+        if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+            return Err(format!(
+                "tensor `{name}` is not finite: element {i} is {}",
+                values[i]
+            ));
+        }
+        Ok(values)
     }
 }
 
@@ -81,7 +93,43 @@ impl Neck {
                 var[i]
             ));
         }
-        Ok(Self::fold(&gamma, &beta, &mean, &var, eps, &w, &b))
+        let neck = Self::fold(&gamma, &beta, &mean, &var, eps, &w, &b);
+        neck.check()?;
+        Ok(neck)
+    }
+
+    /// The folded weights are finite, and a probe gives a finite embedding
+    /// of non-zero length that depends on the input.
+    fn check(&self) -> Result<(), String> {
+        if self.weight.iter().chain(&self.bias).any(|v| !v.is_finite()) {
+            return Err(
+                "the BatchNorm folded into linear.weight is not finite (bn.weight / sqrt(bn.running_var + bn_eps) overflows float32)"
+                    .into(),
+            );
+        }
+        let f = self.feature_dim();
+        // GeM features are positive; vary them so that no sane neck maps the
+        // probe to zero by accident.
+        let probe = Array2::from_shape_fn((1, f), |(_, i)| 1.0 + (i * 7 % 13) as f32 / 13.0);
+        let out = self.forward(probe.view());
+        if let Some(v) = out.iter().find(|v| !v.is_finite()) {
+            return Err(format!(
+                "the embedding of a probe input is not finite ({v}): the neck's weights overflow"
+            ));
+        }
+        if out.iter().all(|v| *v == 0.0) {
+            return Err(
+                "the embedding of a probe input is zero: linear.weight and linear.bias are zero, so every pair would score 0.000"
+                    .into(),
+            );
+        }
+        if self.weight.iter().all(|v| *v == 0.0) {
+            return Err(
+                "linear.weight is zero (after the BatchNorm): every photo would get the same embedding"
+                    .into(),
+            );
+        }
+        Ok(())
     }
 
     fn fold(
@@ -156,14 +204,32 @@ impl Head {
         if subcenters == 0 {
             return Err("subcenters must be at least 1".into());
         }
+        if classes.is_empty() {
+            return Err("the head's class list is empty".into());
+        }
         let file = TensorFile::parse(bytes)?;
-        let rows = classes.len() * subcenters;
+        let rows = classes.len().checked_mul(subcenters).ok_or_else(|| {
+            format!(
+                "{} classes × {subcenters} sub-centres overflow",
+                classes.len()
+            )
+        })?;
         let w = file.f32("arcface.weight", &[rows, embedding_dim])?;
         let mut centres = Array2::from_shape_vec((rows, embedding_dim), w)
             .map_err(|e| format!("arcface.weight: {e}"))?;
-        for mut row in centres.rows_mut() {
-            let norm = row.dot(&row).sqrt().max(1e-12);
-            row /= norm;
+        for (r, mut row) in centres.rows_mut().into_iter().enumerate() {
+            let norm = row
+                .iter()
+                .map(|v| *v as f64 * *v as f64)
+                .sum::<f64>()
+                .sqrt();
+            if norm == 0.0 || !norm.is_finite() {
+                return Err(format!(
+                    "arcface.weight row {r} (class `{}`) is zero: a class centre needs a direction",
+                    classes[r / subcenters]
+                ));
+            }
+            row.mapv_inplace(|v| (v as f64 / norm) as f32);
         }
         Ok(Self {
             centres,

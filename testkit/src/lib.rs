@@ -21,7 +21,10 @@ pub mod packs;
 pub mod photos;
 
 pub use catalogue::{import_all, imported, on_every_connection, pipeline, session, sql};
-pub use packs::{copy_pack, edit_manifest, pack_dir, refresh_checksum, tiny_pack};
+pub use packs::{
+    copy_pack, edit_manifest, pack_dir, refresh_checksum, set_onnx_initializer, tiny_pack,
+    write_tensors,
+};
 pub use photos::{
     dark_shape, labelled, labelled_folder, patch, photo, straight_stripe_photo, texture, PATCH,
 };

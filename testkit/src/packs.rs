@@ -57,3 +57,60 @@ pub fn refresh_checksum(dir: &Path, file: &str) {
             .join("\n")
     });
 }
+
+/// Write float32 tensors as a safetensors file (`(name, shape, values)`), for
+/// necks and heads broken on purpose (NaN, zero, odd shapes).
+pub fn write_tensors(path: &Path, tensors: &[(&str, Vec<usize>, Vec<f32>)]) {
+    let mut header = Vec::new();
+    let mut data = Vec::new();
+    for (name, shape, values) in tensors {
+        let start = data.len();
+        data.extend(values.iter().flat_map(|v| v.to_le_bytes()));
+        let shape: Vec<String> = shape.iter().map(usize::to_string).collect();
+        header.push(format!(
+            "\"{name}\":{{\"dtype\":\"F32\",\"shape\":[{}],\"data_offsets\":[{start},{}]}}",
+            shape.join(","),
+            data.len()
+        ));
+    }
+    let mut header = format!("{{{}}}", header.join(",")).into_bytes();
+    while header.len() % 8 != 0 {
+        header.push(b' ');
+    }
+    let mut bytes = (header.len() as u64).to_le_bytes().to_vec();
+    bytes.extend(header);
+    bytes.extend(data);
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// Overwrite every value of the float32 initializer `name` of the ONNX file
+/// `file` in the pack `dir` with `value` (the protobuf stays valid: only the
+/// bytes of its `raw_data` change), and refresh its checksum.
+pub fn set_onnx_initializer(dir: &Path, file: &str, name: &str, value: f32) {
+    let path = dir.join(file);
+    let mut bytes = std::fs::read(&path).unwrap();
+    // TensorProto: name is field 8 (tag 0x42), raw_data field 9 (tag 0x4a).
+    let mut needle = vec![0x42, name.len() as u8];
+    needle.extend(name.as_bytes());
+    needle.push(0x4a);
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle.as_slice())
+        .unwrap_or_else(|| panic!("{file} has no raw initializer `{name}`"));
+    let (mut len, mut shift, mut i) = (0usize, 0, at + needle.len());
+    loop {
+        let b = bytes[i];
+        len |= ((b & 0x7f) as usize) << shift;
+        shift += 7;
+        i += 1;
+        if b & 0x80 == 0 {
+            break;
+        }
+    }
+    assert_eq!(len % 4, 0, "`{name}` is not float32");
+    for chunk in bytes[i..i + len].chunks_exact_mut(4) {
+        chunk.copy_from_slice(&value.to_le_bytes());
+    }
+    std::fs::write(&path, bytes).unwrap();
+    refresh_checksum(dir, file);
+}
