@@ -1,6 +1,15 @@
 //! A whole fine-tuning run, as `whaleid train` and the app's Train screen
 //! start it: missing features, missing augmented views, training,
 //! validation, and adoption with the index rebuilt when validation improved.
+//!
+//! A cancel stops the run up to the moment the adoption commits: before
+//! that nothing is adopted and what adoption wrote is removed. The commit is
+//! one transaction, so a cancel that comes after it cannot stop it; the run
+//! then finishes (rebuilding the index, which takes a moment, so that the
+//! version adopted is usable) and says so in
+//! [`JobOutcome::cancelled_after_adoption`]. Undoing it on the user's behalf
+//! would be a second switch the user did not ask for; `--rollback` is one
+//! command away.
 
 use candle_core::Device;
 use serde::Serialize;
@@ -9,7 +18,7 @@ use super::finetune::{
     compute_missing_features, finetune, overview, Backfill, FinetuneOptions, FinetuneReport, Phase,
     Progress,
 };
-use super::versions::{adopt, refresh, Adopted, Refreshed};
+use super::versions::{adopt_with, clean_leftovers, refresh, Adopted, Refreshed};
 use super::views::{compute_missing_views, training_detections, views_missing, ViewBackfill};
 use crate::cancel::CancelToken;
 use crate::catalogue::Catalogue;
@@ -40,10 +49,15 @@ pub struct JobOutcome {
     pub adopted: Option<Adopted>,
     /// The index rebuilt and the review queue re-ranked, after an adoption.
     pub refreshed: Option<Refreshed>,
+    /// The cancel came after the adoption had committed: the version in
+    /// `adopted` is in use all the same (see the module docs).
+    pub cancelled_after_adoption: bool,
 }
 
 /// Run it all on the catalogue's active `pack`. Cancelling before the
-/// adoption leaves the catalogue as it was, apart from features computed.
+/// adoption commits leaves the catalogue as it was, apart from features
+/// computed. Starts by removing what an interrupted adoption left
+/// ([`clean_leftovers`]).
 pub fn run(
     cat: &mut Catalogue,
     pack: &Pack,
@@ -51,6 +65,7 @@ pub fn run(
     cancel: &CancelToken,
     progress: &mut dyn FnMut(Progress<'_>),
 ) -> Result<JobOutcome> {
+    clean_leftovers(cat)?;
     let before = overview(cat, pack)?;
     if let Some(reason) = before.reason {
         return Err(Error::Invalid(reason));
@@ -104,7 +119,7 @@ pub fn run(
             done: 0,
             total: 1,
         });
-        let adopted = adopt(cat, pack, &trained, options.actor.as_deref())?;
+        let adopted = adopt_with(cat, pack, &trained, options.actor.as_deref(), cancel)?;
         progress(Progress::Phase {
             phase: Phase::Indexing,
             done: 0,
@@ -124,6 +139,7 @@ pub fn run(
         features,
         views,
         report: trained.report,
+        cancelled_after_adoption: adopted.is_some() && cancel.is_cancelled(),
         adopted,
         refreshed,
     })

@@ -16,6 +16,18 @@
 //! embeds what was added since, again from the cache. Afterwards
 //! [`refresh`] rebuilds the search index and ranks the suggestions of the
 //! detections awaiting review again with the version now in use.
+//!
+//! The folder is built only from validated parts ([`crate::packs::check_pack_name`],
+//! [`crate::packs::check_version`]), so a pack's version can never point it
+//! outside `packs/`. Adoption is atomic as far as a file system allows: the
+//! version is written under a hidden staging name, loaded and checked there,
+//! renamed into place, and recorded in one transaction. A cancel that lands
+//! before that transaction removes what was written and adopts nothing; once
+//! it has committed the version is adopted (see [`super::job::run`]). A kill
+//! can still leave a staging folder, or a version renamed into place but not
+//! recorded: [`clean_leftovers`] removes both, at the start of every training
+//! run and of every adoption, so they never take a version number or show up
+//! as a version.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -35,7 +47,7 @@ use crate::matching::identify::{calibrate_gallery_for_share, catalogue_pack};
 use crate::matching::rerank::rerank_with;
 use crate::matching::Gallery;
 use crate::packs::manifest::HeadSpec;
-use crate::packs::{Pack, TrainingInfo, MANIFEST_FILE};
+use crate::packs::{check_name, check_pack_name, check_version, Pack, TrainingInfo, MANIFEST_FILE};
 
 /// Trained versions live here, inside the catalogue folder.
 pub const PACKS_DIR: &str = "packs";
@@ -61,6 +73,26 @@ pub fn adopt(
     trained: &Finetuned,
     actor: Option<&str>,
 ) -> Result<Adopted> {
+    adopt_with(cat, pack, trained, actor, &CancelToken::new())
+}
+
+/// [`adopt`], stopping with [`Error::Cancelled`] when `cancel` is set before
+/// the version is recorded (nothing adopted, nothing left on disk).
+pub fn adopt_with(
+    cat: &mut Catalogue,
+    pack: &Pack,
+    trained: &Finetuned,
+    actor: Option<&str>,
+    cancel: &CancelToken,
+) -> Result<Adopted> {
+    let refuse = |reason: String| {
+        Error::Invalid(format!(
+            "cannot adopt a trained version of pack `{}`: {reason}",
+            pack.name()
+        ))
+    };
+    check_pack_name(pack.name()).map_err(refuse)?;
+    check_version(pack.version()).map_err(refuse)?;
     let current = catalogue_pack(cat)?;
     if current.0 != pack.name() || current.1 != pack.version() {
         return Err(Error::Invalid(format!(
@@ -71,6 +103,7 @@ pub fn adopt(
             pack.version()
         )));
     }
+    clean_leftovers(cat)?;
     let embedded = cat.embedded_detections((&current.0, &current.1))?;
     let only: HashSet<i64> = embedded.iter().copied().collect();
     let table = cat.load_features(&feature_keys(pack), Some(&only))?;
@@ -95,12 +128,12 @@ pub fn adopt(
     let calibration =
         calibrate_gallery_for_share(items, MIN_SPECIES_INDIVIDUALS, Some(share.share))?;
     let threshold = calibration.as_ref().map(|c| c.threshold);
+    if cancel.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
 
     let version = next_version(cat, pack)?;
-    let dir = cat
-        .root()
-        .join(PACKS_DIR)
-        .join(format!("{}-{}", pack.name(), version));
+    let dir = version_dir(cat, pack.name(), &version)?;
     let trained_at: String = cat
         .conn()
         .query_row(&format!("SELECT {NOW}"), [], |r| r.get(0))?;
@@ -115,14 +148,23 @@ pub fn adopt(
         map5_before: r.before.open.map_at_5,
         map5_after: r.after.open.map_at_5,
     };
-    write_pack(pack, trained, &version, threshold, info, &dir)?;
-    let new_pack = Pack::load(&dir)?;
-    if feature_keys(&new_pack) != feature_keys(pack) {
+    let staging = Removed::on_failure(staging_dir(&dir));
+    write_pack(pack, trained, &version, threshold, info, &staging.0)?;
+    let staged = Pack::load(&staging.0)?;
+    if feature_keys(&staged) != feature_keys(pack) {
         return Err(Error::Invalid(format!(
             "{}: the written pack's backbones differ from its parent's",
             dir.display()
         )));
     }
+    if cancel.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
+    std::fs::rename(&staging.0, &dir).map_err(|e| Error::io(&dir, e))?;
+    staging.keep();
+    // From here until the transaction commits, a failure removes the
+    // version again; a kill leaves it unrecorded, for clean_leftovers.
+    let written = Removed::on_failure(dir.clone());
 
     let parent_row = match cat.pack_version(&current.0, &current.1)? {
         Some(row) => row,
@@ -146,6 +188,9 @@ pub fn adopt(
             .map_err(|e| Error::Invalid(format!("training report: {e}")))?,
         created_at: String::new(),
     };
+    if cancel.is_cancelled() {
+        return Err(Error::Cancelled);
+    }
     cat.with_tx(|tx| {
         tx.record_pack_version(&parent_row)?;
         tx.record_pack_version(&new_row)?;
@@ -159,12 +204,99 @@ pub fn adopt(
         }
         Ok(())
     })?;
+    written.keep();
     Ok(Adopted {
         version,
         path: dir,
         threshold,
         reembedded: vectors.len(),
     })
+}
+
+/// A folder removed when this goes out of scope, unless [`Removed::keep`]
+/// was called: what an adoption wrote, when it fails or is cancelled.
+struct Removed(PathBuf);
+
+impl Removed {
+    fn on_failure(path: PathBuf) -> Self {
+        Self(path)
+    }
+
+    fn keep(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Removed {
+    fn drop(&mut self) {
+        // Best effort: what stays is a leftover for clean_leftovers.
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `<catalogue>/packs/<name>-<version>`, from a name and version checked to
+/// be plain names, so the folder is always directly inside `packs/`.
+fn version_dir(cat: &Catalogue, name: &str, version: &str) -> Result<PathBuf> {
+    let refuse = |reason: String| {
+        Error::Invalid(format!(
+            "cannot write a version of pack `{name}` into {}: {reason}",
+            cat.root().display()
+        ))
+    };
+    check_pack_name(name).map_err(refuse)?;
+    check_version(version).map_err(refuse)?;
+    Ok(cat.root().join(PACKS_DIR).join(format!("{name}-{version}")))
+}
+
+/// Where a version is written before it is renamed to `dir`.
+fn staging_dir(dir: &Path) -> PathBuf {
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("pack");
+    dir.with_file_name(format!(".{name}{STAGING_SUFFIX}"))
+}
+
+const STAGING_SUFFIX: &str = ".partial";
+
+/// Remove what an interrupted adoption left in the catalogue's `packs/`:
+/// staging folders (`.<name>-<version>.partial`), and versions of the
+/// catalogue's pack (`<name>-<version>` with a `+ft.` version) that are not
+/// recorded. Anything else there is left alone. Returns what was removed.
+pub fn clean_leftovers(cat: &Catalogue) -> Result<Vec<PathBuf>> {
+    let packs = cat.root().join(PACKS_DIR);
+    let entries = match std::fs::read_dir(&packs) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(&packs, e)),
+    };
+    let Ok((name, active)) = catalogue_pack(cat) else {
+        return Ok(Vec::new());
+    };
+    let mut recorded: HashSet<String> = cat
+        .pack_versions(&name)?
+        .into_iter()
+        .map(|v| format!("{name}-{}", v.pack_version))
+        .collect();
+    recorded.insert(format!("{name}-{active}"));
+    let prefix = format!("{name}-");
+    let mut removed = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(&packs, e))?;
+        let file_name = entry.file_name();
+        let Some(folder) = file_name.to_str() else {
+            continue;
+        };
+        let staging = folder.starts_with('.') && folder.ends_with(STAGING_SUFFIX);
+        let unrecorded = folder.starts_with(&prefix)
+            && folder[prefix.len()..].contains("+ft.")
+            && !recorded.contains(folder);
+        // Only real folders: a link here is not something adoption made.
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if (staging || unrecorded) && is_dir {
+            let path = entry.path();
+            std::fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+            removed.push(path);
+        }
+    }
+    Ok(removed)
 }
 
 /// What [`switch_version`] did.
@@ -277,7 +409,9 @@ pub fn refresh(cat: &mut Catalogue) -> Result<Refreshed> {
     })
 }
 
-/// `<root>+ft.<n>`, one above the highest `n` recorded or on disk.
+/// `<root>+ft.<n>`, one above the highest `n` recorded or on disk (a
+/// folder there that is not recorded is a leftover: [`clean_leftovers`]
+/// runs first, so what is left is someone's and is not overwritten).
 fn next_version(cat: &Catalogue, pack: &Pack) -> Result<String> {
     let root = pack
         .version()
@@ -291,16 +425,14 @@ fn next_version(cat: &Catalogue, pack: &Pack) -> Result<String> {
         .max()
         .unwrap_or(0);
     let mut n = recorded + 1;
-    // A folder left by an adoption that failed before it was recorded.
-    while cat
-        .root()
-        .join(PACKS_DIR)
-        .join(format!("{}-{prefix}{n}", pack.name()))
-        .exists()
-    {
+    loop {
+        let version = format!("{prefix}{n}");
+        let dir = version_dir(cat, pack.name(), &version)?;
+        if !dir.exists() && !staging_dir(&dir).exists() {
+            return Ok(version);
+        }
         n += 1;
     }
-    Ok(format!("{prefix}{n}"))
 }
 
 fn path_text(p: &Path) -> Result<String> {
@@ -310,31 +442,25 @@ fn path_text(p: &Path) -> Result<String> {
         .ok_or_else(|| Error::Invalid(format!("{}: not a UTF-8 path", abs.display())))
 }
 
-/// Write the trained version of `pack` into `dest` (through a staging
-/// folder renamed at the end, so a half-written pack never has its name).
+/// Write the trained version of `pack` into the folder `staging` (created
+/// here, replacing what was there); [`adopt_with`] renames it into place.
 fn write_pack(
     pack: &Pack,
     trained: &Finetuned,
     version: &str,
     threshold: Option<f32>,
     info: TrainingInfo,
-    dest: &Path,
+    staging: &Path,
 ) -> Result<()> {
     if let Some(code) = trained.classes.iter().find(|c| c.contains(['\n', '\r'])) {
         return Err(Error::Invalid(format!(
             "individual code {code:?} contains a line break"
         )));
     }
-    let parent = dest.parent().expect("dest is inside the packs folder");
-    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
-    let staging = parent.join(format!(
-        ".{}.partial",
-        dest.file_name().and_then(|n| n.to_str()).unwrap_or("pack")
-    ));
     if staging.exists() {
-        std::fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+        std::fs::remove_dir_all(staging).map_err(|e| Error::io(staging, e))?;
     }
-    std::fs::create_dir_all(&staging).map_err(|e| Error::io(&staging, e))?;
+    std::fs::create_dir_all(staging).map_err(|e| Error::io(staging, e))?;
 
     let mut m = pack.manifest.clone();
     // Files the new version writes itself; everything else is shared.
@@ -354,7 +480,15 @@ fn write_pack(
         if replaced.contains(rel.as_str()) {
             continue;
         }
-        link_or_copy(&pack.root.join(rel), &staging.join(rel))?;
+        // From where the file really is (checked inside the parent pack
+        // when it was loaded), never through a link.
+        let from = pack.files.get(rel).ok_or_else(|| {
+            Error::Invalid(format!(
+                "{rel} is in the checksums of pack {} but was not checked when it was loaded",
+                pack.name()
+            ))
+        })?;
+        link_or_copy(from, &staging.join(rel))?;
         checksums.insert(rel.clone(), sha.clone());
     }
     let mut write = |rel: String, bytes: &[u8]| -> Result<String> {
@@ -368,6 +502,8 @@ fn write_pack(
     let classes_file = write(CLASSES_FILE.into(), classes.as_bytes())?;
     for (spec, t) in m.backbones.iter_mut().zip(&trained.backbones) {
         debug_assert_eq!(spec.name, t.name);
+        // The name becomes a file name: one plain name, inside `staging`.
+        check_name("backbones.name", &spec.name).map_err(Error::Invalid)?;
         spec.neck.file = write(format!("{}.neck.safetensors", spec.name), &t.neck)?;
         spec.head = Some(HeadSpec {
             file: write(format!("{}.head.safetensors", spec.name), &t.head)?,
@@ -394,7 +530,6 @@ fn write_pack(
         .map_err(|e| Error::Invalid(format!("writing {MANIFEST_FILE}: {e}")))?;
     let manifest = staging.join(MANIFEST_FILE);
     std::fs::write(&manifest, text).map_err(|e| Error::io(&manifest, e))?;
-    std::fs::rename(&staging, dest).map_err(|e| Error::io(dest, e))?;
     Ok(())
 }
 

@@ -99,7 +99,21 @@ pub fn train_cmd(a: TrainArgs) -> Result<ExitCode> {
     );
     let cancel = cancel_on_ctrl_c();
     let mut printer = progress_printer();
-    let outcome = job::run(&mut cat, &pack, &options, &cancel, &mut printer)?;
+    let outcome = match job::run(&mut cat, &pack, &options, &cancel, &mut printer) {
+        Err(whaleid::Error::Cancelled) => {
+            eprintln!("cancelled: nothing was adopted (features computed are kept)");
+            return Ok(ExitCode::from(130));
+        }
+        other => other?,
+    };
+    if let (true, Some(ad)) = (outcome.cancelled_after_adoption, &outcome.adopted) {
+        // Said first and on stderr, where the Ctrl-C was acknowledged.
+        eprintln!(
+            "whaleid: Ctrl-C came after the adoption had committed: {} {} is in use (`whaleid train --rollback` goes back)",
+            pack.name(),
+            ad.version
+        );
+    }
     if a.json {
         crate::print_pretty(&outcome)?;
         return Ok(ExitCode::SUCCESS);
