@@ -1,23 +1,35 @@
 //! The HTTP API (see `whaleid::sync::wire`): bearer-token authentication,
 //! a request size limit, every payload parsed and validated before the
 //! store sees it, and errors as `{"error": "..."}`.
+//!
+//! A push is judged one operation at a time: an operation this server
+//! cannot read (a kind from a newer WhaleID, a broken field), one it
+//! refuses (a bad code, a missing reference, a clock far ahead) and one
+//! the catalogue cannot store (the engine then applies the batch one
+//! operation at a time) each come back in `refused` with the reason,
+//! while the others are applied. The laptop keeps what was refused,
+//! reports it and carries on pulling, so no single operation stops a
+//! team's sync. Every 500 is written to stderr with the request's method,
+//! path and error ([`log_server_errors`]), user-written text escaped.
 
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use whaleid::catalogue::codes::shown;
 use whaleid::sync::hlc::{wall_millis, MAX_DRIFT_MS};
-use whaleid::sync::ops::is_sha256;
+use whaleid::sync::ops::{is_sha256, Op};
 use whaleid::sync::wire::{
-    ErrorReply, Held, PushRequest, Refusal, UploadStatus, BATCH, CHUNK_SHA256, MAX_CHUNK,
-    MAX_PHOTO, MEDIA, PHOTOS, PHOTOS_HELD, PHOTO_SIZE, PULL, PUSH,
+    ErrorReply, Held, Refusal, UploadStatus, BATCH, CHUNK_SHA256, MAX_CHUNK, MAX_PHOTO, MEDIA,
+    PHOTOS, PHOTOS_HELD, PHOTO_SIZE, PULL, PUSH,
 };
 use whaleid::ErrorKind;
 
@@ -26,12 +38,45 @@ use crate::store::Store;
 pub type Shared = Arc<Mutex<dyn Store>>;
 
 /// An error reply.
+#[derive(Debug)]
 struct Failure(StatusCode, String);
 
 impl IntoResponse for Failure {
     fn into_response(self) -> Response {
-        (self.0, Json(ErrorReply { error: self.1 })).into_response()
+        let logged = self.0.is_server_error().then(|| Logged(self.1.clone()));
+        let mut response = (self.0, Json(ErrorReply { error: self.1 })).into_response();
+        if let Some(logged) = logged {
+            response.extensions_mut().insert(logged);
+        }
+        response
     }
+}
+
+/// The error behind a 5xx reply, for [`log_server_errors`].
+#[derive(Debug, Clone)]
+struct Logged(String);
+
+/// Write every 5xx reply to stderr: the method, the path (never the query,
+/// which holds nothing secret but is the client's) and the error, each
+/// escaped so that a path or a stored text cannot forge log lines or
+/// drive the terminal that shows the log.
+async fn log_server_errors(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let response = next.run(request).await;
+    if response.status().is_server_error() {
+        let why = response
+            .extensions()
+            .get::<Logged>()
+            .map_or("(no error text)", |l| l.0.as_str());
+        eprintln!(
+            "whaleid-server: {} {method} {}: {}",
+            response.status().as_u16(),
+            shown(&path),
+            shown(why)
+        );
+    }
+    response
 }
 
 fn internal(e: impl std::fmt::Display) -> Failure {
@@ -66,14 +111,20 @@ fn status_of(kind: ErrorKind) -> StatusCode {
     }
 }
 
+/// The token of an `Authorization: Bearer TOKEN` header; the scheme is
+/// case-insensitive (RFC 9110 §11.1), as are the spaces after it.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once([' ', '\t'])?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 /// The user the request's bearer token belongs to.
 async fn user(store: &Shared, headers: &HeaderMap) -> Result<String, Failure> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
+        .and_then(bearer_token)
         .ok_or_else(|| {
             Failure(
                 StatusCode::UNAUTHORIZED,
@@ -86,29 +137,78 @@ async fn user(store: &Shared, headers: &HeaderMap) -> Result<String, Failure> {
     found.ok_or_else(|| Failure(StatusCode::UNAUTHORIZED, "unknown token".into()))
 }
 
+/// A push as sent (`whaleid::sync::wire::PushRequest`): its operations
+/// are read one by one ([`read_ops`]).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPush {
+    ops: Vec<serde_json::Value>,
+}
+
+/// The operations of a push that this server can read, and a refusal for
+/// each one it cannot but that names itself by a UUID (so the laptop can
+/// tell which): one unreadable operation does not cost the others. A
+/// request whose unreadable operation has no usable id is refused whole,
+/// as before: it did not come from a WhaleID client.
+fn read_ops(raw: Vec<serde_json::Value>) -> Result<(Vec<Op>, Vec<Refusal>), Failure> {
+    let mut ops = Vec::with_capacity(raw.len());
+    let mut unreadable = Vec::new();
+    for (n, value) in raw.into_iter().enumerate() {
+        let id = value
+            .get("id")
+            .and_then(|v| v.as_str())
+            .filter(|id| uuid::Uuid::parse_str(id).is_ok())
+            .map(str::to_string);
+        match (serde_json::from_value::<Op>(value), id) {
+            (Ok(op), _) => ops.push(op),
+            (Err(e), Some(op)) => unreadable.push(Refusal {
+                op,
+                reason: format!(
+                    "this server cannot read the operation: {}",
+                    clipped_error(&e)
+                ),
+            }),
+            (Err(e), None) => {
+                return Err(Failure(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    format!("ops[{n}]: {}", clipped_error(&e)),
+                ))
+            }
+        }
+    }
+    Ok((ops, unreadable))
+}
+
+/// A parse error as a short, printable reason.
+fn clipped_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let short: String = text.chars().take(300).collect();
+    shown(&short).into_owned()
+}
+
 async fn push(
     State(store): State<Shared>,
     headers: HeaderMap,
-    body: Result<Json<PushRequest>, JsonRejection>,
+    body: Result<Json<RawPush>, JsonRejection>,
 ) -> Result<Response, Failure> {
     let user = user(&store, &headers).await?;
-    let Json(request) = body.map_err(|e| Failure(e.status(), e.body_text()))?;
-    if request.ops.len() > 2 * BATCH {
+    let Json(raw) = body.map_err(|e| Failure(e.status(), e.body_text()))?;
+    if raw.ops.len() > 2 * BATCH {
         return Err(Failure(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!(
                 "{} operations in one push; send at most {}",
-                request.ops.len(),
+                raw.ops.len(),
                 2 * BATCH
             ),
         ));
     }
+    let (ops, unreadable) = read_ops(raw.ops)?;
     // A laptop whose clock runs far ahead would drag every catalogue's
     // clock with it (each continues after the latest timestamp it holds):
     // its operations are refused until the clock is put right.
     let limit = wall_millis().saturating_add(MAX_DRIFT_MS);
-    let (ops, ahead): (Vec<_>, Vec<_>) =
-        request.ops.into_iter().partition(|o| o.hlc.millis <= limit);
+    let (ops, ahead): (Vec<_>, Vec<_>) = ops.into_iter().partition(|o| o.hlc.millis <= limit);
     let ahead: Vec<Refusal> = ahead
         .into_iter()
         .map(|o| Refusal {
@@ -122,6 +222,7 @@ async fn push(
         .collect();
     let mut reply = with_store(&store, move |s| s.push(&user, &ops)).await?;
     reply.refused.extend(ahead);
+    reply.refused.extend(unreadable);
     Ok(Json(reply).into_response())
 }
 
@@ -438,12 +539,59 @@ pub fn router(store: Shared, max_body: usize) -> Router {
         )
         .route("/v1/health", get(health))
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(log_server_errors))
         .with_state(store)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_read_in_any_case_and_nothing_else_is_a_token() {
+        for (header, token) in [
+            ("Bearer abc", Some("abc")),
+            ("bearer abc", Some("abc")),
+            ("BEARER \t abc ", Some("abc")),
+            ("  Bearer abc", Some("abc")),
+            ("Bearer", None),
+            ("Bearer   ", None),
+            ("Bearerabc", None),
+            ("Basic abc", None),
+            ("abc", None),
+        ] {
+            assert_eq!(bearer_token(header), token, "{header:?}");
+        }
+    }
+
+    #[test]
+    fn an_unreadable_operation_is_refused_alone_when_it_names_itself() {
+        let good = serde_json::json!({
+            "id": "01a22700-0000-7000-8000-000000000001",
+            "hlc": "000000000001-00000000-0000000000000001",
+            "author": "ana",
+            "change": {"kind": "merge_undone", "event": "01a22700-0000-7000-8000-000000000002"}
+        });
+        let mut newer = good.clone();
+        newer["id"] = "01a22700-0000-7000-8000-000000000003".into();
+        newer["change"]["kind"] = "\u{1b}[2Jfrom_the_future".into();
+        let (ops, refused) = read_ops(vec![good.clone(), newer.clone()]).unwrap();
+        assert_eq!(ops.len(), 1);
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].op, "01a22700-0000-7000-8000-000000000003");
+        assert!(refused[0].reason.contains("from_the_future"), "{refused:?}");
+        assert!(!refused[0].reason.contains('\u{1b}'), "{refused:?}");
+        // Without a UUID to name it by, the laptop could not tell which.
+        let mut nameless = newer;
+        nameless["id"] = "x".into();
+        let refused_whole = read_ops(vec![good, nameless]).unwrap_err();
+        assert_eq!(refused_whole.0, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            refused_whole.1.starts_with("ops[1]: "),
+            "{}",
+            refused_whole.1
+        );
+    }
 
     #[test]
     fn a_store_failure_answers_with_its_engine_kind() {

@@ -153,23 +153,29 @@ impl Store for PgStore {
 
     fn pull(&mut self, after: i64, limit: usize) -> Result<PullReply> {
         let rows = self.client.query(
-            "SELECT seq, body FROM whaleid_ops WHERE seq > $1 ORDER BY seq LIMIT $2",
+            "SELECT seq, body, pushed_by FROM whaleid_ops WHERE seq > $1 ORDER BY seq LIMIT $2",
             &[&after, &(limit as i64 + 1)],
         )?;
         let more = rows.len() > limit;
         let mut ops = Vec::with_capacity(rows.len().min(limit));
+        let mut pushed_by = std::collections::BTreeMap::new();
         let mut last_seq = after;
         for r in rows.iter().take(limit) {
-            ops.push(
-                serde_json::from_str(r.get::<_, &str>(1))
-                    .context("an unreadable stored operation")?,
-            );
+            let op: Op = serde_json::from_str(r.get::<_, &str>(1)).with_context(|| {
+                format!(
+                    "an unreadable stored operation at seq {}",
+                    r.get::<_, i64>(0)
+                )
+            })?;
+            pushed_by.insert(op.id.clone(), r.get::<_, String>(2));
+            ops.push(op);
             last_seq = r.get(0);
         }
         Ok(PullReply {
             ops,
             last_seq,
             more,
+            pushed_by,
         })
     }
 

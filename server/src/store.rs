@@ -3,7 +3,8 @@
 //! [`Store`] is what the HTTP layer needs; [`SqliteStore`] keeps a WhaleID
 //! catalogue (the master copy, applied to with the same planner and applier
 //! as every laptop, so it checks every reference) and a `server.sqlite`
-//! with the users' tokens (only their sha256) and who pushed what.
+//! with the users' tokens (only their sha256) and who pushed what (handed
+//! out with every pull, beside the author each operation claims).
 
 use std::path::{Path, PathBuf};
 
@@ -64,17 +65,24 @@ pub(crate) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// A new token for `user` (checked to be a printable name): two v7 UUIDs
-/// as 64 hex digits, about 148 random bits.
+/// A new token for `user` (checked to be a printable name): 256 bits
+/// from the operating system's random number generator, as 64 lowercase
+/// hex digits. Nothing in it depends on the time or on the user, so a
+/// token says nothing about when or for whom it was issued.
 pub(crate) fn new_token(user: &str) -> Result<String> {
-    if user.trim().is_empty() || user.len() > 100 || user.chars().any(char::is_control) {
-        bail!("user name {user:?} must be 1 to 100 printable characters");
+    if user.trim().is_empty()
+        || user.len() > 100
+        || user.chars().any(whaleid::catalogue::codes::is_hidden_char)
+    {
+        bail!(
+            "user name {:?} must be 1 to 100 printable characters",
+            whaleid::catalogue::codes::clipped(user)
+        );
     }
-    Ok(format!(
-        "{}{}",
-        uuid::Uuid::now_v7().simple(),
-        uuid::Uuid::now_v7().simple()
-    ))
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("the operating system's random number generator: {e}"))?;
+    Ok(hex::encode(bytes))
 }
 
 /// The operations a plan refused, with why.
@@ -254,11 +262,16 @@ impl Store for SqliteStore {
     }
 
     fn pull(&mut self, after: i64, limit: usize) -> Result<PullReply> {
-        Ok(whaleid::sync::log::page_after(
-            &self.catalogue,
-            after,
-            limit,
-        )?)
+        let mut reply = whaleid::sync::log::page_after(&self.catalogue, after, limit)?;
+        let mut stmt = self
+            .users
+            .prepare_cached("SELECT user FROM pushes WHERE op = ?1")?;
+        for op in &reply.ops {
+            if let Some(user) = stmt.query_row([&op.id], |r| r.get(0)).optional()? {
+                reply.pushed_by.insert(op.id.clone(), user);
+            }
+        }
+        Ok(reply)
     }
 }
 

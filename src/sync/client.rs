@@ -331,6 +331,7 @@ pub fn sync(
 ) -> Result<SyncReport> {
     let mut report = SyncReport::default();
     collect(cat, author)?;
+    super::mend::mend_unpushed_codes(cat)?;
     push_all(cat, remote, cancel, progress, &mut report)?;
     let arrived = pull_all(cat, remote, author, cancel, progress, &mut report)?;
     fetch_media(cat, remote, cancel, &mut report)?;

@@ -199,6 +199,7 @@ pub fn page_after(cat: &Catalogue, after: i64, limit: usize) -> Result<PullReply
         ops,
         last_seq,
         more,
+        pushed_by: Default::default(),
     })
 }
 

@@ -19,6 +19,7 @@ pub mod duplicates;
 pub mod hlc;
 pub mod log;
 pub mod media;
+pub mod mend;
 pub mod ops;
 pub mod photos;
 pub mod plan;

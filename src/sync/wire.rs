@@ -8,8 +8,10 @@
 //!   server holds after position `SEQ`, in the order it applied them. A
 //!   client stores the last position it applied and resumes from it.
 //!
-//! Both need `Authorization: Bearer TOKEN`. Errors are `{"error": "..."}`
-//! with a 4xx or 5xx status.
+//! Both need `Authorization: Bearer TOKEN` (the scheme in any case).
+//! Errors are `{"error": "..."}` with a 4xx or 5xx status.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -90,6 +92,13 @@ pub struct PullReply {
     pub last_seq: i64,
     /// More operations wait after `last_seq`.
     pub more: bool,
+    /// Who pushed each operation, by its id: the user of the token the
+    /// server took it with. An operation's `author` is what the laptop
+    /// that made it claims (any text); this is what the server checked.
+    /// Absent for operations pushed before servers recorded it; older
+    /// servers do not send it and older clients ignore it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pushed_by: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
