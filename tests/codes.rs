@@ -354,3 +354,63 @@ fn the_csv_export_neutralises_formulas_and_keeps_numbers_numeric() {
         }
     }
 }
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A cell: mostly code-like text, sometimes hostile characters,
+    /// quotes, separators and line breaks.
+    fn cell() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[A-Za-z0-9 _-]{0,12}",
+            "[\\PC\\x00-\\x1f\\u{7f}\\u{9b}\\u{202e}\",;\\r\\n ]{0,12}",
+            Just("W".repeat(250)),
+        ]
+    }
+
+    proptest! {
+        /// Whatever a labels CSV holds, reading it either gives items whose
+        /// codes all pass the one rule, or an error that names the file
+        /// (and, past the header, the line), escaped; it never panics.
+        #[test]
+        fn fuzz_labels_csv(
+            header in prop_oneof![
+                Just("image,species,individual_id,box".to_string()),
+                Just("image,individual_id".to_string()),
+                cell(),
+            ],
+            rows in proptest::collection::vec(proptest::collection::vec(cell(), 0..5), 0..6),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let csv = dir.path().join("labels.csv");
+            let mut text = header;
+            for row in &rows {
+                text.push('\n');
+                text.push_str(&row.join(","));
+            }
+            std::fs::write(&csv, &text).unwrap();
+            match labels::read_csv(&csv, dir.path()) {
+                Ok(items) => {
+                    for item in items {
+                        prop_assert!(
+                            whaleid::catalogue::codes::check_code(&item.individual).is_ok(),
+                            "{:?}", item.individual
+                        );
+                    }
+                }
+                Err(e) => {
+                    let message = e.to_string();
+                    prop_assert!(matches!(e, whaleid::Error::Labels { .. }), "{:?}", e);
+                    prop_assert!(message.contains("labels.csv"), "{}", message);
+                    prop_assert!(message.contains("line "), "{}", message);
+                    let after_path = &message[message.find("labels.csv").unwrap()..];
+                    prop_assert!(
+                        !after_path.contains(['\u{1b}', '\u{9b}', '\u{202e}']),
+                        "{:?}", message
+                    );
+                }
+            }
+        }
+    }
+}

@@ -593,6 +593,112 @@ mod tests {
         );
     }
 
+    mod fuzz {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Any JSON value, a few levels deep, strings with hostile characters.
+        fn json() -> impl Strategy<Value = serde_json::Value> {
+            let leaf = prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<bool>().prop_map(serde_json::Value::from),
+                any::<f64>().prop_map(serde_json::Value::from),
+                any::<i64>().prop_map(serde_json::Value::from),
+                "[\\PC\\x00-\\x1f\\u{9b}\\u{202e}]{0,16}".prop_map(serde_json::Value::from),
+            ];
+            leaf.prop_recursive(3, 24, 4, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..4)
+                        .prop_map(serde_json::Value::from),
+                    proptest::collection::btree_map("[a-z_]{1,8}", inner, 0..4)
+                        .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// A real operation with one field replaced by anything, or removed.
+        fn mutated_op() -> impl Strategy<Value = serde_json::Value> {
+            let fields = prop_oneof![
+                Just(vec!["id"]),
+                Just(vec!["hlc"]),
+                Just(vec!["author"]),
+                Just(vec!["change", "kind"]),
+                Just(vec!["change", "code"]),
+                Just(vec!["change", "individual"]),
+                Just(vec!["extra"]),
+            ];
+            (fields, proptest::option::of(json()), any::<bool>()).prop_map(
+                |(path, value, keep_id)| {
+                    let mut op = serde_json::json!({
+                        "id": "01a22700-0000-7000-8000-000000000001",
+                        "hlc": "000000000001-00000000-0000000000000001",
+                        "author": "ana",
+                        "change": {
+                            "kind": "individual_created",
+                            "individual": "01a22700-0000-7000-8000-000000000002",
+                            "code": "W1",
+                            "species": null
+                        }
+                    });
+                    let (last, parents) = path.split_last().unwrap();
+                    let mut at = &mut op;
+                    for p in parents {
+                        at = &mut at[*p];
+                    }
+                    match value {
+                        Some(v) => at[*last] = v,
+                        None => {
+                            if let Some(o) = at.as_object_mut() {
+                                o.remove(*last);
+                            }
+                        }
+                    }
+                    if keep_id && path != ["id"] {
+                        op["id"] = "01a22700-0000-7000-8000-000000000003".into();
+                    }
+                    op
+                },
+            )
+        }
+
+        proptest! {
+            /// Whatever a push holds, it is read without a panic: each
+            /// operation is taken, or refused alone under its own UUID with
+            /// a printable reason, or (no UUID to name it by) the push is
+            /// refused whole naming the operation's place; nothing taken
+            /// is lost or made up.
+            #[test]
+            fn fuzz_push_operations(
+                raw in proptest::collection::vec(prop_oneof![mutated_op(), json()], 0..6)
+            ) {
+                match read_ops(raw.clone()) {
+                    Ok((ops, refused)) => {
+                        prop_assert_eq!(ops.len() + refused.len(), raw.len());
+                        for r in &refused {
+                            prop_assert!(uuid::Uuid::parse_str(&r.op).is_ok(), "{:?}", r);
+                            prop_assert!(
+                                !r.reason.chars().any(whaleid::catalogue::codes::is_hidden_char),
+                                "{:?}", r
+                            );
+                        }
+                        for op in &ops {
+                            // What the planner checks next never panics either.
+                            let _ = op.validate();
+                        }
+                    }
+                    Err(Failure(status, why)) => {
+                        prop_assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+                        prop_assert!(why.starts_with("ops["), "{}", why);
+                        prop_assert!(
+                            !why.chars().any(whaleid::catalogue::codes::is_hidden_char),
+                            "{:?}", why
+                        );
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_store_failure_answers_with_its_engine_kind() {
         let refused = store_failure(

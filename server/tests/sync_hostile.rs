@@ -325,7 +325,9 @@ fn renaming_a_code_the_server_refused_lets_it_and_what_followed_through() {
     let server = Server::start(&backend, &[]);
     let remote = Remote::new(&server.url, &token).unwrap();
     // A catalogue from before the rule: an import took a code with a
-    // newline, and a decision about another photo came after it.
+    // newline. The server refuses its creation, and so (the individual not
+    // being in its catalogue) every later operation about it, the rename
+    // below included, unless the laptop mends the creation first.
     let mut ana = Catalogue::create(dir.path().join("ana")).unwrap();
     ana.ensure_individual("W1", None).unwrap();
     kit::sql(&ana)

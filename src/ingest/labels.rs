@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::catalogue::codes::check_code;
+use crate::catalogue::codes::{check_code, shown};
 use crate::detect::BBox;
 use crate::error::{Error, Result};
 
@@ -41,9 +41,10 @@ pub fn normalise_species(s: &str) -> String {
 /// Read a Kaggle-layout CSV; image names are resolved in `images`. Every
 /// problem names the CSV, the line and the reason.
 pub fn read_csv(csv_path: &Path, images: &Path) -> Result<Vec<Labelled>> {
+    // Reasons quote the file's own text (headers, boxes): escaped.
     let bad = |line: u64, reason: String| Error::Labels {
         path: csv_path.to_path_buf(),
-        reason: format!("line {line}: {reason}"),
+        reason: shown(&format!("line {line}: {reason}")).into_owned(),
     };
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
