@@ -5,6 +5,13 @@
 //! own transaction, and `schema_migrations` records which ran. A catalogue
 //! written by a newer WhaleID (a version we do not know) is refused rather
 //! than half-understood.
+//!
+//! A WhaleID catalogue is marked as one in its SQLite header:
+//! `PRAGMA application_id` = [`APPLICATION_ID`] (`0x57684944`, "WhID"), set
+//! when it is created and on the first open of a catalogue made before the
+//! marker existed (recognised by its own `schema_migrations` history). Any
+//! other non-empty SQLite file named `catalogue.sqlite` is someone else's:
+//! [`inspect`] says so before anything is written, and it is never migrated.
 
 use std::path::{Path, PathBuf};
 
@@ -51,20 +58,110 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
     ),
 ];
 
+/// WhaleID's `PRAGMA application_id`: "WhID" in ASCII. Every catalogue
+/// this version creates or opens for writing carries it.
+pub const APPLICATION_ID: u32 = 0x5768_4944;
+
+/// What a SQLite file is, as read before anything is written to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileKind {
+    /// No schema at all (a new file, or a create that died first): a
+    /// catalogue may be made in it.
+    Empty,
+    /// A WhaleID catalogue; `marked` unless written before the marker.
+    Catalogue { marked: bool },
+    /// Another application's database: what it holds, for the refusal.
+    Foreign(String),
+}
+
+/// Tell a WhaleID catalogue from an empty file and from another
+/// application's database, by the marker or, for catalogues older than the
+/// marker, by their migration history. Reads only.
+pub fn inspect(conn: &Connection) -> Result<FileKind> {
+    let id: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    if id == APPLICATION_ID as i64 {
+        return Ok(FileKind::Catalogue { marked: true });
+    }
+    if id != 0 {
+        return Ok(FileKind::Foreign(format!(
+            "it is marked as another application's database (application_id {:#010x})",
+            id as u32
+        )));
+    }
+    let mut stmt = conn.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+         ORDER BY name",
+    )?;
+    let tables: Vec<String> = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let objects: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+    if objects == 0 {
+        return Ok(FileKind::Empty);
+    }
+    if tables.iter().any(|t| t == "schema_migrations") && our_history(conn, &tables)? {
+        return Ok(FileKind::Catalogue { marked: false });
+    }
+    let mut named: Vec<String> = tables
+        .iter()
+        .take(5)
+        .map(|t| format!("`{}`", t.escape_debug()))
+        .collect();
+    if tables.len() > 5 {
+        named.push(format!("{} more", tables.len() - 5));
+    }
+    Ok(FileKind::Foreign(if named.is_empty() {
+        "it holds no tables but other schema objects, and no WhaleID marker".into()
+    } else {
+        format!(
+            "it holds other tables ({}) and no WhaleID marker",
+            named.join(", ")
+        )
+    }))
+}
+
+/// Whether `schema_migrations` is WhaleID's: the versions this build knows
+/// carry the names it gave them (other tools keep tables of that name too).
+fn our_history(conn: &Connection, tables: &[String]) -> Result<bool> {
+    let Ok(mut stmt) = conn.prepare("SELECT version, name FROM schema_migrations ORDER BY version")
+    else {
+        return Ok(false);
+    };
+    let rows: Vec<(i64, String)> = match stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .and_then(|rows| rows.collect::<rusqlite::Result<_>>())
+    {
+        Ok(rows) => rows,
+        Err(_) => return Ok(false),
+    };
+    if rows.is_empty() {
+        // Made by a create that died before its first migration.
+        return Ok(tables.len() == 1);
+    }
+    Ok(rows.iter().enumerate().all(|(i, (version, name))| {
+        *version == i as i64 + 1
+            && MIGRATIONS
+                .get(i)
+                .is_none_or(|(v, known, _)| i64::from(*v) == *version && known == name)
+    }))
+}
+
 /// The newest schema this build knows.
 pub fn latest() -> u32 {
     MIGRATIONS.last().map_or(0, |m| m.0)
 }
 
-/// The schema version of an open database (0 for an empty file).
+/// The schema version of an open database (0 for an empty file). Reads
+/// only: a file that is not a catalogue is not given a table by asking.
 pub fn version(conn: &Connection) -> Result<u32> {
-    conn.execute_batch(&format!(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (
-            version    INTEGER PRIMARY KEY,
-            name       TEXT NOT NULL,
-            applied_at TEXT NOT NULL DEFAULT ({NOW})
-        ) STRICT;"
-    ))?;
+    let tracked: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+        [],
+        |r| r.get(0),
+    )?;
+    if tracked == 0 {
+        return Ok(0);
+    }
     Ok(conn.query_row(
         "SELECT coalesce(max(version), 0) FROM schema_migrations",
         [],
@@ -110,9 +207,22 @@ pub fn backup_before_upgrade(conn: &Connection, db: &Path, from: u32) -> Result<
 }
 
 /// Apply every migration above the current version, up to `target`
-/// (the latest when `None`). Returns the version reached.
+/// (the latest when `None`), after marking the file as WhaleID's. Returns
+/// the version reached. Only for an empty file or a catalogue (see
+/// [`inspect`]).
 pub fn migrate(conn: &mut Connection, target: Option<u32>) -> Result<u32> {
     let target = target.unwrap_or_else(latest);
+    let id: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    if id != APPLICATION_ID as i64 {
+        conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+    }
+    conn.execute_batch(&format!(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version    INTEGER PRIMARY KEY,
+            name       TEXT NOT NULL,
+            applied_at TEXT NOT NULL DEFAULT ({NOW})
+        ) STRICT;"
+    ))?;
     let mut current = version(conn)?;
     for &(v, name, sql) in MIGRATIONS {
         if v <= current || v > target {

@@ -11,6 +11,12 @@
 //! Individuals are merged and split as reversible, recorded operations
 //! ([`individuals`]); identifications keep their history (a new decision
 //! supersedes the old one, nothing is overwritten) ([`records`]).
+//!
+//! The file is WhaleID's only when its header says so ([`migrate::APPLICATION_ID`]):
+//! another application's database is refused, never converted. One process
+//! at a time opens a catalogue for writing ([`Catalogue::open`] holds the
+//! folder's lock, [`lock`]); [`Catalogue::open_read_only`] is for readers
+//! such as `check` and `backup`, which run beside it.
 
 use std::path::{Path, PathBuf};
 
@@ -24,7 +30,9 @@ pub mod browse;
 pub mod codes;
 pub mod export;
 pub mod features;
+mod files;
 pub mod individuals;
+mod lock;
 pub mod migrate;
 pub mod observer;
 pub mod records;
@@ -40,6 +48,7 @@ pub use records::{FeatureOrigin, GalleryItem, Scope, Tx};
 pub const DB_FILE: &str = "catalogue.sqlite";
 /// Crops and thumbnails, relative to the catalogue folder.
 pub const MEDIA_DIR: &str = "media";
+pub use lock::LOCK_FILE;
 
 /// Setting keys.
 pub mod keys {
@@ -74,6 +83,9 @@ pub struct Catalogue {
     root: PathBuf,
     conn: Connection,
     upgraded: Option<Upgrade>,
+    /// The writer lock, shared by this process's writers of the folder;
+    /// `None` when opened read-only.
+    _writer: Option<std::sync::Arc<lock::WriterLock>>,
 }
 
 /// A catalogue whose schema this open migrated forward, and where the file
@@ -101,52 +113,122 @@ pub struct Stats {
 
 impl Catalogue {
     /// Create a new catalogue in `root` (made if missing; must not already
-    /// hold a catalogue).
+    /// hold a catalogue), holding its writer lock.
     pub fn create(root: impl AsRef<Path>) -> Result<Self> {
         let root = root.as_ref().to_path_buf();
-        if root.join(DB_FILE).exists() {
-            return Err(Error::Catalogue {
-                path: root,
-                reason: "already holds a catalogue".into(),
-            });
-        }
-        std::fs::create_dir_all(root.join(MEDIA_DIR)).map_err(|e| Error::io(&root, e))?;
-        Self::connect(root, OpenFlags::SQLITE_OPEN_CREATE)
+        let exists = || -> Result<()> {
+            if root.join(DB_FILE).exists() {
+                return Err(Error::Catalogue {
+                    path: root.clone(),
+                    reason: "already holds a catalogue".into(),
+                });
+            }
+            Ok(())
+        };
+        exists()?;
+        std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
+        let writer = lock::acquire(&root)?;
+        // Asked again under the lock: another process may have just made it.
+        exists()?;
+        let media = root.join(MEDIA_DIR);
+        std::fs::create_dir_all(&media).map_err(|e| match e.kind() {
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+                lock::read_only(&root)
+            }
+            _ => Error::io(&media, e),
+        })?;
+        Self::connect(root, OpenFlags::SQLITE_OPEN_CREATE, writer)
     }
 
-    /// Open an existing catalogue, migrating its schema forward.
+    /// Open an existing catalogue for writing, migrating its schema
+    /// forward. Refused while another process has it open for writing.
     pub fn open(root: impl AsRef<Path>) -> Result<Self> {
-        let root = root.as_ref().to_path_buf();
+        let root = Self::existing(root.as_ref())?;
+        let writer = lock::acquire(&root)?;
+        Self::connect(root, OpenFlags::empty(), writer)
+    }
+
+    /// Open an existing catalogue to read it, beside a writer if one is at
+    /// work: nothing is written (no lock, no migration, no marker), so a
+    /// catalogue of any schema this WhaleID knows is read as it is. For
+    /// `check`, `backup` and other readers; writing through it fails.
+    pub fn open_read_only(root: impl AsRef<Path>) -> Result<Self> {
+        let root = Self::existing(root.as_ref())?;
+        let path = root.join(DB_FILE);
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn =
+            Connection::open_with_flags(&path, flags).map_err(|e| unusable(&root, &path, e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let bad = |reason: String| Error::Catalogue {
+            path: path.clone(),
+            reason,
+        };
+        match migrate::inspect(&conn).map_err(|e| unusable(&root, &path, e))? {
+            migrate::FileKind::Foreign(what) => return Err(bad(foreign(&what))),
+            migrate::FileKind::Empty => {
+                return Err(bad("holds no catalogue yet (an empty database)".into()))
+            }
+            migrate::FileKind::Catalogue { .. } => {}
+        }
+        let found = migrate::version(&conn).map_err(|e| unusable(&root, &path, e))?;
+        if found > migrate::latest() {
+            return Err(bad(newer(found)));
+        }
+        Ok(Catalogue {
+            root,
+            conn,
+            upgraded: None,
+            _writer: None,
+        })
+    }
+
+    /// `root` if it holds a catalogue file.
+    fn existing(root: &Path) -> Result<PathBuf> {
         if !root.join(DB_FILE).is_file() {
             return Err(Error::Catalogue {
-                path: root,
+                path: root.to_path_buf(),
                 reason: format!("no {DB_FILE} here: not a WhaleID catalogue (create one with `whaleid catalogue create`)"),
             });
         }
-        Self::connect(root, OpenFlags::empty())
+        Ok(root.to_path_buf())
     }
 
-    fn connect(root: PathBuf, extra: OpenFlags) -> Result<Self> {
+    fn connect(
+        root: PathBuf,
+        extra: OpenFlags,
+        writer: std::sync::Arc<lock::WriterLock>,
+    ) -> Result<Self> {
         let path = root.join(DB_FILE);
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | extra;
         let bad = |reason: String| Error::Catalogue {
             path: path.clone(),
             reason,
         };
-        let mut conn = Connection::open_with_flags(&path, flags).map_err(|e| bad(e.to_string()))?;
+        let mut conn =
+            Connection::open_with_flags(&path, flags).map_err(|e| unusable(&root, &path, e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // What the file is, read before anything is written to it: another
+        // application's database is left exactly as it is.
+        match migrate::inspect(&conn).map_err(|e| unusable(&root, &path, e))? {
+            migrate::FileKind::Foreign(what) => return Err(bad(foreign(&what))),
+            migrate::FileKind::Empty | migrate::FileKind::Catalogue { .. } => {}
+        }
+        if conn.is_readonly(rusqlite::MAIN_DB)? {
+            return Err(if lock::writable(&root) {
+                bad("the file is read-only: make it writable (WhaleID records every decision in it)".into())
+            } else {
+                lock::read_only(&root)
+            });
+        }
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA foreign_keys = ON;
-             PRAGMA synchronous = NORMAL;
-             PRAGMA busy_timeout = 5000;",
+             PRAGMA synchronous = NORMAL;",
         )
-        .map_err(|e| bad(format!("not a readable SQLite database: {e}")))?;
+        .map_err(|e| unusable(&root, &path, e))?;
         let found = migrate::version(&conn).map_err(|e| bad(e.to_string()))?;
         if found > migrate::latest() {
-            return Err(bad(format!(
-                "schema version {found} was written by a newer WhaleID (this one knows up to {}); update WhaleID",
-                migrate::latest()
-            )));
+            return Err(bad(newer(found)));
         }
         // An existing catalogue about to be migrated is copied first, so a
         // migration that goes wrong (or a user who must go back to the older
@@ -174,6 +256,7 @@ impl Catalogue {
             root,
             conn,
             upgraded,
+            _writer: Some(writer),
         })
     }
 
@@ -242,28 +325,8 @@ impl Catalogue {
         for row in rows {
             problems.push(row?);
         }
+        problems.extend(files::missing_media(self)?);
         Ok(problems)
-    }
-
-    /// Copy the catalogue, while it stays usable, into a new folder `dest`:
-    /// the database through SQLite's online backup API (a consistent snapshot
-    /// even with the app writing), then the media files.
-    pub fn backup(&self, dest: impl AsRef<Path>) -> Result<()> {
-        let dest = dest.as_ref();
-        if dest.join(DB_FILE).exists() {
-            return Err(Error::Catalogue {
-                path: dest.to_path_buf(),
-                reason: "already holds a catalogue; back up into a new folder".into(),
-            });
-        }
-        std::fs::create_dir_all(dest).map_err(|e| Error::io(dest, e))?;
-        let mut target = Connection::open(dest.join(DB_FILE))?;
-        {
-            let backup = rusqlite::backup::Backup::new(&self.conn, &mut target)?;
-            backup.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
-        }
-        drop(target);
-        copy_tree(&self.media_dir(), &dest.join(MEDIA_DIR))
     }
 
     pub fn stats(&self) -> Result<Stats> {
@@ -302,22 +365,43 @@ impl Catalogue {
     }
 }
 
-fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to).map_err(|e| Error::io(to, e))?;
-    let Ok(entries) = std::fs::read_dir(from) else {
-        return Ok(());
+/// The refusal of another application's database.
+fn foreign(what: &str) -> String {
+    format!("not a WhaleID catalogue: {what}; WhaleID leaves it as it is (open or create a catalogue in another folder)")
+}
+
+fn newer(found: u32) -> String {
+    format!(
+        "schema version {found} was written by a newer WhaleID (this one knows up to {}); update WhaleID",
+        migrate::latest()
+    )
+}
+
+/// SQLite's failure to open or read the catalogue file `path` in `root`,
+/// said in the user's terms: a read-only folder or file is called so.
+fn unusable(root: &Path, path: &Path, e: impl Into<Error>) -> Error {
+    let e = e.into();
+    let code = match &e {
+        Error::Sql(e) => e.sqlite_error_code(),
+        _ => None,
     };
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(from, e))?;
-        let path = entry.path();
-        let target = to.join(entry.file_name());
-        if path.is_dir() {
-            copy_tree(&path, &target)?;
-        } else {
-            std::fs::copy(&path, &target).map_err(|e| Error::io(&path, e))?;
-        }
+    if matches!(
+        code,
+        Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly)
+    ) && !lock::writable(root)
+    {
+        return lock::read_only(root);
     }
-    Ok(())
+    Error::Catalogue {
+        path: path.to_path_buf(),
+        reason: format!(
+            "not a readable SQLite database: {}",
+            match &e {
+                Error::Sql(e) => e.to_string(),
+                other => other.to_string(),
+            }
+        ),
+    }
 }
 
 /// Insert or replace one setting.

@@ -1,9 +1,12 @@
 //! The review images a catalogue keeps in its media folder: a JPEG per crop
 //! and a thumbnail per photo, small enough that the app shows hundreds at
 //! once. Written to a temporary name and renamed, so a crash never leaves a
-//! half-written image under the final name.
+//! half-written image under the final name. The temporary name is unique to
+//! the process and the write ([`part_path`]): two writers of one image (two
+//! decode workers meeting one photo under two names) never share one.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use image::RgbImage;
 
@@ -26,7 +29,7 @@ pub fn save_region(image: &RgbImage, region: BBox, max_side: f32, path: &Path) -
         (h * scale).round().max(1.0) as u32,
     );
     let small = crate::imageops::resize_region(image, Some(region), tw, th);
-    let tmp = path.with_extension("jpg.part");
+    let tmp = part_path(path);
     // jpeg-encoder (SIMD) writes these ~3× faster than `image`'s encoder,
     // and ingest writes two per photo.
     jpeg_encoder::Encoder::new_file(&tmp, QUALITY)
@@ -38,8 +41,28 @@ pub fn save_region(image: &RgbImage, region: BBox, max_side: f32, path: &Path) -
                 jpeg_encoder::ColorType::Rgb,
             )
         })
-        .map_err(|e| Error::photo(path, format!("cannot write review image: {e}")))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::photo(path, format!("cannot write review image: {e}"))
+        })?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
+}
+
+/// A temporary name beside `path` that no other write uses, in this
+/// process or another: `NAME.PID-N.part`. Backups skip `.part` files, and a
+/// writer that takes a catalogue's lock clears the ones a killed one left.
+pub fn part_path(path: &Path) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(
+        ".{}-{}.part",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    path.with_file_name(name)
 }
 
 /// Where a photo's thumbnail is kept, relative to the catalogue's media
@@ -57,4 +80,36 @@ pub fn save_thumbnail(image: &RgbImage, path: &Path) -> Result<()> {
         y2: image.height() as f32,
     };
     save_region(image, whole, THUMB_SIDE, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writers_of_one_review_image_at_once_never_collide() {
+        // Two decode workers meeting the same photo under two names, or two
+        // processes, write the same thumbnail at the same moment.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("thumb.jpg");
+        let image = RgbImage::from_fn(400, 300, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
+        });
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..40 {
+                        save_thumbnail(&image, &path).unwrap();
+                    }
+                });
+            }
+        });
+        let saved = image::open(&path).unwrap();
+        assert_eq!((saved.width(), saved.height()), (256, 192));
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["thumb.jpg"], "no temporary file left");
+    }
 }

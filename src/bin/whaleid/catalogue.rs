@@ -62,7 +62,8 @@ pub enum CatalogueCommand {
     },
     /// Copy the catalogue (database and media) into a new folder, online.
     Backup { dir: PathBuf, dest: PathBuf },
-    /// SQLite integrity and foreign-key check.
+    /// SQLite integrity and foreign-key check, and every crop and thumbnail
+    /// the records refer to is there. Runs beside a writer.
     Check { dir: PathBuf },
     /// Write identifications as CSV (one row per detection) and/or the Kaggle
     /// submission format (image,predictions with five ids).
@@ -206,7 +207,8 @@ pub fn run(command: CatalogueCommand) -> Result<ExitCode> {
         }
         CatalogueCommand::Stats { dir, json } => stats_cmd(&dir, json),
         CatalogueCommand::Backup { dir, dest } => {
-            Catalogue::open(&dir)?.backup(&dest)?;
+            // A reader: backs up beside a writer at work.
+            Catalogue::open_read_only(&dir)?.backup(&dest)?;
             say!("backed up {} to {}", dir.display(), dest.display());
             Ok(ExitCode::SUCCESS)
         }
@@ -426,10 +428,10 @@ fn export_cmd(dir: &Path, csv: Option<&Path>, kaggle: Option<&Path>) -> Result<E
 
 /// `catalogue check`: exit 2 and one line per problem, if any.
 fn check_cmd(dir: &Path) -> Result<ExitCode> {
-    let problems = Catalogue::open(dir)?.check()?;
+    let problems = Catalogue::open_read_only(dir)?.check()?;
     if problems.is_empty() {
         say!(
-            "ok: {} passes the integrity and foreign-key checks",
+            "ok: {} passes the integrity, foreign-key and media checks",
             dir.display()
         );
         Ok(ExitCode::SUCCESS)
