@@ -70,7 +70,11 @@ impl PgStore {
     pub fn open(url: &str) -> Result<Self> {
         let mut client = Client::connect(url, NoTls).context("connecting to PostgreSQL")?;
         client.batch_execute(SCHEMA)?;
-        let mut state = LocalState::default();
+        // What this server can check embeddings against: the packs installed with it.
+        let mut state = LocalState {
+            pack_dims: whaleid::catalogue::vectors::installed_dims(),
+            ..LocalState::default()
+        };
         let rows = client.query("SELECT body FROM whaleid_ops ORDER BY seq", &[])?;
         let ops: Vec<Op> = rows
             .iter()

@@ -39,6 +39,7 @@ pub mod records;
 pub mod review;
 pub mod search;
 pub(crate) mod sql;
+pub mod vectors;
 pub mod versions;
 
 pub use individuals::{Event, Individual};
@@ -326,6 +327,7 @@ impl Catalogue {
             problems.push(row?);
         }
         problems.extend(files::missing_media(self)?);
+        problems.extend(self.vector_problems()?);
         Ok(problems)
     }
 

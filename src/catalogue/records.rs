@@ -565,6 +565,8 @@ impl Catalogue {
                 vector: blob_to_vector(&r.get::<_, Vec<u8>>(7)?),
             })
         })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let items = rows.collect::<rusqlite::Result<_>>()?;
+        // A vector that does not fit its version never reaches a search.
+        super::vectors::keep_fitting(self, pack, items)
     }
 }

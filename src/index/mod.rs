@@ -65,6 +65,21 @@ impl IndexConfig {
     }
 }
 
+/// The dimension to index vectors of these `lengths` at when it is not
+/// known beforehand: the most common one (`preferred` on a tie with it,
+/// else the larger), so a stray vector of another size, even the first,
+/// is the one left out. `None` when there are none.
+pub fn usual_dim(lengths: impl IntoIterator<Item = usize>, preferred: usize) -> Option<usize> {
+    let mut counts: std::collections::BTreeMap<usize, usize> = std::collections::BTreeMap::new();
+    for n in lengths {
+        *counts.entry(n).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .max_by_key(|&(dim, count)| (count, dim == preferred, dim))
+        .map(|(dim, _)| dim)
+}
+
 /// A built graph and the slot range it covers: slots `[0, slot_end)`.
 #[derive(Debug)]
 struct Snapshot {
@@ -145,6 +160,20 @@ impl SearchIndex {
     /// Add (or replace) the vector for `id`. Searchable immediately.
     pub fn add(&self, id: i64, vector: &[f32]) -> Result<(), IndexError> {
         write(&self.shared.store).push(id, vector)
+    }
+
+    /// Add every vector that can be indexed; each one that cannot (another
+    /// dimension, a value that is not a number) is left out and returned
+    /// with why, so one bad vector never costs the whole index.
+    pub fn add_all<'a>(
+        &self,
+        vectors: impl IntoIterator<Item = (i64, &'a [f32])>,
+    ) -> Vec<IndexError> {
+        let mut store = write(&self.shared.store);
+        vectors
+            .into_iter()
+            .filter_map(|(id, vector)| store.push(id, vector).err())
+            .collect()
     }
 
     /// Remove `id`; it is never returned again. Returns whether it was present.

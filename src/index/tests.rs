@@ -305,3 +305,36 @@ fn below_the_threshold_search_is_exact_and_checks_the_query_dimension() {
     let err = index.search(&[0.0; 3], 3, None).unwrap_err();
     assert!(err.to_string().contains("dimension 3"), "{err}");
 }
+
+#[test]
+fn add_all_leaves_out_and_reports_each_vector_it_cannot_index() {
+    let index = SearchIndex::new(IndexConfig::new(4));
+    let good = [1.0f32, 0.0, 0.0, 0.0];
+    let short = [1.0f32, 0.0, 0.0];
+    let nan = [0.0f32, f32::NAN, 0.0, 1.0];
+    let other = [0.0f32, 1.0, 0.0, 0.0];
+    let skipped = index.add_all([
+        (1, &good[..]),
+        (2, &short[..]),
+        (3, &nan[..]),
+        (4, &other[..]),
+    ]);
+    assert_eq!(index.len(), 2);
+    assert!(index.contains(1) && index.contains(4));
+    let said: Vec<String> = skipped.iter().map(|e| e.to_string()).collect();
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert!(
+        said[0].contains("id 2") && said[0].contains("dimension 3"),
+        "{said:?}"
+    );
+    assert!(said[1].contains("id 3"), "{said:?}");
+}
+
+#[test]
+fn the_usual_dimension_is_the_most_common_one_not_the_first() {
+    assert_eq!(usual_dim([3, 512, 512], 0), Some(512));
+    assert_eq!(usual_dim([512, 3], 512), Some(512));
+    assert_eq!(usual_dim([3, 512], 0), Some(512));
+    assert_eq!(usual_dim([3, 3, 512], 512), Some(3));
+    assert_eq!(usual_dim([], 7), None);
+}

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use crate::catalogue::{keys, Catalogue, GalleryItem, Scope};
 use crate::error::{Error, Result};
 use crate::eval::{calibrate_for_share, Calibration, CalibrationQuery};
-use crate::index::{IndexConfig, LoadStatus, Precision, SearchIndex};
+use crate::index::{usual_dim, IndexConfig, IndexError, LoadStatus, Precision, SearchIndex};
 use crate::packs::{Head, Pack};
 
 /// How neighbours become the five suggestions.
@@ -49,27 +49,43 @@ pub struct Gallery {
     index: SearchIndex,
     /// By embedding id; `vector` emptied (the index holds the vectors).
     items: HashMap<i64, GalleryItem>,
+    /// The items that could not be indexed, and why.
+    skipped: Vec<IndexError>,
 }
 
 impl Gallery {
-    /// Index `items` (all of one dimension).
+    /// Index `items`, at the dimension most of them have (`config.dim` on a
+    /// tie). An item that cannot be indexed (another dimension, a value
+    /// that is not a number) is left out and kept in [`Gallery::skipped`]:
+    /// one bad vector never costs the whole gallery.
     pub fn new(items: Vec<GalleryItem>, mut config: IndexConfig) -> Result<Self> {
-        if let Some(first) = items.first() {
-            config.dim = first.vector.len();
+        if let Some(dim) = usual_dim(items.iter().map(|i| i.vector.len()), config.dim) {
+            config.dim = dim;
         }
         // An empty gallery (a new catalogue) still needs a valid index.
         config.dim = config.dim.max(1);
         let index = SearchIndex::new(config);
+        let skipped = index.add_all(items.iter().map(|i| (i.embedding_id, &i.vector[..])));
         let mut by_id = HashMap::with_capacity(items.len());
         for mut item in items {
-            index.add(item.embedding_id, &item.vector)?;
-            item.vector = Vec::new();
-            by_id.insert(item.embedding_id, item);
+            if index.contains(item.embedding_id) {
+                item.vector = Vec::new();
+                by_id.insert(item.embedding_id, item);
+            }
+        }
+        for e in &skipped {
+            tracing::warn!("left out of the gallery: {e}");
         }
         Ok(Self {
             index,
             items: by_id,
+            skipped,
         })
+    }
+
+    /// The items [`Gallery::new`] could not index, and why.
+    pub fn skipped(&self) -> &[IndexError] {
+        &self.skipped
     }
 
     /// The catalogue's gallery for its pack, with the saved HNSW snapshot
@@ -281,8 +297,12 @@ pub fn calibrate_gallery_for_share(
     min_individuals: usize,
     new_share: Option<f64>,
 ) -> Result<Option<Calibration>> {
-    let dim = items.first().map_or(1, |i| i.vector.len());
-    let gallery = Gallery::new(items.clone(), IndexConfig::new(dim))?;
+    let gallery = Gallery::new(items.clone(), IndexConfig::new(0))?;
+    // What the gallery could not index cannot be a query either.
+    let items: Vec<GalleryItem> = items
+        .into_iter()
+        .filter(|i| gallery.item(i.embedding_id).is_some())
+        .collect();
     let queries = calibration_queries(&gallery, &items, CALIBRATION_NEIGHBOURS)?;
     let grid: Vec<f32> = (0..100).map(|i| i as f32 / 100.0).collect();
     Ok(calibrate_for_share(

@@ -20,7 +20,10 @@ fn bad(cat: &Catalogue, reason: String) -> Error {
 
 /// Read the catalogue's state for [`super::plan::plan`].
 pub fn load(cat: &Catalogue) -> Result<LocalState> {
-    let mut s = LocalState::default();
+    let mut s = LocalState {
+        pack_dims: crate::catalogue::vectors::known_dims(cat)?,
+        ..LocalState::default()
+    };
     load_records(cat, &mut s)?;
     // Everything timed comes from the log: the latest claim of each
     // individual, every merge and decision with when and by whom.

@@ -65,6 +65,12 @@ pub enum CatalogueCommand {
     /// SQLite integrity and foreign-key check, and every crop and thumbnail
     /// the records refer to is there. Runs beside a writer.
     Check { dir: PathBuf },
+    /// Remove what `check` finds that can go without losing work:
+    /// embeddings that do not fit their pack version (another number of
+    /// values than the version's, or values that are not numbers), such as
+    /// one received from a careless laptop. Prints how many and which;
+    /// their detections and decisions stay.
+    Repair { dir: PathBuf },
     /// Write identifications as CSV (one row per detection) and/or the Kaggle
     /// submission format (image,predictions with five ids).
     Export {
@@ -240,6 +246,7 @@ pub fn run(command: CatalogueCommand) -> Result<ExitCode> {
             export_cmd(&dir, csv.as_deref(), kaggle.as_deref())
         }
         CatalogueCommand::Check { dir } => check_cmd(&dir),
+        CatalogueCommand::Repair { dir } => repair_cmd(&dir),
     }
 }
 
@@ -441,6 +448,22 @@ fn check_cmd(dir: &Path) -> Result<ExitCode> {
         }
         Ok(ExitCode::from(2))
     }
+}
+
+/// `catalogue repair`: remove the embeddings that do not fit, naming each.
+fn repair_cmd(dir: &Path) -> Result<ExitCode> {
+    let removed = Catalogue::open(dir)?.remove_misfit_vectors()?;
+    for m in &removed {
+        say!("removed {m}");
+    }
+    say!(
+        "repaired {}: removed {} embedding{} that did not fit {} pack version",
+        dir.display(),
+        removed.len(),
+        if removed.len() == 1 { "" } else { "s" },
+        if removed.len() == 1 { "its" } else { "their" }
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn run_individual(command: IndividualCommand) -> Result<ExitCode> {

@@ -364,11 +364,31 @@ pub fn index_cmd(dir: PathBuf) -> Result<ExitCode> {
     // The dimension comes from the catalogue's embeddings.
     let (gallery, _) = Gallery::from_catalogue(&cat, IndexConfig::new(0))?;
     let path = gallery.save_index(&cat)?;
+    // Embeddings that do not fit the version are left out, each named.
+    let pack = whaleid::matching::identify::catalogue_pack(&cat)?;
+    let mut left_out: Vec<String> = cat
+        .misfit_vectors()?
+        .iter()
+        .filter(|m| (&m.pack_name, &m.pack_version) == (&pack.0, &pack.1))
+        .map(|m| m.to_string())
+        .collect();
+    left_out.extend(gallery.skipped().iter().map(|e| e.to_string()));
+    for why in &left_out {
+        tell!("left out: {why}");
+    }
     say!(
-        "indexed {} embeddings in {:.1} s: {}",
+        "indexed {} embeddings in {:.1} s: {}{}",
         gallery.len(),
         started.elapsed().as_secs_f64(),
-        path.display()
+        path.display(),
+        if left_out.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({} left out: `whaleid catalogue repair` removes what does not fit)",
+                left_out.len()
+            )
+        }
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -147,8 +147,17 @@ impl Batch {
                 detection,
                 pack_name,
                 pack_version,
-                ..
-            } => self.embedding_added(op, detection, pack_name, pack_version),
+                vector,
+            } => {
+                let key = (pack_name.clone(), pack_version.clone());
+                if let Some(want) = self.s.pack_dims.get(&key).filter(|w| **w != vector.len()) {
+                    return Err(format!(
+                        "an embedding of {} values does not fit pack {pack_name} {pack_version}, whose embeddings have {want}",
+                        vector.len()
+                    ));
+                }
+                self.embedding_added(op, detection, pack_name, pack_version)
+            }
             Change::IndividualCreated {
                 individual, code, ..
             } => Ok(self.individual_created(op, individual, code)),

@@ -60,6 +60,10 @@
 //!   reported for a person to look at.
 //! * **References.** An operation naming a record that is neither here nor
 //!   earlier in the batch is refused with the reason; nothing of it is stored.
+//! * **Embeddings fit their pack version.** An embedding whose number of
+//!   values is not its pack version's, where the receiver knows that number
+//!   ([`LocalState::pack_dims`]), is refused: one bad vector would break
+//!   every search it entered.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -165,6 +169,13 @@ pub struct LocalState {
     pub liveness: HashMap<String, Liveness>,
     /// Boxes made by moving or resizing another, by their UUID.
     pub replacements: HashMap<String, Replacement>,
+    /// `(pack name, pack version)` → how many values its embeddings have,
+    /// for the versions this receiver knows (from the manifests of the
+    /// packs it has: `crate::catalogue::vectors::known_dims`). An
+    /// embedding of another size for one of them is refused; one of a
+    /// version not known is stored, and kept out of searches if it does
+    /// not fit (`crate::catalogue::vectors`).
+    pub pack_dims: BTreeMap<(String, String), usize>,
 }
 
 /// One step for the applier. `op` is the operation's id; record ids are

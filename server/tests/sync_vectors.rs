@@ -1,0 +1,140 @@
+//! One push with an embedding of the wrong size (issue 19 item 2) must not
+//! break identification on any laptop. The server refuses it where it knows
+//! the pack version's dimension (the generic pack installed with WhaleID);
+//! what it cannot check reaches the laptops, whose searches leave it out,
+//! whose `check` names it and whose repair removes it.
+
+mod support;
+
+use std::path::Path;
+
+use support::{on_every_store, run_sync, Backend, Server};
+use whaleid::catalogue::Catalogue;
+use whaleid::index::IndexConfig;
+use whaleid::matching::field::calibrate_for_field;
+use whaleid::matching::Gallery;
+use whaleid::sync::client::Remote;
+use whaleid::sync::hlc::{wall_millis, Hlc};
+use whaleid::sync::ops::{Change, DecisionSource, Op, Verdict};
+use whaleid_testkit::{self as kit, import_all, labelled, pipeline};
+
+#[test]
+fn a_pushed_vector_of_the_wrong_size_breaks_no_laptop() {
+    on_every_store(wrong_size);
+}
+
+/// A new box on `photo`, an embedding of `values` values of `pack` for it,
+/// and a decision confirming it as `individual`.
+fn push_of(n: u32, photo: &str, individual: &str, pack: (&str, &str), values: usize) -> Vec<Op> {
+    let id = |k: u32| format!("01a22700-0000-7000-8000-{:012x}", n * 16 + k);
+    let op = |k: u32, change: Change| Op {
+        id: id(k),
+        hlc: Hlc {
+            millis: wall_millis(),
+            counter: n * 16 + k,
+            node: 99,
+        },
+        author: "mallory".into(),
+        change,
+    };
+    let detection = id(10);
+    vec![
+        op(
+            1,
+            Change::DetectionAdded {
+                detection: detection.clone(),
+                photo: photo.into(),
+                bbox: [1.0, 1.0 + n as f32, 9.0, 7.0 + n as f32],
+                class: "fin".into(),
+                score: None,
+                crop: None,
+                species: None,
+                drawn_by: Some("mallory".into()),
+                replaces: None,
+            },
+        ),
+        op(
+            2,
+            Change::EmbeddingAdded {
+                detection: detection.clone(),
+                pack_name: pack.0.into(),
+                pack_version: pack.1.into(),
+                vector: (0..values).map(|v| v as f32 + 0.5).collect(),
+            },
+        ),
+        op(
+            3,
+            Change::Decided {
+                decision: id(11),
+                detection,
+                individual: individual.into(),
+                verdict: Verdict::Confirmed,
+                source: DecisionSource::Person,
+                score: None,
+            },
+        ),
+    ]
+}
+
+/// Identification, calibration and the index work on `cat`.
+fn searchable(cat: &Catalogue, who: &str) {
+    let (gallery, _) = Gallery::from_catalogue(cat, IndexConfig::new(0))
+        .unwrap_or_else(|e| panic!("{who}: the gallery: {e}"));
+    assert!(!gallery.is_empty(), "{who}");
+    gallery
+        .save_index(cat)
+        .unwrap_or_else(|e| panic!("{who}: the index: {e}"));
+    calibrate_for_field(cat, 2).unwrap_or_else(|e| panic!("{who}: calibration: {e}"));
+}
+
+fn wrong_size(dir: &Path, backend: &Backend) {
+    std::fs::create_dir_all(dir).unwrap();
+    let ana_token = backend.cmd(&["token", "add", "ana"]);
+    let mallory_token = backend.cmd(&["token", "add", "mallory"]);
+    let server = Server::start(backend, &[]);
+    let pipeline = pipeline();
+    let mut ana = Catalogue::create(dir.join("ana")).unwrap();
+    import_all(&mut ana, &pipeline, &labelled(&dir.join("photos"), &[1, 2]));
+    run_sync(&mut ana, &server.url, &ana_token, "ana");
+    let (photo, individual): (String, String) = kit::sql(&ana)
+        .query_row(
+            "SELECT p.uuid, i.uuid FROM photos p, individuals i ORDER BY p.id, i.id LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let mallory = Remote::new(&server.url, &mallory_token).unwrap();
+
+    // Generic 1.0.0 has 512 values, and the server knows it.
+    let generic = push_of(1, &photo, &individual, ("generic", "1.0.0"), 3);
+    let reply = mallory.push(generic.clone()).unwrap();
+    assert_eq!(reply.refused.len(), 1, "{reply:?}");
+    assert_eq!(reply.refused[0].op, generic[1].id);
+    assert!(
+        reply.refused[0].reason.contains("3 values") && reply.refused[0].reason.contains("512"),
+        "{:?}",
+        reply.refused
+    );
+    // The tiny test pack is not on the server: it cannot check, and keeps it.
+    let tiny = push_of(2, &photo, &individual, ("tiny", "0.1.0"), 3);
+    let reply = mallory.push(tiny.clone()).unwrap();
+    assert!(reply.refused.is_empty(), "{reply:?}");
+
+    // Every laptop, old or new, syncs and still identifies.
+    let mut ben = Catalogue::create(dir.join("ben")).unwrap();
+    let tiny_pack = whaleid::packs::Pack::load(kit::tiny_pack()).unwrap();
+    whaleid::packs::binding::bind_pack(&mut ben, &tiny_pack).unwrap();
+    run_sync(&mut ben, &server.url, &ana_token, "ben");
+    run_sync(&mut ana, &server.url, &ana_token, "ana");
+    for (who, cat) in [("ana", &mut ana), ("ben", &mut ben)] {
+        searchable(cat, who);
+        let problems = cat.check().unwrap();
+        assert_eq!(problems.len(), 1, "{who}: {problems:?}");
+        assert!(problems[0].contains("3 values"), "{who}: {problems:?}");
+        let removed = cat.remove_misfit_vectors().unwrap();
+        assert_eq!(removed.len(), 1, "{who}");
+        assert_eq!(removed[0].dim, 3);
+        assert!(cat.check().unwrap().is_empty(), "{who}");
+        searchable(cat, who);
+    }
+}
