@@ -139,6 +139,21 @@ fn a_vector_of_the_wrong_size_is_named_by_check_left_out_by_index_and_removed_by
     kit::photo(4, 40, 33).save(&query).unwrap();
     let out = whaleid(&["identify", s(&query), "-c", c, "--json", "--pack", s(&pack)]);
     assert!(out.status.success(), "{}", text(&out).1);
+    // A survey ingest ranks its new detections against the same gallery.
+    let survey = dir.path().join("survey");
+    std::fs::create_dir_all(&survey).unwrap();
+    kit::photo(2, 30, 20).save(survey.join("new.png")).unwrap();
+    let out = whaleid(&[
+        "ingest",
+        s(&survey),
+        "-c",
+        c,
+        "--pack",
+        s(&pack),
+        "--threads",
+        "1",
+    ]);
+    assert!(out.status.success(), "{}\n{}", text(&out).0, text(&out).1);
 
     // Repair says what it removed; then check is clean.
     let help = text(&whaleid(&["catalogue", "--help"])).0;
