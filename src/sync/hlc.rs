@@ -125,10 +125,7 @@ impl Clock {
                 node: l.node,
             }
         } else {
-            Hlc {
-                counter: l.counter + 1,
-                ..l
-            }
+            after(l.millis, l.counter, l.node)
         };
         self.last
     }
@@ -144,21 +141,38 @@ impl Clock {
         }
         let l = self.last;
         let millis = wall.max(l.millis).max(remote.millis);
-        let counter = if millis == l.millis && millis == remote.millis {
-            l.counter.max(remote.counter) + 1
+        self.last = if millis == l.millis && millis == remote.millis {
+            after(millis, l.counter.max(remote.counter), l.node)
         } else if millis == l.millis {
-            l.counter + 1
+            after(millis, l.counter, l.node)
         } else if millis == remote.millis {
-            remote.counter + 1
+            after(millis, remote.counter, l.node)
         } else {
-            0
-        };
-        self.last = Hlc {
-            millis,
-            counter,
-            node: l.node,
+            Hlc {
+                millis,
+                counter: 0,
+                node: l.node,
+            }
         };
         Ok(())
+    }
+}
+
+/// The timestamp of `node` right after `(millis, counter)`: the next
+/// counter, or the next millisecond once the counter is spent (a received
+/// timestamp may carry the largest counter).
+fn after(millis: u64, counter: u32, node: u64) -> Hlc {
+    match counter.checked_add(1) {
+        Some(counter) => Hlc {
+            millis,
+            counter,
+            node,
+        },
+        None => Hlc {
+            millis: millis.saturating_add(1),
+            counter: 0,
+            node,
+        },
     }
 }
 
@@ -250,5 +264,24 @@ mod tests {
     fn a_restarted_clock_continues_after_what_it_stored() {
         let mut c = Clock::new(4, Some(hlc(9_000, 3, 4)));
         assert!(c.tick(1_000) > hlc(9_000, 3, 4));
+    }
+
+    /// A timestamp received with the largest counter (a hostile or broken
+    /// laptop; the server lets its time through when it is within a day
+    /// ahead) must not stop or turn back this clock: the next events move
+    /// to the next millisecond.
+    #[test]
+    fn a_clock_past_the_largest_counter_moves_to_the_next_millisecond() {
+        let far = hlc(5_000, u32::MAX, 9);
+        let mut c = Clock::new(1, Some(far));
+        let next = c.tick(4_000);
+        assert!(next > far, "{next} after {far}");
+        assert!(c.tick(4_000) > next);
+        let mut c = Clock::new(1, None);
+        c.observe(far, 4_000).unwrap();
+        assert!(c.last() > far);
+        let mut c = Clock::new(9, Some(hlc(5_000, u32::MAX - 1, 9)));
+        c.observe(far, 4_000).unwrap();
+        assert!(c.last() > far);
     }
 }
