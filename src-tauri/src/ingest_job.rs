@@ -171,6 +171,11 @@ fn summary(
     skipped: Vec<(PathBuf, String)>,
     encounters: usize,
 ) -> IngestSummary {
+    // Photos kept with something refused (an impossible EXIF date): the
+    // summary screen lists failures; these go to the app's log.
+    for (path, reason) in &report.warnings {
+        tracing::warn!("{}: {reason}", path.display());
+    }
     let problems = |list: Vec<(PathBuf, String)>| {
         list.into_iter()
             .map(|(path, reason)| FileProblem {

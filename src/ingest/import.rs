@@ -8,7 +8,7 @@
 //! A file that cannot be read or decoded is one line in the report; the job
 //! goes on.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use image::RgbImage;
@@ -75,6 +75,8 @@ pub struct ImportReport {
     /// The detector found nothing; the whole photo was embedded.
     pub whole_photo_fallbacks: usize,
     pub failed: Vec<(PathBuf, String)>,
+    /// Imported, but with something refused: an EXIF date no calendar has.
+    pub warnings: Vec<(PathBuf, String)>,
 }
 
 /// Bind the catalogue to the pack on first use; refuse another pack after,
@@ -105,6 +107,8 @@ struct Ready {
     byte_size: u64,
     photo: Photo,
     meta: photo::Meta,
+    /// What reading `meta` refused (see [`photo::meta::read_with_warnings`]).
+    warnings: Vec<String>,
     region: Region,
     replace: Option<i64>,
 }
@@ -123,7 +127,7 @@ pub fn import(
     let mut report = ImportReport::default();
     let total = items.len();
     let mut done = 0;
-    let mut seen = HashSet::new();
+    let mut seen = HashMap::new();
     for chunk in items.chunks(options.chunk.max(1)) {
         if cancel.is_cancelled() {
             return Err(Error::Cancelled);
@@ -147,6 +151,12 @@ pub fn import(
             if found.len() == 1 && found[0].class == "whole" && pipeline.detector().is_some() {
                 report.whole_photo_fallbacks += 1;
             }
+        }
+        for r in &ready {
+            let path = &items[r.item].path;
+            report
+                .warnings
+                .extend(r.warnings.iter().map(|w| (path.clone(), w.clone())));
         }
         report.imported += ready.len();
         done += chunk.len();
@@ -192,22 +202,41 @@ impl<'a> Job<'a> {
 
     /// The photos of `chunk` (which starts at item `base`) still to import;
     /// the ones already in the catalogue or met earlier in this run count as
-    /// skipped, the unreadable ones as failed.
+    /// skipped, the unreadable ones as failed. A photo met earlier under
+    /// another individual (one content under two names) fails, naming both.
     fn read(
         &self,
         cat: &Catalogue,
         chunk: &[Labelled],
         base: usize,
-        seen: &mut HashSet<String>,
+        seen: &mut HashMap<String, (PathBuf, String)>,
         report: &mut ImportReport,
     ) -> Vec<Ready> {
         let pack = (self.pack_id.0.as_str(), self.pack_id.1.as_str());
         let mut ready = Vec::new();
         for (offset, item) in chunk.iter().enumerate() {
             match prepare(cat, item, self.options, pack, self.jpeg) {
-                Ok(Some(mut r)) if seen.insert(r.sha256.clone()) => {
+                Ok(Some(mut r)) if !seen.contains_key(&r.sha256) => {
+                    seen.insert(
+                        r.sha256.clone(),
+                        (item.path.clone(), item.individual.clone()),
+                    );
                     r.item = base + offset;
                     ready.push(r);
+                }
+                Ok(Some(r)) if seen[&r.sha256].1 != item.individual => {
+                    let (first, individual) = &seen[&r.sha256];
+                    report.failed.push((
+                        item.path.clone(),
+                        format!(
+                            "the same photo as {} (same content), which is labelled `{}`; \
+                             this one is labelled `{}`: one photo shows one individual, so \
+                             correct one of the two labels",
+                            first.display(),
+                            individual.escape_debug(),
+                            item.individual.escape_debug()
+                        ),
+                    ));
                 }
                 Ok(_) => report.skipped += 1,
                 Err(e) => report.failed.push((item.path.clone(), e.to_string())),
@@ -310,7 +339,7 @@ fn prepare(
         other => other,
     };
     let photo = photo::decode_with(&item.path, &bytes, photo::DEFAULT_MAX_PIXELS, jpeg)?;
-    let meta = photo::meta::read(&bytes);
+    let (meta, warnings) = photo::meta::read_with_warnings(&bytes);
     let region = match item.bbox.filter(|_| options.use_boxes) {
         Some(b) => {
             let c = b.clip(photo.width() as f32, photo.height() as f32);
@@ -337,6 +366,7 @@ fn prepare(
         byte_size: bytes.len() as u64,
         photo,
         meta,
+        warnings,
         region,
         replace,
     }))

@@ -39,7 +39,13 @@ pub fn normalise_species(s: &str) -> String {
 }
 
 /// Read a Kaggle-layout CSV; image names are resolved in `images`. Every
-/// problem names the CSV, the line and the reason.
+/// problem names the CSV, the line (where its record starts) and the reason.
+///
+/// An image listed under two individuals is an error naming both lines and
+/// both ids, not a warning: one of the two labels is wrong, and importing
+/// either would record a confirmed identification that is false, which then
+/// shapes every search and training run; nothing is imported until the file
+/// says one thing. The same image twice under one individual is no conflict.
 pub fn read_csv(csv_path: &Path, images: &Path) -> Result<Vec<Labelled>> {
     // Reasons quote the file's own text (headers, boxes): escaped.
     let bad = |line: u64, reason: String| Error::Labels {
@@ -72,9 +78,16 @@ pub fn read_csv(csv_path: &Path, images: &Path) -> Result<Vec<Labelled>> {
     // Happywhale-sample gives a full-body box where it has no fin box.
     let fallback_box_col = column.get("fullbody_box_x1_y1_x2_y2").copied();
     let mut out = Vec::new();
+    // Each image's first line and individual, by its path.
+    let mut labelled: HashMap<PathBuf, (u64, String)> = HashMap::new();
     for (i, record) in reader.records().enumerate() {
-        let line = i as u64 + 2;
-        let record = record.map_err(|e| bad(line, e.to_string()))?;
+        // Counted in the file (a quoted field may hold line breaks).
+        let guess = i as u64 + 2;
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(guess, |p| p.line());
+            bad(line, e.to_string())
+        })?;
+        let line = record.position().map_or(guess, |p| p.line());
         let field = |c: usize| record.get(c).unwrap_or("").trim();
         let image = field(image_col);
         let individual = field(individual_col);
@@ -90,8 +103,26 @@ pub fn read_csv(csv_path: &Path, images: &Path) -> Result<Vec<Labelled>> {
             None => None,
             Some(s) => Some(parse_box(s).map_err(|reason| bad(line, reason))?),
         };
+        let path = images.join(image);
+        // `a.jpg` and `./a.jpg` are one image.
+        let key: PathBuf = path.components().collect();
+        match labelled.get(&key) {
+            Some((first, other)) if other != individual => {
+                return Err(bad(
+                    line,
+                    format!(
+                        "image `{image}` is labelled `{other}` on line {first} and `{individual}` \
+                         on line {line}: one photo shows one individual, so correct one of the two lines"
+                    ),
+                ))
+            }
+            Some(_) => {}
+            None => {
+                labelled.insert(key, (line, individual.to_string()));
+            }
+        }
         out.push(Labelled {
-            path: images.join(image),
+            path,
             individual: individual.to_string(),
             species: species_col
                 .map(field)
@@ -111,9 +142,11 @@ fn parse_box(s: &str) -> std::result::Result<BBox, String> {
         .map(|p| p.parse::<f32>().map_err(|e| format!("box `{s}`: {e}")))
         .collect::<std::result::Result<_, _>>()?;
     match v[..] {
-        [x1, y1, x2, y2] if x2 > x1 && y2 > y1 => Ok(BBox { x1, y1, x2, y2 }),
+        [x1, y1, x2, y2] if v.iter().all(|c| c.is_finite()) && x2 > x1 && y2 > y1 => {
+            Ok(BBox { x1, y1, x2, y2 })
+        }
         _ => Err(format!(
-            "box `{s}` must be x1 y1 x2 y2 with x2 > x1 and y2 > y1"
+            "box `{s}` must be x1 y1 x2 y2, finite numbers with x2 > x1 and y2 > y1"
         )),
     }
 }

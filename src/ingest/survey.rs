@@ -86,6 +86,8 @@ pub struct IngestReport {
     pub new_photos: usize,
     pub known_photos: usize,
     pub failed: Vec<(PathBuf, String)>,
+    /// Ingested, but with something refused: an EXIF date no calendar has.
+    pub warnings: Vec<(PathBuf, String)>,
     pub detections: usize,
     /// Stored without a detection, for the user to box by hand.
     pub no_detection: Vec<PathBuf>,
@@ -121,6 +123,8 @@ struct Decoded {
     byte_size: u64,
     image: RgbImage,
     meta: Meta,
+    /// What reading `meta` refused.
+    warnings: Vec<String>,
     modified: Option<f64>,
 }
 
@@ -272,6 +276,7 @@ impl<'a> Job<'a> {
         report.new_photos = stored.new_photos;
         report.detections = stored.detections;
         report.no_detection = stored.no_detection;
+        report.warnings = stored.warnings;
         report.new_individual_suggestions = stored.new_individual_suggestions;
         Ok(())
     }
@@ -453,11 +458,13 @@ fn read_one(
     if let Err(e) = save_thumbnail(&photo.image, &thumb) {
         return Read::Failed(path.to_path_buf(), e.to_string());
     }
+    let (meta, warnings) = photo::meta::read_with_warnings(&bytes);
     Read::New(Box::new(Decoded {
         path: path.to_path_buf(),
         sha256,
         byte_size: bytes.len() as u64,
-        meta: photo::meta::read(&bytes),
+        meta,
+        warnings,
         image: photo.image,
         modified,
     }))
@@ -543,6 +550,9 @@ impl Store<'_> {
         })?;
         for ((d, found), dets) in pending.iter().zip(&found).zip(&rows) {
             report.new_photos += 1;
+            report
+                .warnings
+                .extend(d.warnings.iter().map(|w| (d.path.clone(), w.clone())));
             report.detections += found.len();
             if found.is_empty() {
                 report.no_detection.push(d.path.clone());

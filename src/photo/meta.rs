@@ -4,7 +4,10 @@
 //!
 //! Missing or malformed EXIF is normal (PNGs, edited exports, phones with
 //! location off): every field is optional and a bad field is skipped, never an
-//! error.
+//! error. A date-time no calendar has (`2021:13:45`, a camera whose clock was
+//! never set right) is not stored, since searches by date would place the
+//! photo wrongly, and it is reported ([`read_with_warnings`]) so the person
+//! importing knows which photos carry no date and why.
 
 use std::io::Cursor;
 
@@ -27,9 +30,17 @@ pub struct Meta {
 
 /// Read EXIF from the photo's bytes (JPEG, TIFF, PNG, WebP containers).
 pub fn read(bytes: &[u8]) -> Meta {
+    read_with_warnings(bytes).0
+}
+
+/// [`read`], and a sentence for each value the photo gives that was refused
+/// as impossible (a date-time no calendar has). Blank and all-zero dates,
+/// EXIF's way of saying "not set", are no warning.
+pub fn read_with_warnings(bytes: &[u8]) -> (Meta, Vec<String>) {
     let Ok(exif) = Reader::new().read_from_container(&mut Cursor::new(bytes)) else {
-        return Meta::default();
+        return (Meta::default(), Vec::new());
     };
+    let mut warnings = Vec::new();
     let ascii = |tag| match exif.get_field(tag, In::PRIMARY).map(|f| &f.value) {
         Some(Value::Ascii(parts)) => parts
             .first()
@@ -45,15 +56,26 @@ pub fn read(bytes: &[u8]) -> Meta {
     // Each date-time has its own offset tag. DateTime is when the file was
     // last written, possibly by an editor in another zone, so its offset is
     // never lent to DateTimeOriginal: no offset (local time) beats a wrong one.
-    let dated = |date_tag, offset_tag| {
-        let date = exif_datetime(&ascii(date_tag)?)?;
+    let mut dated = |date_tag: Tag, offset_tag| {
+        let raw = ascii(date_tag)?;
+        let Some(date) = exif_datetime(&raw) else {
+            if !raw.bytes().all(|b| matches!(b, b' ' | b':' | b'0')) {
+                warnings.push(format!(
+                    "EXIF {date_tag} `{}` is not a real date and time; no date was stored from it",
+                    raw.escape_debug()
+                ));
+            }
+            return None;
+        };
         Some(match ascii(offset_tag).filter(|o| is_exif_offset(o)) {
             Some(offset) => format!("{date}{offset}"),
             None => date,
         })
     };
-    let taken_at = dated(Tag::DateTimeOriginal, Tag::OffsetTimeOriginal)
-        .or_else(|| dated(Tag::DateTime, Tag::OffsetTime));
+    let taken_at = match dated(Tag::DateTimeOriginal, Tag::OffsetTimeOriginal) {
+        Some(t) => Some(t),
+        None => dated(Tag::DateTime, Tag::OffsetTime),
+    };
     let coordinate = |tag, ref_tag, negative: u8| {
         let value = match exif.get_field(tag, In::PRIMARY).map(|f| &f.value) {
             Some(Value::Rational(r)) if r.len() == 3 && r.iter().all(|q| q.denom != 0) => {
@@ -75,16 +97,18 @@ pub fn read(bytes: &[u8]) -> Meta {
         .get_field(Tag::Orientation, In::PRIMARY)
         .and_then(|f| f.value.get_uint(0))
         .filter(|o| (1..=8).contains(o));
-    Meta {
+    let meta = Meta {
         taken_at,
         latitude,
         longitude,
         camera_model: ascii(Tag::Model),
         orientation,
-    }
+    };
+    (meta, warnings)
 }
 
-/// `2021:06:30 14:05:09` → `2021-06-30T14:05:09`; anything else → `None`.
+/// `2021:06:30 14:05:09` → `2021-06-30T14:05:09`; anything else, a date
+/// or time that does not exist included (`2021:02:29`, `24:00:00`), → `None`.
 fn exif_datetime(s: &str) -> Option<String> {
     let b = s.as_bytes();
     let digits = |r: std::ops::Range<usize>| {
@@ -104,7 +128,21 @@ fn exif_datetime(s: &str) -> Option<String> {
         && b[16] == b':'
         && digits(17..19)
         && &s[0..4] != "0000";
-    ok.then(|| format!("{}-{}-{}T{}", &s[0..4], &s[5..7], &s[8..10], &s[11..19]))
+    if !ok {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| s[r].parse::<u32>().unwrap_or(u32::MAX);
+    let (year, month, day) = (n(0..4), n(5..7), n(8..10));
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => 0,
+    };
+    let real = (1..=days).contains(&day) && n(11..13) <= 23 && n(14..16) <= 59 && n(17..19) <= 59;
+    real.then(|| format!("{}-{}-{}T{}", &s[0..4], &s[5..7], &s[8..10], &s[11..19]))
 }
 
 /// `+02:00` / `-05:30` as written by EXIF 2.31 `OffsetTime*`; anything else
@@ -133,6 +171,23 @@ mod tests {
             Some("2021-06-30T14:05:09")
         );
         assert_eq!(exif_datetime("0000:00:00 00:00:00"), None);
+        assert_eq!(
+            exif_datetime("2024:02:29 23:59:59").as_deref(),
+            Some("2024-02-29T23:59:59")
+        );
+        for impossible in [
+            "2021:13:45 10:00:00",
+            "2021:00:10 10:00:00",
+            "2021:02:29 10:00:00",
+            "1900:02:29 10:00:00",
+            "2021:04:31 10:00:00",
+            "2021:06:00 10:00:00",
+            "2021:06:30 24:00:00",
+            "2021:06:30 12:60:00",
+            "2021:06:30 12:00:61",
+        ] {
+            assert_eq!(exif_datetime(impossible), None, "{impossible}");
+        }
         assert_eq!(exif_datetime("2021-06-30 14:05"), None);
         assert_eq!(exif_datetime(""), None);
     }
@@ -332,6 +387,37 @@ mod tests {
             let meta = read(&jpeg_with_exif(exif));
             assert_eq!(meta.taken_at.as_deref(), Some("2021-06-30T14:05:09"));
         }
+    }
+
+    #[test]
+    fn an_impossible_date_is_not_stored_and_is_reported_but_a_blank_one_is_not() {
+        // DateTimeOriginal impossible, DateTime real: the latter is used.
+        let exif = exif_with(
+            &[(DATE_TIME, b"2022:01:02 03:04:05\0")],
+            &[(DATE_TIME_ORIGINAL, b"2021:13:45 10:00:00\0")],
+        );
+        let (meta, warnings) = read_with_warnings(&jpeg_with_exif(exif));
+        assert_eq!(meta.taken_at.as_deref(), Some("2022-01-02T03:04:05"));
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("DateTimeOriginal") && warnings[0].contains("2021:13:45 10:00:00"),
+            "{warnings:?}"
+        );
+        // Both impossible: no date at all, both named.
+        let exif = exif_with(
+            &[(DATE_TIME, b"2021:02:29 08:00:00\0")],
+            &[(DATE_TIME_ORIGINAL, b"2021:06:31 25:00:00\0")],
+        );
+        let (meta, warnings) = read_with_warnings(&jpeg_with_exif(exif));
+        assert_eq!(meta.taken_at, None);
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+        // "Not set", as cameras write it: nothing to report.
+        let exif = exif_with(
+            &[(DATE_TIME, b"0000:00:00 00:00:00\0")],
+            &[(DATE_TIME_ORIGINAL, b"    :  :     :  :  \0")],
+        );
+        let (meta, warnings) = read_with_warnings(&jpeg_with_exif(exif));
+        assert_eq!((meta.taken_at, warnings), (None, Vec::<String>::new()));
     }
 
     #[test]

@@ -298,6 +298,9 @@ fn import_cmd(
     for (path, reason) in &report.failed {
         tell!("failed: {}: {reason}", path.display());
     }
+    for (path, reason) in &report.warnings {
+        tell!("warning: {}: {reason}", path.display());
+    }
     if report.imported > 0 {
         refresh_index(&cat)?;
     }

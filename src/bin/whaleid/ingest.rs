@@ -104,6 +104,9 @@ pub fn ingest_cmd(a: IngestArgs) -> Result<ExitCode> {
     for path in &report.no_detection {
         say!("no detection (kept, box it by hand): {}", path.display());
     }
+    for (path, reason) in &report.warnings {
+        say!("warning: {}: {reason}", path.display());
+    }
     say!("| photos new | known | failed | skipped files | detections | no detection | encounters | new-individual suggestions | seconds | photos/s |");
     say!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     say!(
