@@ -359,6 +359,13 @@ fn a_backup_that_fails_leaves_nothing_and_names_its_destination() {
         "{err}"
     );
     assert_eq!(std::fs::read(dest.join("notes.txt")).unwrap(), b"mine");
+    // Into a folder inside the catalogue (its media, say): refused.
+    for inside in [root.join("media/copy"), root.join("backup")] {
+        let err = cat.backup(&inside).unwrap_err().to_string();
+        assert!(err.contains("inside the catalogue"), "{err}");
+    }
+    assert!(!root.join("backup").exists());
+    assert!(!root.join("media/copy").exists());
     // Into an empty folder: made.
     std::fs::remove_file(dest.join("notes.txt")).unwrap();
     cat.backup(&dest).unwrap();

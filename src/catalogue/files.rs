@@ -129,6 +129,20 @@ impl Catalogue {
             _ => Path::new("."),
         };
         std::fs::create_dir_all(parent).map_err(|e| failed(Error::io(parent, e).to_string()))?;
+        // A copy inside the catalogue would be copied into the next backup,
+        // or (under media/) become the catalogue's own media.
+        let inside = match (
+            std::fs::canonicalize(parent),
+            std::fs::canonicalize(&self.root),
+        ) {
+            (Ok(parent), Ok(root)) => parent.starts_with(root),
+            _ => false,
+        };
+        if inside {
+            return Err(failed(
+                "the folder is inside the catalogue; back up into a folder outside it".into(),
+            ));
+        }
         // Beside the destination, so the last step is a rename.
         let tmp = parent.join(format!(
             ".{}.backup-{}-{}.part",

@@ -213,6 +213,9 @@ impl Transfer<'_> {
         self.report.not_on_server = wanted.len() - held.len();
         let dir = cat.media_dir().join(ORIGINALS);
         for sha in held {
+            // Named by content, not by writer, so a cut download resumes
+            // in the next sync; only one writer at a time can be here (the
+            // catalogue's lock across processes, one sync job in the app).
             let part = dir.join(format!("{sha}.part"));
             let Some(size) = self.fetch(&dir, &part, &sha)? else {
                 self.report.not_on_server += 1;
