@@ -132,7 +132,14 @@ fn one_at_a_time(
 /// the plan and the state after it.
 fn apply_plan(cat: &mut Catalogue, local: &LocalState, ops: &[Op]) -> Result<(Plan, LocalState)> {
     let (plan, next) = simulate(local, ops);
-    let by_id: HashMap<&str, &Op> = ops.iter().map(|o| (o.id.as_str(), o)).collect();
+    // In the planner's order: of two operations sent under one id, the one
+    // it took (the first) is the one carried out and logged.
+    let mut ordered: Vec<&Op> = ops.iter().collect();
+    ordered.sort_by(|a, b| batch_order(a, b));
+    let mut by_id: HashMap<&str, &Op> = HashMap::with_capacity(ordered.len());
+    for op in &ordered {
+        by_id.entry(op.id.as_str()).or_insert(op);
+    }
     let times: HashMap<String, Hlc> = next
         .decisions
         .iter()
@@ -158,14 +165,7 @@ fn apply_plan(cat: &mut Catalogue, local: &LocalState, ops: &[Op]) -> Result<(Pl
         for detection in &touched {
             rematerialize(c, detection, &times)?;
         }
-        // In the planner's order: of two operations sent under one id, the
-        // one it took is the one logged.
-        let mut ordered: Vec<&Op> = ops.iter().collect();
-        ordered.sort_by(|a, b| batch_order(a, b));
-        for op in ordered
-            .into_iter()
-            .filter(|o| !refused.contains(o.id.as_str()))
-        {
+        for op in ordered.iter().filter(|o| !refused.contains(o.id.as_str())) {
             log_op(c, op, "remote")?;
         }
         c.execute("DELETE FROM sync_applying", [])?;
