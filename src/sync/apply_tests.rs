@@ -132,3 +132,46 @@ fn an_operation_breaking_a_rule_of_the_database_is_refused_and_the_rest_applied(
     let again = receive(&mut cat, &[oa, oc], "ana").unwrap();
     assert_eq!(again.changes(), 0, "{again:?}");
 }
+
+/// Found by fuzz_wire_receive_never_fails: of two different operations sent
+/// under one id, the one the planner takes (the first by timestamp) is the
+/// one carried out, whatever order the batch came in.
+#[test]
+fn of_two_operations_under_one_id_the_planners_choice_is_applied_in_any_order() {
+    let y = "01a23770-0000-7000-8000-0000000000ee".to_string();
+    let first = op(
+        9,
+        20,
+        Change::IndividualCreated {
+            individual: y.clone(),
+            code: "Y".into(),
+            species: Some("beluga".into()),
+        },
+    );
+    let second = op(
+        9,
+        30,
+        Change::IndividualCreated {
+            individual: "01a23770-0000-7000-8000-0000000000ef".into(),
+            code: "Z".into(),
+            species: None,
+        },
+    );
+    for batch in [
+        vec![first.clone(), second.clone()],
+        vec![second.clone(), first.clone()],
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cat = Catalogue::create(dir.path().join("cat")).unwrap();
+        receive(&mut cat, &batch, "ana").unwrap();
+        let species: Option<String> = cat
+            .conn()
+            .query_row(
+                "SELECT species FROM individuals WHERE uuid = ?1",
+                [&y],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(species.as_deref(), Some("beluga"), "{batch:?}");
+    }
+}
