@@ -211,18 +211,29 @@ pub fn resize_region(src: &RgbImage, region: Option<BBox>, width: u32, height: u
     let mut dst = RgbImage::new(width.max(1), height.max(1));
     let mut options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
     if let Some(b) = region {
-        let b = b.clip(src.width() as f32, src.height() as f32);
-        options = options.crop(
-            b.x1 as f64,
-            b.y1 as f64,
-            (b.width() as f64).max(1.0),
-            (b.height() as f64).max(1.0),
-        );
+        let (left, top, w, h) = crop_window(src, b);
+        options = options.crop(left, top, w, h);
     }
     Resizer::new()
         .resize(src, &mut dst, &options)
         .expect("RGB8 to RGB8 resize with an in-bounds crop cannot fail");
     dst
+}
+
+/// The window [`resize_region`] samples for `b`: the box clipped to the
+/// photo, at least one pixel each way and kept inside it. A box thinner
+/// than a pixel at the photo's far edge (or wholly outside it, or inverted)
+/// used to ask for a window reaching past the edge, which the resizer
+/// refuses: a panic on thin panoramas.
+fn crop_window(src: &RgbImage, b: BBox) -> (f64, f64, f64, f64) {
+    let (pw, ph) = (src.width() as f64, src.height() as f64);
+    let b = b.clip(pw as f32, ph as f32);
+    // `max` before `min`: a NaN size becomes one pixel.
+    let w = (b.width() as f64).max(1.0).min(pw);
+    let h = (b.height() as f64).max(1.0).min(ph);
+    let left = (b.x1 as f64).min(pw - w).max(0.0);
+    let top = (b.y1 as f64).min(ph - h).max(0.0);
+    (left, top, w, h)
 }
 
 /// Write `img` into `out` (`[3, H, W]`) at (`left`, `top`), as
@@ -263,6 +274,59 @@ pub fn fill_chw(mut out: ArrayViewMut3<f32>, rgb: [u8; 3], mean: [f32; 3], std: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Boxes at or past the far edge of a thin panorama (1109×103, as three
+    /// happywhale-sample photos are) resample a window inside the photo
+    /// instead of panicking in the resizer.
+    #[test]
+    fn boxes_thinner_than_a_pixel_at_the_edge_stay_inside_the_photo() {
+        let img = seeded(1109, 103, 7);
+        let boxes = [
+            BBox {
+                x1: 10.0,
+                y1: 102.6,
+                x2: 50.0,
+                y2: 110.0,
+            },
+            BBox {
+                x1: 10.0,
+                y1: 200.0,
+                x2: 50.0,
+                y2: 300.0,
+            },
+            BBox {
+                x1: 1108.7,
+                y1: 0.0,
+                x2: 1200.0,
+                y2: 50.0,
+            },
+            BBox {
+                x1: 60.0,
+                y1: 50.0,
+                x2: 20.0,
+                y2: 40.0,
+            },
+            BBox {
+                x1: f32::NAN,
+                y1: 0.0,
+                x2: 5.0,
+                y2: f32::NAN,
+            },
+        ];
+        for b in boxes {
+            let out = resize_region(&img, Some(b), 32, 16);
+            assert_eq!(out.dimensions(), (32, 16), "{b:?}");
+            let (left, top, w, h) = crop_window(&img, b);
+            assert!(
+                left >= 0.0 && left + w <= 1109.0 && w >= 1.0,
+                "{b:?}: {left} {w}"
+            );
+            assert!(
+                top >= 0.0 && top + h <= 103.0 && h >= 1.0,
+                "{b:?}: {top} {h}"
+            );
+        }
+    }
 
     /// Row-major RGB bytes from the glibc LCG, as `seeded()` in the Python
     /// snippet below.
