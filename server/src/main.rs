@@ -6,6 +6,10 @@
 //! whaleid-server serve --data /srv/whaleid --listen 0.0.0.0:8787
 //! ```
 //!
+//! `token` works on the users alone, never the master catalogue (whose
+//! writer lock `serve` holds), so tokens are issued and revoked while the
+//! server runs; it looks a token up at every request and sees the change.
+//!
 //! Institutions can keep it in PostgreSQL instead: `--postgres URL` in place
 //! of `--data DIR` (crops then live in the database too). With
 //! `--tls-cert FILE --tls-key FILE` it serves HTTPS (rustls) only; laptops
@@ -19,7 +23,7 @@ use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand};
 
 use whaleid_server::pg::PgStore;
-use whaleid_server::store::SqliteStore;
+use whaleid_server::store::{SqliteStore, SqliteUsers};
 
 #[derive(Parser, Debug)]
 #[command(name = "whaleid-server", version, about = "WhaleID catalogue server")]
@@ -44,11 +48,30 @@ enum Opened {
     Pg(PgStore),
 }
 
+/// The users' tokens only: what `token` opens.
+enum Users {
+    Sqlite(SqliteUsers),
+    Pg(Box<PgStore>),
+}
+
 impl Backend {
     fn open(&self) -> Result<Opened> {
         match (&self.data, &self.postgres) {
             (Some(dir), None) => Ok(Opened::Sqlite(SqliteStore::open(dir)?)),
             (None, Some(url)) => Ok(Opened::Pg(PgStore::open(url)?)),
+            _ => bail!("say where the server keeps its data: --data DIR or --postgres URL"),
+        }
+    }
+
+    /// The users' store without the master catalogue, which a running
+    /// `serve` holds as its one writer.
+    fn open_users(&self) -> Result<Users> {
+        match (&self.data, &self.postgres) {
+            (Some(dir), None) => {
+                whaleid_server::store::prepare(dir)?;
+                Ok(Users::Sqlite(SqliteUsers::open(dir)?))
+            }
+            (None, Some(url)) => Ok(Users::Pg(Box::new(PgStore::open(url)?))),
             _ => bail!("say where the server keeps its data: --data DIR or --postgres URL"),
         }
     }
@@ -73,7 +96,7 @@ enum Command {
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
     },
-    /// Issue and list users' tokens.
+    /// Issue, list and revoke users' tokens (also while the server runs).
     #[command(subcommand)]
     Token(TokenCommand),
 }
@@ -82,6 +105,13 @@ enum Command {
 enum TokenCommand {
     /// Issue a token for a user (replacing an earlier one); printed once.
     Add {
+        user: String,
+        #[command(flatten)]
+        backend: Backend,
+    },
+    /// Take a user's token back: the server refuses it from its next
+    /// request (what the user pushed stays).
+    Revoke {
         user: String,
         #[command(flatten)]
         backend: Backend,
@@ -106,16 +136,26 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Token(TokenCommand::Add { user, backend }) => {
-            let token = match backend.open()? {
-                Opened::Sqlite(mut s) => s.add_user(&user)?,
-                Opened::Pg(mut s) => s.add_user(&user)?,
+            let token = match backend.open_users()? {
+                Users::Sqlite(mut s) => s.add_user(&user)?,
+                Users::Pg(mut s) => s.add_user(&user)?,
             };
             println!("{token}");
         }
+        Command::Token(TokenCommand::Revoke { user, backend }) => {
+            match backend.open_users()? {
+                Users::Sqlite(mut s) => s.revoke_user(&user)?,
+                Users::Pg(mut s) => s.revoke_user(&user)?,
+            }
+            println!(
+                "revoked {}'s token",
+                whaleid::catalogue::codes::shown(&user)
+            );
+        }
         Command::Token(TokenCommand::List { backend }) => {
-            let users = match backend.open()? {
-                Opened::Sqlite(s) => s.users()?,
-                Opened::Pg(mut s) => s.users()?,
+            let users = match backend.open_users()? {
+                Users::Sqlite(s) => s.users()?,
+                Users::Pg(mut s) => s.users()?,
             };
             for (name, created) in users {
                 println!("{name}\t{created}");

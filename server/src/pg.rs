@@ -98,6 +98,21 @@ impl PgStore {
         Ok(token)
     }
 
+    /// See [`crate::store::SqliteUsers::revoke_user`].
+    pub fn revoke_user(&mut self, user: &str) -> Result<()> {
+        if self
+            .client
+            .execute("DELETE FROM whaleid_users WHERE name = $1", &[&user])?
+            == 0
+        {
+            bail!(
+                "user {:?} has no token",
+                whaleid::catalogue::codes::clipped(user)
+            );
+        }
+        Ok(())
+    }
+
     pub fn users(&mut self) -> Result<Vec<(String, String)>> {
         Ok(self
             .client

@@ -5,6 +5,8 @@
 //! as every laptop, so it checks every reference) and a `server.sqlite`
 //! with the users' tokens (only their sha256) and who pushed what (handed
 //! out with every pull, beside the author each operation claims).
+//! [`SqliteUsers`] opens that file alone, for the token commands, which
+//! run beside a serving server.
 
 use std::path::{Path, PathBuf};
 
@@ -104,25 +106,12 @@ impl SqliteStore {
     pub fn open(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("{}", dir.display()))?;
         let cat_dir: PathBuf = dir.join(CATALOGUE_DIR);
-        let catalogue = if cat_dir.join(whaleid::catalogue::DB_FILE).exists() {
+        let catalogue = if has_catalogue(dir) {
             Catalogue::open(&cat_dir)?
         } else {
             Catalogue::create(&cat_dir)?
         };
-        let users = Connection::open(dir.join(USERS_DB))?;
-        users.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             CREATE TABLE IF NOT EXISTS users (
-                 name       TEXT PRIMARY KEY,
-                 token_sha  TEXT NOT NULL UNIQUE,
-                 created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-             ) STRICT;
-             CREATE TABLE IF NOT EXISTS pushes (
-                 op     TEXT PRIMARY KEY,
-                 user   TEXT NOT NULL,
-                 at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-             ) STRICT;",
-        )?;
+        let users = SqliteUsers::open(dir)?.conn;
         Ok(Self {
             dir: dir.to_path_buf(),
             catalogue,
@@ -134,22 +123,111 @@ impl SqliteStore {
     /// Issue a new token for `user` (replacing any earlier one); only its
     /// hash is kept, so it is shown once.
     pub fn add_user(&mut self, user: &str) -> Result<String> {
-        let token = new_token(user)?;
-        self.users.execute(
-            "INSERT INTO users (name, token_sha) VALUES (?1, ?2)
-             ON CONFLICT (name) DO UPDATE SET token_sha = excluded.token_sha",
-            params![user, token_hash(&token)],
-        )?;
-        Ok(token)
+        issue(&self.users, user)
     }
 
     pub fn users(&self) -> Result<Vec<(String, String)>> {
-        let mut stmt = self
-            .users
-            .prepare("SELECT name, created_at FROM users ORDER BY name")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        list(&self.users)
     }
+}
+
+/// Whether the data folder `dir` holds its master catalogue yet.
+fn has_catalogue(dir: &Path) -> bool {
+    dir.join(CATALOGUE_DIR)
+        .join(whaleid::catalogue::DB_FILE)
+        .exists()
+}
+
+/// Make the data folder `dir` as `serve` would, master catalogue included,
+/// when it has no catalogue yet, and let go of it at once; leave a folder
+/// that has one alone (a server may be serving it). For the first
+/// `token add`, so a new folder is whole before the server first starts.
+pub fn prepare(dir: &Path) -> Result<()> {
+    if !has_catalogue(dir) {
+        drop(SqliteStore::open(dir)?);
+    }
+    Ok(())
+}
+
+/// The users' store of a data folder (`server.sqlite`) alone, without the
+/// master catalogue: what `whaleid-server token` opens, so tokens are
+/// issued and revoked while `serve` runs on the same folder (holding the
+/// catalogue's writer lock). The server looks a token up at every request,
+/// so it sees a change from its next one.
+#[derive(Debug)]
+pub struct SqliteUsers {
+    conn: Connection,
+}
+
+impl SqliteUsers {
+    /// Open (creating if needed) the users' store in the data folder `dir`.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).with_context(|| format!("{}", dir.display()))?;
+        let path = dir.join(USERS_DB);
+        let conn = Connection::open(&path).with_context(|| format!("{}", path.display()))?;
+        // The server and a token command write this file at once: each
+        // waits for the other's short transaction rather than failing.
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             CREATE TABLE IF NOT EXISTS users (
+                 name       TEXT PRIMARY KEY,
+                 token_sha  TEXT NOT NULL UNIQUE,
+                 created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+             ) STRICT;
+             CREATE TABLE IF NOT EXISTS pushes (
+                 op     TEXT PRIMARY KEY,
+                 user   TEXT NOT NULL,
+                 at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+             ) STRICT;",
+        )
+        .with_context(|| format!("{}", path.display()))?;
+        Ok(Self { conn })
+    }
+
+    /// See [`SqliteStore::add_user`].
+    pub fn add_user(&mut self, user: &str) -> Result<String> {
+        issue(&self.conn, user)
+    }
+
+    /// Take `user`'s token back (what they pushed stays); an error when
+    /// they have none.
+    pub fn revoke_user(&mut self, user: &str) -> Result<()> {
+        if self
+            .conn
+            .execute("DELETE FROM users WHERE name = ?1", [user])?
+            == 0
+        {
+            bail!(
+                "user {:?} has no token",
+                whaleid::catalogue::codes::clipped(user)
+            );
+        }
+        Ok(())
+    }
+
+    /// The users with tokens and when each was issued.
+    pub fn users(&self) -> Result<Vec<(String, String)>> {
+        list(&self.conn)
+    }
+}
+
+/// A new token for `user` in the users' store `conn`, replacing any
+/// earlier one; only its hash is kept, so it is shown once.
+fn issue(conn: &Connection, user: &str) -> Result<String> {
+    let token = new_token(user)?;
+    conn.execute(
+        "INSERT INTO users (name, token_sha) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET token_sha = excluded.token_sha",
+        params![user, token_hash(&token)],
+    )?;
+    Ok(token)
+}
+
+fn list(conn: &Connection) -> Result<Vec<(String, String)>> {
+    let mut stmt = conn.prepare("SELECT name, created_at FROM users ORDER BY name")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 impl Store for SqliteStore {
