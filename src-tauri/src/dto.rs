@@ -260,6 +260,12 @@ pub struct Sighting {
     pub encounter_id: Option<i64>,
     pub source: String,
     pub decided_by: Option<String>,
+    /// For a decision received through sync, the server account that
+    /// pushed it (`decided_by` is the author it claims); shown beside it
+    /// where it is another name. Absent for a decision made here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub decided_by_account: Option<String>,
     pub score: Option<f32>,
 }
 
@@ -278,6 +284,11 @@ pub struct IndividualEvent {
     pub undoable: bool,
     /// The observer who made the edit, when known.
     pub by: Option<String>,
+    /// For a merge received through sync, the server account that pushed
+    /// it (`by` is the author it claims). Absent for an edit made here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub by_account: Option<String>,
     pub summary: String,
 }
 

@@ -40,6 +40,9 @@ pub struct Event {
     pub other_id: Option<i64>,
     pub payload: String,
     pub actor: Option<String>,
+    /// For a merge received through sync, the server account that pushed
+    /// it (`actor` is the author it claims); `None` for an edit made here.
+    pub actor_account: Option<String>,
     pub undone_at: Option<String>,
     pub created_at: String,
 }
@@ -413,8 +416,9 @@ impl Catalogue {
 
     fn events_where(&self, condition: &str, value: i64) -> Result<Vec<Event>> {
         let mut stmt = self.conn().prepare(&format!(
-            "SELECT id, kind, individual_id, other_id, payload, actor, undone_at, created_at
-             FROM individual_events WHERE {condition} ORDER BY id"
+            "SELECT id, kind, individual_id, other_id, payload, actor, undone_at, created_at, {}
+             FROM individual_events WHERE {condition} ORDER BY id",
+            crate::sync::accounts::account_column("individuals_merged", "individual_events.uuid")
         ))?;
         let rows = stmt.query_map([value], |r| {
             Ok(Event {
@@ -424,6 +428,7 @@ impl Catalogue {
                 other_id: r.get(3)?,
                 payload: r.get(4)?,
                 actor: r.get(5)?,
+                actor_account: r.get(8)?,
                 undone_at: r.get(6)?,
                 created_at: r.get(7)?,
             })

@@ -56,6 +56,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "six_suggestions",
         include_str!("migrations/0010_six_suggestions.sql"),
     ),
+    (
+        11,
+        "sync_accounts",
+        include_str!("migrations/0011_sync_accounts.sql"),
+    ),
 ];
 
 /// WhaleID's `PRAGMA application_id`: "WhID" in ASCII. Every catalogue

@@ -132,7 +132,13 @@ pub struct Sighting {
     pub encounter_id: Option<i64>,
     /// person, import or model.
     pub source: String,
+    /// Who decided, as the deciding laptop names them (for a decision
+    /// received through sync: the author its operation claims).
     pub decided_by: Option<String>,
+    /// For a received decision, the server account that pushed it (the
+    /// user of the token it came with), when the server said; `None` for a
+    /// decision made here. See [`crate::sync::accounts`].
+    pub decided_by_account: Option<String>,
     pub score: Option<f64>,
     pub decided_at: String,
     #[serde(skip)]

@@ -441,8 +441,11 @@ fn pull_all(
             return Err(Error::Cancelled);
         }
         let reply = remote.pull(after, BATCH)?;
+        check_accounts(remote, &reply)?;
         if !reply.ops.is_empty() {
             let plan = receive_with(cat, &reply.ops, author, &mut cache)?;
+            // Before the position moves past them (see `super::accounts`).
+            super::accounts::record(cat, &reply.ops, &reply.pushed_by)?;
             report.pulled += reply.ops.len();
             report.applied += plan.changes();
             report.conflicts.extend(plan.conflicts);
@@ -461,6 +464,20 @@ fn pull_all(
             return Ok(arrived);
         }
     }
+}
+
+/// Refuse a pull whose `pushed_by` names something that is no user name,
+/// before any of it is applied.
+fn check_accounts(remote: &Remote, reply: &PullReply) -> Result<()> {
+    for (op, account) in &reply.pushed_by {
+        super::accounts::check_account(account).map_err(|why| {
+            remote.fail(format!(
+                "the account given for operation {} {why}",
+                crate::catalogue::codes::clipped(op)
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 /// Fetch the crops and thumbnails of received records that are not here.

@@ -13,6 +13,7 @@
 //! and tested there, including that catalogues receiving the same
 //! operations in different orders end in the same state.
 
+pub mod accounts;
 pub mod apply;
 pub mod client;
 pub mod duplicates;

@@ -159,6 +159,7 @@ fn sighting(s: EngineSighting) -> Sighting {
         encounter_id: s.encounter_id,
         source: s.source,
         decided_by: s.decided_by,
+        decided_by_account: s.decided_by_account,
         score: s.score.map(|v| v as f32),
     }
 }
@@ -202,6 +203,7 @@ fn event(cat: &Catalogue, e: Event) -> AppResult<IndividualEvent> {
         undone: e.undone_at.is_some(),
         undoable,
         by: e.actor,
+        by_account: e.actor_account,
         summary,
     })
 }

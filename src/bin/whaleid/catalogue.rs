@@ -14,6 +14,7 @@ use whaleid::ingest::{self, labels, ImportOptions, Pipeline, Progress};
 use whaleid::matching::{field, Gallery};
 use whaleid::packs::binding::{bind, remembered_dir};
 use whaleid::packs::Pack;
+use whaleid::sync::accounts::shown_author;
 
 use crate::{cancel_on_ctrl_c, ModelArgs};
 
@@ -143,7 +144,8 @@ impl CatalogueArg {
 
 #[derive(Subcommand, Debug)]
 pub enum IndividualCommand {
-    /// An individual, its detections and its history.
+    /// An individual, its detections, its sightings (who decided each) and
+    /// its history.
     Show {
         #[command(flatten)]
         cat: CatalogueArg,
@@ -480,6 +482,22 @@ pub fn run_individual(command: IndividualCommand) -> Result<ExitCode> {
                 say!("merged into {}", cat.individual_by_id(resolved)?.code);
             }
             say!("detections: {:?}", cat.detections_of(ind.id)?);
+            // Who decided or edited: the name claimed, and for what arrived
+            // by sync the server account that pushed it where it differs.
+            let by = |name: &Option<String>, account: &Option<String>| {
+                shown_author(name.as_deref(), account.as_deref()).unwrap_or_else(|| "-".into())
+            };
+            for s in cat.sightings(ind.id, None)? {
+                say!(
+                    "sighting detection #{} photo #{} taken {} {} by {} at {}",
+                    s.detection_id,
+                    s.photo_id,
+                    s.taken_at.as_deref().unwrap_or("-"),
+                    s.source,
+                    by(&s.decided_by, &s.decided_by_account),
+                    s.decided_at
+                );
+            }
             for e in cat.events(ind.id)? {
                 say!(
                     "event {} {} #{} -> {:?} by {} at {}{}",
@@ -487,7 +505,7 @@ pub fn run_individual(command: IndividualCommand) -> Result<ExitCode> {
                     e.kind,
                     e.individual_id,
                     e.other_id,
-                    e.actor.as_deref().unwrap_or("-"),
+                    by(&e.actor, &e.actor_account),
                     e.created_at,
                     e.undone_at
                         .map(|u| format!(" (undone {u})"))

@@ -22,6 +22,7 @@ use crate::catalogue::individuals::Individual;
 use crate::catalogue::records::blob_to_vector;
 use crate::catalogue::Catalogue;
 use crate::error::Result;
+use crate::sync::accounts::account_column;
 
 /// `(rank, individual or None for new_individual, score)` as stored.
 type Stored = (u32, Option<i64>, Option<f32>);
@@ -238,10 +239,10 @@ impl Catalogue {
                 .map(|(&start, _)| start),
         );
         let (name, version) = pack.map_or((None, None), |(n, v)| (Some(n), Some(v)));
-        let mut stmt = self.conn().prepare_cached(
+        let mut stmt = self.conn().prepare_cached(&format!(
             "SELECT idn.individual_id, d.id, p.id, d.crop_file, p.original_path, p.taken_at,
                     p.latitude, p.longitude, p.encounter_id, idn.source, idn.decided_by,
-                    idn.score, idn.created_at, emb.vector
+                    idn.score, idn.created_at, emb.vector, {}
              FROM identifications idn
              JOIN detections d ON d.id = idn.detection_id
              JOIN photos p ON p.id = d.photo_id
@@ -250,7 +251,8 @@ impl Catalogue {
              WHERE idn.individual_id IN (SELECT value FROM json_each(?1))
                AND idn.superseded_by IS NULL AND idn.withdrawn_at IS NULL
                AND idn.verdict = 'confirmed' AND d.removed_at IS NULL",
-        )?;
+            account_column("decided", "idn.uuid")
+        ))?;
         let media = self.media_dir();
         let rows = stmt.query_map(params![members, name, version], |r| {
             let start: i64 = r.get(0)?;
@@ -266,6 +268,7 @@ impl Catalogue {
                 encounter_id: r.get(8)?,
                 source: r.get(9)?,
                 decided_by: r.get(10)?,
+                decided_by_account: r.get(14)?,
                 score: r.get(11)?,
                 decided_at: r.get(12)?,
                 vector: r.get::<_, Option<Vec<u8>>>(13)?.map(|b| blob_to_vector(&b)),

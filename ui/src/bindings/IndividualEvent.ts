@@ -8,4 +8,9 @@ undoable: boolean,
 /**
  * The observer who made the edit, when known.
  */
-by: string | null, summary: string, };
+by: string | null, 
+/**
+ * For a merge received through sync, the server account that pushed
+ * it (`by` is the author it claims). Absent for an edit made here.
+ */
+byAccount?: string, summary: string, };

@@ -56,5 +56,29 @@ describe("IndividualPage", () => {
     expect(file.textContent).toContain("day 3");
     expect(file.textContent).toContain("#146");
     expect(file.getAttribute("title")).toBe("/surveys/day 3/a.jpg");
+    // Made here: no account beside the names.
+    expect(screen.queryByTestId("author-account")).toBeNull();
+  });
+
+  it("shows the server account that pushed a received decision or merge beside the author it claims", async () => {
+    const received: IndividualDetail = {
+      ...detail,
+      sightings: [
+        // Pushed with Mallory's token by a laptop that calls itself Kim Lee.
+        { ...detail.sightings[0], detectionId: 146, decidedBy: "Kim Lee", decidedByAccount: "mallory" },
+        // Pushed by Cai as himself: named once.
+        { ...detail.sightings[0], detectionId: 147, decidedBy: "cai", decidedByAccount: "cai" },
+        // Decided on this laptop.
+        { ...detail.sightings[0], detectionId: 148, decidedBy: "Ben" },
+      ],
+      events: [{ ...detail.events[0], undone: false, byAccount: "mallory" }],
+    };
+    api.individualGet.mockResolvedValue(received);
+    render(<IndividualPage id={7} onBack={() => {}} onOpen={() => {}} onChanged={() => {}} />);
+    await waitFor(() => expect(screen.getAllByTestId("sighting-by")).toHaveLength(3));
+    const by = screen.getAllByTestId("sighting-by").map((b) => b.textContent);
+    expect(by).toEqual(["Kim Lee (account mallory)", "cai", "Ben"]);
+    expect(screen.getAllByTestId("author-account")).toHaveLength(2);
+    expect(screen.getByTestId("individual-event").textContent).toContain("by Kim Lee (account mallory)");
   });
 });

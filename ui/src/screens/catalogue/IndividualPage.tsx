@@ -13,6 +13,31 @@ import { baseName, folderName, formatDay, formatScore, formatTaken, plural } fro
 import { GpsChart } from "./GpsChart";
 import { MergeDialog } from "./MergeDialog";
 
+/**
+ * Who decided or edited, as their laptop names them; for what arrived by
+ * sync, the server account that pushed it beside that name when it is
+ * another one (the name is whatever that laptop claimed, the account is
+ * what the server checked).
+ */
+function Author({ name, account }: { name: string | null; account?: string }) {
+  const other = account !== undefined && account !== name ? account : null;
+  return (
+    <>
+      {name ?? "—"}
+      {other !== null && (
+        <span
+          class="muted"
+          data-testid="author-account"
+          title="The sync server account that sent this; the name before it is what the sending laptop gave"
+        >
+          {" "}
+          (account {other})
+        </span>
+      )}
+    </>
+  );
+}
+
 type Props = {
   id: number;
   onBack: () => void;
@@ -200,7 +225,9 @@ export function IndividualPage({ id, onBack, onOpen, onChanged }: Props) {
                   </td>
                   <td>{x.encounterId ?? "—"}</td>
                   <td>{x.source}</td>
-                  <td data-testid="sighting-by">{x.decidedBy ?? "—"}</td>
+                  <td data-testid="sighting-by">
+                    <Author name={x.decidedBy} account={x.decidedByAccount} />
+                  </td>
                   <td class="num">{formatScore(x.score)}</td>
                 </tr>
               ))}
@@ -238,7 +265,12 @@ export function IndividualPage({ id, onBack, onOpen, onChanged }: Props) {
                 <span class="tag">{ev.kind}</span>
                 <span class="grow">
                   {ev.summary}
-                  {ev.by && <span class="muted"> · by {ev.by}</span>}
+                  {(ev.by || ev.byAccount) && (
+                    <span class="muted">
+                      {" "}
+                      · by <Author name={ev.by} account={ev.byAccount} />
+                    </span>
+                  )}
                 </span>
                 {ev.undone ? (
                   <span class="muted">undone</span>
