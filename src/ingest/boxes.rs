@@ -82,6 +82,9 @@ pub struct BoxRow {
     pub score: Option<f32>,
     /// Who drew it; `None` for the detector's and imports' boxes.
     pub drawn_by: Option<String>,
+    /// For a box received through sync, the server account that pushed it
+    /// (`drawn_by` is the name its laptop gave); `None` for one made here.
+    pub drawn_by_account: Option<String>,
     pub created_at: String,
     /// The box it replaced, when it was made by moving or resizing one.
     pub replaces: Option<i64>,
@@ -505,14 +508,15 @@ fn change(
 /// The live boxes of photo `photo_id`, in the order they were made.
 pub fn boxes_of(cat: &Catalogue, photo_id: i64) -> Result<Vec<BoxRow>> {
     photo_row(cat, photo_id)?;
-    let mut stmt = cat.conn().prepare(
+    let mut stmt = cat.conn().prepare(&format!(
         "SELECT d.id, d.uuid, d.x1, d.y1, d.x2, d.y2, d.class, d.score, d.drawn_by, d.created_at,
-                d.replaces, idn.verdict, idn.individual_id
+                d.replaces, idn.verdict, idn.individual_id, {}
          FROM detections d
          LEFT JOIN identifications idn ON idn.detection_id = d.id
               AND idn.superseded_by IS NULL AND idn.withdrawn_at IS NULL
          WHERE d.photo_id = ?1 AND d.removed_at IS NULL ORDER BY d.id",
-    )?;
+        crate::sync::accounts::account_column("detection_added", "d.uuid")
+    ))?;
     let rows: Vec<(BoxRow, Option<String>, Option<i64>)> = stmt
         .query_map([photo_id], |r| {
             let v = |i| r.get::<_, f64>(i).map(|x| x as f32);
@@ -524,6 +528,7 @@ pub fn boxes_of(cat: &Catalogue, photo_id: i64) -> Result<Vec<BoxRow>> {
                     class: r.get(6)?,
                     score: r.get::<_, Option<f64>>(7)?.map(|s| s as f32),
                     drawn_by: r.get(8)?,
+                    drawn_by_account: r.get(13)?,
                     created_at: r.get(9)?,
                     replaces: r.get(10)?,
                     decided: false,

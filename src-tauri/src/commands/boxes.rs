@@ -34,6 +34,11 @@ pub struct PhotoBoxRow {
     pub class: String,
     /// Who drew it; `null` for the detector's and imports' boxes.
     pub drawn_by: Option<String>,
+    /// For a box received through sync, the server account that pushed it
+    /// (`drawn_by` is the name its laptop gave). Absent for one made here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub drawn_by_account: Option<String>,
     pub created_at: String,
     /// The individual it is confirmed as, by code.
     pub individual: Option<String>,
@@ -166,6 +171,7 @@ pub async fn box_list(state: State<'_, AppState>, photo_id: i64) -> AppResult<Ve
                 bbox: b.bbox,
                 class: b.class,
                 drawn_by: b.drawn_by,
+                drawn_by_account: b.drawn_by_account,
                 created_at: b.created_at,
                 individual: b.individual,
             })

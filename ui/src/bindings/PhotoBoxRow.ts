@@ -15,7 +15,12 @@ class: string,
 /**
  * Who drew it; `null` for the detector's and imports' boxes.
  */
-drawnBy: string | null, createdAt: string, 
+drawnBy: string | null, 
+/**
+ * For a box received through sync, the server account that pushed it
+ * (`drawn_by` is the name its laptop gave). Absent for one made here.
+ */
+drawnByAccount?: string, createdAt: string, 
 /**
  * The individual it is confirmed as, by code.
  */

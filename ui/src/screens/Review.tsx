@@ -469,6 +469,7 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
     detectionId: b.detectionId,
     box: b.box as Box,
     drawnBy: b.drawnBy,
+    drawnByAccount: b.drawnByAccount,
   }));
 
   return (

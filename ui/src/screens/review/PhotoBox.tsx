@@ -4,7 +4,20 @@ import { imageSrc } from "../../ipc";
 import { corners, dragged, rounded, sameBox, usable, type Box, type Drag, type Point } from "../../lib/boxes";
 
 /** A live box on the photo: the one under review or another animal in it. */
-export type PhotoBoxEntry = { detectionId: number; box: Box; drawnBy: string | null };
+export type PhotoBoxEntry = {
+  detectionId: number;
+  box: Box;
+  drawnBy: string | null;
+  /** For a box received through sync, the server account that sent it. */
+  drawnByAccount?: string;
+};
+
+/** Who drew a box; for a received one, the account that sent it beside the name its laptop gave, when that is another. */
+function drawnBy(b: PhotoBoxEntry): string {
+  if (!b.drawnBy) return " · detector";
+  const account = b.drawnByAccount !== undefined && b.drawnByAccount !== b.drawnBy ? ` (account ${b.drawnByAccount})` : "";
+  return ` · drawn by ${b.drawnBy}${account}`;
+}
 
 type Props = {
   item: ReviewItem;
@@ -128,7 +141,7 @@ export function PhotoBox({ item, boxes, drawing, selected, onSelect, onDrawn, on
             >
               <title>
                 #{b.detectionId}
-                {b.drawnBy ? ` · drawn by ${b.drawnBy}` : " · detector"}
+                {drawnBy(b)}
               </title>
             </rect>
             {isSelected &&
