@@ -271,6 +271,12 @@ impl Catalogue {
         &self.root
     }
 
+    /// The schema version of the file as open: [`migrate::latest`] once a
+    /// writer has opened it; a read-only open reads older ones as they are.
+    pub fn schema_version(&self) -> Result<u32> {
+        migrate::version(&self.conn)
+    }
+
     pub fn media_dir(&self) -> PathBuf {
         self.root.join(MEDIA_DIR)
     }

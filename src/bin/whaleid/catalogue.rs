@@ -1,5 +1,10 @@
 //! Catalogue commands: `catalogue create|import|stats|backup|check` and
 //! `individual show|merge|split|rename|undo`.
+//!
+//! A command that writes nothing to the catalogue opens it with
+//! [`open_reader`], so it runs while the app or an ingest holds the
+//! catalogue's writer lock; a command that writes opens it as the writer
+//! and is refused meanwhile, naming the process that holds it.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -55,7 +60,8 @@ pub enum CatalogueCommand {
         #[command(flatten)]
         models: ModelArgs,
     },
-    /// Counts of individuals, photos, embeddings, per species.
+    /// Counts of individuals, photos, embeddings, per species. Runs beside
+    /// a writer (the app, an ingest).
     Stats {
         dir: PathBuf,
         #[arg(long)]
@@ -73,7 +79,8 @@ pub enum CatalogueCommand {
     /// their detections and decisions stay.
     Repair { dir: PathBuf },
     /// Write identifications as CSV (one row per detection) and/or the Kaggle
-    /// submission format (image,predictions with five ids).
+    /// submission format (image,predictions with five ids). Runs beside a
+    /// writer.
     Export {
         dir: PathBuf,
         #[arg(long, required_unless_present = "kaggle")]
@@ -88,13 +95,14 @@ pub enum CatalogueCommand {
         /// A species gets its own threshold from this many individuals.
         #[arg(long, default_value_t = 5)]
         min_individuals: usize,
-        /// Show the result without saving it.
+        /// Show the result without saving it (runs beside a writer).
         #[arg(long)]
         dry_run: bool,
         #[arg(long)]
         json: bool,
     },
     /// Build and save the HNSW index (otherwise queries scan exactly).
+    /// Runs beside a writer: the index is a cache, replaced whole.
     Index { dir: PathBuf },
     /// Change the catalogue's search settings.
     Config {
@@ -333,7 +341,7 @@ fn refresh_index(cat: &Catalogue) -> Result<()> {
 
 /// `catalogue stats`: the counts, as JSON or as a table.
 fn stats_cmd(dir: &Path, json: bool) -> Result<ExitCode> {
-    let stats = Catalogue::open(dir)?.stats()?;
+    let stats = open_reader(dir)?.stats()?;
     if json {
         crate::print_pretty(&stats)?;
         return Ok(ExitCode::SUCCESS);
@@ -375,9 +383,19 @@ struct ConfigChanges {
 }
 
 /// `catalogue config`: apply the changes, re-rank waiting detections if the
-/// threshold moved, then print every search setting.
+/// threshold moved, then print every search setting (only that, beside a
+/// writer, when nothing is to change).
 fn config_cmd(dir: &Path, changes: ConfigChanges) -> Result<ExitCode> {
-    let mut cat = Catalogue::open(dir)?;
+    let changing = changes.threshold.is_some()
+        || changes.new_share.is_some()
+        || changes.head_weight.is_some()
+        || changes.precision.is_some()
+        || changes.observer.is_some();
+    let mut cat = if changing {
+        Catalogue::open(dir)?
+    } else {
+        open_reader(dir)?
+    };
     if let Some(name) = changes.observer {
         observer::set_observer(&mut cat, &name)?;
     }
@@ -426,7 +444,7 @@ fn config_cmd(dir: &Path, changes: ConfigChanges) -> Result<ExitCode> {
 
 /// `catalogue export`: the CSV and/or Kaggle files asked for.
 fn export_cmd(dir: &Path, csv: Option<&Path>, kaggle: Option<&Path>) -> Result<ExitCode> {
-    let cat = Catalogue::open(dir)?;
+    let cat = open_reader(dir)?;
     if let Some(path) = csv {
         let rows = cat.export_csv(path)?;
         say!("{}: {rows} detections", path.display());
@@ -474,7 +492,7 @@ fn repair_cmd(dir: &Path) -> Result<ExitCode> {
 pub fn run_individual(command: IndividualCommand) -> Result<ExitCode> {
     let event = match command {
         IndividualCommand::Show { cat, individual } => {
-            let cat = Catalogue::open(&cat.catalogue)?;
+            let cat = open_reader(&cat.catalogue)?;
             let ind = cat.individual(&individual)?;
             crate::print_pretty(&ind)?;
             let resolved = cat.resolve(ind.id)?;
@@ -549,6 +567,21 @@ pub fn run_individual(command: IndividualCommand) -> Result<ExitCode> {
         event.id
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The catalogue in `dir` for a command that writes nothing to it: opened
+/// read-only, so it runs beside the catalogue's writer (the app, an
+/// ingest), which the writer lock would refuse. A catalogue of an older
+/// schema is opened as the writer instead, which migrates it (keeping the
+/// file as it was) as every command did before, because the commands read
+/// the newest schema; a writer at work would have migrated it already.
+pub fn open_reader(dir: &Path) -> Result<Catalogue> {
+    let cat = Catalogue::open_read_only(dir)?;
+    if cat.schema_version()? >= whaleid::catalogue::migrate::latest() {
+        return Ok(cat);
+    }
+    drop(cat);
+    Ok(Catalogue::open(dir)?)
 }
 
 pub fn open_or_create(dir: &std::path::Path) -> Result<Catalogue> {

@@ -175,7 +175,7 @@ pub fn run(c: DetectionCommand) -> Result<std::process::ExitCode> {
             print_json(&boxes::remove_box(&mut cat, detection, &by)?)?;
         }
         DetectionCommand::List { photo, catalogue } => {
-            let cat = Catalogue::open(&catalogue)?;
+            let cat = crate::catalogue::open_reader(&catalogue)?;
             let photo = boxes::find_photo(&cat, &photo)?;
             for row in boxes::boxes_of(&cat, photo)? {
                 print_json(&row)?;

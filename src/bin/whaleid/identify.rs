@@ -20,6 +20,7 @@ use whaleid::matching::rerank::rerank_waiting;
 use whaleid::matching::{identify, Gallery, HeadScorer, MatchSettings, Prediction};
 use whaleid::packs::Pack;
 
+use crate::catalogue::open_reader;
 use crate::{error_line, exit_code, open_photos, print_line, ModelArgs};
 use whaleid::packs::binding::remembered_dir;
 
@@ -77,7 +78,8 @@ pub struct IdentifyArgs {
 }
 
 pub fn identify_cmd(a: IdentifyArgs) -> Result<ExitCode> {
-    let cat = Catalogue::open(&a.catalogue)?;
+    // Reads only (the saved index is loaded, never written): beside a writer.
+    let cat = open_reader(&a.catalogue)?;
     let pack = Pack::load(a.models.pack_dir_or(remembered_dir(&cat)?)?)?;
     let (gallery, status) = open_gallery(&cat, &pack, &a.catalogue)?;
     let (threshold, threshold_from) = threshold_of(&a, &cat, &pack)?;
@@ -272,7 +274,12 @@ pub fn calibrate_cmd(
     dry_run: bool,
     json_out: bool,
 ) -> Result<ExitCode> {
-    let mut cat = Catalogue::open(&dir)?;
+    // A dry run saves nothing: it runs beside a writer.
+    let mut cat = if dry_run {
+        open_reader(&dir)?
+    } else {
+        Catalogue::open(&dir)?
+    };
     let Some((c, share)) = field::calibrate_for_field(&cat, min_individuals)? else {
         bail!("nothing to calibrate on: the catalogue needs confirmed photos of at least two individuals");
     };
@@ -358,8 +365,16 @@ pub fn print_calibration(c: &Calibration) {
 }
 
 /// `catalogue index`: build and save the HNSW snapshot.
+///
+/// The snapshot is a cache beside the database, not part of it, so this
+/// runs beside a writer: it is written whole under a name of this process's
+/// own and renamed into place (another process's save is replaced whole,
+/// never mixed), and a loader uses it only if it was built from exactly the
+/// first vectors it holds, searching those added since exactly. A snapshot
+/// a writer has since outdated is at worst left unused (an exact scan),
+/// never wrong.
 pub fn index_cmd(dir: PathBuf) -> Result<ExitCode> {
-    let cat = Catalogue::open(&dir)?;
+    let cat = open_reader(&dir)?;
     let started = std::time::Instant::now();
     // The dimension comes from the catalogue's embeddings.
     let (gallery, _) = Gallery::from_catalogue(&cat, IndexConfig::new(0))?;

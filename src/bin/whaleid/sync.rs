@@ -153,12 +153,13 @@ fn duplicate_line(d: &whaleid::sync::duplicates::Duplicate) -> String {
 
 /// `--review` and `--dismiss`: what syncs left for a person.
 fn review_cmd(a: &SyncArgs) -> Result<ExitCode> {
-    let mut cat = Catalogue::open(&a.catalogue)?;
     if let Some(id) = a.dismiss {
-        review::dismiss(&mut cat, id)?;
+        review::dismiss(&mut Catalogue::open(&a.catalogue)?, id)?;
         say!("dismissed {id}");
         return Ok(ExitCode::SUCCESS);
     }
+    // Listing writes nothing: it runs beside a writer.
+    let cat = crate::catalogue::open_reader(&a.catalogue)?;
     let items = review::open_items(&cat)?;
     if a.json {
         crate::print_pretty(&items)?;

@@ -82,10 +82,11 @@ pub struct TrainArgs {
 }
 
 pub fn train_cmd(a: TrainArgs) -> Result<ExitCode> {
-    let mut cat = Catalogue::open(&a.catalogue)?;
     if a.list {
-        return list(&cat);
+        // Reads only: beside a writer.
+        return list(&crate::catalogue::open_reader(&a.catalogue)?);
     }
+    let mut cat = Catalogue::open(&a.catalogue)?;
     if a.rollback || a.use_version.is_some() {
         return switch(&mut cat, a.use_version.as_deref());
     }
