@@ -418,7 +418,11 @@ impl Catalogue {
         let mut stmt = self.conn().prepare(&format!(
             "SELECT id, kind, individual_id, other_id, payload, actor, undone_at, created_at, {}
              FROM individual_events WHERE {condition} ORDER BY id",
-            crate::sync::accounts::account_column("individuals_merged", "individual_events.uuid")
+            crate::sync::accounts::account_column(
+                self.conn(),
+                "individuals_merged",
+                "individual_events.uuid"
+            )?
         ))?;
         let rows = stmt.query_map([value], |r| {
             Ok(Event {

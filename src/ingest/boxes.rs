@@ -515,7 +515,7 @@ pub fn boxes_of(cat: &Catalogue, photo_id: i64) -> Result<Vec<BoxRow>> {
          LEFT JOIN identifications idn ON idn.detection_id = d.id
               AND idn.superseded_by IS NULL AND idn.withdrawn_at IS NULL
          WHERE d.photo_id = ?1 AND d.removed_at IS NULL ORDER BY d.id",
-        crate::sync::accounts::account_column("detection_added", "d.uuid")
+        crate::sync::accounts::account_column(cat.conn(), "detection_added", "d.uuid")?
     ))?;
     let rows: Vec<(BoxRow, Option<String>, Option<i64>)> = stmt
         .query_map([photo_id], |r| {

@@ -18,7 +18,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::params;
+use rusqlite::{params, Connection};
 
 use super::ops::{Op, MAX_TEXT};
 use crate::catalogue::codes::{clipped, shown};
@@ -71,13 +71,24 @@ pub(crate) fn record(
 
 /// SQL for the account of the received operation of `kind` about the
 /// record whose UUID is the expression `record` (NULL when there is none):
-/// a column of a query that shows that record's author.
-pub(crate) fn account_column(kind: &str, record: &str) -> String {
-    format!(
-        "(SELECT o.account FROM sync_ops o
-          WHERE o.record = {record} AND o.kind = '{kind}' AND o.origin = 'remote'
-          ORDER BY o.seq LIMIT 1)"
-    )
+/// a column of a query on `conn` that shows that record's author. A
+/// catalogue opened read-only is not migrated, so one from before
+/// accounts were kept has no such column: its accounts are all NULL.
+pub(crate) fn account_column(conn: &Connection, kind: &str, record: &str) -> Result<String> {
+    let kept: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM pragma_table_info('sync_ops') WHERE name = 'account'",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(if kept {
+        format!(
+            "(SELECT o.account FROM sync_ops o
+              WHERE o.record = {record} AND o.kind = '{kind}' AND o.origin = 'remote'
+              ORDER BY o.seq LIMIT 1)"
+        )
+    } else {
+        "NULL".into()
+    })
 }
 
 /// An author as shown to a person: the claimed name, with the account that
@@ -106,6 +117,41 @@ mod tests {
         assert_eq!(by(Some("Ben"), None).as_deref(), Some("Ben"));
         assert_eq!(by(None, Some("ana")).as_deref(), Some("(account ana)"));
         assert_eq!(by(None, None), None);
+    }
+
+    /// A catalogue opened read-only is not migrated: one from before
+    /// migration 11 has no `sync_ops.account`, and what shows authors must
+    /// still read it (commands that only read open read-only, to run
+    /// beside the app).
+    #[test]
+    fn a_catalogue_from_before_accounts_opened_read_only_still_shows_its_authors() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cat = Catalogue::create(dir.path()).unwrap();
+        let w1 = cat.ensure_individual("W1", None).unwrap();
+        let w2 = cat.ensure_individual("W2", None).unwrap();
+        cat.merge("W1", "W2", Some("Kim Lee")).unwrap();
+        cat.conn()
+            .execute_batch(
+                "INSERT INTO photos (uuid, sha256, original_path, byte_size, width, height)
+                 VALUES ('p', 'aa', 'a.jpg', 1, 100, 100);
+                 ALTER TABLE sync_ops DROP COLUMN account;
+                 DELETE FROM schema_migrations WHERE version = 11;",
+            )
+            .unwrap();
+        drop(cat);
+        let old = Catalogue::open_read_only(dir.path()).unwrap();
+        assert!(old.sightings(w2, None).unwrap().is_empty());
+        let events = old.events(w1).unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].actor.as_deref(), Some("Kim Lee"));
+        assert_eq!(events[0].actor_account, None);
+        let photo: i64 = old
+            .conn()
+            .query_row("SELECT id FROM photos", [], |r| r.get(0))
+            .unwrap();
+        assert!(crate::ingest::boxes::boxes_of(&old, photo)
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

@@ -251,7 +251,7 @@ impl Catalogue {
              WHERE idn.individual_id IN (SELECT value FROM json_each(?1))
                AND idn.superseded_by IS NULL AND idn.withdrawn_at IS NULL
                AND idn.verdict = 'confirmed' AND d.removed_at IS NULL",
-            account_column("decided", "idn.uuid")
+            account_column(self.conn(), "decided", "idn.uuid")?
         ))?;
         let media = self.media_dir();
         let rows = stmt.query_map(params![members, name, version], |r| {
