@@ -137,4 +137,20 @@ fn wrong_size(dir: &Path, backend: &Backend) {
         assert!(cat.check().unwrap().is_empty(), "{who}");
         searchable(cat, who);
     }
+
+    // A laptop with the tiny pack's folder knows its size: it does not
+    // apply the vector, and its sync report says which and why.
+    let mut cai = Catalogue::create(dir.join("cai")).unwrap();
+    whaleid::packs::binding::bind(&mut cai, &tiny_pack, &kit::tiny_pack()).unwrap();
+    let report = run_sync(&mut cai, &server.url, &ana_token, "cai");
+    assert_eq!(report.declined.len(), 1, "{:?}", report.declined);
+    assert_eq!(report.declined[0].op, tiny[1].id);
+    assert!(
+        report.declined[0].reason.contains("3 values")
+            && report.declined[0].reason.contains("tiny 0.1.0"),
+        "{:?}",
+        report.declined
+    );
+    assert!(cai.check().unwrap().is_empty());
+    searchable(&cai, "cai");
 }

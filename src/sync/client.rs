@@ -300,6 +300,10 @@ pub struct SyncReport {
     /// Changes the pulled operations made here.
     pub applied: usize,
     pub conflicts: Vec<Conflict>,
+    /// Pulled operations this catalogue did not apply, and why (a rule they
+    /// break here, say a vector that does not fit the pack version); the
+    /// rest of their batch was applied.
+    pub declined: Vec<Refusal>,
     /// Individuals that arrived and look like another one (same animal
     /// named twice?), for a person to merge or not.
     pub duplicates: Vec<super::duplicates::Duplicate>,
@@ -449,6 +453,15 @@ fn pull_all(
             report.pulled += reply.ops.len();
             report.applied += plan.changes();
             report.conflicts.extend(plan.conflicts);
+            report
+                .declined
+                .extend(plan.actions.iter().filter_map(|a| match a {
+                    super::plan::Action::Refuse { op, reason } => Some(Refusal {
+                        op: op.clone(),
+                        reason: reason.clone(),
+                    }),
+                    _ => None,
+                }));
             arrived.extend(plan.actions.iter().filter_map(|a| match a {
                 super::plan::Action::CreateIndividual { individual, .. } => {
                     Some(individual.clone())

@@ -282,6 +282,10 @@ fn run(to: &Connection, cancel: &CancelToken, send: &dyn Fn(SyncEvent)) -> SyncE
                     kind: "duplicate".into(),
                     detail: duplicate_detail(d),
                 }))
+                .chain(report.declined.iter().map(|r| SyncConflict {
+                    kind: "declined".into(),
+                    detail: format!("operation {}: {}", r.op, r.reason),
+                }))
                 .collect(),
             position: report.position,
             photos_sent: photos.sent,

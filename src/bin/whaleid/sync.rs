@@ -130,6 +130,9 @@ pub fn sync_cmd(a: SyncArgs) -> Result<ExitCode> {
         for r in &report.refused {
             say!("refused by the server: {} ({})", r.op, r.reason);
         }
+        for r in &report.declined {
+            say!("not applied here: {} ({})", r.op, r.reason);
+        }
         for c in &report.conflicts {
             println!(
                 "to review: {}",

@@ -7,6 +7,7 @@ export const CONFLICT_KINDS: Record<string, string> = {
   decisions: "Different decisions",
   codeClash: "Code clash",
   duplicate: "Possible duplicate",
+  declined: "Not applied here",
 };
 
 /** The plan: what a sync would do, before anything is applied. */
