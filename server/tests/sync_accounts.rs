@@ -3,8 +3,9 @@
 //! laptop that made it claims; the server knows the user of the token it
 //! came with and says so in its pulls (`pushed_by`). A laptop keeps the
 //! claimed author and shows the account beside it where the two differ:
-//! on an individual's sightings and history, in the engine's API and in
-//! `whaleid individual show`. What a laptop decided itself has no account.
+//! on an individual's sightings and history and in what a sync leaves to
+//! review, in the engine's API, in `whaleid individual show` and in
+//! `whaleid sync --review`. What a laptop did itself has no account.
 
 mod support;
 
@@ -13,7 +14,10 @@ use std::process::Command;
 
 use support::{on_every_store, run_sync, Backend, Server, BIN};
 use whaleid::catalogue::Catalogue;
-use whaleid_testkit::{import_all, labelled, pipeline};
+use whaleid::sync::plan::Conflict;
+use whaleid::sync::review::{self, Found};
+use whaleid::sync::state::describe;
+use whaleid_testkit::{self as kit, import_all, labelled, pipeline};
 
 /// The `whaleid` CLI, built beside the server by `cargo test --workspace`
 /// (a test can only be handed its own package's binaries).
@@ -177,6 +181,65 @@ fn accounts_beside_claimed_authors(dir: &Path, backend: &Backend) {
     for out in [&w4, &kims_w2] {
         assert!(!out.contains("account"), "{out}");
     }
+
+    // Ben, then Kim later, decide one of W5's photos (received by Ben)
+    // differently: on Ben's laptop the sync's review names both deciders,
+    // Kim Lee with the account, in the engine and in `whaleid sync --review`.
+    let mut kims = Catalogue::open(&kim_dir).unwrap();
+    let mut bens = Catalogue::open(&ben_dir).unwrap();
+    let kims_photo = kims
+        .detections_of(kims.individual("W5").unwrap().id)
+        .unwrap()[0];
+    let uuid: String = kit::sql(&kims)
+        .query_row(
+            "SELECT uuid FROM detections WHERE id = ?1",
+            [kims_photo],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let bens_photo: i64 = kit::sql(&bens)
+        .query_row("SELECT id FROM detections WHERE uuid = ?1", [&uuid], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let w4 = bens.individual("W4").unwrap().id;
+    bens.review_same_as(bens_photo, w4, Some("Ben")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let w3 = kims.individual("W3").unwrap().id;
+    kims.review_same_as(kims_photo, w3, Some("Kim Lee"))
+        .unwrap();
+    run_sync(&mut kims, &server.url, &mallory, "Kim Lee");
+    run_sync(&mut bens, &server.url, &ben, "Ben");
+    let items = review::open_items(&bens).unwrap();
+    let said: Vec<String> = items
+        .iter()
+        .filter_map(|i| match &i.what {
+            Found::Conflict(c @ Conflict::Decisions { detection, .. }) if *detection == uuid => {
+                Some(describe(&bens, c).unwrap())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(said.len(), 1, "{items:?}");
+    assert!(
+        said[0].contains(
+            "W3 by Kim Lee (account mallory) counts (the later decision) over W4 by Ben;"
+        ),
+        "{said:?}"
+    );
+    drop(bens);
+    let out = Command::new(cli())
+        .args(["sync", "--review", "-c"])
+        .arg(&ben_dir)
+        .output()
+        .unwrap();
+    let listed = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(listed.contains(&said[0]), "{listed}");
 }
 
 #[test]

@@ -300,16 +300,23 @@ pub fn describe(cat: &Catalogue, conflict: &super::plan::Conflict) -> Result<Str
     use super::plan::Conflict;
     use rusqlite::OptionalExtension;
     let c = cat.conn();
+    // A received decision's author with the account that pushed it.
+    let account = super::accounts::account_column(c, "decided", "idn.uuid")?;
     let decision = |uuid: &str| -> Result<String> {
         Ok(c.query_row(
-            "SELECT ind.code, coalesce(idn.decided_by, idn.source) FROM identifications idn
-             JOIN individuals ind ON ind.id = idn.individual_id WHERE idn.uuid = ?1",
+            &format!(
+                "SELECT ind.code, coalesce(idn.decided_by, idn.source), {account}
+                 FROM identifications idn
+                 JOIN individuals ind ON ind.id = idn.individual_id WHERE idn.uuid = ?1"
+            ),
             [uuid],
             |r| {
+                let by = r.get::<_, String>(1)?;
+                let account = r.get::<_, Option<String>>(2)?;
                 Ok(format!(
                     "{} by {}",
                     r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?
+                    super::accounts::shown_author(Some(&by), account.as_deref()).unwrap_or(by)
                 ))
             },
         )
