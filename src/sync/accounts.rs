@@ -5,12 +5,15 @@
 //! the user of the token each operation came with and names it in its
 //! pulls ([`super::wire::PullReply::pushed_by`]). A laptop keeps that
 //! account on the received operation's row of its log (`sync_ops.account`,
-//! [`record`]) and shows it beside the claimed author wherever a received
+//! `record`) and shows it beside the claimed author wherever a received
 //! author is shown, when the two differ ([`shown_author`]: "Kim Lee
-//! (account mallory)"): an individual's sightings and history, in the app
-//! and in `whaleid individual show`. The claimed author stays what the
-//! catalogue calls the decider. This laptop's own operations have no
-//! account, nor do those a server sent before it recorded who pushed them.
+//! (account mallory)"): an individual's sightings and merges (the app's
+//! individual page, `whaleid individual show`), who drew a box (the Review
+//! photo), and the decisions a sync's review names (the Sync screen,
+//! `whaleid sync --review`). The claimed author stays what the catalogue
+//! calls the decider (the CSV export's `decided_by` is that name alone).
+//! This laptop's own operations have no account, nor do those a server
+//! sent before it recorded who pushed them.
 //!
 //! The account is recorded after its batch is applied and before the pull
 //! position moves past it: a crash in between pulls the batch again, and
