@@ -32,7 +32,7 @@ use crate::error::Result;
 /// WhaleID server took 1 to 100 bytes (this allows the length of any
 /// author). Characters are not judged here: a server before issue 19 took
 /// invisible ones, and refusing them would stop its team's laptops from
-/// pulling for good; [`record`] keeps them escaped instead.
+/// pulling for good; laptops keep them escaped instead.
 pub fn check_account(account: &str) -> std::result::Result<(), String> {
     if account.trim().is_empty() {
         return Err("is empty".into());
