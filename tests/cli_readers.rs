@@ -8,26 +8,12 @@
 //! writes is refused with the lock's message naming the holder, and works
 //! once the writer has let go.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod support;
 
 use whaleid::catalogue::Catalogue;
 use whaleid_testkit as kit;
 
-fn whaleid(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_whaleid"))
-        .args(args)
-        .output()
-        .expect("run whaleid")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use support::{labelled_import, s, stdout, whaleid};
 
 /// `args` ran and succeeded; its standard output.
 fn works(args: &[&str]) -> String {
@@ -44,24 +30,8 @@ fn works(args: &[&str]) -> String {
 #[test]
 fn reading_commands_run_beside_a_writer_and_writing_ones_are_refused_with_the_lock_message() {
     let dir = tempfile::tempdir().unwrap();
-    let labels = kit::labelled_folder(dir.path());
-    let images = dir.path().join("images");
-    let cat = dir.path().join("cat");
-    let pack = kit::pack_dir("tiny");
-    let import = [
-        "catalogue",
-        "import",
-        s(&cat),
-        "--labels",
-        s(&labels),
-        "--images",
-        s(&images),
-        "--no-boxes",
-        "--pack",
-        s(&pack),
-        "--threads",
-        "1",
-    ];
+    let (cat, import) = labelled_import(dir.path(), &["--no-boxes"]);
+    let import: Vec<&str> = import.iter().map(String::as_str).collect();
     assert!(works(&import).contains("imported 24 photos"));
 
     // The writer: this process, as the app holds its catalogue open. What
@@ -137,10 +107,7 @@ fn reading_commands_run_beside_a_writer_and_writing_ones_are_refused_with_the_lo
     // beside the writer too, and used by the next identify.
     let out = works(&["catalogue", "index", s(&cat)]);
     assert!(out.contains("indexed 24 embeddings"), "{out}");
-    let index = std::fs::read_dir(cat.join("index"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect::<Vec<_>>();
+    let index = kit::names_in(&cat.join("index"));
     assert_eq!(index.len(), 1, "{index:?}");
     assert!(index[0].ends_with(".hnsw"), "{index:?}");
 
@@ -192,20 +159,16 @@ fn a_reading_command_upgrades_a_catalogue_from_an_older_whaleid_first() {
     let stats = works(&["catalogue", "stats", s(&cat), "--json"]);
     let stats: serde_json::Value = serde_json::from_str(&stats).unwrap();
     assert_eq!(stats["schema_version"], migrate::latest());
-    let kept: Vec<String> = std::fs::read_dir(&cat)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
+    let kept: Vec<String> = kit::names_in(&cat)
+        .into_iter()
         .filter(|n| n.starts_with(&format!("catalogue.schema-v{older}-backup-")))
         .collect();
     assert_eq!(kept.len(), 1, "{kept:?}");
     // Upgraded once: the next reader opens it read-only and copies nothing.
     works(&["catalogue", "stats", s(&cat)]);
-    let backups = std::fs::read_dir(&cat)
-        .unwrap()
-        .filter(|e| {
-            let name = e.as_ref().unwrap().file_name();
-            name.to_string_lossy().contains("-backup-")
-        })
+    let backups = kit::names_in(&cat)
+        .iter()
+        .filter(|n| n.contains("-backup-"))
         .count();
     assert_eq!(backups, 1);
 }

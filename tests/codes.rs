@@ -3,8 +3,9 @@
 //! terminal escapes never printed raw by the CLI, and spreadsheet formulas
 //! neutralised in the CSV export.
 
+mod support;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
 use whaleid::catalogue::Catalogue;
 use whaleid::ingest::labels;
@@ -12,16 +13,7 @@ use whaleid::sync::hlc::Hlc;
 use whaleid::sync::ops::{Change, Op};
 use whaleid_testkit as kit;
 
-fn whaleid(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_whaleid"))
-        .args(args)
-        .output()
-        .expect("run whaleid")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use support::{labelled_import, s, tiny_pack_args, whaleid};
 
 const ESC: char = '\u{1b}';
 
@@ -155,33 +147,14 @@ fn received_codes_follow_the_same_rule_and_the_refusal_shows_no_raw_escape() {
 /// The drawn labelled catalogue, made through the CLI, with the pack's
 /// arguments for later commands.
 fn cli_catalogue(dir: &Path) -> (std::path::PathBuf, Vec<String>) {
-    let labels = kit::labelled_folder(dir);
-    let cat = dir.join("cat");
-    let pack = kit::pack_dir("tiny");
-    let pack_args = vec![
-        "--pack".into(),
-        s(&pack).to_string(),
-        "--threads".into(),
-        "1".into(),
-    ];
-    let mut import = vec![
-        "catalogue".to_string(),
-        "import".into(),
-        s(&cat).into(),
-        "--labels".into(),
-        s(&labels).into(),
-        "--images".into(),
-        s(&dir.join("images")).into(),
-    ];
-    import.extend(pack_args.iter().cloned());
-    let args: Vec<&str> = import.iter().map(String::as_str).collect();
-    let out = whaleid(&args);
+    let (cat, import) = labelled_import(dir, &[]);
+    let out = whaleid(&import);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    (cat, pack_args)
+    (cat, tiny_pack_args())
 }
 
 #[test]

@@ -12,73 +12,16 @@ use whaleid::index::IndexConfig;
 use whaleid::matching::field::calibrate_for_field;
 use whaleid::matching::Gallery;
 use whaleid::sync::apply::receive;
-use whaleid::sync::hlc::Hlc;
-use whaleid::sync::ops::{Change, DecisionSource, Op, Verdict};
+use whaleid::sync::ops::Op;
 use whaleid::sync::plan::Action;
-use whaleid_testkit as kit;
-
-fn op(n: u32, change: Change) -> Op {
-    Op {
-        id: format!("01a22700-0000-7000-8000-{n:012x}"),
-        hlc: Hlc {
-            millis: whaleid::sync::hlc::wall_millis(),
-            counter: n,
-            node: 99,
-        },
-        author: "mallory".into(),
-        change,
-    }
-}
+use whaleid_testkit::{self as kit, ops};
 
 /// A new box on a catalogued photo, an embedding of `values` values for it
 /// (pack `pack`), and a decision confirming it as an individual already
 /// here: what one careless push carries.
 fn poisoned_push(cat: &Catalogue, pack: (&str, &str), values: usize) -> Vec<Op> {
-    let db = kit::sql(cat);
-    let (photo, individual): (String, String) = db
-        .query_row(
-            "SELECT p.uuid, i.uuid FROM photos p, individuals i ORDER BY p.id, i.id LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    let detection = "01a22700-0000-7000-8000-00000000d001".to_string();
-    vec![
-        op(
-            1,
-            Change::DetectionAdded {
-                detection: detection.clone(),
-                photo,
-                bbox: [1.0, 1.0, 9.0, 7.0],
-                class: "fin".into(),
-                score: None,
-                crop: None,
-                species: None,
-                drawn_by: Some("mallory".into()),
-                replaces: None,
-            },
-        ),
-        op(
-            2,
-            Change::EmbeddingAdded {
-                detection: detection.clone(),
-                pack_name: pack.0.into(),
-                pack_version: pack.1.into(),
-                vector: (0..values).map(|v| v as f32 + 0.5).collect(),
-            },
-        ),
-        op(
-            3,
-            Change::Decided {
-                decision: "01a22700-0000-7000-8000-00000000d002".into(),
-                detection,
-                individual,
-                verdict: Verdict::Confirmed,
-                source: DecisionSource::Person,
-                score: None,
-            },
-        ),
-    ]
+    let (photo, individual) = ops::first_photo_and_individual(cat);
+    ops::careless_push(0, &photo, &individual, pack, values)
 }
 
 fn refused(plan: &whaleid::sync::plan::Plan) -> Vec<(String, String)> {

@@ -3,25 +3,16 @@
 //! version it cannot check (issue 19 item 2): every command works, check
 //! names the embedding, repair removes it and says which.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod support;
+
+use std::process::Output;
 
 use whaleid::sync::apply::receive;
-use whaleid::sync::hlc::{wall_millis, Hlc};
-use whaleid::sync::ops::{Change, DecisionSource, Op, Verdict};
-use whaleid_testkit as kit;
+use whaleid_testkit::{self as kit, ops};
 
-fn whaleid(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_whaleid"))
-        .args(args)
-        .output()
-        .expect("run whaleid")
-}
+use support::{s, whaleid};
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
+/// A command's standard output and standard error.
 fn text(out: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -32,60 +23,8 @@ fn text(out: &Output) -> (String, String) {
 /// A box on a catalogued photo with an embedding of 3 values for the tiny
 /// pack (whose have 32), confirmed as an individual already here.
 fn poison(cat: &mut whaleid::catalogue::Catalogue) {
-    let (photo, individual): (String, String) = kit::sql(cat)
-        .query_row(
-            "SELECT p.uuid, i.uuid FROM photos p, individuals i ORDER BY p.id, i.id LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    let op = |n: u32, change: Change| Op {
-        id: format!("01a22700-0000-7000-8000-{n:012x}"),
-        hlc: Hlc {
-            millis: wall_millis(),
-            counter: n,
-            node: 99,
-        },
-        author: "mallory".into(),
-        change,
-    };
-    let detection = "01a22700-0000-7000-8000-00000000d001".to_string();
-    let ops = vec![
-        op(
-            1,
-            Change::DetectionAdded {
-                detection: detection.clone(),
-                photo,
-                bbox: [1.0, 1.0, 9.0, 7.0],
-                class: "fin".into(),
-                score: None,
-                crop: None,
-                species: None,
-                drawn_by: Some("mallory".into()),
-                replaces: None,
-            },
-        ),
-        op(
-            2,
-            Change::EmbeddingAdded {
-                detection: detection.clone(),
-                pack_name: "tiny".into(),
-                pack_version: "0.1.0".into(),
-                vector: vec![0.5, 0.25, 0.125],
-            },
-        ),
-        op(
-            3,
-            Change::Decided {
-                decision: "01a22700-0000-7000-8000-00000000d002".into(),
-                detection,
-                individual,
-                verdict: Verdict::Confirmed,
-                source: DecisionSource::Person,
-                score: None,
-            },
-        ),
-    ];
+    let (photo, individual) = ops::first_photo_and_individual(cat);
+    let ops = ops::careless_push(0, &photo, &individual, ("tiny", "0.1.0"), 3);
     let plan = receive(cat, &ops, "ana").unwrap();
     assert_eq!(plan.changes(), 3, "{plan:?}");
 }

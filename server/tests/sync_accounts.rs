@@ -12,7 +12,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::{on_every_store, run_sync, Backend, Server, BIN};
+use support::{on_every_store, run_sync, serving, Backend, BIN};
 use whaleid::catalogue::Catalogue;
 use whaleid::sync::plan::Conflict;
 use whaleid::sync::review::{self, Found};
@@ -78,11 +78,7 @@ fn sighting_lines(out: &str) -> Vec<&str> {
 }
 
 fn accounts_beside_claimed_authors(dir: &Path, backend: &Backend) {
-    std::fs::create_dir_all(dir).unwrap();
-    let mallory = backend.cmd(&["token", "add", "mallory"]);
-    let cai = backend.cmd(&["token", "add", "cai"]);
-    let ben = backend.cmd(&["token", "add", "ben"]);
-    let server = Server::start(backend, &[]);
+    let (server, [mallory, cai, ben]) = serving(dir, backend, ["mallory", "cai", "ben"], &[]);
     let pipeline = pipeline();
 
     // Whoever holds Mallory's token claims to be Kim Lee: W1, W2 and W5

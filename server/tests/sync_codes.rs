@@ -12,7 +12,7 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use support::{on_every_store, run_sync, Backend, Server};
+use support::{on_every_store, run_sync, serving, Backend, Server};
 use whaleid::catalogue::Catalogue;
 use whaleid::sync::state::canonical;
 use whaleid_testkit::{self as kit, import_all, labelled, pipeline};
@@ -112,9 +112,7 @@ fn an_operation_that_breaks_a_rule_of_the_catalogue_is_refused_not_a_500() {
 fn rule_breaking_operation(dir: &Path, backend: &Backend) {
     use whaleid::sync::log::{collect, unpushed};
     use whaleid::sync::ops::Change;
-    std::fs::create_dir_all(dir).unwrap();
-    let token = backend.cmd(&["token", "add", "ana"]);
-    let server = Server::start(backend, &[]);
+    let (server, [token]) = serving(dir, backend, ["ana"], &[]);
     let pipeline = pipeline();
     let mut ana = Catalogue::create(dir.join("ana")).unwrap();
     let mut items = labelled(&dir.join("photos"), &[1]);

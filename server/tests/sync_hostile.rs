@@ -7,15 +7,13 @@
 
 mod support;
 
-use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
-use support::{count, on_every_store, sync_via, Backend, Server, BIN};
+use support::{count, on_every_store, serving, sync_via, Backend, Server};
 use whaleid::catalogue::Catalogue;
 use whaleid::sync::client::Remote;
 use whaleid::sync::log::{collect, unpushed};
-use whaleid::sync::ops::Change;
+use whaleid::sync::ops::{Change, Op};
 use whaleid_testkit as kit;
 
 fn agent() -> ureq::Agent {
@@ -50,6 +48,16 @@ fn post(url: &str, path: &str, token: &str, body: &str) -> (u16, String) {
 /// The server's SQLite catalogue, opened beside it (WAL: both see all).
 fn server_catalogue(data: &Path) -> rusqlite::Connection {
     rusqlite::Connection::open(data.join("catalogue").join("catalogue.sqlite")).unwrap()
+}
+
+/// A laptop in `dir/laptop` that made one individual, W1, as Ana: the
+/// catalogue and that operation, not pushed yet.
+fn laptop_with_w1(dir: &Path) -> (Catalogue, Op) {
+    let mut cat = Catalogue::create(dir.join("laptop")).unwrap();
+    cat.ensure_individual("W1", None).unwrap();
+    collect(&mut cat, "ana").unwrap();
+    let made = unpushed(&cat, 10).unwrap().remove(0);
+    (cat, made)
 }
 
 #[test]
@@ -115,43 +123,13 @@ fn every_server_error_is_logged_with_the_request_path_and_the_error() {
             [],
         )
         .unwrap();
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--data",
-            data.to_str().unwrap(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut first,
-    )
-    .unwrap();
-    let url = first
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
-    let (status, body) = get(&url, "/v1/pull?after=0", &format!("Bearer {token}"));
+    let server = Server::start_logged(&backend, &[]);
+    let (status, body) = get(&server.url, "/v1/pull?after=0", &format!("Bearer {token}"));
     assert_eq!(status, 500, "{body}");
     // A 4xx is the client's business, not the log's.
-    let (status, _) = get(&url, "/v1/pull?after=0", "Bearer nope");
+    let (status, _) = get(&server.url, "/v1/pull?after=0", "Bearer nope");
     assert_eq!(status, 401);
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let mut log = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
+    let log = server.kill_for_log();
     let line = log
         .lines()
         .find(|l| l.contains("500"))
@@ -165,8 +143,7 @@ fn every_server_error_is_logged_with_the_request_path_and_the_error() {
 fn the_bearer_scheme_is_read_in_any_case() {
     let dir = tempfile::tempdir().unwrap();
     let backend = Backend::Sqlite(dir.path().join("server"));
-    let token = backend.cmd(&["token", "add", "ana"]);
-    let server = Server::start(&backend, &[]);
+    let (server, [token]) = serving(dir.path(), &backend, ["ana"], &[]);
     for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
         let (status, body) = get(
             &server.url,
@@ -211,9 +188,7 @@ fn tokens_are_256_random_bits_that_say_nothing_of_when_they_were_issued() {
 }
 
 fn pushed_by_the_token_user(dir: &Path, backend: &Backend) {
-    std::fs::create_dir_all(dir).unwrap();
-    let token = backend.cmd(&["token", "add", "ana"]);
-    let server = Server::start(backend, &[]);
+    let (server, [token]) = serving(dir, backend, ["ana"], &[]);
     let mut cat = Catalogue::create(dir.join("laptop")).unwrap();
     cat.ensure_individual("W1", None).unwrap();
     // Whoever holds Ana's token may claim any author.
@@ -245,13 +220,8 @@ fn pulls_name_the_token_user_beside_the_claimed_author() {
 }
 
 fn unreadable_alone(dir: &Path, backend: &Backend) {
-    std::fs::create_dir_all(dir).unwrap();
-    let token = backend.cmd(&["token", "add", "ana"]);
-    let server = Server::start(backend, &[]);
-    let mut cat = Catalogue::create(dir.join("laptop")).unwrap();
-    cat.ensure_individual("W1", None).unwrap();
-    collect(&mut cat, "ana").unwrap();
-    let good = unpushed(&cat, 10).unwrap().remove(0);
+    let (server, [token]) = serving(dir, backend, ["ana"], &[]);
+    let (_laptop, good) = laptop_with_w1(dir);
     let mut future = serde_json::to_value(&good).unwrap();
     future["id"] = "01a22700-0000-7000-8000-00000000f001".into();
     future["change"] = serde_json::json!({"kind": "from_a_newer_whaleid", "x": 1});
@@ -274,13 +244,8 @@ fn an_operation_the_server_cannot_read_is_refused_alone() {
 }
 
 fn hostile_codes(dir: &Path, backend: &Backend) {
-    std::fs::create_dir_all(dir).unwrap();
-    let token = backend.cmd(&["token", "add", "ana"]);
-    let server = Server::start(backend, &[]);
-    let mut cat = Catalogue::create(dir.join("laptop")).unwrap();
-    cat.ensure_individual("W1", None).unwrap();
-    collect(&mut cat, "ana").unwrap();
-    let good = unpushed(&cat, 10).unwrap().remove(0);
+    let (server, [token]) = serving(dir, backend, ["ana"], &[]);
+    let (_laptop, good) = laptop_with_w1(dir);
     let mut ops = vec![];
     for (n, code) in [
         "W\u{1b}[31m2".to_string(),
@@ -321,8 +286,7 @@ fn codes_follow_the_engine_rule_and_refusals_carry_no_raw_escapes() {
 fn renaming_a_code_the_server_refused_lets_it_and_what_followed_through() {
     let dir = tempfile::tempdir().unwrap();
     let backend = Backend::Sqlite(dir.path().join("server"));
-    let token = backend.cmd(&["token", "add", "ana"]);
-    let server = Server::start(&backend, &[]);
+    let (server, [token]) = serving(dir.path(), &backend, ["ana"], &[]);
     let remote = Remote::new(&server.url, &token).unwrap();
     // A catalogue from before the rule: an import took a code with a
     // newline. The server refuses its creation, and so (the individual not

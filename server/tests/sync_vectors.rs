@@ -8,72 +8,18 @@ mod support;
 
 use std::path::Path;
 
-use support::{on_every_store, run_sync, Backend, Server};
+use support::{on_every_store, run_sync, serving, Backend};
 use whaleid::catalogue::Catalogue;
 use whaleid::index::IndexConfig;
 use whaleid::matching::field::calibrate_for_field;
 use whaleid::matching::Gallery;
 use whaleid::sync::client::Remote;
-use whaleid::sync::hlc::{wall_millis, Hlc};
-use whaleid::sync::ops::{Change, DecisionSource, Op, Verdict};
+use whaleid_testkit::ops::{careless_push, first_photo_and_individual};
 use whaleid_testkit::{self as kit, import_all, labelled, pipeline};
 
 #[test]
 fn a_pushed_vector_of_the_wrong_size_breaks_no_laptop() {
     on_every_store(wrong_size);
-}
-
-/// A new box on `photo`, an embedding of `values` values of `pack` for it,
-/// and a decision confirming it as `individual`.
-fn push_of(n: u32, photo: &str, individual: &str, pack: (&str, &str), values: usize) -> Vec<Op> {
-    let id = |k: u32| format!("01a22700-0000-7000-8000-{:012x}", n * 16 + k);
-    let op = |k: u32, change: Change| Op {
-        id: id(k),
-        hlc: Hlc {
-            millis: wall_millis(),
-            counter: n * 16 + k,
-            node: 99,
-        },
-        author: "mallory".into(),
-        change,
-    };
-    let detection = id(10);
-    vec![
-        op(
-            1,
-            Change::DetectionAdded {
-                detection: detection.clone(),
-                photo: photo.into(),
-                bbox: [1.0, 1.0 + n as f32, 9.0, 7.0 + n as f32],
-                class: "fin".into(),
-                score: None,
-                crop: None,
-                species: None,
-                drawn_by: Some("mallory".into()),
-                replaces: None,
-            },
-        ),
-        op(
-            2,
-            Change::EmbeddingAdded {
-                detection: detection.clone(),
-                pack_name: pack.0.into(),
-                pack_version: pack.1.into(),
-                vector: (0..values).map(|v| v as f32 + 0.5).collect(),
-            },
-        ),
-        op(
-            3,
-            Change::Decided {
-                decision: id(11),
-                detection,
-                individual: individual.into(),
-                verdict: Verdict::Confirmed,
-                source: DecisionSource::Person,
-                score: None,
-            },
-        ),
-    ]
 }
 
 /// Identification, calibration and the index work on `cat`.
@@ -88,25 +34,16 @@ fn searchable(cat: &Catalogue, who: &str) {
 }
 
 fn wrong_size(dir: &Path, backend: &Backend) {
-    std::fs::create_dir_all(dir).unwrap();
-    let ana_token = backend.cmd(&["token", "add", "ana"]);
-    let mallory_token = backend.cmd(&["token", "add", "mallory"]);
-    let server = Server::start(backend, &[]);
+    let (server, [ana_token, mallory_token]) = serving(dir, backend, ["ana", "mallory"], &[]);
     let pipeline = pipeline();
     let mut ana = Catalogue::create(dir.join("ana")).unwrap();
     import_all(&mut ana, &pipeline, &labelled(&dir.join("photos"), &[1, 2]));
     run_sync(&mut ana, &server.url, &ana_token, "ana");
-    let (photo, individual): (String, String) = kit::sql(&ana)
-        .query_row(
-            "SELECT p.uuid, i.uuid FROM photos p, individuals i ORDER BY p.id, i.id LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let (photo, individual) = first_photo_and_individual(&ana);
     let mallory = Remote::new(&server.url, &mallory_token).unwrap();
 
     // Generic 1.0.0 has 512 values, and the server knows it.
-    let generic = push_of(1, &photo, &individual, ("generic", "1.0.0"), 3);
+    let generic = careless_push(1, &photo, &individual, ("generic", "1.0.0"), 3);
     let reply = mallory.push(generic.clone()).unwrap();
     assert_eq!(reply.refused.len(), 1, "{reply:?}");
     assert_eq!(reply.refused[0].op, generic[1].id);
@@ -116,7 +53,7 @@ fn wrong_size(dir: &Path, backend: &Backend) {
         reply.refused
     );
     // The tiny test pack is not on the server: it cannot check, and keeps it.
-    let tiny = push_of(2, &photo, &individual, ("tiny", "0.1.0"), 3);
+    let tiny = careless_push(2, &photo, &individual, ("tiny", "0.1.0"), 3);
     let reply = mallory.push(tiny.clone()).unwrap();
     assert!(reply.refused.is_empty(), "{reply:?}");
 

@@ -11,7 +11,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 
-use support::{on_every_store, run_sync, sync_via, Backend, Server, BIN};
+use support::{on_every_store, run_sync, serving, sync_via, Backend, BIN};
 use whaleid::catalogue::Catalogue;
 use whaleid::sync::client::Remote;
 use whaleid_testkit::{import_all, labelled, pipeline};
@@ -33,8 +33,7 @@ fn tokens_are_issued_and_revoked_while_the_server_serves_and_it_sees_them_at_onc
 }
 
 fn tokens_while_serving(dir: &Path, backend: &Backend) {
-    let ana = backend.cmd(&["token", "add", "ana"]);
-    let server = Server::start(backend, &[]);
+    let (server, [ana]) = serving(dir, backend, ["ana"], &[]);
 
     // Issued and listed beside the running server, which holds the master
     // catalogue's writer lock.

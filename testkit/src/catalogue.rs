@@ -79,6 +79,15 @@ pub fn sql(cat: &Catalogue) -> Connection {
     conn
 }
 
+/// The photos the catalogue in `root` has committed so far, read as another
+/// program would, on a read-only connection: 0 while its database is not
+/// there yet. For watching a running `whaleid` process from outside.
+pub fn committed_photos(root: &Path) -> i64 {
+    Connection::open_with_flags(root.join(DB_FILE), OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .and_then(|c| c.query_row("SELECT count(*) FROM photos", [], |r| r.get(0)))
+        .unwrap_or(0)
+}
+
 /// What [`on_every_connection`] runs on each new connection.
 pub type ConnectionHook = fn(&Connection) -> rusqlite::Result<()>;
 

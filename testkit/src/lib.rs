@@ -11,22 +11,31 @@
 //! - [`catalogue`]: the tiny pack's pipeline, labelled imports, and a second
 //!   SQLite connection to a catalogue's file for assertions the engine's API
 //!   does not answer.
+//! - [`ops`]: sync operations written by hand (plain records, a careless
+//!   push) for the planner, the applier and the server.
+//! - [`files`]: what a folder holds.
 //!
 //! It is a dev-dependency only. Integration tests link it with the engine;
 //! the engine's own unit tests (in `src/`) must not use it, because it
 //! depends on the engine library and would be a second copy of it there.
 
 pub mod catalogue;
+pub mod files;
+pub mod ops;
 pub mod packs;
 pub mod photos;
 
-pub use catalogue::{import_all, imported, on_every_connection, pipeline, session, sql};
+pub use catalogue::{
+    committed_photos, import_all, imported, on_every_connection, pipeline, session, sql,
+};
+pub use files::names_in;
 pub use packs::{
     copy_pack, edit_manifest, pack_dir, refresh_checksum, set_onnx_initializer, tiny_pack,
     write_tensors,
 };
 pub use photos::{
-    dark_shape, labelled, labelled_folder, patch, photo, straight_stripe_photo, texture, PATCH,
+    dark_shape, jpeg_with_exif, labelled, labelled_folder, patch, photo, straight_stripe_photo,
+    survey_photos, texture, PATCH,
 };
 /// The SQLite crate the kit opens catalogues with, for tests that build a
 /// database by hand (an older schema, a damaged file).

@@ -87,6 +87,34 @@ pub fn straight_stripe_photo(k: u32, x: u32, y: u32) -> RgbImage {
     img
 }
 
+/// `n` [`photo`]s saved in `dir` (made if missing) as `p000.png`,
+/// `p001.png`…: photo `i` is of individual `i % individuals`, its patch moved
+/// about the frame, so a survey folder of any size has no two alike.
+pub fn survey_photos(dir: &Path, n: u32, individuals: u32) {
+    std::fs::create_dir_all(dir).unwrap();
+    for i in 0..n {
+        photo(i % individuals, 5 + (i * 7) % 120, 5 + (i * 13) % 90)
+            .save(dir.join(format!("p{i:03}.png")))
+            .unwrap();
+    }
+}
+
+/// `img` as a JPEG (quality 95) carrying the EXIF block `exif`.
+pub fn jpeg_with_exif(img: &RgbImage, exif: Vec<u8>) -> Vec<u8> {
+    use image::ImageEncoder;
+    let mut out = Vec::new();
+    let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 95);
+    enc.set_exif_metadata(exif).unwrap();
+    enc.write_image(
+        img.as_raw(),
+        img.width(),
+        img.height(),
+        image::ExtendedColorType::Rgb8,
+    )
+    .unwrap();
+    out
+}
+
 /// 6 individuals × 4 [`photo`]s each as PNGs in `dir/images`, and their
 /// labels in `dir/train.csv` (returned): codes `W000`…`W005`, the patch's
 /// box, species by parity (beluga for even `k`).

@@ -5,7 +5,7 @@
 //! The photos and catalogues come from `whaleid_testkit`.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -124,13 +124,23 @@ pub struct Server {
 
 impl Server {
     pub fn start(backend: &Backend, extra: &[&str]) -> Self {
+        Self::spawn(backend, extra, Stdio::inherit())
+    }
+
+    /// A server whose log (its standard error) the test reads with
+    /// [`Server::kill_for_log`] instead of seeing it in its own output.
+    pub fn start_logged(backend: &Backend, extra: &[&str]) -> Self {
+        Self::spawn(backend, extra, Stdio::piped())
+    }
+
+    fn spawn(backend: &Backend, extra: &[&str], stderr: Stdio) -> Self {
         let mut args: Vec<String> = vec!["serve".into(), "--listen".into(), "127.0.0.1:0".into()];
         args.extend(backend.args());
         args.extend(extra.iter().map(|a| a.to_string()));
         let mut child = Command::new(BIN)
             .args(&args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("start whaleid-server");
         let mut line = String::new();
@@ -150,6 +160,34 @@ impl Server {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
     }
+
+    /// Killed (SIGKILL); all it logged, for a server started with
+    /// [`Server::start_logged`].
+    pub fn kill_for_log(mut self) -> String {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        let mut log = String::new();
+        self.child
+            .stderr
+            .take()
+            .expect("a server started with start_logged")
+            .read_to_string(&mut log)
+            .unwrap();
+        log
+    }
+}
+
+/// `dir` made, a token for each of `users` (in that order), and a server
+/// started on `backend` with the options `extra`: where most tests begin.
+pub fn serving<const N: usize>(
+    dir: &Path,
+    backend: &Backend,
+    users: [&str; N],
+    extra: &[&str],
+) -> (Server, [String; N]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let tokens = users.map(|user| backend.cmd(&["token", "add", user]));
+    (Server::start(backend, extra), tokens)
 }
 
 impl Drop for Server {
