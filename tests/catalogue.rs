@@ -210,15 +210,9 @@ fn a_catalogue_from_an_older_whaleid_is_backed_up_beside_itself_before_it_is_upg
 
     // Opening it again upgrades nothing and copies nothing.
     assert_eq!(Catalogue::open(dir.path()).unwrap().upgraded(), None);
-    let backups = std::fs::read_dir(dir.path())
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .contains("-backup-")
-        })
+    let backups = kit::names_in(dir.path())
+        .iter()
+        .filter(|n| n.contains("-backup-"))
         .count();
     assert_eq!(backups, 1);
     // A new catalogue is not an upgrade.

@@ -5,32 +5,17 @@
 //! it, a backup is complete or absent, `check` finds missing crops and
 //! thumbnails, and a read-only folder is called read-only.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use rusqlite::Connection;
 use whaleid::catalogue::{migrate, Catalogue, DB_FILE, LOCK_FILE};
 use whaleid::Error;
-use whaleid_testkit::{self as kit, pack_dir, photo};
+use whaleid_testkit::{self as kit, photo};
 
-fn whaleid(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_whaleid"))
-        .args(args)
-        .output()
-        .expect("run whaleid")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use support::{ingest_args, s, text, whaleid, BIN};
 
 fn application_id(db: &Path) -> i64 {
     Connection::open(db)
@@ -43,23 +28,9 @@ fn application_id(db: &Path) -> i64 {
 /// survey: crops and thumbnails) into `dir/cat`.
 fn ingested(dir: &Path, n: u32) -> PathBuf {
     let photos = dir.join("photos");
-    std::fs::create_dir_all(&photos).unwrap();
-    for i in 0..n {
-        photo(i % 5, 10 + 17 * i % 100, 8 + 11 * i % 80)
-            .save(photos.join(format!("p{i:02}.png")))
-            .unwrap();
-    }
+    kit::survey_photos(&photos, n, 5);
     let cat = dir.join("cat");
-    let out = whaleid(&[
-        "ingest",
-        s(&photos),
-        "-c",
-        s(&cat),
-        "--pack",
-        s(&pack_dir("tiny")),
-        "--threads",
-        "1",
-    ]);
+    let out = whaleid(&ingest_args(&photos, &cat, &[]));
     assert!(out.status.success(), "{}", text(&out));
     cat
 }
@@ -98,16 +69,7 @@ fn a_foreign_sqlite_file_is_refused_and_never_given_whaleid_tables() {
     let photos = dir.path().join("photos");
     std::fs::create_dir_all(&photos).unwrap();
     photo(1, 20, 20).save(photos.join("a.png")).unwrap();
-    let out = whaleid(&[
-        "ingest",
-        s(&photos),
-        "-c",
-        s(dir.path()),
-        "--pack",
-        s(&pack_dir("tiny")),
-        "--threads",
-        "1",
-    ]);
+    let out = whaleid(&ingest_args(&photos, dir.path(), &[]));
     assert!(!out.status.success(), "{}", text(&out));
     assert!(
         text(&out).contains("not a WhaleID catalogue"),
@@ -308,23 +270,14 @@ fn a_backup_leaves_part_files_behind_and_passes_check() {
     let out = whaleid(&["catalogue", "check", s(&dest)]);
     assert!(out.status.success(), "{}", text(&out));
     let crops = |root: &Path| {
-        std::fs::read_dir(root.join("media/crops"))
-            .unwrap()
-            .filter(|e| {
-                !e.as_ref()
-                    .unwrap()
-                    .file_name()
-                    .to_string_lossy()
-                    .ends_with(".part")
-            })
+        kit::names_in(&root.join("media/crops"))
+            .iter()
+            .filter(|n| !n.ends_with(".part"))
             .count()
     };
     assert_eq!(crops(&dest), crops(&root));
     // Only the finished backup is in the folder it was made in.
-    let beside: Vec<_> = std::fs::read_dir(dir.path().join("backups"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let beside = kit::names_in(&dir.path().join("backups"));
     assert_eq!(beside, ["monday"]);
 }
 
@@ -384,10 +337,10 @@ fn whaleid_unprivileged(args: &[&str]) -> Output {
     let mut cmd = if root {
         let mut c = Command::new("setpriv");
         c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]);
-        c.arg(env!("CARGO_BIN_EXE_whaleid"));
+        c.arg(BIN);
         c
     } else {
-        Command::new(env!("CARGO_BIN_EXE_whaleid"))
+        Command::new(BIN)
     };
     cmd.args(args)
         .output()

@@ -1,17 +1,12 @@
 //! The `whaleid` binary end to end: photos written to disk, JSON lines out.
 
-use std::path::Path;
+mod support;
+
 use std::process::{Command, Output};
 use whaleid_testkit as kit;
 
+use support::{s, whaleid, BIN};
 use whaleid_testkit::{dark_shape, pack_dir, texture};
-
-fn whaleid(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_whaleid"))
-        .args(args)
-        .output()
-        .expect("run whaleid")
-}
 
 fn lines(out: &Output) -> Vec<serde_json::Value> {
     String::from_utf8(out.stdout.clone())
@@ -19,10 +14,6 @@ fn lines(out: &Output) -> Vec<serde_json::Value> {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 #[test]
@@ -151,7 +142,7 @@ fn doctor_reports_library_pack_and_providers() {
 
 #[test]
 fn missing_onnx_runtime_says_what_to_do() {
-    let out = Command::new(env!("CARGO_BIN_EXE_whaleid"))
+    let out = Command::new(BIN)
         .args(["doctor", "--pack", s(&pack_dir("tiny"))])
         .env("ORT_DYLIB_PATH", "/nonexistent/libonnxruntime.so")
         .output()

@@ -7,41 +7,25 @@
 //! `catalogue check` passes on the catalogue and on the backup, and no
 //! photo, crop or thumbnail is lost.
 
+mod support;
+
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
 use whaleid::catalogue::DB_FILE;
-use whaleid_testkit::{pack_dir, photo};
+use whaleid_testkit::{committed_photos, names_in, survey_photos};
 
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use support::{ingest_args, s, text, whaleid, BIN};
 
-fn spawn(args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_whaleid"))
+fn spawn(args: &[String]) -> Child {
+    Command::new(BIN)
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("run whaleid")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// Photos committed so far, read as an outsider would (0 while the file is
-/// not there yet).
-fn committed(db: &Path) -> i64 {
-    Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .and_then(|c| c.query_row("SELECT count(*) FROM photos", [], |r| r.get(0)))
-        .unwrap_or(0)
 }
 
 fn count(db: &Path, sql: &str) -> i64 {
@@ -55,34 +39,17 @@ fn count(db: &Path, sql: &str) -> i64 {
 fn two_ingests_and_a_backup_at_once_lose_nothing_and_both_pass_check() {
     let dir = tempfile::tempdir().unwrap();
     let photos = dir.path().join("photos");
-    std::fs::create_dir_all(&photos).unwrap();
     let n = 40;
-    for i in 0..n {
-        photo(i % 7, 5 + (i * 7) % 120, 5 + (i * 13) % 90)
-            .save(photos.join(format!("p{i:03}.png")))
-            .unwrap();
-    }
+    survey_photos(&photos, n, 7);
     let cat = dir.path().join("cat");
     let db = cat.join(DB_FILE);
-    let pack = pack_dir("tiny");
-    let args = [
-        "ingest",
-        s(&photos),
-        "-c",
-        s(&cat),
-        "--pack",
-        s(&pack),
-        "--threads",
-        "1",
-        "--batch",
-        "2",
-    ];
+    let args = ingest_args(&photos, &cat, &["--batch", "2"]);
     let first = spawn(&args);
     let second = spawn(&args);
 
     // A backup while photos are being committed.
     let started = Instant::now();
-    while committed(&db) < 4 {
+    while committed_photos(&cat) < 4 {
         assert!(
             started.elapsed() < Duration::from_secs(120),
             "no ingest committed anything"
@@ -90,10 +57,7 @@ fn two_ingests_and_a_backup_at_once_lose_nothing_and_both_pass_check() {
         std::thread::sleep(Duration::from_millis(10));
     }
     let backup = dir.path().join("backup");
-    let out = Command::new(env!("CARGO_BIN_EXE_whaleid"))
-        .args(["catalogue", "backup", s(&cat), s(&backup)])
-        .output()
-        .unwrap();
+    let out = whaleid(&["catalogue", "backup", s(&cat), s(&backup)]);
     assert!(out.status.success(), "backup: {}", text(&out));
 
     let outs = [
@@ -121,22 +85,13 @@ fn two_ingests_and_a_backup_at_once_lose_nothing_and_both_pass_check() {
         count(&db, "SELECT count(DISTINCT sha256) FROM photos"),
         n as i64
     );
-    let thumbs = std::fs::read_dir(cat.join("media/thumbs"))
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .ends_with(".jpg")
-        })
+    let thumbs = names_in(&cat.join("media/thumbs"))
+        .iter()
+        .filter(|n| n.ends_with(".jpg"))
         .count();
     assert_eq!(thumbs, n as usize);
     let check = |root: &Path| {
-        let out = Command::new(env!("CARGO_BIN_EXE_whaleid"))
-            .args(["catalogue", "check", s(root)])
-            .output()
-            .unwrap();
+        let out = whaleid(&["catalogue", "check", s(root)]);
         assert!(
             out.status.success(),
             "check {}: {}",

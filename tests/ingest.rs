@@ -2,24 +2,17 @@
 //! hold: good photos in every colour type, broken and hostile files, odd
 //! names, a symlink loop. Then a kill -9 in the middle of a run and a resume.
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use whaleid_testkit as kit;
 
 use image::{DynamicImage, ImageBuffer, Luma, Rgba};
 use whaleid::catalogue::Catalogue;
-use whaleid_testkit::{dark_shape, pack_dir, photo};
+use whaleid_testkit::{dark_shape, jpeg_with_exif, pack_dir, photo};
 
-fn whaleid(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_whaleid"))
-        .args(args)
-        .output()
-        .expect("run whaleid")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use support::{ingest_args, s, whaleid, BIN};
 
 /// A PNG whose header declares 100000×100000 pixels: a decompression bomb.
 fn png_bomb() -> Vec<u8> {
@@ -61,21 +54,6 @@ fn exif_orientation(o: u16) -> Vec<u8> {
     e.extend_from_slice(&o.to_le_bytes());
     e.extend_from_slice(&[0, 0, 0, 0, 0, 0]);
     e
-}
-
-fn jpeg_with_exif(img: &image::RgbImage, exif: Vec<u8>) -> Vec<u8> {
-    use image::ImageEncoder;
-    let mut out = Vec::new();
-    let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 95);
-    enc.set_exif_metadata(exif).unwrap();
-    enc.write_image(
-        img.as_raw(),
-        img.width(),
-        img.height(),
-        image::ExtendedColorType::Rgb8,
-    )
-    .unwrap();
-    out
 }
 
 /// The survey folder; returns it and how many files are good photos.
@@ -205,17 +183,7 @@ fn a_hostile_survey_folder_is_ingested_with_every_bad_file_named() {
     let dir = tempfile::tempdir().unwrap();
     let (root, good) = survey(dir.path());
     let cat = dir.path().join("cat");
-    let pack = pack_dir("tiny");
-    let args = [
-        "ingest",
-        s(&root),
-        "-c",
-        s(&cat),
-        "--pack",
-        s(&pack),
-        "--threads",
-        "1",
-    ];
+    let args = ingest_args(&root, &cat, &[]);
     let out = whaleid(&args);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
@@ -293,44 +261,21 @@ fn a_hostile_survey_folder_is_ingested_with_every_bad_file_named() {
 fn killed_mid_run_then_resumed_leaves_every_photo_once() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("photos");
-    std::fs::create_dir_all(&root).unwrap();
     let n = 120;
-    for i in 0..n {
-        photo(i % 9, 5 + (i * 7) % 120, 5 + (i * 13) % 90)
-            .save(root.join(format!("p{i:03}.png")))
-            .unwrap();
-    }
+    kit::survey_photos(&root, n, 9);
     let cat = dir.path().join("cat");
-    let pack = pack_dir("tiny");
-    let args = [
-        "ingest",
-        s(&root),
-        "-c",
-        s(&cat),
-        "--pack",
-        s(&pack),
-        "--threads",
-        "1",
-        "--batch",
-        "1",
-    ];
-    let mut child = Command::new(env!("CARGO_BIN_EXE_whaleid"))
-        .args(args)
+    let args = ingest_args(&root, &cat, &["--batch", "1"]);
+    let mut child = Command::new(BIN)
+        .args(&args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     // Wait until some photos are committed, then kill -9.
-    let db = cat.join(whaleid::catalogue::DB_FILE);
     let started = std::time::Instant::now();
     loop {
         std::thread::sleep(std::time::Duration::from_millis(20));
-        let committed =
-            rusqlite::Connection::open_with_flags(&db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-                .and_then(|c| {
-                    c.query_row("SELECT count(*) FROM photos", [], |r| r.get::<_, i64>(0))
-                })
-                .unwrap_or(0);
+        let committed = kit::committed_photos(&cat);
         if committed >= 5 {
             break;
         }

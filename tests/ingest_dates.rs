@@ -1,12 +1,14 @@
 //! EXIF dates that no calendar has (issue 19, item 12): `2021:13:45` is
 //! stored as no date at all, and the ingest says so, naming the file.
 
-use std::path::Path;
-use std::process::Command;
+mod support;
 
-use image::ImageEncoder;
+use std::path::Path;
+
 use whaleid::catalogue::Catalogue;
-use whaleid_testkit::{self as kit, pack_dir, photo};
+use whaleid_testkit::{self as kit, jpeg_with_exif, photo};
+
+use support::{ingest_args, text, whaleid};
 
 /// A little-endian EXIF block holding only `DateTime` = `date`.
 fn exif_date(date: &str) -> Vec<u8> {
@@ -26,22 +28,7 @@ fn exif_date(date: &str) -> Vec<u8> {
 }
 
 fn jpeg_dated(k: u32, date: &str) -> Vec<u8> {
-    let img = photo(k, 30, 20);
-    let mut out = Vec::new();
-    let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 95);
-    enc.set_exif_metadata(exif_date(date)).unwrap();
-    enc.write_image(
-        img.as_raw(),
-        img.width(),
-        img.height(),
-        image::ExtendedColorType::Rgb8,
-    )
-    .unwrap();
-    out
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
+    jpeg_with_exif(&photo(k, 30, 20), exif_date(date))
 }
 
 #[test]
@@ -65,24 +52,8 @@ fn an_impossible_exif_date_is_not_stored_and_the_ingest_names_the_file() {
     )
     .unwrap();
     let cat = dir.path().join("cat");
-    let out = Command::new(env!("CARGO_BIN_EXE_whaleid"))
-        .args([
-            "ingest",
-            s(&photos),
-            "-c",
-            s(&cat),
-            "--pack",
-            s(&pack_dir("tiny")),
-            "--threads",
-            "1",
-        ])
-        .output()
-        .unwrap();
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = whaleid(&ingest_args(&photos, &cat, &[]));
+    let all = text(&out);
     assert!(out.status.success(), "{all}");
     for (file, date) in [
         ("broken clock.jpg", "2021:13:45 10:00:00"),

@@ -4,16 +4,14 @@
 //! disk) or, once committed, is reported as having come too late, and what a
 //! killed adoption leaves in `packs/` is cleaned at the next start.
 
-use std::path::Path;
-
 use whaleid::catalogue::{keys, Catalogue};
 use whaleid::packs::Pack;
 use whaleid::train::finetune::{finetune, FinetuneOptions, Finetuned, Phase, Progress};
-use whaleid::train::job::{self, JobOptions};
+use whaleid::train::job::{self, JobOptions, JobOutcome};
 use whaleid::train::versions::{adopt, PACKS_DIR};
 use whaleid::train::{ArcFaceConfig, FitConfig};
 use whaleid::CancelToken;
-use whaleid_testkit::{self as kit, imported, session};
+use whaleid_testkit::{self as kit, imported, names_in, session};
 
 fn options() -> FinetuneOptions {
     FinetuneOptions {
@@ -54,16 +52,19 @@ fn trained(cat: &Catalogue, pack: &Pack) -> Finetuned {
     .unwrap()
 }
 
-/// The names in `dir`, sorted (none when it does not exist).
-fn names_in(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = match std::fs::read_dir(dir) {
-        Ok(entries) => entries
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect(),
-        Err(_) => Vec::new(),
-    };
-    names.sort();
-    names
+/// An adopting run on `cat` that a Ctrl-C stops at the first progress
+/// report `when` picks.
+fn run_with_ctrl_c(
+    cat: &mut Catalogue,
+    pack: &Pack,
+    when: fn(&Progress<'_>) -> bool,
+) -> whaleid::Result<JobOutcome> {
+    let cancel = CancelToken::new();
+    job::run(cat, pack, &job_options(true), &cancel, &mut |p| {
+        if when(&p) {
+            cancel.cancel();
+        }
+    })
 }
 
 fn active_version(cat: &Catalogue) -> String {
@@ -98,16 +99,15 @@ fn a_cancel_that_lands_during_adoption_adopts_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (pipeline, mut cat) = imported(dir.path());
     let pack = pipeline.pack().clone();
-    let cancel = CancelToken::new();
-    let err = job::run(&mut cat, &pack, &job_options(true), &cancel, &mut |p| {
-        // Ctrl-C just as adoption starts.
-        if let Progress::Phase {
-            phase: Phase::Adopting,
-            ..
-        } = p
-        {
-            cancel.cancel();
-        }
+    // Ctrl-C just as adoption starts.
+    let err = run_with_ctrl_c(&mut cat, &pack, |p| {
+        matches!(
+            p,
+            Progress::Phase {
+                phase: Phase::Adopting,
+                ..
+            }
+        )
     })
     .unwrap_err();
     assert!(matches!(err, whaleid::Error::Cancelled), "{err:?}");
@@ -126,17 +126,16 @@ fn a_cancel_after_adoption_committed_is_reported_as_adopted() {
     let dir = tempfile::tempdir().unwrap();
     let (pipeline, mut cat) = imported(dir.path());
     let pack = pipeline.pack().clone();
-    let cancel = CancelToken::new();
-    let outcome = job::run(&mut cat, &pack, &job_options(true), &cancel, &mut |p| {
-        // Ctrl-C once the switch is committed, while the index is rebuilt.
-        if let Progress::Phase {
-            phase: Phase::Indexing,
-            done: 0,
-            ..
-        } = p
-        {
-            cancel.cancel();
-        }
+    // Ctrl-C once the switch is committed, while the index is rebuilt.
+    let outcome = run_with_ctrl_c(&mut cat, &pack, |p| {
+        matches!(
+            p,
+            Progress::Phase {
+                phase: Phase::Indexing,
+                done: 0,
+                ..
+            }
+        )
     })
     .unwrap();
     let adopted = outcome.adopted.as_ref().expect("adopted");
