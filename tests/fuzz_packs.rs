@@ -298,6 +298,22 @@ fn apply(bytes: &mut Vec<u8>, damage: &[Damage]) {
     }
 }
 
+/// A scratch copy of the tiny pack with `file` damaged by `damage`; when
+/// `refresh` is set and the bytes changed, the manifest's checksum is made
+/// to match them, so the parser (not the checksum) meets the damage.
+fn damaged_copy(file: &str, damage: &[Damage], refresh: bool) -> tempfile::TempDir {
+    let dir = copy_pack("tiny");
+    let path = dir.path().join(file);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let before = bytes.clone();
+    apply(&mut bytes, damage);
+    std::fs::write(&path, &bytes).unwrap();
+    if refresh && bytes != before {
+        refresh_checksum(dir.path(), file);
+    }
+    dir
+}
+
 proptest! {
     #[test]
     fn fuzz_pack_loader_damaged_tensors_and_classes(
@@ -311,15 +327,7 @@ proptest! {
         // Mostly with the checksum refreshed, so the parser sees the bytes.
         refresh in proptest::bool::weighted(0.9),
     ) {
-        let dir = copy_pack("tiny");
-        let path = dir.path().join(file);
-        let mut bytes = std::fs::read(&path).unwrap();
-        let before = bytes.clone();
-        apply(&mut bytes, &damage);
-        std::fs::write(&path, &bytes).unwrap();
-        if refresh && bytes != before {
-            refresh_checksum(dir.path(), file);
-        }
+        let dir = damaged_copy(file, &damage, refresh);
         let manifest = std::fs::read_to_string(dir.path().join("pack.toml")).unwrap();
         let loaded = Pack::load(dir.path());
         if let Err(Error::Pack { file: named, .. }) = &loaded {
@@ -340,15 +348,7 @@ proptest! {
         file in prop_oneof![Just("a.onnx"), Just("b.onnx")],
         damage in proptest::collection::vec(damage(), 1..3),
     ) {
-        let dir = copy_pack("tiny");
-        let path = dir.path().join(file);
-        let mut bytes = std::fs::read(&path).unwrap();
-        let before = bytes.clone();
-        apply(&mut bytes, &damage);
-        std::fs::write(&path, &bytes).unwrap();
-        if bytes != before {
-            refresh_checksum(dir.path(), file);
-        }
+        let dir = damaged_copy(file, &damage, true);
         // The loader hashes ONNX files; ONNX Runtime parses them on open.
         let pack = Pack::load(dir.path()).unwrap();
         match Embedder::open(&pack, &session()) {

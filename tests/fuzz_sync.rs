@@ -25,6 +25,7 @@ use whaleid::sync::ops::{Change, DecisionSource, Op, Verdict};
 use whaleid::sync::plan::{resolve_codes, resolve_merges, simulate, Action, LocalState, Plan};
 use whaleid::sync::state::canonical;
 use whaleid::sync::wire::{Held, PullReply, PushReply, PushRequest, UploadStatus};
+use whaleid_testkit::ops::{fin_box, photo_added};
 
 /// Records of the starting catalogue, and a few that are not there.
 const PHOTOS: [&str; 3] = [
@@ -79,27 +80,12 @@ fn seed() -> Vec<Op> {
     };
     let mut ops = Vec::new();
     for k in 0..2 {
-        ops.push(op(Change::PhotoAdded {
-            photo: PHOTOS[k].into(),
-            sha256: sha(k),
-            width: 100,
-            height: 80,
-            taken_at: None,
-            latitude: None,
-            longitude: None,
-            thumb: None,
-        }));
-        ops.push(op(Change::DetectionAdded {
-            detection: DETECTIONS[k].into(),
-            photo: PHOTOS[k].into(),
-            bbox: [5.0, 5.0, 50.0, 40.0],
-            class: "fin".into(),
-            score: Some(0.9),
-            crop: None,
-            species: None,
-            drawn_by: None,
-            replaces: None,
-        }));
+        ops.push(op(photo_added(PHOTOS[k], sha(k))));
+        ops.push(op(fin_box(
+            DETECTIONS[k],
+            PHOTOS[k],
+            [5.0, 5.0, 50.0, 40.0],
+        )));
         ops.push(op(Change::EmbeddingAdded {
             detection: DETECTIONS[k].into(),
             pack_name: "tiny".into(),

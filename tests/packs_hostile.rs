@@ -44,6 +44,27 @@ fn load_within(dir: &Path, secs: u64) -> whaleid::Result<Pack> {
         .unwrap_or_else(|_| panic!("Pack::load did not return within {secs} s"))
 }
 
+/// A scratch copy of the tiny-nodetector pack whose `file` is replaced by
+/// what `make` puts at its path (a link, a FIFO).
+#[cfg(unix)]
+fn pack_with(file: &str, make: impl FnOnce(&Path)) -> tempfile::TempDir {
+    let pack = copy_pack("tiny-nodetector");
+    let path = pack.path().join(file);
+    std::fs::remove_file(&path).unwrap();
+    make(&path);
+    pack
+}
+
+/// A FIFO at `path`: whoever opens it to read waits for a writer.
+#[cfg(unix)]
+fn mkfifo(path: &Path) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+}
+
 #[test]
 fn a_version_that_is_a_path_is_refused() {
     let dir = copy_pack("tiny");
@@ -142,10 +163,9 @@ fn a_checksum_entry_linked_to_a_foreign_file_never_prints_its_hash() {
 #[cfg(unix)]
 #[test]
 fn a_link_to_dev_zero_is_refused_without_reading_it() {
-    let pack = copy_pack("tiny-nodetector");
-    let neck = pack.path().join("a.neck.safetensors");
-    std::fs::remove_file(&neck).unwrap();
-    std::os::unix::fs::symlink("/dev/zero", &neck).unwrap();
+    let pack = pack_with("a.neck.safetensors", |neck| {
+        std::os::unix::fs::symlink("/dev/zero", neck).unwrap()
+    });
     let err = load_within(pack.path(), 10).unwrap_err().to_string();
     assert!(err.contains("a.neck.safetensors"), "{err}");
     assert!(err.contains("outside the pack"), "{err}");
@@ -154,27 +174,14 @@ fn a_link_to_dev_zero_is_refused_without_reading_it() {
 #[cfg(unix)]
 #[test]
 fn a_fifo_in_the_pack_is_refused_without_blocking() {
-    let pack = copy_pack("tiny-nodetector");
-    let onnx = pack.path().join("a.onnx");
-    std::fs::remove_file(&onnx).unwrap();
-    let made = std::process::Command::new("mkfifo")
-        .arg(&onnx)
-        .status()
-        .unwrap();
-    assert!(made.success());
+    let pack = pack_with("a.onnx", mkfifo);
     let err = load_within(pack.path(), 10).unwrap_err().to_string();
     assert!(
         err.contains("a.onnx") && err.contains("not a regular file"),
         "{err}"
     );
     // The same for pack.toml itself.
-    let pack = copy_pack("tiny-nodetector");
-    std::fs::remove_file(pack.path().join("pack.toml")).unwrap();
-    let made = std::process::Command::new("mkfifo")
-        .arg(pack.path().join("pack.toml"))
-        .status()
-        .unwrap();
-    assert!(made.success());
+    let pack = pack_with("pack.toml", mkfifo);
     let err = load_within(pack.path(), 10).unwrap_err().to_string();
     assert!(
         err.contains("pack.toml") && err.contains("not a regular file"),

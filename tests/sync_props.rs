@@ -20,6 +20,7 @@ use whaleid::sync::plan::{
     is_removed, resolve_codes, resolve_merges, simulate, Action, LocalState, Plan,
 };
 use whaleid::sync::state::canonical;
+use whaleid_testkit::ops::{fin_box, photo_added};
 
 /// What a laptop does next; indices pick among the records it knows.
 #[derive(Debug, Clone)]
@@ -187,37 +188,11 @@ fn make(steps: &[(usize, Step)]) -> World {
             Step::Photo { sha, x } => {
                 let photo = l.uuid();
                 let sha256 = format!("{sha:02x}").repeat(32);
-                let p = l.op(
-                    &mut world,
-                    Change::PhotoAdded {
-                        photo: photo.clone(),
-                        sha256,
-                        width: 100,
-                        height: 80,
-                        taken_at: None,
-                        latitude: None,
-                        longitude: None,
-                        thumb: None,
-                    },
-                    &[],
-                );
+                let p = l.op(&mut world, photo_added(&photo, sha256), &[]);
                 let detection = l.uuid();
                 let x1 = 5.0 + 20.0 * f32::from(x);
-                let d = l.op(
-                    &mut world,
-                    Change::DetectionAdded {
-                        detection: detection.clone(),
-                        photo,
-                        bbox: [x1, 10.0, x1 + 15.0, 30.0],
-                        class: "fin".into(),
-                        score: Some(0.9),
-                        crop: None,
-                        species: None,
-                        drawn_by: None,
-                        replaces: None,
-                    },
-                    &[&p.id],
-                );
+                let bbox = [x1, 10.0, x1 + 15.0, 30.0];
+                let d = l.op(&mut world, fin_box(&detection, &photo, bbox), &[&p.id]);
                 // The same box of the same bytes embeds the same everywhere.
                 let vector = vec![f32::from(sha) + 1.0, f32::from(x) + 1.0, 0.5, -0.25];
                 l.op(

@@ -106,6 +106,12 @@ fn apply(state: &LocalState, ops: &[Op]) -> (Plan, LocalState) {
     simulate(state, ops)
 }
 
+/// `base` after batch `x` then batch `y`, and after `y` then `x`: for each
+/// order, the plan of its second batch and the state it ends in.
+fn both_orders(base: &LocalState, x: &[Op], y: &[Op]) -> ((Plan, LocalState), (Plan, LocalState)) {
+    (apply(&apply(base, x).1, y), apply(&apply(base, y).1, x))
+}
+
 /// A catalogue's state as a person sees it, independent of how it got there:
 /// photos by content, detections, codes, who is merged into whom, each
 /// detection's current decision, and every decision kept.
@@ -281,11 +287,7 @@ fn two_individuals_created_with_one_code_end_the_same_everywhere() {
     let (x, ox) = a.individual("HW-1");
     b.wall += 50; // Ben's is created later
     let (y, oy) = b.individual("HW-1");
-    let (_, on_a) = apply(
-        &apply(&LocalState::default(), std::slice::from_ref(&ox)).1,
-        std::slice::from_ref(&oy),
-    );
-    let (plan_b, on_b) = apply(&apply(&LocalState::default(), &[oy]).1, &[ox]);
+    let ((_, on_a), (plan_b, on_b)) = both_orders(&LocalState::default(), &[ox], &[oy]);
     assert_eq!(canonical(&on_a), canonical(&on_b));
     let shown = resolve_codes(&on_a.individuals);
     assert_eq!(shown[&x], "HW-1");
@@ -316,11 +318,7 @@ fn the_latest_rename_wins_everywhere() {
         individual: x.clone(),
         code: "Scar".into(),
     });
-    let (_, one) = apply(
-        &apply(&base, std::slice::from_ref(&ra)).1,
-        std::slice::from_ref(&rb),
-    );
-    let (plan, two) = apply(&apply(&base, &[rb]).1, &[ra]);
+    let ((_, one), (plan, two)) = both_orders(&base, &[ra], &[rb]);
     assert_eq!(resolve_codes(&one.individuals)[&x], "Scar");
     assert_eq!(canonical(&one), canonical(&two));
     assert!(matches!(plan.actions[0], Action::StaleRename { .. }));
@@ -347,11 +345,7 @@ fn concurrent_merges_of_the_same_individuals_converge() {
     b.wall = a.wall + 10;
     let mb = merge(&mut b, &q, &p);
     let mb2 = merge(&mut b, &q, &r);
-    let (_, one) = apply(
-        &apply(&base, std::slice::from_ref(&ma)).1,
-        &[mb.clone(), mb2.clone()],
-    );
-    let (plan, two) = apply(&apply(&base, &[mb, mb2]).1, &[ma]);
+    let ((_, one), (plan, two)) = both_orders(&base, &[ma], &[mb, mb2]);
     assert_eq!(canonical(&one), canonical(&two));
     let merged = resolve_merges(&one.merges);
     // P → Q happened first; Q → P then did nothing; Q → R took both.
@@ -399,11 +393,7 @@ fn conflicting_decisions_keep_both_and_the_later_counts_everywhere() {
     b.clock.observe(a.clock.last(), b.wall).unwrap();
     b.wall = a.wall + 5;
     let (db, opb) = b.decide(&det, &y);
-    let (plan_a, on_a) = apply(
-        &apply(&base, std::slice::from_ref(&opa)).1,
-        std::slice::from_ref(&opb),
-    );
-    let (plan_b, on_b) = apply(&apply(&base, &[opb]).1, &[opa]);
+    let ((plan_a, on_a), (plan_b, on_b)) = both_orders(&base, &[opa], &[opb]);
     assert_eq!(canonical(&on_a), canonical(&on_b));
     assert_eq!(on_a.decisions.len(), 2, "both decisions are kept");
     // Ben's is later: it becomes current on Ana's laptop, and stays current on his.
@@ -965,16 +955,7 @@ fn tied_renames_give_the_same_code_everywhere() {
         code: "Notch".into(),
     });
     r2.hlc = r1.hlc;
-    let one = apply(
-        &apply(&base, std::slice::from_ref(&r1)).1,
-        std::slice::from_ref(&r2),
-    )
-    .1;
-    let two = apply(
-        &apply(&base, std::slice::from_ref(&r2)).1,
-        std::slice::from_ref(&r1),
-    )
-    .1;
+    let ((_, one), (_, two)) = both_orders(&base, &[r1], &[r2]);
     assert_eq!(
         resolve_codes(&one.individuals)[&x],
         resolve_codes(&two.individuals)[&x]
@@ -994,15 +975,6 @@ fn tied_removal_and_restoration_give_the_same_state_everywhere() {
     let removal = a.remove(&det, None);
     let mut restore = a.restore(&det);
     restore.hlc = removal.hlc;
-    let one = apply(
-        &apply(&base, std::slice::from_ref(&removal)).1,
-        std::slice::from_ref(&restore),
-    )
-    .1;
-    let two = apply(
-        &apply(&base, std::slice::from_ref(&restore)).1,
-        std::slice::from_ref(&removal),
-    )
-    .1;
+    let ((_, one), (_, two)) = both_orders(&base, &[removal], &[restore]);
     assert_eq!(is_removed(&one, &det), is_removed(&two, &det));
 }
