@@ -52,16 +52,15 @@ fn trained(cat: &Catalogue, pack: &Pack) -> Finetuned {
     .unwrap()
 }
 
-/// An adopting run on `cat` that a Ctrl-C stops at the first progress
-/// report `when` picks.
-fn run_with_ctrl_c(
+/// An adopting run on `cat` with a Ctrl-C as soon as it reports `phase`.
+fn run_with_ctrl_c_at(
     cat: &mut Catalogue,
     pack: &Pack,
-    when: fn(&Progress<'_>) -> bool,
+    phase: Phase,
 ) -> whaleid::Result<JobOutcome> {
     let cancel = CancelToken::new();
     job::run(cat, pack, &job_options(true), &cancel, &mut |p| {
-        if when(&p) {
+        if matches!(p, Progress::Phase { phase: now, .. } if now == phase) {
             cancel.cancel();
         }
     })
@@ -100,16 +99,7 @@ fn a_cancel_that_lands_during_adoption_adopts_nothing() {
     let (pipeline, mut cat) = imported(dir.path());
     let pack = pipeline.pack().clone();
     // Ctrl-C just as adoption starts.
-    let err = run_with_ctrl_c(&mut cat, &pack, |p| {
-        matches!(
-            p,
-            Progress::Phase {
-                phase: Phase::Adopting,
-                ..
-            }
-        )
-    })
-    .unwrap_err();
+    let err = run_with_ctrl_c_at(&mut cat, &pack, Phase::Adopting).unwrap_err();
     assert!(matches!(err, whaleid::Error::Cancelled), "{err:?}");
     assert_eq!(active_version(&cat), "0.1.0");
     assert!(cat.pack_versions("tiny").unwrap().is_empty());
@@ -127,17 +117,7 @@ fn a_cancel_after_adoption_committed_is_reported_as_adopted() {
     let (pipeline, mut cat) = imported(dir.path());
     let pack = pipeline.pack().clone();
     // Ctrl-C once the switch is committed, while the index is rebuilt.
-    let outcome = run_with_ctrl_c(&mut cat, &pack, |p| {
-        matches!(
-            p,
-            Progress::Phase {
-                phase: Phase::Indexing,
-                done: 0,
-                ..
-            }
-        )
-    })
-    .unwrap();
+    let outcome = run_with_ctrl_c_at(&mut cat, &pack, Phase::Indexing).unwrap();
     let adopted = outcome.adopted.as_ref().expect("adopted");
     assert!(outcome.cancelled_after_adoption);
     assert!(outcome.refreshed.is_some(), "the index matches the version");

@@ -7,7 +7,7 @@
 
 mod support;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use support::{count, on_every_store, serving, sync_via, Backend, Server};
 use whaleid::catalogue::Catalogue;
@@ -50,6 +50,17 @@ fn server_catalogue(data: &Path) -> rusqlite::Connection {
     rusqlite::Connection::open(data.join("catalogue").join("catalogue.sqlite")).unwrap()
 }
 
+/// An SQLite store in `dir/server` holding Ana's token, with `sql` run on
+/// its catalogue before any server starts (a fault planted): the store's
+/// folder, the store and the token.
+fn store_with(dir: &Path, sql: &str) -> (PathBuf, Backend, String) {
+    let data = dir.join("server");
+    let backend = Backend::Sqlite(data.clone());
+    let token = backend.cmd(&["token", "add", "ana"]);
+    server_catalogue(&data).execute_batch(sql).unwrap();
+    (data, backend, token)
+}
+
 /// A laptop in `dir/laptop` that made one individual, W1, as Ana: the
 /// catalogue and that operation, not pushed yet.
 fn laptop_with_w1(dir: &Path) -> (Catalogue, Op) {
@@ -63,20 +74,16 @@ fn laptop_with_w1(dir: &Path) -> (Catalogue, Op) {
 #[test]
 fn an_operation_the_server_cannot_apply_is_refused_alone_and_the_laptop_still_syncs() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("server");
-    let backend = Backend::Sqlite(data.clone());
-    let token = backend.cmd(&["token", "add", "ana"]);
     // A fault in applying one operation, as the unique-constraint failure
     // of issue 19 item 1 was: the catalogue aborts inserting this code.
-    server_catalogue(&data)
-        .execute_batch(
-            "CREATE TRIGGER poison BEFORE INSERT ON individuals WHEN NEW.code = 'POISON'
-             BEGIN SELECT RAISE(ABORT, 'poisoned code'); END;
-             CREATE TRIGGER poison_update BEFORE UPDATE OF code ON individuals
-             WHEN NEW.code = 'POISON'
-             BEGIN SELECT RAISE(ABORT, 'poisoned code'); END;",
-        )
-        .unwrap();
+    let (data, backend, token) = store_with(
+        dir.path(),
+        "CREATE TRIGGER poison BEFORE INSERT ON individuals WHEN NEW.code = 'POISON'
+         BEGIN SELECT RAISE(ABORT, 'poisoned code'); END;
+         CREATE TRIGGER poison_update BEFORE UPDATE OF code ON individuals
+         WHEN NEW.code = 'POISON'
+         BEGIN SELECT RAISE(ABORT, 'poisoned code'); END;",
+    );
     let server = Server::start(&backend, &[]);
     let mut ana = Catalogue::create(dir.path().join("ana")).unwrap();
     for code in ["W1", "POISON", "W2"] {
@@ -112,17 +119,12 @@ fn an_operation_the_server_cannot_apply_is_refused_alone_and_the_laptop_still_sy
 #[test]
 fn every_server_error_is_logged_with_the_request_path_and_the_error() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("server");
-    let backend = Backend::Sqlite(data.clone());
-    let token = backend.cmd(&["token", "add", "ana"]);
     // A stored operation the server can no longer read: pulls fail (500).
-    server_catalogue(&data)
-        .execute(
-            "INSERT INTO sync_ops (id, hlc, author, kind, record, body, origin)
-             VALUES ('x', '0', 'a', 'k', 'r', '{not json', 'remote')",
-            [],
-        )
-        .unwrap();
+    let (_, backend, token) = store_with(
+        dir.path(),
+        "INSERT INTO sync_ops (id, hlc, author, kind, record, body, origin)
+         VALUES ('x', '0', 'a', 'k', 'r', '{not json', 'remote')",
+    );
     let server = Server::start_logged(&backend, &[]);
     let (status, body) = get(&server.url, "/v1/pull?after=0", &format!("Bearer {token}"));
     assert_eq!(status, 500, "{body}");

@@ -8,6 +8,8 @@
 mod support;
 
 use serde_json::{json, Value};
+use tauri::test::MockRuntime;
+use tauri::WebviewWindow;
 use whaleid::catalogue::Catalogue;
 use whaleid::ingest::boxes::{self, BoxModels};
 use whaleid::ingest::Pipeline;
@@ -15,7 +17,25 @@ use whaleid::sync::client::{sync, Remote};
 use whaleid::CancelToken;
 use whaleid_testkit::{self as kit, import_all, labelled};
 
-use support::{app, invoke};
+use support::{app, invoke, sync_server};
+
+/// `box_list` of `photo` as the UI gets it, and the boxes in it that `by`
+/// drew.
+fn boxes_drawn_by(
+    window: &WebviewWindow<MockRuntime>,
+    photo: i64,
+    by: &str,
+) -> (Value, Vec<Value>) {
+    let boxes = invoke(window, "box_list", json!({ "photoId": photo })).unwrap();
+    let drawn = boxes
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["drawnBy"] == by)
+        .cloned()
+        .collect();
+    (boxes, drawn)
+}
 
 /// `by` draws a box beside the first detection of `code`; its photo.
 fn draw(cat: &mut Catalogue, pipeline: &Pipeline, code: &str, by: &str) -> i64 {
@@ -46,12 +66,7 @@ fn draw(cat: &mut Catalogue, pipeline: &Pipeline, code: &str, by: &str) -> i64 {
 #[test]
 fn the_individual_page_and_the_photo_boxes_name_the_account_beside_a_received_author() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = whaleid_server::store::SqliteStore::open(&dir.path().join("server")).unwrap();
-    let (mallory, ben) = (
-        store.add_user("mallory").unwrap(),
-        store.add_user("ben").unwrap(),
-    );
-    let url = whaleid_server::spawn_local(store, 1 << 20).unwrap();
+    let (url, [mallory, ben]) = sync_server(&dir.path().join("server"), ["mallory", "ben"]);
     let run = |cat: &mut Catalogue, token: &str, author: &str| {
         let remote = Remote::new(&url, token).unwrap();
         let report = sync(cat, &remote, author, &CancelToken::new(), &mut |_, _| {}).unwrap();
@@ -108,24 +123,12 @@ fn the_individual_page_and_the_photo_boxes_name_the_account_beside_a_received_au
     assert_eq!(events[0]["byAccount"], "mallory");
 
     // The box drawn on Kim's laptop names the account too.
-    let boxes = invoke(&window, "box_list", json!({ "photoId": kim_photo })).unwrap();
-    let drawn: Vec<&Value> = boxes
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|b| b["drawnBy"] == "Kim Lee")
-        .collect();
+    let (boxes, drawn) = boxes_drawn_by(&window, kim_photo, "Kim Lee");
     assert_eq!(drawn.len(), 1, "{boxes}");
     assert_eq!(drawn[0]["drawnByAccount"], "mallory", "{boxes}");
 
     // Ben's own import and box: no account at all.
-    let boxes = invoke(&window, "box_list", json!({ "photoId": ben_photo })).unwrap();
-    let drawn: Vec<&Value> = boxes
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|b| b["drawnBy"] == "Ben")
-        .collect();
+    let (boxes, drawn) = boxes_drawn_by(&window, ben_photo, "Ben");
     assert_eq!(drawn.len(), 1, "{boxes}");
     assert_eq!(drawn[0].get("drawnByAccount"), None, "{boxes}");
     let own = invoke(&window, "individual_get", json!({ "id": w4 })).unwrap();

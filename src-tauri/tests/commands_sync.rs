@@ -20,21 +20,15 @@ use whaleid_testkit::{self as kit, tiny_pack};
 
 use support::{
     app, events_until_end, finished, ingest_drawn, invoke, open_with_tiny_pack, start_ingest,
+    sync_server,
 };
-
-/// A real sync server on loopback, in this process; its URL and a token.
-fn sync_server(data: &Path) -> (String, String) {
-    let mut store = whaleid_server::store::SqliteStore::open(data).unwrap();
-    let token = store.add_user("ana").unwrap();
-    (whaleid_server::spawn_local(store, 1 << 20).unwrap(), token)
-}
 
 #[test]
 fn sync_is_configured_previewed_and_run_through_the_ipc_against_a_real_server() {
     let dir = tempfile::tempdir().unwrap();
     let (app, window) = app(&dir.path().join("config"));
     let cat_dir = open_with_tiny_pack(&window, dir.path());
-    let (url, token) = sync_server(&dir.path().join("server"));
+    let (url, [token]) = sync_server(&dir.path().join("server"), ["ana"]);
 
     let status = invoke(&window, "sync_status", json!({})).unwrap();
     assert_eq!(status["server"], Value::Null);
@@ -293,12 +287,7 @@ fn live_boxes(window: &WebviewWindow<MockRuntime>, photo: &Value) -> Vec<(String
 #[test]
 fn boxes_drawn_on_two_laptops_sync_through_the_real_server() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = whaleid_server::store::SqliteStore::open(&dir.path().join("server")).unwrap();
-    let (ana_token, ben_token) = (
-        store.add_user("ana").unwrap(),
-        store.add_user("ben").unwrap(),
-    );
-    let url = whaleid_server::spawn_local(store, 1 << 20).unwrap();
+    let (url, [ana_token, ben_token]) = sync_server(&dir.path().join("server"), ["ana", "ben"]);
     let configure = |window: &WebviewWindow<MockRuntime>, token: &str, author: &str| {
         let status = invoke(
             window,

@@ -87,6 +87,16 @@ impl Laptop {
         (individual, op)
     }
 
+    /// `from` merged into `into`, under a new merge event.
+    fn merge(&mut self, from: &str, into: &str) -> Op {
+        let event = self.uuid();
+        self.op(Change::IndividualsMerged {
+            event,
+            from: from.into(),
+            into: into.into(),
+        })
+    }
+
     fn decide(&mut self, detection: &str, individual: &str) -> (String, Op) {
         let decision = self.uuid();
         let op = self.op(Change::Decided {
@@ -332,19 +342,11 @@ fn concurrent_merges_of_the_same_individuals_converge() {
     let (q, oq) = a.individual("Q");
     let (r, or) = a.individual("R");
     let (_, base) = apply(&LocalState::default(), &[op, oq, or]);
-    let merge = |l: &mut Laptop, from: &str, into: &str| {
-        let event = l.uuid();
-        l.op(Change::IndividualsMerged {
-            event,
-            from: from.into(),
-            into: into.into(),
-        })
-    };
     // Ana merges P into Q, Ben (later, not having seen it) Q into P, then Q into R.
-    let ma = merge(&mut a, &p, &q);
+    let ma = a.merge(&p, &q);
     b.wall = a.wall + 10;
-    let mb = merge(&mut b, &q, &p);
-    let mb2 = merge(&mut b, &q, &r);
+    let mb = b.merge(&q, &p);
+    let mb2 = b.merge(&q, &r);
     let ((_, one), (plan, two)) = both_orders(&base, &[ma], &[mb, mb2]);
     assert_eq!(canonical(&one), canonical(&two));
     let merged = resolve_merges(&one.merges);
@@ -485,12 +487,7 @@ fn three_laptops_converge_whatever_order_operations_arrive_in() {
                     4 if inds.len() >= 2 => {
                         let (f, t) = (rng.below(inds.len()), rng.below(inds.len()));
                         if f != t {
-                            let event = l.uuid();
-                            let op = l.op(Change::IndividualsMerged {
-                                event,
-                                from: inds[f].clone(),
-                                into: inds[t].clone(),
-                            });
+                            let op = l.merge(&inds[f], &inds[t]);
                             made[k].push(op);
                         }
                     }
@@ -906,16 +903,8 @@ fn tied_merges_of_a_into_b_and_b_into_a_leave_the_same_survivor_everywhere() {
     let mut a = Laptop::new(1, "ana");
     let (x, ox) = a.individual("A");
     let (y, oy) = a.individual("B");
-    let merge = |l: &mut Laptop, from: &str, into: &str| {
-        let event = l.uuid();
-        l.op(Change::IndividualsMerged {
-            event,
-            from: from.into(),
-            into: into.into(),
-        })
-    };
-    let xy = merge(&mut a, &x, &y);
-    let mut yx = merge(&mut a, &y, &x);
+    let xy = a.merge(&x, &y);
+    let mut yx = a.merge(&y, &x);
     yx.hlc = xy.hlc;
     let mut survivors = BTreeSet::new();
     for round in 0..20 {

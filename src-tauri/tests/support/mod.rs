@@ -1,8 +1,9 @@
 //! What the command tests share: the app on Tauri's mock runtime (the real
 //! command handlers, argument parsing, state and error serialisation, no
 //! window), `invoke` as the frontend calls it, and an ingest started the
-//! way the UI starts it, with its events collected. The photos and the
-//! test packs come from `whaleid_testkit`.
+//! way the UI starts it, with its events collected, and a real sync server
+//! in the test's process. The photos and the test packs come from
+//! `whaleid_testkit`.
 //!
 //! `ingest_start` is called as a function with a `Channel` that collects
 //! its events, because a channel made from an IPC request delivers to a
@@ -45,6 +46,14 @@ pub fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Re
         invoke_key: INVOKE_KEY.to_string(),
     };
     tauri::test::get_ipc_response(window, request).map(|b| b.deserialize::<Value>().unwrap())
+}
+
+/// A real sync server on loopback, in this process, keeping its data in
+/// `data`: its URL and a token for each of `users`, in that order.
+pub fn sync_server<const N: usize>(data: &Path, users: [&str; N]) -> (String, [String; N]) {
+    let mut store = whaleid_server::store::SqliteStore::open(data).unwrap();
+    let tokens = users.map(|user| store.add_user(user).unwrap());
+    (whaleid_server::spawn_local(store, 1 << 20).unwrap(), tokens)
 }
 
 /// `n` detectable photos in two sub-folders, one notes file the scan skips,
