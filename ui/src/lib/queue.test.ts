@@ -1,27 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { ReviewItem } from "../bindings/ReviewItem";
+import { reviewItem } from "../testing/reviewItem";
 import { forgetDecision, groupByEncounter, indexAfterReload, indexOfDetection, sameAsPreviousTarget, type Decision } from "./queue";
 
 function item(detectionId: number, encounterId: number | null, label = `enc ${encounterId}`): ReviewItem {
-  return {
-    detectionId,
-    photoId: detectionId * 10,
-    encounterId,
-    encounterLabel: label,
-    photoPath: `/p/${detectionId}.jpg`,
-    thumbPath: null,
-    cropPath: null,
-    photoWidth: 100,
-    photoHeight: 80,
-    box: [1, 2, 3, 4],
-    takenAt: null,
-    latitude: null,
-    longitude: null,
-    species: null,
-    suggestedSpecies: null,
-    suggestions: [],
-    threshold: null,
-  };
+  return reviewItem({ detectionId, encounterId, encounterLabel: label });
 }
 
 describe("groupByEncounter", () => {

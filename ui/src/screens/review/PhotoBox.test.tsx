@@ -1,28 +1,18 @@
 // @vitest-environment jsdom
 import { cleanup, render, screen } from "@testing-library/preact";
 import { afterEach, describe, expect, it } from "vitest";
-import type { ReviewItem } from "../../bindings/ReviewItem";
+import { reviewItem } from "../../testing/reviewItem";
 import { PhotoBox, type PhotoBoxEntry } from "./PhotoBox";
 
-const item: ReviewItem = {
+const item = reviewItem({
   detectionId: 1,
   photoId: 1,
-  encounterId: null,
-  encounterLabel: "no date",
   photoPath: "/s/1.jpg",
-  thumbPath: null,
-  cropPath: null,
   photoWidth: 400,
   photoHeight: 300,
   box: [10, 20, 110, 120],
-  takenAt: null,
-  latitude: null,
-  longitude: null,
-  species: null,
-  suggestedSpecies: null,
-  suggestions: [],
   threshold: 0.65,
-};
+});
 
 afterEach(cleanup);
 
