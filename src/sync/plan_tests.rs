@@ -87,6 +87,13 @@ impl Laptop {
         (individual, op)
     }
 
+    fn rename(&mut self, individual: &str, code: &str) -> Op {
+        self.op(Change::IndividualRenamed {
+            individual: individual.into(),
+            code: code.into(),
+        })
+    }
+
     /// `from` merged into `into`, under a new merge event.
     fn merge(&mut self, from: &str, into: &str) -> Op {
         let event = self.uuid();
@@ -319,15 +326,9 @@ fn the_latest_rename_wins_everywhere() {
     let mut b = Laptop::new(2, "ben");
     let (x, ox) = a.individual("HW-1");
     let (_, base) = apply(&LocalState::default(), &[ox]);
-    let ra = a.op(Change::IndividualRenamed {
-        individual: x.clone(),
-        code: "Notch".into(),
-    });
+    let ra = a.rename(&x, "Notch");
     b.wall = a.wall + 100;
-    let rb = b.op(Change::IndividualRenamed {
-        individual: x.clone(),
-        code: "Scar".into(),
-    });
+    let rb = b.rename(&x, "Scar");
     let ((_, one), (plan, two)) = both_orders(&base, &[ra], &[rb]);
     assert_eq!(resolve_codes(&one.individuals)[&x], "Scar");
     assert_eq!(canonical(&one), canonical(&two));
@@ -494,10 +495,7 @@ fn three_laptops_converge_whatever_order_operations_arrive_in() {
                     5 if !inds.is_empty() => {
                         let i = inds[rng.below(inds.len())].clone();
                         let code = format!("{}-{}", l.author, rng.below(1000));
-                        let op = l.op(Change::IndividualRenamed {
-                            individual: i,
-                            code,
-                        });
+                        let op = l.rename(&i, &code);
                         made[k].push(op);
                     }
                     6 if !decisions.is_empty() => {
@@ -935,14 +933,8 @@ fn tied_renames_give_the_same_code_everywhere() {
     let mut a = Laptop::new(1, "ana");
     let (x, ox) = a.individual("A");
     let (_, base) = apply(&LocalState::default(), &[ox]);
-    let r1 = a.op(Change::IndividualRenamed {
-        individual: x.clone(),
-        code: "Scar".into(),
-    });
-    let mut r2 = a.op(Change::IndividualRenamed {
-        individual: x.clone(),
-        code: "Notch".into(),
-    });
+    let r1 = a.rename(&x, "Scar");
+    let mut r2 = a.rename(&x, "Notch");
     r2.hlc = r1.hlc;
     let ((_, one), (_, two)) = both_orders(&base, &[r1], &[r2]);
     assert_eq!(
