@@ -35,6 +35,7 @@ pub mod individuals;
 mod lock;
 pub mod migrate;
 pub mod observer;
+pub mod publish;
 pub mod records;
 pub mod review;
 pub mod search;

@@ -145,6 +145,16 @@ fn exif_datetime(s: &str) -> Option<String> {
     real.then(|| format!("{}-{}-{}T{}", &s[0..4], &s[5..7], &s[8..10], &s[11..19]))
 }
 
+/// A calendar day written `YYYY-MM-DD` (a day that exists).
+pub(crate) fn is_calendar_day(s: &str) -> bool {
+    let b = s.as_bytes();
+    s.is_ascii()
+        && b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && exif_datetime(&format!("{}:{}:{} 00:00:00", &s[0..4], &s[5..7], &s[8..10])).is_some()
+}
+
 /// `+02:00` / `-05:30` as written by EXIF 2.31 `OffsetTime*`; anything else
 /// (including the blank `   :  ` the standard allows for "unknown") is refused.
 fn is_exif_offset(s: &str) -> bool {
