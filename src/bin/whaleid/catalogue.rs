@@ -87,6 +87,8 @@ pub enum CatalogueCommand {
         csv: Option<PathBuf>,
         #[arg(long)]
         kaggle: Option<PathBuf>,
+        #[command(flatten)]
+        filter: ExportFilterArgs,
     },
     /// Choose the new_individual threshold from the confirmed identifications
     /// (leave one out) and save it as the catalogue's.
@@ -252,9 +254,12 @@ pub fn run(command: CatalogueCommand) -> Result<ExitCode> {
                 observer: name,
             },
         ),
-        CatalogueCommand::Export { dir, csv, kaggle } => {
-            export_cmd(&dir, csv.as_deref(), kaggle.as_deref())
-        }
+        CatalogueCommand::Export {
+            dir,
+            csv,
+            kaggle,
+            filter,
+        } => export_cmd(&dir, csv.as_deref(), kaggle.as_deref(), &filter.to_filter()),
         CatalogueCommand::Check { dir } => check_cmd(&dir),
         CatalogueCommand::Repair { dir } => repair_cmd(&dir),
     }
@@ -442,8 +447,42 @@ fn config_cmd(dir: &Path, changes: ConfigChanges) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Which identified sightings the publication formats of `catalogue export`
+/// take (issue 16); the CSV and Kaggle files always hold every detection.
+/// Every publication format reads these flags, and a new filter (quality,
+/// distinctiveness) is one more field here and in `publish::Filter`.
+#[derive(Args, Debug, Default)]
+pub struct ExportFilterArgs {
+    /// Only this species (as recorded; repeat for several).
+    #[arg(long = "species", value_name = "SPECIES")]
+    species: Vec<String>,
+    /// Only photos taken on or after this day (YYYY-MM-DD).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    from: Option<String>,
+    /// Only photos taken on or before this day (YYYY-MM-DD).
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    to: Option<String>,
+}
+
+impl ExportFilterArgs {
+    pub fn to_filter(&self) -> whaleid::catalogue::publish::Filter {
+        whaleid::catalogue::publish::Filter {
+            species: self.species.clone(),
+            from: self.from.clone(),
+            to: self.to.clone(),
+        }
+    }
+}
+
 /// `catalogue export`: the CSV and/or Kaggle files asked for.
-fn export_cmd(dir: &Path, csv: Option<&Path>, kaggle: Option<&Path>) -> Result<ExitCode> {
+fn export_cmd(
+    dir: &Path,
+    csv: Option<&Path>,
+    kaggle: Option<&Path>,
+    filter: &whaleid::catalogue::publish::Filter,
+) -> Result<ExitCode> {
+    // Refuse a bad date before anything is written.
+    filter.validate()?;
     let cat = open_reader(dir)?;
     if let Some(path) = csv {
         let rows = cat.export_csv(path)?;
