@@ -13,6 +13,8 @@ command -v cc >/dev/null 2>&1 || missing+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
+# The tests' Python readers live in a virtual environment (setup-python.sh).
+python3 -c 'import ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 [[ -e /etc/ssl/certs/ca-certificates.crt ]] || missing+=(ca-certificates)
 command -v file >/dev/null 2>&1 || missing+=(file)
 # libjpeg-turbo, cv2.imread's JPEG decoder, is built from the turbojpeg
@@ -41,6 +43,7 @@ fi
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt 2>/dev/null || true
 
 "$root/scripts/setup-ort.sh"
+"$root/scripts/setup-python.sh"
 
 # tauri-driver: the WebDriver bridge the end-to-end test talks to (~1 min).
 if ! command -v tauri-driver >/dev/null 2>&1 && [[ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver" ]]; then
