@@ -196,7 +196,10 @@ fn csv_err(path: &Path, e: csv::Error) -> Error {
     Error::Invalid(format!("{}: cannot write CSV: {e}", path.display()))
 }
 
-fn write_atomically(path: &Path, f: impl FnOnce(&mut std::fs::File) -> Result<()>) -> Result<()> {
+pub(crate) fn write_atomically(
+    path: &Path,
+    f: impl FnOnce(&mut std::fs::File) -> Result<()>,
+) -> Result<()> {
     // Say what the person asked for, not the temporary file's name.
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.is_dir() {

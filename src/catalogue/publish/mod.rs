@@ -5,6 +5,9 @@
 //! current confirmed identification, its individual resolved through
 //! merges, narrowed by one [`Filter`].
 
+pub mod mark;
+pub mod socprog;
+
 use rusqlite::types::ToSql;
 
 use super::sql::RESOLVED_CTE;
