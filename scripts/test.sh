@@ -17,6 +17,9 @@ if [[ -z "${WHALEID_TEST_POSTGRES:-}" ]]; then
         export WHALEID_TEST_POSTGRES="$pg_url"
     fi
 fi
+# The fuzz_* and prop_* tests (proptest) run 1,500 cases each here, about a
+# minute in all on 2 cores; set PROPTEST_CASES for a longer run.
+export PROPTEST_CASES="${PROPTEST_CASES:-1500}"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # Also writes ui/src/bindings/ (the export_bindings tests of whaleid-app).
