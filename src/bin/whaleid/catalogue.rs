@@ -83,12 +83,14 @@ pub enum CatalogueCommand {
     /// writer.
     Export {
         dir: PathBuf,
-        #[arg(long, required_unless_present = "kaggle")]
+        #[arg(long, required_unless_present_any = ["kaggle", "mark", "socprog"])]
         csv: Option<PathBuf>,
         #[arg(long)]
         kaggle: Option<PathBuf>,
         #[command(flatten)]
         filter: ExportFilterArgs,
+        #[command(flatten)]
+        publish: crate::publish::PublishArgs,
     },
     /// Choose the new_individual threshold from the confirmed identifications
     /// (leave one out) and save it as the catalogue's.
@@ -259,7 +261,13 @@ pub fn run(command: CatalogueCommand) -> Result<ExitCode> {
             csv,
             kaggle,
             filter,
-        } => export_cmd(&dir, csv.as_deref(), kaggle.as_deref(), &filter.to_filter()),
+            publish,
+        } => {
+            publish.validate()?;
+            export_cmd(&dir, csv.as_deref(), kaggle.as_deref(), &filter.to_filter())?;
+            publish.export(&open_reader(&dir)?, &filter.to_filter())?;
+            Ok(ExitCode::SUCCESS)
+        }
         CatalogueCommand::Check { dir } => check_cmd(&dir),
         CatalogueCommand::Repair { dir } => repair_cmd(&dir),
     }

@@ -48,6 +48,7 @@ mod detection;
 mod identify;
 mod ingest;
 mod models;
+mod publish;
 mod sync;
 mod train;
 
