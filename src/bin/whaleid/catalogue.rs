@@ -83,12 +83,14 @@ pub enum CatalogueCommand {
     /// writer.
     Export {
         dir: PathBuf,
-        #[arg(long, required_unless_present_any = ["kaggle", "mark", "socprog"])]
+        #[arg(long, required_unless_present_any = ["kaggle", "dwca", "mark", "socprog"])]
         csv: Option<PathBuf>,
         #[arg(long)]
         kaggle: Option<PathBuf>,
         #[command(flatten)]
         filter: ExportFilterArgs,
+        #[command(flatten)]
+        dwca: DwcaArgs,
         #[command(flatten)]
         publish: crate::publish::PublishArgs,
     },
@@ -262,10 +264,13 @@ pub fn run(command: CatalogueCommand) -> Result<ExitCode> {
             kaggle,
             filter,
             publish,
+            dwca,
         } => {
             publish.validate()?;
+            dwca.validate()?;
             export_cmd(&dir, csv.as_deref(), kaggle.as_deref(), &filter.to_filter())?;
             publish.export(&open_reader(&dir)?, &filter.to_filter())?;
+            dwca.export(&dir, &filter.to_filter())?;
             Ok(ExitCode::SUCCESS)
         }
         CatalogueCommand::Check { dir } => check_cmd(&dir),
@@ -479,6 +484,75 @@ impl ExportFilterArgs {
             from: self.from.clone(),
             to: self.to.clone(),
         }
+    }
+}
+
+/// `catalogue export --dwca`: the Darwin Core Archive for OBIS and GBIF,
+/// and the dataset's description its `eml.xml` carries.
+#[derive(Args, Debug, Default)]
+pub struct DwcaArgs {
+    /// Darwin Core Archive (.zip) of the identified sightings, for OBIS
+    /// and GBIF; needs --contact and --licence.
+    #[arg(long, value_name = "F.zip")]
+    dwca: Option<PathBuf>,
+    /// The dataset's title (default: the catalogue folder's name).
+    #[arg(long, value_name = "TITLE", requires = "dwca")]
+    title: Option<String>,
+    /// Who answers questions about the dataset: "Name <name@example.org>",
+    /// a name or an address.
+    #[arg(long, value_name = "NAME/EMAIL", requires = "dwca")]
+    contact: Option<String>,
+    /// The dataset's licence: CC0-1.0, CC-BY-4.0 or CC-BY-NC-4.0.
+    #[arg(long, value_name = "LICENCE", requires = "dwca")]
+    licence: Option<String>,
+}
+
+impl DwcaArgs {
+    /// Refuse a missing contact or licence before anything is written.
+    pub fn validate(&self) -> Result<()> {
+        if self.dwca.is_some() {
+            if self.contact.is_none() {
+                bail!("--dwca needs --contact: who answers questions about the dataset (\"Name <name@example.org>\")");
+            }
+            if self.licence.is_none() {
+                bail!("--dwca needs --licence: CC0-1.0, CC-BY-4.0 or CC-BY-NC-4.0");
+            }
+        }
+        Ok(())
+    }
+
+    /// Write the archive asked for; list the sightings it left out.
+    pub fn export(
+        &self,
+        dir: &Path,
+        filter: &whaleid::catalogue::publish::Filter,
+    ) -> Result<ExitCode> {
+        let Some(path) = &self.dwca else {
+            return Ok(ExitCode::SUCCESS);
+        };
+        let name = std::fs::canonicalize(dir)
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| dir.display().to_string());
+        let info = whaleid::catalogue::publish::dwca::DatasetInfo {
+            title: self.title.clone().unwrap_or_else(|| {
+                format!("Photo-identification sightings: WhaleID catalogue {name}")
+            }),
+            contact: self.contact.clone().unwrap_or_default(),
+            licence: self.licence.clone().unwrap_or_default(),
+            description: None,
+        };
+        let r = open_reader(dir)?.export_dwca(path, filter, &info)?;
+        say!("{}: {} occurrences", path.display(), r.records);
+        for s in &r.left_out {
+            say!(
+                "left out detection #{} ({}): {}",
+                s.detection_number,
+                s.photo,
+                s.reasons.join(", ")
+            );
+        }
+        Ok(ExitCode::SUCCESS)
     }
 }
 

@@ -5,8 +5,10 @@
 //! current confirmed identification, its individual resolved through
 //! merges, narrowed by one [`Filter`].
 
+pub mod dwca;
 pub mod mark;
 pub mod socprog;
+pub mod species;
 
 use rusqlite::types::ToSql;
 
