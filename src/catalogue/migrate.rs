@@ -61,6 +61,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "sync_accounts",
         include_str!("migrations/0011_sync_accounts.sql"),
     ),
+    (
+        12,
+        "detection_attributes",
+        include_str!("migrations/0012_detection_attributes.sql"),
+    ),
 ];
 
 /// WhaleID's `PRAGMA application_id`: "WhID" in ASCII. Every catalogue

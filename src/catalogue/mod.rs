@@ -26,6 +26,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use sql::NOW;
 
+pub mod attributes;
 pub mod browse;
 pub mod codes;
 pub mod export;

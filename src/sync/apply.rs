@@ -189,7 +189,14 @@ fn perform(
         | Action::EmbeddingPresent { .. }
         | Action::Rename { .. }
         | Action::StaleRename { .. }
-        | Action::StaleLiveness { .. } => Ok(()),
+        | Action::StaleLiveness { .. }
+        | Action::StaleAttribute { .. } => Ok(()),
+        Action::SetAttribute {
+            op: id,
+            detection,
+            attribute,
+            value,
+        } => set_attribute(c, op(id), detection, attribute, value.as_deref()),
         Action::RemoveDetection { detection, by, .. } => remove_detection(c, detection, by),
         Action::RestoreDetection { detection, .. } => restore_detection(c, detection),
         Action::AddPhoto { op: id, .. } => add_photo(c, op(id)),
@@ -233,6 +240,32 @@ fn remove_detection(c: &Connection, detection: &str, by: &str) -> Result<()> {
              WHERE uuid = ?1 AND removed_at IS NULL"
         ),
         [detection, by],
+    )?;
+    Ok(())
+}
+
+/// The latest setting of a detection's attribute: who set it, and when
+/// (its operation's timestamp, so every catalogue shows the same time).
+fn set_attribute(
+    c: &Connection,
+    op: &Op,
+    detection: &str,
+    attribute: &str,
+    value: Option<&str>,
+) -> Result<()> {
+    let detection_id = id_of(c, "detections", detection)?;
+    c.execute(
+        "INSERT INTO detection_attributes (detection_id, attribute, value, set_by, set_at)
+         VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', ?5 / 1000.0, 'unixepoch'))
+         ON CONFLICT (detection_id, attribute) DO UPDATE
+         SET value = excluded.value, set_by = excluded.set_by, set_at = excluded.set_at",
+        params![
+            detection_id,
+            attribute,
+            value,
+            op.author,
+            op.hlc.millis as i64
+        ],
     )?;
     Ok(())
 }

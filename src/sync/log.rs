@@ -153,6 +153,7 @@ pub fn record_of(c: &Change) -> &str {
         | Change::IndividualRenamed { individual, .. } => individual,
         Change::IndividualsMerged { event, .. } | Change::MergeUndone { event } => event,
         Change::Decided { decision, .. } | Change::DecisionWithdrawn { decision } => decision,
+        Change::AttributeSet { detection, .. } => detection,
     }
 }
 
@@ -247,6 +248,7 @@ fn change_of(cat: &Catalogue, tbl: &str, row: i64, what: &str) -> Result<Noted> 
         ("identifications", _) => decision_withdrawn(c, row),
         ("individual_events", "insert") => individuals_merged(c, row),
         ("individual_events", _) => merge_undone(c, row),
+        ("detection_attributes", _) => attribute_set(c, row),
         (other, _) => Err(Error::Catalogue {
             path: cat.root().to_path_buf(),
             reason: format!("sync_outbox names table {other}, which is not synced"),
@@ -505,6 +507,25 @@ fn merge_undone(c: &rusqlite::Connection, row: i64) -> Result<Noted> {
         "SELECT uuid FROM individual_events WHERE id = ?1",
         [row],
         |r| Ok((Change::MergeUndone { event: r.get(0)? }, None)),
+    )
+    .optional()?)
+}
+
+fn attribute_set(c: &rusqlite::Connection, row: i64) -> Result<Noted> {
+    Ok(c.query_row(
+        "SELECT d.uuid, a.attribute, a.value, a.set_by FROM detection_attributes a
+         JOIN detections d ON d.id = a.detection_id WHERE a.id = ?1",
+        [row],
+        |r| {
+            Ok((
+                Change::AttributeSet {
+                    detection: r.get(0)?,
+                    attribute: r.get(1)?,
+                    value: r.get(2)?,
+                },
+                author_in(r, 3)?,
+            ))
+        },
     )
     .optional()?)
 }

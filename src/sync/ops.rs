@@ -133,6 +133,16 @@ pub enum Change {
     DecisionWithdrawn {
         decision: String,
     },
+    /// A photo-ID attribute of a detection (`quality`, `distinctiveness`,
+    /// `side` or `part`, see `crate::catalogue::attributes`) was set to
+    /// `value`, or cleared (no `value`). Per detection and attribute, the
+    /// latest setting wins.
+    AttributeSet {
+        detection: String,
+        attribute: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<String>,
+    },
 }
 
 fn uuid_ok(field: &str, v: &str) -> Result<(), String> {
@@ -208,6 +218,7 @@ impl Op {
             Change::MergeUndone { .. } => "merge_undone",
             Change::Decided { .. } => "decided",
             Change::DecisionWithdrawn { .. } => "decision_withdrawn",
+            Change::AttributeSet { .. } => "attribute_set",
         }
     }
 }
@@ -359,7 +370,39 @@ impl Change {
                 score_ok(*score)
             }
             Change::DecisionWithdrawn { decision } => uuid_ok("decision", decision),
+            Change::AttributeSet {
+                detection,
+                attribute,
+                value,
+            } => {
+                uuid_ok("detection", detection)?;
+                attribute_ok(attribute, value.as_deref())
+            }
         }
+    }
+}
+
+/// An attribute by its stored name, and a value as stored for it (exactly:
+/// every catalogue must store the same text).
+fn attribute_ok(attribute: &str, value: Option<&str>) -> Result<(), String> {
+    use crate::catalogue::attributes::Attribute;
+    let a = Attribute::ALL
+        .iter()
+        .copied()
+        .find(|a| a.as_str() == attribute)
+        .ok_or_else(|| {
+            format!(
+                "attribute `{}` is not one of quality, distinctiveness, side, part",
+                clip(attribute)
+            )
+        })?;
+    match value {
+        Some(v) if a.check(v).map_err(|e| e.to_string())? != v => Err(format!(
+            "{attribute} `{}` is not written as stored ({})",
+            clip(v),
+            a.check(v).unwrap_or_default()
+        )),
+        _ => Ok(()),
     }
 }
 

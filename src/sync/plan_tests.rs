@@ -959,3 +959,115 @@ fn tied_removal_and_restoration_give_the_same_state_everywhere() {
     let ((_, one), (_, two)) = both_orders(&base, &[removal], &[restore]);
     assert_eq!(is_removed(&one, &det), is_removed(&two, &det));
 }
+
+impl Laptop {
+    fn grade(&mut self, detection: &str, attribute: &str, value: Option<&str>) -> Op {
+        self.op(Change::AttributeSet {
+            detection: detection.into(),
+            attribute: attribute.into(),
+            value: value.map(String::from),
+        })
+    }
+}
+
+/// The value in force of each attribute of `detection`.
+fn grades_of(s: &LocalState, detection: &str) -> BTreeMap<String, Option<String>> {
+    s.attributes
+        .iter()
+        .filter(|((d, _), _)| d == detection)
+        .map(|((_, a), set)| (a.clone(), set.value.clone()))
+        .collect()
+}
+
+/// Two laptops grading one detection: per attribute the later setting wins
+/// in both orders, and settings of different attributes are both kept.
+#[test]
+fn the_latest_setting_of_each_attribute_wins_and_different_attributes_are_both_kept() {
+    let (mut a, mut b) = (Laptop::new(1, "ana"), Laptop::new(2, "ben"));
+    let (photo, p) = a.photo(1);
+    let (det, d) = a.detection(&photo, 5.0);
+    let (_, base) = apply(&LocalState::default(), &[p, d]);
+    let ana = [
+        a.grade(&det, "quality", Some("Q2")),
+        a.grade(&det, "side", Some("left")),
+    ];
+    b.wall = a.wall + 10; // ben grades later
+    let ben = [
+        b.grade(&det, "quality", Some("Q1")),
+        b.grade(&det, "part", Some("dorsal-fin")),
+    ];
+    let ((second, one), (_, two)) = both_orders(&base, &ana, &ben);
+    let want = BTreeMap::from([
+        ("part".to_string(), Some("dorsal-fin".to_string())),
+        ("quality".to_string(), Some("Q1".to_string())),
+        ("side".to_string(), Some("left".to_string())),
+    ]);
+    assert_eq!(grades_of(&one, &det), want);
+    assert_eq!(grades_of(&two, &det), want);
+    assert!(second
+        .actions
+        .iter()
+        .all(|x| matches!(x, Action::SetAttribute { .. })));
+    // Ben's quality first, then ana's older one: recorded, not applied.
+    let (_, ben_first) = apply(&base, &ben);
+    let (late, _) = apply(&ben_first, &ana[..1]);
+    assert!(
+        matches!(late.actions[..], [Action::StaleAttribute { .. }]),
+        "{late:?}"
+    );
+}
+
+/// A later clearing wins over an earlier setting, and a tie of timestamps
+/// is broken by the operation's UUID the same way in both orders.
+#[test]
+fn a_clearing_is_a_setting_and_ties_break_by_operation_uuid() {
+    let (mut a, mut b) = (Laptop::new(1, "ana"), Laptop::new(2, "ben"));
+    let (photo, p) = a.photo(1);
+    let (det, d) = a.detection(&photo, 5.0);
+    let (_, base) = apply(&LocalState::default(), &[p, d]);
+    let set = a.grade(&det, "distinctiveness", Some("D1"));
+    let clear = a.grade(&det, "distinctiveness", None);
+    let ((_, one), (_, two)) = both_orders(&base, &[set], &[clear]);
+    for s in [&one, &two] {
+        assert_eq!(grades_of(s, &det)["distinctiveness"], None);
+    }
+    let x = a.grade(&det, "side", Some("left"));
+    let mut y = b.grade(&det, "side", Some("right"));
+    y.hlc = x.hlc;
+    let winner = if y.id > x.id { "right" } else { "left" };
+    let ((_, one), (_, two)) = both_orders(&base, &[x], &[y]);
+    for s in [&one, &two] {
+        assert_eq!(grades_of(s, &det)["side"].as_deref(), Some(winner));
+    }
+}
+
+/// A setting for a detection this catalogue does not hold is refused, as
+/// other detection operations are; a value not of its attribute too.
+#[test]
+fn an_attribute_of_a_missing_detection_or_a_wrong_value_is_refused() {
+    let mut a = Laptop::new(1, "ana");
+    let (photo, p) = a.photo(1);
+    let (det, d) = a.detection(&photo, 5.0);
+    let (_, base) = apply(&LocalState::default(), &[p, d]);
+    let missing = a.uuid();
+    let ops = [
+        a.grade(&missing, "quality", Some("Q1")),
+        a.grade(&det, "quality", Some("left")),
+        a.grade(&det, "colour", Some("grey")),
+        a.grade(&det, "quality", Some("q1")),
+    ];
+    let (plan, after) = apply(&base, &ops);
+    let reasons: Vec<&str> = plan
+        .actions
+        .iter()
+        .filter_map(|x| match x {
+            Action::Refuse { reason, .. } => Some(reason.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reasons.len(), 4, "{plan:?}");
+    assert!(reasons[0].contains("not in this catalogue"), "{reasons:?}");
+    assert!(reasons[1].contains("left") && reasons[2].contains("colour"));
+    assert!(reasons[3].contains("not written as stored"), "{reasons:?}");
+    assert!(after.attributes.is_empty());
+}

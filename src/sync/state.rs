@@ -5,8 +5,8 @@
 
 use super::ops::{Change, Op, Verdict};
 use super::plan::{
-    moved_twice, moved_twice_removal, record_liveness, DecisionState, DetectionKey, Liveness,
-    LocalState, MergeEvent, Named, Replacement,
+    moved_twice, moved_twice_removal, record_attribute, record_liveness, AttributeState,
+    DecisionState, DetectionKey, Liveness, LocalState, MergeEvent, Named, Replacement,
 };
 use crate::catalogue::Catalogue;
 use crate::error::{Error, Result};
@@ -88,7 +88,7 @@ fn timed_ops(cat: &Catalogue) -> Result<Vec<Op>> {
         "SELECT body FROM sync_ops
          WHERE kind IN ('individual_created', 'individual_renamed', 'individuals_merged',
                         'merge_undone', 'decided', 'decision_withdrawn',
-                        'detection_removed', 'detection_restored')
+                        'detection_removed', 'detection_restored', 'attribute_set')
          ORDER BY hlc, id",
     )?;
     let ops = stmt
@@ -189,6 +189,19 @@ fn replay(s: &mut LocalState, op: Op) {
                 },
             );
         }
+        Change::AttributeSet {
+            detection,
+            attribute,
+            value,
+        } => {
+            let detection = resolve(s, &detection);
+            let set = AttributeState {
+                hlc: op.hlc,
+                op: op.id,
+                value,
+            };
+            record_attribute(s, detection, attribute, set);
+        }
         _ => {}
     }
 }
@@ -287,6 +300,10 @@ pub fn canonical(cat: &Catalogue) -> Result<String> {
         )?,
         rows("SELECT uuid, verdict, withdrawn_at IS NOT NULL FROM identifications")?,
         rows("SELECT uuid, undone_at IS NOT NULL FROM individual_events WHERE kind = 'merge'")?,
+        rows(
+            "SELECT p.sha256, d.x1, d.y1, a.attribute, a.value, a.set_by FROM detection_attributes a
+             JOIN detections d ON d.id = a.detection_id JOIN photos p ON p.id = d.photo_id",
+        )?,
     ];
     Ok(parts
         .iter()

@@ -475,6 +475,13 @@ pub struct ExportFilterArgs {
     /// Only photos taken on or before this day (YYYY-MM-DD).
     #[arg(long, value_name = "YYYY-MM-DD")]
     to: Option<String>,
+    /// Only detections graded this photo quality or better (Q1, Q2, Q3).
+    #[arg(long, value_name = "Q1|Q2|Q3")]
+    min_quality: Option<whaleid::catalogue::attributes::Quality>,
+    /// Only detections graded one of these distinctiveness grades
+    /// (D1, D2, D3; repeat or separate with commas).
+    #[arg(long, value_name = "D1|D2|D3", value_delimiter = ',')]
+    distinctiveness: Vec<whaleid::catalogue::attributes::Distinctiveness>,
 }
 
 impl ExportFilterArgs {
@@ -483,6 +490,8 @@ impl ExportFilterArgs {
             species: self.species.clone(),
             from: self.from.clone(),
             to: self.to.clone(),
+            min_quality: self.min_quality,
+            distinctiveness: self.distinctiveness.clone(),
         }
     }
 }
@@ -620,7 +629,15 @@ pub fn run_individual(command: IndividualCommand) -> Result<ExitCode> {
             if resolved != ind.id {
                 say!("merged into {}", cat.individual_by_id(resolved)?.code);
             }
-            say!("detections: {:?}", cat.detections_of(ind.id)?);
+            let detections = cat.detections_of(ind.id)?;
+            say!("detections: {:?}", detections);
+            // Graded ones: quality distinctiveness side part, `-` where not.
+            for d in detections {
+                let a = cat.attributes(d)?;
+                if a != Default::default() {
+                    say!("grades detection #{d} {}", a.summary());
+                }
+            }
             // Who decided or edited: the name claimed, and for what arrived
             // by sync the server account that pushed it where it differs.
             let by = |name: &Option<String>, account: &Option<String>| {

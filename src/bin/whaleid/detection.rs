@@ -2,13 +2,16 @@
 //! command line, through the same engine calls as the app
 //! ([`whaleid::ingest::boxes`]). Each change prints one JSON line (what
 //! changed and how many detections wait for review); `list` prints one
-//! JSON line per live box.
+//! JSON line per live box, with its photo-ID attributes. `grade` sets or
+//! clears a detection's attributes
+//! ([`whaleid::catalogue::attributes`]) and prints them.
 
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 
+use whaleid::catalogue::attributes::{Attribute, Distinctiveness, Edit, Part, Quality, Side};
 use whaleid::catalogue::{observer, Catalogue};
 use whaleid::embed::Embedder;
 use whaleid::ingest::boxes::{self, BoxModels};
@@ -60,6 +63,63 @@ pub enum DetectionCommand {
         #[command(flatten)]
         who: Who,
     },
+    /// Grade a detection: photo quality, distinctiveness, side and body
+    /// part (each on its own; what is not given stays), or clear some.
+    Grade {
+        /// The detection: its number (#146) or its UUID.
+        detection: String,
+        /// Photo quality: Q1 excellent, Q2 good, Q3 poor.
+        #[arg(long, value_name = "Q1|Q2|Q3")]
+        quality: Option<Quality>,
+        /// Distinctiveness: D1 very distinctive, D2 average, D3 low/clean.
+        #[arg(long, value_name = "D1|D2|D3")]
+        distinctiveness: Option<Distinctiveness>,
+        /// The side shown.
+        #[arg(long, value_name = "left|right|both|unknown")]
+        side: Option<Side>,
+        /// The body part shown.
+        #[arg(long, value_name = "dorsal-fin|fluke|flank|head|other")]
+        part: Option<Part>,
+        /// Back to not graded: quality, distinctiveness, side or part
+        /// (repeat, or separate with commas).
+        #[arg(long, value_name = "FIELD", value_delimiter = ',')]
+        clear: Vec<Attribute>,
+        #[command(flatten)]
+        who: Who,
+    },
+}
+
+/// The edits `grade` asks for, in the order the options are listed.
+fn edits(
+    quality: Option<Quality>,
+    distinctiveness: Option<Distinctiveness>,
+    side: Option<Side>,
+    part: Option<Part>,
+    clear: &[Attribute],
+) -> Vec<Edit> {
+    let mut out: Vec<Edit> = [
+        quality.map(Edit::Quality),
+        distinctiveness.map(Edit::Distinctiveness),
+        side.map(Edit::Side),
+        part.map(Edit::Part),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    out.extend(clear.iter().map(|a| Edit::Clear(*a)));
+    out
+}
+
+/// A box as `list` prints it: its row and its attributes.
+fn with_attributes(cat: &Catalogue, row: &boxes::BoxRow) -> Result<serde_json::Value> {
+    let mut v = serde_json::to_value(row)?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert(
+            "attributes".into(),
+            serde_json::to_value(cat.attributes(row.id)?)?,
+        );
+    }
+    Ok(v)
 }
 
 #[derive(Args, Debug)]
@@ -178,7 +238,7 @@ pub fn run(c: DetectionCommand) -> Result<std::process::ExitCode> {
             let cat = crate::catalogue::open_reader(&catalogue)?;
             let photo = boxes::find_photo(&cat, &photo)?;
             for row in boxes::boxes_of(&cat, photo)? {
-                print_json(&row)?;
+                print_json(&with_attributes(&cat, &row)?)?;
             }
         }
         DetectionCommand::Undo { who } => {
@@ -187,6 +247,21 @@ pub fn run(c: DetectionCommand) -> Result<std::process::ExitCode> {
                 Some(change) => print_json(&change)?,
                 None => tell!("nothing to undo: no box was drawn, moved or removed here"),
             }
+        }
+        DetectionCommand::Grade {
+            detection,
+            quality,
+            distinctiveness,
+            side,
+            part,
+            clear,
+            who,
+        } => {
+            let edits = edits(quality, distinctiveness, side, part, &clear);
+            let (mut cat, by) = who.open()?;
+            let id = boxes::find_detection(&cat, &detection)?;
+            let attributes = cat.set_attributes(id, &edits, &by)?;
+            print_json(&serde_json::json!({ "detection": id, "attributes": attributes }))?;
         }
     }
     Ok(std::process::ExitCode::SUCCESS)

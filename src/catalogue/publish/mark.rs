@@ -308,6 +308,7 @@ mod tests {
             species: species.map(String::from),
             source: "person".into(),
             decided_by: None,
+            grades: Default::default(),
         }
     }
 

@@ -12,6 +12,7 @@ pub mod species;
 
 use rusqlite::types::ToSql;
 
+use super::attributes::{Distinctiveness, Grades, Quality};
 use super::sql::RESOLVED_CTE;
 use super::Catalogue;
 use crate::error::{Error, Result};
@@ -27,6 +28,11 @@ pub struct Filter {
     pub from: Option<String>,
     /// Last day taken, `YYYY-MM-DD`, inclusive.
     pub to: Option<String>,
+    /// Only detections graded this good or better (`Q2`: Q1 and Q2);
+    /// ungraded ones are left out.
+    pub min_quality: Option<Quality>,
+    /// Only detections graded one of these; empty means any, ungraded too.
+    pub distinctiveness: Vec<Distinctiveness>,
 }
 
 impl Filter {
@@ -75,6 +81,8 @@ pub struct Sighting {
     /// `person`, `import` or `model`.
     pub source: String,
     pub decided_by: Option<String>,
+    /// The detection's photo quality, distinctiveness, side and part.
+    pub grades: Grades,
 }
 
 impl Catalogue {
@@ -101,11 +109,30 @@ impl Catalogue {
             wheres.push("substr(p.taken_at, 1, 10) <= ?".into());
             args.push(Box::new(to.clone()));
         }
+        // An attribute's current value (NULL when not graded or cleared).
+        let attr = |name: &str| {
+            format!(
+                "(SELECT a.value FROM detection_attributes a
+                  WHERE a.detection_id = d.id AND a.attribute = '{name}')"
+            )
+        };
+        if let Some(q) = filter.min_quality {
+            // Grades sort as text: Q1 < Q2 < Q3.
+            wheres.push(format!("{} <= ?", attr("quality")));
+            args.push(Box::new(q.as_str()));
+        }
+        if !filter.distinctiveness.is_empty() {
+            let marks = vec!["?"; filter.distinctiveness.len()].join(", ");
+            wheres.push(format!("{} IN ({marks})", attr("distinctiveness")));
+            for d in &filter.distinctiveness {
+                args.push(Box::new(d.as_str()));
+            }
+        }
         let sql = format!(
             "{RESOLVED_CTE}
              SELECT d.uuid, d.id, p.original_path, p.sha256, p.taken_at, p.latitude, p.longitude,
                     e.uuid, e.id, ind.uuid, ind.code, ind.sex, coalesce(ind.species, d.species),
-                    idn.source, idn.decided_by
+                    idn.source, idn.decided_by, {}, {}, {}, {}
              FROM detections d
              JOIN photos p ON p.id = d.photo_id
              LEFT JOIN encounters e ON e.id = p.encounter_id
@@ -115,6 +142,10 @@ impl Catalogue {
              JOIN individuals ind ON ind.id = r.id
              WHERE {}
              ORDER BY p.taken_at IS NULL, p.taken_at, d.id",
+            attr("quality"),
+            attr("distinctiveness"),
+            attr("side"),
+            attr("part"),
             wheres.join(" AND ")
         );
         let mut stmt = self.conn().prepare(&sql)?;
@@ -136,6 +167,7 @@ impl Catalogue {
                 species: r.get(12)?,
                 source: r.get(13)?,
                 decided_by: r.get(14)?,
+                grades: Grades::of_stored([r.get(15)?, r.get(16)?, r.get(17)?, r.get(18)?]),
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -176,6 +176,11 @@ impl Batch {
                 ..
             } => self.decided(op, decision, detection, individual, *verdict),
             Change::DecisionWithdrawn { decision } => self.decision_withdrawn(op, decision),
+            Change::AttributeSet {
+                detection,
+                attribute,
+                value,
+            } => self.attribute_set(op, detection, attribute, value.as_deref()),
         }
     }
 

@@ -58,6 +58,12 @@
 //!   decision is another person's (and was not carried to the box that
 //!   replaced it), and a decision arriving for a box removed here, are both
 //!   reported for a person to look at.
+//! * **Attributes** (quality, distinctiveness, side, part): per detection
+//!   and per attribute, the latest setting wins (timestamp, then the
+//!   operation's UUID); a clearing is a setting too. Settings of different
+//!   attributes of one detection never touch each other, so two people
+//!   grading one photo on two laptops keep both gradings. An older setting
+//!   arriving after a newer one is recorded, not applied.
 //! * **References.** An operation naming a record that is neither here nor
 //!   earlier in the batch is refused with the reason; nothing of it is stored.
 //! * **Embeddings fit their pack version.** An embedding whose number of
@@ -72,12 +78,14 @@ use serde::Serialize;
 use super::hlc::Hlc;
 use super::ops::{Op, Verdict};
 
+mod attributes;
 mod batch;
 mod boxes;
 mod decisions;
 mod individuals;
 mod summary;
 
+pub use attributes::record_attribute;
 use batch::Batch;
 pub use boxes::{iou, is_removed, moved_twice, moved_twice_removal, record_liveness};
 pub use summary::PlanSummary;
@@ -150,6 +158,16 @@ pub struct DecisionState {
     pub withdrawn: bool,
 }
 
+/// The setting in force of one attribute of one detection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttributeState {
+    pub hlc: Hlc,
+    /// The setting operation's UUID: the tie-break after the timestamp.
+    pub op: String,
+    /// `None`: cleared.
+    pub value: Option<String>,
+}
+
 /// What the planner needs to know of the local catalogue.
 #[derive(Debug, Clone, Default)]
 pub struct LocalState {
@@ -176,6 +194,8 @@ pub struct LocalState {
     /// version not known is stored, and kept out of searches if it does
     /// not fit (`crate::catalogue::vectors`).
     pub pack_dims: BTreeMap<(String, String), usize>,
+    /// `(detection, attribute)` → its latest setting (or clearing).
+    pub attributes: HashMap<(String, String), AttributeState>,
 }
 
 /// One step for the applier. `op` is the operation's id; record ids are
@@ -225,6 +245,19 @@ pub enum Action {
     /// A removal or restoration older than the detection's latest one:
     /// recorded, not applied.
     StaleLiveness {
+        op: String,
+        detection: String,
+    },
+    /// The latest setting of one attribute of a detection: store it
+    /// (`value` `None`: cleared).
+    SetAttribute {
+        op: String,
+        detection: String,
+        attribute: String,
+        value: Option<String>,
+    },
+    /// A setting older than the one in force: recorded, not applied.
+    StaleAttribute {
         op: String,
         detection: String,
     },

@@ -52,6 +52,8 @@ fn group(a: &Action) -> Option<Group> {
         Action::RemoveDetection { .. }
         | Action::RestoreDetection { .. }
         | Action::StaleLiveness { .. }
+        | Action::SetAttribute { .. }
+        | Action::StaleAttribute { .. }
         | Action::Rename { .. }
         | Action::StaleRename { .. }
         | Action::ResolveMerges { .. }
