@@ -78,7 +78,7 @@ fn python() -> PathBuf {
 
 /// Three individuals, three photos each (`k{K}_{J}.png` of `W{K}`):
 /// W1 a humpback, every photo dated and placed, k1_0 and k1_1 in one
-/// encounter, k1_2 a model's decision; W2 a killer whale under Kaggle's
+/// encounter, k1_2 a model's decision; W2, Kim Lee's decision on k2_0, a killer whale under Kaggle's
 /// typo, k2_1 undated and k2_2 with no position; W3 a species the table
 /// does not know.
 fn catalogue(dir: &Path) -> PathBuf {
@@ -97,6 +97,9 @@ fn catalogue(dir: &Path) -> PathBuf {
              INSERT INTO encounters (uuid, started_at) VALUES ('enc-1', '2024-06-01T10:00:00');
              UPDATE photos SET encounter_id = (SELECT id FROM encounters WHERE uuid = 'enc-1')
               WHERE original_path LIKE '%k1_0.png' OR original_path LIKE '%k1_1.png';
+             UPDATE identifications SET source = 'person', decided_by = 'Kim Lee'
+              WHERE detection_id IN (SELECT d.id FROM detections d JOIN photos p ON p.id = d.photo_id
+                                     WHERE p.original_path LIKE '%k2_0.png');
              UPDATE identifications SET source = 'model', decided_by = NULL
               WHERE detection_id IN (SELECT d.id FROM detections d JOIN photos p ON p.id = d.photo_id
                                      WHERE p.original_path LIKE '%k1_2.png');",
@@ -215,6 +218,17 @@ fn dwca_reader_finds_every_obis_field_and_the_left_out_sightings_are_listed() {
         field(&archive, "k1_2.png", "identificationVerificationStatus"),
         "unverified"
     );
+    // The person who decided recorded the sighting; an import names its
+    // source as the identifier only.
+    assert_eq!(
+        field(&archive, "k2_0.png", "basisOfRecord"),
+        "HumanObservation"
+    );
+    assert_eq!(field(&archive, "k2_0.png", "recordedBy"), "Kim Lee");
+    assert_eq!(field(&archive, "k2_0.png", "identifiedBy"), "Kim Lee");
+    assert_eq!(field(&archive, "k1_0.png", "recordedBy"), "");
+    assert_eq!(field(&archive, "k1_0.png", "identifiedBy"), "import");
+    assert_eq!(field(&archive, "k1_2.png", "identifiedBy"), "");
     // The encounter is the event; without one, the photo's day.
     assert_eq!(field(&archive, "k1_0.png", "eventID"), "enc-1");
     assert_eq!(field(&archive, "k1_1.png", "eventID"), "enc-1");

@@ -20,8 +20,10 @@
 //! - `basisOfRecord` `HumanObservation` for a person's decision or an
 //!   imported label, `MachineObservation` for the model's;
 //!   `identificationVerificationStatus` `verified` and `unverified` likewise.
-//! - `recordedBy` and `identifiedBy` the person who decided (the catalogue
-//!   records no observers yet).
+//! - `identifiedBy` who decided: the person, or for imported labels the
+//!   import's source name; `recordedBy` the person who decided, for a
+//!   person's decision only (the catalogue records no observers yet; when
+//!   encounters carry them, they belong here).
 //!
 //! A new column is one line in [`CORE`] (a new filter is a field of
 //! [`Filter`]); the files are tab-separated without quoting, so tabs and
@@ -138,8 +140,9 @@ const CORE: &[(&str, &str, Cell)] = &[
     (DWC, "organismID", |r| r.s.individual.clone()),
     (DWC, "organismName", |r| r.s.code.clone()),
     (DWC, "sex", |r| r.s.sex.clone().unwrap_or_default()),
-    (DWC, "recordedBy", |r| {
-        r.s.decided_by.clone().unwrap_or_default()
+    (DWC, "recordedBy", |r| match r.s.source.as_str() {
+        "person" => r.s.decided_by.clone().unwrap_or_default(),
+        _ => String::new(),
     }),
     (DWC, "identifiedBy", |r| {
         r.s.decided_by.clone().unwrap_or_default()
