@@ -1,7 +1,7 @@
 //! Convergence as a property (issue 19 item 3): laptops make operations
 //! (photos, some of the same bytes; boxes; embeddings; individuals, some
 //! claiming one code; decisions, merges, renames, withdrawals, removals and
-//! restorations, some pairs stamped with one timestamp as a node whose
+//! restorations, photo-ID attributes set and cleared, some pairs stamped with one timestamp as a node whose
 //! clock repeated itself would), then every replica receives all of them
 //! in its own order (any order that brings a record before what names it),
 //! cut into batches of its own, with operations sent again at random.
@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use proptest::prelude::*;
+use whaleid::catalogue::attributes::Attribute;
 use whaleid::catalogue::Catalogue;
 use whaleid::sync::apply::receive_with;
 use whaleid::sync::hlc::{Clock, Hlc};
@@ -67,6 +68,14 @@ enum Step {
     Restore {
         det: usize,
     },
+    /// Set (or clear) one photo-ID attribute of a box; `tied`: another
+    /// value of the same attribute with the same timestamp.
+    Grade {
+        det: usize,
+        attribute: u8,
+        value: u8,
+        tied: bool,
+    },
     /// The laptop hears of everything made so far, anywhere.
     Sync,
 }
@@ -85,6 +94,9 @@ fn step() -> impl Strategy<Value = Step> {
         1 => i().prop_map(|decision| Step::Withdraw { decision }),
         1 => (i(), any::<bool>()).prop_map(|(det, tied)| Step::Remove { det, tied }),
         1 => i().prop_map(|det| Step::Restore { det }),
+        2 => (i(), 0u8..4, any::<u8>(), any::<bool>()).prop_map(|(det, attribute, value, tied)| {
+            Step::Grade { det, attribute, value, tied }
+        }),
         2 => Just(Step::Sync),
     ]
 }
@@ -360,6 +372,26 @@ fn make(steps: &[(usize, Step)]) -> World {
                     &[&d.op],
                 );
             }
+            Step::Grade {
+                det,
+                attribute,
+                value,
+                tied,
+            } => {
+                let Some(d) = pick(&l.known.dets, det) else {
+                    continue;
+                };
+                let a = Attribute::ALL[usize::from(attribute) % Attribute::ALL.len()];
+                let grade = |v: u8| Change::AttributeSet {
+                    detection: d.uuid.clone(),
+                    attribute: a.as_str().into(),
+                    value: attribute_value(a, v),
+                };
+                let o = l.op(&mut world, grade(value), &[&d.op]);
+                if tied {
+                    l.tied(&mut world, &o, grade(value.wrapping_add(1)), &[&d.op]);
+                }
+            }
             Step::Sync => {
                 if let Some(last) = world.max_hlc() {
                     l.clock.observe(last, l.wall).unwrap();
@@ -369,6 +401,19 @@ fn make(steps: &[(usize, Step)]) -> World {
         }
     }
     world
+}
+
+/// The `v`-th value of attribute `a`, or (one past the last) a clearing.
+fn attribute_value(a: Attribute, v: u8) -> Option<String> {
+    use whaleid::catalogue::attributes::{Distinctiveness, Part, Quality, Side};
+    let all: Vec<&str> = match a {
+        Attribute::Quality => Quality::ALL.iter().map(|x| x.as_str()).collect(),
+        Attribute::Distinctiveness => Distinctiveness::ALL.iter().map(|x| x.as_str()).collect(),
+        Attribute::Side => Side::ALL.iter().map(|x| x.as_str()).collect(),
+        Attribute::Part => Part::ALL.iter().map(|x| x.as_str()).collect(),
+    };
+    all.get(usize::from(v) % (all.len() + 1))
+        .map(|s| s.to_string())
 }
 
 /// One replica's delivery: the operations in batches, in an order that
@@ -444,8 +489,13 @@ fn planner_dump(s: &LocalState) -> String {
     let decisions: BTreeSet<(&String, bool)> =
         s.decisions.iter().map(|(i, d)| (i, d.withdrawn)).collect();
     let merges: BTreeSet<(&String, bool)> = s.merges.iter().map(|(e, m)| (e, m.undone)).collect();
+    let attributes: BTreeSet<(String, &String, &Option<String>)> = s
+        .attributes
+        .iter()
+        .map(|((d, a), set)| (key(d), a, &set.value))
+        .collect();
     format!(
-        "{photos:?}\n{detections:?}\n{removed:?}\n{embeddings:?}\n{:?}\n{:?}\n{current:?}\n{decisions:?}\n{merges:?}",
+        "{photos:?}\n{detections:?}\n{removed:?}\n{embeddings:?}\n{:?}\n{:?}\n{current:?}\n{decisions:?}\n{merges:?}\n{attributes:?}",
         resolve_codes(&s.individuals),
         resolve_merges(&s.merges),
     )
