@@ -10,6 +10,7 @@ use std::process::Command;
 
 use serde_json::Value;
 use support::{s, text, whaleid};
+use whaleid::catalogue::attributes::{Distinctiveness, Edit, Part, Quality, Side};
 use whaleid::catalogue::Catalogue;
 use whaleid_testkit::{self as kit, import_all, labelled, pipeline};
 
@@ -80,13 +81,13 @@ fn python() -> PathBuf {
 /// W1 a humpback, every photo dated and placed, k1_0 and k1_1 in one
 /// encounter, k1_2 a model's decision; W2, Kim Lee's decision on k2_0, a killer whale under Kaggle's
 /// typo, k2_1 undated and k2_2 with no position; W3 a species the table
-/// does not know.
+/// does not know. k1_0 is graded Q1 D2, left dorsal fin; k1_1 Q3.
 fn catalogue(dir: &Path) -> PathBuf {
     let root = dir.join("cat");
     let mut cat = Catalogue::create(&root).unwrap();
     import_all(&mut cat, &pipeline(), &labelled(&dir.join("p"), &[1, 2, 3]));
-    kit::sql(&cat)
-        .execute_batch(
+    let db = kit::sql(&cat);
+    db.execute_batch(
             "UPDATE photos SET taken_at = '2024-06-0' || (id % 3 + 1) || 'T10:00:00',
                                latitude = 57.5, longitude = -6.25;
              UPDATE photos SET taken_at = NULL WHERE original_path LIKE '%k2_1.png';
@@ -105,6 +106,29 @@ fn catalogue(dir: &Path) -> PathBuf {
                                      WHERE p.original_path LIKE '%k1_2.png');",
         )
         .unwrap();
+    let detection = |photo: &str| -> i64 {
+        db.query_row(
+            "SELECT d.id FROM detections d JOIN photos p ON p.id = d.photo_id
+              WHERE p.original_path LIKE '%' || ?1",
+            [photo],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let grades = [
+        Edit::Quality(Quality::Q1),
+        Edit::Distinctiveness(Distinctiveness::D2),
+        Edit::Side(Side::Left),
+        Edit::Part(Part::DorsalFin),
+    ];
+    cat.set_attributes(detection("k1_0.png"), &grades, "Kim Lee")
+        .unwrap();
+    cat.set_attributes(
+        detection("k1_1.png"),
+        &[Edit::Quality(Quality::Q3)],
+        "Kim Lee",
+    )
+    .unwrap();
     root
 }
 
@@ -229,6 +253,15 @@ fn dwca_reader_finds_every_obis_field_and_the_left_out_sightings_are_listed() {
     assert_eq!(field(&archive, "k1_0.png", "recordedBy"), "");
     assert_eq!(field(&archive, "k1_0.png", "identifiedBy"), "import");
     assert_eq!(field(&archive, "k1_2.png", "identifiedBy"), "");
+    // The grades, where set.
+    let grades: Value =
+        serde_json::from_str(field(&archive, "k1_0.png", "dynamicProperties")).unwrap();
+    assert_eq!(
+        grades,
+        serde_json::json!({"photoQuality": "Q1", "distinctiveness": "D2",
+                           "side": "left", "bodyPart": "dorsal-fin"})
+    );
+    assert_eq!(field(&archive, "k1_2.png", "dynamicProperties"), "");
     // The encounter is the event; without one, the photo's day.
     assert_eq!(field(&archive, "k1_0.png", "eventID"), "enc-1");
     assert_eq!(field(&archive, "k1_1.png", "eventID"), "enc-1");
@@ -286,6 +319,22 @@ fn the_catalogue_species_table_and_the_filter_change_what_is_published() {
         .iter()
         .all(|r| r["scientificName"] == "Enhydra lutris"
             && r["scientificNameID"] == "urn:lsid:marinespecies.org:taxname:242601"));
+}
+
+#[test]
+fn the_quality_filter_publishes_only_photos_good_enough() {
+    let dir = tempfile::tempdir().unwrap();
+    let cat = catalogue(dir.path());
+    let zip = dir.path().join("q2.zip");
+    let out = export(&cat, &zip, &["--min-quality", "Q2"]);
+    let archive = read(&zip);
+    let photos: Vec<&Value> = records(&archive)
+        .iter()
+        .map(|r| &r["media_identifier"])
+        .collect();
+    assert_eq!(photos, ["k1_0.png"], "{out}");
+    // Ungraded and Q3 photos are filtered, not left out for a missing field.
+    assert!(!out.contains("left out detection"), "{out}");
 }
 
 #[test]

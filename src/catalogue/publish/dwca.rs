@@ -25,6 +25,11 @@
 //!   person's decision only (the catalogue records no observers yet; when
 //!   encounters carry them, they belong here).
 //!
+//! - `dynamicProperties` the detection's photo-ID grades as JSON, those set
+//!   only: `{"photoQuality":"Q1","distinctiveness":"D2","side":"left",
+//!   "bodyPart":"dorsal-fin"}` (Darwin Core has no terms for them; the
+//!   `--min-quality` and `--distinctiveness` filters choose the records).
+//!
 //! A new column is one line in [`CORE`] (a new filter is a field of
 //! [`Filter`]); the files are tab-separated without quoting, so tabs and
 //! line breaks inside a value become spaces.
@@ -150,6 +155,7 @@ const CORE: &[(&str, &str, Cell)] = &[
     (DWC, "identificationVerificationStatus", |r| {
         if human(r) { "verified" } else { "unverified" }.into()
     }),
+    (DWC, "dynamicProperties", |r| grades_json(r.s)),
     (DCTERMS, "license", |r| r.licence.into()),
 ];
 
@@ -462,6 +468,28 @@ fn xml(text: &str) -> String {
         }
     }
     out
+}
+
+/// The grades set on the sighting's detection as one JSON object; empty
+/// when none is.
+fn grades_json(s: &Sighting) -> String {
+    let g = &s.grades;
+    let mut m = serde_json::Map::new();
+    for (key, value) in [
+        ("photoQuality", g.quality.map(|v| v.as_str())),
+        ("distinctiveness", g.distinctiveness.map(|v| v.as_str())),
+        ("side", g.side.map(|v| v.as_str())),
+        ("bodyPart", g.part.map(|v| v.as_str())),
+    ] {
+        if let Some(v) = value {
+            m.insert(key.into(), v.into());
+        }
+    }
+    if m.is_empty() {
+        String::new()
+    } else {
+        serde_json::Value::Object(m).to_string()
+    }
 }
 
 fn number(v: Option<f64>) -> String {
