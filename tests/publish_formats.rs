@@ -328,3 +328,102 @@ fn socprog_tables_read_back_with_one_row_per_animal_per_encounter() {
             .map(|r| r.map(String::from).to_vec())
     );
 }
+
+/// Each photo's file name and what the catalogue in `root` says of it:
+/// individual, species, time, position and encounter.
+type Known = BTreeMap<
+    String,
+    (
+        String,
+        Option<String>,
+        Option<String>,
+        Option<(f64, f64)>,
+        Option<String>,
+    ),
+>;
+
+fn known(root: &Path) -> Known {
+    let cat = Catalogue::open_read_only(root).unwrap();
+    cat.identified_sightings(&Default::default())
+        .unwrap()
+        .into_iter()
+        .map(|s| {
+            let name = Path::new(&s.photo)
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string();
+            let at = s.latitude.zip(s.longitude);
+            (name, (s.code, s.species, s.taken_at, at, s.encounter))
+        })
+        .collect()
+}
+
+#[test]
+fn wildbook_sheet_round_trip_keeps_individuals_and_encounters() {
+    let dir = tempfile::tempdir().unwrap();
+    let cat = four_days(dir.path());
+    let sheet = dir.path().join("wildbook.csv");
+    let said = export(&cat, &["--wildbook", s(&sheet)]);
+    assert!(said.contains("9 encounters"), "{said}");
+    let (header, rows) = read_csv(&sheet);
+    assert_eq!(
+        header,
+        [
+            "Encounter.mediaAsset0",
+            "Encounter.genus",
+            "Encounter.specificEpithet",
+            "Encounter.year",
+            "Encounter.month",
+            "Encounter.day",
+            "Encounter.hour",
+            "Encounter.minutes",
+            "Encounter.decimalLatitude",
+            "Encounter.decimalLongitude",
+            "Encounter.locationID",
+            "MarkedIndividual.individualID",
+            "Encounter.occurrenceID",
+            "Encounter.photographer0.fullName",
+            "Encounter.submitterID",
+            "Encounter.sex",
+        ]
+    );
+    let k1_0 = rows.iter().find(|r| r[0] == "k1_0.png").unwrap();
+    assert_eq!(
+        k1_0[..13],
+        [
+            "k1_0.png",
+            "Delphinapterus",
+            "leucas",
+            "2024",
+            "6",
+            "1",
+            "10",
+            "0",
+            "57.5",
+            "-6.25",
+            "",
+            "W1",
+            "enc-1"
+        ]
+    );
+
+    let copy = dir.path().join("copy");
+    let mut args: Vec<String> = ["catalogue", "import", s(&copy), "--wildbook", s(&sheet)]
+        .map(String::from)
+        .into();
+    args.extend(["--images".into(), s(&dir.path().join("p")).into()]);
+    args.extend(support::tiny_pack_args());
+    let out = whaleid(&args);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("1 encounters from its occurrences"),
+        "{}",
+        text(&out)
+    );
+
+    let (before, after) = (known(&cat), known(&copy));
+    assert_eq!(before.len(), 9);
+    assert_eq!(after, before);
+}

@@ -10,6 +10,7 @@ pub mod media;
 pub mod pipeline;
 pub mod scan;
 pub mod survey;
+pub mod wildbook;
 
 pub use import::{import, ImportOptions, ImportReport, Progress, Stage};
 pub use labels::Labelled;

@@ -32,13 +32,19 @@ pub enum CatalogueCommand {
         models: ModelArgs,
     },
     /// Import labelled photos: a Kaggle-style CSV (image,species,individual_id
-    /// [,box]) with its image folder, or one folder per individual.
+    /// [,box]) with its image folder, a Wildbook bulk-import sheet with its
+    /// image folder, or one folder per individual.
     Import {
         dir: PathBuf,
         /// CSV with `image`, `individual_id` and optionally `species` and a box column.
         #[arg(long, requires = "images", conflicts_with = "folders")]
         labels: Option<PathBuf>,
-        /// Folder the CSV's image names are in.
+        /// A Wildbook/Flukebook bulk-import sheet (as `export --wildbook`
+        /// writes): one photo per row, its individual, date, position and
+        /// occurrence (encounter).
+        #[arg(long, requires = "images", conflicts_with_all = ["labels", "folders"])]
+        wildbook: Option<PathBuf>,
+        /// Folder the CSV's or sheet's image names are in.
         #[arg(long)]
         images: Option<PathBuf>,
         /// A folder holding one sub-folder of photos per individual.
@@ -83,7 +89,7 @@ pub enum CatalogueCommand {
     /// writer.
     Export {
         dir: PathBuf,
-        #[arg(long, required_unless_present_any = ["kaggle", "dwca", "mark", "socprog"])]
+        #[arg(long, required_unless_present_any = ["kaggle", "dwca", "mark", "socprog", "wildbook"])]
         csv: Option<PathBuf>,
         #[arg(long)]
         kaggle: Option<PathBuf>,
@@ -205,6 +211,7 @@ pub fn run(command: CatalogueCommand) -> Result<ExitCode> {
         CatalogueCommand::Import {
             dir,
             labels: csv,
+            wildbook,
             images,
             folders,
             species,
@@ -213,10 +220,25 @@ pub fn run(command: CatalogueCommand) -> Result<ExitCode> {
             author,
             models,
         } => {
+            if let (Some(sheet), Some(images)) = (&wildbook, &images) {
+                let (items, places) = ingest::wildbook::read_sheet(sheet, images)?;
+                let code = import_cmd(
+                    &dir,
+                    &items,
+                    !no_boxes,
+                    !no_crops,
+                    author.as_deref(),
+                    &models,
+                )?;
+                crate::publish::place(&dir, &places)?;
+                return Ok(code);
+            }
             let items = match (csv, images, folders) {
                 (Some(csv), Some(images), None) => labels::read_csv(&csv, &images)?,
                 (None, None, Some(root)) => labels::read_folders(&root, species.as_deref())?,
-                _ => bail!("give --labels CSV --images DIR, or --folders DIR"),
+                _ => bail!(
+                    "give --labels CSV --images DIR, --wildbook SHEET --images DIR, or --folders DIR"
+                ),
             };
             import_cmd(
                 &dir,

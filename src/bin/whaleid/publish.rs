@@ -1,14 +1,17 @@
 //! The publication formats of `catalogue export` that researchers hand
 //! their data to (issue 16): MARK capture histories, SOCPROG tables and the
-//! Wildbook bulk-import sheet. Each takes the shared filter
+//! Wildbook bulk-import sheet, and the sheet's dates, positions and
+//! occurrences given to the photos `catalogue import --wildbook` brought in.
+//! Each export takes the shared filter
 //! ([`crate::catalogue::ExportFilterArgs`]) and says what it left out.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 
 use whaleid::catalogue::publish::mark::{GroupBy, MarkOptions, Occasions};
+use whaleid::catalogue::publish::wildbook::SheetPlace;
 use whaleid::catalogue::publish::Filter;
 use whaleid::catalogue::Catalogue;
 
@@ -52,6 +55,10 @@ pub struct PublishArgs {
     /// as F-individuals.csv.
     #[arg(long, value_name = "F.csv")]
     socprog: Option<PathBuf>,
+    /// Wildbook/Flukebook bulk-import sheet (one row per identified
+    /// sighting); `catalogue import --wildbook` reads it back.
+    #[arg(long, value_name = "F.csv")]
+    wildbook: Option<PathBuf>,
 }
 
 impl PublishArgs {
@@ -124,6 +131,26 @@ impl PublishArgs {
                 tell!("left out (no date): {s}");
             }
         }
+        if let Some(path) = &self.wildbook {
+            let rows = cat.export_wildbook(path, filter)?;
+            say!(
+                "{}: {rows} encounters (one per identified sighting)",
+                path.display()
+            );
+        }
         Ok(())
     }
+}
+
+/// After `catalogue import --wildbook`: give the imported photos the
+/// sheet's dates and positions where they have none, and its occurrences
+/// as encounters.
+pub fn place(dir: &Path, places: &[SheetPlace]) -> Result<()> {
+    let placed = Catalogue::open(dir)?.place_sheet_rows(places)?;
+    say!(
+        "took the sheet's date or position for {} photos; {} encounters from its occurrences",
+        placed.dated,
+        placed.encounters
+    );
+    Ok(())
 }

@@ -8,6 +8,7 @@
 pub mod dwca;
 pub mod mark;
 pub mod socprog;
+pub mod wildbook;
 pub mod species;
 
 use rusqlite::types::ToSql;

@@ -1,0 +1,320 @@
+//! The Wildbook/Flukebook bulk-import sheet: one row per identified
+//! sighting (a Wildbook Encounter is one animal in one photo), with the
+//! column names of Wildbook's bulk-import documentation ([`HEADER`]).
+//!
+//! - `Encounter.mediaAsset0`: the photo's file name (the photos are
+//!   uploaded beside the sheet);
+//! - `Encounter.genus`, `Encounter.specificEpithet`: the species' scientific
+//!   name, empty where the species is not known ([`scientific_name`]);
+//! - `Encounter.year` … `Encounter.minutes`: the camera's local time;
+//! - `Encounter.decimalLatitude/decimalLongitude`: the photo's position;
+//! - `Encounter.locationID`: the encounter's place name;
+//! - `Encounter.occurrenceID`: the encounter's UUID (a Wildbook Occurrence
+//!   is the group sighting WhaleID calls an encounter), empty without one;
+//! - `Encounter.photographer0.fullName`: left empty (the catalogue does not
+//!   record photographers); `Encounter.submitterID`: who identified the
+//!   animal; `Encounter.sex`: the individual's.
+//!
+//! The sheet is read back by `whaleid catalogue import --wildbook`
+//! (`crate::ingest::wildbook`), which places the imported photos with
+//! [`Catalogue::place_sheet_rows`]: a photo without a date or position takes
+//! the sheet's, and photos of one `occurrenceID` become one encounter with
+//! that UUID, so a round trip keeps individuals and encounters.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use rusqlite::OptionalExtension;
+
+use super::Filter;
+use crate::catalogue::export::write_atomically;
+use crate::catalogue::sql::NOW;
+use crate::catalogue::Catalogue;
+use crate::error::{Error, Result};
+
+/// The sheet's columns, in order, as Wildbook's bulk import names them.
+pub const HEADER: [&str; 16] = [
+    "Encounter.mediaAsset0",
+    "Encounter.genus",
+    "Encounter.specificEpithet",
+    "Encounter.year",
+    "Encounter.month",
+    "Encounter.day",
+    "Encounter.hour",
+    "Encounter.minutes",
+    "Encounter.decimalLatitude",
+    "Encounter.decimalLongitude",
+    "Encounter.locationID",
+    "MarkedIndividual.individualID",
+    "Encounter.occurrenceID",
+    "Encounter.photographer0.fullName",
+    "Encounter.submitterID",
+    "Encounter.sex",
+];
+
+/// The Kaggle Happywhale species names and their scientific names. A
+/// stand-in until the editable species table (`publish::species`) lands:
+/// [`scientific_name`] and [`species_of`] are the two places to switch.
+const SCIENTIFIC: &[(&str, &str)] = &[
+    ("beluga", "Delphinapterus leucas"),
+    ("blue_whale", "Balaenoptera musculus"),
+    ("bottlenose_dolphin", "Tursiops truncatus"),
+    ("brydes_whale", "Balaenoptera edeni"),
+    ("commersons_dolphin", "Cephalorhynchus commersonii"),
+    ("common_dolphin", "Delphinus delphis"),
+    ("cuviers_beaked_whale", "Ziphius cavirostris"),
+    ("dusky_dolphin", "Lagenorhynchus obscurus"),
+    ("false_killer_whale", "Pseudorca crassidens"),
+    ("fin_whale", "Balaenoptera physalus"),
+    ("frasiers_dolphin", "Lagenodelphis hosei"),
+    ("gray_whale", "Eschrichtius robustus"),
+    ("humpback_whale", "Megaptera novaeangliae"),
+    ("killer_whale", "Orcinus orca"),
+    ("long_finned_pilot_whale", "Globicephala melas"),
+    ("melon_headed_whale", "Peponocephala electra"),
+    ("minke_whale", "Balaenoptera acutorostrata"),
+    ("pantropic_spotted_dolphin", "Stenella attenuata"),
+    ("pygmy_killer_whale", "Feresa attenuata"),
+    ("rough_toothed_dolphin", "Steno bredanensis"),
+    ("sei_whale", "Balaenoptera borealis"),
+    ("short_finned_pilot_whale", "Globicephala macrorhynchus"),
+    ("southern_right_whale", "Eubalaena australis"),
+    ("spinner_dolphin", "Stenella longirostris"),
+    ("white_sided_dolphin", "Lagenorhynchus acutus"),
+];
+
+/// `(genus, specificEpithet)` for a species as the catalogue records it
+/// (a Kaggle name, or a scientific name already).
+pub fn scientific_name(species: &str) -> Option<(String, String)> {
+    let key = crate::ingest::labels::normalise_species(species);
+    let name = SCIENTIFIC
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, s)| s.to_string())
+        .unwrap_or_else(|| species.trim().to_string());
+    let mut words = name.split_whitespace();
+    match (words.next(), words.next(), words.next()) {
+        (Some(g), Some(e), None) if g.chars().next().is_some_and(char::is_uppercase) => {
+            Some((g.to_string(), e.to_string()))
+        }
+        _ => None,
+    }
+}
+
+/// The catalogue's species name for a genus and epithet: the Kaggle name
+/// where the table has one, else `genus_epithet` in lower case.
+pub fn species_of(genus: &str, epithet: &str) -> Option<String> {
+    let (g, e) = (genus.trim(), epithet.trim());
+    if g.is_empty() {
+        return None;
+    }
+    let name = format!("{g} {e}");
+    Some(
+        SCIENTIFIC
+            .iter()
+            .find(|(_, s)| s.eq_ignore_ascii_case(name.trim()))
+            .map(|(k, _)| k.to_string())
+            .unwrap_or_else(|| {
+                crate::ingest::labels::normalise_species(if e.is_empty() { g } else { &name })
+            }),
+    )
+}
+
+/// What a sheet says about one photo, for [`Catalogue::place_sheet_rows`].
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SheetPlace {
+    /// The photo's SHA-256, as the catalogue keys it.
+    pub sha256: String,
+    /// `YYYY-MM-DDTHH:MM:SS` (seconds `00`), when the sheet has a day.
+    pub taken_at: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub occurrence: Option<String>,
+    pub location: Option<String>,
+}
+
+/// What [`Catalogue::place_sheet_rows`] changed.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Placed {
+    /// Photos that took the sheet's date or position.
+    pub dated: usize,
+    /// Encounters made for the sheet's occurrences.
+    pub encounters: usize,
+}
+
+fn csv_err(path: &Path, e: csv::Error) -> Error {
+    Error::Invalid(format!("{}: cannot write CSV: {e}", path.display()))
+}
+
+impl Catalogue {
+    /// Write the sheet for the sightings `filter` keeps to `path` (a
+    /// temporary file renamed into place); returns the rows written.
+    pub fn export_wildbook(&self, path: &Path, filter: &Filter) -> Result<usize> {
+        let sightings = self.identified_sightings(filter)?;
+        let locations: HashMap<String, String> = {
+            let mut stmt = self
+                .conn()
+                .prepare("SELECT uuid, location FROM encounters WHERE location IS NOT NULL")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let text = |v: Option<&str>| v.unwrap_or_default().to_string();
+        let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+        write_atomically(path, |f| {
+            let mut w = csv::Writer::from_writer(f);
+            w.write_record(HEADER).map_err(|e| csv_err(path, e))?;
+            for s in &sightings {
+                let media = Path::new(&s.photo)
+                    .file_name()
+                    .map_or_else(|| s.photo.clone(), |n| n.to_string_lossy().into_owned());
+                let (genus, epithet) = s
+                    .species
+                    .as_deref()
+                    .and_then(scientific_name)
+                    .unwrap_or_default();
+                // `YYYY-MM-DDTHH:MM:SS`; a part the time lacks stays empty.
+                let t = s.taken_at.as_deref().unwrap_or_default();
+                let part = |from: usize, to: usize| {
+                    t.get(from..to)
+                        .map(|p| p.trim_start_matches('0'))
+                        .map(|p| if p.is_empty() { "0" } else { p })
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                let record = [
+                    media,
+                    genus,
+                    epithet,
+                    part(0, 4),
+                    part(5, 7),
+                    part(8, 10),
+                    part(11, 13),
+                    part(14, 16),
+                    number(s.latitude),
+                    number(s.longitude),
+                    text(
+                        s.encounter
+                            .as_ref()
+                            .and_then(|e| locations.get(e))
+                            .map(String::as_str),
+                    ),
+                    s.code.clone(),
+                    text(s.encounter.as_deref()),
+                    String::new(),
+                    text(s.decided_by.as_deref()),
+                    text(s.sex.as_deref()),
+                ];
+                w.write_record(&record).map_err(|e| csv_err(path, e))?;
+            }
+            w.flush().map_err(|e| Error::io(path, e))
+        })?;
+        Ok(sightings.len())
+    }
+
+    /// Give imported photos what the sheet says about them: a date or
+    /// position the photo lacks, and the encounter of the row's occurrence
+    /// (made with the occurrence's ID as its UUID where the catalogue has
+    /// none such) where the photo has none. A photo the catalogue does not
+    /// have (it failed to import) is passed over.
+    pub fn place_sheet_rows(&mut self, rows: &[SheetPlace]) -> Result<Placed> {
+        self.with_tx(|tx| {
+            let mut placed = Placed::default();
+            let mut made: Vec<i64> = Vec::new();
+            for row in rows {
+                let photo: Option<i64> = tx
+                    .conn()
+                    .query_row(
+                        "SELECT id FROM photos WHERE sha256 = ?1",
+                        [&row.sha256],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                let Some(photo) = photo else { continue };
+                placed.dated += tx.conn().execute(
+                    &format!(
+                        "UPDATE photos SET taken_at = coalesce(taken_at, ?2),
+                            latitude = CASE WHEN latitude IS NULL AND ?4 IS NOT NULL
+                                            THEN ?3 ELSE latitude END,
+                            longitude = CASE WHEN latitude IS NULL AND ?3 IS NOT NULL
+                                             THEN ?4 ELSE longitude END,
+                            updated_at = {NOW}
+                         WHERE id = ?1 AND ((taken_at IS NULL AND ?2 IS NOT NULL)
+                            OR (latitude IS NULL AND ?3 IS NOT NULL AND ?4 IS NOT NULL))"
+                    ),
+                    rusqlite::params![photo, row.taken_at, row.latitude, row.longitude],
+                )?;
+                let Some(occurrence) = &row.occurrence else {
+                    continue;
+                };
+                let existing: Option<i64> = tx
+                    .conn()
+                    .query_row(
+                        "SELECT id FROM encounters WHERE uuid = ?1",
+                        [occurrence],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                let encounter = match existing {
+                    Some(id) => id,
+                    None => {
+                        tx.conn().execute(
+                            "INSERT INTO encounters (uuid, location) VALUES (?1, ?2)",
+                            rusqlite::params![occurrence, row.location],
+                        )?;
+                        made.push(tx.conn().last_insert_rowid());
+                        tx.conn().last_insert_rowid()
+                    }
+                };
+                tx.conn().execute(
+                    &format!(
+                        "UPDATE photos SET encounter_id = ?1, updated_at = {NOW}
+                         WHERE id = ?2 AND encounter_id IS NULL"
+                    ),
+                    [encounter, photo],
+                )?;
+            }
+            // An encounter made here spans its photos' times and sits at
+            // their mean position.
+            for id in &made {
+                tx.conn().execute(
+                    "UPDATE encounters SET
+                        started_at = (SELECT min(taken_at) FROM photos p WHERE p.encounter_id = ?1),
+                        ended_at = (SELECT max(taken_at) FROM photos p WHERE p.encounter_id = ?1),
+                        latitude = (SELECT avg(latitude) FROM photos p WHERE p.encounter_id = ?1),
+                        longitude = (SELECT avg(longitude) FROM photos p WHERE p.encounter_id = ?1)
+                     WHERE id = ?1",
+                    [id],
+                )?;
+            }
+            placed.encounters = made.len();
+            Ok(placed)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn species_go_to_genus_and_epithet_and_back() {
+        assert_eq!(
+            scientific_name("Humpback Whale"),
+            Some(("Megaptera".into(), "novaeangliae".into()))
+        );
+        assert_eq!(
+            scientific_name("Tursiops aduncus"),
+            Some(("Tursiops".into(), "aduncus".into()))
+        );
+        assert_eq!(scientific_name("some_whale"), None);
+        assert_eq!(
+            species_of("Megaptera", "novaeangliae").as_deref(),
+            Some("humpback_whale")
+        );
+        assert_eq!(
+            species_of("Tursiops", "aduncus").as_deref(),
+            Some("tursiops_aduncus")
+        );
+        assert_eq!(species_of("", ""), None);
+    }
+}
