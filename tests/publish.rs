@@ -64,3 +64,67 @@ fn identified_sightings_follow_merges_and_the_filter() {
         assert!(err.contains(bad.0), "{err}");
     }
 }
+
+/// The photo-ID grades narrow the sightings in SQL: `min_quality` keeps
+/// the photos graded that good or better (never an ungraded one), and
+/// `distinctiveness` the grades listed; each sighting carries its grades.
+#[test]
+fn identified_sightings_filter_by_quality_and_distinctiveness() {
+    use whaleid::catalogue::attributes::{Distinctiveness, Edit, Quality};
+    let dir = tempfile::tempdir().unwrap();
+    let mut cat = Catalogue::create(dir.path().join("cat")).unwrap();
+    import_all(
+        &mut cat,
+        &pipeline(),
+        &labelled(&dir.path().join("p"), &[1, 2]),
+    );
+    let all = cat.identified_sightings(&Filter::default()).unwrap();
+    let (good, poor) = (all[0].detection_number, all[1].detection_number);
+    cat.set_attributes(
+        good,
+        &[
+            Edit::Quality(Quality::Q1),
+            Edit::Distinctiveness(Distinctiveness::D2),
+        ],
+        "ana",
+    )
+    .unwrap();
+    cat.set_attributes(poor, &[Edit::Quality(Quality::Q3)], "ana")
+        .unwrap();
+    let numbers = |f: &Filter| -> Vec<i64> {
+        cat.identified_sightings(f)
+            .unwrap()
+            .iter()
+            .map(|s| s.detection_number)
+            .collect()
+    };
+    for q in [Quality::Q1, Quality::Q2] {
+        let f = Filter {
+            min_quality: Some(q),
+            ..Filter::default()
+        };
+        assert_eq!(numbers(&f), vec![good]);
+    }
+    let f = Filter {
+        min_quality: Some(Quality::Q3),
+        ..Filter::default()
+    };
+    let mut both = numbers(&f);
+    both.sort();
+    assert_eq!(both, {
+        let mut v = vec![good, poor];
+        v.sort();
+        v
+    });
+    let f = Filter {
+        distinctiveness: vec![Distinctiveness::D2, Distinctiveness::D3],
+        ..Filter::default()
+    };
+    assert_eq!(numbers(&f), vec![good]);
+    let got = cat.identified_sightings(&Filter::default()).unwrap();
+    assert_eq!(got.len(), 6);
+    let of = |n: i64| got.iter().find(|s| s.detection_number == n).unwrap().grades;
+    assert_eq!(of(good).distinctiveness, Some(Distinctiveness::D2));
+    assert_eq!(of(poor).quality, Some(Quality::Q3));
+    assert_eq!(of(poor).distinctiveness, None);
+}

@@ -521,3 +521,55 @@ mod vector_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod attribute_tests {
+    use super::*;
+
+    const DETECTION: &str = "01a22700-0000-7000-8000-000000000003";
+
+    fn op(change: Change) -> Op {
+        Op {
+            id: "01a22700-0000-7000-8000-000000000009".into(),
+            hlc: crate::sync::hlc::Clock::new(1, None).tick(1_000),
+            author: "ana".into(),
+            change,
+        }
+    }
+
+    #[test]
+    fn an_attribute_setting_travels_as_its_kind_and_a_clearing_without_a_value() {
+        let set = Change::AttributeSet {
+            detection: DETECTION.into(),
+            attribute: "part".into(),
+            value: Some("dorsal-fin".into()),
+        };
+        let json = serde_json::to_value(&set).unwrap();
+        assert_eq!(json["kind"], "attribute_set");
+        assert_eq!(json["value"], "dorsal-fin");
+        assert_eq!(serde_json::from_value::<Change>(json).unwrap(), set);
+        let cleared: Change = serde_json::from_str(&format!(
+            r#"{{"kind":"attribute_set","detection":"{DETECTION}","attribute":"side"}}"#
+        ))
+        .unwrap();
+        assert!(matches!(cleared, Change::AttributeSet { value: None, .. }));
+        assert!(op(cleared).validate().is_ok());
+        assert!(op(set).validate().is_ok());
+    }
+
+    #[test]
+    fn an_attribute_setting_with_a_value_of_another_attribute_is_refused() {
+        let bad = |attribute: &str, value: Option<&str>| {
+            op(Change::AttributeSet {
+                detection: DETECTION.into(),
+                attribute: attribute.into(),
+                value: value.map(String::from),
+            })
+            .validate()
+            .unwrap_err()
+        };
+        assert!(bad("quality", Some("D1")).contains("D1"));
+        assert!(bad("side", Some("Left")).contains("not written as stored"));
+        assert!(bad("mood", None).contains("mood"));
+    }
+}
