@@ -289,6 +289,24 @@ fn change() -> BoxedStrategy<Change> {
             ),
         uuid(&DECISIONS).prop_map(|decision| Change::DecisionWithdrawn { decision }),
         any_uuid().prop_map(|event| Change::MergeUndone { event }),
+        (
+            uuid(&DETECTIONS),
+            prop_oneof![
+                3 => prop::sample::select(vec!["quality", "distinctiveness", "side", "part"])
+                    .prop_map(String::from),
+                1 => text(),
+            ],
+            prop::option::of(prop_oneof![
+                3 => prop::sample::select(vec!["Q1", "Q3", "D2", "left", "both", "fluke", "dorsal-fin"])
+                    .prop_map(String::from),
+                1 => text(),
+            ]),
+        )
+            .prop_map(|(detection, attribute, value)| Change::AttributeSet {
+                detection,
+                attribute,
+                value,
+            }),
     ]
     .boxed()
 }
