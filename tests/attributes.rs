@@ -311,6 +311,28 @@ fn the_cli_grades_a_detection_and_shows_it_in_the_list_and_on_the_individual() {
     assert!(row["attributes"]["side"].is_null());
     assert!(row["uuid"].is_string() && row["bbox"].is_array());
 
+    // The export filter takes the grades: of every dated sighting, only
+    // the one graded Q2 and D1 is written.
+    kit::sql(&Catalogue::open(&cat).unwrap())
+        .execute("UPDATE photos SET taken_at = '2024-06-01T10:00:00'", [])
+        .unwrap();
+    let rows = |extra: &[&str]| -> usize {
+        let table = dir.path().join("F.csv");
+        let mut args = vec!["catalogue", "export", s(&cat), "--socprog", s(&table)];
+        args.extend(extra);
+        let out = whaleid(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        csv::Reader::from_path(&table).unwrap().records().count()
+    };
+    assert!(rows(&[]) > 1);
+    let graded = ["--min-quality", "Q2", "--distinctiveness", "D1,D2"];
+    assert_eq!(rows(&graded), 1);
+    assert_eq!(rows(&["--min-quality", "Q1"]), 0);
+
     // A wrong value is refused by the parser, naming the choices.
     let out = whaleid(&["detection", "grade", &n, "-c", s(&cat), "--quality", "Q5"]);
     assert!(!out.status.success());
