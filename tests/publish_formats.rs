@@ -22,7 +22,8 @@ use whaleid_testkit::{self as kit, import_all, labelled, pipeline};
 /// | W3 | k3_0 | | | k3_1 | `1001` (k3_2 undated) |
 ///
 /// W1 is a beluga, W3 a humpback, W2 a female of no species. k1_0, k1_2
-/// and k3_0 are one encounter; k1_0 has a position.
+/// and k3_0 are one encounter; k1_0 has a position. Distinctiveness: k1_0
+/// D2 then k1_1 D1 (W1's latest), k3_0 D3; W2 ungraded.
 fn four_days(dir: &Path) -> PathBuf {
     let root = dir.join("cat");
     let mut cat = Catalogue::create(&root).unwrap();
@@ -57,7 +58,12 @@ fn four_days(dir: &Path) -> PathBuf {
          INSERT INTO encounters (uuid, started_at) VALUES ('enc-1', '2024-06-01T10:00:00');
          UPDATE photos SET encounter_id = (SELECT id FROM encounters WHERE uuid = 'enc-1')
           WHERE original_path LIKE '%k1_0.png' OR original_path LIKE '%k1_2.png'
-             OR original_path LIKE '%k3_0.png';",
+             OR original_path LIKE '%k3_0.png';
+         INSERT INTO detection_attributes (detection_id, attribute, value)
+          SELECT d.id, 'distinctiveness', g.value
+            FROM detections d JOIN photos p ON p.id = d.photo_id
+            JOIN (SELECT '%k1_0.png' AS photo, 'D2' AS value UNION ALL SELECT '%k1_1.png', 'D1'
+                  UNION ALL SELECT '%k3_0.png', 'D3') g ON p.original_path LIKE g.photo;",
     )
     .unwrap();
     root
@@ -198,6 +204,30 @@ fn mark_histories_are_the_hand_computed_ones() {
         ]
     );
 
+    // One frequency column per distinctiveness grade: D1, D3, ungraded.
+    let graded = dir.path().join("graded.inp");
+    export(
+        &cat,
+        &[
+            "--mark",
+            s(&graded),
+            "--comments",
+            "--groups",
+            "distinctiveness",
+        ],
+    );
+    assert_eq!(
+        histories(&graded),
+        [
+            row("W1", "1010", &[1, 0, 0]),
+            row("W2", "0110", &[0, 0, 1]),
+            row("W3", "1001", &[0, 1, 0])
+        ]
+    );
+    assert!(std::fs::read_to_string(&graded)
+        .unwrap()
+        .starts_with("/* occasions: 2024-06-01 2024-06-02 2024-06-03 2024-06-04 */ /* groups: D1 D3 ungraded */\n"));
+
     // The shared filter: belugas from 2 June on.
     let filtered = dir.path().join("filtered.inp");
     export(
@@ -324,7 +354,7 @@ fn socprog_tables_read_back_with_one_row_per_animal_per_encounter() {
     assert_eq!(header, ["ID", "Sex", "Distinctiveness"]);
     assert_eq!(
         individuals,
-        [["W1", "", ""], ["W2", "female", ""], ["W3", "", ""]]
+        [["W1", "", "D1"], ["W2", "female", ""], ["W3", "", "D3"]]
             .map(|r| r.map(String::from).to_vec())
     );
 }

@@ -31,6 +31,8 @@ pub enum OccasionsArg {
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GroupsArg {
     Species,
+    /// The individual's latest distinctiveness grade (D1, D2, D3, ungraded).
+    Distinctiveness,
 }
 
 #[derive(Args, Debug, Default)]
@@ -83,7 +85,10 @@ impl PublishArgs {
         occasions.validate()?;
         Ok(MarkOptions {
             occasions,
-            group_by: self.groups.map(|GroupsArg::Species| GroupBy::Species),
+            group_by: self.groups.map(|g| match g {
+                GroupsArg::Species => GroupBy::Species,
+                GroupsArg::Distinctiveness => GroupBy::Distinctiveness,
+            }),
             comments: self.comments,
         })
     }

@@ -18,11 +18,12 @@
 //! report and left out, never guessed. An individual with no sighting left
 //! has no line.
 //!
-//! Groups: MARK reads one frequency column per group. Today an individual
-//! is grouped by species (its own, else its first sighting's; `unknown`
-//! when none); [`GroupBy`] is where grouping by distinctiveness goes once
-//! detections carry a grade (a new variant and one arm in
-//! [`GroupBy::group_of`]).
+//! Groups: MARK reads one frequency column per group, named in sorted
+//! order in the first line's comment. An individual is grouped by species
+//! (its own, else its first sighting's; `unknown` when none) or by
+//! distinctiveness (the latest grade among its sightings the filter keeps;
+//! `ungraded` when none), for estimates stratified by distinctiveness
+//! (Urian et al. 2015).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -47,6 +48,9 @@ pub enum Occasions {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupBy {
     Species,
+    /// The individual's latest distinctiveness grade (`D1`, `D2`, `D3`),
+    /// `ungraded` when none of its sightings has one.
+    Distinctiveness,
 }
 
 impl GroupBy {
@@ -57,8 +61,22 @@ impl GroupBy {
                 .iter()
                 .find_map(|s| s.species.clone())
                 .unwrap_or_else(|| "unknown".into()),
+            GroupBy::Distinctiveness => latest_distinctiveness(sightings.iter().copied())
+                .unwrap_or("ungraded")
+                .into(),
         }
     }
+}
+
+/// The distinctiveness of the last of `sightings` (in time order) that has
+/// a grade: an animal's marks change, and the latest grade is its own now.
+pub fn latest_distinctiveness<'a>(
+    sightings: impl DoubleEndedIterator<Item = &'a Sighting>,
+) -> Option<&'static str> {
+    sightings
+        .rev()
+        .find_map(|s| s.grades.distinctiveness)
+        .map(|d| d.as_str())
 }
 
 /// The choices of one MARK export.
@@ -76,7 +94,7 @@ impl Default for MarkOptions {
         MarkOptions {
             occasions: Occasions::Days,
             group_by: None,
-            comments: true,
+            comments: false,
         }
     }
 }

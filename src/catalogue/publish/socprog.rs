@@ -10,12 +10,13 @@
 //! SHA-256 prefix, so it never joins another. SOCPROG needs a date on
 //! every row: undated sightings are listed in the report and left out.
 //!
-//! `Distinctiveness` stays empty until detections are graded; then its
-//! column is filled from the grade, and a quality column can follow it.
+//! `Distinctiveness` is the individual's latest grade among the sightings
+//! the filter keeps (`D1`, `D2`, `D3`), empty when none is graded.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use super::mark::latest_distinctiveness;
 use super::{Filter, Sighting};
 use crate::catalogue::export::write_atomically;
 use crate::catalogue::Catalogue;
@@ -67,7 +68,7 @@ impl Catalogue {
         };
         let mut seen: HashSet<(String, String)> = HashSet::new();
         let mut rows: Vec<[String; 6]> = Vec::new();
-        let mut individuals: BTreeMap<String, &Sighting> = BTreeMap::new();
+        let mut individuals: BTreeMap<String, Vec<&Sighting>> = BTreeMap::new();
         for s in &sightings {
             let Some(taken) = s.taken_at.as_deref() else {
                 report
@@ -91,7 +92,11 @@ impl Catalogue {
                 group,
                 s.code.clone(),
             ]);
-            individuals.entry(s.code.clone()).or_insert(s);
+        }
+        // Every dated sighting counts for the grade, not only each
+        // encounter's first.
+        for s in sightings.iter().filter(|s| s.taken_at.is_some()) {
+            individuals.entry(s.code.clone()).or_default().push(s);
         }
         write_atomically(path, |f| {
             let mut w = csv::Writer::from_writer(f);
@@ -107,8 +112,10 @@ impl Catalogue {
             let mut w = csv::Writer::from_writer(f);
             w.write_record(INDIVIDUALS_HEADER)
                 .map_err(|e| csv_err(side, e))?;
-            for (code, s) in &individuals {
-                w.write_record([code.as_str(), s.sex.as_deref().unwrap_or(""), ""])
+            for (code, seen) in &individuals {
+                let sex = seen.iter().find_map(|s| s.sex.as_deref()).unwrap_or("");
+                let grade = latest_distinctiveness(seen.iter().copied()).unwrap_or("");
+                w.write_record([code.as_str(), sex, grade])
                     .map_err(|e| csv_err(side, e))?;
             }
             w.flush().map_err(|e| Error::io(side, e))
