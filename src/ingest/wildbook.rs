@@ -18,13 +18,19 @@ use sha2::{Digest, Sha256};
 
 use super::labels::Labelled;
 use crate::catalogue::codes::{check_code, shown};
+use crate::catalogue::publish::species::SpeciesTable;
 use crate::catalogue::publish::wildbook::{species_of, SheetPlace};
 use crate::error::{Error, Result};
 
 /// Read `sheet`, its photos named relative to `images`: the labelled items
 /// to import and, for each photo found, what the sheet says about it.
 /// Every problem names the sheet, the line and the reason.
-pub fn read_sheet(sheet: &Path, images: &Path) -> Result<(Vec<Labelled>, Vec<SheetPlace>)> {
+/// Species are named through `species` (the catalogue's species table).
+pub fn read_sheet(
+    sheet: &Path,
+    images: &Path,
+    species: &SpeciesTable,
+) -> Result<(Vec<Labelled>, Vec<SheetPlace>)> {
     let bad = |line: u64, reason: String| Error::Labels {
         path: sheet.to_path_buf(),
         reason: shown(&format!("line {line}: {reason}")).into_owned(),
@@ -93,7 +99,11 @@ pub fn read_sheet(sheet: &Path, images: &Path) -> Result<(Vec<Labelled>, Vec<She
         labelled.push(Labelled {
             path: path.clone(),
             individual: individual.to_string(),
-            species: species_of(field("Encounter.genus"), field("Encounter.specificEpithet")),
+            species: species_of(
+                species,
+                field("Encounter.genus"),
+                field("Encounter.specificEpithet"),
+            ),
             bbox: None,
         });
         let taken_at = taken_at(
@@ -192,7 +202,7 @@ mod tests {
             ),
         )
         .unwrap();
-        let (labelled, places) = read_sheet(&sheet, dir.path()).unwrap();
+        let (labelled, places) = read_sheet(&sheet, dir.path(), &SpeciesTable::shipped()).unwrap();
         assert_eq!(labelled.len(), 2);
         assert_eq!(labelled[0].species.as_deref(), Some("humpback_whale"));
         assert_eq!(labelled[1].individual, "W2");
@@ -213,14 +223,18 @@ mod tests {
             ("a.jpg,,,,,,,,,,,", "empty"),
         ] {
             std::fs::write(&sheet, format!("{HEAD}{row}\n")).unwrap();
-            let err = read_sheet(&sheet, dir.path()).unwrap_err().to_string();
+            let err = read_sheet(&sheet, dir.path(), &SpeciesTable::shipped())
+                .unwrap_err()
+                .to_string();
             assert!(
                 err.contains("s.csv") && err.contains("line 2") && err.contains(says),
                 "{err}"
             );
         }
         std::fs::write(&sheet, "image,individual_id\na.jpg,W1\n").unwrap();
-        let err = read_sheet(&sheet, dir.path()).unwrap_err().to_string();
+        let err = read_sheet(&sheet, dir.path(), &SpeciesTable::shipped())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("Encounter.mediaAsset0"), "{err}");
     }
 }

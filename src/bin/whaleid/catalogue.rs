@@ -221,7 +221,9 @@ pub fn run(command: CatalogueCommand) -> Result<ExitCode> {
             models,
         } => {
             if let (Some(sheet), Some(images)) = (&wildbook, &images) {
-                let (items, places) = ingest::wildbook::read_sheet(sheet, images)?;
+                let table =
+                    whaleid::catalogue::publish::species::SpeciesTable::for_catalogue(&dir)?;
+                let (items, places) = ingest::wildbook::read_sheet(sheet, images, &table)?;
                 let code = import_cmd(
                     &dir,
                     &items,

@@ -5,7 +5,9 @@
 //! - `Encounter.mediaAsset0`: the photo's file name (the photos are
 //!   uploaded beside the sheet);
 //! - `Encounter.genus`, `Encounter.specificEpithet`: the species' scientific
-//!   name, empty where the species is not known ([`scientific_name`]);
+//!   name from the species table (`publish::species`, the catalogue's own
+//!   `species.csv` over the shipped one), empty where the table does not
+//!   know the species ([`scientific_name`]);
 //! - `Encounter.year` … `Encounter.minutes`: the camera's local time;
 //! - `Encounter.decimalLatitude/decimalLongitude`: the photo's position;
 //! - `Encounter.locationID`: the encounter's place name;
@@ -26,6 +28,7 @@ use std::path::Path;
 
 use rusqlite::OptionalExtension;
 
+use super::species::SpeciesTable;
 use super::Filter;
 use crate::catalogue::export::write_atomically;
 use crate::catalogue::sql::NOW;
@@ -52,72 +55,30 @@ pub const HEADER: [&str; 16] = [
     "Encounter.sex",
 ];
 
-/// The Kaggle Happywhale species names and their scientific names. A
-/// stand-in until the editable species table (`publish::species`) lands:
-/// [`scientific_name`] and [`species_of`] are the two places to switch.
-const SCIENTIFIC: &[(&str, &str)] = &[
-    ("beluga", "Delphinapterus leucas"),
-    ("blue_whale", "Balaenoptera musculus"),
-    ("bottlenose_dolphin", "Tursiops truncatus"),
-    ("brydes_whale", "Balaenoptera edeni"),
-    ("commersons_dolphin", "Cephalorhynchus commersonii"),
-    ("common_dolphin", "Delphinus delphis"),
-    ("cuviers_beaked_whale", "Ziphius cavirostris"),
-    ("dusky_dolphin", "Lagenorhynchus obscurus"),
-    ("false_killer_whale", "Pseudorca crassidens"),
-    ("fin_whale", "Balaenoptera physalus"),
-    ("frasiers_dolphin", "Lagenodelphis hosei"),
-    ("gray_whale", "Eschrichtius robustus"),
-    ("humpback_whale", "Megaptera novaeangliae"),
-    ("killer_whale", "Orcinus orca"),
-    ("long_finned_pilot_whale", "Globicephala melas"),
-    ("melon_headed_whale", "Peponocephala electra"),
-    ("minke_whale", "Balaenoptera acutorostrata"),
-    ("pantropic_spotted_dolphin", "Stenella attenuata"),
-    ("pygmy_killer_whale", "Feresa attenuata"),
-    ("rough_toothed_dolphin", "Steno bredanensis"),
-    ("sei_whale", "Balaenoptera borealis"),
-    ("short_finned_pilot_whale", "Globicephala macrorhynchus"),
-    ("southern_right_whale", "Eubalaena australis"),
-    ("spinner_dolphin", "Stenella longirostris"),
-    ("white_sided_dolphin", "Lagenorhynchus acutus"),
-];
-
-/// `(genus, specificEpithet)` for a species as the catalogue records it
-/// (a Kaggle name, or a scientific name already).
-pub fn scientific_name(species: &str) -> Option<(String, String)> {
-    let key = crate::ingest::labels::normalise_species(species);
-    let name = SCIENTIFIC
-        .iter()
-        .find(|(k, _)| *k == key)
-        .map(|(_, s)| s.to_string())
-        .unwrap_or_else(|| species.trim().to_string());
-    let mut words = name.split_whitespace();
-    match (words.next(), words.next(), words.next()) {
-        (Some(g), Some(e), None) if g.chars().next().is_some_and(char::is_uppercase) => {
-            Some((g.to_string(), e.to_string()))
-        }
-        _ => None,
-    }
+/// `(genus, specificEpithet)` for a species as the catalogue records it,
+/// through the species table (the epithet empty for a genus); `None` when
+/// the table does not know it.
+pub fn scientific_name(table: &SpeciesTable, species: &str) -> Option<(String, String)> {
+    let taxon = table.resolve(species)?;
+    let mut words = taxon.scientific_name.split_whitespace();
+    let genus = words.next()?.to_string();
+    Some((genus, words.next().unwrap_or_default().to_string()))
 }
 
-/// The catalogue's species name for a genus and epithet: the Kaggle name
-/// where the table has one, else `genus_epithet` in lower case.
-pub fn species_of(genus: &str, epithet: &str) -> Option<String> {
-    let (g, e) = (genus.trim(), epithet.trim());
-    if g.is_empty() {
+/// The catalogue's species name for a genus and epithet: the taxon's common
+/// name as a label where the table knows it (`Humpback whale` is
+/// `humpback_whale`, the Kaggle spelling; `Common bottlenose dolphin` is
+/// `common_bottlenose_dolphin`, another name of the Kaggle
+/// `bottlenose_dolphin`'s taxon), else `genus_epithet`.
+pub fn species_of(table: &SpeciesTable, genus: &str, epithet: &str) -> Option<String> {
+    let name = format!("{} {}", genus.trim(), epithet.trim());
+    if genus.trim().is_empty() {
         return None;
     }
-    let name = format!("{g} {e}");
-    Some(
-        SCIENTIFIC
-            .iter()
-            .find(|(_, s)| s.eq_ignore_ascii_case(name.trim()))
-            .map(|(k, _)| k.to_string())
-            .unwrap_or_else(|| {
-                crate::ingest::labels::normalise_species(if e.is_empty() { g } else { &name })
-            }),
-    )
+    let label = table
+        .resolve(name.trim())
+        .map_or(name.trim(), |t| t.common_name.as_str());
+    Some(super::species::normalise(label))
 }
 
 /// What a sheet says about one photo, for [`Catalogue::place_sheet_rows`].
@@ -151,6 +112,7 @@ impl Catalogue {
     /// temporary file renamed into place); returns the rows written.
     pub fn export_wildbook(&self, path: &Path, filter: &Filter) -> Result<usize> {
         let sightings = self.identified_sightings(filter)?;
+        let table = SpeciesTable::for_catalogue(self.root())?;
         let locations: HashMap<String, String> = {
             let mut stmt = self
                 .conn()
@@ -170,7 +132,7 @@ impl Catalogue {
                 let (genus, epithet) = s
                     .species
                     .as_deref()
-                    .and_then(scientific_name)
+                    .and_then(|species| scientific_name(&table, species))
                     .unwrap_or_default();
                 // `YYYY-MM-DDTHH:MM:SS`; a part the time lacks stays empty.
                 let t = s.taken_at.as_deref().unwrap_or_default();
@@ -298,23 +260,29 @@ mod tests {
 
     #[test]
     fn species_go_to_genus_and_epithet_and_back() {
+        let table = SpeciesTable::shipped();
         assert_eq!(
-            scientific_name("Humpback Whale"),
+            scientific_name(&table, "Humpback Whale"),
             Some(("Megaptera".into(), "novaeangliae".into()))
         );
+        assert_eq!(scientific_name(&table, "some_whale"), None);
+        // Back to a name of the same taxon: the Kaggle spelling where it is
+        // the common name, the common name as a label otherwise.
+        for (kaggle, back) in [
+            ("beluga", "beluga"),
+            ("humpback_whale", "humpback_whale"),
+            ("killer_whale", "killer_whale"),
+            ("bottlenose_dolphin", "common_bottlenose_dolphin"),
+        ] {
+            let (genus, epithet) = scientific_name(&table, kaggle).unwrap();
+            let name = species_of(&table, &genus, &epithet).unwrap();
+            assert_eq!(name, back);
+            assert_eq!(table.resolve(&name), table.resolve(kaggle));
+        }
         assert_eq!(
-            scientific_name("Tursiops aduncus"),
-            Some(("Tursiops".into(), "aduncus".into()))
+            species_of(&table, "Nonesuchia", "imaginaria").as_deref(),
+            Some("nonesuchia_imaginaria")
         );
-        assert_eq!(scientific_name("some_whale"), None);
-        assert_eq!(
-            species_of("Megaptera", "novaeangliae").as_deref(),
-            Some("humpback_whale")
-        );
-        assert_eq!(
-            species_of("Tursiops", "aduncus").as_deref(),
-            Some("tursiops_aduncus")
-        );
-        assert_eq!(species_of("", ""), None);
+        assert_eq!(species_of(&table, "", ""), None);
     }
 }
