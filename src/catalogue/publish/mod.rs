@@ -8,8 +8,8 @@
 pub mod dwca;
 pub mod mark;
 pub mod socprog;
-pub mod wildbook;
 pub mod species;
+pub mod wildbook;
 
 use rusqlite::types::ToSql;
 
