@@ -18,6 +18,7 @@
 //! on the catalogue's own individuals, over cached backbone features.
 
 pub mod about;
+mod calendar;
 pub mod cancel;
 pub mod catalogue;
 pub mod detect;
