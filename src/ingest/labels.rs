@@ -24,6 +24,116 @@ pub struct Labelled {
     pub bbox: Option<BBox>,
 }
 
+/// A labels CSV being read (the Kaggle layout, a Wildbook sheet): its
+/// columns by name, each record with the line it starts on (a quoted field
+/// may hold line breaks), and errors that name the file and the line.
+pub(crate) struct Sheet<'a> {
+    path: &'a Path,
+    reader: csv::Reader<std::fs::File>,
+    headers: csv::StringRecord,
+}
+
+impl<'a> Sheet<'a> {
+    pub(crate) fn open(path: &'a Path) -> Result<Self> {
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_path(path)
+            .map_err(|e| bad_line(path, 0, e.to_string()))?;
+        let headers = reader
+            .headers()
+            .map_err(|e| bad_line(path, 1, e.to_string()))?
+            .clone();
+        Ok(Self {
+            path,
+            reader,
+            headers,
+        })
+    }
+
+    /// The header record.
+    pub(crate) fn headers(&self) -> &csv::StringRecord {
+        &self.headers
+    }
+
+    /// The column named `name`, if the sheet has one.
+    pub(crate) fn column(&self, name: &str) -> Option<usize> {
+        self.headers.iter().position(|h| h == name)
+    }
+
+    /// The column named `name`, or an error listing the columns found;
+    /// `hint` follows the missing name (`": not a … sheet"`, or nothing).
+    pub(crate) fn need(&self, name: &str, hint: &str) -> Result<usize> {
+        self.column(name).ok_or_else(|| {
+            let found = self.headers.iter().collect::<Vec<_>>().join(", ");
+            self.bad(1, format!("no `{name}` column{hint} (found: {found})"))
+        })
+    }
+
+    /// An error at `line` of this sheet.
+    pub(crate) fn bad(&self, line: u64, reason: String) -> Error {
+        bad_line(self.path, line, reason)
+    }
+
+    /// Every record with the line it starts on.
+    pub(crate) fn records(
+        &mut self,
+    ) -> impl Iterator<Item = Result<(u64, csv::StringRecord)>> + '_ {
+        let path = self.path;
+        self.reader.records().enumerate().map(move |(i, record)| {
+            // Counted in the file, where csv does not say.
+            let guess = i as u64 + 2;
+            let record = record.map_err(|e| {
+                bad_line(
+                    path,
+                    e.position().map_or(guess, |p| p.line()),
+                    e.to_string(),
+                )
+            })?;
+            Ok((record.position().map_or(guess, |p| p.line()), record))
+        })
+    }
+}
+
+/// An error at `line` of the labels file `path`. Reasons quote the file's
+/// own text (headers, boxes, codes): escaped.
+pub(crate) fn bad_line(path: &Path, line: u64, reason: String) -> Error {
+    Error::Labels {
+        path: path.to_path_buf(),
+        reason: shown(&format!("line {line}: {reason}")).into_owned(),
+    }
+}
+
+/// One photo shows one individual: each image's first line and individual,
+/// by its path (`a.jpg` and `./a.jpg` are one image).
+#[derive(Debug, Default)]
+pub(crate) struct OnePerPhoto(HashMap<PathBuf, (u64, String)>);
+
+impl OnePerPhoto {
+    /// Note that line `line` labels `path` (written `image` in the file) as
+    /// `individual`: `Ok(true)` the first time, `Ok(false)` when an earlier
+    /// line said the same, and the reason when it named another individual.
+    pub(crate) fn label(
+        &mut self,
+        path: &Path,
+        image: &str,
+        individual: &str,
+        line: u64,
+    ) -> std::result::Result<bool, String> {
+        let key: PathBuf = path.components().collect();
+        match self.0.get(&key) {
+            Some((first, other)) if other != individual => Err(format!(
+                "image `{image}` is labelled `{other}` on line {first} and `{individual}` \
+                 on line {line}: one photo shows one individual, so correct one of the two lines"
+            )),
+            Some(_) => Ok(false),
+            None => {
+                self.0.insert(key, (line, individual.to_string()));
+                Ok(true)
+            }
+        }
+    }
+}
+
 /// Image file extensions read from folders.
 pub const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png", "tif", "tiff", "webp"];
 
@@ -47,47 +157,19 @@ pub fn normalise_species(s: &str) -> String {
 /// shapes every search and training run; nothing is imported until the file
 /// says one thing. The same image twice under one individual is no conflict.
 pub fn read_csv(csv_path: &Path, images: &Path) -> Result<Vec<Labelled>> {
-    // Reasons quote the file's own text (headers, boxes): escaped.
-    let bad = |line: u64, reason: String| Error::Labels {
-        path: csv_path.to_path_buf(),
-        reason: shown(&format!("line {line}: {reason}")).into_owned(),
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(csv_path)
-        .map_err(|e| bad(0, e.to_string()))?;
-    let headers = reader.headers().map_err(|e| bad(1, e.to_string()))?.clone();
-    let column: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h, i)).collect();
-    let need = |name: &str| {
-        column.get(name).copied().ok_or_else(|| {
-            bad(
-                1,
-                format!(
-                    "no `{name}` column (found: {})",
-                    headers.iter().collect::<Vec<_>>().join(", ")
-                ),
-            )
-        })
-    };
-    let (image_col, individual_col) = (need("image")?, need("individual_id")?);
-    let species_col = column.get("species").copied();
-    let box_col = column
-        .get("box")
-        .or_else(|| column.get("fin_or_body_box_x1_y1_x2_y2"))
-        .copied();
+    let mut sheet = Sheet::open(csv_path)?;
+    let (image_col, individual_col) = (sheet.need("image", "")?, sheet.need("individual_id", "")?);
+    let species_col = sheet.column("species");
+    let box_col = sheet
+        .column("box")
+        .or_else(|| sheet.column("fin_or_body_box_x1_y1_x2_y2"));
     // Happywhale-sample gives a full-body box where it has no fin box.
-    let fallback_box_col = column.get("fullbody_box_x1_y1_x2_y2").copied();
+    let fallback_box_col = sheet.column("fullbody_box_x1_y1_x2_y2");
     let mut out = Vec::new();
-    // Each image's first line and individual, by its path.
-    let mut labelled: HashMap<PathBuf, (u64, String)> = HashMap::new();
-    for (i, record) in reader.records().enumerate() {
-        // Counted in the file (a quoted field may hold line breaks).
-        let guess = i as u64 + 2;
-        let record = record.map_err(|e| {
-            let line = e.position().map_or(guess, |p| p.line());
-            bad(line, e.to_string())
-        })?;
-        let line = record.position().map_or(guess, |p| p.line());
+    let mut photos = OnePerPhoto::default();
+    let bad = |line: u64, reason: String| bad_line(csv_path, line, reason);
+    for record in sheet.records() {
+        let (line, record) = record?;
         let field = |c: usize| record.get(c).unwrap_or("").trim();
         let image = field(image_col);
         let individual = field(individual_col);
@@ -104,23 +186,9 @@ pub fn read_csv(csv_path: &Path, images: &Path) -> Result<Vec<Labelled>> {
             Some(s) => Some(parse_box(s).map_err(|reason| bad(line, reason))?),
         };
         let path = images.join(image);
-        // `a.jpg` and `./a.jpg` are one image.
-        let key: PathBuf = path.components().collect();
-        match labelled.get(&key) {
-            Some((first, other)) if other != individual => {
-                return Err(bad(
-                    line,
-                    format!(
-                        "image `{image}` is labelled `{other}` on line {first} and `{individual}` \
-                         on line {line}: one photo shows one individual, so correct one of the two lines"
-                    ),
-                ))
-            }
-            Some(_) => {}
-            None => {
-                labelled.insert(key, (line, individual.to_string()));
-            }
-        }
+        photos
+            .label(&path, image, individual, line)
+            .map_err(|reason| bad(line, reason))?;
         out.push(Labelled {
             path,
             individual: individual.to_string(),

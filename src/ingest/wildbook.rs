@@ -12,12 +12,12 @@
 //! file under two individuals is refused naming both lines.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use super::labels::Labelled;
-use crate::catalogue::codes::{check_code, shown};
+use super::labels::{bad_line, Labelled, OnePerPhoto, Sheet};
+use crate::catalogue::codes::check_code;
 use crate::catalogue::publish::species::SpeciesTable;
 use crate::catalogue::publish::wildbook::{species_of, SheetPlace};
 use crate::error::{Error, Result};
@@ -31,37 +31,18 @@ pub fn read_sheet(
     images: &Path,
     species: &SpeciesTable,
 ) -> Result<(Vec<Labelled>, Vec<SheetPlace>)> {
-    let bad = |line: u64, reason: String| Error::Labels {
-        path: sheet.to_path_buf(),
-        reason: shown(&format!("line {line}: {reason}")).into_owned(),
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_path(sheet)
-        .map_err(|e| bad(0, e.to_string()))?;
-    let headers = reader.headers().map_err(|e| bad(1, e.to_string()))?.clone();
+    let bad = |line: u64, reason: String| bad_line(sheet, line, reason);
+    let mut rows = Sheet::open(sheet)?;
+    const NOT_WILDBOOK: &str = ": not a Wildbook bulk-import sheet";
+    let media_col = rows.need("Encounter.mediaAsset0", NOT_WILDBOOK)?;
+    let individual_col = rows.need("MarkedIndividual.individualID", NOT_WILDBOOK)?;
+    let headers = rows.headers().clone();
     let column: HashMap<&str, usize> = headers.iter().enumerate().map(|(i, h)| (h, i)).collect();
-    let need = |name: &str| {
-        column.get(name).copied().ok_or_else(|| {
-            bad(
-                1,
-                format!(
-                    "no `{name}` column: not a Wildbook bulk-import sheet (found: {})",
-                    headers.iter().collect::<Vec<_>>().join(", ")
-                ),
-            )
-        })
-    };
-    let media_col = need("Encounter.mediaAsset0")?;
-    let individual_col = need("MarkedIndividual.individualID")?;
     let mut labelled = Vec::new();
     let mut places = Vec::new();
-    let mut first: HashMap<PathBuf, (u64, String)> = HashMap::new();
-    for (i, record) in reader.records().enumerate() {
-        let guess = i as u64 + 2;
-        let record =
-            record.map_err(|e| bad(e.position().map_or(guess, |p| p.line()), e.to_string()))?;
-        let line = record.position().map_or(guess, |p| p.line());
+    let mut photos = OnePerPhoto::default();
+    for record in rows.records() {
+        let (line, record) = record?;
         let field = |name: &str| -> &str {
             column
                 .get(name)
@@ -80,21 +61,11 @@ pub fn read_sheet(
         check_code(individual)
             .map_err(|why| bad(line, format!("MarkedIndividual.individualID {why}")))?;
         let path = images.join(media);
-        let key: PathBuf = path.components().collect();
-        match first.get(&key) {
-            Some((l, other)) if other != individual => {
-                return Err(bad(
-                    line,
-                    format!(
-                        "`{media}` is `{other}` on line {l} and `{individual}` on line {line}: \
-                         one photo shows one individual, so correct one of the two lines"
-                    ),
-                ))
-            }
-            Some(_) => continue,
-            None => {
-                first.insert(key, (line, individual.to_string()));
-            }
+        if !photos
+            .label(&path, media, individual, line)
+            .map_err(|reason| bad(line, reason))?
+        {
+            continue;
         }
         labelled.push(Labelled {
             path: path.clone(),
