@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use super::attributes::{Distinctiveness, Grades, Part, Quality, Side};
 use super::individuals::{Event, Individual};
 use super::review::Sighting;
 use super::sql::{NOW_SHIFTED, RESOLVED_CTE};
@@ -33,6 +34,41 @@ pub struct IndividualFilter {
     /// Only individuals with sightings confirmed by a person in the last
     /// [`NEW_SIGHTING_DAYS`] days.
     pub has_new_sightings: bool,
+    /// Only individuals with one sighting (in the dates) graded this
+    /// photo quality or better (`Q2`: Q1 or Q2) and each grade below.
+    pub min_quality: Option<Quality>,
+    /// ... graded one of these distinctiveness grades (empty: any).
+    pub distinctiveness: Vec<Distinctiveness>,
+    /// ... showing this side.
+    pub side: Option<Side>,
+    /// ... showing this body part.
+    pub part: Option<Part>,
+}
+
+impl IndividualFilter {
+    /// Whether one sighting, taken on `day` and graded `g`, is in the
+    /// dates and grades asked for; an ungraded attribute matches only
+    /// when that attribute is not filtered.
+    fn keeps(&self, day: Option<&str>, g: &Grades) -> bool {
+        let after = self
+            .date_from
+            .as_deref()
+            .is_none_or(|from| day.is_some_and(|d| d >= from));
+        let before = self
+            .date_to
+            .as_deref()
+            .is_none_or(|to| day.is_some_and(|d| d <= to));
+        // Grades sort best first: Q1 < Q2 < Q3.
+        let quality = self
+            .min_quality
+            .is_none_or(|min| g.quality.is_some_and(|q| q <= min));
+        let distinctiveness = self.distinctiveness.is_empty()
+            || g.distinctiveness
+                .is_some_and(|d| self.distinctiveness.contains(&d));
+        let side = self.side.is_none_or(|s| g.side == Some(s));
+        let part = self.part.is_none_or(|p| g.part == Some(p));
+        after && before && quality && distinctiveness && side && part
+    }
 }
 
 /// One card of the catalogue grid.
@@ -60,6 +96,7 @@ struct Row {
     crop: Option<String>,
     taken_at: Option<String>,
     new: bool,
+    grades: Grades,
 }
 
 impl Catalogue {
@@ -69,11 +106,16 @@ impl Catalogue {
         let mut stmt = self.conn().prepare(&format!(
             "{RESOLVED_CTE}
              SELECT r.id, d.crop_file, p.taken_at,
-                    idn.source = 'person' AND idn.created_at >= {NOW_SHIFTED}
+                    idn.source = 'person' AND idn.created_at >= {NOW_SHIFTED},
+                    qa.value, da.value, sa.value, pa.value
              FROM identifications idn
              JOIN resolved r ON r.start = idn.individual_id
              JOIN detections d ON d.id = idn.detection_id
              JOIN photos p ON p.id = d.photo_id
+             LEFT JOIN detection_attributes qa ON qa.detection_id = d.id AND qa.attribute = 'quality'
+             LEFT JOIN detection_attributes da ON da.detection_id = d.id AND da.attribute = 'distinctiveness'
+             LEFT JOIN detection_attributes sa ON sa.detection_id = d.id AND sa.attribute = 'side'
+             LEFT JOIN detection_attributes pa ON pa.detection_id = d.id AND pa.attribute = 'part'
              WHERE idn.superseded_by IS NULL AND idn.withdrawn_at IS NULL AND idn.verdict = 'confirmed'
                AND d.removed_at IS NULL
              ORDER BY p.taken_at, d.id"
@@ -85,6 +127,7 @@ impl Catalogue {
                 crop: r.get(1)?,
                 taken_at: r.get(2)?,
                 new: r.get(3)?,
+                grades: Grades::of_stored([r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?]),
             })
         })?;
         let mut by_individual: HashMap<i64, Vec<Row>> = HashMap::new();
@@ -108,15 +151,7 @@ impl Catalogue {
             }
             let seen_in_range = rows.iter().any(|r| {
                 let day = r.taken_at.as_deref().map(|t| &t[..10.min(t.len())]);
-                let after = filter
-                    .date_from
-                    .as_deref()
-                    .is_none_or(|from| day.is_some_and(|d| d >= from));
-                let before = filter
-                    .date_to
-                    .as_deref()
-                    .is_none_or(|to| day.is_some_and(|d| d <= to));
-                after && before
+                filter.keeps(day, &r.grades)
             });
             if !seen_in_range {
                 continue;
@@ -156,6 +191,7 @@ impl Catalogue {
                 }),
                 taken_at: s.taken_at.clone(),
                 new: s.source == "person" && s.decided_at >= cutoff,
+                grades: Grades::default(),
             })
             .collect();
         let summary = summarise(self, individual, &rows);
