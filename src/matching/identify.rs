@@ -144,6 +144,11 @@ impl Gallery {
         self.items.get(&embedding_id)
     }
 
+    /// Every indexed item, in no particular order.
+    pub fn items(&self) -> impl Iterator<Item = &GalleryItem> {
+        self.items.values()
+    }
+
     /// `(individual, score)` of the nearest gallery embeddings that `admit`
     /// accepts, best first.
     pub fn neighbours(
@@ -253,16 +258,38 @@ pub fn suggest(
     settings: &MatchSettings,
     head: Option<&HeadScorer>,
 ) -> Result<Vec<Prediction<i64>>> {
-    let neighbours = gallery.neighbours(query, settings.neighbours, &|item| scope.admits(item))?;
+    let admit = |item: &GalleryItem| scope.admits(item);
+    suggest_admitting(
+        gallery,
+        query,
+        &admit,
+        scope.is_everything(),
+        settings,
+        head,
+    )
+}
+
+/// [`suggest`] over the gallery items `admit` accepts (`everything`: it
+/// accepts them all), as a scope of grades adds its own test to the
+/// catalogue scope's ([`super::scope`]).
+pub(crate) fn suggest_admitting(
+    gallery: &Gallery,
+    query: &[f32],
+    admit: &(dyn Fn(&GalleryItem) -> bool + Sync),
+    everything: bool,
+    settings: &MatchSettings,
+    head: Option<&HeadScorer>,
+) -> Result<Vec<Prediction<i64>>> {
+    let neighbours = gallery.neighbours(query, settings.neighbours, admit)?;
     let head_scores = match head {
         Some(h) if settings.head_weight > 0.0 => {
             let mut s = h.scores(query);
             // A scope limits the head's candidates too.
-            if !scope.is_everything() {
+            if !everything {
                 let inside: std::collections::HashSet<i64> = gallery
                     .items
                     .values()
-                    .filter(|i| scope.admits(i))
+                    .filter(|i| admit(i))
                     .map(|i| i.individual_id)
                     .collect();
                 s.retain(|id, _| inside.contains(id));

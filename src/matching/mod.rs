@@ -14,6 +14,7 @@
 pub mod field;
 pub mod identify;
 pub mod rerank;
+pub mod scope;
 mod score;
 mod top5;
 
