@@ -225,6 +225,17 @@ pub struct IndividualFilter {
     pub date_from: Option<String>,
     pub date_to: Option<String>,
     pub has_new_sightings: bool,
+    /// Only individuals with one sighting graded this quality or better
+    /// and each grade below (issue 16); absent or `null`: any.
+    #[ts(type = "\"Q1\" | \"Q2\" | \"Q3\" | null")]
+    pub min_quality: Option<String>,
+    #[serde(default)]
+    #[ts(type = "Array<\"D1\" | \"D2\" | \"D3\">")]
+    pub distinctiveness: Vec<String>,
+    #[ts(type = "\"left\" | \"right\" | \"both\" | \"unknown\" | null")]
+    pub side: Option<String>,
+    #[ts(type = "\"dorsal-fin\" | \"fluke\" | \"flank\" | \"head\" | \"other\" | null")]
+    pub part: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
@@ -357,6 +368,89 @@ pub struct CalibrationInfo {
 pub struct ExportResult {
     pub path: String,
     pub rows: usize,
+}
+
+/// Which identified sightings a publication export takes (issue 16, the
+/// engine's `publish::Filter`); an empty field does not filter.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct PublishFilter {
+    /// Species as recorded, any case.
+    pub species: Vec<String>,
+    /// First and last day taken, `YYYY-MM-DD`, inclusive.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Only detections graded this quality or better.
+    #[ts(type = "\"Q1\" | \"Q2\" | \"Q3\" | null")]
+    pub min_quality: Option<String>,
+    /// Only detections graded one of these.
+    #[ts(type = "Array<\"D1\" | \"D2\" | \"D3\">")]
+    pub distinctiveness: Vec<String>,
+}
+
+/// What a Darwin Core Archive's `eml.xml` says about the dataset.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct DwcaDataset {
+    pub title: String,
+    /// `Name`, `name@example.org` or `Name <name@example.org>`.
+    pub contact: String,
+    #[ts(type = "\"CC0-1.0\" | \"CC-BY-4.0\" | \"CC-BY-NC-4.0\"")]
+    pub licence: String,
+}
+
+/// One MARK survey occasion, `YYYY-MM-DD` inclusive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct SurveyRange {
+    pub from: String,
+    pub to: String,
+}
+
+/// The choices of a MARK export, as `catalogue export --mark` has them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct MarkChoices {
+    #[ts(type = "\"days\" | \"months\" | \"surveys\"")]
+    pub occasions: String,
+    /// The occasions when `occasions` is `surveys`, in date order.
+    pub surveys: Vec<SurveyRange>,
+    /// One frequency column per group.
+    #[ts(type = "\"species\" | \"distinctiveness\" | null")]
+    pub groups: Option<String>,
+    /// A `/* CODE */` comment before each history.
+    pub comments: bool,
+}
+
+/// A sighting an export left out, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct LeftOutSighting {
+    /// `#DETECTION` and the photo (MARK and SOCPROG: and the code).
+    pub sighting: String,
+    pub reasons: Vec<String>,
+}
+
+/// What a publication export wrote and what it left out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct PublishResult {
+    pub path: String,
+    /// Records written, counted in `unit`s.
+    pub rows: usize,
+    /// `occurrence` (DwC-A), `encounter` (Wildbook), `individual` (MARK),
+    /// `sighting` (SOCPROG).
+    pub unit: String,
+    /// What else was written or chosen: SOCPROG's individuals table, MARK's
+    /// occasions and groups.
+    pub notes: Vec<String>,
+    pub left_out: Vec<LeftOutSighting>,
 }
 
 /// MAP@5 and top-k accuracy over a set of validation queries.

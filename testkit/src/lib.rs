@@ -14,12 +14,15 @@
 //! - [`ops`]: sync operations written by hand (plain records, a careless
 //!   push) for the planner, the applier and the server.
 //! - [`files`]: what a folder holds.
+//! - [`dwca`]: python-dwca-reader, to read an exported Darwin Core Archive
+//!   back with a real reader.
 //!
 //! It is a dev-dependency only. Integration tests link it with the engine;
 //! the engine's own unit tests (in `src/`) must not use it, because it
 //! depends on the engine library and would be a second copy of it there.
 
 pub mod catalogue;
+pub mod dwca;
 pub mod files;
 pub mod ops;
 pub mod packs;
@@ -28,6 +31,7 @@ pub mod photos;
 pub use catalogue::{
     committed_photos, import_all, imported, on_every_connection, pipeline, session, sql,
 };
+pub use dwca::{dwca_python, dwca_records};
 pub use files::names_in;
 pub use packs::{
     copy_pack, edit_manifest, pack_dir, refresh_checksum, set_onnx_initializer, tiny_pack,

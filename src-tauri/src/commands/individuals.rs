@@ -7,6 +7,7 @@ use whaleid::catalogue::browse::{self, IndividualFilter as EngineFilter};
 use whaleid::catalogue::review::Sighting as EngineSighting;
 use whaleid::catalogue::{individuals, Catalogue, Event};
 
+use super::export::{grade, grades};
 use crate::dto::{
     IndividualDetail, IndividualEvent, IndividualFilter, IndividualSummary, MergeDirection,
     Sighting,
@@ -34,6 +35,10 @@ pub async fn individuals_list(
         date_from: filter.date_from,
         date_to: filter.date_to,
         has_new_sightings: filter.has_new_sightings,
+        min_quality: grade(filter.min_quality.as_deref())?,
+        distinctiveness: grades(&filter.distinctiveness)?,
+        side: grade(filter.side.as_deref())?,
+        part: grade(filter.part.as_deref())?,
     };
     state.with_catalogue(|open| {
         let list = open.catalogue.list_individuals(&filter)?;
