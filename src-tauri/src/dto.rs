@@ -144,6 +144,33 @@ pub struct ReviewItem {
     #[ts(type = "number")]
     pub detection_id: i64,
     #[ts(type = "number")]
+/// A detection's photo-ID grades (issue 16, `whaleid::catalogue::attributes`):
+/// each value as stored, `null` where not graded.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct Grades {
+    #[ts(type = "\"Q1\" | \"Q2\" | \"Q3\" | null")]
+    pub quality: Option<String>,
+    #[ts(type = "\"D1\" | \"D2\" | \"D3\" | null")]
+    pub distinctiveness: Option<String>,
+    #[ts(type = "\"left\" | \"right\" | \"both\" | \"unknown\" | null")]
+    pub side: Option<String>,
+    #[ts(type = "\"dorsal-fin\" | \"fluke\" | \"flank\" | \"head\" | \"other\" | null")]
+    pub part: Option<String>,
+}
+
+/// One change `set_attributes` makes: set `attribute` to `value`, or clear
+/// it (back to not graded) where `value` is `null`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct AttributeChange {
+    #[ts(type = "\"quality\" | \"distinctiveness\" | \"side\" | \"part\"")]
+    pub attribute: String,
+    pub value: Option<String>,
+}
+
     pub photo_id: i64,
     #[ts(type = "number | null")]
     pub encounter_id: Option<i64>,
@@ -180,6 +207,8 @@ pub struct ReviewItem {
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct ReviewQueue {
+    /// The detection's photo-ID grades, set with `set_attributes`.
+    pub grades: Grades,
     pub items: Vec<ReviewItem>,
     pub total: usize,
 }
@@ -284,6 +313,8 @@ pub struct Sighting {
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct IndividualEvent {
+    /// The detection's photo-ID grades.
+    pub grades: Grades,
     #[ts(type = "number")]
     pub id: i64,
     pub kind: String,

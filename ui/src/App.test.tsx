@@ -7,6 +7,7 @@ import type { IndividualDetail } from "./bindings/IndividualDetail";
 import type { IndividualSummary } from "./bindings/IndividualSummary";
 import type { Settings } from "./bindings/Settings";
 import type { SyncEvent } from "./bindings/SyncEvent";
+import { NO_GRADES } from "./lib/grades";
 
 const pack = {
   name: "generic",
@@ -35,8 +36,8 @@ const inds: IndividualSummary[] = [
 const detail: IndividualDetail = {
   summary: inds[0],
   sightings: [
-    { detectionId: 10, photoId: 1, cropPath: "/c/10.jpg", photoPath: "/p/1.jpg", takenAt: "2026-06-01T10:00:00", latitude: 44.1, longitude: -63.2, encounterId: 3, source: "review", decidedBy: "person", score: 0.8 },
-    { detectionId: 11, photoId: 2, cropPath: "/c/11.jpg", photoPath: "/p/2.jpg", takenAt: "2026-06-30T09:00:00", latitude: 44.3, longitude: -63.0, encounterId: 4, source: "review", decidedBy: "person", score: 0.7 },
+    { detectionId: 10, photoId: 1, cropPath: "/c/10.jpg", photoPath: "/p/1.jpg", takenAt: "2026-06-01T10:00:00", latitude: 44.1, longitude: -63.2, encounterId: 3, source: "review", decidedBy: "person", score: 0.8, grades: NO_GRADES },
+    { detectionId: 11, photoId: 2, cropPath: "/c/11.jpg", photoPath: "/p/2.jpg", takenAt: "2026-06-30T09:00:00", latitude: 44.3, longitude: -63.0, encounterId: 4, source: "review", decidedBy: "person", score: 0.7, grades: NO_GRADES },
   ],
   events: [{ id: 5, kind: "rename", otherId: null, createdAt: "2026-07-01T08:00:00", undone: false, undoable: true, by: "Kim", summary: "HW-X → HW-001" }],
 };

@@ -7,9 +7,10 @@ use whaleid::catalogue::browse::{self, IndividualFilter as EngineFilter};
 use whaleid::catalogue::review::Sighting as EngineSighting;
 use whaleid::catalogue::{individuals, Catalogue, Event};
 
+use super::attributes::grades_of;
 use super::export::{grade, grades};
 use crate::dto::{
-    IndividualDetail, IndividualEvent, IndividualFilter, IndividualSummary, MergeDirection,
+    Grades, IndividualDetail, IndividualEvent, IndividualFilter, IndividualSummary, MergeDirection,
     Sighting,
 };
 use crate::error::AppResult;
@@ -36,7 +37,7 @@ pub async fn individuals_list(
         date_to: filter.date_to,
         has_new_sightings: filter.has_new_sightings,
         min_quality: grade(filter.min_quality.as_deref())?,
-        distinctiveness: grades(&filter.distinctiveness)?,
+        distinctiveness: grades(filter.distinctiveness.as_deref().unwrap_or_default())?,
         side: grade(filter.side.as_deref())?,
         part: grade(filter.part.as_deref())?,
     };
@@ -125,7 +126,14 @@ fn detail(cat: &Catalogue, id: i64) -> AppResult<IndividualDetail> {
     let d = cat.individual_detail(&key(id))?;
     Ok(IndividualDetail {
         summary: summary(d.summary),
-        sightings: d.sightings.into_iter().map(sighting).collect(),
+        sightings: d
+            .sightings
+            .into_iter()
+            .map(|s| {
+                let grades = grades_of(cat, s.detection_id)?;
+                Ok(sighting(s, grades))
+            })
+            .collect::<AppResult<_>>()?,
         events: d
             .events
             .into_iter()
@@ -152,8 +160,9 @@ fn summary(s: browse::IndividualSummary) -> IndividualSummary {
     }
 }
 
-fn sighting(s: EngineSighting) -> Sighting {
+fn sighting(s: EngineSighting, grades: Grades) -> Sighting {
     Sighting {
+        grades,
         detection_id: s.detection_id,
         photo_id: s.photo_id,
         crop_path: s.crop.map(text),

@@ -4,6 +4,7 @@
 //! macro's generated `__cmd__` items collide at the crate root (E0255).
 
 pub mod about;
+pub mod attributes;
 pub mod boxes;
 pub mod catalogue;
 pub mod dialogs;

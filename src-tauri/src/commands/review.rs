@@ -5,7 +5,10 @@
 use tauri::{AppHandle, Runtime, State};
 use whaleid::catalogue::review::{self as engine, QueueItem, ReviewSuggestion};
 
-use crate::dto::{ReviewAction, ReviewItem, ReviewOutcome, ReviewQueue, Suggestion, Undone};
+use super::attributes::grades_of;
+use crate::dto::{
+    Grades, ReviewAction, ReviewItem, ReviewOutcome, ReviewQueue, Suggestion, Undone,
+};
 use crate::error::AppResult;
 use crate::jobs;
 use crate::state::{AppState, OpenCatalogue};
@@ -34,9 +37,10 @@ pub async fn review_queue<R: Runtime>(
                     .map(|i| {
                         let threshold =
                             in_use.as_ref().map(|t| t.for_species(i.species.as_deref()));
-                        item(i, threshold)
+                        let grades = grades_of(cat, i.detection_id)?;
+                        Ok(item(i, threshold, grades))
                     })
-                    .collect(),
+                    .collect::<AppResult<_>>()?,
                 total: cat.to_review()?,
             })
         })
@@ -163,8 +167,9 @@ fn encounter_label(i: &QueueItem) -> String {
     }
 }
 
-fn item(i: QueueItem, threshold: Option<f32>) -> ReviewItem {
+fn item(i: QueueItem, threshold: Option<f32>, grades: Grades) -> ReviewItem {
     ReviewItem {
+        grades,
         threshold,
         encounter_label: encounter_label(&i),
         detection_id: i.detection_id,

@@ -13,6 +13,8 @@ import { getCurrentWebview } from "@tauri-apps/api/webview";
 
 import type { AboutInfo } from "../bindings/AboutInfo";
 import type { AppError } from "../bindings/AppError";
+import type { AttributeChange } from "../bindings/AttributeChange";
+import type { Grades } from "../bindings/Grades";
 import type { CatalogueInfo } from "../bindings/CatalogueInfo";
 import type { ExportResult } from "../bindings/ExportResult";
 import type { IndividualDetail } from "../bindings/IndividualDetail";
@@ -171,6 +173,9 @@ export const reviewUndo = () => call<Undone | null>("review_undo");
 // ---- boxes drawn by hand ------------------------------------------------
 /** x1, y1, x2, y2 in photo pixels. */
 export type BoxCoords = [number, number, number, number];
+/** Sets (or, with `value: null`, clears) grades of one detection; its grades after. */
+export const setAttributes = (detectionId: number, changes: AttributeChange[]) =>
+  call<Grades>("set_attributes", { detectionId, changes });
 export const boxList = (photoId: number) => call<PhotoBoxRow[]>("box_list", { photoId });
 export const boxAdd = (photoId: number, bbox: BoxCoords) => call<BoxChanged>("box_add", { photoId, bbox });
 export const boxSet = (detectionId: number, bbox: BoxCoords) => call<BoxChanged>("box_set", { detectionId, bbox });

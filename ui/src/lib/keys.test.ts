@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
+import type { GradeAttribute } from "./grades";
 import { isTypingTarget, reviewKeyAction } from "./keys";
 
-const k = (key: string, extra: Record<string, unknown> = {}) => reviewKeyAction({ key, target: { tagName: "BODY" }, ...extra });
+const k = (key: string, extra: Record<string, unknown> = {}, chord: GradeAttribute | null = null) =>
+  reviewKeyAction({ key, target: { tagName: "BODY" }, ...extra }, chord);
 
 describe("reviewKeyAction", () => {
   it("maps 1–5 to accepting that rank, and nothing for 0 or 6", () => {
@@ -20,7 +22,7 @@ describe("reviewKeyAction", () => {
     expect(k("ArrowLeft")).toEqual({ type: "prev" });
     expect(k("ArrowRight")).toEqual({ type: "next" });
     expect(k("Escape")).toEqual({ type: "cancel" });
-    expect(k("q")).toBeNull();
+    expect(k("z")).toBeNull();
     expect(k("Enter")).toBeNull();
   });
   it("ignores keys typed into text inputs, textareas, selects and editable content", () => {
@@ -45,6 +47,47 @@ describe("reviewKeyAction", () => {
     expect(k("1", { repeat: true })).toBeNull();
     expect(k("x", { repeat: true })).toBeNull();
     expect(k("ArrowRight", { repeat: true })).toEqual({ type: "next" });
+  });
+});
+
+describe("grade keys", () => {
+  it("Q, D, V and T start a chord for quality, distinctiveness, side and body part", () => {
+    expect(k("q")).toEqual({ type: "gradeChord", attribute: "quality" });
+    expect(k("D")).toEqual({ type: "gradeChord", attribute: "distinctiveness" });
+    expect(k("v")).toEqual({ type: "gradeChord", attribute: "side" });
+    expect(k("t")).toEqual({ type: "gradeChord", attribute: "part" });
+  });
+  it("the chord's second key picks the value, and 0 clears it", () => {
+    expect(k("2", {}, "quality")).toEqual({ type: "grade", attribute: "quality", value: "Q2" });
+    expect(k("1", {}, "distinctiveness")).toEqual({ type: "grade", attribute: "distinctiveness", value: "D1" });
+    expect(k("3", {}, "distinctiveness")).toEqual({ type: "grade", attribute: "distinctiveness", value: "D3" });
+    expect(k("b", {}, "side")).toEqual({ type: "grade", attribute: "side", value: "both" });
+    expect(k("U", {}, "side")).toEqual({ type: "grade", attribute: "side", value: "unknown" });
+    expect(k("f", {}, "part")).toEqual({ type: "grade", attribute: "part", value: "dorsal-fin" });
+    expect(k("k", {}, "part")).toEqual({ type: "grade", attribute: "part", value: "fluke" });
+    expect(k("l", {}, "part")).toEqual({ type: "grade", attribute: "part", value: "flank" });
+    expect(k("h", {}, "part")).toEqual({ type: "grade", attribute: "part", value: "head" });
+    expect(k("o", {}, "part")).toEqual({ type: "grade", attribute: "part", value: "other" });
+    expect(k("0", {}, "side")).toEqual({ type: "grade", attribute: "side", value: null });
+  });
+  it("inside a chord, decision keys do not decide: another key drops the chord, Esc cancels it", () => {
+    expect(k("4", {}, "quality")).toEqual({ type: "gradeMiss", attribute: "quality" });
+    expect(k("n", {}, "quality")).toEqual({ type: "gradeMiss", attribute: "quality" });
+    expect(k("x", {}, "part")).toEqual({ type: "gradeMiss", attribute: "part" });
+    expect(k("Escape", {}, "side")).toEqual({ type: "cancel" });
+  });
+  it("Shift on its way to a capital or a held key neither ends nor drops a chord", () => {
+    expect(k("Shift", {}, "side")).toBeNull();
+    expect(k("2", { repeat: true }, "quality")).toBeNull();
+    expect(k("2", { ctrlKey: true }, "quality")).toBeNull();
+  });
+  it("L and R alone set the side left or right", () => {
+    expect(k("l")).toEqual({ type: "grade", attribute: "side", value: "left" });
+    expect(k("R")).toEqual({ type: "grade", attribute: "side", value: "right" });
+  });
+  it("keys typed into a field are text, chord or not", () => {
+    expect(k("q", { target: { tagName: "INPUT", type: "text" } })).toBeNull();
+    expect(k("2", { target: { tagName: "INPUT", type: "text" } }, "quality")).toBeNull();
   });
 });
 

@@ -2,7 +2,12 @@
  * Review keyboard map. The review screen listens on `window`, so the mapping
  * must ignore keys typed into inputs (the new-individual code prompt, the
  * catalogue search) and chords that belong to the webview (Ctrl+R, Cmd+C).
+ *
+ * Grades are two-key chords: Q, D, V (side) or T (body part), then the
+ * value's key from `GRADE_SPECS` (Q then 2 is quality Q2; 0 clears). L and
+ * R alone set the side left or right, the commonest grades of all.
  */
+import { CLEAR_KEY, GRADE_SPECS, gradeSpec, type GradeAttribute } from "./grades";
 
 export type ReviewKeyAction =
   | { type: "accept"; rank: number }
@@ -17,7 +22,13 @@ export type ReviewKeyAction =
   | { type: "search" }
   | { type: "drawBox" }
   | { type: "deleteBox" }
-  | { type: "cancel" };
+  | { type: "cancel" }
+  /** The first key of a grade chord: the next key picks the value. */
+  | { type: "gradeChord"; attribute: GradeAttribute }
+  /** Set a grade; `value: null` clears it. */
+  | { type: "grade"; attribute: GradeAttribute; value: string | null }
+  /** A chord's second key that is no value of it: the chord is dropped. */
+  | { type: "gradeMiss"; attribute: GradeAttribute };
 
 /** The subset of KeyboardEvent the mapping reads, so tests need no DOM. */
 export type KeyLike = {
@@ -44,10 +55,18 @@ export function isTypingTarget(target: unknown): boolean {
   return false;
 }
 
-export function reviewKeyAction(e: KeyLike): ReviewKeyAction | null {
+/** Keys that only modify the next one: they neither finish nor drop a chord. */
+const MODIFIERS = new Set(["Shift", "Control", "Alt", "Meta", "CapsLock", "AltGraph"]);
+
+/**
+ * The action for a key press; `chord` is the attribute whose chord waits for
+ * its second key (after Q, D, V or T), else null.
+ */
+export function reviewKeyAction(e: KeyLike, chord: GradeAttribute | null = null): ReviewKeyAction | null {
   if (e.ctrlKey || e.metaKey || e.altKey) return null;
   if (isTypingTarget(e.target)) return null;
   const k = e.key;
+  if (chord) return chordEnd(chord, e);
   // Holding a decision key must not decide a run of photos.
   if (e.repeat && k !== "ArrowLeft" && k !== "ArrowRight") return null;
   if (/^[1-5]$/.test(k)) return { type: "accept", rank: Number(k) };
@@ -69,6 +88,10 @@ export function reviewKeyAction(e: KeyLike): ReviewKeyAction | null {
       return { type: "search" };
     case "b":
       return { type: "drawBox" };
+    case "l":
+      return { type: "grade", attribute: "side", value: "left" };
+    case "r":
+      return { type: "grade", attribute: "side", value: "right" };
     case "Delete":
       return { type: "deleteBox" };
     case "ArrowLeft":
@@ -77,7 +100,19 @@ export function reviewKeyAction(e: KeyLike): ReviewKeyAction | null {
       return { type: "next" };
     case "Escape":
       return { type: "cancel" };
-    default:
-      return null;
+    default: {
+      const spec = GRADE_SPECS.find((s) => s.prefix === k.toLowerCase());
+      return spec ? { type: "gradeChord", attribute: spec.attribute } : null;
+    }
   }
+}
+
+/** The second key of a chord: a value, 0 to clear, Esc to cancel; anything else drops it. */
+function chordEnd(attribute: GradeAttribute, e: KeyLike): ReviewKeyAction | null {
+  if (MODIFIERS.has(e.key) || e.repeat) return null;
+  if (e.key === "Escape") return { type: "cancel" };
+  const k = e.key.toLowerCase();
+  if (k === CLEAR_KEY) return { type: "grade", attribute, value: null };
+  const v = gradeSpec(attribute).values.find((x) => x.key === k);
+  return v ? { type: "grade", attribute, value: v.value } : { type: "gradeMiss", attribute };
 }

@@ -1,9 +1,11 @@
 // @vitest-environment jsdom
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/preact";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { AttributeChange } from "../bindings/AttributeChange";
 import type { ReviewItem } from "../bindings/ReviewItem";
 import type { ReviewOutcome } from "../bindings/ReviewOutcome";
 import type { Suggestion } from "../bindings/Suggestion";
+import { NO_GRADES } from "../lib/grades";
 
 const api = vi.hoisted(() => ({
   reviewQueue: vi.fn(),
@@ -18,6 +20,7 @@ const api = vi.hoisted(() => ({
   boxSet: vi.fn(),
   boxRemove: vi.fn(),
   boxUndo: vi.fn(),
+  setAttributes: vi.fn(),
 }));
 vi.mock("../ipc", async (orig) => ({ ...(await orig<typeof import("../ipc")>()), ...api }));
 
@@ -59,6 +62,7 @@ function item(
     suggestedSpecies,
     suggestions,
     threshold: 0.65,
+    grades: NO_GRADES,
   };
 }
 
@@ -86,6 +90,14 @@ beforeEach(() => {
     { detectionId: photoId, box: [10, 20, 110, 120], class: "whole", drawnBy: null, createdAt: "", individual: null },
   ]);
   api.boxUndo.mockResolvedValue(null);
+  // Grades are stored on the fake queue's items, as the catalogue stores them.
+  api.setAttributes.mockImplementation(async (d: number, changes: AttributeChange[]) => {
+    const it = queue.find((q) => q.detectionId === d)!;
+    const grades = { ...it.grades };
+    for (const c of changes) Object.assign(grades, { [c.attribute]: c.value });
+    queue = queue.map((q) => (q.detectionId === d ? { ...q, grades } : q));
+    return grades;
+  });
 });
 afterEach(() => {
   cleanup();
@@ -332,6 +344,85 @@ describe("ReviewScreen", () => {
     await waitFor(() => expect(flip.getAttribute("aria-pressed")).toBe("true"));
     const img = screen.getByTestId("review-compare").querySelector("img[alt='query']") as HTMLImageElement;
     expect(img.style.transform).toBe("scaleX(-1)");
+  });
+
+  it("Q then 2 grades the photo Q2 in place: the item stays, the chip shows it, the status says so", async () => {
+    render(<ReviewScreen onChanged={() => {}} />);
+    await waitFor(() => expect(current()).toBe("1"));
+    key("ArrowRight");
+    await waitFor(() => expect(current()).toBe("2"));
+    key("q");
+    expect(screen.getByTestId("review-status").textContent).toContain("Quality: 1 Q1 · 2 Q2 · 3 Q3 · 0 clears");
+    key("2");
+    await waitFor(() => expect(screen.getByTestId("grade-quality").getAttribute("data-value")).toBe("Q2"));
+    expect(api.setAttributes).toHaveBeenCalledWith(2, [{ attribute: "quality", value: "Q2" }]);
+    // The chord's 2 is a grade, not candidate 2.
+    expect(api.reviewAccept).not.toHaveBeenCalled();
+    expect(current()).toBe("2");
+    expect(screen.getByTestId("review-status").textContent).toBe("Quality Q2 · #2");
+    expect(screen.getByTestId("grade-quality-Q2").getAttribute("aria-pressed")).toBe("true");
+    expect(screen.getByTestId("grade-quality-Q1").getAttribute("aria-pressed")).toBe("false");
+    expect(screen.getByTestId("review-remaining").textContent).toBe("3");
+    // D, V (side) and T (part) chords and L alone, then 0 clears.
+    key("d");
+    key("1");
+    await waitFor(() => expect(screen.getByTestId("grade-distinctiveness").getAttribute("data-value")).toBe("D1"));
+    key("l");
+    await waitFor(() => expect(screen.getByTestId("grade-side").getAttribute("data-value")).toBe("left"));
+    expect(screen.getByTestId("review-status").textContent).toBe("Side left · #2");
+    key("v");
+    key("b");
+    await waitFor(() => expect(screen.getByTestId("grade-side").getAttribute("data-value")).toBe("both"));
+    key("t");
+    key("k");
+    await waitFor(() => expect(screen.getByTestId("grade-part").getAttribute("data-value")).toBe("fluke"));
+    key("q");
+    key("0");
+    await waitFor(() => expect(screen.getByTestId("grade-quality").getAttribute("data-value")).toBe(""));
+    expect(screen.getByTestId("review-status").textContent).toBe("Quality cleared · #2");
+    expect(current()).toBe("2");
+    // The grades went to #2 alone.
+    expect(api.setAttributes.mock.calls.every(([d]) => d === 2)).toBe(true);
+  });
+
+  it("a key that is no value of the chord drops it without deciding, and Esc cancels one", async () => {
+    render(<ReviewScreen onChanged={() => {}} />);
+    await waitFor(() => expect(current()).toBe("1"));
+    key("q");
+    key("x");
+    expect(screen.getByTestId("review-status").textContent).toContain("Quality not set");
+    expect(api.reviewUnidentifiable).not.toHaveBeenCalled();
+    expect(api.setAttributes).not.toHaveBeenCalled();
+    key("t");
+    key("Escape");
+    // After Esc the next key is a command again: 1 accepts candidate 1.
+    key("1");
+    await waitFor(() => expect(api.reviewAccept).toHaveBeenCalledWith(1, 100, expect.any(Number), 1));
+    expect(api.setAttributes).not.toHaveBeenCalled();
+  });
+
+  it("a click on a grade chip sets it, a click on the pressed chip clears it", async () => {
+    render(<ReviewScreen onChanged={() => {}} />);
+    await waitFor(() => expect(current()).toBe("1"));
+    fireEvent.click(screen.getByTestId("grade-side-right"));
+    await waitFor(() => expect(screen.getByTestId("grade-side").getAttribute("data-value")).toBe("right"));
+    expect(screen.getByTestId("review-status").textContent).toBe("Side right · #1");
+    fireEvent.click(screen.getByTestId("grade-part-dorsal-fin"));
+    await waitFor(() => expect(screen.getByTestId("grade-part").getAttribute("data-value")).toBe("dorsal-fin"));
+    fireEvent.click(screen.getByTestId("grade-side-right"));
+    await waitFor(() => expect(screen.getByTestId("grade-side").getAttribute("data-value")).toBe(""));
+    expect(api.setAttributes).toHaveBeenLastCalledWith(1, [{ attribute: "side", value: null }]);
+    expect(current()).toBe("1");
+  });
+
+  it("a refused grade shows the backend's error and leaves the grades as they were", async () => {
+    api.setAttributes.mockRejectedValueOnce({ kind: "invalid", message: "detection #1 was removed: restore it before grading it" });
+    render(<ReviewScreen onChanged={() => {}} />);
+    await waitFor(() => expect(current()).toBe("1"));
+    key("q");
+    key("1");
+    await waitFor(() => expect(screen.getByTestId("review-error").textContent).toContain("restore it before grading it"));
+    expect(screen.getByTestId("grade-quality").getAttribute("data-value")).toBe("");
   });
 
   it("shows the empty state for an empty queue", async () => {

@@ -25,10 +25,13 @@ import {
   reviewSameAs,
   reviewUndo,
   reviewUnidentifiable,
+  setAttributes,
   toAppError,
 } from "../ipc";
 import { baseName, folderName, formatScore, formatTaken } from "../lib/format";
+import { chordHint, gradeSpec, gradeStatus, type GradeAttribute } from "../lib/grades";
 import { reviewKeyAction, type ReviewKeyAction } from "../lib/keys";
+import { GradeChips } from "../components/GradeChips";
 import {
   forgetDecision,
   indexAfterReload,
@@ -110,6 +113,8 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
   // Each decision bumps this; a queue reload that started before it is
   // stale (it may still list the item just decided) and is dropped.
   const generation = useRef(0);
+  // The grade chord waiting for its second key (after Q, D, V or T).
+  const chord = useRef<GradeAttribute | null>(null);
 
   const item = index >= 0 && index < items.length ? items[index] : null;
 
@@ -404,13 +409,44 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
       onChanged();
     });
 
+  /**
+   * Sets one grade of the item under review (or clears it, `value: null`)
+   * and puts the grades the backend answers on the item in place: the item
+   * stays in the queue and where it is.
+   */
+  const grade = (attribute: GradeAttribute, value: string | null) => {
+    const it = item;
+    if (!it) return;
+    void guarded(async () => {
+      const grades = await setAttributes(it.detectionId, [{ attribute, value }]);
+      // A reload begun before this would put the old grades back.
+      generation.current += 1;
+      setItems((list) => list.map((x) => (x.detectionId === it.detectionId ? { ...x, grades } : x)));
+      setStatus(gradeStatus(attribute, value, it.detectionId));
+    });
+  };
+
   const move = (delta: number) => {
     if (!items.length) return;
     setIndex((i) => Math.min(items.length - 1, Math.max(0, i + delta)));
   };
 
   const run = (a: ReviewKeyAction) => {
+    const chordWaited = chord.current != null;
+    chord.current = null;
+    if (a.type === "gradeChord") {
+      if (!item) return;
+      chord.current = a.attribute;
+      setStatus(chordHint(a.attribute));
+      return;
+    }
+    if (a.type === "gradeMiss") {
+      const s = gradeSpec(a.attribute);
+      setStatus(`${s.label} not set: press ${s.prefix.toUpperCase()} again, then one of its values`);
+      return;
+    }
     if (a.type === "cancel") {
+      if (chordWaited) setStatus("");
       patchUi(() => ({ prompt: null, searching: false, drawing: false, selectedBox: null }));
       return;
     }
@@ -442,6 +478,8 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
         return setDrawing(!drawing);
       case "deleteBox":
         return deleteBox();
+      case "grade":
+        return grade(a.attribute, a.value);
     }
   };
 
@@ -450,7 +488,7 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
   runRef.current = run;
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
-      const a = reviewKeyAction(e);
+      const a = reviewKeyAction(e, chord.current);
       if (!a) return;
       e.preventDefault();
       runRef.current(a);
@@ -564,6 +602,7 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
                 setView={setView}
               />
             </div>
+            <GradeChips grades={item.grades} onSet={grade} disabled={busyShown} keys />
             {prompt && (
               <div class="new-prompt panel" role="dialog" aria-label="New individual">
                 <label>

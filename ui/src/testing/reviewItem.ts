@@ -1,5 +1,6 @@
 // Fixtures for the UI's tests, never imported by the app itself.
 import type { ReviewItem } from "../bindings/ReviewItem";
+import { NO_GRADES } from "../lib/grades";
 
 /** A review item with `fields` set and the rest plain: photo `detectionId × 10`,
  * 100×80, no encounter, date, place, species or suggestions. */
@@ -21,6 +22,7 @@ export function reviewItem(fields: Partial<ReviewItem> & Pick<ReviewItem, "detec
     suggestedSpecies: null,
     suggestions: [],
     threshold: null,
+    grades: NO_GRADES,
     ...fields,
   };
 }

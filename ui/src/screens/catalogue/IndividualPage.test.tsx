@@ -2,6 +2,7 @@
 import { cleanup, render, screen, waitFor } from "@testing-library/preact";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { IndividualDetail } from "../../bindings/IndividualDetail";
+import { NO_GRADES } from "../../lib/grades";
 
 const api = vi.hoisted(() => ({
   individualGet: vi.fn(),
@@ -19,7 +20,7 @@ const detail: IndividualDetail = {
   sightings: [
     {
       detectionId: 146, photoId: 3, cropPath: null, photoPath: "/surveys/day 3/a.jpg", takenAt: "2024-06-01T10:00:00", latitude: null,
-      longitude: null, encounterId: null, source: "person", decidedBy: "Kim Lee", score: 0.8,
+      longitude: null, encounterId: null, source: "person", decidedBy: "Kim Lee", score: 0.8, grades: NO_GRADES,
     },
   ],
   events: [
