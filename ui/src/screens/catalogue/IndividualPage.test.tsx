@@ -1,5 +1,5 @@
 // @vitest-environment jsdom
-import { cleanup, render, screen, waitFor } from "@testing-library/preact";
+import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/preact";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { IndividualDetail } from "../../bindings/IndividualDetail";
 import { NO_GRADES } from "../../lib/grades";
@@ -7,6 +7,7 @@ import { NO_GRADES } from "../../lib/grades";
 const api = vi.hoisted(() => ({
   individualGet: vi.fn(),
   individualUndo: vi.fn(),
+  setAttributes: vi.fn(),
 }));
 vi.mock("../../ipc", async (orig) => ({ ...(await orig<typeof import("../../ipc")>()), ...api }));
 const { IndividualPage } = await import("./IndividualPage");
@@ -81,5 +82,48 @@ describe("IndividualPage", () => {
     expect(by).toEqual(["Kim Lee (account mallory)", "cai", "Ben"]);
     expect(screen.getAllByTestId("author-account")).toHaveLength(2);
     expect(screen.getByTestId("individual-event").textContent).toContain("by Kim Lee (account mallory)");
+  });
+
+  it("shows each photo's grades under its thumbnail and sets or clears one from the page", async () => {
+    const graded: IndividualDetail = {
+      ...detail,
+      sightings: [
+        { ...detail.sightings[0], detectionId: 146, grades: { ...NO_GRADES, quality: "Q2", side: "left" } },
+        { ...detail.sightings[0], detectionId: 147, takenAt: "2024-06-02T10:00:00" },
+      ],
+    };
+    api.individualGet.mockResolvedValue(graded);
+    api.setAttributes.mockResolvedValue({ ...NO_GRADES, part: "fluke" });
+    render(<IndividualPage id={7} onBack={() => {}} onOpen={() => {}} onChanged={() => {}} />);
+    await waitFor(() => expect(screen.getAllByTestId("sighting")).toHaveLength(2));
+    const [first, second] = screen.getAllByTestId("sighting");
+    expect(within(first).getByTestId("grade-summary").textContent).toBe("Q2left");
+    expect(within(first).getByTestId("grade-summary-quality").getAttribute("title")).toBe("Quality Q2");
+    expect(within(second).getByTestId("grade-summary").textContent).toBe("ungraded");
+    // No editor until asked for, then one for that photo alone.
+    expect(screen.queryByTestId("sighting-grade-editor")).toBeNull();
+    fireEvent.click(within(second).getByTestId("sighting-grade-edit"));
+    const editor = screen.getByTestId("sighting-grade-editor");
+    expect(editor.getAttribute("data-detection-id")).toBe("147");
+    fireEvent.click(within(editor).getByTestId("grade-part-fluke"));
+    await waitFor(() => expect(within(second).getByTestId("grade-summary").textContent).toBe("fluke"));
+    expect(api.setAttributes).toHaveBeenCalledWith(147, [{ attribute: "part", value: "fluke" }]);
+    expect(within(editor).getByTestId("grade-part-fluke").getAttribute("aria-pressed")).toBe("true");
+    // The other photo keeps its grades; a click on the pressed chip clears.
+    expect(within(first).getByTestId("grade-summary").textContent).toBe("Q2left");
+    api.setAttributes.mockResolvedValue(NO_GRADES);
+    fireEvent.click(within(editor).getByTestId("grade-part-fluke"));
+    await waitFor(() => expect(within(second).getByTestId("grade-summary").textContent).toBe("ungraded"));
+    expect(api.setAttributes).toHaveBeenLastCalledWith(147, [{ attribute: "part", value: null }]);
+  });
+
+  it("a refused grade shows the error and changes nothing shown", async () => {
+    api.individualGet.mockResolvedValue(detail);
+    api.setAttributes.mockRejectedValue({ kind: "invalid", message: "detection #146 was removed: restore it before grading it" });
+    render(<IndividualPage id={7} onBack={() => {}} onOpen={() => {}} onChanged={() => {}} />);
+    fireEvent.click(await screen.findByTestId("sighting-grade-edit"));
+    fireEvent.click(screen.getByTestId("grade-quality-Q1"));
+    await waitFor(() => expect(document.body.textContent).toContain("restore it before grading it"));
+    expect(screen.getByTestId("grade-summary").textContent).toBe("ungraded");
   });
 });

@@ -2,13 +2,16 @@
  * One individual: its photos over time, where it was seen, every sighting,
  * and the edits that shaped it (merge, split, rename), each undoable.
  */
+import { Fragment } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import type { AppError } from "../../bindings/AppError";
 import type { IndividualDetail } from "../../bindings/IndividualDetail";
 import type { Sighting } from "../../bindings/Sighting";
 import { ErrorLine } from "../../components/ErrorLine";
 import { Img } from "../../components/Img";
-import { individualGet, individualRename, individualSplit, individualUndo, toAppError } from "../../ipc";
+import { GradeChips, GradeSummary } from "../../components/GradeChips";
+import { individualGet, individualRename, individualSplit, individualUndo, setAttributes, toAppError } from "../../ipc";
+import type { GradeAttribute } from "../../lib/grades";
 import { baseName, folderName, formatDay, formatScore, formatTaken, plural } from "../../lib/format";
 import { GpsChart } from "./GpsChart";
 import { MergeDialog } from "./MergeDialog";
@@ -54,6 +57,8 @@ export function IndividualPage({ id, onBack, onOpen, onChanged }: Props) {
   const [splitCode, setSplitCode] = useState("");
   const [merging, setMerging] = useState(false);
   const [busy, setBusy] = useState(false);
+  /** The sighting whose grades are open for editing. */
+  const [grading, setGrading] = useState<number | null>(null);
 
   useEffect(() => {
     setDetail(null);
@@ -76,6 +81,22 @@ export function IndividualPage({ id, onBack, onOpen, onChanged }: Props) {
       setMerging(false);
       if (d.summary.id !== id) onOpen(d.summary.id);
       else setDetail(d);
+    } catch (e) {
+      setError(toAppError(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  /** Sets (or clears) one grade of a photo; the page keeps its place. */
+  const grade = async (detectionId: number, attribute: GradeAttribute, value: string | null) => {
+    setBusy(true);
+    setError(null);
+    try {
+      const grades = await setAttributes(detectionId, [{ attribute, value }]);
+      setDetail((d) =>
+        d && { ...d, sightings: d.sightings.map((x) => (x.detectionId === detectionId ? { ...x, grades } : x)) },
+      );
     } catch (e) {
       setError(toAppError(e));
     } finally {
@@ -200,36 +221,58 @@ export function IndividualPage({ id, onBack, onOpen, onChanged }: Props) {
             </thead>
             <tbody>
               {byDate.map((x) => (
-                <tr key={x.detectionId} data-testid="sighting" data-detection-id={String(x.detectionId)} class={selected.has(x.detectionId) ? "selected" : ""}>
-                  <td>
-                    <input
-                      type="checkbox"
-                      aria-label={`select sighting ${x.detectionId}`}
-                      checked={selected.has(x.detectionId)}
-                      onChange={() => toggle(x.detectionId)}
-                    />
-                  </td>
-                  <td>
-                    <Img path={x.cropPath} alt="" class="thumb" />
-                  </td>
-                  <td class="sighting-file" data-testid="sighting-file" title={x.photoPath}>
-                    {baseName(x.photoPath)}
-                    <span class="muted">
-                      {" "}
-                      · {folderName(x.photoPath)} · #{x.detectionId}
-                    </span>
-                  </td>
-                  <td>{formatTaken(x.takenAt)}</td>
-                  <td class="num">
-                    {x.latitude != null && x.longitude != null ? `${x.latitude.toFixed(4)}, ${x.longitude.toFixed(4)}` : "—"}
-                  </td>
-                  <td>{x.encounterId ?? "—"}</td>
-                  <td>{x.source}</td>
-                  <td data-testid="sighting-by">
-                    <Author name={x.decidedBy} account={x.decidedByAccount} />
-                  </td>
-                  <td class="num">{formatScore(x.score)}</td>
-                </tr>
+                <Fragment key={x.detectionId}>
+                  <tr data-testid="sighting" data-detection-id={String(x.detectionId)} class={selected.has(x.detectionId) ? "selected" : ""}>
+                    <td>
+                      <input
+                        type="checkbox"
+                        aria-label={`select sighting ${x.detectionId}`}
+                        checked={selected.has(x.detectionId)}
+                        onChange={() => toggle(x.detectionId)}
+                      />
+                    </td>
+                    <td>
+                      <Img path={x.cropPath} alt="" class="thumb" />
+                      <div class="sighting-grades" data-testid="sighting-grades">
+                        <GradeSummary grades={x.grades} />
+                        <button
+                          type="button"
+                          class="link"
+                          data-testid="sighting-grade-edit"
+                          aria-expanded={grading === x.detectionId}
+                          onClick={() => setGrading(grading === x.detectionId ? null : x.detectionId)}
+                          title="Quality, distinctiveness, side and body part of this photo"
+                        >
+                          {grading === x.detectionId ? "Done" : "Grade…"}
+                        </button>
+                      </div>
+                    </td>
+                    <td class="sighting-file" data-testid="sighting-file" title={x.photoPath}>
+                      {baseName(x.photoPath)}
+                      <span class="muted">
+                        {" "}
+                        · {folderName(x.photoPath)} · #{x.detectionId}
+                      </span>
+                    </td>
+                    <td>{formatTaken(x.takenAt)}</td>
+                    <td class="num">
+                      {x.latitude != null && x.longitude != null ? `${x.latitude.toFixed(4)}, ${x.longitude.toFixed(4)}` : "—"}
+                    </td>
+                    <td>{x.encounterId ?? "—"}</td>
+                    <td>{x.source}</td>
+                    <td data-testid="sighting-by">
+                      <Author name={x.decidedBy} account={x.decidedByAccount} />
+                    </td>
+                    <td class="num">{formatScore(x.score)}</td>
+                  </tr>
+                  {grading === x.detectionId && (
+                    <tr data-testid="sighting-grade-editor" data-detection-id={String(x.detectionId)}>
+                      <td colSpan={9}>
+                        <GradeChips grades={x.grades} onSet={(a, v) => void grade(x.detectionId, a, v)} disabled={busy} />
+                      </td>
+                    </tr>
+                  )}
+                </Fragment>
               ))}
             </tbody>
           </table>
