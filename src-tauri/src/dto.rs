@@ -137,13 +137,6 @@ pub struct Suggestion {
     pub strip: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
-#[serde(rename_all = "camelCase")]
-#[ts(export)]
-pub struct ReviewItem {
-    #[ts(type = "number")]
-    pub detection_id: i64,
-    #[ts(type = "number")]
 /// A detection's photo-ID grades (issue 16, `whaleid::catalogue::attributes`):
 /// each value as stored, `null` where not graded.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
@@ -171,6 +164,13 @@ pub struct AttributeChange {
     pub value: Option<String>,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ReviewItem {
+    #[ts(type = "number")]
+    pub detection_id: i64,
+    #[ts(type = "number")]
     pub photo_id: i64,
     #[ts(type = "number | null")]
     pub encounter_id: Option<i64>,
@@ -200,6 +200,8 @@ pub struct AttributeChange {
     /// The new-individual threshold in force for this detection (its
     /// species' own where calibrated); `null` with no pack and no setting.
     pub threshold: Option<f32>,
+    /// The detection's photo-ID grades, set with `set_attributes`.
+    pub grades: Grades,
 }
 
 /// Ordered by encounter, then time.
@@ -207,8 +209,6 @@ pub struct AttributeChange {
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct ReviewQueue {
-    /// The detection's photo-ID grades, set with `set_attributes`.
-    pub grades: Grades,
     pub items: Vec<ReviewItem>,
     pub total: usize,
 }
@@ -256,14 +256,13 @@ pub struct IndividualFilter {
     pub has_new_sightings: bool,
     /// Only individuals with one sighting graded this quality or better
     /// and each grade below (issue 16); absent or `null`: any.
-    #[ts(type = "\"Q1\" | \"Q2\" | \"Q3\" | null")]
+    #[ts(optional, type = "\"Q1\" | \"Q2\" | \"Q3\" | null")]
     pub min_quality: Option<String>,
-    #[serde(default)]
-    #[ts(type = "Array<\"D1\" | \"D2\" | \"D3\">")]
-    pub distinctiveness: Vec<String>,
-    #[ts(type = "\"left\" | \"right\" | \"both\" | \"unknown\" | null")]
+    #[ts(optional, type = "Array<\"D1\" | \"D2\" | \"D3\">")]
+    pub distinctiveness: Option<Vec<String>>,
+    #[ts(optional, type = "\"left\" | \"right\" | \"both\" | \"unknown\" | null")]
     pub side: Option<String>,
-    #[ts(type = "\"dorsal-fin\" | \"fluke\" | \"flank\" | \"head\" | \"other\" | null")]
+    #[ts(optional, type = "\"dorsal-fin\" | \"fluke\" | \"flank\" | \"head\" | \"other\" | null")]
     pub part: Option<String>,
 }
 
@@ -307,14 +306,14 @@ pub struct Sighting {
     #[ts(optional)]
     pub decided_by_account: Option<String>,
     pub score: Option<f32>,
+    /// The detection's photo-ID grades.
+    pub grades: Grades,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 #[ts(export)]
 pub struct IndividualEvent {
-    /// The detection's photo-ID grades.
-    pub grades: Grades,
     #[ts(type = "number")]
     pub id: i64,
     pub kind: String,
@@ -453,7 +452,7 @@ pub struct MarkChoices {
     /// One frequency column per group.
     #[ts(type = "\"species\" | \"distinctiveness\" | null")]
     pub groups: Option<String>,
-    /// A `/* CODE */` comment before each history.
+    /// A comment naming the individual before each history.
     pub comments: bool,
 }
 

@@ -5,4 +5,4 @@ export type IndividualFilter = { search: string | null, species: string | null, 
  * Only individuals with one sighting graded this quality or better
  * and each grade below (issue 16); absent or `null`: any.
  */
-minQuality: "Q1" | "Q2" | "Q3" | null, distinctiveness: Array<"D1" | "D2" | "D3">, side: "left" | "right" | "both" | "unknown" | null, part: "dorsal-fin" | "fluke" | "flank" | "head" | "other" | null, };
+minQuality?: "Q1" | "Q2" | "Q3" | null, distinctiveness?: Array<"D1" | "D2" | "D3">, side?: "left" | "right" | "both" | "unknown" | null, part?: "dorsal-fin" | "fluke" | "flank" | "head" | "other" | null, };

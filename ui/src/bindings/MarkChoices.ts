@@ -14,6 +14,6 @@ surveys: Array<SurveyRange>,
  */
 groups: "species" | "distinctiveness" | null, 
 /**
- * A `/* CODE */` comment before each history.
+ * A comment naming the individual before each history.
  */
 comments: boolean, };
