@@ -37,6 +37,10 @@ import type { TrainOverview } from "../bindings/TrainOverview";
 import type { Undone } from "../bindings/Undone";
 import type { IndividualHit } from "../bindings/IndividualHit";
 import type { MergeDirection } from "../bindings/MergeDirection";
+import type { DwcaDataset } from "../bindings/DwcaDataset";
+import type { MarkChoices } from "../bindings/MarkChoices";
+import type { PublishFilter } from "../bindings/PublishFilter";
+import type { PublishResult } from "../bindings/PublishResult";
 
 export type ErrorKind = AppError["kind"];
 
@@ -169,13 +173,13 @@ export const reviewUnidentifiable = (detectionId: number) =>
 export const reviewSameAs = (detectionId: number, individualId: number) =>
   call<ReviewOutcome>("review_same_as", { detectionId, individualId });
 export const reviewUndo = () => call<Undone | null>("review_undo");
+/** Sets (or, with `value: null`, clears) grades of one detection; its grades after. */
+export const setAttributes = (detectionId: number, changes: AttributeChange[]) =>
+  call<Grades>("set_attributes", { detectionId, changes });
 
 // ---- boxes drawn by hand ------------------------------------------------
 /** x1, y1, x2, y2 in photo pixels. */
 export type BoxCoords = [number, number, number, number];
-/** Sets (or, with `value: null`, clears) grades of one detection; its grades after. */
-export const setAttributes = (detectionId: number, changes: AttributeChange[]) =>
-  call<Grades>("set_attributes", { detectionId, changes });
 export const boxList = (photoId: number) => call<PhotoBoxRow[]>("box_list", { photoId });
 export const boxAdd = (photoId: number, bbox: BoxCoords) => call<BoxChanged>("box_add", { photoId, bbox });
 export const boxSet = (detectionId: number, bbox: BoxCoords) => call<BoxChanged>("box_set", { detectionId, bbox });
@@ -247,6 +251,15 @@ export const settingsSet = (threads: number | null, threshold: number | null, ne
 export const packImport = (path: string) => call<PackInfo>("pack_import", { path });
 export const exportCsv = (path: string) => call<ExportResult>("export_csv", { path });
 export const exportKaggle = (path: string) => call<ExportResult>("export_kaggle", { path });
+/** The publication formats (issue 16): each writes the identified sightings `filter` keeps and lists those it left out. */
+export const exportDwca = (path: string, filter: PublishFilter, dataset: DwcaDataset) =>
+  call<PublishResult>("export_dwca", { path, filter, dataset });
+export const exportWildbook = (path: string, filter: PublishFilter) =>
+  call<PublishResult>("export_wildbook", { path, filter });
+export const exportMark = (path: string, filter: PublishFilter, choices: MarkChoices) =>
+  call<PublishResult>("export_mark", { path, filter, choices });
+export const exportSocprog = (path: string, filter: PublishFilter) =>
+  call<PublishResult>("export_socprog", { path, filter });
 
 // ---- native dialogs -----------------------------------------------------
 

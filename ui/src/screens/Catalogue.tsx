@@ -7,6 +7,7 @@ import type { AppError } from "../bindings/AppError";
 import type { IndividualFilter } from "../bindings/IndividualFilter";
 import type { IndividualSummary } from "../bindings/IndividualSummary";
 import { ErrorLine } from "../components/ErrorLine";
+import { ANY_GRADE, GradeFilter, type GradeChoice } from "../components/GradeFilter";
 import { Img } from "../components/Img";
 import { individualsList, toAppError } from "../ipc";
 import { formatDay, plural } from "../lib/format";
@@ -19,6 +20,7 @@ export function CatalogueScreen({ onChanged }: { onChanged: () => void }) {
   const [dateFrom, setDateFrom] = useState("");
   const [dateTo, setDateTo] = useState("");
   const [hasNew, setHasNew] = useState(false);
+  const [grades, setGrades] = useState<GradeChoice>(ANY_GRADE);
   const [list, setList] = useState<IndividualSummary[]>([]);
   const [speciesSeen, setSpeciesSeen] = useState<string[]>([]);
   const [error, setError] = useState<AppError | null>(null);
@@ -31,8 +33,12 @@ export function CatalogueScreen({ onChanged }: { onChanged: () => void }) {
       dateFrom: dateFrom || null,
       dateTo: dateTo || null,
       hasNewSightings: hasNew,
+      minQuality: grades.minQuality as IndividualFilter["minQuality"],
+      distinctiveness: grades.distinctiveness as IndividualFilter["distinctiveness"],
+      side: grades.side as IndividualFilter["side"],
+      part: grades.part as IndividualFilter["part"],
     }),
-    [search, species, dateFrom, dateTo, hasNew],
+    [search, species, dateFrom, dateTo, hasNew, grades],
   );
 
   useEffect(() => {
@@ -103,6 +109,7 @@ export function CatalogueScreen({ onChanged }: { onChanged: () => void }) {
           <input type="checkbox" checked={hasNew} onChange={(e) => setHasNew((e.currentTarget as HTMLInputElement).checked)} />
           has new sightings
         </label>
+        <GradeFilter value={grades} onChange={setGrades} testIdPrefix="filter" sideAndPart />
         <span class="muted">{plural(list.length, "individual")}</span>
       </div>
       <ErrorLine error={error} />
