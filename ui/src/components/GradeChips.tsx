@@ -58,7 +58,7 @@ export function GradeChips({ grades, onSet, disabled = false, keys = false }: Pr
                   }
                   onClick={() => onSet(s.attribute, on ? null : v.value)}
                 >
-                  {v.value}
+                  {v.chip ?? v.value}
                 </button>
               );
             })}

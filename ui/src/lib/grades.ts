@@ -9,7 +9,8 @@ import type { Grades } from "../bindings/Grades";
 
 export type GradeAttribute = AttributeChange["attribute"];
 
-export type GradeValue = { value: string; label: string; key: string };
+/** `chip`: the chip's text where shorter than the value (the test ids keep the value). */
+export type GradeValue = { value: string; label: string; key: string; chip?: string };
 
 export type GradeSpec = {
   attribute: GradeAttribute;
@@ -57,7 +58,7 @@ export const GRADE_SPECS: GradeSpec[] = [
     label: "Part",
     prefix: "t",
     values: [
-      { value: "dorsal-fin", label: "dorsal fin", key: "f" },
+      { value: "dorsal-fin", label: "dorsal fin", key: "f", chip: "fin" },
       { value: "fluke", label: "fluke", key: "k" },
       { value: "flank", label: "flank", key: "l" },
       { value: "head", label: "head", key: "h" },

@@ -385,6 +385,30 @@ describe("ReviewScreen", () => {
     expect(api.setAttributes.mock.calls.every(([d]) => d === 2)).toBe(true);
   });
 
+  it("grades typed in a quick run are all saved, in order, while the first is still on its way", async () => {
+    let release = () => {};
+    const slow = api.setAttributes.getMockImplementation()!;
+    api.setAttributes.mockImplementationOnce(
+      (d: number, c: AttributeChange[]) => new Promise((ok) => (release = () => ok(slow(d, c)))),
+    );
+    render(<ReviewScreen onChanged={() => {}} />);
+    await waitFor(() => expect(current()).toBe("1"));
+    key("l");
+    await waitFor(() => expect(api.setAttributes).toHaveBeenCalledTimes(1));
+    // The side is still saving: these wait their turn.
+    key("t");
+    key("k");
+    key("q");
+    key("3");
+    expect(api.setAttributes).toHaveBeenCalledTimes(1);
+    release();
+    await waitFor(() => expect(screen.getByTestId("grade-quality").getAttribute("data-value")).toBe("Q3"));
+    expect(screen.getByTestId("grade-side").getAttribute("data-value")).toBe("left");
+    expect(screen.getByTestId("grade-part").getAttribute("data-value")).toBe("fluke");
+    expect(api.setAttributes.mock.calls.map(([, c]) => c[0].attribute)).toEqual(["side", "part", "quality"]);
+    expect(screen.getByTestId("review-status").textContent).toBe("Quality Q3 · #1");
+  });
+
   it("a key that is no value of the chord drops it without deciding, and Esc cancels one", async () => {
     render(<ReviewScreen onChanged={() => {}} />);
     await waitFor(() => expect(current()).toBe("1"));

@@ -115,6 +115,8 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
   const generation = useRef(0);
   // The grade chord waiting for its second key (after Q, D, V or T).
   const chord = useRef<GradeAttribute | null>(null);
+  // Grades being saved, in the order they were typed.
+  const gradeQueue = useRef<Promise<void>>(Promise.resolve());
 
   const item = index >= 0 && index < items.length ? items[index] : null;
 
@@ -412,17 +414,25 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
   /**
    * Sets one grade of the item under review (or clears it, `value: null`)
    * and puts the grades the backend answers on the item in place: the item
-   * stays in the queue and where it is.
+   * stays in the queue and where it is. Grades typed in a quick run (Q 2 L
+   * T K) are sent one after another, none dropped; while a decision or a
+   * box change is saving the item is about to change, so a grade waits for
+   * the next key instead.
    */
   const grade = (attribute: GradeAttribute, value: string | null) => {
     const it = item;
-    if (!it) return;
-    void guarded(async () => {
-      const grades = await setAttributes(it.detectionId, [{ attribute, value }]);
-      // A reload begun before this would put the old grades back.
-      generation.current += 1;
-      setItems((list) => list.map((x) => (x.detectionId === it.detectionId ? { ...x, grades } : x)));
-      setStatus(gradeStatus(attribute, value, it.detectionId));
+    if (!it || busy.current) return;
+    setError(null);
+    gradeQueue.current = gradeQueue.current.then(async () => {
+      try {
+        const grades = await setAttributes(it.detectionId, [{ attribute, value }]);
+        // A reload begun before this would put the old grades back.
+        generation.current += 1;
+        setItems((list) => list.map((x) => (x.detectionId === it.detectionId ? { ...x, grades } : x)));
+        setStatus(gradeStatus(attribute, value, it.detectionId));
+      } catch (e) {
+        setError(toAppError(e));
+      }
     });
   };
 
