@@ -6,7 +6,7 @@
  * shows the grades alone (`GradeSummary`) and this row to edit them.
  */
 import type { Grades } from "../bindings/Grades";
-import { GRADE_SPECS, type GradeAttribute } from "../lib/grades";
+import { GRADE_SPECS, type GradeAttribute, type GradeSpec, type GradeValue } from "../lib/grades";
 
 type Props = {
   grades: Grades;
@@ -49,13 +49,7 @@ export function GradeChips({ grades, onSet, disabled = false, keys = false }: Pr
                   aria-pressed={on}
                   disabled={disabled}
                   data-testid={`grade-${s.attribute}-${v.value}`}
-                  title={
-                    on
-                      ? `${v.label}: click to clear`
-                      : keys
-                        ? `${v.label} (${s.prefix.toUpperCase()} then ${v.key.toUpperCase()})`
-                        : v.label
-                  }
+                  title={chipTitle(s, v, on, keys)}
                   onClick={() => onSet(s.attribute, on ? null : v.value)}
                 >
                   {v.chip ?? v.value}
@@ -67,6 +61,14 @@ export function GradeChips({ grades, onSet, disabled = false, keys = false }: Pr
       })}
     </div>
   );
+}
+
+/** "left (L, or V then L)": what a chip sets and, in Review, its keys. */
+function chipTitle(s: GradeSpec, v: GradeValue, on: boolean, keys: boolean): string {
+  if (on) return `${v.label}: click to clear`;
+  if (!keys) return v.label;
+  const chord = `${s.prefix.toUpperCase()} then ${v.key.toUpperCase()}`;
+  return `${v.label} (${v.alone ? `${v.alone.toUpperCase()}, or ${chord}` : chord})`;
 }
 
 /** The grades alone, small: "Q2 D1 left fluke", "ungraded" when none is set. */

@@ -9,8 +9,12 @@ import type { Grades } from "../bindings/Grades";
 
 export type GradeAttribute = AttributeChange["attribute"];
 
-/** `chip`: the chip's text where shorter than the value (the test ids keep the value). */
-export type GradeValue = { value: string; label: string; key: string; chip?: string };
+/**
+ * `key`: the value's key after the chord's first; `alone`: a key that sets
+ * it by itself; `chip`: the chip's text where shorter than the value (the
+ * test ids keep the value).
+ */
+export type GradeValue = { value: string; label: string; key: string; alone?: string; chip?: string };
 
 export type GradeSpec = {
   attribute: GradeAttribute;
@@ -47,8 +51,8 @@ export const GRADE_SPECS: GradeSpec[] = [
     label: "Side",
     prefix: "v",
     values: [
-      { value: "left", label: "left", key: "l" },
-      { value: "right", label: "right", key: "r" },
+      { value: "left", label: "left", key: "l", alone: "l" },
+      { value: "right", label: "right", key: "r", alone: "r" },
       { value: "both", label: "both", key: "b" },
       { value: "unknown", label: "unknown", key: "u" },
     ],
@@ -66,6 +70,15 @@ export const GRADE_SPECS: GradeSpec[] = [
     ],
   },
 ];
+
+/** The grade a key sets by itself (L, R), if any. */
+export function gradeAlone(key: string): { attribute: GradeAttribute; value: string } | null {
+  for (const s of GRADE_SPECS) {
+    const v = s.values.find((x) => x.alone === key);
+    if (v) return { attribute: s.attribute, value: v.value };
+  }
+  return null;
+}
 
 /** Within a chord, this key clears the attribute (back to not graded). */
 export const CLEAR_KEY = "0";

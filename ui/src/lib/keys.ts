@@ -7,7 +7,7 @@
  * value's key from `GRADE_SPECS` (Q then 2 is quality Q2; 0 clears). L and
  * R alone set the side left or right, the commonest grades of all.
  */
-import { CLEAR_KEY, GRADE_SPECS, gradeSpec, type GradeAttribute } from "./grades";
+import { CLEAR_KEY, GRADE_SPECS, gradeAlone, gradeSpec, type GradeAttribute } from "./grades";
 
 export type ReviewKeyAction =
   | { type: "accept"; rank: number }
@@ -88,10 +88,6 @@ export function reviewKeyAction(e: KeyLike, chord: GradeAttribute | null = null)
       return { type: "search" };
     case "b":
       return { type: "drawBox" };
-    case "l":
-      return { type: "grade", attribute: "side", value: "left" };
-    case "r":
-      return { type: "grade", attribute: "side", value: "right" };
     case "Delete":
       return { type: "deleteBox" };
     case "ArrowLeft":
@@ -101,7 +97,10 @@ export function reviewKeyAction(e: KeyLike, chord: GradeAttribute | null = null)
     case "Escape":
       return { type: "cancel" };
     default: {
-      const spec = GRADE_SPECS.find((s) => s.prefix === k.toLowerCase());
+      const lower = k.toLowerCase();
+      const alone = gradeAlone(lower);
+      if (alone) return { type: "grade", ...alone };
+      const spec = GRADE_SPECS.find((s) => s.prefix === lower);
       return spec ? { type: "gradeChord", attribute: spec.attribute } : null;
     }
   }

@@ -362,6 +362,9 @@ describe("ReviewScreen", () => {
     expect(screen.getByTestId("review-status").textContent).toBe("Quality Q2 · #2");
     expect(screen.getByTestId("grade-quality-Q2").getAttribute("aria-pressed")).toBe("true");
     expect(screen.getByTestId("grade-quality-Q1").getAttribute("aria-pressed")).toBe("false");
+    // Each chip says its keys.
+    expect(screen.getByTestId("grade-quality-Q1").getAttribute("title")).toBe("Q1 excellent (Q then 1)");
+    expect(screen.getByTestId("grade-side-left").getAttribute("title")).toBe("left (L, or V then L)");
     expect(screen.getByTestId("review-remaining").textContent).toBe("3");
     // D, V (side) and T (part) chords and L alone, then 0 clears.
     key("d");
