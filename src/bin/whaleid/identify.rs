@@ -17,10 +17,12 @@ use whaleid::ingest::{labels, Found, Pipeline, Region};
 use whaleid::matching::field;
 use whaleid::matching::identify::catalogue_pack;
 use whaleid::matching::rerank::rerank_waiting;
-use whaleid::matching::{identify, Gallery, HeadScorer, MatchSettings, Prediction};
+use whaleid::matching::scope::{suggest_scoped, BoundScope, GalleryGrades, Scoped};
+use whaleid::matching::{Gallery, HeadScorer, MatchSettings, Prediction, TOP_K};
 use whaleid::packs::Pack;
 
 use crate::catalogue::open_reader;
+use crate::scope::GradeArgs;
 use crate::{error_line, exit_code, open_photos, print_line, ModelArgs};
 use whaleid::packs::binding::remembered_dir;
 
@@ -61,6 +63,8 @@ pub struct IdentifyArgs {
     catalogue: PathBuf,
     #[command(flatten)]
     scope: ScopeArgs,
+    #[command(flatten)]
+    grades: GradeArgs,
     /// new_individual threshold [default: the catalogue's calibrated one, else the pack's].
     #[arg(long)]
     threshold: Option<f32>,
@@ -101,6 +105,14 @@ pub fn identify_cmd(a: IdentifyArgs) -> Result<ExitCode> {
             .collect(),
     );
     let scope = a.scope.scope();
+    let grades = a.grades.bound()?;
+    let graded = GalleryGrades::read(&cat)?;
+    let scoped = Scoped {
+        scope: &scope,
+        grades: &grades,
+        graded: &graded,
+    };
+    let left_out = scoped.left_out(&gallery);
     if !a.json {
         say!(
             "scope: {scope} | threshold {threshold:.3} ({threshold_from}) | head weight {head_weight} | pack {} {} | {} gallery photos, {}",
@@ -109,6 +121,9 @@ pub fn identify_cmd(a: IdentifyArgs) -> Result<ExitCode> {
             gallery.len(),
             search_label(&gallery, &status)
         );
+        if !grades.is_everything() {
+            say!("grades: {grades} | {left_out} gallery photos left out");
+        }
     }
     let pipeline = Pipeline::open(pack, &a.models.session())?;
     let region = if a.whole {
@@ -123,7 +138,8 @@ pub fn identify_cmd(a: IdentifyArgs) -> Result<ExitCode> {
     let cancel = crate::cancel_on_ctrl_c();
     let matcher = Matcher {
         gallery: &gallery,
-        scope: &scope,
+        scoped: &scoped,
+        left_out,
         settings: &settings,
         head: head.as_ref(),
         codes: &codes,
@@ -206,7 +222,9 @@ fn search_label(gallery: &Gallery, status: &LoadStatus) -> String {
 /// What one detection is matched against, and how the result is printed.
 struct Matcher<'a> {
     gallery: &'a Gallery,
-    scope: &'a Scope,
+    scoped: &'a Scoped<'a>,
+    /// Gallery photos of the catalogue scope the grades leave out.
+    left_out: usize,
     settings: &'a MatchSettings,
     head: Option<&'a HeadScorer>,
     codes: &'a HashMap<i64, (String, Option<String>)>,
@@ -216,13 +234,14 @@ struct Matcher<'a> {
 impl Matcher<'_> {
     /// Match one detection and print its top five, as a JSON line or a table.
     fn print_matches(&self, path: &Path, f: &Found) -> Result<()> {
-        let predictions = identify(
+        let mut predictions = suggest_scoped(
             self.gallery,
             &f.embedding.vector,
-            self.scope,
+            self.scoped,
             self.settings,
             self.head,
         )?;
+        predictions.truncate(TOP_K);
         let named: Vec<serde_json::Value> = predictions
             .iter()
             .map(|p| match p {
@@ -234,9 +253,11 @@ impl Matcher<'_> {
             })
             .collect();
         if self.json {
-            return print_line(
-                json!({"file": path, "crop": f.crop, "class": f.class, "score": f.score, "scope": self.scope.to_string(), "threshold": self.settings.threshold, "top5": named}),
-            );
+            let mut line = json!({"file": path, "crop": f.crop, "class": f.class, "score": f.score, "scope": self.scoped.scope.to_string(), "threshold": self.settings.threshold, "top5": named});
+            if !self.scoped.grades.is_everything() {
+                line["grade_scope"] = grade_scope_json(self.scoped.grades, self.left_out);
+            }
+            return print_line(line);
         }
         say!(
             "{}  [{} {:.0},{:.0},{:.0},{:.0}{}]",
@@ -263,6 +284,19 @@ impl Matcher<'_> {
         }
         Ok(())
     }
+}
+
+/// The `grade_scope` object of a JSON line: the grades asked for, the
+/// scope in words and how many gallery photos it left out.
+fn grade_scope_json(grades: &BoundScope, left_out: usize) -> serde_json::Value {
+    json!({
+        "same_side": grades.same_side,
+        "side": grades.side,
+        "min_quality": grades.min_quality,
+        "parts": grades.parts,
+        "label": grades.to_string(),
+        "left_out": left_out,
+    })
 }
 
 /// `catalogue calibrate`: choose the threshold from confirmed identifications,

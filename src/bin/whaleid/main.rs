@@ -49,6 +49,7 @@ mod identify;
 mod ingest;
 mod models;
 mod publish;
+mod scope;
 mod sync;
 mod train;
 
