@@ -839,3 +839,33 @@ pub struct CatalogueUpgrade {
     pub to: u32,
     pub backup: String,
 }
+
+/// Which catalogue photos the Review's scope bar lets a detection be
+/// matched against, by their photo-ID grades (`whaleid::matching::scope`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct MatchScope {
+    /// Only photos that may show the side the detection is graded with
+    /// (photos graded the other side are left out; ungraded ones stay).
+    pub same_side: bool,
+    /// Only photos graded this good or better; ungraded ones are left out.
+    #[ts(type = "\"Q1\" | \"Q2\" | \"Q3\" | null")]
+    pub min_quality: Option<String>,
+}
+
+/// A detection's suggestions ranked again within a [`MatchScope`]; nothing
+/// is stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct ScopedSuggestions {
+    #[ts(type = "number")]
+    pub detection_id: i64,
+    /// As the review item's own suggestions.
+    pub suggestions: Vec<Suggestion>,
+    /// The scope in words: "same side (left), quality >= Q2".
+    pub label: String,
+    /// Catalogue photos the grades left out of the search.
+    pub left_out: usize,
+}

@@ -59,6 +59,7 @@ pub fn app_builder<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> 
             commands::review::review_unidentifiable,
             commands::review::review_same_as,
             commands::review::review_undo,
+            commands::scope::scoped_suggestions,
             commands::attributes::set_attributes,
             commands::boxes::box_list,
             commands::boxes::box_add,

@@ -12,6 +12,7 @@ pub mod export;
 pub mod individuals;
 pub mod ingest;
 pub mod review;
+pub mod scope;
 pub mod search;
 pub mod settings;
 pub mod sync;

@@ -190,7 +190,7 @@ fn item(i: QueueItem, threshold: Option<f32>, grades: Grades) -> ReviewItem {
     }
 }
 
-fn suggestion(s: ReviewSuggestion) -> Suggestion {
+pub(crate) fn suggestion(s: ReviewSuggestion) -> Suggestion {
     let individual = s.individual;
     Suggestion {
         rank: s.rank,

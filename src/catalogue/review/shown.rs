@@ -50,7 +50,6 @@ fn json_ids(ids: impl IntoIterator<Item = i64>) -> String {
 impl Shown {
     /// Read what the suggestions of `detections` need.
     pub(super) fn read(cat: &Catalogue, detections: &[i64]) -> Result<Self> {
-        let pack = cat.bound_pack()?;
         let ids = json_ids(detections.iter().copied());
         let mut stored: HashMap<i64, Vec<Stored>> = HashMap::new();
         {
@@ -67,6 +66,18 @@ impl Shown {
                     .push((r.get(1)?, r.get(2)?, r.get(3)?));
             }
         }
+        Self::with_stored(cat, detections, stored)
+    }
+
+    /// What the suggestions of `detections` need, their ranked lists given
+    /// rather than read (a ranking nothing stores: the scope bar's).
+    fn with_stored(
+        cat: &Catalogue,
+        detections: &[i64],
+        stored: HashMap<i64, Vec<Stored>>,
+    ) -> Result<Self> {
+        let pack = cat.bound_pack()?;
+        let ids = json_ids(detections.iter().copied());
         let mut queries = HashMap::new();
         if let Some((name, version)) = &pack {
             let mut stmt = cat.conn().prepare_cached(
@@ -192,6 +203,24 @@ fn crops(sightings: &[Sighting], query: Option<&[f32]>) -> (Option<PathBuf>, Vec
 }
 
 impl Catalogue {
+    /// `ranked` (`(individual or None for new_individual, score)` in rank
+    /// order, as `crate::matching::rerank::suggestion_rows` gives them)
+    /// shown as detection `detection_id`'s stored suggestions are: resolved
+    /// through merges, with crops. Nothing is stored.
+    pub fn review_suggestions_ranked(
+        &self,
+        detection_id: i64,
+        ranked: &[(Option<i64>, Option<f32>)],
+    ) -> Result<Vec<ReviewSuggestion>> {
+        let stored = ranked
+            .iter()
+            .enumerate()
+            .map(|(i, &(individual, score))| (i as u32 + 1, individual, score))
+            .collect();
+        let stored = HashMap::from([(detection_id, stored)]);
+        Shown::with_stored(self, &[detection_id], stored)?.suggestions(self, detection_id)
+    }
+
     /// Every individual whose merge chain ends, mapped to its end: what
     /// `RESOLVED_CTE` computes, read in one pass.
     pub(super) fn resolved_individuals(&self) -> Result<HashMap<i64, i64>> {
