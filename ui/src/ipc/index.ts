@@ -35,6 +35,8 @@ import type { TrainEvent } from "../bindings/TrainEvent";
 import type { TrainOptions } from "../bindings/TrainOptions";
 import type { TrainOverview } from "../bindings/TrainOverview";
 import type { Undone } from "../bindings/Undone";
+import type { MatchScope } from "../bindings/MatchScope";
+import type { ScopedSuggestions } from "../bindings/ScopedSuggestions";
 import type { IndividualHit } from "../bindings/IndividualHit";
 import type { MergeDirection } from "../bindings/MergeDirection";
 import type { DwcaDataset } from "../bindings/DwcaDataset";
@@ -173,6 +175,9 @@ export const reviewUnidentifiable = (detectionId: number) =>
 export const reviewSameAs = (detectionId: number, individualId: number) =>
   call<ReviewOutcome>("review_same_as", { detectionId, individualId });
 export const reviewUndo = () => call<Undone | null>("review_undo");
+/** A detection's suggestions ranked again within a scope of grades (same side, quality); nothing is stored. */
+export const scopedSuggestions = (detectionId: number, scope: MatchScope) =>
+  call<ScopedSuggestions>("scoped_suggestions", { detectionId, scope });
 /** Sets (or, with `value: null`, clears) grades of one detection; its grades after. */
 export const setAttributes = (detectionId: number, changes: AttributeChange[]) =>
   call<Grades>("set_attributes", { detectionId, changes });

@@ -45,6 +45,7 @@ import { onIngestEnd } from "../state/ingest";
 import { Compare } from "./review/Compare";
 import { PhotoBox, type PhotoBoxEntry } from "./review/PhotoBox";
 import { QueueList } from "./review/QueueList";
+import { ScopeBar } from "./review/ScopeBar";
 import { exactCodeMatch, SearchAssign } from "./review/SearchAssign";
 import { candidatesOf, newSuggested, suggestionReason, Suggestions } from "./review/Suggestions";
 
@@ -673,6 +674,13 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
                 error={error}
               />
             )}
+            <ScopeBar
+              item={item}
+              onScoped={(id, suggestions) =>
+                setItems((list) => list.map((i) => (i.detectionId === id ? { ...i, suggestions } : i)))
+              }
+              disabled={busyShown}
+            />
             {!prompt && !searching && (
               <Suggestions
                 candidates={candidates}
