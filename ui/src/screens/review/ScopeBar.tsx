@@ -114,7 +114,12 @@ export function ScopeBar({ item, onScoped, disabled }: Props) {
           data-testid="scope-same-side"
           checked={scope.sameSide}
           disabled={disabled}
-          onChange={(e) => setScope({ ...scope, sameSide: (e.currentTarget as HTMLInputElement).checked })}
+          onChange={(e) => {
+            const box = e.currentTarget as HTMLInputElement;
+            setScope({ ...scope, sameSide: box.checked });
+            // Review is keyboard first: the keys go back to the queue.
+            box.blur();
+          }}
         />{" "}
         Same side{side ? ` (${side})` : ""}
       </label>
@@ -125,8 +130,10 @@ export function ScopeBar({ item, onScoped, disabled }: Props) {
           value={scope.minQuality ?? ""}
           disabled={disabled}
           onChange={(e) => {
-            const v = (e.currentTarget as HTMLSelectElement).value;
+            const select = e.currentTarget as HTMLSelectElement;
+            const v = select.value;
             setScope({ ...scope, minQuality: v === "" ? null : (v as MatchScope["minQuality"]) });
+            select.blur();
           }}
         >
           <option value="">any</option>
