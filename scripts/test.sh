@@ -47,5 +47,5 @@ fi
 # used; a separate `cargo build` would compile Tauri again without its
 # dev-only `test` feature (5 min on 2 cores) for nothing.
 xvfb-run -a -s "-screen 0 1280x800x24" \
-    cargo test --workspace --locked --test e2e --test e2e_survey --test e2e_review \
+    cargo test --workspace --locked --test e2e --test e2e_survey --test e2e_review --test e2e_publish \
         -- --ignored --skip manual --nocapture --test-threads=1

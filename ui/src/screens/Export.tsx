@@ -67,6 +67,8 @@ export function ExportScreen() {
   const [published, setPublished] = useState<{ format: Format; r: PublishResult } | null>(null);
   const [error, setError] = useState<AppError | null>(null);
   const [busy, setBusy] = useState(false);
+  /** Which panel the last action, and so its error, belongs to. */
+  const [last, setLast] = useState<"files" | "publish">("files");
 
   const [format, setFormat] = useState<Format>("dwca");
   const [species, setSpecies] = useState("");
@@ -88,7 +90,8 @@ export function ExportScreen() {
     return chosen;
   };
 
-  const go = async (write: (p: string) => Promise<void>, suggested: string) => {
+  const go = async (write: (p: string) => Promise<void>, suggested: string, from: "files" | "publish") => {
+    setLast(from);
     setError(null);
     setResult(null);
     setPublished(null);
@@ -105,7 +108,7 @@ export function ExportScreen() {
   };
 
   const run = (kind: "CSV" | "Kaggle submission", f: (p: string) => Promise<ExportResult>, suggested: string) =>
-    go(async (p) => setResult({ kind, r: await f(p) }), suggested);
+    go(async (p) => setResult({ kind, r: await f(p) }), suggested, "files");
 
   const filter = (): PublishFilter => ({
     species: species
@@ -134,7 +137,7 @@ export function ExportScreen() {
         socprog: () => exportSocprog(p, f),
       };
       setPublished({ format, r: await write[format]() });
-    }, FORMATS[format].file);
+    }, FORMATS[format].file, "publish");
 
   const setSurvey = (i: number, patch: Partial<Survey>) =>
     setSurveys((all) => all.map((s, j) => (j === i ? { ...s, ...patch } : s)));
@@ -167,6 +170,12 @@ export function ExportScreen() {
           </button>
         </div>
         <p class="muted">With no path, each button asks where to save. CSV and Kaggle files hold every detection.</p>
+        {last === "files" && <ErrorLine error={error} />}
+        {result && (
+          <p class="result" data-testid="export-result">
+            {result.kind}: wrote {plural(result.r.rows, "row")} to <span class="path">{result.r.path}</span>
+          </p>
+        )}
       </div>
 
       <div class="panel">
@@ -208,10 +217,9 @@ export function ExportScreen() {
             <input type="date" data-testid="export-filter-to" value={to} onInput={(e) => setTo((e.currentTarget as HTMLInputElement).value)} />
           </label>
         </div>
-        <div class="row">
+        <div class="row" title="A quality keeps only photos graded that good or better: ungraded photos are then left out.">
           <GradeFilter value={grades} onChange={setGrades} testIdPrefix="export-filter" />
         </div>
-        <p class="muted">A quality keeps only photos graded that good or better; ungraded photos are then left out.</p>
 
         {format === "dwca" && (
           <div class="form-grid">
@@ -335,15 +343,9 @@ export function ExportScreen() {
             Export {FORMATS[format].name}
           </button>
         </div>
+        {last === "publish" && <ErrorLine error={error} />}
+        {published && <Published format={published.format} r={published.r} />}
       </div>
-
-      <ErrorLine error={error} />
-      {result && (
-        <p class="result" data-testid="export-result">
-          {result.kind}: wrote {plural(result.r.rows, "row")} to <span class="path">{result.r.path}</span>
-        </p>
-      )}
-      {published && <Published format={published.format} r={published.r} />}
     </section>
   );
 }
@@ -352,7 +354,7 @@ export function ExportScreen() {
 function Published({ format, r }: { format: Format; r: PublishResult }) {
   const shown = r.leftOut.slice(0, LEFT_OUT_SHOWN);
   return (
-    <div class="panel">
+    <div>
       <p class="result" data-testid="export-result">
         {FORMATS[format].name}: wrote {plural(r.rows, r.unit)} to <span class="path">{r.path}</span>
       </p>
