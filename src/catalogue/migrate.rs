@@ -66,6 +66,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "detection_attributes",
         include_str!("migrations/0012_detection_attributes.sql"),
     ),
+    (
+        13,
+        "encounters",
+        include_str!("migrations/0013_encounters.sql"),
+    ),
 ];
 
 /// WhaleID's `PRAGMA application_id`: "WhID" in ASCII. Every catalogue

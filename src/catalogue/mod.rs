@@ -29,6 +29,7 @@ use sql::NOW;
 pub mod attributes;
 pub mod browse;
 pub mod codes;
+pub mod encounters;
 pub mod export;
 pub mod features;
 mod files;

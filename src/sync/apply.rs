@@ -30,6 +30,7 @@ use super::log::log_op;
 use super::ops::{Change, Op};
 use super::plan::{batch_order, resolve_codes, simulate, Action, LocalState, Plan};
 use super::state::{self, verdict_text};
+use crate::catalogue::encounters::{set_photo_encounter, store_field, Field};
 use crate::catalogue::records::vector_to_blob;
 use crate::catalogue::sql::NOW;
 use crate::catalogue::Catalogue;
@@ -190,7 +191,21 @@ fn perform(
         | Action::Rename { .. }
         | Action::StaleRename { .. }
         | Action::StaleLiveness { .. }
-        | Action::StaleAttribute { .. } => Ok(()),
+        | Action::StaleAttribute { .. }
+        | Action::StaleEncounter { .. } => Ok(()),
+        Action::SetEncounterField {
+            op: id,
+            encounter,
+            field,
+            value,
+        } => {
+            let field = Field::parse(field).map_err(Error::Invalid)?;
+            let (by, at) = (&op(id).author, op(id).hlc.millis as i64);
+            store_field(c, encounter, field, value.as_deref(), by, at)
+        }
+        Action::SetPhotoEncounter {
+            photo, encounter, ..
+        } => set_photo_encounter(c, photo, encounter.as_deref()),
         Action::SetAttribute {
             op: id,
             detection,

@@ -154,6 +154,8 @@ pub fn record_of(c: &Change) -> &str {
         Change::IndividualsMerged { event, .. } | Change::MergeUndone { event } => event,
         Change::Decided { decision, .. } | Change::DecisionWithdrawn { decision } => decision,
         Change::AttributeSet { detection, .. } => detection,
+        Change::EncounterSet { encounter, .. } => encounter,
+        Change::PhotoEncounter { photo, .. } => photo,
     }
 }
 
@@ -249,6 +251,8 @@ fn change_of(cat: &Catalogue, tbl: &str, row: i64, what: &str) -> Result<Noted> 
         ("individual_events", "insert") => individuals_merged(c, row),
         ("individual_events", _) => merge_undone(c, row),
         ("detection_attributes", _) => attribute_set(c, row),
+        ("encounter_edits", _) => encounter_set(c, row),
+        ("photo_encounters", _) => photo_encounter(c, row),
         (other, _) => Err(Error::Catalogue {
             path: cat.root().to_path_buf(),
             reason: format!("sync_outbox names table {other}, which is not synced"),
@@ -524,6 +528,37 @@ fn attribute_set(c: &rusqlite::Connection, row: i64) -> Result<Noted> {
                     value: r.get(2)?,
                 },
                 author_in(r, 3)?,
+            ))
+        },
+    )
+    .optional()?)
+}
+
+fn encounter_set(c: &rusqlite::Connection, row: i64) -> Result<Noted> {
+    Ok(
+        crate::catalogue::encounters::synced_field(c, row)?.map(|f| {
+            let change = Change::EncounterSet {
+                encounter: f.encounter,
+                field: f.field.as_str().to_string(),
+                value: f.value,
+            };
+            (change, f.by.filter(|a| !a.trim().is_empty()))
+        }),
+    )
+}
+
+fn photo_encounter(c: &rusqlite::Connection, row: i64) -> Result<Noted> {
+    Ok(c.query_row(
+        "SELECT p.uuid, e.uuid FROM photos p LEFT JOIN encounters e ON e.id = p.encounter_id
+         WHERE p.id = ?1",
+        [row],
+        |r| {
+            Ok((
+                Change::PhotoEncounter {
+                    photo: r.get(0)?,
+                    encounter: r.get(1)?,
+                },
+                None,
             ))
         },
     )

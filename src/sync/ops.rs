@@ -143,6 +143,23 @@ pub enum Change {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         value: Option<String>,
     },
+    /// A field of an encounter (see `crate::catalogue::encounters::Field`)
+    /// was set to `value` (its synced text), or cleared (no `value`). An
+    /// encounter not held yet is made. Per encounter and field, the latest
+    /// setting wins.
+    EncounterSet {
+        encounter: String,
+        field: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<String>,
+    },
+    /// A photo is now in `encounter` (made if not held yet), or in none.
+    /// Per photo, the latest wins; a split or a join is a run of these.
+    PhotoEncounter {
+        photo: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        encounter: Option<String>,
+    },
 }
 
 fn uuid_ok(field: &str, v: &str) -> Result<(), String> {
@@ -219,6 +236,8 @@ impl Op {
             Change::Decided { .. } => "decided",
             Change::DecisionWithdrawn { .. } => "decision_withdrawn",
             Change::AttributeSet { .. } => "attribute_set",
+            Change::EncounterSet { .. } => "encounter_set",
+            Change::PhotoEncounter { .. } => "photo_encounter",
         }
     }
 }
@@ -377,6 +396,22 @@ impl Change {
             } => {
                 uuid_ok("detection", detection)?;
                 attribute_ok(attribute, value.as_deref())
+            }
+            Change::EncounterSet {
+                encounter,
+                field,
+                value,
+            } => {
+                uuid_ok("encounter", encounter)?;
+                let field = crate::catalogue::encounters::Field::parse(field)?;
+                if value.as_deref() == Some(encounter.as_str()) {
+                    return Err("an encounter cannot be joined into itself".into());
+                }
+                opt(value.as_deref(), |v| field.check(v))
+            }
+            Change::PhotoEncounter { photo, encounter } => {
+                uuid_ok("photo", photo)?;
+                opt(encounter.as_deref(), |e| uuid_ok("encounter", e))
             }
         }
     }

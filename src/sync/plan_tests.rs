@@ -1071,3 +1071,5 @@ fn an_attribute_of_a_missing_detection_or_a_wrong_value_is_refused() {
     assert!(reasons[3].contains("not written as stored"), "{reasons:?}");
     assert!(after.attributes.is_empty());
 }
+
+mod encounters;

@@ -5,8 +5,9 @@
 
 use super::ops::{Change, Op, Verdict};
 use super::plan::{
-    moved_twice, moved_twice_removal, record_attribute, record_liveness, AttributeState,
-    DecisionState, DetectionKey, Liveness, LocalState, MergeEvent, Named, Replacement,
+    moved_twice, moved_twice_removal, record_attribute, record_encounter_field, record_liveness,
+    record_photo_encounter, AttributeState, DecisionState, DetectionKey, Liveness, LocalState,
+    MergeEvent, Named, Replacement,
 };
 use crate::catalogue::Catalogue;
 use crate::error::{Error, Result};
@@ -88,7 +89,8 @@ fn timed_ops(cat: &Catalogue) -> Result<Vec<Op>> {
         "SELECT body FROM sync_ops
          WHERE kind IN ('individual_created', 'individual_renamed', 'individuals_merged',
                         'merge_undone', 'decided', 'decision_withdrawn',
-                        'detection_removed', 'detection_restored', 'attribute_set')
+                        'detection_removed', 'detection_restored', 'attribute_set',
+                        'encounter_set', 'photo_encounter')
          ORDER BY hlc, id",
     )?;
     let ops = stmt
@@ -202,6 +204,27 @@ fn replay(s: &mut LocalState, op: Op) {
             };
             record_attribute(s, detection, attribute, set);
         }
+        Change::EncounterSet {
+            encounter,
+            field,
+            value,
+        } => {
+            let set = AttributeState {
+                hlc: op.hlc,
+                op: op.id,
+                value,
+            };
+            record_encounter_field(s, encounter, field, set);
+        }
+        Change::PhotoEncounter { photo, encounter } => {
+            let photo = resolve(s, &photo);
+            let set = AttributeState {
+                hlc: op.hlc,
+                op: op.id,
+                value: encounter,
+            };
+            record_photo_encounter(s, photo, set);
+        }
         _ => {}
     }
 }
@@ -303,6 +326,17 @@ pub fn canonical(cat: &Catalogue) -> Result<String> {
         rows(
             "SELECT p.sha256, d.x1, d.y1, a.attribute, a.value, a.set_by FROM detection_attributes a
              JOIN detections d ON d.id = a.detection_id JOIN photos p ON p.id = d.photo_id",
+        )?,
+        rows(
+            "SELECT e.uuid, e.started_at, e.ended_at, e.location, e.latitude, e.longitude,
+                    e.observers, e.vessel, e.group_best, e.group_min, e.group_max, e.behaviour,
+                    e.notes, e.survey, j.uuid
+             FROM encounters e LEFT JOIN encounters j ON j.id = e.joined_into
+             WHERE EXISTS (SELECT 1 FROM encounter_edits x WHERE x.encounter_id = e.id)
+                OR EXISTS (SELECT 1 FROM photos p WHERE p.encounter_id = e.id)",
+        )?,
+        rows(
+            "SELECT p.sha256, e.uuid FROM photos p JOIN encounters e ON e.id = p.encounter_id",
         )?,
     ];
     Ok(parts

@@ -135,7 +135,7 @@ pub struct BoxArgs {
 pub struct Who {
     /// The catalogue.
     #[arg(long, short)]
-    catalogue: PathBuf,
+    pub(crate) catalogue: PathBuf,
     /// Who draws [default: the observer: $WHALEID_OBSERVER, else
     /// `catalogue config --observer`, else the login name].
     #[arg(long = "author", visible_alias = "by")]
@@ -143,7 +143,7 @@ pub struct Who {
 }
 
 impl Who {
-    fn open(&self) -> Result<(Catalogue, String)> {
+    pub(crate) fn open(&self) -> Result<(Catalogue, String)> {
         let cat = Catalogue::open(&self.catalogue)?;
         let by = author(&cat, self.author.as_deref())?;
         Ok((cat, by))
@@ -151,7 +151,7 @@ impl Who {
 }
 
 /// Who the change is by: the one place the CLI decides it for boxes.
-fn author(cat: &Catalogue, given: Option<&str>) -> Result<String> {
+pub(crate) fn author(cat: &Catalogue, given: Option<&str>) -> Result<String> {
     match observer::observer(cat, given)? {
         Some(name) => Ok(name),
         None => bail!(

@@ -45,6 +45,7 @@ macro_rules! tell {
 
 mod catalogue;
 mod detection;
+mod encounter;
 mod identify;
 mod ingest;
 mod models;
@@ -123,6 +124,9 @@ enum Command {
     /// Boxes by hand: draw, move, remove, list and undo.
     #[command(subcommand)]
     Detection(detection::DetectionCommand),
+    /// Encounters as records: list, show, edit fields, split and join.
+    #[command(subcommand)]
+    Encounter(encounter::EncounterCommand),
     /// Measure identification on a labelled collection (MAP@5, top-1, top-5, new-individual precision/recall).
     Eval(identify::EvalArgs),
 }
@@ -251,6 +255,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Train(a) => train::train_cmd(a),
         Command::Sync(a) => sync::sync_cmd(a),
         Command::Detection(c) => detection::run(c),
+        Command::Encounter(c) => encounter::run(c),
     }
 }
 

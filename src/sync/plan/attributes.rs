@@ -14,13 +14,23 @@ pub fn record_attribute(
     attribute: String,
     set: AttributeState,
 ) -> bool {
-    let key = (detection, attribute);
-    let newer = s
-        .attributes
+    later_wins(&mut s.attributes, (detection, attribute), set)
+}
+
+/// Take `set` as the setting of `key` in `settings` if it is later than
+/// the one in force (timestamp, then operation UUID); whether it was. The
+/// rule of every latest-wins value: attributes, encounter fields, a
+/// photo's encounter.
+pub fn later_wins<K: std::hash::Hash + Eq>(
+    settings: &mut std::collections::HashMap<K, AttributeState>,
+    key: K,
+    set: AttributeState,
+) -> bool {
+    let newer = settings
         .get(&key)
         .is_none_or(|now| (now.hlc, now.op.as_str()) < (set.hlc, set.op.as_str()));
     if newer {
-        s.attributes.insert(key, set);
+        settings.insert(key, set);
     }
     newer
 }

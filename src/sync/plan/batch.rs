@@ -181,6 +181,14 @@ impl Batch {
                 attribute,
                 value,
             } => self.attribute_set(op, detection, attribute, value.as_deref()),
+            Change::EncounterSet {
+                encounter,
+                field,
+                value,
+            } => self.encounter_set(op, encounter, field, value.as_deref()),
+            Change::PhotoEncounter { photo, encounter } => {
+                self.photo_encounter(op, photo, encounter.as_deref())
+            }
         }
     }
 

@@ -64,6 +64,13 @@
 //!   attributes of one detection never touch each other, so two people
 //!   grading one photo on two laptops keep both gradings. An older setting
 //!   arriving after a newer one is recorded, not applied.
+//! * **Encounters**: per encounter and per field (time, place, position,
+//!   observers, group size...), the latest setting wins, and per photo its
+//!   latest encounter; an encounter named for the first time is made. A
+//!   split (a new encounter, its fields, photos moved to it) and a join
+//!   (photos moved, the other marked joined) are only such settings, so
+//!   one laptop splitting while another edits keeps both: the new
+//!   encounter has the fields as they were copied, the old one the edits.
 //! * **References.** An operation naming a record that is neither here nor
 //!   earlier in the batch is refused with the reason; nothing of it is stored.
 //! * **Embeddings fit their pack version.** An embedding whose number of
@@ -82,12 +89,14 @@ mod attributes;
 mod batch;
 mod boxes;
 mod decisions;
+mod encounters;
 mod individuals;
 mod summary;
 
-pub use attributes::record_attribute;
+pub use attributes::{later_wins, record_attribute};
 use batch::Batch;
 pub use boxes::{iou, is_removed, moved_twice, moved_twice_removal, record_liveness};
+pub use encounters::{record_encounter_field, record_photo_encounter};
 pub use summary::PlanSummary;
 
 /// A detection as the planner knows it.
@@ -196,6 +205,10 @@ pub struct LocalState {
     pub pack_dims: BTreeMap<(String, String), usize>,
     /// `(detection, attribute)` → its latest setting (or clearing).
     pub attributes: HashMap<(String, String), AttributeState>,
+    /// `(encounter, field)` → its latest setting (or clearing).
+    pub encounter_fields: HashMap<(String, String), AttributeState>,
+    /// Photo → its latest encounter setting (`value`: the encounter).
+    pub photo_encounters: HashMap<String, AttributeState>,
 }
 
 /// One step for the applier. `op` is the operation's id; record ids are
@@ -260,6 +273,25 @@ pub enum Action {
     StaleAttribute {
         op: String,
         detection: String,
+    },
+    /// The latest setting of a field of an encounter (made if not here).
+    SetEncounterField {
+        op: String,
+        encounter: String,
+        field: String,
+        value: Option<String>,
+    },
+    /// The latest encounter of a photo (`None`: none).
+    SetPhotoEncounter {
+        op: String,
+        photo: String,
+        encounter: Option<String>,
+    },
+    /// An encounter setting older than the one in force: recorded, not
+    /// applied. `record` is the encounter or the photo.
+    StaleEncounter {
+        op: String,
+        record: String,
     },
     /// That detection already has an embedding of that pack version.
     EmbeddingPresent {

@@ -54,6 +54,9 @@ fn group(a: &Action) -> Option<Group> {
         | Action::StaleLiveness { .. }
         | Action::SetAttribute { .. }
         | Action::StaleAttribute { .. }
+        | Action::SetEncounterField { .. }
+        | Action::SetPhotoEncounter { .. }
+        | Action::StaleEncounter { .. }
         | Action::Rename { .. }
         | Action::StaleRename { .. }
         | Action::ResolveMerges { .. }
