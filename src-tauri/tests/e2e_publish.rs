@@ -190,6 +190,24 @@ fn a_photo_graded_in_review_is_published_in_a_dwc_archive_from_the_export_screen
         )
         .await;
         assert!(!again.exists());
+
+        // MARK over one survey of the three days: every graded individual
+        // (quality still Q2 or better) seen once, the form at 1280×800.
+        let inp = work.path().join("skye.inp");
+        app.click("export-format-mark").await;
+        app.choose("export-mark-occasions", "surveys").await;
+        app.type_into("export-mark-survey-from-0", "07/01/2024").await;
+        app.type_into("export-mark-survey-to-0", "07/03/2024").await;
+        app.type_into("export-path", inp.to_str().unwrap()).await;
+        app.screenshot("64-export-mark-form").await;
+        app.click("export-run").await;
+        app.wait_for_testid_text("export-result", "wrote 2 individuals")
+            .await;
+        let histories = std::fs::read_to_string(&inp).unwrap();
+        assert!(
+            histories.contains("/* HW-A */ 1 1;") && histories.contains("/* HW-C */ 1 1;"),
+            "{histories}"
+        );
         app.close().await;
     });
 

@@ -115,6 +115,9 @@ describe("Export", () => {
     expect(api.exportSocprog).toHaveBeenCalledWith("/w/sightings.csv", expect.anything());
     expect((screen.getByTestId("export-path") as HTMLInputElement).value).toBe("/w/sightings.csv");
     expect(screen.queryByTestId("export-result")).toBeNull();
+    // Another format: the error was about this one's export.
+    fireEvent.click(screen.getByTestId("export-format-dwca"));
+    expect(screen.queryByText(/permission denied/)).toBeNull();
   });
 
   it("keeps the CSV and Kaggle buttons", async () => {

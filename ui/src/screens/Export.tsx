@@ -188,7 +188,11 @@ export function ExportScreen() {
               class={f === format ? "toggle on" : "toggle"}
               aria-pressed={f === format}
               data-testid={`export-format-${f}`}
-              onClick={() => setFormat(f)}
+              onClick={() => {
+                setFormat(f);
+                // The last error was about the other format's choices.
+                setError(null);
+              }}
             >
               {FORMATS[f].name}
             </button>
