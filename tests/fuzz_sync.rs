@@ -307,6 +307,26 @@ fn change() -> BoxedStrategy<Change> {
                 attribute,
                 value,
             }),
+        (
+            uuid(&MERGES),
+            prop_oneof![
+                3 => prop::sample::select(vec!["place", "position", "group", "observers", "notes", "joined_into"])
+                    .prop_map(String::from),
+                1 => text(),
+            ],
+            prop::option::of(prop_oneof![
+                3 => prop::sample::select(vec!["Reef", "-35.5,174.25", "12,10,15", "9,10,", "Ana; Ben", "91,0", MERGES[1]])
+                    .prop_map(String::from),
+                1 => text(),
+            ]),
+        )
+            .prop_map(|(encounter, field, value)| Change::EncounterSet {
+                encounter,
+                field,
+                value,
+            }),
+        (uuid(&PHOTOS), prop::option::of(uuid(&MERGES)))
+            .prop_map(|(photo, encounter)| Change::PhotoEncounter { photo, encounter }),
     ]
     .boxed()
 }

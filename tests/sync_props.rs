@@ -1,7 +1,8 @@
 //! Convergence as a property (issue 19 item 3): laptops make operations
 //! (photos, some of the same bytes; boxes; embeddings; individuals, some
 //! claiming one code; decisions, merges, renames, withdrawals, removals and
-//! restorations, photo-ID attributes set and cleared, some pairs stamped with one timestamp as a node whose
+//! restorations, photo-ID attributes set and cleared, encounters edited
+//! and photos moved between them, some pairs stamped with one timestamp as a node whose
 //! clock repeated itself would), then every replica receives all of them
 //! in its own order (any order that brings a record before what names it),
 //! cut into batches of its own, with operations sent again at random.
@@ -76,6 +77,15 @@ enum Step {
         value: u8,
         tied: bool,
     },
+    /// Name the place of one of 3 encounters (or clear it) and move a
+    /// photo into it; `tied`: the photo also moved to the next encounter
+    /// with the same timestamp.
+    Encounter {
+        photo: usize,
+        encounter: u8,
+        place: u8,
+        tied: bool,
+    },
     /// The laptop hears of everything made so far, anywhere.
     Sync,
 }
@@ -97,6 +107,9 @@ fn step() -> impl Strategy<Value = Step> {
         2 => (i(), 0u8..4, any::<u8>(), any::<bool>()).prop_map(|(det, attribute, value, tied)| {
             Step::Grade { det, attribute, value, tied }
         }),
+        2 => (i(), 0u8..3, 0u8..3, any::<bool>()).prop_map(|(photo, encounter, place, tied)| {
+            Step::Encounter { photo, encounter, place, tied }
+        }),
         2 => Just(Step::Sync),
     ]
 }
@@ -111,6 +124,7 @@ struct Known {
 
 #[derive(Debug, Default, Clone)]
 struct Records {
+    photos: Vec<Known>,
     dets: Vec<Known>,
     inds: Vec<Known>,
     merges: Vec<Known>,
@@ -223,6 +237,12 @@ fn make(steps: &[(usize, Step)]) -> World {
                 };
                 l.known.dets.push(known.clone());
                 world.all.dets.push(known);
+                let known = Known {
+                    uuid: photo,
+                    op: p.id,
+                };
+                l.known.photos.push(known.clone());
+                world.all.photos.push(known);
             }
             Step::Individual { code } => {
                 let individual = l.uuid();
@@ -392,6 +412,38 @@ fn make(steps: &[(usize, Step)]) -> World {
                     l.tied(&mut world, &o, grade(value.wrapping_add(1)), &[&d.op]);
                 }
             }
+            Step::Encounter {
+                photo,
+                encounter,
+                place,
+                tied,
+            } => {
+                let Some(p) = pick(&l.known.photos, photo) else {
+                    continue;
+                };
+                // Three encounters every laptop names alike.
+                let enc = |e: u8| format!("0000000{}-0000-4000-8000-0000000000ee", e % 3);
+                let named = ["Reef", "Bay"]
+                    .get(usize::from(place))
+                    .map(|v| v.to_string());
+                l.op(
+                    &mut world,
+                    Change::EncounterSet {
+                        encounter: enc(encounter),
+                        field: "place".into(),
+                        value: named,
+                    },
+                    &[],
+                );
+                let moved = |e: u8| Change::PhotoEncounter {
+                    photo: p.uuid.clone(),
+                    encounter: Some(enc(e)),
+                };
+                let o = l.op(&mut world, moved(encounter), &[&p.op]);
+                if tied {
+                    l.tied(&mut world, &o, moved(encounter + 1), &[&p.op]);
+                }
+            }
             Step::Sync => {
                 if let Some(last) = world.max_hlc() {
                     l.clock.observe(last, l.wall).unwrap();
@@ -494,8 +546,18 @@ fn planner_dump(s: &LocalState) -> String {
         .iter()
         .map(|((d, a), set)| (key(d), a, &set.value))
         .collect();
+    let encounters: BTreeSet<(&(String, String), &Option<String>)> = s
+        .encounter_fields
+        .iter()
+        .map(|(k, set)| (k, &set.value))
+        .collect();
+    let photo_encounters: BTreeSet<(&String, &Option<String>)> = s
+        .photo_encounters
+        .iter()
+        .map(|(p, set)| (&s.photos[p], &set.value))
+        .collect();
     format!(
-        "{photos:?}\n{detections:?}\n{removed:?}\n{embeddings:?}\n{:?}\n{:?}\n{current:?}\n{decisions:?}\n{merges:?}\n{attributes:?}",
+        "{photos:?}\n{detections:?}\n{removed:?}\n{embeddings:?}\n{:?}\n{:?}\n{current:?}\n{decisions:?}\n{merges:?}\n{attributes:?}\n{encounters:?}\n{photo_encounters:?}",
         resolve_codes(&s.individuals),
         resolve_merges(&s.merges),
     )
