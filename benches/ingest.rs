@@ -10,7 +10,10 @@
 //!   packages is given.
 //!
 //! `cargo bench --bench ingest -- IMAGES_DIR [--pack DIR] [--batch N]
-//!  [--threads N] [--python PY]`
+//!  [--threads N] [--device auto|cpu|cuda] [--python PY]`
+//!
+//! `--device cuda` runs the models on the GPU (an error if they cannot);
+//! the header says what they ran on.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -23,7 +26,7 @@ use whaleid::embed::{Crop, Embedder};
 use whaleid::ingest::survey::{ingest, IngestOptions};
 use whaleid::ingest::{labels, media, Pipeline};
 use whaleid::packs::Pack;
-use whaleid::runtime::{InferenceWorker, SessionConfig};
+use whaleid::runtime::{Device, InferenceWorker, SessionConfig};
 use whaleid::CancelToken;
 
 fn peak_rss_mb() -> f64 {
@@ -43,6 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut pack_dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/models/generic"));
     let (mut batch, mut threads, mut python) = (8usize, 0usize, None);
     let mut bench = false;
+    let mut device = Device::Auto;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--bench" => bench = true,
@@ -50,6 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--batch" => batch = args.next().ok_or("--batch N")?.parse()?,
             "--threads" => threads = args.next().ok_or("--threads N")?.parse()?,
             "--python" => python = Some(args.next().ok_or("--python PY")?),
+            "--device" => device = args.next().ok_or("--device D")?.parse()?,
             other => images = Some(PathBuf::from(other)),
         }
     }
@@ -66,6 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         n => n,
     };
     let config = SessionConfig {
+        device,
         intra_threads: threads,
         ..SessionConfig::default()
     };
@@ -89,6 +95,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut cat = Catalogue::create(dir.path().join("cat"))?;
         let config = SessionConfig { spin, ..config };
         let pipeline = Pipeline::open(pack.clone(), &config)?.with_batch(batch);
+        if !spin {
+            println!("ran on: {}", pipeline.ran_on());
+        }
         let options = IngestOptions {
             batch,
             ..IngestOptions::default()

@@ -1,7 +1,10 @@
 //! Time per training epoch over cached backbone features, printed as a table.
 //!
 //! `cargo bench --bench train -- [--sizes 1k,10k,50k] [--epochs N] [--dim F]
-//! [--embedding D] [--batch B] [--views K] [--label-only]`
+//! [--embedding D] [--batch B] [--views K] [--label-only] [--gpu]`
+//!
+//! `--gpu` trains on CUDA device 0 (build with `--features train-cuda`); it
+//! is an error, not a CPU run, when that device cannot be had.
 //!
 //! Rows are clustered like a catalogue's GeM features (ten photos per
 //! individual around its centre), so the ArcFace head has `n / 10` classes;
@@ -68,7 +71,7 @@ fn size(s: &str) -> Result<usize, String> {
 fn run() -> Result<(), String> {
     let mut sizes = vec![1_000, 10_000, 50_000];
     let (mut epochs, mut dim, mut embedding, mut batch) = (2, 1280, 512, 128);
-    let (mut views, mut label_only) = (0, false);
+    let (mut views, mut label_only, mut gpu) = (0, false, false);
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or(format!("{arg} needs a value"));
@@ -80,9 +83,12 @@ fn run() -> Result<(), String> {
             "--batch" => batch = size(&value()?)?,
             "--views" => views = size(&value()?)?,
             "--label-only" => label_only = true,
+            "--gpu" => gpu = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
+    let device = if gpu { cuda_device()? } else { Device::Cpu };
+    println!("device: {}", if gpu { "CUDA device 0" } else { "CPU" });
     println!(
         "{epochs} epochs per run; every 5th row held out for the per-epoch validation MAP@5, as a fine-tune does"
     );
@@ -153,15 +159,8 @@ fn run() -> Result<(), String> {
                 ..FitConfig::default()
             };
             let started = Instant::now();
-            let trained = fit(
-                &input,
-                None,
-                &config,
-                &Device::Cpu,
-                &CancelToken::new(),
-                |_| {},
-            )
-            .map_err(|e| e.to_string())?;
+            let trained = fit(&input, None, &config, &device, &CancelToken::new(), |_| {})
+                .map_err(|e| e.to_string())?;
             let total = started.elapsed().as_secs_f64();
             let per_epoch = total / trained.history.len() as f64;
             println!(
@@ -171,4 +170,14 @@ fn run() -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+#[cfg(feature = "train-cuda")]
+fn cuda_device() -> Result<Device, String> {
+    Device::new_cuda(0).map_err(|e| format!("--gpu: CUDA device 0 could not be used: {e}"))
+}
+
+#[cfg(not(feature = "train-cuda"))]
+fn cuda_device() -> Result<Device, String> {
+    Err("--gpu needs a build with the CUDA backend: cargo bench --features train-cuda --bench train".into())
 }

@@ -89,6 +89,18 @@ impl Pipeline {
         &self.embedder
     }
 
+    /// Where the detector and the backbones run, and why not on a GPU
+    /// that was asked for.
+    pub fn ran_on(&self) -> crate::runtime::RanOn {
+        crate::runtime::RanOn::of(
+            self.detector
+                .as_ref()
+                .map(Detector::info)
+                .into_iter()
+                .chain(self.embedder.workers()),
+        )
+    }
+
     /// The regions to embed in each photo, without embedding them. A photo
     /// where the detector finds nothing (and `whole_if_none` is off) gets an
     /// empty list.

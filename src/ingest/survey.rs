@@ -94,6 +94,9 @@ pub struct IngestReport {
     /// Detections whose first suggestion is `new_individual`.
     pub new_individual_suggestions: usize,
     pub seconds: f64,
+    /// Where the models ran (`CPU`, `CUDA (NVIDIA ...)`), with the reason
+    /// when a GPU asked for was not used.
+    pub ran_on: crate::runtime::RanOn,
     /// The files of this run that are in the catalogue now (new, or known
     /// from before), once each: what [`assign_encounters`] groups.
     #[serde(skip)]
@@ -166,7 +169,10 @@ pub fn ingest(
         gallery: gallery.as_ref(),
         options,
     };
-    let mut report = IngestReport::default();
+    let mut report = IngestReport {
+        ran_on: pipeline.ran_on(),
+        ..IngestReport::default()
+    };
     let mut reporter = Reporter::new(&job, started, progress);
     let outcome =
         std::thread::scope(|scope| job.run(scope, cat, &store, &mut report, &mut reporter));

@@ -9,12 +9,16 @@
 //!
 //! Sessions are built per model with a [`SessionConfig`]: the device the user
 //! asked for and thread counts. [`Device::Auto`] tries the GPU providers this
-//! build has, each registered with `error_on_failure` so a missing CUDA
-//! install is noticed rather than silently run on the CPU, and falls back to
-//! the CPU; the provider actually used is returned with the session.
+//! build and the loaded library have, each registered with `error_on_failure`
+//! so a missing CUDA install is noticed rather than silently run on the CPU,
+//! and falls back to the CPU with the reason kept; an explicit `cuda` or
+//! `directml` that cannot be used is an error. Where each session really
+//! runs is returned with it ([`Placement`], folded by [`RanOn`]).
 
+mod provider;
 mod worker;
 
+pub use provider::{nvidia_gpu_name, Placement, RanOn};
 pub use worker::{InferenceWorker, WorkerInfo};
 
 use std::path::{Path, PathBuf};
@@ -264,27 +268,81 @@ fn compiled_providers() -> Vec<String> {
         .collect()
 }
 
-/// GPU providers to try for a device choice, most preferred first. Only
-/// those this build has a cargo feature for.
-fn gpu_candidates(device: Device) -> Vec<(Provider, ExecutionProviderDispatch)> {
-    #[allow(unused_mut)]
+/// GPU providers to try for a device choice, most preferred first, each
+/// with the reason it cannot be tried when that is known before trying
+/// (this build or the loaded library lacks it).
+fn gpu_candidates(
+    device: Device,
+) -> Vec<(
+    Provider,
+    std::result::Result<ExecutionProviderDispatch, String>,
+)> {
     let mut out = Vec::new();
-    #[cfg(feature = "cuda")]
     if matches!(device, Device::Auto | Device::Cuda) {
-        out.push((
-            Provider::Cuda,
-            ep::CUDA::default().build().error_on_failure(),
-        ));
+        #[cfg(feature = "cuda")]
+        let dispatch = in_library(Provider::Cuda).map(|()| {
+            ep::CUDA::default()
+                .with_tf32(cuda_tf32())
+                .build()
+                .error_on_failure()
+        });
+        #[cfg(not(feature = "cuda"))]
+        let dispatch = Err(not_in_build(Provider::Cuda));
+        out.push((Provider::Cuda, dispatch));
     }
     #[cfg(feature = "directml")]
     if matches!(device, Device::Auto | Device::DirectMl) {
-        out.push((
-            Provider::DirectMl,
-            ep::DirectML::default().build().error_on_failure(),
-        ));
+        let dispatch = in_library(Provider::DirectMl)
+            .map(|()| ep::DirectML::default().build().error_on_failure());
+        out.push((Provider::DirectMl, dispatch));
     }
-    let _ = device;
+    #[cfg(not(feature = "directml"))]
+    if device == Device::DirectMl {
+        out.push((Provider::DirectMl, Err(not_in_build(Provider::DirectMl))));
+    }
     out
+}
+
+#[allow(dead_code)]
+fn not_in_build(provider: Provider) -> String {
+    format!(
+        "this build of WhaleID was compiled without the `{provider}` feature (cargo build --features {provider})"
+    )
+}
+
+/// Whether the loaded ONNX Runtime library has `provider` compiled in: the
+/// CPU wheel (`onnxruntime`) has no CUDA, only `onnxruntime-gpu` has.
+#[allow(dead_code)]
+fn in_library(provider: Provider) -> std::result::Result<(), String> {
+    let info = init().map_err(|e| e.to_string())?;
+    if info
+        .providers_compiled
+        .iter()
+        .any(|p| p == provider.as_str())
+    {
+        return Ok(());
+    }
+    let wheel = match provider {
+        Provider::Cuda => {
+            "onnxruntime-gpu with its CUDA and cuDNN libraries (as scripts/gpu-check.sh does)"
+        }
+        _ => "onnxruntime-directml",
+    };
+    Err(format!(
+        "ONNX Runtime {} at {} has no {} provider (it has: {}): install {wheel} and point ORT_DYLIB_PATH at its libonnxruntime",
+        info.version,
+        info.library.display(),
+        provider.label(),
+        info.providers_compiled.join(", ")
+    ))
+}
+
+/// CUDA's TF32 tensor-core maths (ONNX Runtime's default: on), off with
+/// `WHALEID_CUDA_TF32=0` to compare embeddings with the CPU's bit for bit
+/// closer (about 1e-6 rather than 1e-4; scripts/gpu-check.sh checks both).
+#[allow(dead_code)]
+fn cuda_tf32() -> bool {
+    std::env::var("WHALEID_CUDA_TF32").map_or(true, |v| v.trim() != "0")
 }
 
 fn base_builder(file: &Path, config: &SessionConfig) -> Result<SessionBuilder> {
@@ -309,56 +367,49 @@ fn base_builder(file: &Path, config: &SessionConfig) -> Result<SessionBuilder> {
     Ok(builder)
 }
 
-/// Build a session for an ONNX file on the configured device. Returns the
-/// provider it really runs on. An explicit GPU device that cannot be used is
-/// an error; `auto` falls back to the CPU.
-pub fn build_session(file: &Path, config: &SessionConfig) -> Result<(Session, Provider)> {
+/// Build a session for an ONNX file on the configured device, and say
+/// where it runs. An explicit GPU device that cannot be used is an error
+/// naming why; `auto` falls back to the CPU and keeps the reason in
+/// [`Placement::fallback`] for the user to see.
+pub fn build_session(file: &Path, config: &SessionConfig) -> Result<(Session, Placement)> {
     let model_err = |source: ort::Error| Error::Model {
         file: file.to_path_buf(),
         source,
     };
-    if matches!(config.device, Device::Cuda | Device::DirectMl) {
-        let wanted = if config.device == Device::Cuda {
-            "cuda"
-        } else {
-            "directml"
-        };
-        if gpu_candidates(config.device).is_empty() {
-            return Err(Error::runtime(format!(
-                "device `{wanted}` requested, but this build of WhaleID was compiled without the `{wanted}` feature"
-            )));
-        }
-    }
-    let mut last_gpu_error = None;
+    let mut fallback = None;
     for (provider, dispatch) in gpu_candidates(config.device) {
-        let builder = base_builder(file, config)?;
-        let attempt = builder
-            .with_execution_providers([dispatch])
-            .map_err(ort::Error::from)
-            .and_then(|mut b| b.commit_from_file(file));
+        let attempt = match dispatch {
+            Err(why) => Err((why, None)),
+            Ok(dispatch) => base_builder(file, config)?
+                .with_execution_providers([dispatch])
+                .map_err(ort::Error::from)
+                .and_then(|mut b| b.commit_from_file(file))
+                .map_err(|e| (provider::ort_reason(&e.to_string()), Some(e))),
+        };
         match attempt {
-            Ok(session) => return Ok((session, provider)),
-            Err(e) => {
-                tracing::warn!(model = %file.display(), provider = %provider, error = %e, "GPU provider unavailable");
-                last_gpu_error = Some((provider, e));
+            Ok(session) => return Ok((session, Placement::gpu(provider))),
+            Err((why, source)) => {
+                if config.device != Device::Auto {
+                    let reason = format!(
+                        "device `{provider}` requested, but {} could not run on it: {why}",
+                        file.display()
+                    );
+                    return Err(match source {
+                        Some(e) => Error::runtime_from(reason, std::sync::Arc::new(e)),
+                        None => Error::runtime(reason),
+                    });
+                }
+                // Said once by whoever shows the placement (doctor, the
+                // ingest summary, the app), not once per model here.
+                tracing::info!(model = %file.display(), provider = %provider, error = %why, "GPU provider unavailable, running on the CPU");
+                fallback.get_or_insert(format!("{} not available: {why}", provider.label()));
             }
-        }
-    }
-    if config.device != Device::Auto {
-        if let Some((provider, e)) = last_gpu_error {
-            return Err(Error::runtime_from(
-                format!(
-                    "device `{provider}` could not be used for {}: {e}",
-                    file.display()
-                ),
-                std::sync::Arc::new(e),
-            ));
         }
     }
     let session = base_builder(file, config)?
         .commit_from_file(file)
         .map_err(model_err)?;
-    Ok((session, Provider::Cpu))
+    Ok((session, Placement::cpu(fallback)))
 }
 
 #[cfg(test)]

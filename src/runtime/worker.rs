@@ -24,6 +24,10 @@ use crate::error::{Error, Result};
 pub struct WorkerInfo {
     pub file: PathBuf,
     pub provider: Provider,
+    /// The GPU's name when a GPU runs it.
+    pub gpu: Option<String>,
+    /// Why a GPU asked for is not used (see [`super::Placement`]).
+    pub fallback: Option<String>,
     pub input: String,
     pub output: String,
     /// Declared shapes; `-1` marks a dynamic dimension.
@@ -49,7 +53,7 @@ pub struct InferenceWorker {
 impl InferenceWorker {
     /// Build the session (errors surface here, naming the file) and start its thread.
     pub fn spawn(file: &Path, config: &SessionConfig) -> Result<Self> {
-        let (session, provider) = build_session(file, config)?;
+        let (session, placement) = build_session(file, config)?;
         let name_of = |outlets: &[ort::value::Outlet], what: &str| {
             outlets
                 .first()
@@ -68,7 +72,9 @@ impl InferenceWorker {
         };
         let info = WorkerInfo {
             file: file.to_path_buf(),
-            provider,
+            provider: placement.provider,
+            gpu: placement.gpu,
+            fallback: placement.fallback,
             input: name_of(session.inputs(), "input")?,
             output: name_of(session.outputs(), "output")?,
             input_shape: shape_of(session.inputs()),

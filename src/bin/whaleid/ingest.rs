@@ -122,6 +122,10 @@ pub fn ingest_cmd(a: IngestArgs) -> Result<ExitCode> {
         report.seconds,
         report.photos_per_second()
     );
+    say!("ran on: {}", report.ran_on);
+    if let Some(why) = &report.ran_on.fallback {
+        tell!("warning: {why}; ran on the CPU");
+    }
     Ok(crate::exit_code(!report.failed.is_empty()))
 }
 

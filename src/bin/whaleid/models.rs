@@ -42,12 +42,15 @@ pub fn doctor(models: &ModelArgs) -> Result<ExitCode> {
         if pack.detector.is_some() { "yes" } else { "no" }
     )?;
     let config = models.session();
-    if let Some((spec, file)) = &pack.detector {
-        let d = Detector::open(spec, file, &config)?;
+    let detector = match &pack.detector {
+        Some((spec, file)) => Some(Detector::open(spec, file, &config)?),
+        None => None,
+    };
+    if let Some(d) = &detector {
         writeln!(
             out,
             "  detector {}: runs on {}",
-            whaleid::catalogue::codes::shown(&file.display().to_string()),
+            whaleid::catalogue::codes::shown(&d.info().file.display().to_string()),
             d.info().provider
         )?;
     }
@@ -59,6 +62,18 @@ pub fn doctor(models: &ModelArgs) -> Result<ExitCode> {
             whaleid::catalogue::codes::shown(&w.file.display().to_string()),
             w.provider
         )?;
+    }
+    // The one line to read: what inference really runs on, with the
+    // reason when `auto` wanted a GPU and got the CPU (also on stderr, so
+    // a fallback is seen even when stdout goes to a file).
+    let ran_on = runtime::RanOn::of(detector.iter().map(Detector::info).chain(e.workers()));
+    writeln!(
+        out,
+        "ran on: {}",
+        whaleid::catalogue::codes::shown(&ran_on.to_string())
+    )?;
+    if let Some(why) = &ran_on.fallback {
+        tell!("warning: {why}; running on the CPU");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,130 @@
+//! `--device`: what the CLI runs on, and that a GPU request never lands on
+//! the CPU unsaid (issue 17). These run with the CPU-only ONNX Runtime the
+//! tests load (the `onnxruntime` wheel): `--device cuda` must fail naming
+//! the library and the missing provider, `auto` must run on the CPU and
+//! say why not on CUDA, and `cpu` must say plainly `CPU`.
+
+mod support;
+
+use support::{ingest_args, stdout, text, tiny_pack_args, whaleid};
+use whaleid_testkit as kit;
+
+fn doctor(device: &str) -> std::process::Output {
+    let mut args = vec!["doctor".to_string(), "--device".into(), device.into()];
+    args.extend(tiny_pack_args());
+    whaleid(&args)
+}
+
+/// Whether the library the tests load has CUDA (the GPU wheel): then these
+/// checks do not apply, and scripts/gpu-check.sh is the one to run.
+fn library_has_cuda() -> bool {
+    whaleid::runtime::init()
+        .map(|rt| rt.providers_compiled.iter().any(|p| p == "cuda"))
+        .unwrap_or(false)
+}
+
+#[test]
+fn device_cuda_on_a_cpu_only_library_is_an_error_naming_library_and_provider() {
+    if library_has_cuda() {
+        eprintln!("the loaded ONNX Runtime has CUDA: scripts/gpu-check.sh checks this machine");
+        return;
+    }
+    let out = doctor("cuda");
+    let all = text(&out);
+    assert!(!out.status.success(), "{all}");
+    // Nothing may claim to have run: no model line, no `ran on`.
+    assert!(!stdout(&out).contains("runs on"), "{all}");
+    assert!(!stdout(&out).contains("ran on:"), "{all}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("device `cuda` requested"), "{err}");
+    if cfg!(feature = "cuda") {
+        let library = whaleid::runtime::init()
+            .unwrap()
+            .library
+            .display()
+            .to_string();
+        assert!(err.contains("has no CUDA provider"), "{err}");
+        assert!(err.contains(&library), "{err}");
+        assert!(err.contains("onnxruntime-gpu"), "{err}");
+    } else {
+        assert!(err.contains("without the `cuda` feature"), "{err}");
+    }
+}
+
+#[test]
+fn device_auto_runs_on_the_cpu_and_says_why_not_cuda() {
+    if library_has_cuda() {
+        return;
+    }
+    let out = doctor("auto");
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    let ran = stdout(&out)
+        .lines()
+        .find(|l| l.starts_with("ran on: "))
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("no `ran on` line: {all}"));
+    assert!(
+        ran.starts_with("ran on: CPU (CUDA not available: "),
+        "{ran}"
+    );
+    let why = if cfg!(feature = "cuda") {
+        "has no CUDA provider"
+    } else {
+        "without the `cuda` feature"
+    };
+    assert!(ran.contains(why), "{ran}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning: CUDA not available: ") && err.contains("running on the CPU"),
+        "{err}"
+    );
+}
+
+#[test]
+fn device_cpu_says_cpu_and_warns_of_nothing() {
+    let out = doctor("cpu");
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(stdout(&out).lines().any(|l| l == "ran on: CPU"), "{all}");
+    assert!(!all.contains("warning"), "{all}");
+    assert!(!all.contains("not available"), "{all}");
+}
+
+#[test]
+fn the_ingest_summary_says_what_the_models_ran_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    kit::survey_photos(&photos, 3, 2);
+    let cat = dir.path().join("cat");
+
+    let out = whaleid(&ingest_args(&photos, &cat, &["--device", "cpu"]));
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    let table_end = stdout(&out)
+        .lines()
+        .skip_while(|l| !l.starts_with("| photos new"))
+        .nth(3)
+        .map(str::to_string);
+    assert_eq!(table_end.as_deref(), Some("ran on: CPU"), "{all}");
+    assert!(!all.contains("warning"), "{all}");
+
+    if library_has_cuda() {
+        return;
+    }
+    // The same folder again under `auto`: known photos, but the models
+    // still open, and the summary names the fallback.
+    let out = whaleid(&ingest_args(&photos, &cat, &[]));
+    let all = text(&out);
+    assert!(out.status.success(), "{all}");
+    assert!(
+        stdout(&out)
+            .lines()
+            .any(|l| l.starts_with("ran on: CPU (CUDA not available: ")),
+        "{all}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("warning: CUDA not available: "),
+        "{all}"
+    );
+}
