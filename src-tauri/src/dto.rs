@@ -869,3 +869,97 @@ pub struct ScopedSuggestions {
     /// Catalogue photos the grades left out of the search.
     pub left_out: usize,
 }
+
+/// What a second reviewer's opinion (or the first decision it answers)
+/// says, once it may be shown (`whaleid::catalogue::second_review`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct OpinionView {
+    /// 1: the first decision, 2: the blind second opinion, 3: a resolution.
+    pub round: u8,
+    #[ts(type = "\"individual\" | \"new\" | \"unidentifiable\"")]
+    pub choice: String,
+    #[ts(type = "number | null")]
+    pub individual_id: Option<i64>,
+    pub code: Option<String>,
+    pub by: String,
+    pub at: String,
+}
+
+/// The blind second-review queue of the observer: what the Review shows of
+/// each detection, and nothing of the first decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct SecondReviewQueue {
+    /// Whether decisions here need a second reviewer.
+    pub required: bool,
+    /// Who the queue is for (the observer name).
+    pub reviewer: String,
+    pub items: Vec<ReviewItem>,
+}
+
+/// What a blind second opinion led to; only now the first is shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct OpinionOutcome {
+    #[ts(type = "number")]
+    pub detection_id: i64,
+    #[ts(type = "\"waiting\" | \"agreed\" | \"disagreed\" | \"resolved\"")]
+    pub state: String,
+    pub first: OpinionView,
+    pub second: OpinionView,
+}
+
+/// A detection whose two opinions differ, for anyone to resolve.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct DisagreementItem {
+    #[ts(type = "number")]
+    pub detection_id: i64,
+    pub photo_path: String,
+    pub crop_path: Option<String>,
+    pub first: OpinionView,
+    pub second: OpinionView,
+}
+
+/// Analyst agreement of one pair of people.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct PairAgreementRow {
+    pub a: String,
+    pub b: String,
+    pub items: usize,
+    pub agreed: usize,
+    pub percent: Option<f64>,
+    /// Cohen's kappa; `null` when it is not defined.
+    pub kappa: Option<f64>,
+}
+
+/// Analyst agreement on the detections of one photo-quality grade.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct GradeAgreementRow {
+    /// Q1, Q2, Q3 or ungraded.
+    pub grade: String,
+    pub items: usize,
+    pub agreed: usize,
+    pub percent: Option<f64>,
+}
+
+/// The analyst-agreement report: per pair of people, per quality grade.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(export)]
+pub struct AgreementReportView {
+    pub items: usize,
+    pub agreed: usize,
+    pub percent: Option<f64>,
+    pub pairs: Vec<PairAgreementRow>,
+    pub grades: Vec<GradeAgreementRow>,
+}

@@ -71,6 +71,11 @@ pub const MIGRATIONS: &[(u32, &str, &str)] = &[
         "encounters",
         include_str!("migrations/0013_encounters.sql"),
     ),
+    (
+        14,
+        "second_review",
+        include_str!("migrations/0014_second_review.sql"),
+    ),
 ];
 
 /// WhaleID's `PRAGMA application_id`: "WhID" in ASCII. Every catalogue

@@ -41,6 +41,7 @@ pub mod publish;
 pub mod records;
 pub mod review;
 pub mod search;
+pub mod second_review;
 pub(crate) mod sql;
 pub mod vectors;
 pub mod versions;

@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use super::individuals::Individual;
 use super::records::{Source, Tx};
+use super::second_review::{self, Choice};
 use super::sql::NOW;
 use super::{keys, new_uuid, Catalogue};
 use crate::error::{Error, Result};
@@ -174,6 +175,25 @@ impl Catalogue {
     /// The first `limit` detections waiting for a decision (all when `None`),
     /// by encounter, then time, with their suggestions.
     pub fn review_queue(&self, limit: Option<usize>) -> Result<Vec<QueueItem>> {
+        self.queue_items(QUEUE_WHERE, limit)
+    }
+
+    /// These detections as the review shows them, in the queue's order
+    /// (the second reviewer's queue: `super::second_review`).
+    pub(crate) fn review_items(&self, ids: &[i64]) -> Result<Vec<QueueItem>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+        self.queue_items(
+            &format!("d.removed_at IS NULL AND d.id IN ({})", ids.join(",")),
+            None,
+        )
+    }
+
+    /// The detections `filter` (SQL over `d`, a detection) selects, by
+    /// encounter, then time, with their suggestions.
+    fn queue_items(&self, filter: &str, limit: Option<usize>) -> Result<Vec<QueueItem>> {
         let mut stmt = self.conn().prepare(&format!(
             "SELECT d.id, p.id, p.encounter_id, e.started_at,
                     coalesce(ec.photos, 0),
@@ -186,7 +206,7 @@ impl Catalogue {
              LEFT JOIN (SELECT encounter_id, count(*) AS photos FROM photos
                         WHERE encounter_id IS NOT NULL GROUP BY encounter_id) ec
                   ON ec.encounter_id = p.encounter_id
-             WHERE {QUEUE_WHERE}
+             WHERE {filter}
              ORDER BY e.started_at IS NULL, e.started_at, p.encounter_id, p.taken_at, p.id, d.id
              LIMIT ?1"
         ))?;
@@ -380,7 +400,7 @@ impl Catalogue {
                 "INSERT INTO review_log (uuid, detection_id, action, mark_id, decided_by) VALUES (?1, ?2, 'unidentifiable', ?3, ?4)",
                 params![new_uuid(), detection_id, mark, by],
             )?;
-            Ok(())
+            second_review::note_decision(tx, detection_id, Choice::Unidentifiable, None, by)
         })?;
         Ok(ReviewOutcome {
             detection_id,
@@ -539,7 +559,11 @@ fn record_decision(tx: &Tx<'_>, d: &Decision, by: Option<&str>) -> Result<()> {
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![new_uuid(), d.detection_id, d.action.as_str(), id, d.created, d.rank, by],
     )?;
-    Ok(())
+    let choice = match d.created {
+        Some(_) => Choice::New,
+        None => Choice::Individual,
+    };
+    second_review::note_decision(tx, d.detection_id, choice, Some(d.individual), by)
 }
 
 /// `(log id, detection, action, identification, mark)` of a review_log row.

@@ -212,6 +212,10 @@ fn perform(
             attribute,
             value,
         } => set_attribute(c, op(id), detection, attribute, value.as_deref()),
+        Action::AddOpinion {
+            op: id, detection, ..
+        } => super::opinions::add_opinion(c, op(id), detection),
+        Action::SwitchSecondReview { op: id } => super::opinions::add_switch(c, op(id)),
         Action::RemoveDetection { detection, by, .. } => remove_detection(c, detection, by),
         Action::RestoreDetection { detection, .. } => restore_detection(c, detection),
         Action::AddPhoto { op: id, .. } => add_photo(c, op(id)),

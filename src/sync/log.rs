@@ -154,6 +154,8 @@ pub fn record_of(c: &Change) -> &str {
         Change::IndividualsMerged { event, .. } | Change::MergeUndone { event } => event,
         Change::Decided { decision, .. } | Change::DecisionWithdrawn { decision } => decision,
         Change::AttributeSet { detection, .. } => detection,
+        Change::OpinionGiven { opinion, .. } => opinion,
+        Change::SecondReviewSwitched { switch, .. } => switch,
         Change::EncounterSet { encounter, .. } => encounter,
         Change::PhotoEncounter { photo, .. } => photo,
     }
@@ -251,6 +253,8 @@ fn change_of(cat: &Catalogue, tbl: &str, row: i64, what: &str) -> Result<Noted> 
         ("individual_events", "insert") => individuals_merged(c, row),
         ("individual_events", _) => merge_undone(c, row),
         ("detection_attributes", _) => attribute_set(c, row),
+        ("review_opinions", _) => super::opinions::opinion_given(c, row),
+        ("second_review_switches", _) => super::opinions::switched(c, row),
         ("encounter_edits", _) => encounter_set(c, row),
         ("photo_encounters", _) => photo_encounter(c, row),
         (other, _) => Err(Error::Catalogue {

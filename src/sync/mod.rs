@@ -21,6 +21,7 @@ pub mod hlc;
 pub mod log;
 pub mod media;
 pub mod mend;
+mod opinions;
 pub mod ops;
 pub mod photos;
 pub mod plan;

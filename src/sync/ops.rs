@@ -160,6 +160,28 @@ pub enum Change {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         encounter: Option<String>,
     },
+    /// A person's opinion on what a detection shows, in the second
+    /// reviewer's rounds (`crate::catalogue::second_review`): `round` 1 is
+    /// a first decision (its `case` is itself), 2 a blind second opinion, 3
+    /// the resolution of a disagreement (both name the first's `case`).
+    /// `choice` is `individual` (naming it), `new` (naming the individual
+    /// it created, if any) or `unidentifiable`. Opinions are events: every
+    /// one is kept.
+    OpinionGiven {
+        opinion: String,
+        case: String,
+        detection: String,
+        round: u8,
+        choice: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        individual: Option<String>,
+    },
+    /// Decisions need a second reviewer (`required`) or not, from now on.
+    /// Every switching is kept; the latest holds.
+    SecondReviewSwitched {
+        switch: String,
+        required: bool,
+    },
 }
 
 fn uuid_ok(field: &str, v: &str) -> Result<(), String> {
@@ -236,6 +258,8 @@ impl Op {
             Change::Decided { .. } => "decided",
             Change::DecisionWithdrawn { .. } => "decision_withdrawn",
             Change::AttributeSet { .. } => "attribute_set",
+            Change::OpinionGiven { .. } => "opinion_given",
+            Change::SecondReviewSwitched { .. } => "second_review_switched",
             Change::EncounterSet { .. } => "encounter_set",
             Change::PhotoEncounter { .. } => "photo_encounter",
         }
@@ -397,6 +421,21 @@ impl Change {
                 uuid_ok("detection", detection)?;
                 attribute_ok(attribute, value.as_deref())
             }
+            Change::OpinionGiven {
+                opinion,
+                case,
+                detection,
+                round,
+                choice,
+                individual,
+            } => {
+                uuid_ok("opinion", opinion)?;
+                uuid_ok("case", case)?;
+                uuid_ok("detection", detection)?;
+                opt(individual.as_deref(), |i| uuid_ok("individual", i))?;
+                opinion_ok(opinion == case, *round, choice, individual.is_some())
+            }
+            Change::SecondReviewSwitched { switch, .. } => uuid_ok("switch", switch),
             Change::EncounterSet {
                 encounter,
                 field,
@@ -438,6 +477,28 @@ fn attribute_ok(attribute: &str, value: Option<&str>) -> Result<(), String> {
             a.check(v).unwrap_or_default()
         )),
         _ => Ok(()),
+    }
+}
+
+/// The rounds and answers of the second reviewer, as stored (the CHECKs
+/// of `review_opinions`).
+fn opinion_ok(own_case: bool, round: u8, choice: &str, named: bool) -> Result<(), String> {
+    if !(1..=3).contains(&round) {
+        return Err(format!("round {round} is not 1, 2 or 3"));
+    }
+    if (round == 1) != own_case {
+        return Err("a first opinion (round 1), and only one, is its own case".into());
+    }
+    match (choice, named) {
+        ("individual", false) => Err("an opinion naming an individual names none".into()),
+        ("unidentifiable", true) => {
+            Err("a \"not identifiable\" opinion names an individual".into())
+        }
+        ("individual" | "new" | "unidentifiable", _) => Ok(()),
+        (other, _) => Err(format!(
+            "opinion `{}` is not one of individual, new, unidentifiable",
+            clip(other)
+        )),
     }
 }
 

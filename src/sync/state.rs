@@ -75,6 +75,7 @@ fn load_records(cat: &Catalogue, s: &mut LocalState) -> Result<()> {
     for row in stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))? {
         s.embeddings.insert(row?);
     }
+    super::opinions::load(c, s)?;
     let mut stmt = c.prepare("SELECT remote, local FROM sync_aliases")?;
     for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))? {
         let (remote, local) = row?;
@@ -327,6 +328,12 @@ pub fn canonical(cat: &Catalogue) -> Result<String> {
             "SELECT p.sha256, d.x1, d.y1, a.attribute, a.value, a.set_by FROM detection_attributes a
              JOIN detections d ON d.id = a.detection_id JOIN photos p ON p.id = d.photo_id",
         )?,
+        rows(
+            "SELECT o.uuid, o.case_uuid, p.sha256, d.x1, d.y1, o.round, o.choice, i.uuid, o.given_by
+             FROM review_opinions o JOIN detections d ON d.id = o.detection_id
+             JOIN photos p ON p.id = d.photo_id LEFT JOIN individuals i ON i.id = o.individual_id",
+        )?,
+        rows("SELECT uuid, required, set_by FROM second_review_switches")?,
         rows(
             "SELECT e.uuid, e.started_at, e.ended_at, e.location, e.latitude, e.longitude,
                     e.observers, e.vessel, e.group_best, e.group_min, e.group_max, e.behaviour,

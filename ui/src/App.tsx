@@ -19,13 +19,15 @@ import { SettingsScreen } from "./screens/Settings";
 import { TrainScreen } from "./screens/Train";
 import { SyncScreen } from "./screens/Sync";
 import { ExportScreen } from "./screens/Export";
+import { SecondReviewScreen } from "./screens/review/SecondReview";
 import { fraction } from "./lib/format";
 
-export type Screen = "import" | "review" | "catalogue" | "train" | "sync" | "settings" | "export";
+export type Screen = "import" | "review" | "second" | "catalogue" | "train" | "sync" | "settings" | "export";
 
 const NAV: { id: Screen; label: string }[] = [
   { id: "import", label: "Import" },
   { id: "review", label: "Review" },
+  { id: "second", label: "Second review" },
   { id: "catalogue", label: "Catalogue" },
   { id: "train", label: "Train" },
   { id: "sync", label: "Sync" },
@@ -166,6 +168,8 @@ export function App() {
           <ImportScreen onReview={() => setScreen("review")} />
         ) : screen === "review" ? (
           <ReviewScreen onChanged={refresh} />
+        ) : screen === "second" ? (
+          <SecondReviewScreen onChanged={refresh} />
         ) : screen === "catalogue" ? (
           <CatalogueScreen onChanged={refresh} />
         ) : screen === "train" ? (

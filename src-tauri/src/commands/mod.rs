@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod review;
 pub mod scope;
 pub mod search;
+pub mod second_review;
 pub mod settings;
 pub mod sync;
 pub mod train;

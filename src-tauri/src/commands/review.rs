@@ -139,7 +139,7 @@ fn action(a: engine::ReviewAction) -> ReviewAction {
     }
 }
 
-fn outcome(o: engine::ReviewOutcome) -> ReviewOutcome {
+pub(super) fn outcome(o: engine::ReviewOutcome) -> ReviewOutcome {
     ReviewOutcome {
         detection_id: o.detection_id,
         action: action(o.action),
@@ -167,7 +167,7 @@ fn encounter_label(i: &QueueItem) -> String {
     }
 }
 
-fn item(i: QueueItem, threshold: Option<f32>, grades: Grades) -> ReviewItem {
+pub(super) fn item(i: QueueItem, threshold: Option<f32>, grades: Grades) -> ReviewItem {
     ReviewItem {
         grades,
         threshold,

@@ -51,6 +51,7 @@ mod ingest;
 mod models;
 mod publish;
 mod scope;
+mod second_review;
 mod sync;
 mod train;
 
@@ -124,6 +125,9 @@ enum Command {
     /// Boxes by hand: draw, move, remove, list and undo.
     #[command(subcommand)]
     Detection(detection::DetectionCommand),
+    /// The second reviewer: blind second opinions, disagreements, analyst agreement.
+    #[command(subcommand)]
+    Review(second_review::ReviewCommand),
     /// Encounters as records: list, show, edit fields, split and join.
     #[command(subcommand)]
     Encounter(encounter::EncounterCommand),
@@ -255,6 +259,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Train(a) => train::train_cmd(a),
         Command::Sync(a) => sync::sync_cmd(a),
         Command::Detection(c) => detection::run(c),
+        Command::Review(c) => second_review::run(c),
         Command::Encounter(c) => encounter::run(c),
     }
 }

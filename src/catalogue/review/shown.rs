@@ -154,7 +154,7 @@ impl Shown {
                 continue;
             }
             let sightings = self.sightings.get(&resolved).map_or(&[][..], Vec::as_slice);
-            let (best_crop, strip) = crops(sightings, query.as_deref());
+            let (best_crop, strip) = crops(sightings, query.as_deref(), detection_id);
             out.push(ReviewSuggestion {
                 rank,
                 individual: Some(self.individual(cat, resolved)?),
@@ -172,8 +172,19 @@ impl Shown {
 }
 
 /// The crop of `sightings` most similar to `query` (else the first with a
-/// crop), and up to [`STRIP_LEN`] of the other crops, newest first.
-fn crops(sightings: &[Sighting], query: Option<&[f32]>) -> (Option<PathBuf>, Vec<PathBuf>) {
+/// crop), and up to [`STRIP_LEN`] of the other crops, newest first. The
+/// detection shown (`shown`) is never among them: a detection already
+/// decided (in the second reviewer's blind queue) would otherwise show
+/// itself beside the individual it was put with.
+fn crops(
+    sightings: &[Sighting],
+    query: Option<&[f32]>,
+    shown: i64,
+) -> (Option<PathBuf>, Vec<PathBuf>) {
+    let sightings: Vec<&Sighting> = sightings
+        .iter()
+        .filter(|s| s.detection_id != shown)
+        .collect();
     let best = match query {
         Some(q) => sightings
             .iter()
@@ -187,6 +198,7 @@ fn crops(sightings: &[Sighting], query: Option<&[f32]>) -> (Option<PathBuf>, Vec
     let best_crop = best.and_then(|s| s.crop.clone());
     let mut strip: Vec<&Sighting> = sightings
         .iter()
+        .copied()
         .filter(|s| s.crop.is_some() && s.crop != best_crop)
         .collect();
     strip.sort_by(|a, b| {

@@ -181,6 +181,17 @@ impl Batch {
                 attribute,
                 value,
             } => self.attribute_set(op, detection, attribute, value.as_deref()),
+            Change::OpinionGiven {
+                opinion,
+                case,
+                detection,
+                round,
+                individual,
+                ..
+            } => self.opinion_given(op, opinion, case, detection, *round, individual.as_deref()),
+            Change::SecondReviewSwitched { .. } => {
+                Ok(vec![Action::SwitchSecondReview { op: op.id.clone() }])
+            }
             Change::EncounterSet {
                 encounter,
                 field,

@@ -71,6 +71,10 @@
 //!   (photos moved, the other marked joined) are only such settings, so
 //!   one laptop splitting while another edits keeps both: the new
 //!   encounter has the fields as they were copied, the old one the edits.
+//! * **Opinions** of the second reviewer are events: every one is kept
+//!   (see `second_review.rs`); a later round must name a first opinion on
+//!   the same detection. Switching the second reviewer on or off is an
+//!   event too: all are kept, and the latest holds.
 //! * **References.** An operation naming a record that is neither here nor
 //!   earlier in the batch is refused with the reason; nothing of it is stored.
 //! * **Embeddings fit their pack version.** An embedding whose number of
@@ -91,12 +95,14 @@ mod boxes;
 mod decisions;
 mod encounters;
 mod individuals;
+mod second_review;
 mod summary;
 
 pub use attributes::{later_wins, record_attribute};
 use batch::Batch;
 pub use boxes::{iou, is_removed, moved_twice, moved_twice_removal, record_liveness};
 pub use encounters::{record_encounter_field, record_photo_encounter};
+pub use second_review::OpinionState;
 pub use summary::PlanSummary;
 
 /// A detection as the planner knows it.
@@ -205,6 +211,8 @@ pub struct LocalState {
     pub pack_dims: BTreeMap<(String, String), usize>,
     /// `(detection, attribute)` → its latest setting (or clearing).
     pub attributes: HashMap<(String, String), AttributeState>,
+    /// The second reviewer's opinions, by UUID.
+    pub opinions: HashMap<String, OpinionState>,
     /// `(encounter, field)` → its latest setting (or clearing).
     pub encounter_fields: HashMap<(String, String), AttributeState>,
     /// Photo → its latest encounter setting (`value`: the encounter).
@@ -292,6 +300,16 @@ pub enum Action {
     StaleEncounter {
         op: String,
         record: String,
+    },
+    /// Store a second reviewer's opinion.
+    AddOpinion {
+        op: String,
+        opinion: String,
+        detection: String,
+    },
+    /// Store a switching of the second reviewer (the latest holds).
+    SwitchSecondReview {
+        op: String,
     },
     /// That detection already has an embedding of that pack version.
     EmbeddingPresent {

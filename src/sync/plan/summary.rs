@@ -54,6 +54,8 @@ fn group(a: &Action) -> Option<Group> {
         | Action::StaleLiveness { .. }
         | Action::SetAttribute { .. }
         | Action::StaleAttribute { .. }
+        | Action::AddOpinion { .. }
+        | Action::SwitchSecondReview { .. }
         | Action::SetEncounterField { .. }
         | Action::SetPhotoEncounter { .. }
         | Action::StaleEncounter { .. }

@@ -43,6 +43,10 @@ import type { DwcaDataset } from "../bindings/DwcaDataset";
 import type { MarkChoices } from "../bindings/MarkChoices";
 import type { PublishFilter } from "../bindings/PublishFilter";
 import type { PublishResult } from "../bindings/PublishResult";
+import type { AgreementReportView } from "../bindings/AgreementReportView";
+import type { DisagreementItem } from "../bindings/DisagreementItem";
+import type { OpinionOutcome } from "../bindings/OpinionOutcome";
+import type { SecondReviewQueue } from "../bindings/SecondReviewQueue";
 
 export type ErrorKind = AppError["kind"];
 
@@ -175,6 +179,27 @@ export const reviewUnidentifiable = (detectionId: number) =>
 export const reviewSameAs = (detectionId: number, individualId: number) =>
   call<ReviewOutcome>("review_same_as", { detectionId, individualId });
 export const reviewUndo = () => call<Undone | null>("review_undo");
+
+// ---- second reviewer ----------------------------------------------------
+
+/** What an opinion says: an individual (with its id), a new one, or not identifiable. */
+export type OpinionChoice = "individual" | "new" | "unidentifiable";
+/** Whether decisions need a second reviewer; `on` switches it first. */
+export const secondReviewRequired = (on: boolean | null) => call<boolean>("second_review_required", { on });
+/** The observer's blind queue: nothing of the first decisions. */
+export const secondReviewQueue = () => call<SecondReviewQueue>("second_review_queue");
+export const secondOpinion = (detectionId: number, choice: OpinionChoice, individualId: number | null) =>
+  call<OpinionOutcome>("second_opinion", { detectionId, choice, individualId });
+export const disagreementsList = () => call<DisagreementItem[]>("disagreements_list");
+/** A normal decision settling a disagreement; `code` (and `species`) for a new individual. */
+export const disagreementResolve = (
+  detectionId: number,
+  choice: OpinionChoice,
+  individualId: number | null,
+  code: string | null,
+  species: string | null,
+) => call<ReviewOutcome>("disagreement_resolve", { detectionId, choice, individualId, code, species });
+export const agreementReport = () => call<AgreementReportView>("agreement_report");
 /** A detection's suggestions ranked again within a scope of grades (same side, quality); nothing is stored. */
 export const scopedSuggestions = (detectionId: number, scope: MatchScope) =>
   call<ScopedSuggestions>("scoped_suggestions", { detectionId, scope });
