@@ -74,6 +74,13 @@ pub struct IngestSummary {
     pub new_individual_suggestions: usize,
     pub seconds: f64,
     pub photos_per_second: f64,
+    /// Where the models ran: `CPU`, `CUDA (NVIDIA ...)`.
+    pub ran_on: String,
+    /// Why a GPU asked for was not used (`CUDA not available: ...`): shown
+    /// as a warning; absent when none was asked for or it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub gpu_fallback: Option<String>,
 }
 
 /// Sent on the per-job channel of `ingest_start`, tagged by `event`.
@@ -350,6 +357,16 @@ pub struct IndividualDetail {
 pub struct ProviderInfo {
     pub available: Vec<String>,
     pub used: Vec<String>,
+    /// Where the last opened models ran, as people read it: `CPU`, `CUDA
+    /// (NVIDIA ...)`; absent until an ingest opened them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub ran_on: Option<String>,
+    /// Why a GPU asked for was not used (`CUDA not available: ...`): a
+    /// warning to show; absent when none was asked for or it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub gpu_fallback: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]

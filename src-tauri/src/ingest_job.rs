@@ -15,7 +15,7 @@ use whaleid::ingest::survey::{self, IngestOptions, IngestReport};
 use whaleid::ingest::{scan, Pipeline};
 use whaleid::matching::MatchSettings;
 use whaleid::packs::Pack;
-use whaleid::runtime::SessionConfig;
+use whaleid::runtime::{RanOn, SessionConfig};
 use whaleid::CancelToken;
 
 use crate::dto::{FileProblem, IngestEvent, IngestSummary};
@@ -82,12 +82,11 @@ pub fn photo_folders(paths: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 /// How a job ended: the closing event (`finished`, `cancelled` or
-/// `failed`) and the providers the models ran on (empty if they never
-/// opened).
+/// `failed`) and where the models ran (`None` if they never opened).
 #[derive(Debug)]
 pub struct Outcome {
     pub closing: IngestEvent,
-    pub providers: Vec<String>,
+    pub ran_on: Option<RanOn>,
 }
 
 /// Run the job to its end, sending `scanning`, `scanned` and `progress` events. The
@@ -96,8 +95,8 @@ pub struct Outcome {
 /// old one still registered.
 pub fn run(plan: IngestPlan, cancel: &CancelToken, send: &mut dyn FnMut(IngestEvent)) -> Outcome {
     let mut done = 0;
-    let mut providers = Vec::new();
-    let result = ingest(&plan, cancel, &mut providers, &mut |event| {
+    let mut ran_on = None;
+    let result = ingest(&plan, cancel, &mut ran_on, &mut |event| {
         if let IngestEvent::Progress { done: d, .. } = event {
             done = d;
         }
@@ -108,13 +107,13 @@ pub fn run(plan: IngestPlan, cancel: &CancelToken, send: &mut dyn FnMut(IngestEv
         Err(e) if e.kind == crate::error::ErrorKind::Cancelled => IngestEvent::Cancelled { done },
         Err(error) => IngestEvent::Failed { error },
     };
-    Outcome { closing, providers }
+    Outcome { closing, ran_on }
 }
 
 fn ingest(
     plan: &IngestPlan,
     cancel: &CancelToken,
-    providers: &mut Vec<String>,
+    ran_on: &mut Option<RanOn>,
     send: &mut dyn FnMut(IngestEvent),
 ) -> AppResult<IngestSummary> {
     let mut scanning = |p: &scan::ScanProgress| {
@@ -143,7 +142,7 @@ fn ingest(
     });
     let mut cat = Catalogue::open(&plan.catalogue)?;
     let pipeline = Pipeline::open(plan.pack.clone(), &plan.session)?;
-    *providers = used_providers(&pipeline);
+    *ran_on = Some(pipeline.ran_on());
     let options = IngestOptions {
         batch: plan.batch,
         settings: Some(MatchSettings::new(plan.threshold)),
@@ -199,18 +198,7 @@ fn summary(
         encounters,
         new_individual_suggestions: report.new_individual_suggestions,
         seconds: report.seconds,
+        ran_on: report.ran_on.label(),
+        gpu_fallback: report.ran_on.fallback,
     }
-}
-
-fn used_providers(pipeline: &Pipeline) -> Vec<String> {
-    let mut used: Vec<String> = pipeline
-        .detector()
-        .map(|d| d.info())
-        .into_iter()
-        .chain(pipeline.embedder().workers())
-        .map(|w| w.provider.as_str().to_string())
-        .collect();
-    used.sort();
-    used.dedup();
-    used
 }

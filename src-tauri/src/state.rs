@@ -110,8 +110,9 @@ pub struct AppState {
     prefs: Mutex<Prefs>,
     /// Shared with each [`Job`] guard, which unregisters itself on drop.
     jobs: Arc<Mutex<Jobs>>,
-    /// Providers the models last opened actually run on.
-    providers_used: Mutex<Vec<String>>,
+    /// Where the models last opened actually run, with the reason when a
+    /// GPU asked for was not used.
+    ran_on: Mutex<Option<whaleid::runtime::RanOn>>,
     /// The embedder boxes drawn by hand are embedded with, kept open
     /// between boxes while the pack stays the same.
     box_embedder: crate::commands::boxes::WarmEmbedder,
@@ -138,7 +139,7 @@ impl AppState {
                 next: 1,
                 running: HashMap::new(),
             })),
-            providers_used: Mutex::new(Vec::new()),
+            ran_on: Mutex::new(None),
             box_embedder: Default::default(),
         }
     }
@@ -258,12 +259,20 @@ impl AppState {
         }
     }
 
-    pub fn providers_used(&self) -> Vec<String> {
-        lock(&self.providers_used).clone()
+    /// Where the models last opened run (`None` until an ingest opened them).
+    pub fn ran_on(&self) -> Option<whaleid::runtime::RanOn> {
+        lock(&self.ran_on).clone()
     }
 
-    pub fn set_providers_used(&self, used: Vec<String>) {
-        *lock(&self.providers_used) = used;
+    /// The providers the models last opened run on, ORT's short names.
+    pub fn providers_used(&self) -> Vec<String> {
+        self.ran_on().map_or_else(Vec::new, |r| {
+            r.providers.iter().map(|p| p.as_str().to_string()).collect()
+        })
+    }
+
+    pub fn set_ran_on(&self, ran_on: whaleid::runtime::RanOn) {
+        *lock(&self.ran_on) = Some(ran_on);
     }
 
     pub(crate) fn box_embedder(&self) -> &crate::commands::boxes::WarmEmbedder {

@@ -77,6 +77,14 @@ fn ingest_reports_scan_progress_and_a_summary_then_resumes_with_nothing_new() {
     // A new catalogue has no one to suggest: every detection is new.
     assert_eq!(summary.new_individual_suggestions, 0);
     assert!(summary.seconds > 0.0 && summary.photos_per_second > 0.0);
+    // The app asks for `auto`; the tests' ONNX Runtime is the CPU wheel, so
+    // the models ran on the CPU and the summary says why not on CUDA.
+    assert_eq!(summary.ran_on, "CPU");
+    let fallback = summary.gpu_fallback.as_deref().unwrap_or_default();
+    assert!(
+        fallback.starts_with("CUDA not available: ") && fallback.contains("no CUDA provider"),
+        "{fallback}"
+    );
 
     // The UI's view of the catalogue has caught up, and it may show the photos.
     let info = invoke(&window, "catalogue_current", json!({})).unwrap();
@@ -90,6 +98,8 @@ fn ingest_reports_scan_progress_and_a_summary_then_resumes_with_nothing_new() {
         .is_allowed(root.join("day 0/p000.png")));
     let settings = invoke(&window, "settings_get", json!({})).unwrap();
     assert_eq!(settings["providers"]["used"], json!(["cpu"]));
+    assert_eq!(settings["providers"]["ranOn"], "CPU");
+    assert_eq!(settings["providers"]["gpuFallback"], json!(fallback));
     assert!(settings["providers"]["available"]
         .as_array()
         .unwrap()

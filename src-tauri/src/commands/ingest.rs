@@ -37,8 +37,8 @@ pub async fn ingest_start<R: Runtime>(
         on_event,
         move |state, cancel, send| {
             let outcome = ingest_job::run(plan, cancel, &mut |event| send(event));
-            if !outcome.providers.is_empty() {
-                state.set_providers_used(outcome.providers);
+            if let Some(ran_on) = outcome.ran_on {
+                state.set_ran_on(ran_on);
             }
             outcome.closing
         },

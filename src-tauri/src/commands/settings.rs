@@ -114,6 +114,8 @@ fn settings(state: &AppState) -> AppResult<Settings> {
             .map(|rt| rt.providers_compiled.clone())
             .unwrap_or_default(),
         used: state.providers_used(),
+        ran_on: state.ran_on().map(|r| r.label()),
+        gpu_fallback: state.ran_on().and_then(|r| r.fallback),
     };
     let threads = state.prefs().threads;
     let guard = state.catalogue();

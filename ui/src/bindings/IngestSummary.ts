@@ -13,4 +13,13 @@ skipped: Array<FileProblem>, detections: number,
 /**
  * Photos kept with nothing detected, for the user to box by hand.
  */
-noDetection: Array<string>, encounters: number, newIndividualSuggestions: number, seconds: number, photosPerSecond: number, };
+noDetection: Array<string>, encounters: number, newIndividualSuggestions: number, seconds: number, photosPerSecond: number, 
+/**
+ * Where the models ran: `CPU`, `CUDA (NVIDIA ...)`.
+ */
+ranOn: string, 
+/**
+ * Why a GPU asked for was not used (`CUDA not available: ...`): shown
+ * as a warning; absent when none was asked for or it ran.
+ */
+gpuFallback?: string, };

@@ -4,4 +4,14 @@
  * Execution providers: those this build and library offer, and those the
  * last opened models actually run on.
  */
-export type ProviderInfo = { available: Array<string>, used: Array<string>, };
+export type ProviderInfo = { available: Array<string>, used: Array<string>, 
+/**
+ * Where the last opened models ran, as people read it: `CPU`, `CUDA
+ * (NVIDIA ...)`; absent until an ingest opened them.
+ */
+ranOn?: string, 
+/**
+ * Why a GPU asked for was not used (`CUDA not available: ...`): a
+ * warning to show; absent when none was asked for or it ran.
+ */
+gpuFallback?: string, };

@@ -57,6 +57,8 @@ describe("ImportScreen", () => {
         newIndividualSuggestions: 1,
         seconds: 5,
         photosPerSecond: 1.8,
+        ranOn: "CPU",
+        gpuFallback: "CUDA not available: ONNX Runtime 1.31.1 at /opt/ort/libonnxruntime.so has no CUDA provider",
       },
     });
     await screen.findByTestId("import-summary");
@@ -64,6 +66,12 @@ describe("ImportScreen", () => {
     expect(screen.getByTestId("summary-known").textContent).toBe("3");
     expect(screen.getByTestId("summary-failed").textContent).toBe("1");
     expect(screen.getByTestId("summary-detections").textContent).toBe("8");
+    // A GPU asked for and not had is said, never silent.
+    expect(screen.getByTestId("summary-ran-on").textContent).toBe("Ran on: CPU");
+    const fallback = screen.getByTestId("summary-gpu-fallback");
+    expect(fallback.getAttribute("role")).toBe("alert");
+    expect(fallback.textContent).toContain("Warning: CUDA not available: ONNX Runtime 1.31.1");
+    expect(fallback.textContent).toContain("ran on the CPU");
     const problems = screen.getByTestId("import-problems").querySelectorAll("li");
     expect([...problems].map((li) => li.getAttribute("data-kind"))).toEqual(["failed", "skipped"]);
     expect(problems[0].textContent).toContain("truncated JPEG");
@@ -153,9 +161,12 @@ describe("ImportScreen", () => {
         newIndividualSuggestions: 0,
         seconds: 1,
         photosPerSecond: 1,
+        ranOn: "CUDA (NVIDIA H200)",
       },
     });
     await screen.findByTestId("import-summary");
+    expect(screen.getByTestId("summary-ran-on").textContent).toBe("Ran on: CUDA (NVIDIA H200)");
+    expect(screen.queryByTestId("summary-gpu-fallback")).toBeNull();
     expect(screen.getByTestId("import-start").textContent).toBe("Import");
     fireEvent.input(screen.getByTestId("import-path"), { target: { value: "/nowhere" } });
     expect(screen.getByTestId("import-start").textContent).toBe("Import");

@@ -203,6 +203,12 @@ function Summary({ s, onReview }: { s: IngestSummary; onReview: () => void }) {
           <dd>{formatRate(s.photosPerSecond)}</dd>
         </div>
       </dl>
+      <p data-testid="summary-ran-on">Ran on: {s.ranOn}</p>
+      {s.gpuFallback && (
+        <p class="warn-text" role="alert" data-testid="summary-gpu-fallback">
+          Warning: {s.gpuFallback}; the models ran on the CPU.
+        </p>
+      )}
       {s.knownPhotos > 0 && (
         <p class="hint">
           {plural(s.knownPhotos, "photo")} {s.knownPhotos === 1 ? "was" : "were"} already in the catalogue and skipped

@@ -70,6 +70,39 @@ describe("Settings", () => {
     await waitFor(() => expect(value("settings-threshold")).toBe("0.6"));
   });
 
+  it("says what the models ran on, and warns when a GPU asked for was not used", async () => {
+    api.observerGet.mockResolvedValue(null);
+    api.settingsGet.mockResolvedValue(settings);
+    render(<SettingsScreen onChanged={() => {}} />);
+    await waitFor(() => expect(value("settings-threads")).toBe("4"));
+    // Before an ingest opened the models there is nothing to say.
+    expect(screen.queryByTestId("settings-ran-on")).toBeNull();
+    expect(screen.queryByTestId("settings-gpu-fallback")).toBeNull();
+    cleanup();
+
+    const why = "CUDA not available: Failed to load library libonnxruntime_providers_cuda.so with error: libcuda.so.1";
+    api.settingsGet.mockResolvedValue({
+      ...settings,
+      providers: { available: ["cpu", "cuda"], used: ["cpu"], ranOn: "CPU", gpuFallback: why },
+    });
+    render(<SettingsScreen onChanged={() => {}} />);
+    await waitFor(() => expect(screen.getByTestId("settings-ran-on").textContent).toBe("Ran on: CPU"));
+    const warning = screen.getByTestId("settings-gpu-fallback");
+    expect(warning.getAttribute("role")).toBe("alert");
+    expect(warning.textContent).toBe(`Warning: ${why}; the models ran on the CPU.`);
+    cleanup();
+
+    api.settingsGet.mockResolvedValue({
+      ...settings,
+      providers: { available: ["cpu", "cuda"], used: ["cuda"], ranOn: "CUDA (NVIDIA H200)" },
+    });
+    render(<SettingsScreen onChanged={() => {}} />);
+    await waitFor(() =>
+      expect(screen.getByTestId("settings-ran-on").textContent).toBe("Ran on: CUDA (NVIDIA H200)"),
+    );
+    expect(screen.queryByTestId("settings-gpu-fallback")).toBeNull();
+  });
+
   it("shows the observer name and saves a new one", async () => {
     api.settingsGet.mockResolvedValue(settings);
     api.observerGet.mockResolvedValue("Kim");

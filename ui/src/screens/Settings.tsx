@@ -232,6 +232,12 @@ export function SettingsScreen({ onChanged }: { onChanged: () => void }) {
             <span class="muted">…</span>
           )}
         </div>
+        {settings?.providers.ranOn && <p data-testid="settings-ran-on">Ran on: {settings.providers.ranOn}</p>}
+        {settings?.providers.gpuFallback && (
+          <p class="warn-text" role="alert" data-testid="settings-gpu-fallback">
+            Warning: {settings.providers.gpuFallback}; the models ran on the CPU.
+          </p>
+        )}
         <div class="form-grid">
           <label>
             <span class="label">Threads (0 = automatic)</span>

@@ -14,6 +14,7 @@ const summary: IngestSummary = {
   newIndividualSuggestions: 1,
   seconds: 2,
   photosPerSecond: 1.5,
+  ranOn: "CPU",
 };
 
 describe("reduceIngest", () => {
