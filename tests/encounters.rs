@@ -491,3 +491,82 @@ fn the_cli_lists_shows_edits_splits_and_joins_encounters() {
     assert!(!out.status.success());
     assert!(text(&out).contains("encounter #999 is not in this catalogue"));
 }
+
+/// The publication formats take the encounter record: Darwin Core's
+/// eventID, recordedBy (the observers), locality, behavior, eventRemarks
+/// and the group size in dynamicProperties; the Wildbook sheet's
+/// occurrenceID, locationID and photographer; SOCPROG's group.
+#[test]
+fn exports_carry_the_encounter_record() {
+    use whaleid::catalogue::publish::dwca::DatasetInfo;
+    use whaleid::catalogue::publish::Filter;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut cat, _) = surveyed(dir.path(), "cat");
+    let e = one_encounter(&cat, UUID);
+    let db = kit::sql(&cat);
+    db.execute_batch(
+        "UPDATE photos SET latitude = -35.2, longitude = 174.1;
+         UPDATE individuals SET species = 'humpback_whale';",
+    )
+    .unwrap();
+    cat.edit_encounter(
+        e,
+        &Patch {
+            place: Some(Some("Bay of Islands".into())),
+            observers: Some(vec!["Ana Silva".into(), "Ben Cole".into()]),
+            group_best: Some(Some(7)),
+            group_min: Some(Some(5)),
+            behaviour: Some(Some("feeding".into())),
+            notes: Some(Some("calm\tsea".into())),
+            vessel: Some(Some("RV Tui".into())),
+            ..Patch::default()
+        },
+        "ana",
+    )
+    .unwrap();
+
+    let zip_path = dir.path().join("a.zip");
+    let info = DatasetInfo {
+        title: "Bay dolphins".into(),
+        contact: "Ana Silva <ana@example.org>".into(),
+        licence: "CC-BY-4.0".into(),
+        description: None,
+    };
+    let report = cat
+        .export_dwca(&zip_path, &Filter::default(), &info)
+        .unwrap();
+    assert_eq!(report.records, 6, "{:?}", report.left_out);
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("occurrence.txt").unwrap(), &mut text).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    let row: Vec<&str> = lines.next().unwrap().split('\t').collect();
+    let cell = |name: &str| row[header.iter().position(|h| *h == name).unwrap()];
+    assert_eq!(cell("eventID"), UUID);
+    assert_eq!(cell("recordedBy"), "Ana Silva | Ben Cole");
+    assert_eq!(cell("locality"), "Bay of Islands");
+    assert_eq!(cell("behavior"), "feeding");
+    assert_eq!(cell("eventRemarks"), "calm sea");
+    let props: serde_json::Value = serde_json::from_str(cell("dynamicProperties")).unwrap();
+    assert_eq!(props["groupSize"]["best"], 7);
+    assert_eq!(props["groupSize"]["min"], 5);
+    assert_eq!(props["platform"], "RV Tui");
+
+    let sheet = dir.path().join("w.csv");
+    cat.export_wildbook(&sheet, &Filter::default()).unwrap();
+    let mut r = csv::Reader::from_path(&sheet).unwrap();
+    let header = r.headers().unwrap().clone();
+    let first = r.records().next().unwrap().unwrap();
+    let col = |name: &str| &first[header.iter().position(|h| h == name).unwrap()];
+    assert_eq!(col("Encounter.occurrenceID"), UUID);
+    assert_eq!(col("Encounter.locationID"), "Bay of Islands");
+    assert_eq!(col("Encounter.photographer0.fullName"), "Ana Silva");
+
+    let table = dir.path().join("s.csv");
+    cat.export_socprog(&table, &Filter::default()).unwrap();
+    let mut r = csv::Reader::from_path(&table).unwrap();
+    let groups: std::collections::BTreeSet<String> =
+        r.records().map(|x| x.unwrap()[4].to_string()).collect();
+    assert_eq!(groups, [e.to_string()].into());
+}

@@ -499,6 +499,17 @@ impl Catalogue {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Every encounter (joined ones too) by UUID: what the publication
+    /// formats look a sighting's encounter up in.
+    pub fn encounters_by_uuid(&self) -> Result<std::collections::HashMap<String, Encounter>> {
+        let mut stmt = self
+            .conn()
+            .prepare(&format!("SELECT {COLUMNS} FROM encounters e"))?;
+        let rows = stmt.query_map([], encounter_row)?;
+        rows.map(|r| r.map(|e| (e.uuid.clone(), e)).map_err(Into::into))
+            .collect()
+    }
+
     /// One encounter.
     pub fn encounter(&self, id: i64) -> Result<Encounter> {
         self.conn()

@@ -21,9 +21,15 @@
 //!   imported label, `MachineObservation` for the model's;
 //!   `identificationVerificationStatus` `verified` and `unverified` likewise.
 //! - `identifiedBy` who decided: the person, or for imported labels the
-//!   import's source name; `recordedBy` the person who decided, for a
-//!   person's decision only (the catalogue records no observers yet; when
-//!   encounters carry them, they belong here).
+//!   import's source name; `recordedBy` the encounter's observers
+//!   (`Ana Silva | Ben Cole`, the separator Darwin Core advises), else the
+//!   person who decided, for a person's decision only.
+//! - From the encounter record (`crate::catalogue::encounters`):
+//!   `locality` its place name, `behavior` its behaviour, `eventRemarks`
+//!   its notes; its group size (`groupSize` best/min/max) and vessel or
+//!   platform (`platform`) go in `dynamicProperties`, as the Occurrence
+//!   core has no event-level term for them (`individualCount` counts the
+//!   record's own animals, one).
 //!
 //! - `dynamicProperties` the detection's photo-ID grades as JSON, those set
 //!   only: `{"photoQuality":"Q1","distinctiveness":"D2","side":"left",
@@ -39,6 +45,7 @@ use std::path::Path;
 
 use super::species::{SpeciesTable, Taxon};
 use super::{Filter, Sighting};
+use crate::catalogue::encounters::Encounter;
 use crate::catalogue::export::write_atomically;
 use crate::catalogue::Catalogue;
 use crate::error::{Error, Result};
@@ -103,6 +110,8 @@ pub struct DwcaReport {
 /// One occurrence record: the sighting and its taxon.
 struct Record<'a> {
     s: &'a Sighting,
+    /// The sighting's encounter, when its photo has one.
+    encounter: Option<&'a Encounter>,
     taxon: &'a Taxon,
     licence: &'a str,
 }
@@ -145,9 +154,27 @@ const CORE: &[(&str, &str, Cell)] = &[
     (DWC, "organismID", |r| r.s.individual.clone()),
     (DWC, "organismName", |r| r.s.code.clone()),
     (DWC, "sex", |r| r.s.sex.clone().unwrap_or_default()),
-    (DWC, "recordedBy", |r| match r.s.source.as_str() {
-        "person" => r.s.decided_by.clone().unwrap_or_default(),
-        _ => String::new(),
+    (DWC, "recordedBy", |r| {
+        match (r.encounter, r.s.source.as_str()) {
+            (Some(e), _) if !e.observers.is_empty() => e.observers.join(" | "),
+            (_, "person") => r.s.decided_by.clone().unwrap_or_default(),
+            _ => String::new(),
+        }
+    }),
+    (DWC, "locality", |r| {
+        r.encounter
+            .and_then(|e| e.place.clone())
+            .unwrap_or_default()
+    }),
+    (DWC, "behavior", |r| {
+        r.encounter
+            .and_then(|e| e.behaviour.clone())
+            .unwrap_or_default()
+    }),
+    (DWC, "eventRemarks", |r| {
+        r.encounter
+            .and_then(|e| e.notes.clone())
+            .unwrap_or_default()
     }),
     (DWC, "identifiedBy", |r| {
         r.s.decided_by.clone().unwrap_or_default()
@@ -155,7 +182,7 @@ const CORE: &[(&str, &str, Cell)] = &[
     (DWC, "identificationVerificationStatus", |r| {
         if human(r) { "verified" } else { "unverified" }.into()
     }),
-    (DWC, "dynamicProperties", |r| grades_json(r.s)),
+    (DWC, "dynamicProperties", properties_json),
     (DCTERMS, "license", |r| r.licence.into()),
 ];
 
@@ -191,6 +218,7 @@ impl Catalogue {
         let contact = Contact::parse(&info.contact)?;
         let table = SpeciesTable::for_catalogue(self.root())?;
         let sightings = self.identified_sightings(filter)?;
+        let encounters = self.encounters_by_uuid()?;
 
         let mut kept = Vec::new();
         let mut left_out = Vec::new();
@@ -226,6 +254,7 @@ impl Catalogue {
             match taxon {
                 Some(taxon) if reasons.is_empty() => kept.push(Record {
                     s,
+                    encounter: s.encounter.as_ref().and_then(|e| encounters.get(e)),
                     taxon,
                     licence: licence.2,
                 }),
@@ -472,8 +501,10 @@ fn xml(text: &str) -> String {
 
 /// The grades set on the sighting's detection as one JSON object; empty
 /// when none is.
-fn grades_json(s: &Sighting) -> String {
-    let g = &s.grades;
+/// The grades, then the encounter's group size and platform, as JSON;
+/// empty when there is none of them.
+fn properties_json(r: &Record) -> String {
+    let g = &r.s.grades;
     let mut m = serde_json::Map::new();
     for (key, value) in [
         ("photoQuality", g.quality.map(|v| v.as_str())),
@@ -483,6 +514,14 @@ fn grades_json(s: &Sighting) -> String {
     ] {
         if let Some(v) = value {
             m.insert(key.into(), v.into());
+        }
+    }
+    if let Some(e) = r.encounter {
+        if e.group.text().is_some() {
+            m.insert("groupSize".into(), serde_json::json!(e.group));
+        }
+        if let Some(v) = &e.vessel {
+            m.insert("platform".into(), v.clone().into());
         }
     }
     if m.is_empty() {

@@ -13,8 +13,10 @@
 //! - `Encounter.locationID`: the encounter's place name;
 //! - `Encounter.occurrenceID`: the encounter's UUID (a Wildbook Occurrence
 //!   is the group sighting WhaleID calls an encounter), empty without one;
-//! - `Encounter.photographer0.fullName`: left empty (the catalogue does not
-//!   record photographers); `Encounter.submitterID`: who identified the
+//! - `Encounter.photographer0.fullName`: the encounter's first observer
+//!   (the sheet has one photographer column per person; the catalogue
+//!   records who watched, not who held the camera, so only the first is
+//!   named); `Encounter.submitterID`: who identified the
 //!   animal; `Encounter.sex`: the individual's.
 //!
 //! The sheet is read back by `whaleid catalogue import --wildbook`
@@ -23,7 +25,6 @@
 //! the sheet's, and photos of one `occurrenceID` become one encounter with
 //! that UUID, so a round trip keeps individuals and encounters.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use rusqlite::OptionalExtension;
@@ -113,19 +114,14 @@ impl Catalogue {
     pub fn export_wildbook(&self, path: &Path, filter: &Filter) -> Result<usize> {
         let sightings = self.identified_sightings(filter)?;
         let table = SpeciesTable::for_catalogue(self.root())?;
-        let locations: HashMap<String, String> = {
-            let mut stmt = self
-                .conn()
-                .prepare("SELECT uuid, location FROM encounters WHERE location IS NOT NULL")?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
+        let encounters = self.encounters_by_uuid()?;
         let text = |v: Option<&str>| v.unwrap_or_default().to_string();
         let number = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
         write_atomically(path, |f| {
             let mut w = csv::Writer::from_writer(f);
             w.write_record(HEADER).map_err(|e| csv_err(path, e))?;
             for s in &sightings {
+                let encounter = s.encounter.as_ref().and_then(|e| encounters.get(e));
                 let media = Path::new(&s.photo)
                     .file_name()
                     .map_or_else(|| s.photo.clone(), |n| n.to_string_lossy().into_owned());
@@ -154,15 +150,10 @@ impl Catalogue {
                     part(14, 16),
                     number(s.latitude),
                     number(s.longitude),
-                    text(
-                        s.encounter
-                            .as_ref()
-                            .and_then(|e| locations.get(e))
-                            .map(String::as_str),
-                    ),
+                    text(encounter.and_then(|e| e.place.as_deref())),
                     s.code.clone(),
                     text(s.encounter.as_deref()),
-                    String::new(),
+                    text(encounter.and_then(|e| e.observers.first().map(String::as_str))),
                     text(s.decided_by.as_deref()),
                     text(s.sex.as_deref()),
                 ];
