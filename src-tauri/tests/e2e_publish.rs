@@ -40,6 +40,21 @@ impl App {
         );
     }
 
+    /// Set the date input with that test id to `day` (`YYYY-MM-DD`) as the
+    /// date picker does: typed digits would be read in the desktop's
+    /// locale order (month first or day first).
+    async fn set_date(&self, id: &str, day: &str) {
+        self.by_testid(id).await;
+        let script = format!(
+            "const e = document.querySelector('[data-testid=\"{id}\"]');
+             e.value = {day:?};
+             e.dispatchEvent(new Event('input', {{ bubbles: true }}));
+             return e.value === {day:?};"
+        );
+        let set = self.client.execute(&script, vec![]).await.unwrap();
+        assert_eq!(set, Value::Bool(true), "{id} takes {day}");
+    }
+
     /// The cards the catalogue grid shows, by code.
     async fn cards(&self) -> Vec<String> {
         let mut codes = Vec::new();
@@ -196,8 +211,8 @@ fn a_photo_graded_in_review_is_published_in_a_dwc_archive_from_the_export_screen
         let inp = work.path().join("skye.inp");
         app.click("export-format-mark").await;
         app.choose("export-mark-occasions", "surveys").await;
-        app.type_into("export-mark-survey-from-0", "07/01/2024").await;
-        app.type_into("export-mark-survey-to-0", "07/03/2024").await;
+        app.set_date("export-mark-survey-from-0", "2024-07-01").await;
+        app.set_date("export-mark-survey-to-0", "2024-07-03").await;
         app.type_into("export-path", inp.to_str().unwrap()).await;
         app.screenshot("64-export-mark-form").await;
         app.click("export-run").await;
