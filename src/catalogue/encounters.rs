@@ -402,7 +402,8 @@ fn position_of(s: &str) -> std::result::Result<(f64, f64), String> {
         .split_once(',')
         .ok_or_else(|| format!("position `{}` is not lat,lon", clip(s)))?;
     let num = |p: &str| {
-        p.parse::<f64>()
+        p.trim()
+            .parse::<f64>()
             .map_err(|_| format!("position `{}` is not lat,lon", clip(s)))
     };
     position(num(a)?, num(b)?).map_err(|e| e.to_string())
@@ -429,6 +430,63 @@ pub struct Patch {
 impl Patch {
     fn is_empty(&self) -> bool {
         *self == Patch::default()
+    }
+
+    /// The names [`Patch::set`] takes, as the app's form sends them.
+    pub const NAMES: [&'static str; 12] = [
+        "start",
+        "end",
+        "place",
+        "position",
+        "observers",
+        "vessel",
+        "groupBest",
+        "groupMin",
+        "groupMax",
+        "behaviour",
+        "notes",
+        "survey",
+    ];
+
+    /// Set field `name` (one of [`Patch::NAMES`]) from text, or clear it
+    /// (`None` or blank): a position is `lat,lon`, observers `Ana; Ben`, a group
+    /// size a count. Values are checked when the patch is applied; what
+    /// cannot be parsed at all is refused here, naming the field.
+    pub fn set(&mut self, name: &str, value: Option<&str>) -> Result<()> {
+        // An emptied box of the form clears its field.
+        let v = value.map(str::trim).filter(|t| !t.is_empty());
+        let text = || v.map(str::to_string);
+        let count = |f: &str| -> Result<Option<u32>> {
+            v.map(|t| {
+                t.parse::<u32>()
+                    .map_err(|_| Error::Invalid(format!("{f} `{}` is not a whole number", clip(t))))
+            })
+            .transpose()
+        };
+        match name {
+            "start" => self.started_at = Some(text()),
+            "end" => self.ended_at = Some(text()),
+            "place" => self.place = Some(text()),
+            "position" => {
+                self.position = Some(v.map(position_of).transpose().map_err(Error::Invalid)?)
+            }
+            "observers" => self.observers = Some(v.map(observers).transpose()?.unwrap_or_default()),
+            "vessel" => self.vessel = Some(text()),
+            "groupBest" => self.group_best = Some(count("group best")?),
+            "groupMin" => self.group_min = Some(count("group minimum")?),
+            "groupMax" => self.group_max = Some(count("group maximum")?),
+            "behaviour" => self.behaviour = Some(text()),
+            "notes" => self.notes = Some(text()),
+            "survey" => self.survey = Some(text()),
+            other => {
+                return Err(Error::Invalid(format!(
+                    "encounter field `{}` is not one of {}",
+                    clip(other),
+                    Patch::NAMES.join(", ")
+                )))
+            }
+        }
+        Ok(())
     }
 }
 

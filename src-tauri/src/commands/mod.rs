@@ -8,6 +8,7 @@ pub mod attributes;
 pub mod boxes;
 pub mod catalogue;
 pub mod dialogs;
+pub mod encounters;
 pub mod export;
 pub mod individuals;
 pub mod ingest;
