@@ -253,9 +253,9 @@ fn kappa(pairs: &[(Answer, Answer)]) -> Option<f64> {
     (1.0 - expected > 1e-12).then(|| (observed - expected) / (1.0 - expected))
 }
 
-/// Every opinion, oldest first, by case: the cases in the order of their
-/// first opinions.
-fn cases(c: &Connection) -> Result<Vec<Case>> {
+/// Every opinion (on one detection, or on all), oldest first, by case:
+/// the cases in the order of their first opinions.
+fn cases(c: &Connection, detection: Option<i64>) -> Result<Vec<Case>> {
     let mut stmt = c.prepare_cached(&format!(
         "{RESOLVED_CTE}
          SELECT o.uuid, o.case_uuid, o.detection_id, o.round, o.choice, r.id, i.code,
@@ -263,9 +263,10 @@ fn cases(c: &Connection) -> Result<Vec<Case>> {
          FROM review_opinions o
          LEFT JOIN resolved r ON r.start = o.individual_id
          LEFT JOIN individuals i ON i.id = r.id
+         WHERE ?1 IS NULL OR o.detection_id = ?1
          ORDER BY o.given_at, o.uuid"
     ))?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map([detection], |r| {
         Ok((
             r.get::<_, String>(1)?,
             r.get::<_, i64>(2)?,
@@ -327,44 +328,50 @@ fn cases(c: &Connection) -> Result<Vec<Case>> {
 
 /// Each detection's case that counts: its latest.
 fn active_cases(c: &Connection) -> Result<BTreeMap<i64, Case>> {
-    Ok(cases(c)?
+    Ok(cases(c, None)?
         .into_iter()
         .map(|case| (case.detection_id, case))
         .collect())
 }
 
 fn active_case(c: &Connection, detection_id: i64) -> Result<Option<Case>> {
-    Ok(active_cases(c)?.remove(&detection_id))
+    Ok(cases(c, Some(detection_id))?.pop())
+}
+
+/// The individual (after merges) each detection with an opinion shows
+/// now, by its current confirmed decision; read in one pass.
+fn shown_now(c: &Connection) -> Result<HashMap<i64, i64>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "{RESOLVED_CTE}
+         SELECT idn.detection_id, r.id FROM identifications idn
+         JOIN resolved r ON r.start = idn.individual_id
+         WHERE idn.superseded_by IS NULL AND idn.withdrawn_at IS NULL
+           AND idn.verdict = 'confirmed'
+           AND idn.detection_id IN (SELECT detection_id FROM review_opinions)"
+    ))?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Whether a case's first decision still holds: the detection still
-/// shows the individual it named (after merges). A first decision taken
-/// back (undone, or replaced by a later one made outside the review) waits
-/// for no one. "Not identifiable" marks stay on the laptop that made them,
-/// so such a first opinion is taken to hold.
-fn stands(c: &Connection, case: &Case) -> Result<bool> {
-    let Some(named) = case.first.individual else {
-        return Ok(true);
-    };
-    let mut stmt = c.prepare_cached(&format!(
-        "{RESOLVED_CTE}
-         SELECT count(*) > 0 FROM identifications idn
-         JOIN resolved r ON r.start = idn.individual_id
-         WHERE idn.detection_id = ?1 AND idn.superseded_by IS NULL
-           AND idn.withdrawn_at IS NULL AND idn.verdict = 'confirmed' AND r.id = ?2"
-    ))?;
-    Ok(stmt.query_row(params![case.detection_id, named], |r| r.get(0))?)
+/// shows the individual it named (after merges; `shown` from
+/// [`shown_now`]). A first decision taken back (undone, or replaced by a
+/// later one made outside the review) waits for no one. "Not identifiable"
+/// marks stay on the laptop that made them, so such a first opinion is
+/// taken to hold.
+fn stands(case: &Case, shown: &HashMap<i64, i64>) -> bool {
+    case.first
+        .individual
+        .is_none_or(|named| shown.get(&case.detection_id) == Some(&named))
 }
 
 /// The cases waiting for `person`'s second opinion.
 fn waiting_for(c: &Connection, person: &str) -> Result<Vec<Case>> {
-    let mut out = Vec::new();
-    for case in active_cases(c)?.into_values() {
-        if case.state() == CaseState::Waiting && case.first.by != person && stands(c, &case)? {
-            out.push(case);
-        }
-    }
-    Ok(out)
+    let shown = shown_now(c)?;
+    Ok(active_cases(c)?
+        .into_values()
+        .filter(|k| k.state() == CaseState::Waiting && k.first.by != person && stands(k, &shown))
+        .collect())
 }
 
 fn required(c: &Connection) -> Result<bool> {
@@ -502,7 +509,7 @@ impl Catalogue {
                     second.by
                 )));
             }
-            if !stands(c, &case)? {
+            if !stands(&case, &shown_now(c)?) {
                 return Err(Error::Invalid(format!(
                     "the first decision on detection {detection_id} was taken back: \
                      it waits for no second opinion"
@@ -606,7 +613,7 @@ impl Catalogue {
     pub fn agreement_report(&self) -> Result<AgreementReport> {
         // The latest case of each detection that has a counted second opinion.
         let mut judged: BTreeMap<i64, Case> = BTreeMap::new();
-        for case in cases(self.conn())? {
+        for case in cases(self.conn(), None)? {
             if case.second.is_some() {
                 judged.insert(case.detection_id, case);
             }
