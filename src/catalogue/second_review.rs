@@ -5,13 +5,20 @@
 //! **The switch** (`whaleid review second-reviewer on|off`, the app's
 //! Second review screen) says whether decisions need a second reviewer. It
 //! is the team's setting: each switching is stored with who and when, and
-//! synced (`second_review_switched`), and the latest holds (time, then
-//! UUID) on every laptop. No switching yet: off.
+//! synced (`second_review_switched`), and the latest holds on every
+//! laptop. No switching yet: off.
 //!
 //! **Opinions** are events stored in `review_opinions` (migration 14) and
 //! synced as `opinion_given` operations; none is changed or deleted, and
 //! every state below is derived from all of them, so every catalogue that
 //! holds the same opinions shows the same queue, list and report.
+//!
+//! "Earlier" and "latest" here are by UUID: opinions and switchings get
+//! time-ordered (v7) UUIDs where they are made, and their UUIDs travel
+//! with them, so every laptop orders them alike. The times stored beside
+//! them are for people to read: a received one carries its operation's
+//! timestamp, which may be a little later than the wall clock of the
+//! laptop that made it.
 //!
 //! * While the switch is on, every decision a person takes in the review
 //!   (accept a suggestion, name a new individual, mark not identifiable) is
@@ -264,7 +271,7 @@ fn cases(c: &Connection, detection: Option<i64>) -> Result<Vec<Case>> {
          LEFT JOIN resolved r ON r.start = o.individual_id
          LEFT JOIN individuals i ON i.id = r.id
          WHERE ?1 IS NULL OR o.detection_id = ?1
-         ORDER BY o.given_at, o.uuid"
+         ORDER BY o.uuid"
     ))?;
     let rows = stmt.query_map([detection], |r| {
         Ok((
@@ -297,7 +304,7 @@ fn cases(c: &Connection, detection: Option<i64>) -> Result<Vec<Case>> {
         })
         .collect::<Result<_>>()?;
     // First opinions first: a later round given on a laptop whose clock
-    // is behind may carry an earlier time than the opinion it answers.
+    // is behind may carry an earlier UUID than the opinion it answers.
     rows.sort_by_key(|(_, _, o)| o.round != 1);
     let mut out: Vec<Case> = Vec::new();
     let mut by_case: HashMap<String, usize> = HashMap::new();
@@ -378,7 +385,7 @@ fn required(c: &Connection) -> Result<bool> {
     use rusqlite::OptionalExtension;
     let latest: Option<bool> = c
         .query_row(
-            "SELECT required FROM second_review_switches ORDER BY set_at DESC, uuid DESC LIMIT 1",
+            "SELECT required FROM second_review_switches ORDER BY uuid DESC LIMIT 1",
             [],
             |r| r.get(0),
         )
