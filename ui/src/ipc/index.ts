@@ -40,6 +40,8 @@ import type { ScopedSuggestions } from "../bindings/ScopedSuggestions";
 import type { IndividualHit } from "../bindings/IndividualHit";
 import type { MergeDirection } from "../bindings/MergeDirection";
 import type { DwcaDataset } from "../bindings/DwcaDataset";
+import type { EncounterChange } from "../bindings/EncounterChange";
+import type { EncounterView } from "../bindings/EncounterView";
 import type { MarkChoices } from "../bindings/MarkChoices";
 import type { PublishFilter } from "../bindings/PublishFilter";
 import type { PublishResult } from "../bindings/PublishResult";
@@ -215,6 +217,22 @@ export const boxAdd = (photoId: number, bbox: BoxCoords) => call<BoxChanged>("bo
 export const boxSet = (detectionId: number, bbox: BoxCoords) => call<BoxChanged>("box_set", { detectionId, bbox });
 export const boxRemove = (detectionId: number) => call<BoxChanged>("box_remove", { detectionId });
 export const boxUndo = () => call<BoxChanged | null>("box_undo");
+
+// ---- encounters ---------------------------------------------------------
+
+/** Encounters in time order; `from`/`to` (YYYY-MM-DD) keep those started within. */
+export const encounterList = (from: string | null, to: string | null) =>
+  call<EncounterView[]>("encounter_list", { from, to });
+export const encounterGet = (encounterId: number) => call<EncounterView>("encounter_get", { encounterId });
+/** Sets (or, with a blank or null value, clears) fields; the encounter after. */
+export const encounterEdit = (encounterId: number, changes: EncounterChange[]) =>
+  call<EncounterView>("encounter_edit", { encounterId, changes });
+/** Photos at or after `at`, or the photos listed, go to a new encounter (returned) with the fields copied. */
+export const encounterSplit = (encounterId: number, at: string | null, photoIds: number[] | null) =>
+  call<EncounterView>("encounter_split", { encounterId, at, photoIds });
+/** `others` join `keep` (their photos move to it; they stay, marked joined); the kept one after. */
+export const encounterJoin = (keep: number, others: number[]) =>
+  call<EncounterView>("encounter_join", { keep, others });
 
 // ---- individuals --------------------------------------------------------
 

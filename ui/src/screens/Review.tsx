@@ -46,6 +46,7 @@ import { Compare } from "./review/Compare";
 import { PhotoBox, type PhotoBoxEntry } from "./review/PhotoBox";
 import { QueueList } from "./review/QueueList";
 import { ScopeBar } from "./review/ScopeBar";
+import { EncounterEditor } from "./review/EncounterEditor";
 import { exactCodeMatch, SearchAssign } from "./review/SearchAssign";
 import { candidatesOf, newSuggested, suggestionReason, Suggestions } from "./review/Suggestions";
 
@@ -674,6 +675,7 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
                 error={error}
               />
             )}
+            <EncounterEditor encounterId={item.encounterId} disabled={busyShown} />
             <ScopeBar
               item={item}
               onScoped={(id, suggestions) =>
