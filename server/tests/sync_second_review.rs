@@ -162,3 +162,76 @@ fn converge(dir: &Path, backend: &Backend) {
     assert_eq!(canonical(&ana).unwrap(), canonical(&ben).unwrap());
     drop(server);
 }
+
+#[test]
+fn two_second_opinions_given_at_once_count_the_same_one_everywhere() {
+    on_every_store(two_seconds);
+}
+
+/// Ana decides; Ben and Cleo, each offline on their own laptop, both give
+/// a second opinion on it, Ben agreeing and Cleo not. After syncing, every
+/// laptop counts the same one (the earlier made) and keeps both.
+fn two_seconds(dir: &Path, backend: &Backend) {
+    let (server, [ana_t, ben_t, cleo_t]) = serving(dir, backend, ["ana", "ben", "cleo"], &[]);
+    let url = server.url.clone();
+    let mut ana = Catalogue::create(dir.join("ana")).unwrap();
+    import_all(
+        &mut ana,
+        &pipeline(),
+        &labelled(&dir.join("photos"), &[1, 2]),
+    );
+    let mut ben = Catalogue::create(dir.join("ben")).unwrap();
+    let mut cleo = Catalogue::create(dir.join("cleo")).unwrap();
+    let sync_all = |ana: &mut Catalogue, ben: &mut Catalogue, cleo: &mut Catalogue| {
+        for _ in 0..2 {
+            run_sync(ana, &url, &ana_t, "ana");
+            run_sync(ben, &url, &ben_t, "ben");
+            run_sync(cleo, &url, &cleo_t, "cleo");
+        }
+    };
+    ana.set_second_review_required(true, Some("ana")).unwrap();
+    let a = by_photo(&ana)[0];
+    let (w1, w2) = (code_of(&ana, "W1"), code_of(&ana, "W2"));
+    let shown = current(&ana, a).0;
+    let (agree, other) = if shown == "W1" { (w1, w2) } else { (w2, w1) };
+    ana.review_accept(a, agree, None, None, Some("ana"))
+        .unwrap();
+    sync_all(&mut ana, &mut ben, &mut cleo);
+
+    let on = |cat: &Catalogue, id: i64| cat.individual_by_id(id).unwrap().code;
+    let (agree_code, other_code) = (on(&ana, agree), on(&ana, other));
+    let b = by_photo(&ben)[0];
+    let c = by_photo(&cleo)[0];
+    let ben_said = Said::Individual(code_of(&ben, &agree_code));
+    assert_eq!(
+        ben.give_opinion(b, ben_said, "ben").unwrap().state,
+        CaseState::Agreed
+    );
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let cleo_said = Said::Individual(code_of(&cleo, &other_code));
+    assert_eq!(
+        cleo.give_opinion(c, cleo_said, "cleo").unwrap().state,
+        CaseState::Disagreed
+    );
+    sync_all(&mut ana, &mut ben, &mut cleo);
+
+    // Ben's came first: agreed on every laptop, Cleo's kept but not counted.
+    for (name, cat) in [("ana", &ana), ("ben", &ben), ("cleo", &cleo)] {
+        assert!(cat.disagreements().unwrap().is_empty(), "{name}");
+        let r = cat.agreement_report().unwrap();
+        assert_eq!((r.items, r.agreed), (1, 1), "{name}");
+        assert_eq!(
+            (r.pairs[0].a.as_str(), r.pairs[0].b.as_str()),
+            ("ana", "ben"),
+            "{name}"
+        );
+        let opinions = kit::sql(cat)
+            .query_row("SELECT count(*) FROM review_opinions", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap();
+        assert_eq!(opinions, 3, "{name}");
+    }
+    assert_eq!(canonical(&ana).unwrap(), canonical(&cleo).unwrap());
+    drop(server);
+}
