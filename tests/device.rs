@@ -101,12 +101,15 @@ fn the_ingest_summary_says_what_the_models_ran_on() {
     let out = whaleid(&ingest_args(&photos, &cat, &["--device", "cpu"]));
     let all = text(&out);
     assert!(out.status.success(), "{all}");
-    let table_end = stdout(&out)
-        .lines()
-        .skip_while(|l| !l.starts_with("| photos new"))
-        .nth(3)
-        .map(str::to_string);
-    assert_eq!(table_end.as_deref(), Some("ran on: CPU"), "{all}");
+    // The line just before the summary table; the table's row stays last.
+    let printed = stdout(&out);
+    let lines: Vec<&str> = printed.lines().collect();
+    let table = lines
+        .iter()
+        .position(|l| l.starts_with("| photos new"))
+        .unwrap_or_else(|| panic!("no summary table: {all}"));
+    assert_eq!(lines[table - 1], "ran on: CPU", "{all}");
+    assert_eq!(lines.len(), table + 3, "{all}");
     assert!(!all.contains("warning"), "{all}");
 
     if library_has_cuda() {

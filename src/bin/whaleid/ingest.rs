@@ -107,6 +107,11 @@ pub fn ingest_cmd(a: IngestArgs) -> Result<ExitCode> {
     for (path, reason) in &report.warnings {
         say!("warning: {}: {reason}", path.display());
     }
+    // Before the table, whose row stays the last line for scripts to read.
+    say!("ran on: {}", report.ran_on);
+    if let Some(why) = &report.ran_on.fallback {
+        tell!("warning: {why}; ran on the CPU");
+    }
     say!("| photos new | known | failed | skipped files | detections | no detection | encounters | new-individual suggestions | seconds | photos/s |");
     say!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     say!(
@@ -122,10 +127,6 @@ pub fn ingest_cmd(a: IngestArgs) -> Result<ExitCode> {
         report.seconds,
         report.photos_per_second()
     );
-    say!("ran on: {}", report.ran_on);
-    if let Some(why) = &report.ran_on.fallback {
-        tell!("warning: {why}; ran on the CPU");
-    }
     Ok(crate::exit_code(!report.failed.is_empty()))
 }
 
