@@ -87,20 +87,21 @@ fn sync_is_configured_previewed_and_run_through_the_ipc_against_a_real_server() 
     assert_eq!(status["photos"], true);
     assert_eq!(status["hasToken"], true);
     assert_eq!(status["author"], "ana");
-    // Photos, detections and embeddings: six changes wait.
-    assert_eq!(status["pending"], 6, "{status}");
+    // Photos, detections and embeddings, and each photo's encounter: eight
+    // changes wait.
+    assert_eq!(status["pending"], 8, "{status}");
 
     let preview = invoke(&window, "sync_preview", json!({})).unwrap();
-    assert_eq!(preview["toPush"], 6, "{preview}");
+    assert_eq!(preview["toPush"], 8, "{preview}");
     assert_eq!(preview["toPull"], 0);
 
     let events = sync_events(&app);
     let Some(SyncEvent::Finished { summary }) = events.last() else {
         panic!("{events:?}");
     };
-    assert_eq!(summary.pushed, 6);
+    assert_eq!(summary.pushed, 8);
     assert_eq!(
-        summary.pulled, 6,
+        summary.pulled, 8,
         "its own operations come back, already applied"
     );
     assert_eq!(summary.applied, 0);
@@ -117,7 +118,7 @@ fn sync_is_configured_previewed_and_run_through_the_ipc_against_a_real_server() 
     let status = invoke(&window, "sync_status", json!({})).unwrap();
     assert_eq!(status["pending"], 0);
     assert!(status["lastSync"].is_string());
-    assert_eq!(status["position"], 6);
+    assert_eq!(status["position"], 8);
     // The server holds them: a second catalogue pulls both photos.
     let mut other = whaleid::catalogue::Catalogue::create(dir.path().join("other")).unwrap();
     let report = whaleid::sync::client::sync(
@@ -128,7 +129,7 @@ fn sync_is_configured_previewed_and_run_through_the_ipc_against_a_real_server() 
         &mut |_, _| {},
     )
     .unwrap();
-    assert_eq!(report.pulled, 6);
+    assert_eq!(report.pulled, 8);
     let fetched = whaleid::sync::photos::sync_photos(
         &mut other,
         &whaleid::sync::client::Remote::new(status["server"].as_str().unwrap(), &token).unwrap(),
@@ -336,7 +337,8 @@ fn boxes_drawn_on_two_laptops_sync_through_the_real_server() {
     assert_eq!(live_boxes(&win_a, &photo_a), whole);
     configure(&win_a, &ana_token, "Ana");
     let pushed = sync_now(&app_a);
-    assert_eq!((pushed.pushed, pushed.photos_sent), (3, 1), "{pushed:?}");
+    // The photo, its box, its embedding and its encounter.
+    assert_eq!((pushed.pushed, pushed.photos_sent), (4, 1), "{pushed:?}");
 
     // Laptop B pulls the photo, its original and its whole-frame box.
     let (app_b, win_b) = app(&dir.path().join("b").join("config"));
@@ -344,7 +346,7 @@ fn boxes_drawn_on_two_laptops_sync_through_the_real_server() {
     invoke(&win_b, "observer_set", json!({ "name": "Ben" })).unwrap();
     configure(&win_b, &ben_token, "Ben");
     let pulled = sync_now(&app_b);
-    assert_eq!((pulled.pulled, pulled.photos_fetched), (3, 1), "{pulled:?}");
+    assert_eq!((pulled.pulled, pulled.photos_fetched), (4, 1), "{pulled:?}");
     let (photo_b, whole_b) = item(&win_b);
     assert_eq!(live_boxes(&win_b, &photo_b), whole);
 
