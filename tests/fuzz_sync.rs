@@ -327,6 +327,32 @@ fn change() -> BoxedStrategy<Change> {
             }),
         (uuid(&PHOTOS), prop::option::of(uuid(&MERGES)))
             .prop_map(|(photo, encounter)| Change::PhotoEncounter { photo, encounter }),
+        // The second reviewer's opinions: cases that are and are not
+        // first opinions, rounds out of range, answers of the wrong shape.
+        (
+            uuid(&DECISIONS),
+            uuid(&DECISIONS),
+            uuid(&DETECTIONS),
+            0u8..5,
+            prop_oneof![
+                3 => prop::sample::select(vec!["individual", "new", "unidentifiable"])
+                    .prop_map(String::from),
+                1 => text(),
+            ],
+            prop::option::of(uuid(&INDIVIDUALS)),
+        )
+            .prop_map(|(opinion, case, detection, round, choice, individual)| {
+                Change::OpinionGiven {
+                    opinion,
+                    case,
+                    detection,
+                    round,
+                    choice,
+                    individual,
+                }
+            }),
+        (uuid(&MERGES), any::<bool>())
+            .prop_map(|(switch, required)| Change::SecondReviewSwitched { switch, required }),
     ]
     .boxed()
 }

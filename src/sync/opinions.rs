@@ -91,6 +91,10 @@ pub(super) fn load(c: &Connection, s: &mut LocalState) -> Result<()> {
         let (uuid, state) = row?;
         s.opinions.insert(uuid, state);
     }
+    let mut stmt = c.prepare("SELECT uuid FROM second_review_switches")?;
+    for uuid in stmt.query_map([], |r| r.get::<_, String>(0))? {
+        s.switches.insert(uuid?);
+    }
     Ok(())
 }
 

@@ -189,8 +189,8 @@ impl Batch {
                 individual,
                 ..
             } => self.opinion_given(op, opinion, case, detection, *round, individual.as_deref()),
-            Change::SecondReviewSwitched { .. } => {
-                Ok(vec![Action::SwitchSecondReview { op: op.id.clone() }])
+            Change::SecondReviewSwitched { switch, .. } => {
+                Ok(self.second_review_switched(op, switch))
             }
             Change::EncounterSet {
                 encounter,

@@ -213,6 +213,8 @@ pub struct LocalState {
     pub attributes: HashMap<(String, String), AttributeState>,
     /// The second reviewer's opinions, by UUID.
     pub opinions: HashMap<String, OpinionState>,
+    /// The switchings of the second reviewer held, by UUID.
+    pub switches: HashSet<String>,
     /// `(encounter, field)` → its latest setting (or clearing).
     pub encounter_fields: HashMap<(String, String), AttributeState>,
     /// Photo → its latest encounter setting (`value`: the encounter).

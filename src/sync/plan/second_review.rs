@@ -18,6 +18,17 @@ pub struct OpinionState {
 }
 
 impl Batch {
+    /// A switching is stored once: another operation carrying one held
+    /// already does nothing.
+    pub(super) fn second_review_switched(&mut self, op: &Op, switch: &str) -> Vec<Action> {
+        let op = op.id.clone();
+        if self.s.switches.insert(switch.to_string()) {
+            vec![Action::SwitchSecondReview { op }]
+        } else {
+            vec![Action::AlreadyApplied { op }]
+        }
+    }
+
     pub(super) fn opinion_given(
         &mut self,
         op: &Op,
@@ -185,6 +196,17 @@ mod tests {
         assert!(matches!(
             ok.actions[..],
             [Action::SwitchSecondReview { .. }]
+        ));
+        // The same switching under another operation: stored once.
+        let mut again = switch(FIRST);
+        again.id = "01a22700-0000-7000-8000-000000000951".into();
+        let twice = plan(&local(), &[switch(FIRST), again]);
+        assert!(matches!(
+            twice.actions[..],
+            [
+                Action::SwitchSecondReview { .. },
+                Action::AlreadyApplied { .. }
+            ]
         ));
         let bad = plan(&local(), &[switch("on")]);
         assert!(
