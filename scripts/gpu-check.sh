@@ -38,10 +38,12 @@
 #
 # Where cargo is missing (a GPU machine without Rust), binaries built
 # elsewhere are taken from $GPU_CHECK_DIR/bin (whaleid, bench-ingest,
-# bench-train, bench-train-cuda), as the build step leaves them. Where PyPI
-# cannot be reached, GPU_CHECK_WHEELS=DIR installs from wheels in DIR
-# (pip --no-index --find-links), and CUDA wheels the system Python already
-# has are used (the venv sees the system site-packages).
+# bench-train, bench-train-cuda; stripped, about 35 MB), as the build step
+# leaves them. Where PyPI cannot be reached, GPU_CHECK_WHEELS=DIR installs
+# the wheels in DIR as they are (pip --no-index --no-deps: at least
+# onnxruntime-gpu for that machine's Python), and the CUDA libraries are
+# also looked for in the system Python's nvidia-* packages; the ldd row
+# says whether they are all there.
 set -uo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -83,6 +85,8 @@ row() {
 no_gpu() { row "$1" "–" "not run (no GPU)"; }
 # The last line of a log matching a pattern, for the table.
 pick() { grep -E "$1" "$2" 2>/dev/null | tail -n 1; }
+# The last line of a log that says something.
+last() { grep -v '^[[:space:]]*$' "$1" 2>/dev/null | tail -n 1; }
 
 # 1. GPU and disk ------------------------------------------------------------
 if ((dry)) && [[ -z $gpu_name ]]; then
@@ -99,44 +103,51 @@ else
     row "disk for $dir" "${free_gb} GB free, the wheels need ~6 GB" "FAIL: set GPU_CHECK_DIR to a larger disk"
 fi
 
+n_photos=$(find "$photos" -maxdepth 1 -type f \( -iname '*.jpg' -o -iname '*.jpeg' -o -iname '*.png' \) 2>/dev/null | wc -l)
+if ((n_photos > 0)); then
+    row "photos" "$n_photos in $photos" "ok"
+else
+    row "photos" "none in $photos (give --photos DIR)" "FAIL"
+fi
+
 # 2. onnxruntime-gpu and the CUDA/cuDNN wheels ---------------------------------
 venv="$dir/venv"
 py="$venv/bin/python"
 installed() {
-    "$py" - "$ORT_VERSION" <<'PY' 2>/dev/null
-import sys, importlib.metadata as md
-assert md.version("onnxruntime-gpu") == sys.argv[1]
-for name in ("nvidia-cuda-runtime", "nvidia-cudnn-cu13", "nvidia-cublas", "nvidia-cufft", "nvidia-curand", "nvidia-cuda-nvrtc"):
-    md.version(name)
-PY
+    "$py" -c 'import sys, importlib.metadata as md; assert md.version("onnxruntime-gpu") == sys.argv[1]' "$ORT_VERSION" 2>/dev/null
 }
 if ! installed; then
     [[ -x $py ]] || "$python" -m venv --system-site-packages "$venv" >"$logs/install.log" 2>&1
-    source_args=()
-    [[ -n ${GPU_CHECK_WHEELS:-} ]] && source_args=(--no-index --find-links "$GPU_CHECK_WHEELS")
-    "$py" -m pip install --disable-pip-version-check --only-binary=:all: "${source_args[@]}" \
-        "onnxruntime-gpu[cuda,cudnn]==$ORT_VERSION" "nvidia-cublas~=13.0" >>"$logs/install.log" 2>&1
+    if [[ -n ${GPU_CHECK_WHEELS:-} ]]; then
+        # Offline: the wheels given, as they are (the CUDA libraries may
+        # come from the system Python instead, found below).
+        "$py" -m pip install --disable-pip-version-check --no-index --no-deps "$GPU_CHECK_WHEELS"/*.whl >>"$logs/install.log" 2>&1
+    else
+        "$py" -m pip install --disable-pip-version-check --only-binary=:all: \
+            "onnxruntime-gpu[cuda,cudnn]==$ORT_VERSION" "nvidia-cublas~=13.0" >>"$logs/install.log" 2>&1
+    fi
 fi
 site="$("$py" -c 'import onnxruntime, os; print(os.path.dirname(os.path.dirname(onnxruntime.__file__)))' 2>/dev/null)"
 gpu_ort="$site/onnxruntime/capi/libonnxruntime.so.$ORT_VERSION"
 if installed && [[ -f $gpu_ort ]]; then
     wants="$("$py" -c 'import importlib.metadata as md; print(", ".join(sorted(r.split(";")[0].replace(" ", "") for r in md.requires("onnxruntime-gpu") if "extra ==" in r and "nvidia" in r)))')"
+    [[ -n ${GPU_CHECK_WHEELS:-} ]] && wants="$wants (offline: from $GPU_CHECK_WHEELS and the system Python)"
     row "onnxruntime-gpu $ORT_VERSION from PyPI" "$(du -sh "$venv" | cut -f1) in $venv; its CUDA wheels: $wants, + nvidia-cublas" "ok"
 else
     row "onnxruntime-gpu $ORT_VERSION from PyPI" "see $logs/install.log" "FAIL: not installed"
 fi
-# The CUDA libraries, wherever pip put them (nvidia/*/lib in the venv or the
-# system site-packages), then ONNX Runtime's own folder.
-cuda_libs="$("$py" - <<'PY' 2>/dev/null
+# The CUDA libraries, wherever pip put them: nvidia/*/lib in the venv, else
+# in the system Python's packages (a GPU machine's PyTorch brings them);
+# then ONNX Runtime's own folder.
+nvidia_libs() {
+    "$1" - <<'PY' 2>/dev/null
 import glob, os, sys
-dirs = []
 for p in sys.path:
     for d in sorted(glob.glob(os.path.join(p, "nvidia", "*", "lib"))):
-        if d not in dirs:
-            dirs.append(d)
-print(":".join(dirs))
+        print(d)
 PY
-)"
+}
+cuda_libs="$({ nvidia_libs "$py"; nvidia_libs "$python"; } | awk '!seen[$0]++' | paste -sd: -)"
 export LD_LIBRARY_PATH="${cuda_libs}:$site/onnxruntime/capi${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 if [[ -f $site/onnxruntime/capi/libonnxruntime_providers_cuda.so ]]; then
     missing="$(ldd "$site/onnxruntime/capi/libonnxruntime_providers_cuda.so" | awk '/not found/ {print $1}' | sort -u | tr '\n' ' ')"
@@ -223,7 +234,7 @@ else
         grep -q "^ran on: CUDA" "$logs/doctor-cuda.log"; then
         row "doctor --device cuda" "$(pick '^ran on' "$logs/doctor-cuda.log")" "ok"
     else
-        row "doctor --device cuda" "$(tail -n 1 "$logs/doctor-cuda.log")" "FAIL"
+        row "doctor --device cuda" "$(last "$logs/doctor-cuda.log")" "FAIL"
     fi
 fi
 
@@ -283,7 +294,7 @@ for spec in "generic pack|$generic" "$ensemble_name|$ensemble"; do
     name="${spec%%|*}" pack="${spec#*|}" tag="$(basename "$pack")"
     ref="$logs/embed-$tag-cpu.jsonl"
     if ! embed "$cpu_ort" cpu "$pack" "$ref"; then
-        row "parity $name" "CPU embed failed: $(tail -n 1 "$ref.err")" "FAIL"
+        row "parity $name" "CPU embed failed: $(last "$ref.err")" "FAIL"
         continue
     fi
     if ((dry)); then
@@ -293,7 +304,7 @@ for spec in "generic pack|$generic" "$ensemble_name|$ensemble"; do
             figure="$(compare "$ref" "$out" 1e-5)" && status=ok || status=FAIL
             row "parity $name: CPU build vs GPU build on the CPU" "$figure" "$status"
         else
-            row "parity $name: CPU build vs GPU build on the CPU" "$(tail -n 1 "$out.err")" "FAIL"
+            row "parity $name: CPU build vs GPU build on the CPU" "$(last "$out.err")" "FAIL"
         fi
         no_gpu "parity $name: CPU vs CUDA (TF32 on, off)"
         continue
@@ -305,7 +316,7 @@ for spec in "generic pack|$generic" "$ensemble_name|$ensemble"; do
             figure="$(compare "$ref" "$out" "$tol")" && status=ok || status=FAIL
             row "parity $name: CPU vs CUDA, TF32 $([[ $tf32 == 1 ]] && echo on || echo off)" "$figure" "$status"
         else
-            row "parity $name: CPU vs CUDA, TF32 $([[ $tf32 == 1 ]] && echo on || echo off)" "$(tail -n 1 "$out.err")" "FAIL"
+            row "parity $name: CPU vs CUDA, TF32 $([[ $tf32 == 1 ]] && echo on || echo off)" "$(last "$out.err")" "FAIL"
         fi
     done
 done
@@ -318,7 +329,7 @@ bench_row() {
     ceiling="$(pick '^\| ORT inference alone' "$2" | awk -F'|' '{gsub(/ /, "", $3); print $3}')"
     decode="$(pick '^\| decode' "$2" | awk -F'|' '{gsub(/ /, "", $3); print $3}')"
     ran="$(pick '^ran on:' "$2")"
-    if [[ -n $e2e && -n $ceiling && -n $decode ]]; then
+    if awk -v e="$e2e" -v c="$ceiling" -v d="$decode" 'BEGIN {exit !(e > 0 && c > 0 && d > 0)}'; then
         local share
         share="$(awk -v d="$decode" -v c="$ceiling" 'BEGIN {i = 1000 / c; printf "decode %.1f ms/photo (one thread) vs inference %.1f ms/photo (%.0f%% / %.0f%%)", d, i, 100 * d / (d + i), 100 * i / (d + i)}')"
         row "$1" "$e2e photos/s end to end; ORT alone $ceiling photos/s; $share; ${3:-}$ran" "ok"
@@ -331,15 +342,15 @@ if ((dry)); then
     rm -rf "$bench_photos" && mkdir -p "$bench_photos"
     find "$photos" -maxdepth 1 -type f -iname '*.jpg' | sort | head -n 24 | while read -r f; do ln -s "$f" "$bench_photos/"; done
     ORT_DYLIB_PATH="$cpu_ort" "$bin/bench-ingest" "$bench_photos" --pack "$generic" --device cpu --bench >"$logs/bench-ingest-cpu.log" 2>&1
-    bench_row "ingest bench, CPU, 24 photos" "$logs/bench-ingest-cpu.log"
-    no_gpu "ingest bench, CUDA, $(ls "$photos" | wc -l) photos"
+    bench_row "ingest bench, CPU, $(ls "$bench_photos" | wc -l) photos" "$logs/bench-ingest-cpu.log"
+    no_gpu "ingest bench, CUDA, $n_photos photos"
 else
     nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 >"$logs/gpu-memory.log" 2>/dev/null &
     sampler=$!
     gpu "$bin/bench-ingest" "$photos" --pack "$generic" --device cuda --bench >"$logs/bench-ingest-cuda.log" 2>&1
     kill "$sampler" 2>/dev/null
     peak="$(sort -n "$logs/gpu-memory.log" | tail -n 1)"
-    bench_row "ingest bench, CUDA, $(ls "$photos" | wc -l) photos" "$logs/bench-ingest-cuda.log" "peak GPU memory ${peak:-?} MiB; "
+    bench_row "ingest bench, CUDA, $n_photos photos" "$logs/bench-ingest-cuda.log" "peak GPU memory ${peak:-?} MiB; "
 fi
 
 # 7. Training bench --------------------------------------------------------------------
@@ -347,7 +358,7 @@ fi
 train_row() {
     local figures
     figures="$(grep -E '^\| [0-9]+ \|' "$2" | awk -F'|' '{gsub(/ /, "", $2); gsub(/ /, "", $8); printf "%s%s rows: %s s/epoch", sep, $2, $8; sep = "; "}')"
-    if [[ -n $figures ]]; then row "$1" "$figures" "ok"; else row "$1" "$(tail -n 1 "$2")" "FAIL"; fi
+    if [[ -n $figures ]]; then row "$1" "$figures" "ok"; else row "$1" "$(last "$2")" "FAIL"; fi
 }
 if ((dry)); then
     "$bin/bench-train" --bench --sizes 10k --epochs 1 --label-only >"$logs/bench-train-cpu.log" 2>&1
