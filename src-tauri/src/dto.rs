@@ -267,9 +267,15 @@ pub struct IndividualFilter {
     pub min_quality: Option<String>,
     #[ts(optional, type = "Array<\"D1\" | \"D2\" | \"D3\">")]
     pub distinctiveness: Option<Vec<String>>,
-    #[ts(optional, type = "\"left\" | \"right\" | \"both\" | \"unknown\" | null")]
+    #[ts(
+        optional,
+        type = "\"left\" | \"right\" | \"both\" | \"unknown\" | null"
+    )]
     pub side: Option<String>,
-    #[ts(optional, type = "\"dorsal-fin\" | \"fluke\" | \"flank\" | \"head\" | \"other\" | null")]
+    #[ts(
+        optional,
+        type = "\"dorsal-fin\" | \"fluke\" | \"flank\" | \"head\" | \"other\" | null"
+    )]
     pub part: Option<String>,
 }
 

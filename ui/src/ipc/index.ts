@@ -181,6 +181,9 @@ export const reviewUnidentifiable = (detectionId: number) =>
 export const reviewSameAs = (detectionId: number, individualId: number) =>
   call<ReviewOutcome>("review_same_as", { detectionId, individualId });
 export const reviewUndo = () => call<Undone | null>("review_undo");
+/** A detection's suggestions ranked again within a scope of grades (same side, quality); nothing is stored. */
+export const scopedSuggestions = (detectionId: number, scope: MatchScope) =>
+  call<ScopedSuggestions>("scoped_suggestions", { detectionId, scope });
 
 // ---- second reviewer ----------------------------------------------------
 
@@ -202,9 +205,6 @@ export const disagreementResolve = (
   species: string | null,
 ) => call<ReviewOutcome>("disagreement_resolve", { detectionId, choice, individualId, code, species });
 export const agreementReport = () => call<AgreementReportView>("agreement_report");
-/** A detection's suggestions ranked again within a scope of grades (same side, quality); nothing is stored. */
-export const scopedSuggestions = (detectionId: number, scope: MatchScope) =>
-  call<ScopedSuggestions>("scoped_suggestions", { detectionId, scope });
 /** Sets (or, with `value: null`, clears) grades of one detection; its grades after. */
 export const setAttributes = (detectionId: number, changes: AttributeChange[]) =>
   call<Grades>("set_attributes", { detectionId, changes });
