@@ -87,7 +87,11 @@ fn run() -> Result<(), String> {
             other => return Err(format!("unknown argument {other}")),
         }
     }
-    let device = if gpu { cuda_device()? } else { Device::Cpu };
+    let device = if gpu {
+        whaleid::train::cuda_device().map_err(|e| format!("--gpu: {e}"))?
+    } else {
+        Device::Cpu
+    };
     println!("device: {}", if gpu { "CUDA device 0" } else { "CPU" });
     println!(
         "{epochs} epochs per run; every 5th row held out for the per-epoch validation MAP@5, as a fine-tune does"
@@ -170,14 +174,4 @@ fn run() -> Result<(), String> {
         }
     }
     Ok(())
-}
-
-#[cfg(feature = "train-cuda")]
-fn cuda_device() -> Result<Device, String> {
-    Device::new_cuda(0).map_err(|e| format!("--gpu: CUDA device 0 could not be used: {e}"))
-}
-
-#[cfg(not(feature = "train-cuda"))]
-fn cuda_device() -> Result<Device, String> {
-    Err("--gpu needs a build with the CUDA backend: cargo bench --features train-cuda --bench train".into())
 }

@@ -131,3 +131,43 @@ fn the_ingest_summary_says_what_the_models_ran_on() {
         "{all}"
     );
 }
+
+#[test]
+fn train_gpu_without_a_cuda_training_build_is_an_error_not_a_cpu_run() {
+    if cfg!(feature = "train-cuda") {
+        eprintln!("this build trains on CUDA: scripts/gpu-check.sh checks this machine");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    kit::survey_photos(&photos, 3, 2);
+    let cat = dir.path().join("cat");
+    let out = whaleid(&ingest_args(&photos, &cat, &["--device", "cpu"]));
+    assert!(out.status.success(), "{}", text(&out));
+    let cat = cat.to_str().unwrap();
+    let before = whaleid(&["train", "-c", cat, "--list"]);
+
+    let out = whaleid(&["train", "-c", cat, "--epochs", "1", "--gpu"]);
+    let all = text(&out);
+    assert!(!out.status.success(), "{all}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("training on the GPU: this build has no CUDA training backend"),
+        "{err}"
+    );
+    assert!(!all.contains("training on: CPU"), "{all}");
+    assert!(!stdout(&out).contains("trained on"), "{all}");
+    // Nothing trained, nothing adopted.
+    let after = whaleid(&["train", "-c", cat, "--list"]);
+    assert_eq!(stdout(&before), stdout(&after));
+
+    // Without --gpu it trains and says where.
+    let out = whaleid(&["train", "-c", cat, "--epochs", "1", "--dry-run"]);
+    let all = text(&out);
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .any(|l| l == "training on: CPU"),
+        "{all}"
+    );
+}

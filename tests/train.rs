@@ -53,7 +53,7 @@ fn job_options(finetune: FinetuneOptions) -> JobOptions {
     JobOptions {
         finetune,
         session: session(),
-        device: whaleid::train::device(false),
+        device: whaleid::train::TrainDevice::cpu().device,
         adopt: true,
         actor: None,
     }
@@ -230,7 +230,7 @@ fn an_adopted_version_is_a_pack_the_catalogue_uses_and_can_roll_back() {
         &cat,
         &pack,
         &options(2, -1.0),
-        &whaleid::train::device(false),
+        &whaleid::train::TrainDevice::cpu().device,
         &CancelToken::new(),
         &mut |_| {},
     )
@@ -240,7 +240,7 @@ fn an_adopted_version_is_a_pack_the_catalogue_uses_and_can_roll_back() {
         &cat,
         &pack,
         &options(2, -1.0),
-        &whaleid::train::device(false),
+        &whaleid::train::TrainDevice::cpu().device,
         &CancelToken::new(),
         &mut |_| {},
     )
@@ -381,7 +381,7 @@ fn an_adopted_version_is_a_pack_the_catalogue_uses_and_can_roll_back() {
         &cat,
         &pack,
         &options(1, -1.0),
-        &whaleid::train::device(false),
+        &whaleid::train::TrainDevice::cpu().device,
         &CancelToken::new(),
         &mut |_| {},
     )

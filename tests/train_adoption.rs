@@ -34,7 +34,7 @@ fn job_options(adopt: bool) -> JobOptions {
     JobOptions {
         finetune: options(),
         session: session(),
-        device: whaleid::train::device(false),
+        device: whaleid::train::TrainDevice::cpu().device,
         adopt,
         actor: None,
     }
@@ -45,7 +45,7 @@ fn trained(cat: &Catalogue, pack: &Pack) -> Finetuned {
         cat,
         pack,
         &options(),
-        &whaleid::train::device(false),
+        &whaleid::train::TrainDevice::cpu().device,
         &CancelToken::new(),
         &mut |_| {},
     )

@@ -615,6 +615,13 @@ pub struct TrainResult {
     /// Held-out individuals (all their photos).
     pub validation_individuals: usize,
     pub seconds: f64,
+    /// Where it trained: `CPU` or `CUDA device 0`.
+    pub ran_on: String,
+    /// Why a build that can train on the GPU trained on the CPU: a warning
+    /// to show; absent when it ran on the GPU or could not have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub gpu_fallback: Option<String>,
 }
 
 /// Sent on the per-job channel of `train_start`, tagged by `event`.

@@ -108,6 +108,7 @@ fn train(
     let mut cat = Catalogue::open(&plan.catalogue)?;
     let o = &plan.options;
     let defaults = FinetuneOptions::default();
+    let device = whaleid::train::auto_device();
     let options = JobOptions {
         finetune: FinetuneOptions {
             fit: FitConfig {
@@ -123,7 +124,7 @@ fn train(
             ..defaults
         },
         session: plan.session,
-        device: whaleid::train::device(true),
+        device: device.device,
         adopt: true,
         actor: None,
     };
@@ -167,6 +168,8 @@ fn train(
         validation_photos: r.validation_photos,
         validation_individuals: r.validation_individuals,
         seconds: r.seconds,
+        ran_on: device.ran_on,
+        gpu_fallback: device.fallback,
     };
     Ok((result, outcome.adopted.map(|a| a.path)))
 }

@@ -189,6 +189,10 @@ fn training_reports_epochs_and_a_verdict_and_versions_roll_back_through_the_ipc(
         result.reason
     );
     assert!(result.validation_photos > 0 && result.train_detections > 0);
+    // Where it trained, said: the app's engine has no CUDA training
+    // backend, so the CPU is no fallback and there is nothing to warn of.
+    assert_eq!(result.ran_on, "CPU");
+    assert_eq!(result.gpu_fallback, None);
 
     // A version adopted by the engine (asked for whatever the gain) is
     // listed, and the app rolls back to its parent and forward again.
@@ -204,7 +208,7 @@ fn training_reports_epochs_and_a_verdict_and_versions_roll_back_through_the_ipc(
         &cat,
         &pack,
         &options,
-        &whaleid::train::device(false),
+        &whaleid::train::TrainDevice::cpu().device,
         &whaleid::CancelToken::new(),
         &mut |_| {},
     )

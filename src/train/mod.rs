@@ -38,15 +38,65 @@ pub use fit::{fit, lr_at, Dataset, EpochStats, FitConfig, TrainData, Trained, Vi
 pub use model::TrainNeck;
 pub use validate::knn_map_at_5;
 
-/// Where training runs: the first CUDA GPU when this build has `train-cuda`
-/// and `allow_gpu` is set and one answers, else the CPU.
-pub fn device(allow_gpu: bool) -> candle_core::Device {
-    #[cfg(feature = "train-cuda")]
-    if allow_gpu {
-        if let Ok(d) = candle_core::Device::new_cuda(0) {
-            return d;
+/// Where a training run goes, with the words people are shown for it.
+#[derive(Debug, Clone)]
+pub struct TrainDevice {
+    pub device: candle_core::Device,
+    /// `CPU` or `CUDA device 0`.
+    pub ran_on: String,
+    /// Why the GPU was not used when this build could have used one: a
+    /// CUDA request that ended on the CPU is said, never silent.
+    pub fallback: Option<String>,
+}
+
+impl TrainDevice {
+    pub fn cpu() -> Self {
+        TrainDevice {
+            device: candle_core::Device::Cpu,
+            ran_on: "CPU".into(),
+            fallback: None,
         }
     }
-    let _ = allow_gpu;
-    candle_core::Device::Cpu
+}
+
+/// The first CUDA GPU, or why it cannot be used.
+pub fn cuda_device() -> std::result::Result<candle_core::Device, String> {
+    #[cfg(feature = "train-cuda")]
+    {
+        candle_core::Device::new_cuda(0)
+            .map_err(|e| format!("CUDA device 0 could not be used: {e}"))
+    }
+    #[cfg(not(feature = "train-cuda"))]
+    {
+        Err("this build has no CUDA training backend (build with --features train-cuda)".into())
+    }
+}
+
+/// Where training runs when the GPU is asked for: the first CUDA GPU, or an
+/// error saying why not (`whaleid train --gpu` never trains on the CPU
+/// without saying so).
+pub fn gpu_device() -> crate::error::Result<TrainDevice> {
+    cuda_device()
+        .map(|device| TrainDevice {
+            device,
+            ran_on: "CUDA device 0".into(),
+            fallback: None,
+        })
+        .map_err(|why| crate::error::Error::Invalid(format!("training on the GPU: {why}")))
+}
+
+/// Where training runs when the GPU is welcome but not required (the app):
+/// the first CUDA GPU when this build has `train-cuda` and one answers, else
+/// the CPU, with the reason kept when a CUDA build could not use its GPU.
+pub fn auto_device() -> TrainDevice {
+    if !cfg!(feature = "train-cuda") {
+        return TrainDevice::cpu();
+    }
+    match gpu_device() {
+        Ok(d) => d,
+        Err(e) => TrainDevice {
+            fallback: Some(e.to_string()),
+            ..TrainDevice::cpu()
+        },
+    }
 }

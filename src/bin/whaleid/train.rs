@@ -62,7 +62,8 @@ pub struct TrainArgs {
     /// Measure only: never adopt the trained version.
     #[arg(long)]
     dry_run: bool,
-    /// Train on the GPU when this build has `train-cuda` and one is present.
+    /// Train on the first CUDA GPU (needs a build with `train-cuda`); an
+    /// error when there is none, never a CPU run.
     #[arg(long)]
     gpu: bool,
     /// Print the report as JSON.
@@ -92,7 +93,14 @@ pub fn train_cmd(a: TrainArgs) -> Result<ExitCode> {
     }
     let pack_dir = a.models.pack_dir_or(remembered_dir(&cat)?)?;
     let pack = Pack::load(&pack_dir)?;
-    let options = job_options(&a);
+    // `--gpu` is a request, not a hope: no GPU is an error, never a CPU run.
+    let device = if a.gpu {
+        whaleid::train::gpu_device()?
+    } else {
+        whaleid::train::TrainDevice::cpu()
+    };
+    tell!("training on: {}", device.ran_on);
+    let options = job_options(&a, device.device);
     let ov = finetune::overview(&cat, &pack)?;
     tell!(
         "{} confirmed detections of {} individuals ({} seen on 2+ photos); {} detections need features",
@@ -140,7 +148,7 @@ fn switch(cat: &mut Catalogue, version: Option<&str>) -> Result<ExitCode> {
 }
 
 /// The training job the arguments ask for.
-fn job_options(a: &TrainArgs) -> JobOptions {
+fn job_options(a: &TrainArgs, device: candle_core::Device) -> JobOptions {
     JobOptions {
         finetune: FinetuneOptions {
             fit: whaleid::train::FitConfig {
@@ -163,7 +171,7 @@ fn job_options(a: &TrainArgs) -> JobOptions {
             ..FinetuneOptions::default()
         },
         session: a.models.session(),
-        device: whaleid::train::device(a.gpu),
+        device,
         adopt: !a.dry_run,
         actor: None,
     }

@@ -20,4 +20,13 @@ validationPhotos: number,
 /**
  * Held-out individuals (all their photos).
  */
-validationIndividuals: number, seconds: number, };
+validationIndividuals: number, seconds: number, 
+/**
+ * Where it trained: `CPU` or `CUDA device 0`.
+ */
+ranOn: string, 
+/**
+ * Why a build that can train on the GPU trained on the CPU: a warning
+ * to show; absent when it ran on the GPU or could not have.
+ */
+gpuFallback?: string, };

@@ -40,6 +40,7 @@ const result = (over: Partial<TrainResult> = {}): TrainResult => ({
   validationPhotos: 64,
   validationIndividuals: 4,
   seconds: 185,
+  ranOn: "CPU",
   ...over,
 });
 const epoch = (backbone: string, n: number, loss: number, valMap5: number | null): TrainEvent => ({
@@ -167,6 +168,8 @@ describe("TrainScreen", () => {
     expect(text("split-photos")).toBe("64");
     expect(text("split-individuals")).toBe("4");
     expect(text("train-seconds")).toBe("3 min 05 s");
+    expect(text("train-ran-on")).toBe("Trained on: CPU");
+    expect(screen.queryByTestId("train-gpu-fallback")).toBeNull();
     expect(text("train-progress")).toContain("Done");
     // The overview is read again: the new version is active, and the plots stay.
     await waitFor(() => expect(text("train-active-version")).toBe("1.0-ft1"));
@@ -196,6 +199,21 @@ describe("TrainScreen", () => {
     expect(text("train-verdict")).toBe("Not adopted: MAP@5 with new individuals fell from 0.612 to 0.598. The active version is unchanged.");
     expect(text("score-open-map5")).toContain("−0.014");
     expect(screen.getByTestId("score-open-map5").querySelector(".delta")?.classList.contains("down")).toBe(true);
+  });
+
+  it("warns when a build that trains on the GPU could not use it", async () => {
+    api.trainOverview.mockResolvedValue(base);
+    render(<TrainScreen onChanged={() => {}} />);
+    const emit = await startRun();
+    emit({
+      event: "finished",
+      result: result({ gpuFallback: "training on the GPU: CUDA device 0 could not be used: no CUDA driver" }),
+    });
+    await screen.findByTestId("train-result");
+    expect(text("train-ran-on")).toBe("Trained on: CPU");
+    const warning = screen.getByTestId("train-gpu-fallback");
+    expect(warning.getAttribute("role")).toBe("alert");
+    expect(warning.textContent).toBe("Warning: training on the GPU: CUDA device 0 could not be used: no CUDA driver; it trained on the CPU.");
   });
 
   it("cancels the run by its job id and says nothing was adopted", async () => {

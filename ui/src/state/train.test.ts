@@ -24,6 +24,7 @@ const result: TrainResult = {
   validationPhotos: 12,
   validationIndividuals: 3,
   seconds: 60,
+  ranOn: "CPU",
 };
 
 describe("reduceTrain", () => {

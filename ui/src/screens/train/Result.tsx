@@ -26,6 +26,12 @@ export function TrainResultView({ r }: { r: TrainResult }) {
           Not adopted: {r.reason} The active version is unchanged.
         </p>
       )}
+      <p class="muted" data-testid="train-ran-on">Trained on: {r.ranOn}</p>
+      {r.gpuFallback && (
+        <p class="warn-text" role="alert" data-testid="train-gpu-fallback">
+          Warning: {r.gpuFallback}; it trained on the CPU.
+        </p>
+      )}
       <table class="scores" data-testid="train-scores">
         <caption class="muted">Validation before and after training</caption>
         <thead>
