@@ -52,30 +52,6 @@ with DwCAReader(sys.argv[1]) as archive:
     }))
 "#;
 
-/// The Python with python-dwca-reader: `.venv/bin/python` as
-/// `scripts/setup.sh` makes it, else `WHALEID_TEST_PYTHON`. Panics saying
-/// how to install it when there is none: a missing reader fails the test,
-/// never skips it.
-fn python() -> PathBuf {
-    let candidates = std::env::var_os("WHALEID_TEST_PYTHON")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain([Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python")]);
-    for py in candidates {
-        let ok = Command::new(&py)
-            .args(["-c", "import dwca"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if ok {
-            return py;
-        }
-    }
-    panic!(
-        "python-dwca-reader is not installed: run scripts/setup-python.sh (or scripts/setup.sh), \
-         which puts it in .venv, or set WHALEID_TEST_PYTHON to a Python that has it \
-         (pip install python-dwca-reader)"
-    );
-}
 
 /// Three individuals, three photos each (`k{K}_{J}.png` of `W{K}`):
 /// W1 a humpback, every photo dated and placed, k1_0 and k1_1 in one
@@ -156,7 +132,7 @@ fn export(cat: &Path, zip: &Path, extra: &[&str]) -> String {
 
 /// The archive as python-dwca-reader reads it.
 fn read(zip: &Path) -> Value {
-    let out = Command::new(python())
+    let out = Command::new(kit::dwca_python())
         .args(["-c", READ, s(zip)])
         .output()
         .expect("run python");
