@@ -21,6 +21,8 @@ const api = vi.hoisted(() => ({
   boxRemove: vi.fn(),
   boxUndo: vi.fn(),
   setAttributes: vi.fn(),
+  encounterGet: vi.fn(),
+  encounterSplit: vi.fn(),
 }));
 vi.mock("../ipc", async (orig) => ({ ...(await orig<typeof import("../ipc")>()), ...api }));
 
@@ -457,5 +459,48 @@ describe("ReviewScreen", () => {
     render(<ReviewScreen onChanged={() => {}} />);
     await screen.findByTestId("review-empty");
     expect(screen.queryByTestId("review-item")).toBeNull();
+  });
+  it("reads the queue again after an encounter split, staying on the photo, whose new encounter shows", async () => {
+    const view = (id: number, photoIds: number[]) => ({
+      id,
+      uuid: `0190f000-0000-7000-8000-00000000e00${id}`,
+      startedAt: null,
+      endedAt: null,
+      place: null,
+      latitude: null,
+      longitude: null,
+      observers: [],
+      vessel: null,
+      groupBest: null,
+      groupMin: null,
+      groupMax: null,
+      behaviour: null,
+      notes: null,
+      survey: null,
+      joinedInto: null,
+      photoIds,
+      edits: [],
+    });
+    api.encounterGet.mockImplementation(async (id: number) => (id === 7 ? view(7, [1]) : view(9, [2])));
+    // The split moves photo 2 into a new encounter #9, as the catalogue would.
+    api.encounterSplit.mockImplementation(async () => {
+      queue = queue.map((q) => (q.detectionId === 2 ? { ...q, encounterId: 9, encounterLabel: "encounter 9" } : q));
+      return view(9, [2]);
+    });
+    render(<ReviewScreen onChanged={() => {}} />);
+    await waitFor(() => expect(current()).toBe("1"));
+    key("ArrowRight");
+    await waitFor(() => expect(current()).toBe("2"));
+    expect(screen.getByTestId("encounter-edit").textContent).toBe("Encounter #7");
+    const loads = api.reviewQueue.mock.calls.length;
+
+    fireEvent.click(screen.getByTestId("encounter-edit"));
+    await waitFor(() => screen.getByTestId("encounter-split-at"));
+    fireEvent.input(screen.getByTestId("encounter-split-at"), { target: { value: "2026-06-30 14:05" } });
+    fireEvent.click(screen.getByTestId("encounter-split"));
+
+    await waitFor(() => expect(api.reviewQueue.mock.calls.length).toBe(loads + 1));
+    await waitFor(() => expect(screen.getByTestId("encounter-edit").textContent).toBe("Encounter #9"));
+    expect(current()).toBe("2");
   });
 });

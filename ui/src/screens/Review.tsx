@@ -675,7 +675,17 @@ export function ReviewScreen({ onChanged }: { onChanged: () => void }) {
                 error={error}
               />
             )}
-            <EncounterEditor encounterId={item.encounterId} disabled={busyShown} />
+            <EncounterEditor
+              encounterId={item.encounterId}
+              disabled={busyShown}
+              onChanged={() => {
+                // A split or join renumbers photos' encounters: the queue's
+                // labels and grouping are read again, this photo kept.
+                const id = item.detectionId;
+                const at = index;
+                load((fresh) => indexOfDetection(fresh, id, at)).catch((e) => setError(toAppError(e)));
+              }}
+            />
             <ScopeBar
               item={item}
               onScoped={(id, suggestions) =>
