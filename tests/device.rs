@@ -51,34 +51,30 @@ fn device_cuda_on_a_cpu_only_library_is_an_error_naming_library_and_provider() {
     }
 }
 
+/// `auto` with no GPU runtime to try (the CPU wheel, or a build without
+/// the `cuda` feature) is the usual laptop: it runs on the CPU and says
+/// plainly `CPU`, with no warning; doctor's provider line shows that the
+/// library has no GPU provider. A GPU runtime that is there but fails is
+/// the fallback that warns (scripts/gpu-check.sh checks that on a GPU
+/// build without a driver).
 #[test]
-fn device_auto_runs_on_the_cpu_and_says_why_not_cuda() {
+fn device_auto_without_a_gpu_runtime_runs_on_the_cpu_without_a_warning() {
     if library_has_cuda() {
         return;
     }
     let out = doctor("auto");
     let all = text(&out);
     assert!(out.status.success(), "{all}");
-    let ran = stdout(&out)
-        .lines()
-        .find(|l| l.starts_with("ran on: "))
-        .map(str::to_string)
-        .unwrap_or_else(|| panic!("no `ran on` line: {all}"));
+    assert!(stdout(&out).lines().any(|l| l == "ran on: CPU"), "{all}");
     assert!(
-        ran.starts_with("ran on: CPU (CUDA not available: "),
-        "{ran}"
+        stdout(&out)
+            .lines()
+            .any(|l| l.contains("providers in the library")
+                && l.contains("cpu")
+                && !l.contains("cuda")),
+        "{all}"
     );
-    let why = if cfg!(feature = "cuda") {
-        "has no CUDA provider"
-    } else {
-        "without the `cuda` feature"
-    };
-    assert!(ran.contains(why), "{ran}");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("warning: CUDA not available: ") && err.contains("running on the CPU"),
-        "{err}"
-    );
+    assert!(!all.contains("warning"), "{all}");
 }
 
 #[test]
@@ -116,20 +112,12 @@ fn the_ingest_summary_says_what_the_models_ran_on() {
         return;
     }
     // The same folder again under `auto`: known photos, but the models
-    // still open, and the summary names the fallback.
+    // still open; with no GPU runtime here it is plainly the CPU.
     let out = whaleid(&ingest_args(&photos, &cat, &[]));
     let all = text(&out);
     assert!(out.status.success(), "{all}");
-    assert!(
-        stdout(&out)
-            .lines()
-            .any(|l| l.starts_with("ran on: CPU (CUDA not available: ")),
-        "{all}"
-    );
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("warning: CUDA not available: "),
-        "{all}"
-    );
+    assert!(stdout(&out).lines().any(|l| l == "ran on: CPU"), "{all}");
+    assert!(!all.contains("warning"), "{all}");
 }
 
 #[test]

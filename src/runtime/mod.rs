@@ -369,8 +369,12 @@ fn base_builder(file: &Path, config: &SessionConfig) -> Result<SessionBuilder> {
 
 /// Build a session for an ONNX file on the configured device, and say
 /// where it runs. An explicit GPU device that cannot be used is an error
-/// naming why; `auto` falls back to the CPU and keeps the reason in
-/// [`Placement::fallback`] for the user to see.
+/// naming why. `auto` runs on the CPU when there is no GPU runtime to try
+/// (this build or the loaded ONNX Runtime has no GPU provider: the usual
+/// laptop, nothing to warn of, `doctor` lists the library's providers), and
+/// when a GPU runtime is there but fails (no driver, a missing CUDA
+/// library) it falls back to the CPU keeping the reason in
+/// [`Placement::fallback`], a warning the user sees.
 pub fn build_session(file: &Path, config: &SessionConfig) -> Result<(Session, Placement)> {
     let model_err = |source: ort::Error| Error::Model {
         file: file.to_path_buf(),
@@ -399,9 +403,14 @@ pub fn build_session(file: &Path, config: &SessionConfig) -> Result<(Session, Pl
                         None => Error::runtime(reason),
                     });
                 }
+                if source.is_none() {
+                    // No GPU runtime here to fall back from.
+                    tracing::debug!(model = %file.display(), provider = %provider, reason = %why, "no GPU provider to try");
+                    continue;
+                }
                 // Said once by whoever shows the placement (doctor, the
                 // ingest summary, the app), not once per model here.
-                tracing::info!(model = %file.display(), provider = %provider, error = %why, "GPU provider unavailable, running on the CPU");
+                tracing::info!(model = %file.display(), provider = %provider, error = %why, "GPU provider failed, running on the CPU");
                 fallback.get_or_insert(format!("{} not available: {why}", provider.label()));
             }
         }

@@ -58,7 +58,7 @@ describe("ImportScreen", () => {
         seconds: 5,
         photosPerSecond: 1.8,
         ranOn: "CPU",
-        gpuFallback: "CUDA not available: ONNX Runtime 1.31.1 at /opt/ort/libonnxruntime.so has no CUDA provider",
+        gpuFallback: "CUDA not available: Failed to load library libonnxruntime_providers_cuda.so with error: libcuda.so.1: cannot open shared object file",
       },
     });
     await screen.findByTestId("import-summary");
@@ -70,7 +70,7 @@ describe("ImportScreen", () => {
     expect(screen.getByTestId("summary-ran-on").textContent).toBe("Ran on: CPU");
     const fallback = screen.getByTestId("summary-gpu-fallback");
     expect(fallback.getAttribute("role")).toBe("alert");
-    expect(fallback.textContent).toContain("Warning: CUDA not available: ONNX Runtime 1.31.1");
+    expect(fallback.textContent).toContain("Warning: CUDA not available: Failed to load library libonnxruntime_providers_cuda.so");
     expect(fallback.textContent).toContain("ran on the CPU");
     const problems = screen.getByTestId("import-problems").querySelectorAll("li");
     expect([...problems].map((li) => li.getAttribute("data-kind"))).toEqual(["failed", "skipped"]);
