@@ -250,3 +250,116 @@ fn uuid_of(cat_dir: &Path, name: &str) -> String {
         )
         .unwrap()
 }
+
+/// A manual check on real photos, not part of CI: with
+/// `WHALEID_E2E_CATALOGUE=DIR` (a catalogue made as README.md's "From a
+/// fresh machine to reviewing real photos" says) and
+/// `WHALEID_E2E_PHOTOS=FOLDER`, import the folder, then grade the first
+/// photo in Review with the keys, scope its suggestions to its side, open
+/// its encounter record, filter the grid by grade, export a DwC archive and
+/// a Wildbook sheet from the Export screen and look at the Second review
+/// and Settings screens, screenshotting each at 1280×800.
+#[test]
+#[ignore = "manual check on real photos: set WHALEID_E2E_CATALOGUE and WHALEID_E2E_PHOTOS, run with --ignored manual"]
+fn manual_photo_id_practice_on_real_photos() {
+    let (Some(catalogue), Some(photos)) = (
+        std::env::var_os("WHALEID_E2E_CATALOGUE"),
+        std::env::var_os("WHALEID_E2E_PHOTOS"),
+    ) else {
+        panic!("set WHALEID_E2E_CATALOGUE and WHALEID_E2E_PHOTOS");
+    };
+    let config = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let app_binary = Path::new(env!("CARGO_BIN_EXE_whaleid-app"));
+    let (driver, runtime) = session(config.path());
+    runtime.block_on(async {
+        let app = App::connect(&driver, app_binary).await;
+        app.client.set_window_size(1280, 800).await.unwrap();
+        app.type_into("catalogue-path", &catalogue.to_string_lossy())
+            .await;
+        app.click("open-catalogue").await;
+        app.by_testid("catalogue-name").await;
+        // Opening routes to a screen once the catalogue is read; navigate
+        // after that, not before.
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        app.screenshot("real-19-opened").await;
+        app.click("nav-import").await;
+        app.type_into("import-path", &photos.to_string_lossy())
+            .await;
+        app.click("import-start").await;
+        let long = std::time::Duration::from_secs(900);
+        app.wait_until_within(
+            "the import summary",
+            "return !!document.querySelector('[data-testid=\"import-summary\"]')",
+            long,
+        )
+        .await;
+        app.screenshot("real-20-import-ran-on").await;
+        app.click("go-review").await;
+        app.by_testid("suggestion").await;
+        let (detection, _) = app.current_photo().await;
+        app.press_key('q').await;
+        app.press_key('2').await;
+        app.wait_for_testid_text("review-status", &format!("Quality Q2 · #{detection}"))
+            .await;
+        app.press_key('l').await;
+        app.wait_for_testid_text("review-status", &format!("Side left · #{detection}"))
+            .await;
+        app.assert_review_fits("1280×800, real photos, graded").await;
+        app.screenshot("real-21-review-graded").await;
+        app.click("scope-same-side").await;
+        app.by_testid("scope-active").await;
+        app.screenshot("real-22-review-scoped").await;
+        app.click("encounter-edit").await;
+        app.by_testid("encounter-form").await;
+        app.type_into("encounter-place", "Happywhale sample").await;
+        app.type_into("encounter-observers", "E2E Tester; Ana Silva")
+            .await;
+        app.type_into("encounter-group-best", "4").await;
+        app.click("encounter-save").await;
+        app.wait_for_testid_text("encounter-status", "Saved").await;
+        app.screenshot("real-23-encounter-record").await;
+        app.click("encounter-close").await;
+        // Named as the best candidate, so the grid has a graded sighting.
+        app.press_key('1').await;
+        app.wait_decided(detection).await;
+
+        app.click("nav-catalogue").await;
+        app.by_testid("individual-card").await;
+        app.choose("filter-quality", "Q2").await;
+        app.screenshot("real-24-catalogue-by-grade").await;
+
+        app.click("nav-export").await;
+        app.click("export-format-dwca").await;
+        app.type_into("export-dwca-title", "Happywhale sample").await;
+        app.type_into("export-dwca-contact", "E2E Tester <e2e@example.org>")
+            .await;
+        let zip = out.path().join("sample.zip");
+        app.type_into("export-path", zip.to_str().unwrap()).await;
+        app.click("export-run").await;
+        app.wait_until_within(
+            "the DwC export to end",
+            "return !!document.querySelector('[data-testid=\"export-result\"], .error[role=alert]')",
+            long,
+        )
+        .await;
+        app.screenshot("real-25-export-dwca").await;
+        app.click("export-format-wildbook").await;
+        let sheet = out.path().join("sample-wildbook.csv");
+        app.type_into("export-path", sheet.to_str().unwrap()).await;
+        app.click("export-run").await;
+        app.wait_for_testid_text("export-result", "wrote").await;
+        app.screenshot("real-26-export-wildbook").await;
+
+        app.click("nav-second").await;
+        app.by_testid("second-review-switch").await;
+        app.screenshot("real-27-second-review").await;
+        app.click("second-review-tab-agreement").await;
+        app.screenshot("real-28-agreement").await;
+        app.click("nav-settings").await;
+        app.scroll_to("settings-ran-on").await;
+        app.screenshot("real-29-settings-ran-on").await;
+        app.close().await;
+    });
+    drop(driver);
+}
