@@ -52,7 +52,6 @@ with DwCAReader(sys.argv[1]) as archive:
     }))
 "#;
 
-
 /// Three individuals, three photos each (`k{K}_{J}.png` of `W{K}`):
 /// W1 a humpback, every photo dated and placed, k1_0 and k1_1 in one
 /// encounter, k1_2 a model's decision; W2, Kim Lee's decision on k2_0, a killer whale under Kaggle's
