@@ -116,26 +116,9 @@ fn manual_review_of_a_real_catalogue() {
     let (driver, runtime) = session(config.path());
     runtime.block_on(async {
         let app = App::connect(&driver, app_binary).await;
-        app.type_into("catalogue-path", &catalogue.to_string_lossy())
+        app.open_and_import_real(&catalogue, &photos, "real-00")
             .await;
-        app.click("open-catalogue").await;
-        app.by_testid("catalogue-name").await;
-        // Opening routes to a screen once the catalogue is read; navigate
-        // after that, not before.
-        app.screenshot("real-00-opened").await;
-        app.click("nav-import").await;
-        app.type_into("import-path", &photos.to_string_lossy())
-            .await;
-        app.click("import-start").await;
-        // Real photos in a debug build take longer than the fixtures.
         let long = std::time::Duration::from_secs(600);
-        app.wait_until_within(
-            "the import summary",
-            "return !!document.querySelector('[data-testid=\"import-summary\"]')",
-            long,
-        )
-        .await;
-        app.screenshot("real-01-import").await;
         app.click("go-review").await;
         app.by_testid("suggestion").await;
         app.assert_review_fits("1280×800, real photos").await;

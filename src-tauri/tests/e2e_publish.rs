@@ -275,26 +275,8 @@ fn manual_photo_id_practice_on_real_photos() {
     runtime.block_on(async {
         let app = App::connect(&driver, app_binary).await;
         app.client.set_window_size(1280, 800).await.unwrap();
-        app.type_into("catalogue-path", &catalogue.to_string_lossy())
-            .await;
-        app.click("open-catalogue").await;
-        app.by_testid("catalogue-name").await;
-        // Opening routes to a screen once the catalogue is read; navigate
-        // after that, not before.
-        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-        app.screenshot("real-19-opened").await;
-        app.click("nav-import").await;
-        app.type_into("import-path", &photos.to_string_lossy())
-            .await;
-        app.click("import-start").await;
+        app.open_and_import_real(&catalogue, &photos, "real-20").await;
         let long = std::time::Duration::from_secs(900);
-        app.wait_until_within(
-            "the import summary",
-            "return !!document.querySelector('[data-testid=\"import-summary\"]')",
-            long,
-        )
-        .await;
-        app.screenshot("real-20-import-ran-on").await;
         app.click("go-review").await;
         app.by_testid("suggestion").await;
         let (detection, _) = app.current_photo().await;

@@ -81,6 +81,37 @@ impl App {
             .await;
     }
 
+    /// The manual checks' opening on real photos: open the catalogue at
+    /// `catalogue`, screenshot it as `{prefix}-opened`, import `photos`
+    /// through the Import screen (real photos in a debug build take long),
+    /// and screenshot the summary as `{prefix}-import`.
+    pub async fn open_and_import_real(
+        &self,
+        catalogue: &std::ffi::OsStr,
+        photos: &std::ffi::OsStr,
+        prefix: &str,
+    ) {
+        self.type_into("catalogue-path", &catalogue.to_string_lossy())
+            .await;
+        self.click("open-catalogue").await;
+        self.by_testid("catalogue-name").await;
+        // Opening routes to a screen once the catalogue is read; navigate
+        // after that, not before.
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        self.screenshot(&format!("{prefix}-opened")).await;
+        self.click("nav-import").await;
+        self.type_into("import-path", &photos.to_string_lossy())
+            .await;
+        self.click("import-start").await;
+        self.wait_until_within(
+            "the import summary",
+            "return !!document.querySelector('[data-testid=\"import-summary\"]')",
+            std::time::Duration::from_secs(900),
+        )
+        .await;
+        self.screenshot(&format!("{prefix}-import")).await;
+    }
+
     /// The photo file name of the review's current item.
     pub async fn current_photo(&self) -> (i64, String) {
         let item = self.by_testid("review-item").await;
