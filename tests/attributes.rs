@@ -21,24 +21,11 @@ fn two_whales(dir: &std::path::Path, name: &str) -> Catalogue {
     cat
 }
 
-/// The detections of a catalogue, by their photo's bytes (the same on
-/// every laptop that imported the same files).
-fn by_photo(cat: &Catalogue) -> Vec<i64> {
-    let db = kit::sql(cat);
-    let mut stmt = db
-        .prepare("SELECT d.id FROM detections d JOIN photos p ON p.id = d.photo_id ORDER BY p.sha256, d.id")
-        .unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
-}
-
 #[test]
 fn attributes_are_set_and_cleared_one_by_one_with_who_and_when() {
     let dir = tempfile::tempdir().unwrap();
     let mut cat = two_whales(dir.path(), "cat");
-    let d = by_photo(&cat)[0];
+    let d = kit::detections_by_photo(&cat)[0];
     assert_eq!(cat.attributes(d).unwrap(), Default::default());
 
     let a = cat
@@ -194,7 +181,10 @@ fn two_laptops_grading_one_detection_converge_and_keep_both_attributes() {
     // Both know each other's photos first, as after a first sync.
     send(&mut ana, &mut ben, "ana", "ben");
     send(&mut ben, &mut ana, "ben", "ana");
-    let (a, b) = (by_photo(&ana)[0], by_photo(&ben)[0]);
+    let (a, b) = (
+        kit::detections_by_photo(&ana)[0],
+        kit::detections_by_photo(&ben)[0],
+    );
     let before = whaleid::sync::state::canonical(&ana).unwrap();
 
     ana.set_attributes(

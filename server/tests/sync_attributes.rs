@@ -18,22 +18,6 @@ fn attributes_set_on_two_laptops_converge_through_the_server() {
     on_every_store(converge);
 }
 
-/// A catalogue's detections in the order of their photos' bytes (the
-/// same on every laptop that imported the same files).
-fn by_photo(cat: &Catalogue) -> Vec<i64> {
-    let db = kit::sql(cat);
-    let mut stmt = db
-        .prepare(
-            "SELECT d.id FROM detections d JOIN photos p ON p.id = d.photo_id
-             ORDER BY p.sha256, d.id",
-        )
-        .unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
-}
-
 fn converge(dir: &Path, backend: &Backend) {
     let (server, [ana_token, ben_token]) = serving(dir, backend, ["ana", "ben"], &[]);
     let url = server.url.clone();
@@ -49,8 +33,14 @@ fn converge(dir: &Path, backend: &Backend) {
         run_sync(ana, &url, &ana_token, "ana");
     };
     sync_all(&mut ana, &mut ben);
-    let (a, b) = (by_photo(&ana)[0], by_photo(&ben)[0]);
-    let (a2, b2) = (by_photo(&ana)[1], by_photo(&ben)[1]);
+    let (a, b) = (
+        kit::detections_by_photo(&ana)[0],
+        kit::detections_by_photo(&ben)[0],
+    );
+    let (a2, b2) = (
+        kit::detections_by_photo(&ana)[1],
+        kit::detections_by_photo(&ben)[1],
+    );
 
     // Offline: both grade the first detection's quality, Ben later; Ana
     // sets its side and Ben its part. On the second detection, Ana sets

@@ -19,22 +19,6 @@ fn a_decision_and_its_blind_second_opinion_on_two_laptops_converge() {
     on_every_store(converge);
 }
 
-/// A catalogue's detections in the order of their photos' bytes (the
-/// same on every laptop that imported the same files).
-fn by_photo(cat: &Catalogue) -> Vec<i64> {
-    let db = kit::sql(cat);
-    let mut stmt = db
-        .prepare(
-            "SELECT d.id FROM detections d JOIN photos p ON p.id = d.photo_id
-             ORDER BY p.sha256, d.id",
-        )
-        .unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
-}
-
 /// The code of the detection's current decision, and who took it.
 fn current(cat: &Catalogue, detection: i64) -> (String, String) {
     kit::sql(cat)
@@ -70,7 +54,7 @@ fn converge(dir: &Path, backend: &Backend) {
     sync_all(&mut ana, &mut ben);
     // The first detection of W1's photos and the first of W2's.
     let first_of = |cat: &Catalogue, code: &str| -> i64 {
-        let ids = by_photo(cat);
+        let ids = kit::detections_by_photo(cat);
         *ids.iter()
             .find(|d| current(cat, **d).0 == code)
             .expect("an imported photo of the individual")
@@ -190,7 +174,7 @@ fn two_seconds(dir: &Path, backend: &Backend) {
         }
     };
     ana.set_second_review_required(true, Some("ana")).unwrap();
-    let a = by_photo(&ana)[0];
+    let a = kit::detections_by_photo(&ana)[0];
     let (w1, w2) = (code_of(&ana, "W1"), code_of(&ana, "W2"));
     let shown = current(&ana, a).0;
     let (agree, other) = if shown == "W1" { (w1, w2) } else { (w2, w1) };
@@ -200,8 +184,8 @@ fn two_seconds(dir: &Path, backend: &Backend) {
 
     let on = |cat: &Catalogue, id: i64| cat.individual_by_id(id).unwrap().code;
     let (agree_code, other_code) = (on(&ana, agree), on(&ana, other));
-    let b = by_photo(&ben)[0];
-    let c = by_photo(&cleo)[0];
+    let b = kit::detections_by_photo(&ben)[0];
+    let c = kit::detections_by_photo(&cleo)[0];
     let ben_said = Said::Individual(code_of(&ben, &agree_code));
     assert_eq!(
         ben.give_opinion(b, ben_said, "ben").unwrap().state,

@@ -65,6 +65,23 @@ pub fn imported(dir: &Path) -> (Pipeline, Catalogue) {
     (pipeline, cat)
 }
 
+/// A catalogue's detections in the order of their photos' bytes: the same
+/// order on every laptop that imported the same files, so tests can name
+/// "the same detection" on two catalogues.
+pub fn detections_by_photo(cat: &Catalogue) -> Vec<i64> {
+    let db = sql(cat);
+    let mut stmt = db
+        .prepare(
+            "SELECT d.id FROM detections d JOIN photos p ON p.id = d.photo_id
+             ORDER BY p.sha256, d.id",
+        )
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
 /// A second connection to `cat`'s SQLite file (see the module's note),
 /// with foreign keys on and the engine's busy timeout.
 pub fn sql(cat: &Catalogue) -> Connection {

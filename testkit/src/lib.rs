@@ -29,7 +29,8 @@ pub mod packs;
 pub mod photos;
 
 pub use catalogue::{
-    committed_photos, import_all, imported, on_every_connection, pipeline, session, sql,
+    committed_photos, detections_by_photo, import_all, imported, on_every_connection, pipeline,
+    session, sql,
 };
 pub use dwca::{dwca_python, dwca_records};
 pub use files::names_in;
