@@ -8,8 +8,7 @@ mod support;
 use whaleid::catalogue::attributes::{Attribute, Distinctiveness, Edit, Part, Quality, Side};
 use whaleid::catalogue::publish::Filter;
 use whaleid::catalogue::Catalogue;
-use whaleid::sync::apply::receive;
-use whaleid::sync::log::{collect, mark_pushed, unpushed};
+use whaleid::sync::log::collect;
 use whaleid_testkit::{self as kit, import_all, labelled, pipeline};
 
 use support::{labelled_import, s, stdout, whaleid};
@@ -152,22 +151,6 @@ fn sightings_carry_their_grades_and_filter_by_quality_and_distinctiveness() {
     assert_eq!(of(number(3)).quality, None);
 }
 
-/// Send everything `from` has not pushed to `to`, as a server relays it.
-fn send(from: &mut Catalogue, to: &mut Catalogue, author: &str, receiver: &str) {
-    collect(from, author).unwrap();
-    let ops = unpushed(from, 100_000).unwrap();
-    let plan = receive(to, &ops, receiver).unwrap();
-    assert!(
-        !plan
-            .actions
-            .iter()
-            .any(|a| matches!(a, whaleid::sync::plan::Action::Refuse { .. })),
-        "{plan:?}"
-    );
-    let ids: Vec<String> = ops.iter().map(|o| o.id.clone()).collect();
-    mark_pushed(from, &ids).unwrap();
-}
-
 /// Ana and Ben imported the same photos (their detections are one through
 /// sync's aliases) and grade one detection offline: both set its quality
 /// (Ben later), Ana its side and Ben its part. After syncing both ways,
@@ -179,8 +162,8 @@ fn two_laptops_grading_one_detection_converge_and_keep_both_attributes() {
     let mut ana = two_whales(dir.path(), "ana");
     let mut ben = two_whales(dir.path(), "ben");
     // Both know each other's photos first, as after a first sync.
-    send(&mut ana, &mut ben, "ana", "ben");
-    send(&mut ben, &mut ana, "ben", "ana");
+    kit::relay_all(&mut ana, &mut ben, "ana", "ben");
+    kit::relay_all(&mut ben, &mut ana, "ben", "ana");
     let (a, b) = (
         kit::detections_by_photo(&ana)[0],
         kit::detections_by_photo(&ben)[0],
@@ -203,8 +186,8 @@ fn two_laptops_grading_one_detection_converge_and_keep_both_attributes() {
     .unwrap();
     collect(&mut ben, "ben").unwrap();
 
-    send(&mut ana, &mut ben, "ana", "ben");
-    send(&mut ben, &mut ana, "ben", "ana");
+    kit::relay_all(&mut ana, &mut ben, "ana", "ben");
+    kit::relay_all(&mut ben, &mut ana, "ben", "ana");
     for (cat, d) in [(&ana, a), (&ben, b)] {
         let got = cat.attributes(d).unwrap();
         assert_eq!(got.summary(), "Q1 - left fluke", "{got:?}");
@@ -219,7 +202,7 @@ fn two_laptops_grading_one_detection_converge_and_keep_both_attributes() {
     // A clearing on Ana's laptop, later still, wins on both.
     ana.set_attributes(a, &[Edit::Clear(Attribute::Quality)], "ana")
         .unwrap();
-    send(&mut ana, &mut ben, "ana", "ben");
+    kit::relay_all(&mut ana, &mut ben, "ana", "ben");
     assert!(ben.attributes(b).unwrap().quality.is_none());
     assert_eq!(dump(&ana), dump(&ben));
 }

@@ -7,8 +7,7 @@ mod support;
 
 use whaleid::catalogue::encounters::{find_encounter, Patch, SplitAt};
 use whaleid::catalogue::Catalogue;
-use whaleid::sync::apply::receive;
-use whaleid::sync::log::{collect, mark_pushed, unpushed};
+use whaleid::sync::log::collect;
 use whaleid_testkit::{self as kit, import_all, labelled, pipeline};
 
 use support::{s, stdout, text, whaleid};
@@ -268,22 +267,6 @@ fn split_and_join_move_photos_copy_fields_and_lose_nothing() {
     assert!(cat.encounters(Some("June"), None).is_err());
 }
 
-/// Send everything `from` has not pushed to `to`, as a server relays it.
-fn send(from: &mut Catalogue, to: &mut Catalogue, author: &str, receiver: &str) {
-    collect(from, author).unwrap();
-    let ops = unpushed(from, 100_000).unwrap();
-    let plan = receive(to, &ops, receiver).unwrap();
-    assert!(
-        !plan
-            .actions
-            .iter()
-            .any(|a| matches!(a, whaleid::sync::plan::Action::Refuse { .. })),
-        "{plan:?}"
-    );
-    let ids: Vec<String> = ops.iter().map(|o| o.id.clone()).collect();
-    mark_pushed(from, &ids).unwrap();
-}
-
 /// Ana's survey encounter reaches Ben (he imported the same photos); then,
 /// offline, Ana splits it at 10:03 and sets its group size, while Ben,
 /// later, sets its place and notes. After syncing both ways both hold the
@@ -296,8 +279,8 @@ fn two_laptops_splitting_and_editing_one_encounter_converge() {
     let (mut ana, _) = surveyed(dir.path(), "ana");
     let (mut ben, _) = surveyed(dir.path(), "ben");
     let e = one_encounter(&ana, UUID);
-    send(&mut ana, &mut ben, "ana", "ben");
-    send(&mut ben, &mut ana, "ben", "ana");
+    kit::relay_all(&mut ana, &mut ben, "ana", "ben");
+    kit::relay_all(&mut ben, &mut ana, "ben", "ana");
     let dump = |c: &Catalogue| whaleid::sync::state::canonical(c).unwrap();
     assert_eq!(dump(&ana), dump(&ben));
     let on_ben = find_encounter(&ben, UUID).unwrap();
@@ -330,8 +313,8 @@ fn two_laptops_splitting_and_editing_one_encounter_converge() {
     .unwrap();
     collect(&mut ben, "ben").unwrap();
 
-    send(&mut ana, &mut ben, "ana", "ben");
-    send(&mut ben, &mut ana, "ben", "ana");
+    kit::relay_all(&mut ana, &mut ben, "ana", "ben");
+    kit::relay_all(&mut ben, &mut ana, "ben", "ana");
     assert_eq!(dump(&ana), dump(&ben));
     for cat in [&ana, &ben] {
         let old = cat
@@ -353,7 +336,7 @@ fn two_laptops_splitting_and_editing_one_encounter_converge() {
     // Ben joins them back, later: both end with one encounter of six.
     let split_on_ben = find_encounter(&ben, &new.encounter.uuid).unwrap();
     ben.join_encounters(on_ben, &[split_on_ben], "ben").unwrap();
-    send(&mut ben, &mut ana, "ben", "ana");
+    kit::relay_all(&mut ben, &mut ana, "ben", "ana");
     assert_eq!(dump(&ana), dump(&ben));
     let listed = ana.encounters(None, None).unwrap();
     assert_eq!(listed.len(), 1);

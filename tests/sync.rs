@@ -9,7 +9,7 @@ use whaleid::catalogue::Catalogue;
 use whaleid::ingest::{labels, Labelled, Pipeline};
 use whaleid::packs::Pack;
 use whaleid::sync::apply::receive;
-use whaleid::sync::log::{collect, mark_pushed, unpushed};
+use whaleid::sync::log::{collect, unpushed};
 use whaleid::sync::plan::{Action, Conflict};
 use whaleid::CancelToken;
 use whaleid_testkit as kit;
@@ -17,21 +17,6 @@ use whaleid_testkit::{import_all, labelled_folder, photo, pipeline, session, PAT
 
 fn dump(cat: &Catalogue) -> String {
     whaleid::sync::state::canonical(cat).unwrap()
-}
-
-/// Send everything `from` has not pushed to `to`, as a server would relay it.
-fn send(
-    from: &mut Catalogue,
-    to: &mut Catalogue,
-    author: &str,
-    receiver: &str,
-) -> whaleid::sync::plan::Plan {
-    collect(from, author).unwrap();
-    let ops = unpushed(from, 100_000).unwrap();
-    let plan = receive(to, &ops, receiver).unwrap();
-    let ids: Vec<String> = ops.iter().map(|o| o.id.clone()).collect();
-    mark_pushed(from, &ids).unwrap();
-    plan
 }
 
 #[test]
@@ -90,8 +75,8 @@ fn two_laptops_that_worked_offline_converge_and_a_resent_batch_changes_nothing()
     .unwrap();
 
     // Ana syncs first, then Ben, then Ana again: as a server relays.
-    let to_ben = send(&mut ana, &mut ben, "ana", "ben");
-    let to_ana = send(&mut ben, &mut ana, "ben", "ana");
+    let to_ben = kit::relay(&mut ana, &mut ben, "ana", "ben");
+    let to_ana = kit::relay(&mut ben, &mut ana, "ben", "ana");
     for (who, plan) in [("ben", &to_ben), ("ana", &to_ana)] {
         let refused: Vec<&Action> = plan
             .actions
@@ -227,9 +212,9 @@ fn boxes_drawn_on_one_photo_on_two_laptops_end_the_same_on_both() {
     .unwrap();
 
     // Ana syncs first, then Ben, then Ana again: as a server relays.
-    send(&mut ana, &mut ben, "ana", "ben");
-    let plan = send(&mut ben, &mut ana, "ben", "ana");
-    send(&mut ana, &mut ben, "ana", "ben");
+    kit::relay(&mut ana, &mut ben, "ana", "ben");
+    let plan = kit::relay(&mut ben, &mut ana, "ben", "ana");
+    kit::relay(&mut ana, &mut ben, "ana", "ben");
     assert!(plan
         .conflicts
         .iter()

@@ -34,6 +34,7 @@ pub use catalogue::{
 };
 pub use dwca::{dwca_python, dwca_records};
 pub use files::names_in;
+pub use ops::{relay, relay_all};
 pub use packs::{
     copy_pack, edit_manifest, pack_dir, refresh_checksum, set_onnx_initializer, tiny_pack,
     write_tensors,

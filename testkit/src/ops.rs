@@ -9,6 +9,35 @@ use whaleid::sync::ops::{Change, DecisionSource, Op, Verdict};
 
 use crate::catalogue::sql;
 
+/// Send everything `from` has not pushed to `to`, as a server relays it
+/// (`author` and `receiver` are the accounts), and mark it pushed: the plan
+/// `to` applied.
+pub fn relay(
+    from: &mut Catalogue,
+    to: &mut Catalogue,
+    author: &str,
+    receiver: &str,
+) -> whaleid::sync::plan::Plan {
+    whaleid::sync::log::collect(from, author).unwrap();
+    let ops = whaleid::sync::log::unpushed(from, 100_000).unwrap();
+    let plan = whaleid::sync::apply::receive(to, &ops, receiver).unwrap();
+    let ids: Vec<String> = ops.iter().map(|o| o.id.clone()).collect();
+    whaleid::sync::log::mark_pushed(from, &ids).unwrap();
+    plan
+}
+
+/// [`relay`], and `to` refused none of it.
+pub fn relay_all(from: &mut Catalogue, to: &mut Catalogue, author: &str, receiver: &str) {
+    let plan = relay(from, to, author, receiver);
+    assert!(
+        !plan
+            .actions
+            .iter()
+            .any(|a| matches!(a, whaleid::sync::plan::Action::Refuse { .. })),
+        "{plan:?}"
+    );
+}
+
 /// A photo of 100×80 pixels with no date, place or thumbnail.
 pub fn photo_added(photo: &str, sha256: String) -> Change {
     Change::PhotoAdded {
