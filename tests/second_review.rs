@@ -191,6 +191,87 @@ fn equal_opinions_make_the_decision_final_and_different_ones_go_to_the_list() {
     assert!(cat.disagreements().unwrap().is_empty());
 }
 
+/// A Darwin Core Archive says where each identification's second review
+/// stands (`identificationVerificationStatus`), read back with
+/// python-dwca-reader: agreed, disputed, resolved after a disagreement,
+/// awaiting, and awaiting again when another person's decision replaced
+/// the first one (a case of its own).
+#[test]
+fn the_dwc_archive_says_where_each_second_review_stands() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cat = surveyed(dir.path(), 5);
+    let d: Vec<i64> = cat.queued_detections().unwrap();
+    let (w0, w1) = (id(&cat, "W000"), id(&cat, "W001"));
+    // Agreed, disputed, resolved, awaiting, and one taken back.
+    cat.review_accept(d[0], w0, None, Some(1), Some("ana"))
+        .unwrap();
+    cat.give_opinion(d[0], Said::Individual(w0), "ben").unwrap();
+    cat.review_accept(d[1], w0, None, Some(1), Some("ana"))
+        .unwrap();
+    cat.give_opinion(d[1], Said::Individual(w1), "ben").unwrap();
+    cat.review_accept(d[2], w0, None, Some(1), Some("ana"))
+        .unwrap();
+    cat.give_opinion(d[2], Said::Individual(w1), "ben").unwrap();
+    cat.resolve_disagreement(d[2], Resolution::Individual(w1), "cleo")
+        .unwrap();
+    cat.review_accept(d[3], w1, None, Some(1), Some("ana"))
+        .unwrap();
+    cat.review_accept(d[4], w1, None, Some(1), Some("ana"))
+        .unwrap();
+    cat.review_accept(d[4], w0, None, Some(1), Some("dan"))
+        .unwrap();
+    // Publishable: a date, a position and a species the table knows.
+    let db = kit::sql(&cat);
+    db.execute_batch(
+        "UPDATE photos SET taken_at = '2024-06-01T10:00:00', latitude = -35.2, longitude = 174.1;
+         UPDATE individuals SET species = 'humpback_whale';",
+    )
+    .unwrap();
+    drop(db);
+
+    let zip = dir.path().join("occurrences.zip");
+    cat.export_dwca(
+        &zip,
+        &whaleid::catalogue::publish::Filter::default(),
+        &whaleid::catalogue::publish::dwca::DatasetInfo {
+            title: "Second review".into(),
+            contact: "Ana <ana@example.org>".into(),
+            licence: "CC-BY-4.0".into(),
+            description: None,
+        },
+    )
+    .unwrap();
+    let records: Vec<serde_json::Value> = serde_json::from_str(&kit::dwca_records(&zip)).unwrap();
+    let uuid = |det: i64| -> String {
+        kit::sql(&cat)
+            .query_row("SELECT uuid FROM detections WHERE id = ?1", [det], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    };
+    let status = |det: i64| -> String {
+        let id = uuid(det);
+        let r = records
+            .iter()
+            .find(|r| r["id"].as_str() == Some(id.as_str()))
+            .unwrap_or_else(|| panic!("no occurrence for #{det}: {records:?}"));
+        r["identificationVerificationStatus"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(status(d[0]), "verified by a second reviewer");
+    assert_eq!(status(d[1]), "disputed: two reviewers disagree");
+    assert_eq!(
+        status(d[2]),
+        "verified: two reviewers disagreed, then resolved"
+    );
+    assert_eq!(status(d[3]), "awaiting a second reviewer");
+    // Dan's later decision replaced Ana's first opinion on d[4]; his own
+    // decision opened a case of its own, waiting.
+    assert_eq!(status(d[4]), "awaiting a second reviewer");
+}
+
 #[test]
 fn the_same_person_cannot_confirm_their_own_decision() {
     let dir = tempfile::tempdir().unwrap();

@@ -455,6 +455,20 @@ pub(crate) fn note_decision(
 }
 
 impl Catalogue {
+    /// Where each detection's standing case is, by detection number: the
+    /// cases whose first decision still holds (a resolved one always does:
+    /// its resolution is the detection's decision). What the publication
+    /// formats say of an identification's verification.
+    pub fn second_review_states(&self) -> Result<HashMap<i64, CaseState>> {
+        let c = self.conn();
+        let shown = shown_now(c)?;
+        Ok(active_cases(c)?
+            .into_values()
+            .filter(|k| k.state() == CaseState::Resolved || stands(k, &shown))
+            .map(|k| (k.detection_id, k.state()))
+            .collect())
+    }
+
     /// Whether decisions need a second reviewer here.
     pub fn second_review_required(&self) -> Result<bool> {
         required(self.conn())

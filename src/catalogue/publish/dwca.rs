@@ -19,7 +19,11 @@
 //!   WGS84, what EXIF GPS positions are given in.
 //! - `basisOfRecord` `HumanObservation` for a person's decision or an
 //!   imported label, `MachineObservation` for the model's;
-//!   `identificationVerificationStatus` `verified` and `unverified` likewise.
+//!   `identificationVerificationStatus` `verified` and `unverified` likewise;
+//!   where the catalogue asks for a second reviewer, what the second review
+//!   says instead: `verified by a second reviewer` (both agreed), `verified:
+//!   two reviewers disagreed, then resolved`, `awaiting a second reviewer`,
+//!   `disputed: two reviewers disagree` (`crate::catalogue::second_review`).
 //! - `identifiedBy` who decided: the person, or for imported labels the
 //!   import's source name; `recordedBy` the encounter's observers
 //!   (`Ana Silva | Ben Cole`, the separator Darwin Core advises), else the
@@ -47,6 +51,7 @@ use super::species::{SpeciesTable, Taxon};
 use super::{Filter, Sighting};
 use crate::catalogue::encounters::Encounter;
 use crate::catalogue::export::write_atomically;
+use crate::catalogue::second_review::CaseState;
 use crate::catalogue::Catalogue;
 use crate::error::{Error, Result};
 
@@ -112,6 +117,8 @@ struct Record<'a> {
     s: &'a Sighting,
     /// The sighting's encounter, when its photo has one.
     encounter: Option<&'a Encounter>,
+    /// Where its second review stands, when it had one.
+    second_review: Option<CaseState>,
     taxon: &'a Taxon,
     licence: &'a str,
 }
@@ -180,7 +187,15 @@ const CORE: &[(&str, &str, Cell)] = &[
         r.s.decided_by.clone().unwrap_or_default()
     }),
     (DWC, "identificationVerificationStatus", |r| {
-        if human(r) { "verified" } else { "unverified" }.into()
+        match r.second_review {
+            Some(CaseState::Agreed) => "verified by a second reviewer",
+            Some(CaseState::Resolved) => "verified: two reviewers disagreed, then resolved",
+            Some(CaseState::Waiting) => "awaiting a second reviewer",
+            Some(CaseState::Disagreed) => "disputed: two reviewers disagree",
+            None if human(r) => "verified",
+            None => "unverified",
+        }
+        .into()
     }),
     (DWC, "dynamicProperties", properties_json),
     (DCTERMS, "license", |r| r.licence.into()),
@@ -219,6 +234,7 @@ impl Catalogue {
         let table = SpeciesTable::for_catalogue(self.root())?;
         let sightings = self.identified_sightings(filter)?;
         let encounters = self.encounters_by_uuid()?;
+        let second_review = self.second_review_states()?;
 
         let mut kept = Vec::new();
         let mut left_out = Vec::new();
@@ -255,6 +271,7 @@ impl Catalogue {
                 Some(taxon) if reasons.is_empty() => kept.push(Record {
                     s,
                     encounter: s.encounter.as_ref().and_then(|e| encounters.get(e)),
+                    second_review: second_review.get(&s.detection_number).copied(),
                     taxon,
                     licence: licence.2,
                 }),
