@@ -394,6 +394,15 @@ fn known(root: &Path) -> Known {
 fn wildbook_sheet_round_trip_keeps_individuals_and_encounters() {
     let dir = tempfile::tempdir().unwrap();
     let cat = four_days(dir.path());
+    // An encounter's place and observers travel as locationID and
+    // photographer0 (its first observer).
+    kit::sql(&Catalogue::open(&cat).unwrap())
+        .execute(
+            "UPDATE encounters SET location = 'Sound of Sleat', observers = 'Ana Silva; Ben Cole'
+             WHERE uuid = 'enc-1'",
+            [],
+        )
+        .unwrap();
     let sheet = dir.path().join("wildbook.csv");
     let said = export(&cat, &["--wildbook", s(&sheet)]);
     assert!(said.contains("9 encounters"), "{said}");
@@ -421,7 +430,7 @@ fn wildbook_sheet_round_trip_keeps_individuals_and_encounters() {
     );
     let k1_0 = rows.iter().find(|r| r[0] == "k1_0.png").unwrap();
     assert_eq!(
-        k1_0[..13],
+        k1_0[..14],
         [
             "k1_0.png",
             "Delphinapterus",
@@ -433,9 +442,10 @@ fn wildbook_sheet_round_trip_keeps_individuals_and_encounters() {
             "0",
             "57.5",
             "-6.25",
-            "",
+            "Sound of Sleat",
             "W1",
-            "enc-1"
+            "enc-1",
+            "Ana Silva"
         ]
     );
 
@@ -456,4 +466,14 @@ fn wildbook_sheet_round_trip_keeps_individuals_and_encounters() {
     let (before, after) = (known(&cat), known(&copy));
     assert_eq!(before.len(), 9);
     assert_eq!(after, before);
+    // The encounter's place and its photographer came back with it.
+    let copied = Catalogue::open(&copy).unwrap();
+    let enc = copied
+        .encounters(None, None)
+        .unwrap()
+        .into_iter()
+        .find(|e| e.uuid == "enc-1")
+        .expect("enc-1 imported");
+    assert_eq!(enc.place.as_deref(), Some("Sound of Sleat"));
+    assert_eq!(enc.observers, ["Ana Silva"]);
 }

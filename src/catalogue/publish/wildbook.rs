@@ -93,6 +93,8 @@ pub struct SheetPlace {
     pub longitude: Option<f64>,
     pub occurrence: Option<String>,
     pub location: Option<String>,
+    /// `Encounter.photographer0.fullName`: an observer of the encounter.
+    pub photographer: Option<String>,
 }
 
 /// What [`Catalogue::place_sheet_rows`] changed.
@@ -225,6 +227,18 @@ impl Catalogue {
                     ),
                     [encounter, photo],
                 )?;
+                // Each photographer of an encounter made here is one of its
+                // observers, once, in the sheet's order.
+                if let (true, Some(who)) = (made.contains(&encounter), &row.photographer) {
+                    tx.conn().execute(
+                        "UPDATE encounters SET observers = CASE
+                            WHEN observers IS NULL THEN ?2
+                            WHEN instr('; ' || observers || '; ', '; ' || ?2 || '; ') > 0 THEN observers
+                            ELSE observers || '; ' || ?2 END
+                         WHERE id = ?1",
+                        rusqlite::params![encounter, who],
+                    )?;
+                }
             }
             // An encounter made here spans its photos' times and sits at
             // their mean position.
