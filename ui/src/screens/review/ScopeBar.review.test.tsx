@@ -7,6 +7,7 @@ import type { MatchScope } from "../../bindings/MatchScope";
 import type { ReviewItem } from "../../bindings/ReviewItem";
 import type { Suggestion } from "../../bindings/Suggestion";
 import { NO_GRADES } from "../../lib/grades";
+import { reviewItem } from "../../testing/reviewItem";
 
 const api = vi.hoisted(() => ({
   reviewQueue: vi.fn(),
@@ -35,27 +36,13 @@ function sugg(rank: number, individualId: number): Suggestion {
 }
 
 function item(detectionId: number): ReviewItem {
-  return {
+  return reviewItem({
     detectionId,
-    photoId: detectionId,
-    encounterId: null,
-    encounterLabel: "no date",
-    photoPath: `/s/${detectionId}.jpg`,
-    thumbPath: null,
-    cropPath: null,
-    photoWidth: 400,
-    photoHeight: 300,
-    box: [10, 20, 110, 120],
-    takenAt: null,
-    latitude: null,
-    longitude: null,
-    species: null,
-    suggestedSpecies: null,
     // HW-100's photos show the other side.
     suggestions: [sugg(1, 100), sugg(2, 200), sugg(3, 300)],
     threshold: 0.5,
     grades: { ...NO_GRADES, side: "left" },
-  };
+  });
 }
 
 let queue: ReviewItem[] = [];

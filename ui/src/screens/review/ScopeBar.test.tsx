@@ -7,6 +7,7 @@ import type { ReviewItem } from "../../bindings/ReviewItem";
 import type { ScopedSuggestions } from "../../bindings/ScopedSuggestions";
 import type { Suggestion } from "../../bindings/Suggestion";
 import { NO_GRADES } from "../../lib/grades";
+import { reviewItem } from "../../testing/reviewItem";
 
 const api = vi.hoisted(() => ({ scopedSuggestions: vi.fn() }));
 vi.mock("../../ipc", async (orig) => ({ ...(await orig<typeof import("../../ipc")>()), ...api }));
@@ -27,26 +28,7 @@ function sugg(rank: number, individualId: number | null): Suggestion {
 }
 
 function item(detectionId: number, side: ReviewItem["grades"]["side"], suggestions: Suggestion[]): ReviewItem {
-  return {
-    detectionId,
-    photoId: detectionId,
-    encounterId: null,
-    encounterLabel: "no date",
-    photoPath: `/s/${detectionId}.jpg`,
-    thumbPath: null,
-    cropPath: null,
-    photoWidth: 400,
-    photoHeight: 300,
-    box: [10, 20, 110, 120],
-    takenAt: null,
-    latitude: null,
-    longitude: null,
-    species: null,
-    suggestedSpecies: null,
-    suggestions,
-    threshold: 0.5,
-    grades: { ...NO_GRADES, side },
-  };
+  return reviewItem({ detectionId, suggestions, threshold: 0.5, grades: { ...NO_GRADES, side } });
 }
 
 /** The stored ranking: HW-1 (the wrong side) first. */
