@@ -15,7 +15,7 @@ mod e2e_support;
 
 use std::path::{Path, PathBuf};
 
-use e2e_steps::session;
+use e2e_steps::{real_photos, session};
 use e2e_support::App;
 use fantoccini::key::Key;
 use serde_json::json;
@@ -105,12 +105,7 @@ fn the_app_starts_in_its_window() {
 #[test]
 #[ignore = "manual check on real photos: set WHALEID_E2E_CATALOGUE and WHALEID_E2E_PHOTOS, run with --ignored manual"]
 fn manual_review_of_a_real_catalogue() {
-    let (Some(catalogue), Some(photos)) = (
-        std::env::var_os("WHALEID_E2E_CATALOGUE"),
-        std::env::var_os("WHALEID_E2E_PHOTOS"),
-    ) else {
-        panic!("set WHALEID_E2E_CATALOGUE and WHALEID_E2E_PHOTOS");
-    };
+    let (catalogue, photos) = real_photos();
     let config = tempfile::tempdir().unwrap();
     let app_binary = Path::new(env!("CARGO_BIN_EXE_whaleid-app"));
     let (driver, runtime) = session(config.path());

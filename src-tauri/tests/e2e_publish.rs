@@ -14,7 +14,7 @@ mod e2e_support;
 
 use std::path::Path;
 
-use e2e_steps::{animal, session};
+use e2e_steps::{animal, real_photos, session};
 use e2e_support::App;
 use fantoccini::Locator;
 use serde_json::Value;
@@ -262,12 +262,7 @@ fn uuid_of(cat_dir: &Path, name: &str) -> String {
 #[test]
 #[ignore = "manual check on real photos: set WHALEID_E2E_CATALOGUE and WHALEID_E2E_PHOTOS, run with --ignored manual"]
 fn manual_photo_id_practice_on_real_photos() {
-    let (Some(catalogue), Some(photos)) = (
-        std::env::var_os("WHALEID_E2E_CATALOGUE"),
-        std::env::var_os("WHALEID_E2E_PHOTOS"),
-    ) else {
-        panic!("set WHALEID_E2E_CATALOGUE and WHALEID_E2E_PHOTOS");
-    };
+    let (catalogue, photos) = real_photos();
     let config = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
     let app_binary = Path::new(env!("CARGO_BIN_EXE_whaleid-app"));

@@ -28,6 +28,19 @@ pub fn session_unnamed(config: &Path) -> (Driver, tokio::runtime::Runtime) {
     session_with(&[("WHALEID_CONFIG_DIR", config)])
 }
 
+/// The manual checks' real photos: the catalogue `$WHALEID_E2E_CATALOGUE`
+/// (made as README.md's "From a fresh machine to reviewing real photos"
+/// says) and the folder `$WHALEID_E2E_PHOTOS` to import into it.
+pub fn real_photos() -> (std::ffi::OsString, std::ffi::OsString) {
+    let (Some(catalogue), Some(photos)) = (
+        std::env::var_os("WHALEID_E2E_CATALOGUE"),
+        std::env::var_os("WHALEID_E2E_PHOTOS"),
+    ) else {
+        panic!("set WHALEID_E2E_CATALOGUE and WHALEID_E2E_PHOTOS");
+    };
+    (catalogue, photos)
+}
+
 pub fn session_with(env: &[(&str, &Path)]) -> (Driver, tokio::runtime::Runtime) {
     let driver = Driver::start(env);
     let runtime = tokio::runtime::Builder::new_multi_thread()
