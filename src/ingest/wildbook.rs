@@ -113,14 +113,12 @@ pub fn read_sheet(
             continue;
         };
         let text = |name: &str| Some(field(name).to_string()).filter(|s| !s.is_empty());
-        // The photographer becomes one of the encounter's observers.
-        let photographer = text("Encounter.photographer0.fullName")
-            .map(|p| {
-                crate::catalogue::encounters::observers(&p)
-                    .map(|names| names.join("; "))
-                    .map_err(|why| bad(line, format!("Encounter.photographer0.fullName: {why}")))
-            })
-            .transpose()?;
+        // The photographer is one of the encounter's observers.
+        let photographer = match text("Encounter.photographer0.fullName") {
+            Some(p) => crate::catalogue::encounters::observers(&p)
+                .map_err(|why| bad(line, format!("Encounter.photographer0.fullName: {why}")))?,
+            None => Vec::new(),
+        };
         places.push(SheetPlace {
             sha256: hex::encode(Sha256::digest(&bytes)),
             taken_at,

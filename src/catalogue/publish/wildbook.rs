@@ -93,8 +93,9 @@ pub struct SheetPlace {
     pub longitude: Option<f64>,
     pub occurrence: Option<String>,
     pub location: Option<String>,
-    /// `Encounter.photographer0.fullName`: an observer of the encounter.
-    pub photographer: Option<String>,
+    /// `Encounter.photographer0.fullName`, as observer names: observers of
+    /// the encounter.
+    pub photographer: Vec<String>,
 }
 
 /// What [`Catalogue::place_sheet_rows`] changed.
@@ -174,7 +175,9 @@ impl Catalogue {
     pub fn place_sheet_rows(&mut self, rows: &[SheetPlace]) -> Result<Placed> {
         self.with_tx(|tx| {
             let mut placed = Placed::default();
-            let mut made: Vec<i64> = Vec::new();
+            // Each encounter made here, with its photographers in the
+            // sheet's order, each once.
+            let mut made: Vec<(i64, Vec<String>)> = Vec::new();
             for row in rows {
                 let photo: Option<i64> = tx
                     .conn()
@@ -216,7 +219,7 @@ impl Catalogue {
                             "INSERT INTO encounters (uuid, location) VALUES (?1, ?2)",
                             rusqlite::params![occurrence, row.location],
                         )?;
-                        made.push(tx.conn().last_insert_rowid());
+                        made.push((tx.conn().last_insert_rowid(), Vec::new()));
                         tx.conn().last_insert_rowid()
                     }
                 };
@@ -227,30 +230,26 @@ impl Catalogue {
                     ),
                     [encounter, photo],
                 )?;
-                // Each photographer of an encounter made here is one of its
-                // observers, once, in the sheet's order.
-                if let (true, Some(who)) = (made.contains(&encounter), &row.photographer) {
-                    tx.conn().execute(
-                        "UPDATE encounters SET observers = CASE
-                            WHEN observers IS NULL THEN ?2
-                            WHEN instr('; ' || observers || '; ', '; ' || ?2 || '; ') > 0 THEN observers
-                            ELSE observers || '; ' || ?2 END
-                         WHERE id = ?1",
-                        rusqlite::params![encounter, who],
-                    )?;
+                if let Some((_, observers)) = made.iter_mut().find(|(id, _)| *id == encounter) {
+                    for who in &row.photographer {
+                        if !observers.contains(who) {
+                            observers.push(who.clone());
+                        }
+                    }
                 }
             }
-            // An encounter made here spans its photos' times and sits at
-            // their mean position.
-            for id in &made {
+            // An encounter made here spans its photos' times, sits at their
+            // mean position, and was watched by their photographers.
+            for (id, observers) in &made {
                 tx.conn().execute(
                     "UPDATE encounters SET
                         started_at = (SELECT min(taken_at) FROM photos p WHERE p.encounter_id = ?1),
                         ended_at = (SELECT max(taken_at) FROM photos p WHERE p.encounter_id = ?1),
                         latitude = (SELECT avg(latitude) FROM photos p WHERE p.encounter_id = ?1),
-                        longitude = (SELECT avg(longitude) FROM photos p WHERE p.encounter_id = ?1)
+                        longitude = (SELECT avg(longitude) FROM photos p WHERE p.encounter_id = ?1),
+                        observers = ?2
                      WHERE id = ?1",
-                    [id],
+                    rusqlite::params![id, (!observers.is_empty()).then(|| observers.join("; "))],
                 )?;
             }
             placed.encounters = made.len();
