@@ -3,6 +3,10 @@ the same model work on the same files (Pillow decode with EXIF orientation,
 bilinear resize to the backbone input, numpy normalisation, onnxruntime on
 batches, the pack's neck in numpy, L2 normalisation). Prints one JSON line.
 
+Pillow decodes each JPEG with its DCT-scaled `draft()` at the smallest
+scale still at least the backbone's input, as a competent pipeline would
+for camera-size photos (a no-op for formats without it).
+
     python benches/ingest_reference.py PACK_DIR BATCH THREADS IMAGE...
 """
 import json
@@ -34,7 +38,9 @@ def main():
     for i in range(0, len(images), batch):
         tensors = []
         for path in images[i : i + batch]:
-            img = ImageOps.exif_transpose(Image.open(path)).convert("RGB").resize((w, h), Image.BILINEAR)
+            img = Image.open(path)
+            img.draft("RGB", (w, h))
+            img = ImageOps.exif_transpose(img).convert("RGB").resize((w, h), Image.BILINEAR)
             x = np.asarray(img, np.float32).transpose(2, 0, 1) / 255.0
             tensors.append((x - mean) / std)
         feats = sess.run(None, {name: np.stack(tensors)})[0]

@@ -15,6 +15,7 @@ use whaleid::index::IndexConfig;
 use whaleid::ingest::{self, labels, ImportOptions};
 use whaleid::matching::{identify, Gallery, MatchSettings, Prediction};
 use whaleid::packs::Pack;
+use whaleid::photo::Picture;
 use whaleid::CancelToken;
 use whaleid_testkit as kit;
 use whaleid_testkit::{import_all, imported, labelled_folder, photo, pipeline, PATCH};
@@ -104,7 +105,10 @@ fn identify_finds_a_catalogued_individual_and_says_new_for_a_stranger() {
             y2: (y + PATCH.1) as f32,
         });
         pipeline
-            .run(&[(img, region)], &CancelToken::new())
+            .run(
+                &[(&Picture::from_image("query.png", img.clone()), region)],
+                &CancelToken::new(),
+            )
             .unwrap()
             .remove(0)
             .remove(0)
@@ -255,7 +259,10 @@ fn head_blend_scores_individuals_by_their_class_centres() {
 
     let query = pipeline
         .run(
-            &[(&photo(4, 90, 60), ingest::Region::Whole)],
+            &[(
+                &Picture::from_image("query.png", photo(4, 90, 60)),
+                ingest::Region::Whole,
+            )],
             &CancelToken::new(),
         )
         .unwrap()
@@ -351,7 +358,7 @@ fn saved_index_is_loaded_beside_the_catalogue_and_answers_the_same() {
         let query = pipeline
             .run(
                 &[(
-                    &photo(k, 130, 100),
+                    &Picture::from_image("query.png", photo(k, 130, 100)),
                     ingest::Region::Box(whaleid::detect::BBox {
                         x1: 130.0,
                         y1: 100.0,

@@ -335,10 +335,12 @@ fn an_adopted_version_is_a_pack_the_catalogue_uses_and_can_roll_back() {
     );
     let old = stored(&cat, "0.1.0");
     assert_eq!(old.len(), 25);
-    let image = whaleid::photo::open(&stranger, whaleid::photo::DEFAULT_MAX_PIXELS).unwrap();
+    let image = pipeline
+        .open_photo(&stranger, whaleid::photo::DEFAULT_MAX_PIXELS, true)
+        .unwrap();
     let direct = pipeline
         .run(
-            &[(&image.image, Region::Box(items[0].bbox.unwrap()))],
+            &[(&image, Region::Box(items[0].bbox.unwrap()))],
             &CancelToken::new(),
         )
         .unwrap();

@@ -85,7 +85,7 @@ fn a_download_cut_midway_is_finished_by_the_next_sync_with_nothing_lost_or_doubl
         .collect();
     drop(stmt);
     for (sha, path) in &photos_a {
-        let image = image::open(path).unwrap().to_rgb8();
+        let image = whaleid::photo::Picture::from_image(path, image::open(path).unwrap().to_rgb8());
         let thumb = ana
             .media_dir()
             .join(whaleid::ingest::media::thumb_file(sha));

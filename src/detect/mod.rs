@@ -23,6 +23,29 @@ use crate::imageops;
 use crate::packs::DetectorSpec;
 use crate::runtime::{InferenceWorker, SessionConfig, WorkerInfo};
 
+/// A photo as the detector reads it: its pixels (the whole photo, or a
+/// reduction of it), and its full size, which boxes are given in.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    pub image: &'a RgbImage,
+    /// The photo in `image`'s pixels; `None` when `image` is all of it at
+    /// full size.
+    pub region: Option<BBox>,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl<'a> Frame<'a> {
+    pub fn full(image: &'a RgbImage) -> Self {
+        Self {
+            image,
+            region: None,
+            width: image.width(),
+            height: image.height(),
+        }
+    }
+}
+
 /// The largest fixed batch a detector may declare: 64 photos at the
 /// largest input (2048²) are 3 GiB of input tensor.
 pub const MAX_FIXED_BATCH: usize = 64;
@@ -186,6 +209,17 @@ impl Detector {
         photos: &[&RgbImage],
         cancel: &CancelToken,
     ) -> Result<Vec<Vec<Detection>>> {
+        let frames: Vec<Frame<'_>> = photos.iter().map(|p| Frame::full(p)).collect();
+        self.detect_frames(&frames, cancel)
+    }
+
+    /// [`Self::detect`] on photos given at any scale: each letterboxed from
+    /// its pixels, with boxes in its full-size pixels.
+    pub fn detect_frames(
+        &self,
+        photos: &[Frame<'_>],
+        cancel: &CancelToken,
+    ) -> Result<Vec<Vec<Detection>>> {
         let mut out = Vec::with_capacity(photos.len());
         // Dynamic-shape letterboxes differ per photo: those run one at a time.
         let batch = if self.spec.dynamic_shape {
@@ -201,8 +235,8 @@ impl Detector {
                 .iter()
                 .map(|p| {
                     Letterbox::new(
-                        p.width(),
-                        p.height(),
+                        p.width,
+                        p.height,
                         self.spec.input_size,
                         self.spec.stride,
                         self.spec.dynamic_shape,
@@ -214,7 +248,8 @@ impl Detector {
             for ((photo, lb), mut slot) in
                 chunk.iter().zip(&boxes).zip(input.axis_iter_mut(Axis(0)))
             {
-                let resized = imageops::resize_region(photo, None, lb.resized.0, lb.resized.1);
+                let resized =
+                    imageops::resize_region(photo.image, photo.region, lb.resized.0, lb.resized.1);
                 let (mean, std) = ([0.0; 3], [1.0; 3]);
                 imageops::fill_chw(slot.view_mut(), [114; 3], mean, std);
                 imageops::write_chw(
@@ -245,7 +280,7 @@ impl Detector {
                 let kept = decode::nms(raw, self.spec.iou, self.spec.max_detections);
                 out.push(
                     kept.into_iter()
-                        .map(|d| self.to_detection(d, lb, photo.width(), photo.height()))
+                        .map(|d| self.to_detection(d, lb, photo.width, photo.height))
                         .collect(),
                 );
             }

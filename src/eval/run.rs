@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use image::RgbImage;
+use crate::photo::Picture;
 use serde::Serialize;
 
 use super::{calibrate_for_share, evaluate, split, Calibration, Outcome, Report, Split};
@@ -147,7 +147,6 @@ fn embed_all(
     cancel: &CancelToken,
 ) -> Result<Embedded> {
     let total = items.len();
-    let jpeg = pipeline.pack().jpeg_decoder();
     let mut out = Embedded {
         vectors: Vec::with_capacity(total),
         crops: BTreeMap::new(),
@@ -162,9 +161,10 @@ fn embed_all(
             done: c * 16,
             total,
         });
-        let mut photos: Vec<(usize, RgbImage, Region)> = Vec::new();
+        let mut photos: Vec<(usize, Picture, Region)> = Vec::new();
         for (i, item) in chunk.iter().enumerate() {
-            match photo::open_with(&item.path, photo::DEFAULT_MAX_PIXELS, jpeg) {
+            let boxes = use_boxes && item.bbox.is_some();
+            match pipeline.open_photo(&item.path, photo::DEFAULT_MAX_PIXELS, boxes) {
                 Ok(p) => {
                     let region = match item.bbox.filter(|_| use_boxes) {
                         Some(b) => Region::Box(b),
@@ -173,12 +173,12 @@ fn embed_all(
                             whole_if_none: true,
                         },
                     };
-                    photos.push((c * 16 + i, p.image, region));
+                    photos.push((c * 16 + i, p, region));
                 }
                 Err(e) => out.failed.push((item.path.clone(), e.to_string())),
             }
         }
-        let inputs: Vec<(&RgbImage, Region)> = photos.iter().map(|(_, img, r)| (img, *r)).collect();
+        let inputs: Vec<(&Picture, Region)> = photos.iter().map(|(_, p, r)| (p, *r)).collect();
         for ((index, ..), found) in photos.iter().zip(pipeline.run(&inputs, cancel)?) {
             if let Some(f) = found.into_iter().next() {
                 *out.crops.entry(f.class).or_default() += 1;

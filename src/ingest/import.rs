@@ -11,7 +11,6 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use image::RgbImage;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -21,7 +20,7 @@ use crate::catalogue::records::{FeatureOrigin, NewPhoto, Source};
 use crate::catalogue::{keys, Catalogue, Tx};
 use crate::error::{Error, Result};
 use crate::packs::Pack;
-use crate::photo::{self, Photo};
+use crate::photo::{self, Picture};
 use crate::CancelToken;
 
 /// Where a long job is; sent after every chunk.
@@ -105,7 +104,7 @@ struct Ready {
     item: usize,
     sha256: String,
     byte_size: u64,
-    photo: Photo,
+    photo: Picture,
     meta: photo::Meta,
     /// What reading `meta` refused (see [`photo::meta::read_with_warnings`]).
     warnings: Vec<String>,
@@ -134,10 +133,9 @@ pub fn import(
         }
         let mut tell = |stage| progress(Progress { stage, done, total });
         tell(Stage::Reading);
-        let ready = job.read(cat, chunk, done, &mut seen, &mut report);
+        let ready = job.read(cat, pipeline, chunk, done, &mut seen, &mut report);
         tell(Stage::Embedding);
-        let inputs: Vec<(&RgbImage, Region)> =
-            ready.iter().map(|r| (&r.photo.image, r.region)).collect();
+        let inputs: Vec<(&Picture, Region)> = ready.iter().map(|r| (&r.photo, r.region)).collect();
         let found = pipeline.run(&inputs, cancel)?;
         tell(Stage::Saving);
         let mut crop_names = job.write_crops(&ready, &found)?.into_iter();
@@ -174,7 +172,6 @@ pub fn import(
 struct Job<'a> {
     options: &'a ImportOptions,
     pack_id: (String, String),
-    jpeg: photo::JpegDecoder,
     feature_keys: Vec<String>,
     crops_dir: PathBuf,
 }
@@ -194,7 +191,6 @@ impl<'a> Job<'a> {
         Ok(Self {
             options,
             pack_id,
-            jpeg: pipeline.pack().jpeg_decoder(),
             feature_keys,
             crops_dir,
         })
@@ -207,6 +203,7 @@ impl<'a> Job<'a> {
     fn read(
         &self,
         cat: &Catalogue,
+        pipeline: &Pipeline,
         chunk: &[Labelled],
         base: usize,
         seen: &mut HashMap<String, (PathBuf, String)>,
@@ -215,7 +212,7 @@ impl<'a> Job<'a> {
         let pack = (self.pack_id.0.as_str(), self.pack_id.1.as_str());
         let mut ready = Vec::new();
         for (offset, item) in chunk.iter().enumerate() {
-            match prepare(cat, item, self.options, pack, self.jpeg) {
+            match prepare(cat, item, self.options, pack, pipeline) {
                 Ok(Some(mut r)) if !seen.contains_key(&r.sha256) => {
                     seen.insert(
                         r.sha256.clone(),
@@ -253,9 +250,10 @@ impl<'a> Job<'a> {
             for (n, f) in found.iter().enumerate() {
                 let name = format!("{}_{n}.jpg", &r.sha256[..16]);
                 if self.options.write_crops {
+                    let (pixels, crop) = f.pixels(&r.photo);
                     super::media::save_region(
-                        &r.photo.image,
-                        f.crop,
+                        pixels,
+                        crop,
                         super::media::CROP_SIDE,
                         &self.crops_dir.join(&name),
                     )?;
@@ -327,7 +325,7 @@ fn prepare(
     item: &Labelled,
     options: &ImportOptions,
     pack: (&str, &str),
-    jpeg: photo::JpegDecoder,
+    pipeline: &Pipeline,
 ) -> Result<Option<Ready>> {
     // A label made elsewhere than the CSV or folder readers (which refuse
     // it whole) fails alone, before its photo is read.
@@ -338,7 +336,8 @@ fn prepare(
         Some(id) if cat.photo_is_embedded(id, pack)? => return Ok(None),
         other => other,
     };
-    let photo = photo::decode_with(&item.path, &bytes, photo::DEFAULT_MAX_PIXELS, jpeg)?;
+    let boxes = options.use_boxes && item.bbox.is_some();
+    let photo = pipeline.decode_photo(&item.path, &bytes, photo::DEFAULT_MAX_PIXELS, boxes)?;
     let (meta, warnings) = photo::meta::read_with_warnings(&bytes);
     let region = match item.bbox.filter(|_| options.use_boxes) {
         Some(b) => {

@@ -71,15 +71,10 @@ pub fn thumb_file(photo_sha256: &str) -> String {
     format!("thumbs/{}.jpg", &photo_sha256[..16.min(photo_sha256.len())])
 }
 
-/// The whole photo as a thumbnail.
-pub fn save_thumbnail(image: &RgbImage, path: &Path) -> Result<()> {
-    let whole = BBox {
-        x1: 0.0,
-        y1: 0.0,
-        x2: image.width() as f32,
-        y2: image.height() as f32,
-    };
-    save_region(image, whole, THUMB_SIDE, path)
+/// The whole photo as a thumbnail, from its view.
+pub fn save_thumbnail(picture: &crate::photo::Picture, path: &Path) -> Result<()> {
+    let whole = picture.view_box(picture.whole());
+    save_region(picture.view(), whole, THUMB_SIDE, path)
 }
 
 #[cfg(test)]
@@ -95,11 +90,12 @@ mod tests {
         let image = RgbImage::from_fn(400, 300, |x, y| {
             image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
         });
+        let picture = crate::photo::Picture::from_image("p.png", image);
         std::thread::scope(|s| {
             for _ in 0..4 {
                 s.spawn(|| {
                     for _ in 0..40 {
-                        save_thumbnail(&image, &path).unwrap();
+                        save_thumbnail(&picture, &path).unwrap();
                     }
                 });
             }

@@ -2,14 +2,20 @@
 //! and the CLI's `embed` share, so a photo is cropped and embedded the same
 //! way whether it goes into the catalogue or is matched against it.
 
+use std::borrow::Cow;
+use std::path::Path;
+
 use image::RgbImage;
 
-use crate::detect::{BBox, Detection, Detector};
+use crate::detect::{BBox, Detection, Detector, Frame};
 use crate::embed::{Crop, Embedder, Embedding};
-use crate::error::Result;
-use crate::packs::Pack;
+use crate::error::{Error, Result};
+use crate::packs::{Pack, ResizeFilter};
+use crate::photo::{self, Picture, ViewPlan};
 use crate::runtime::SessionConfig;
 use crate::CancelToken;
+
+use super::media::{CROP_SIDE, THUMB_SIDE};
 
 /// Which part of a photo to embed.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -39,6 +45,21 @@ pub struct Found {
     pub score: Option<f32>,
     pub detection: Option<Detection>,
     pub embedding: Embedding,
+    /// The crop's pixels when they were decoded apart from the photo's
+    /// view (a region with more detail than the view), and where the crop
+    /// lies in them; `None` when they are the view's.
+    pub patch: Option<(RgbImage, BBox)>,
+}
+
+impl Found {
+    /// Pixels of this crop and where it lies in them, for its review image:
+    /// its own patch, else `picture`'s view.
+    pub fn pixels<'a>(&'a self, picture: &'a Picture) -> (&'a RgbImage, BBox) {
+        match &self.patch {
+            Some((image, region)) => (image, *region),
+            None => (picture.view(), picture.view_box(self.crop)),
+        }
+    }
 }
 
 /// A region chosen for embedding, before it is embedded.
@@ -89,6 +110,93 @@ impl Pipeline {
         &self.embedder
     }
 
+    /// How photos are decoded for this pack: the view is just big enough
+    /// for the thumbnail, the detector's input and, without a detector, the
+    /// whole-photo crop, [`photo::picture::MODEL_MARGIN`] times its
+    /// backbones' input (see [`photo::picture`]). `boxes`: the caller will
+    /// embed given boxes, so regions may need more detail than the view.
+    /// `WHALEID_FULL_DECODE=1` decodes every photo in full, as before
+    /// reduced decoding (to check results against it).
+    pub fn view_plan(&self, boxes: bool) -> ViewPlan {
+        if full_decode_forced() {
+            return ViewPlan::FULL;
+        }
+        let mut plan = ViewPlan {
+            long_side: THUMB_SIDE as u32,
+            model_width: 0,
+            model_height: 0,
+            keep_source: boxes || self.detector.is_some(),
+        };
+        match &self.detector {
+            Some(d) => plan.long_side = plan.long_side.max(d.spec().input_size),
+            None if self.opencv_crops() => return ViewPlan::FULL,
+            None => {
+                plan.long_side = plan.long_side.max(CROP_SIDE as u32);
+                for b in &self.pack.backbones {
+                    let [h, w] = b.spec.input_size;
+                    plan.model_width = plan.model_width.max(w);
+                    plan.model_height = plan.model_height.max(h);
+                }
+            }
+        }
+        plan
+    }
+
+    /// Whether a backbone crops as OpenCV does: its crops must be the
+    /// full-resolution pixels `cv2.imread` gives.
+    fn opencv_crops(&self) -> bool {
+        self.pack
+            .backbones
+            .iter()
+            .any(|b| b.spec.resize_filter == ResizeFilter::OpencvLinear)
+    }
+
+    /// The coarsest reduction (1, 2, 4 or 8) at which `crop` still has
+    /// [`photo::picture::MODEL_MARGIN`] times every backbone's input and
+    /// the review image's side; 1 for packs that crop as OpenCV does.
+    pub fn crop_shrink(&self, crop: BBox) -> u32 {
+        if self.opencv_crops() {
+            return 1;
+        }
+        let (w, h) = (crop.width().max(1.0) as f64, crop.height().max(1.0) as f64);
+        // The review image is at most CROP_SIDE, never enlarged.
+        let side = CROP_SIDE as f64;
+        let mut most = w.max(h) / side.min(w.max(h));
+        for b in &self.pack.backbones {
+            let [ih, iw] = b.spec.input_size;
+            let margin = photo::picture::MODEL_MARGIN;
+            most = most.min((w / (margin * iw as f64)).min(h / (margin * ih as f64)));
+        }
+        photo::picture::SHRINKS
+            .into_iter()
+            .find(|&d| d as f64 <= most)
+            .unwrap_or(1)
+    }
+
+    /// Decode a photo's bytes as this pack's work needs them
+    /// ([`Self::view_plan`]).
+    pub fn decode_photo(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        max_pixels: u64,
+        boxes: bool,
+    ) -> Result<Picture> {
+        photo::decode_picture(
+            path,
+            bytes,
+            max_pixels,
+            self.pack.jpeg_decoder(),
+            &self.view_plan(boxes),
+        )
+    }
+
+    /// Read and [`Self::decode`] the photo at `path`.
+    pub fn open_photo(&self, path: &Path, max_pixels: u64, boxes: bool) -> Result<Picture> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        self.decode_photo(path, &bytes, max_pixels, boxes)
+    }
+
     /// Where the detector and the backbones run, and why not on a GPU
     /// that was asked for.
     pub fn ran_on(&self) -> crate::runtime::RanOn {
@@ -106,29 +214,21 @@ impl Pipeline {
     /// empty list.
     pub fn regions(
         &self,
-        photos: &[(&RgbImage, Region)],
+        photos: &[(&Picture, Region)],
         cancel: &CancelToken,
     ) -> Result<Vec<Vec<Target>>> {
         let mut out = Vec::with_capacity(photos.len());
-        for &(image, region) in photos {
-            let whole = || {
-                let (w, h) = (image.width() as f32, image.height() as f32);
-                Target {
-                    crop: BBox {
-                        x1: 0.0,
-                        y1: 0.0,
-                        x2: w,
-                        y2: h,
-                    },
-                    class: "whole".to_string(),
-                    score: None,
-                    detection: None,
-                }
+        for &(picture, region) in photos {
+            let whole = || Target {
+                crop: picture.whole(),
+                class: "whole".to_string(),
+                score: None,
+                detection: None,
             };
             let regions = match (region, &self.detector) {
                 (Region::Whole, _) | (Region::Detect { .. }, None) => vec![whole()],
                 (Region::Box(b), _) => {
-                    let clipped = b.clip(image.width() as f32, image.height() as f32);
+                    let clipped = b.clip(picture.width() as f32, picture.height() as f32);
                     vec![Target {
                         crop: clipped,
                         class: "box".to_string(),
@@ -143,8 +243,14 @@ impl Pipeline {
                     },
                     Some(detector),
                 ) => {
+                    let frame = Frame {
+                        image: picture.view(),
+                        region: (picture.shrink() > 1).then(|| picture.view_box(picture.whole())),
+                        width: picture.width(),
+                        height: picture.height(),
+                    };
                     let mut found: Vec<_> = detector
-                        .detect(&[image], cancel)?
+                        .detect_frames(&[frame], cancel)?
                         .remove(0)
                         .into_iter()
                         .filter(|d| d.embed)
@@ -171,37 +277,58 @@ impl Pipeline {
     }
 
     /// Detect (as each photo's `Region` says) and embed, batching crops across
-    /// photos. One list per photo, in order.
+    /// photos. One list per photo, in order. Each crop is embedded from the
+    /// photo's view when that has the detail its backbones need, else from
+    /// a decode of its region ([`Picture::pixels`]).
     pub fn run(
         &self,
-        photos: &[(&RgbImage, Region)],
+        photos: &[(&Picture, Region)],
         cancel: &CancelToken,
     ) -> Result<Vec<Vec<Found>>> {
         let regions = self.regions(photos, cancel)?;
-        let crops: Vec<Crop<'_>> = regions
+        let pixels: Vec<Vec<_>> = regions
             .iter()
             .zip(photos)
-            .flat_map(|(rs, (image, _))| {
-                rs.iter().map(move |r| Crop {
-                    image,
-                    region: Some(r.crop),
-                })
+            .map(|(rs, (picture, _))| {
+                rs.iter()
+                    .map(|r| picture.pixels(r.crop, self.crop_shrink(r.crop)))
+                    .collect()
+            })
+            .collect();
+        let crops: Vec<Crop<'_>> = pixels
+            .iter()
+            .flatten()
+            .map(|p| Crop {
+                image: &p.image,
+                region: Some(p.region),
             })
             .collect();
         let mut embeddings = self.embedder.embed(&crops, cancel)?.into_iter();
+        drop(crops);
         Ok(regions
             .into_iter()
-            .map(|rs| {
+            .zip(pixels)
+            .map(|(rs, ps)| {
                 rs.into_iter()
-                    .map(|t| Found {
+                    .zip(ps)
+                    .map(|(t, p)| Found {
                         crop: t.crop,
                         class: t.class,
                         score: t.score,
                         detection: t.detection,
                         embedding: embeddings.next().expect("one embedding per crop"),
+                        patch: match p.image {
+                            Cow::Owned(image) => Some((image, p.region)),
+                            Cow::Borrowed(_) => None,
+                        },
                     })
                     .collect()
             })
             .collect())
     }
+}
+
+/// `WHALEID_FULL_DECODE=1`: every photo decoded in full.
+fn full_decode_forced() -> bool {
+    std::env::var_os("WHALEID_FULL_DECODE").is_some_and(|v| v == "1")
 }

@@ -4,10 +4,11 @@
 //!
 //! It is a pipeline, not a loop. Decode workers (threads) take files from a
 //! shared counter, read and hash them, skip what the catalogue already has,
-//! decode with EXIF and write the thumbnail; they hand decoded photos to the
-//! inference side through a bounded channel, so decoding overlaps with
-//! batched detection and embedding and memory stays flat whatever the folder
-//! size. The inference side detects, embeds, writes crops, matches each
+//! decode with EXIF at the scale the pack needs (a camera-size JPEG at 1/2,
+//! 1/4 or 1/8, see [`crate::photo::picture`]) and write the thumbnail; they
+//! hand decoded photos to the inference side through a bounded channel, so
+//! decoding overlaps with batched detection and embedding and memory stays
+//! flat whatever the folder and photo size. The inference side detects, embeds, writes crops, matches each
 //! detection against the catalogue's gallery, and commits each batch in one
 //! transaction: a crash loses at most the batch in flight, and a re-run skips
 //! every committed photo by content hash. A photo where nothing is detected
@@ -20,7 +21,6 @@ use std::thread::{self, ScopedJoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{bounded, Receiver, Sender};
-use image::RgbImage;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -34,7 +34,7 @@ use crate::error::{Error, Result};
 use crate::index::IndexConfig;
 use crate::matching::rerank::suggestion_rows;
 use crate::matching::{suggest, Gallery, MatchSettings, Prediction};
-use crate::photo::{self, Meta};
+use crate::photo::{self, Meta, Picture};
 use crate::CancelToken;
 
 #[derive(Debug, Clone)]
@@ -124,7 +124,7 @@ struct Decoded {
     path: PathBuf,
     sha256: String,
     byte_size: u64,
-    image: RgbImage,
+    picture: Picture,
     meta: Meta,
     /// What reading `meta` refused.
     warnings: Vec<String>,
@@ -302,7 +302,6 @@ impl<'a> Job<'a> {
         };
         for _ in 0..threads {
             let tx = tx.clone();
-            let jpeg = self.pipeline.pack().jpeg_decoder();
             scope.spawn(move || loop {
                 if self.cancel.is_cancelled() || self.stop.load(Ordering::Relaxed) {
                     break;
@@ -313,7 +312,7 @@ impl<'a> Job<'a> {
                     path,
                     &self.known,
                     self.options.max_pixels,
-                    jpeg,
+                    self.pipeline,
                     &self.media,
                 );
                 self.read.fetch_add(1, Ordering::Relaxed);
@@ -378,7 +377,8 @@ impl<'a> Job<'a> {
             best_only: false,
             whole_if_none: false,
         };
-        let inputs: Vec<(&RgbImage, Region)> = pending.iter().map(|d| (&d.image, region)).collect();
+        let inputs: Vec<(&Picture, Region)> =
+            pending.iter().map(|d| (&d.picture, region)).collect();
         let found = self.pipeline.run(&inputs, self.cancel)?;
         let photos = std::mem::take(pending);
         // A closed channel means the store stage failed; its error is the
@@ -436,7 +436,7 @@ fn read_one(
     path: &std::path::Path,
     known: &HashSet<String>,
     max_pixels: u64,
-    jpeg: photo::JpegDecoder,
+    pipeline: &Pipeline,
     media: &std::path::Path,
 ) -> Read {
     let bytes = match std::fs::read(path) {
@@ -456,12 +456,12 @@ fn read_one(
             modified,
         });
     }
-    let photo = match photo::decode_with(path, &bytes, max_pixels, jpeg) {
+    let picture = match pipeline.decode_photo(path, &bytes, max_pixels, false) {
         Ok(p) => p,
         Err(e) => return Read::Failed(path.to_path_buf(), e.to_string()),
     };
     let thumb = media.join(super::media::thumb_file(&sha256));
-    if let Err(e) = save_thumbnail(&photo.image, &thumb) {
+    if let Err(e) = save_thumbnail(&picture, &thumb) {
         return Read::Failed(path.to_path_buf(), e.to_string());
     }
     let (meta, warnings) = photo::meta::read_with_warnings(&bytes);
@@ -471,7 +471,7 @@ fn read_one(
         byte_size: bytes.len() as u64,
         meta,
         warnings,
-        image: photo.image,
+        picture,
         modified,
     }))
 }
@@ -513,7 +513,8 @@ impl Store<'_> {
             let mut dets = Vec::new();
             for (n, f) in found.iter().enumerate() {
                 let name = format!("{}_{n}.jpg", &d.sha256[..16]);
-                save_region(&d.image, f.crop, CROP_SIDE, &crops_dir.join(&name))?;
+                let (pixels, crop) = f.pixels(&d.picture);
+                save_region(pixels, crop, CROP_SIDE, &crops_dir.join(&name))?;
                 let suggestions = match (gallery, &options.settings) {
                     (Some(g), Some(s)) => suggest(g, &f.embedding.vector, &scope, s, None)?,
                     _ => Vec::new(),
@@ -528,8 +529,8 @@ impl Store<'_> {
                     sha256: &d.sha256,
                     original_path: &super::import::absolute(&d.path),
                     byte_size: d.byte_size,
-                    width: d.image.width(),
-                    height: d.image.height(),
+                    width: d.picture.width(),
+                    height: d.picture.height(),
                     meta: &d.meta,
                 })?;
                 tx.set_photo_imported_by(photo_id, options.imported_by.as_deref())?;

@@ -37,6 +37,13 @@ pub fn read(bytes: &[u8]) -> Meta {
 /// as impossible (a date-time no calendar has). Blank and all-zero dates,
 /// EXIF's way of saying "not set", are no warning.
 pub fn read_with_warnings(bytes: &[u8]) -> (Meta, Vec<String>) {
+    // EXIF comes before a JPEG's first scan: a file without it is not
+    // searched to its end.
+    let bytes = if bytes.starts_with(&[0xFF, 0xD8]) {
+        super::jpeg_head(bytes)
+    } else {
+        bytes
+    };
     let Ok(exif) = Reader::new().read_from_container(&mut Cursor::new(bytes)) else {
         return (Meta::default(), Vec::new());
     };

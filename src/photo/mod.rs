@@ -16,7 +16,10 @@ use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage};
 use crate::error::{Error, Result};
 
 pub mod meta;
+pub mod picture;
+mod turbo;
 pub use meta::Meta;
+pub use picture::{open_picture, Picture, Pixels, ViewPlan};
 
 /// 200 megapixels: above any camera in the field, far below what would
 /// exhaust a laptop (an RGB 200 MP frame is 600 MB).
@@ -76,21 +79,36 @@ pub fn decode(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<Photo> {
 
 /// [`decode`], JPEGs with `jpeg`.
 pub fn decode_with(path: &Path, bytes: &[u8], max_pixels: u64, jpeg: JpegDecoder) -> Result<Photo> {
+    let picture = decode_picture(path, bytes, max_pixels, jpeg, &ViewPlan::FULL)?;
+    Ok(Photo {
+        path: picture.path.clone(),
+        image: picture
+            .into_full()
+            .expect("a full plan decodes every pixel"),
+    })
+}
+
+/// Decode photo bytes at the scale `plan` allows (see [`picture`]): a JPEG
+/// with DCT scaling where the plan leaves room for it, anything else in
+/// full, as [`decode_with`]. Checks, errors and EXIF orientation are the
+/// same either way.
+pub fn decode_picture(
+    path: &Path,
+    bytes: &[u8],
+    max_pixels: u64,
+    jpeg: JpegDecoder,
+    plan: &ViewPlan,
+) -> Result<Picture> {
     if bytes.is_empty() {
         return Err(Error::photo(path, "empty file (0 bytes)"));
     }
-    let reader = || {
-        ImageReader::new(Cursor::new(bytes))
-            .with_guessed_format()
-            .map_err(|e| Error::photo(path, format!("cannot read: {e}")))
-    };
-    if reader()?.format().is_none() {
+    let Ok(format) = image::guess_format(bytes) else {
         return Err(Error::photo(
             path,
             "unsupported or unrecognised image format (JPEG, PNG, TIFF and WebP are read)",
         ));
-    }
-    let is_jpeg = reader()?.format() == Some(image::ImageFormat::Jpeg);
+    };
+    let is_jpeg = format == image::ImageFormat::Jpeg;
     if is_jpeg && !jpeg_has_end(bytes) {
         // zune-jpeg fills a cut-off scan with grey and reports success; a
         // half-grey photo must not be embedded as if it were whole.
@@ -99,7 +117,15 @@ pub fn decode_with(path: &Path, bytes: &[u8], max_pixels: u64, jpeg: JpegDecoder
             "truncated JPEG: no end-of-image marker after the last scan",
         ));
     }
-    let (w, h) = reader()?
+    // Size and orientation come from a JPEG's header segments alone: the
+    // decoder copies what it is given, and a camera file is megabytes.
+    let head = if is_jpeg { jpeg_head(bytes) } else { bytes };
+    let reader = |bytes| {
+        let mut r = ImageReader::new(Cursor::new(bytes));
+        r.set_format(format);
+        r
+    };
+    let (w, h) = reader(head)
         .into_dimensions()
         .map_err(|e| Error::photo(path, format!("corrupt image header: {e}")))?;
     let pixels = w as u64 * h as u64;
@@ -112,15 +138,27 @@ pub fn decode_with(path: &Path, bytes: &[u8], max_pixels: u64, jpeg: JpegDecoder
     let mut limits = Limits::default();
     // Room for the decoded frame at 16 bits × 4 channels plus decoder slack.
     limits.max_alloc = Some(pixels.saturating_mul(8).saturating_add(64 << 20));
-    let mut reader = reader()?;
-    reader.limits(limits);
-    let mut decoder = reader
-        .into_decoder()
-        .map_err(|e| Error::photo(path, format!("cannot decode: {e}")))?;
+    let decoder = |bytes| {
+        let mut r = reader(bytes);
+        r.limits(limits.clone());
+        r.into_decoder()
+            .map_err(|e| Error::photo(path, format!("cannot decode: {e}")))
+    };
+    let mut header = decoder(head)?;
     // Malformed EXIF must not cost the photo: treat it as upright.
-    let orientation = decoder
+    let orientation = header
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let (uw, uh) = match orientation.to_exif() {
+        5..=8 => (h, w),
+        _ => (w, h),
+    };
+    if is_jpeg && plan.shrink(uw, uh) > 1 {
+        if let Some(picture) = Picture::decode_reduced(path, bytes, orientation, plan) {
+            return Ok(picture);
+        }
+    }
+    let decoder = if is_jpeg { decoder(bytes)? } else { header };
     let turbo = match jpeg {
         JpegDecoder::LibjpegTurbo if is_jpeg => decode_libjpeg_turbo(bytes),
         _ => None,
@@ -131,10 +169,7 @@ pub fn decode_with(path: &Path, bytes: &[u8], max_pixels: u64, jpeg: JpegDecoder
             .map_err(|e| Error::photo(path, format!("corrupt or truncated image data: {e}")))?,
     };
     image.apply_orientation(orientation);
-    Ok(Photo {
-        path: path.to_path_buf(),
-        image: image.into_rgb8(),
-    })
+    Ok(Picture::from_image(path, image.into_rgb8()))
 }
 
 /// A JPEG's RGB through libjpeg-turbo, or `None` where zune-jpeg is to decode
@@ -171,17 +206,54 @@ fn decode_libjpeg_turbo(bytes: &[u8]) -> Option<RgbImage> {
     })
 }
 
+/// A JPEG's bytes up to the start of its first scan's data: every header
+/// segment (EXIF, frame, tables, the scan header) and none of the pixels.
+/// All of `bytes` where the segments cannot be followed.
+pub(crate) fn jpeg_head(bytes: &[u8]) -> &[u8] {
+    let mut pos = 2;
+    while pos + 4 <= bytes.len() {
+        if bytes[pos] != 0xFF {
+            return bytes;
+        }
+        match bytes[pos + 1] {
+            // Fill bytes, and markers without a length.
+            0xFF => pos += 1,
+            0x01 | 0xD0..=0xD7 => pos += 2,
+            code => {
+                let len = u16::from_be_bytes([bytes[pos + 2], bytes[pos + 3]]) as usize;
+                if len < 2 {
+                    return bytes;
+                }
+                pos += 2 + len;
+                if code == 0xDA {
+                    return bytes.get(..pos).unwrap_or(bytes);
+                }
+            }
+        }
+    }
+    bytes
+}
+
 /// Whether a JPEG's last scan is followed by its end-of-image marker. Inside
 /// entropy-coded data `FF` is always stuffed (`FF 00`) or a restart marker, so
 /// `FF D9` after the last start-of-scan (`FF DA`) is the real end; an EXIF
 /// thumbnail's own markers come before the main scan and do not count.
+/// Searched from the end: whichever of the two comes last decides, so a
+/// whole file is answered at its last bytes instead of scanning megabytes
+/// back to the start of its scan.
 fn jpeg_has_end(bytes: &[u8]) -> bool {
-    let find_last = |marker: u8| bytes.windows(2).rposition(|w| w == [0xFF, marker]);
-    match (find_last(0xDA), find_last(0xD9)) {
-        (Some(sos), Some(eoi)) => eoi > sos,
-        (None, Some(_)) => true,
-        _ => false,
+    let mut end = bytes.len();
+    while let Some(i) = bytes[..end.saturating_sub(1)]
+        .iter()
+        .rposition(|&b| b == 0xFF)
+    {
+        match bytes[i + 1] {
+            0xD9 => return true,
+            0xDA => return false,
+            _ => end = i + 1,
+        }
     }
+    false
 }
 
 #[cfg(test)]

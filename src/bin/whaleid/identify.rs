@@ -20,10 +20,11 @@ use whaleid::matching::rerank::rerank_waiting;
 use whaleid::matching::scope::{suggest_scoped, BoundScope, GalleryGrades, Scoped};
 use whaleid::matching::{Gallery, HeadScorer, MatchSettings, Prediction, TOP_K};
 use whaleid::packs::Pack;
+use whaleid::photo;
 
 use crate::catalogue::open_reader;
 use crate::scope::GradeArgs;
-use crate::{error_line, exit_code, open_photos, print_line, ModelArgs};
+use crate::{error_line, exit_code, print_line, ModelArgs};
 use whaleid::packs::binding::remembered_dir;
 
 #[derive(Args, Debug)]
@@ -134,7 +135,7 @@ pub fn identify_cmd(a: IdentifyArgs) -> Result<ExitCode> {
             whole_if_none: false,
         }
     };
-    let (photos, mut failed) = open_photos(&a.images, pipeline.pack().jpeg_decoder())?;
+    let mut failed = false;
     let cancel = crate::cancel_on_ctrl_c();
     let matcher = Matcher {
         gallery: &gallery,
@@ -145,8 +146,18 @@ pub fn identify_cmd(a: IdentifyArgs) -> Result<ExitCode> {
         codes: &codes,
         json: a.json,
     };
-    for photo in &photos {
-        let found = match pipeline.run(&[(&photo.image, region)], &cancel) {
+    // One photo at a time, decoded as the pack needs it: a folder of
+    // camera-size photos is never all in memory.
+    for path in &a.images {
+        let photo = match pipeline.open_photo(path, photo::DEFAULT_MAX_PIXELS, false) {
+            Ok(p) => p,
+            Err(e) => {
+                failed = true;
+                print_line(error_line(path, &e))?;
+                continue;
+            }
+        };
+        let found = match pipeline.run(&[(&photo, region)], &cancel) {
             Ok(mut f) => f.remove(0),
             Err(e) => {
                 failed = true;

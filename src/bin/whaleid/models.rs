@@ -12,7 +12,7 @@ use whaleid::detect::{BBox, Detector};
 use whaleid::embed::{self, Crop, Embedder};
 use whaleid::ingest::{Pipeline, Region};
 use whaleid::packs::Pack;
-use whaleid::photo::Photo;
+use whaleid::photo::{self, Picture};
 use whaleid::runtime;
 use whaleid::CancelToken;
 
@@ -123,13 +123,22 @@ pub fn embed_cmd(images: &[PathBuf], models: &ModelArgs, opts: EmbedOptions) -> 
         .workers()
         .map(|w| format!("{}", w.provider))
         .collect();
-    let (photos, mut failed) = open_photos(images, pipeline.pack().jpeg_decoder())?;
+    let mut failed = false;
     let cancel = CancelToken::new();
     if let Some(dir) = &opts.dump {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    for photo in &photos {
-        let found = pipeline.run(&[(&photo.image, region)], &cancel)?.remove(0);
+    for path in images {
+        let boxes = opts.bbox.is_some();
+        let photo = match pipeline.open_photo(path, photo::DEFAULT_MAX_PIXELS, boxes) {
+            Ok(p) => p,
+            Err(e) => {
+                failed = true;
+                print_line(crate::error_line(path, &e))?;
+                continue;
+            }
+        };
+        let found = pipeline.run(&[(&photo, region)], &cancel)?.remove(0);
         if found.is_empty() {
             failed = true;
             print_line(
@@ -140,11 +149,12 @@ pub fn embed_cmd(images: &[PathBuf], models: &ModelArgs, opts: EmbedOptions) -> 
         for (i, f) in found.iter().enumerate() {
             let emb = &f.embedding;
             if let Some(dir) = &opts.dump {
+                let (image, region) = f.pixels(&photo);
                 let crop = Crop {
-                    image: &photo.image,
-                    region: Some(f.crop),
+                    image,
+                    region: Some(region),
                 };
-                dump(dir, pipeline.embedder(), photo, crop, i, emb)?;
+                dump(dir, pipeline.embedder(), &photo, crop, i, emb)?;
             }
             let norm = emb.vector.iter().map(|x| x * x).sum::<f32>().sqrt();
             let mut line = json!({
@@ -169,7 +179,7 @@ pub fn embed_cmd(images: &[PathBuf], models: &ModelArgs, opts: EmbedOptions) -> 
 fn dump(
     dir: &Path,
     embedder: &Embedder,
-    photo: &Photo,
+    photo: &Picture,
     crop: Crop<'_>,
     index: usize,
     emb: &embed::Embedding,
