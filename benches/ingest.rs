@@ -46,7 +46,7 @@ use whaleid::CancelToken;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
-/// Peak resident memory since the last [`reset_peak_rss`], in MB.
+/// This process's peak resident memory, in MB.
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -58,12 +58,6 @@ fn peak_rss_mb() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
-/// Start the peak-RSS count again from what is resident now (Linux:
-/// writing 5 to clear_refs resets VmHWM).
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
 struct Args {
     images: PathBuf,
     pack_dir: PathBuf,
@@ -71,11 +65,17 @@ struct Args {
     threads: usize,
     python: Option<String>,
     device: Device,
+    /// `device` as given, for the ingest child.
+    device_name: String,
     labels: Option<PathBuf>,
     camera: Option<PathBuf>,
     camera_count: usize,
     large_count: usize,
     decode_threads: usize,
+    /// Child mode: ingest the files listed in this file, print photos/s
+    /// and peak RSS.
+    e2e_child: Option<PathBuf>,
+    spin: bool,
 }
 
 fn parse() -> Res<Option<Args>> {
@@ -87,11 +87,14 @@ fn parse() -> Res<Option<Args>> {
         threads: 0,
         python: None,
         device: Device::Auto,
+        device_name: "auto".into(),
         labels: None,
         camera: None,
         camera_count: 24,
         large_count: 8,
         decode_threads: 0,
+        e2e_child: None,
+        spin: false,
     };
     let (mut bench, mut images) = (false, None);
     while let Some(arg) = args.next() {
@@ -102,16 +105,24 @@ fn parse() -> Res<Option<Args>> {
             "--batch" => a.batch = value("N")?.parse()?,
             "--threads" => a.threads = value("N")?.parse()?,
             "--python" => a.python = Some(value("PY")?),
-            "--device" => a.device = value("D")?.parse()?,
+            "--device" => {
+                a.device_name = value("D")?;
+                a.device = a.device_name.parse()?;
+            }
             "--labels" => a.labels = Some(value("CSV")?.into()),
             "--camera" => a.camera = Some(value("DIR")?.into()),
             "--camera-count" => a.camera_count = value("N")?.parse()?,
             "--large-count" => a.large_count = value("N")?.parse()?,
             "--decode-threads" => a.decode_threads = value("N")?.parse()?,
+            "--e2e-child" => a.e2e_child = Some(value("LIST")?.into()),
+            "--spin" => a.spin = true,
             other => images = Some(PathBuf::from(other)),
         }
     }
     // `cargo test --all-targets` runs this unoptimised without `--bench`.
+    if let (true, Some(_)) = (bench, &a.e2e_child) {
+        return Ok(Some(a));
+    }
     let (true, Some(images)) = (bench, images) else {
         println!("ingest bench: cargo bench --bench ingest -- IMAGES_DIR [--pack DIR] [--python PY] [--camera DIR]");
         return Ok(None);
@@ -161,8 +172,10 @@ struct SetReport {
     megabytes: f64,
     e2e: f64,
     e2e_spin: f64,
-    /// End to end with every photo decoded in full (before reduced decoding).
+    /// End to end with every photo decoded in full (before reduced
+    /// decoding), and its peak RSS.
     e2e_full: f64,
+    rss_full: f64,
     ceiling: f64,
     reference: Option<Result<f64, String>>,
     rss: f64,
@@ -183,46 +196,48 @@ struct Bench<'a> {
 impl Bench<'_> {
     /// Ingest `files` into a fresh catalogue: photos/s, new photos,
     /// detections, and the peak RSS of the run.
-    fn e2e(&self, files: &[PathBuf], spin: bool) -> Res<(f64, f64)> {
-        let dir = tempfile::tempdir()?;
-        let mut cat = Catalogue::create(dir.path().join("cat"))?;
-        let config = SessionConfig {
-            spin,
-            ..self.config
-        };
-        reset_peak_rss();
-        let pipeline = Pipeline::open(self.pack.clone(), &config)?.with_batch(self.a.batch);
-        let options = IngestOptions {
-            batch: self.a.batch,
-            decode_threads: std::env::var("DEC")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0),
-            ..IngestOptions::default()
-        };
-        let report = ingest(
-            &mut cat,
-            &pipeline,
-            files,
-            &options,
-            &mut |_| {},
-            &CancelToken::new(),
-        )?;
-        if !report.failed.is_empty() {
-            return Err(format!("ingest failed on {:?}", report.failed).into());
+    /// Ingest `files` into a fresh catalogue in a child process of this
+    /// bench (so its peak RSS is the ingest's alone, not what earlier
+    /// measurements left resident): photos/s and peak RSS in MB. `full`
+    /// decodes every photo in full (`WHALEID_FULL_DECODE=1`).
+    fn e2e(&self, files: &[PathBuf], spin: bool, full: bool) -> Res<(f64, f64)> {
+        let list = tempfile::NamedTempFile::new()?;
+        let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        std::fs::write(list.path(), names.join("\n"))?;
+        let mut child = std::process::Command::new(std::env::current_exe()?);
+        child
+            .args(["--bench", "--e2e-child"])
+            .arg(list.path())
+            .args(["--pack"])
+            .arg(&self.a.pack_dir)
+            .args(["--batch", &self.a.batch.to_string()])
+            .args(["--threads", &self.a.threads.to_string()])
+            .args(["--device", &self.a.device_name])
+            .args(["--decode-threads", &self.a.decode_threads.to_string()]);
+        if spin {
+            child.arg("--spin");
         }
-        Ok((report.new_photos as f64 / report.seconds, peak_rss_mb()))
+        if full {
+            child.env("WHALEID_FULL_DECODE", "1");
+        }
+        let out = child.output()?;
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).into_owned().into());
+        }
+        let text = String::from_utf8(out.stdout)?;
+        let mut v = text.split_whitespace().map(str::parse::<f64>);
+        match (v.next(), v.next()) {
+            (Some(Ok(rate)), Some(Ok(rss))) => Ok((rate, rss)),
+            _ => Err(format!("the ingest child printed {text:?}").into()),
+        }
     }
 
     fn set(&self, files: &[PathBuf]) -> Res<SetReport> {
         let mut r = SetReport::default();
-        (r.e2e_spin, _) = self.e2e(files, true)?;
-        (r.e2e, r.rss) = self.e2e(files, false)?;
+        (r.e2e_spin, _) = self.e2e(files, true, false)?;
+        (r.e2e, r.rss) = self.e2e(files, false, false)?;
         // Before reduced decoding, in the same run.
-        std::env::set_var("WHALEID_FULL_DECODE", "1");
-        let full = self.e2e(files, false);
-        std::env::remove_var("WHALEID_FULL_DECODE");
-        (r.e2e_full, _) = full?;
+        (r.e2e_full, r.rss_full) = self.e2e(files, false, true)?;
 
         // Stages, one thread, in the order the pipeline runs them, and the
         // tensors for the ceiling.
@@ -459,8 +474,49 @@ fn summary(cosines: &mut [f32]) -> String {
     )
 }
 
+/// The child of [`Bench::e2e`]: one ingest, from a fresh process.
+fn e2e_child(a: &Args, list: &Path) -> Res<()> {
+    let files: Vec<PathBuf> = std::fs::read_to_string(list)?
+        .lines()
+        .map(PathBuf::from)
+        .collect();
+    let dir = tempfile::tempdir()?;
+    let mut cat = Catalogue::create(dir.path().join("cat"))?;
+    let config = SessionConfig {
+        device: a.device,
+        intra_threads: a.threads,
+        spin: a.spin,
+    };
+    let pipeline = Pipeline::open(Pack::load(&a.pack_dir)?, &config)?.with_batch(a.batch);
+    let options = IngestOptions {
+        batch: a.batch,
+        decode_threads: a.decode_threads,
+        ..IngestOptions::default()
+    };
+    let report = ingest(
+        &mut cat,
+        &pipeline,
+        &files,
+        &options,
+        &mut |_| {},
+        &CancelToken::new(),
+    )?;
+    if !report.failed.is_empty() {
+        return Err(format!("ingest failed on {:?}", report.failed).into());
+    }
+    println!(
+        "{} {}",
+        report.new_photos as f64 / report.seconds,
+        peak_rss_mb()
+    );
+    Ok(())
+}
+
 fn main() -> Res<()> {
     let Some(a) = parse()? else { return Ok(()) };
+    if let Some(list) = &a.e2e_child {
+        return e2e_child(&a, list);
+    }
     let sample = labels::image_files(&a.images)?;
     let cores = match a.threads {
         0 => std::thread::available_parallelism()?.get(),
@@ -548,7 +604,9 @@ fn main() -> Res<()> {
             None => "not run (--python PY)".into(),
         },
     );
-    row("peak RSS of the ingest, MB", &|r| format!("{:.0}", r.rss));
+    row("peak RSS of the ingest, MB", &|r| {
+        format!("{:.0} (in full: {:.0})", r.rss, r.rss_full)
+    });
     row("read / SHA-256 / EXIF, ms per photo", &|r| {
         format!(
             "{:.1} / {:.1} / {:.1}",
@@ -578,7 +636,7 @@ fn main() -> Res<()> {
     );
 
     if !large.is_empty() {
-        let (rate, rss) = bench.e2e(&large, false)?;
+        let (rate, rss) = bench.e2e(&large, false, false)?;
         println!(
             "\n45 MP: {} photos 8192×5464 (JPEG q92, made the same way): {rate:.1} photos/s end to end, peak RSS {rss:.0} MB",
             large.len()

@@ -39,7 +39,12 @@ use crate::CancelToken;
 
 #[derive(Debug, Clone)]
 pub struct IngestOptions {
-    /// Decode threads; 0 picks from the machine (cores - 1, at least 1).
+    /// Decode threads; 0 picks one per core. ORT's threads do not spin
+    /// ([`crate::runtime::SessionConfig::spin`]), so the decoders fill what
+    /// inference leaves idle: with camera-size JPEGs decoding is the larger
+    /// half of the work, and one decoder fewer than the cores (the old
+    /// choice) cost 28% there, nothing on small photos (`cargo bench
+    /// --bench ingest -- … --decode-threads N`).
     pub decode_threads: usize,
     /// Photos per inference batch and per transaction.
     pub batch: usize,
@@ -295,9 +300,7 @@ impl<'a> Job<'a> {
         tx: Sender<Read>,
     ) {
         let threads = match self.options.decode_threads {
-            0 => {
-                std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
-            }
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
         for _ in 0..threads {

@@ -24,22 +24,22 @@
 //!
 //! | decoder | what it gives | ms |
 //! |---|---|---:|
-//! | zune-jpeg 0.5 (through `image`) | full 6000×4000 | 188 |
-//! | libjpeg-turbo 3.1 | full | 189 |
-//! | jpeg-decoder 0.3 `scale` | 1/8: 750×500 | 77 |
-//! | libjpeg-turbo 3.1 | 1/8: 750×500 | 38 |
-//! | libjpeg-turbo 3.1 | 1/4: 1500×1000 | 46 |
-//! | libjpeg-turbo 3.1 | 1/2: 3000×2000 | 65 |
-//! | libjpeg-turbo 3.1 | 1/8, then a 1000×667 region at 1/2 | 54 |
+//! | zune-jpeg 0.5 (through `image`) | full 6000×4000 | 71 |
+//! | libjpeg-turbo 3.1 | full | 58 |
+//! | jpeg-decoder 0.3 `scale` | 1/8: 750×500 | 41 |
+//! | libjpeg-turbo 3.1 | 1/8: 750×500 | 22 |
+//! | libjpeg-turbo 3.1 | 1/4: 1500×1000 | 27 |
+//! | libjpeg-turbo 3.1 | 1/2: 3000×2000 | 35 |
+//! | libjpeg-turbo 3.1 | 1/8, then a 1000×667 region at 1/2 | 33 |
 //!
-//! zune-jpeg is as fast as libjpeg-turbo at full size but cannot scale or
-//! crop. jpeg-decoder scales, but only after decoding every coefficient
+//! zune-jpeg is about as fast as libjpeg-turbo at full size but cannot
+//! scale or crop. jpeg-decoder scales, but only after decoding every coefficient
 //! with a slower entropy decoder. libjpeg-turbo (already here as the decoder
 //! of OpenCV-faithful packs, built from its vendored source) scales inside
 //! the IDCT with SIMD and decodes regions natively, so it decodes
 //! camera-size JPEGs. What no scale saves is Huffman decoding of the whole
 //! file (a JPEG cannot be entered mid-scan without restart markers): most
-//! of the 38 ms, and the reason 1/4 costs little more than 1/8.
+//! of the 22 ms, and the reason 1/4 costs little more than 1/8.
 //!
 //! ## What stays on the full decode
 //!
