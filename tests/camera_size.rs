@@ -30,6 +30,20 @@ fn camera_photo(rotated: bool) -> (Vec<u8>, RgbImage) {
     (kit::jpeg_with_exif(&stored, exif), upright)
 }
 
+/// Ingest `file`, a new photo with one fin.
+fn ingest_one(cat: &mut Catalogue, pipeline: &whaleid::ingest::Pipeline, file: &std::path::Path) {
+    let report = ingest(
+        cat,
+        pipeline,
+        std::slice::from_ref(&file.to_path_buf()),
+        &IngestOptions::default(),
+        &mut |_| {},
+        &CancelToken::new(),
+    )
+    .unwrap();
+    assert_eq!((report.new_photos, report.detections), (1, 1));
+}
+
 fn detect(pipeline: &whaleid::ingest::Pipeline, picture: &Picture) -> Found {
     let region = Region::Detect {
         best_only: true,
@@ -101,16 +115,7 @@ fn a_camera_size_jpeg_is_ingested_from_a_reduced_decode_as_the_full_decode_would
         // Ingest stores the full size, the box in full-size pixels, a
         // thumbnail of the whole photo and a crop of the fin.
         let mut cat = Catalogue::create(dir.path().join(format!("cat-{rotated}"))).unwrap();
-        let report = ingest(
-            &mut cat,
-            &pipeline,
-            std::slice::from_ref(&file),
-            &IngestOptions::default(),
-            &mut |_| {},
-            &CancelToken::new(),
-        )
-        .unwrap();
-        assert_eq!((report.new_photos, report.detections), (1, 1));
+        ingest_one(&mut cat, &pipeline, &file);
         let db = kit::sql(&cat);
         let (w, h, sha): (u32, u32, String) = db
             .query_row("SELECT width, height, sha256 FROM photos", [], |r| {
@@ -155,4 +160,91 @@ fn a_camera_size_jpeg_is_ingested_from_a_reduced_decode_as_the_full_decode_would
             / crop.as_raw().len() as f64;
         assert!(diff < 6.0, "rotated {rotated}: mean difference {diff}");
     }
+}
+
+fn largest_difference(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn training_features_and_drawn_boxes_of_a_camera_size_photo_get_the_pixels_ingest_embedded() {
+    use whaleid::ingest::boxes::{add_box, BoxModels};
+    use whaleid::train::finetune::{compute_missing_features, feature_keys};
+
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = kit::pipeline();
+    let pack = pipeline.pack().clone();
+    let (bytes, _) = camera_photo(true);
+    let file = dir.path().join("camera.jpg");
+    std::fs::write(&file, &bytes).unwrap();
+    let mut cat = Catalogue::create(dir.path().join("cat")).unwrap();
+    ingest_one(&mut cat, &pipeline, &file);
+    let keys = feature_keys(&pack);
+    let at_ingest = cat.load_features(&keys, None).unwrap();
+    assert_eq!(at_ingest.len(), 1);
+
+    // Features computed again (a pack swapped in, an older catalogue) come
+    // from the region decoded as ingest decoded it, not from the photo
+    // decoded in full (which moves them by up to cosine 0.999).
+    kit::sql(&cat).execute("DELETE FROM features", []).unwrap();
+    let backfill = compute_missing_features(
+        &mut cat,
+        &pack,
+        pipeline.embedder(),
+        &CancelToken::new(),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!((backfill.computed, backfill.from_crops), (1, 0));
+    let again = cat.load_features(&keys, None).unwrap();
+    for (a, b) in at_ingest.blocks.iter().zip(&again.blocks) {
+        let d = largest_difference(a.as_slice().unwrap(), b.as_slice().unwrap());
+        assert!(d < 1e-5, "features moved by {d}");
+    }
+
+    // A box drawn where the detector's box is embeds as ingest embedded it.
+    let (detection, photo_id, x1, y1, x2, y2): (i64, i64, f32, f32, f32, f32) = kit::sql(&cat)
+        .query_row(
+            "SELECT id, photo_id, x1, y1, x2, y2 FROM detections",
+            [],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
+        )
+        .unwrap();
+    let change = add_box(
+        &mut cat,
+        BoxModels::of(&pipeline),
+        photo_id,
+        [x1, y1, x2, y2],
+        "Ana",
+        &CancelToken::new(),
+    )
+    .unwrap();
+    let stored = kit::stored_embeddings(&cat, pack.version());
+    let vector = |id: i64| &stored.iter().find(|(d, _)| *d == id).unwrap().1;
+    let d = largest_difference(vector(detection), vector(change.detection_id));
+    assert!(d < 1e-5, "a drawn box's embedding moved by {d}");
+
+    // What these checks tell apart: the same box from the photo decoded
+    // in full lands measurably elsewhere.
+    let full = photo::decode(&file, &bytes, DEFAULT_MAX_PIXELS).unwrap();
+    let full = Picture::from_image(&file, full.image);
+    let region = Region::Box(BBox { x1, y1, x2, y2 });
+    let from_full = &pipeline
+        .run(&[(&full, region)], &CancelToken::new())
+        .unwrap()[0][0];
+    let d = largest_difference(vector(detection), &from_full.embedding.vector);
+    assert!(d > 1e-4, "the full decode differs by only {d}");
 }

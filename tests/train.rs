@@ -59,28 +59,6 @@ fn job_options(finetune: FinetuneOptions) -> JobOptions {
     }
 }
 
-/// Stored embeddings of a pack version, by detection.
-fn stored(cat: &Catalogue, version: &str) -> Vec<(i64, Vec<f32>)> {
-    let db = kit::sql(cat);
-    let mut stmt = db
-        .prepare(
-            "SELECT detection_id, vector FROM embeddings WHERE pack_version = ?1 ORDER BY detection_id",
-        )
-        .unwrap();
-    stmt.query_map([version], |r| {
-        let blob: Vec<u8> = r.get(1)?;
-        Ok((
-            r.get(0)?,
-            blob.chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-        ))
-    })
-    .unwrap()
-    .map(Result::unwrap)
-    .collect()
-}
-
 fn assert_close(a: &[f32], b: &[f32], what: &str) {
     assert_eq!(a.len(), b.len(), "{what}");
     for (x, y) in a.iter().zip(b) {
@@ -115,7 +93,7 @@ fn ingest_caches_features_and_missing_ones_are_computed_from_the_photos() {
 
     // The cache is what the embeddings were made from.
     let cached = from_cache(&cat, &pack);
-    let embedded = stored(&cat, "0.1.0");
+    let embedded = kit::stored_embeddings(&cat, "0.1.0");
     assert_eq!(cached.len(), 24);
     for ((d1, a), (d2, b)) in cached.iter().zip(&embedded) {
         assert_eq!(d1, d2);
@@ -282,7 +260,7 @@ fn an_adopted_version_is_a_pack_the_catalogue_uses_and_can_roll_back() {
         cat.setting(keys::PACK_VERSION).unwrap().as_deref(),
         Some("0.1.0+ft.1")
     );
-    let new_embeddings = stored(&cat, "0.1.0+ft.1");
+    let new_embeddings = kit::stored_embeddings(&cat, "0.1.0+ft.1");
     assert_eq!(new_embeddings.len(), 24);
     for ((d1, a), (d2, b)) in new_embeddings.iter().zip(from_cache(&cat, &new_pack)) {
         assert_eq!(*d1, d2);
@@ -290,7 +268,7 @@ fn an_adopted_version_is_a_pack_the_catalogue_uses_and_can_roll_back() {
     }
     assert_ne!(
         new_embeddings[0].1,
-        stored(&cat, "0.1.0")[0].1,
+        kit::stored_embeddings(&cat, "0.1.0")[0].1,
         "the necks changed"
     );
     assert!(cat
@@ -316,8 +294,8 @@ fn an_adopted_version_is_a_pack_the_catalogue_uses_and_can_roll_back() {
         }),
     }];
     import_all(&mut cat, &new_pipeline, &items);
-    assert_eq!(stored(&cat, "0.1.0+ft.1").len(), 25);
-    assert_eq!(stored(&cat, "0.1.0").len(), 24);
+    assert_eq!(kit::stored_embeddings(&cat, "0.1.0+ft.1").len(), 25);
+    assert_eq!(kit::stored_embeddings(&cat, "0.1.0").len(), 24);
 
     // Roll back: the stranger gets a 0.1.0 embedding from its cached
     // features, equal to what the original pack computes from the photo;
@@ -333,7 +311,7 @@ fn an_adopted_version_is_a_pack_the_catalogue_uses_and_can_roll_back() {
         cat.setting(keys::THRESHOLD).unwrap().as_deref(),
         Some("0.77")
     );
-    let old = stored(&cat, "0.1.0");
+    let old = kit::stored_embeddings(&cat, "0.1.0");
     assert_eq!(old.len(), 25);
     let image = pipeline
         .open_photo(&stranger, whaleid::photo::DEFAULT_MAX_PIXELS, true)

@@ -44,6 +44,17 @@ impl<'a> Frame<'a> {
             height: image.height(),
         }
     }
+
+    /// A decoded photo's view, reduced or not: boxes come out in the
+    /// photo's full-size pixels either way.
+    pub fn of(picture: &'a crate::photo::Picture) -> Self {
+        Self {
+            image: picture.view(),
+            region: (picture.shrink() > 1).then(|| picture.view_box(picture.whole())),
+            width: picture.width(),
+            height: picture.height(),
+        }
+    }
 }
 
 /// The largest fixed batch a detector may declare: 64 photos at the

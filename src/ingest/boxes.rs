@@ -34,6 +34,7 @@ use serde::Serialize;
 use sha2::Digest;
 
 use super::media::{save_region, CROP_SIDE};
+use super::pipeline;
 use crate::catalogue::records::{FeatureOrigin, Source};
 use crate::catalogue::sql::NOW;
 use crate::catalogue::{Catalogue, Scope, Tx};
@@ -232,19 +233,17 @@ fn prepare(
     }
     let path = Path::new(&photo.path);
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let decoded = photo::decode_with(
-        path,
-        &bytes,
-        photo::DEFAULT_MAX_PIXELS,
-        models.pack.jpeg_decoder(),
-    )?;
-    if (decoded.image.width(), decoded.image.height()) != (photo.width, photo.height) {
+    // Decoded as ingest decodes it: a camera-size JPEG at a DCT scale and
+    // the box's region again at the detail the backbones need, so a drawn
+    // box costs no full-size photo and embeds as ingest's boxes do.
+    let picture = pipeline::decode_for(models.pack, path, &bytes, photo::DEFAULT_MAX_PIXELS, true)?;
+    if (picture.width(), picture.height()) != (photo.width, photo.height) {
         return Err(Error::photo(
             path,
             format!(
                 "is {}×{} px now; {name} was {}×{} px when it was imported (the file changed)",
-                decoded.image.width(),
-                decoded.image.height(),
+                picture.width(),
+                picture.height(),
                 photo.width,
                 photo.height
             ),
@@ -253,10 +252,11 @@ fn prepare(
     if cancel.is_cancelled() {
         return Err(Error::Cancelled);
     }
+    let pixels = pipeline::crop_pixels(models.pack, &picture, region);
     let mut embedded = models.embedder.embed(
         &[Crop {
-            image: &decoded.image,
-            region: Some(region),
+            image: &pixels.image,
+            region: Some(pixels.region),
         }],
         cancel,
     )?;
@@ -270,7 +270,12 @@ fn prepare(
         &photo.sha256[..16.min(photo.sha256.len())],
         uuid::Uuid::now_v7().simple()
     );
-    save_region(&decoded.image, region, CROP_SIDE, &crops.join(&crop_name))?;
+    save_region(
+        &pixels.image,
+        pixels.region,
+        CROP_SIDE,
+        &crops.join(&crop_name),
+    )?;
     let species = agreed_species(cat, photo.id)?;
     let threshold = threshold_in_use(cat, models.pack.manifest.matching.new_individual_threshold)?;
     let (gallery, _) = Gallery::from_catalogue(cat, IndexConfig::new(0))?;

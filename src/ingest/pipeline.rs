@@ -11,7 +11,7 @@ use crate::detect::{BBox, Detection, Detector, Frame};
 use crate::embed::{Crop, Embedder, Embedding};
 use crate::error::{Error, Result};
 use crate::packs::{Pack, ResizeFilter};
-use crate::photo::{self, Picture, ViewPlan};
+use crate::photo::{self, Picture, Pixels, ViewPlan};
 use crate::runtime::SessionConfig;
 use crate::CancelToken;
 
@@ -110,71 +110,17 @@ impl Pipeline {
         &self.embedder
     }
 
-    /// How photos are decoded for this pack: the view is just big enough
-    /// for the thumbnail, the detector's input and, without a detector, the
-    /// whole-photo crop, [`photo::picture::MODEL_MARGIN`] times its
-    /// backbones' input (see [`photo::picture`]). `boxes`: the caller will
-    /// embed given boxes, so regions may need more detail than the view.
-    /// `WHALEID_FULL_DECODE=1` decodes every photo in full, as before
-    /// reduced decoding (to check results against it).
+    /// How photos are decoded for this pack ([`view_plan`]).
     pub fn view_plan(&self, boxes: bool) -> ViewPlan {
-        if full_decode_forced() {
-            return ViewPlan::FULL;
-        }
-        let mut plan = ViewPlan {
-            long_side: THUMB_SIDE as u32,
-            model_width: 0,
-            model_height: 0,
-            keep_source: boxes || self.detector.is_some(),
-        };
-        match &self.detector {
-            Some(d) => plan.long_side = plan.long_side.max(d.spec().input_size),
-            None if self.opencv_crops() => return ViewPlan::FULL,
-            None => {
-                plan.long_side = plan.long_side.max(CROP_SIDE as u32);
-                for b in &self.pack.backbones {
-                    let [h, w] = b.spec.input_size;
-                    plan.model_width = plan.model_width.max(w);
-                    plan.model_height = plan.model_height.max(h);
-                }
-            }
-        }
-        plan
+        view_plan(&self.pack, boxes)
     }
 
-    /// Whether a backbone crops as OpenCV does: its crops must be the
-    /// full-resolution pixels `cv2.imread` gives.
-    fn opencv_crops(&self) -> bool {
-        self.pack
-            .backbones
-            .iter()
-            .any(|b| b.spec.resize_filter == ResizeFilter::OpencvLinear)
-    }
-
-    /// The coarsest reduction (1, 2, 4 or 8) at which `crop` still has
-    /// [`photo::picture::MODEL_MARGIN`] times every backbone's input and
-    /// the review image's side; 1 for packs that crop as OpenCV does.
+    /// The reduction a crop's pixels may have for this pack ([`crop_shrink`]).
     pub fn crop_shrink(&self, crop: BBox) -> u32 {
-        if self.opencv_crops() {
-            return 1;
-        }
-        let (w, h) = (crop.width().max(1.0) as f64, crop.height().max(1.0) as f64);
-        // The review image is at most CROP_SIDE, never enlarged.
-        let side = CROP_SIDE as f64;
-        let mut most = w.max(h) / side.min(w.max(h));
-        for b in &self.pack.backbones {
-            let [ih, iw] = b.spec.input_size;
-            let margin = photo::picture::MODEL_MARGIN;
-            most = most.min((w / (margin * iw as f64)).min(h / (margin * ih as f64)));
-        }
-        photo::picture::SHRINKS
-            .into_iter()
-            .find(|&d| d as f64 <= most)
-            .unwrap_or(1)
+        crop_shrink(&self.pack, crop)
     }
 
-    /// Decode a photo's bytes as this pack's work needs them
-    /// ([`Self::view_plan`]).
+    /// Decode a photo's bytes as this pack's work needs them ([`decode_for`]).
     pub fn decode_photo(
         &self,
         path: &Path,
@@ -182,13 +128,7 @@ impl Pipeline {
         max_pixels: u64,
         boxes: bool,
     ) -> Result<Picture> {
-        photo::decode_picture(
-            path,
-            bytes,
-            max_pixels,
-            self.pack.jpeg_decoder(),
-            &self.view_plan(boxes),
-        )
+        decode_for(&self.pack, path, bytes, max_pixels, boxes)
     }
 
     /// Read and [`Self::decode`] the photo at `path`.
@@ -243,12 +183,7 @@ impl Pipeline {
                     },
                     Some(detector),
                 ) => {
-                    let frame = Frame {
-                        image: picture.view(),
-                        region: (picture.shrink() > 1).then(|| picture.view_box(picture.whole())),
-                        width: picture.width(),
-                        height: picture.height(),
-                    };
+                    let frame = Frame::of(picture);
                     let mut found: Vec<_> = detector
                         .detect_frames(&[frame], cancel)?
                         .remove(0)
@@ -291,7 +226,7 @@ impl Pipeline {
             .zip(photos)
             .map(|(rs, (picture, _))| {
                 rs.iter()
-                    .map(|r| picture.pixels(r.crop, self.crop_shrink(r.crop)))
+                    .map(|r| crop_pixels(&self.pack, picture, r.crop))
                     .collect()
             })
             .collect();
@@ -326,6 +261,94 @@ impl Pipeline {
             })
             .collect())
     }
+}
+
+/// How photos are decoded for `pack`: the view is just big enough for the
+/// thumbnail, the detector's input and, without a detector, the
+/// whole-photo crop, [`photo::picture::MODEL_MARGIN`] times its backbones'
+/// input (see [`photo::picture`]). `boxes`: the caller will embed given
+/// boxes, so regions may need more detail than the view.
+/// `WHALEID_FULL_DECODE=1` decodes every photo in full, as before reduced
+/// decoding (to check results against it). Everything that embeds a
+/// region of a stored photo again (drawn boxes, training features and
+/// views) decodes it this way, so it gets the pixels ingest embedded.
+pub fn view_plan(pack: &Pack, boxes: bool) -> ViewPlan {
+    if full_decode_forced() {
+        return ViewPlan::FULL;
+    }
+    let mut plan = ViewPlan {
+        long_side: THUMB_SIDE as u32,
+        model_width: 0,
+        model_height: 0,
+        keep_source: boxes || pack.detector.is_some(),
+    };
+    match &pack.detector {
+        Some((spec, _)) => plan.long_side = plan.long_side.max(spec.input_size),
+        None if opencv_crops(pack) => return ViewPlan::FULL,
+        None => {
+            plan.long_side = plan.long_side.max(CROP_SIDE as u32);
+            for b in &pack.backbones {
+                let [h, w] = b.spec.input_size;
+                plan.model_width = plan.model_width.max(w);
+                plan.model_height = plan.model_height.max(h);
+            }
+        }
+    }
+    plan
+}
+
+/// Decode a photo's bytes as `pack`'s work needs them ([`view_plan`]).
+pub fn decode_for(
+    pack: &Pack,
+    path: &Path,
+    bytes: &[u8],
+    max_pixels: u64,
+    boxes: bool,
+) -> Result<Picture> {
+    photo::decode_picture(
+        path,
+        bytes,
+        max_pixels,
+        pack.jpeg_decoder(),
+        &view_plan(pack, boxes),
+    )
+}
+
+/// Whether a backbone of `pack` crops as OpenCV does: its crops must be
+/// the full-resolution pixels `cv2.imread` gives.
+fn opencv_crops(pack: &Pack) -> bool {
+    pack.backbones
+        .iter()
+        .any(|b| b.spec.resize_filter == ResizeFilter::OpencvLinear)
+}
+
+/// The coarsest reduction (1, 2, 4 or 8) at which `crop` still has
+/// [`photo::picture::MODEL_MARGIN`] times every backbone's input of `pack`
+/// and the review image's side; 1 for packs that crop as OpenCV does.
+pub fn crop_shrink(pack: &Pack, crop: BBox) -> u32 {
+    if opencv_crops(pack) {
+        return 1;
+    }
+    let (w, h) = (crop.width().max(1.0) as f64, crop.height().max(1.0) as f64);
+    // The review image is at most CROP_SIDE, never enlarged.
+    let side = CROP_SIDE as f64;
+    let mut most = w.max(h) / side.min(w.max(h));
+    for b in &pack.backbones {
+        let [ih, iw] = b.spec.input_size;
+        let margin = photo::picture::MODEL_MARGIN;
+        most = most.min((w / (margin * iw as f64)).min(h / (margin * ih as f64)));
+    }
+    photo::picture::SHRINKS
+        .into_iter()
+        .find(|&d| d as f64 <= most)
+        .unwrap_or(1)
+}
+
+/// The pixels `pack`'s backbones embed `crop` (full-size, upright) of
+/// `picture` from: the view when it has the detail ([`crop_shrink`]), else
+/// a decode of the region alone.
+pub fn crop_pixels<'a>(pack: &Pack, picture: &'a Picture, crop: BBox) -> Pixels<'a> {
+    picture.pixels(crop, crop_shrink(pack, crop))
 }
 
 /// `WHALEID_FULL_DECODE=1`: every photo decoded in full.

@@ -8,6 +8,7 @@
 //! [`Sources`] is that choice of pixels, shared with the augmented views
 //! ([`super::views`]).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -18,10 +19,12 @@ use super::finetune::{feature_keys, Phase, Progress};
 use crate::cancel::CancelToken;
 use crate::catalogue::features::FeatureTask;
 use crate::catalogue::{Catalogue, FeatureOrigin};
+use crate::detect::BBox;
 use crate::embed::{Crop, Embedder};
 use crate::error::{Error, Result};
+use crate::ingest::pipeline;
 use crate::packs::Pack;
-use crate::photo;
+use crate::photo::{self, Picture};
 
 /// Detections embedded per batch when computing missing features.
 const FEATURE_BATCH: usize = 16;
@@ -69,10 +72,11 @@ pub fn compute_missing_features(
                 Err(why) => out.failed.push((task.detection_id, why)),
             }
         }
-        let crops: Vec<Crop<'_>> = ready
+        let bases: Vec<Base<'_>> = ready
             .iter()
             .map(|(task, _, crop)| sources.crop(task, crop.as_ref()))
             .collect();
+        let crops: Vec<Crop<'_>> = bases.iter().map(Base::crop).collect();
         let embedded = embedder.embed(&crops, cancel)?;
         cat.with_tx(|tx| {
             for ((task, origin, _), e) in ready.iter().zip(&embedded) {
@@ -94,25 +98,43 @@ pub fn compute_missing_features(
 /// Where a detection's pixels are read from when its features (or views)
 /// are computed after ingest: its photo, checked against the sha256
 /// recorded at ingest, with the detection's region; else its stored crop,
-/// whole. Photos are decoded once per batch.
-#[derive(Default)]
-pub(super) struct Sources {
+/// whole. A photo is decoded once per batch and as ingest decodes it
+/// ([`pipeline::decode_for`]): a camera-size JPEG at a DCT scale, each
+/// region again at the detail the backbones need, so the features are
+/// those ingest computed and a batch holds no full-size photos.
+pub(super) struct Sources<'p> {
+    pack: &'p Pack,
     /// Recorded sha256 by photo path (kept across batches).
     expected: HashMap<String, Option<String>>,
     /// This batch's decoded photos, or why one could not be read.
-    photos: HashMap<String, std::result::Result<image::RgbImage, String>>,
-    /// The pack's JPEG decoder, so features match those of ingest.
-    jpeg: photo::JpegDecoder,
+    photos: HashMap<String, std::result::Result<Picture, String>>,
 }
 
 /// A detection that can be read: where from, and the stored crop when that is it.
 pub(super) type Source = (FeatureOrigin, Option<image::RgbImage>);
 
-impl Sources {
-    pub(super) fn for_pack(pack: &Pack) -> Self {
+/// The pixels a detection is embedded from: `region` of `image`, or all of
+/// it when `None`.
+pub(super) struct Base<'a> {
+    pub image: Cow<'a, image::RgbImage>,
+    pub region: Option<BBox>,
+}
+
+impl Base<'_> {
+    pub(super) fn crop(&self) -> Crop<'_> {
+        Crop {
+            image: &self.image,
+            region: self.region,
+        }
+    }
+}
+
+impl<'p> Sources<'p> {
+    pub(super) fn for_pack(pack: &'p Pack) -> Self {
         Self {
-            jpeg: pack.jpeg_decoder(),
-            ..Self::default()
+            pack,
+            expected: HashMap::new(),
+            photos: HashMap::new(),
         }
     }
 
@@ -136,10 +158,11 @@ impl Sources {
                 w
             }
         };
+        let pack = self.pack;
         let photo = self
             .photos
             .entry(task.photo_path.clone())
-            .or_insert_with(|| read_checked(&task.photo_path, want.as_deref(), self.jpeg));
+            .or_insert_with(|| read_checked(pack, &task.photo_path, want.as_deref()));
         Ok(match photo {
             Ok(_) => Ok((FeatureOrigin::Photo, None)),
             Err(photo_err) => task
@@ -150,7 +173,7 @@ impl Sources {
                     photo::open_with(
                         &cat.media_dir().join(c),
                         photo::DEFAULT_MAX_PIXELS,
-                        self.jpeg,
+                        pack.jpeg_decoder(),
                     )
                     .map(|p| p.image)
                     .map_err(|e| format!("{photo_err}; crop: {e}"))
@@ -160,23 +183,28 @@ impl Sources {
     }
 
     /// What to embed for a task [`Self::read`] accepted: its stored crop
-    /// when that was read, else its region of the photo.
+    /// when that was read, else its region of the photo, decoded again at
+    /// the detail the backbones need when the photo's view lacks it.
     pub(super) fn crop<'a>(
         &'a self,
         task: &FeatureTask,
         stored: Option<&'a image::RgbImage>,
-    ) -> Crop<'a> {
+    ) -> Base<'a> {
         match stored {
-            Some(img) => Crop {
-                image: img,
+            Some(img) => Base {
+                image: Cow::Borrowed(img),
                 region: None,
             },
-            None => Crop {
-                image: self.photos[&task.photo_path]
+            None => {
+                let picture = self.photos[&task.photo_path]
                     .as_ref()
-                    .expect("only readable photos are ready"),
-                region: Some(task.region),
-            },
+                    .expect("only readable photos are ready");
+                let pixels = pipeline::crop_pixels(self.pack, picture, task.region);
+                Base {
+                    image: pixels.image,
+                    region: Some(pixels.region),
+                }
+            }
         }
     }
 }
@@ -193,12 +221,13 @@ fn photo_sha256(cat: &Catalogue, path: &str) -> Result<Option<String>> {
         .optional()?)
 }
 
-/// The photo at `path`, decoded, when its bytes still hash to `sha256`.
+/// The photo at `path`, decoded as ingest decodes it for `pack`, when its
+/// bytes still hash to `sha256`.
 fn read_checked(
+    pack: &Pack,
     path: &str,
     sha256: Option<&str>,
-    jpeg: photo::JpegDecoder,
-) -> std::result::Result<image::RgbImage, String> {
+) -> std::result::Result<Picture, String> {
     let path = PathBuf::from(path);
     let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     if let Some(want) = sha256 {
@@ -210,7 +239,6 @@ fn read_checked(
             ));
         }
     }
-    photo::decode_with(&path, &bytes, photo::DEFAULT_MAX_PIXELS, jpeg)
-        .map(|p| p.image)
+    pipeline::decode_for(pack, &path, &bytes, photo::DEFAULT_MAX_PIXELS, true)
         .map_err(|e| e.to_string())
 }

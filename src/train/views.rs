@@ -29,7 +29,9 @@
 //! version and the seed: views of another recipe are recomputed.
 //!
 //! Pixels are read as for missing features ([`super::backfill::Sources`]):
-//! the photo checked against its sha256, else the stored crop. A view is
+//! the photo checked against its sha256 and decoded as ingest decodes it
+//! (a camera-size JPEG's region at the detail the backbones need, not the
+//! whole photo in full), else the stored crop. A view is
 //! resized once to at most twice the largest backbone input side before it
 //! goes to the embedder, so sixteen views of a 12-megapixel photo do not
 //! hold sixteen full-resolution copies.
@@ -245,7 +247,7 @@ pub fn compute_missing_views(
                     let base = sources.crop(task, stored.as_ref());
                     images.extend((0..views).map(|v| {
                         Augment::draw(seed, task.detection_id, v).apply(
-                            base.image,
+                            &base.image,
                             base.region,
                             side,
                         )

@@ -82,6 +82,28 @@ pub fn detections_by_photo(cat: &Catalogue) -> Vec<i64> {
         .collect()
 }
 
+/// The stored embeddings of a pack version, by detection.
+pub fn stored_embeddings(cat: &Catalogue, version: &str) -> Vec<(i64, Vec<f32>)> {
+    let db = sql(cat);
+    let mut stmt = db
+        .prepare(
+            "SELECT detection_id, vector FROM embeddings WHERE pack_version = ?1 ORDER BY detection_id",
+        )
+        .unwrap();
+    stmt.query_map([version], |r| {
+        let blob: Vec<u8> = r.get(1)?;
+        Ok((
+            r.get(0)?,
+            blob.chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+        ))
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
 /// A second connection to `cat`'s SQLite file (see the module's note),
 /// with foreign keys on and the engine's busy timeout.
 pub fn sql(cat: &Catalogue) -> Connection {

@@ -30,7 +30,7 @@ pub mod photos;
 
 pub use catalogue::{
     committed_photos, detections_by_photo, import_all, imported, on_every_connection, pipeline,
-    session, sql,
+    session, sql, stored_embeddings,
 };
 pub use dwca::{dwca_python, dwca_records};
 pub use files::names_in;

@@ -24,7 +24,6 @@ use whaleid::catalogue::codes::{is_hidden_char, shown};
 use whaleid::detect::BBox;
 use whaleid::embed;
 use whaleid::packs::Pack;
-use whaleid::photo::{self, Photo};
 use whaleid::runtime::{Device, SessionConfig};
 use whaleid::CancelToken;
 
@@ -325,23 +324,6 @@ pub fn shown_lines(text: &str) -> String {
 /// vocabulary (`whaleid::ErrorKind`, camelCase as the app has it).
 pub fn error_line(file: &Path, e: &whaleid::Error) -> serde_json::Value {
     json!({"file": file, "error": {"kind": e.kind(), "message": e.to_string()}})
-}
-
-/// Decode photos (JPEGs with `jpeg`, the pack's choice), turning failures
-/// into JSON error lines.
-pub fn open_photos(images: &[PathBuf], jpeg: photo::JpegDecoder) -> Result<(Vec<Photo>, bool)> {
-    let mut photos = Vec::new();
-    let mut failed = false;
-    for path in images {
-        match photo::open_with(path, photo::DEFAULT_MAX_PIXELS, jpeg) {
-            Ok(p) => photos.push(p),
-            Err(e) => {
-                failed = true;
-                print_line(error_line(path, &e))?;
-            }
-        }
-    }
-    Ok((photos, failed))
 }
 
 pub fn exit_code(failed: bool) -> ExitCode {

@@ -8,15 +8,15 @@ use anyhow::{Context, Result};
 use serde_json::json;
 
 use whaleid::about::{About, PackInUse};
-use whaleid::detect::{BBox, Detector};
+use whaleid::detect::{BBox, Detector, Frame};
 use whaleid::embed::{self, Crop, Embedder};
-use whaleid::ingest::{Pipeline, Region};
+use whaleid::ingest::{pipeline, Pipeline, Region};
 use whaleid::packs::Pack;
 use whaleid::photo::{self, Picture};
 use whaleid::runtime;
 use whaleid::CancelToken;
 
-use crate::{exit_code, open_photos, print_line, ModelArgs};
+use crate::{exit_code, print_line, ModelArgs};
 
 pub fn doctor(models: &ModelArgs) -> Result<ExitCode> {
     // What a bug report needs first (the same lines as the app's About),
@@ -85,14 +85,31 @@ pub fn detect(images: &[PathBuf], models: &ModelArgs) -> Result<ExitCode> {
         .as_ref()
         .with_context(|| format!("pack `{}` has no detector", pack.name()))?;
     let detector = Detector::open(spec, file, &models.session())?;
-    let (photos, failed) = open_photos(images, pack.jpeg_decoder())?;
+    // One photo at a time, decoded as ingest decodes it (a camera-size
+    // JPEG at the DCT scale the detector's input needs): the boxes are
+    // ingest's, and no folder of 24 MP photos is held in full at once.
+    let plan = pipeline::view_plan(&pack, false);
     let cancel = CancelToken::new();
-    for photo in &photos {
-        let found = detector.detect(&[&photo.image], &cancel)?;
+    let mut failed = false;
+    for path in images {
+        let picture = match photo::open_picture(
+            path,
+            photo::DEFAULT_MAX_PIXELS,
+            pack.jpeg_decoder(),
+            &plan,
+        ) {
+            Ok(p) => p,
+            Err(e) => {
+                failed = true;
+                print_line(crate::error_line(path, &e))?;
+                continue;
+            }
+        };
+        let found = detector.detect_frames(&[Frame::of(&picture)], &cancel)?;
         print_line(json!({
-            "file": photo.path,
-            "width": photo.width(),
-            "height": photo.height(),
+            "file": picture.path,
+            "width": picture.width(),
+            "height": picture.height(),
             "provider": detector.info().provider,
             "detections": found[0],
         }))?;
