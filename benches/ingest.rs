@@ -37,6 +37,7 @@ use sha2::Digest;
 use whaleid::catalogue::Catalogue;
 use whaleid::detect::BBox;
 use whaleid::embed::{Crop, Embedder};
+use whaleid::ingest::pipeline::crop_pixels;
 use whaleid::ingest::survey::{ingest, IngestOptions};
 use whaleid::ingest::{labels, media, Pipeline, Region};
 use whaleid::packs::Pack;
@@ -262,8 +263,7 @@ impl Bench<'_> {
             lap(3);
             media::save_thumbnail(&photo, &scratch.path().join("t.jpg"))?;
             lap(4);
-            let whole = photo.whole();
-            let pixels = photo.pixels(whole, pipeline.crop_shrink(whole));
+            let pixels = crop_pixels(pipeline.pack(), &photo, photo.whole());
             let crop = Crop {
                 image: &pixels.image,
                 region: Some(pixels.region),

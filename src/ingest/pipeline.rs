@@ -110,16 +110,6 @@ impl Pipeline {
         &self.embedder
     }
 
-    /// How photos are decoded for this pack ([`view_plan`]).
-    pub fn view_plan(&self, boxes: bool) -> ViewPlan {
-        view_plan(&self.pack, boxes)
-    }
-
-    /// The reduction a crop's pixels may have for this pack ([`crop_shrink`]).
-    pub fn crop_shrink(&self, crop: BBox) -> u32 {
-        crop_shrink(&self.pack, crop)
-    }
-
     /// Decode a photo's bytes as this pack's work needs them ([`decode_for`]).
     pub fn decode_photo(
         &self,
